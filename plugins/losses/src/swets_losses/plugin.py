@@ -1,0 +1,3 @@
+"""Entry point of swets_losses in the ``swets`` group: its pluggy hook implementations."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""swets_ops: a swets distribution (see its README)."""
+
+__version__ = "0.1.0"

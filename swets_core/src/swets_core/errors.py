@@ -1,0 +1,116 @@
+"""The swets error hierarchy.
+
+Every error swets raises on purpose derives from :class:`SwetsError`, so callers can catch all of them
+with one ``except``. Messages name what was wrong and where (the op, the layer, the file, the row).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SwetsError(Exception):
+    """Root of every error raised by swets and its plugins."""
+
+
+class ShapeError(SwetsError, ValueError):
+    """A tensor has the wrong shape for an op or a layer."""
+
+
+class DTypeError(SwetsError, TypeError):
+    """A tensor has a dtype an op or a layer does not accept."""
+
+
+class ConfigError(SwetsError, ValueError):
+    """A configuration value (a layer size, a hyper-parameter, an option) is invalid."""
+
+
+class TapeError(SwetsError, RuntimeError):
+    """A gradient tape was misused (backward twice on a non-persistent tape, a missing gradient...)."""
+
+
+class OpError(SwetsError, ValueError):
+    """An op received arguments it cannot compute with."""
+
+
+class RegistryError(SwetsError, LookupError):
+    """Base of the registry errors."""
+
+
+class UnknownComponentError(RegistryError, KeyError):
+    """A name was looked up in the registry and not found."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        known = sorted(known)
+        self.kind, self.name, self.known = kind, name, known
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        msg = f"unknown {kind} {name!r}"
+        if close:
+            msg += f"; did you mean {', '.join(repr(c) for c in close)}?"
+        elif known:
+            shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+            msg += f"; known {kind}: {shown}"
+        else:
+            msg += f"; no {kind} are registered (is the plugin that provides them installed?)"
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class DuplicateComponentError(RegistryError):
+    """Two plugins registered the same name for the same kind."""
+
+    def __init__(self, kind: str, name: str, first: str, second: str) -> None:
+        self.kind, self.name, self.first, self.second = kind, name, first, second
+        super().__init__(
+            f"{kind} {name!r} is registered twice: by {first} and by {second}; "
+            f"uninstall one of them or block one with SWETS_DISABLE_PLUGINS"
+        )
+
+
+class PluginLoadError(SwetsError, ImportError):
+    """A plugin failed to import or to register (raised in strict mode, recorded otherwise)."""
+
+
+class DataValidationError(SwetsError, ValueError):
+    """Input data broke a validation rule; the message names the rows, timestamps and columns."""
+
+
+class CheckpointError(SwetsError, ValueError):
+    """A checkpoint file is corrupt, hostile, of an unknown version, or does not match the model."""
+
+
+class StateDictError(SwetsError, KeyError):
+    """A state dict does not match the object it is loaded into; lists every problem at once."""
+
+    def __init__(self, owner: str, problems: list[str]) -> None:
+        self.owner, self.problems = owner, problems
+        lines = "\n  ".join(problems)
+        super().__init__(f"cannot load state into {owner}: {len(problems)} problem(s):\n  {lines}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NonFiniteError(SwetsError, FloatingPointError):
+    """A NaN or an infinity appeared where finite numbers are required."""
+
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "DTypeError",
+    "DataValidationError",
+    "DuplicateComponentError",
+    "NonFiniteError",
+    "OpError",
+    "PluginLoadError",
+    "RegistryError",
+    "ShapeError",
+    "StateDictError",
+    "SwetsError",
+    "TapeError",
+    "UnknownComponentError",
+]

@@ -1,0 +1,42 @@
+"""The functional namespace: every registered op as a function, ``swets_core.ops.<name>(...)``.
+
+``ops.matmul(a, b)``, ``ops.sum(x, axis=1, keepdims=True)``, ``ops.concat(a, b, axis=0)`` (or
+``ops.concat([a, b], axis=0)``). Positional arguments are the op's inputs (Tensors, arrays or Python
+scalars), keyword arguments its attributes. The names come from the registry (``swets list ops``), so
+an op registered by any plugin is reachable here. Each function is resolved once and cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from swets_core.autograd import Tensor, _op, apply
+
+
+def _make(name: str) -> Callable[..., Any]:
+    op = _op(name)
+
+    def fn(*inputs: Any, **attrs: Any) -> Any:
+        if len(inputs) == 1 and type(inputs[0]) in (list, tuple) and inputs[0]:
+            if isinstance(inputs[0][0], Tensor):
+                inputs = tuple(inputs[0])
+        return apply(op, *inputs, **attrs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = op.doc
+    return fn
+
+
+def __getattr__(name: str) -> Callable[..., Any]:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    fn = _make(name)
+    globals()[name] = fn
+    return fn
+
+
+def __dir__() -> list[str]:
+    from swets_core.registry import names
+
+    return sorted(set(globals()) | set(names("ops")))
