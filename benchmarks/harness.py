@@ -9,6 +9,7 @@ swets/torch.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -86,7 +87,12 @@ def _worker(module: str, case_name: str, framework: str) -> None:
 def _spawn(module: str, case: Case, framework: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "benchmarks.run", "--worker", f"{module}:{case.name}:{framework}"]
     return subprocess.Popen(
-        cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+        cmd,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
     )
 
 
@@ -119,8 +125,6 @@ def run_case(module: str, case: Case, rounds: int) -> dict[str, float]:
         return {fw: statistics.median(v) for fw, v in samples.items()}
     finally:
         for p in procs.values():
-            try:
+            with contextlib.suppress(OSError):
                 p.stdin.close()
-            except OSError:
-                pass
             p.wait(timeout=60)

@@ -32,7 +32,7 @@ def _machine() -> str:
         import importlib.metadata as md
 
         torch_v = md.version("torch")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     return (
         f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "

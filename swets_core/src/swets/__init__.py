@@ -17,7 +17,8 @@ from typing import Any
 
 from swets_core import *  # noqa: F403
 from swets_core import __all__ as _core_all
-from swets_core import __version__, ops, registry
+from swets_core import __version__ as __version__
+from swets_core import ops, registry
 from swets_core.hookspecs import KINDS
 
 

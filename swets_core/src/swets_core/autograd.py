@@ -26,7 +26,7 @@ from typing import Any, NewType
 
 import numpy as np
 
-from swets_core.dtype import DEFAULT_FLOAT, DType, _FROM_NP
+from swets_core.dtype import _FROM_NP, DEFAULT_FLOAT, DType
 from swets_core.errors import DTypeError, OpError, ShapeError, SwetsError, TapeError
 
 TensorId = NewType("TensorId", int)
@@ -47,9 +47,7 @@ def _to_array(data: ArrayLike, dtype: DType | str | None) -> np.ndarray:
         arr = np.asarray(data)
         kind = arr.dtype.kind
         if kind == "f":
-            if arr.dtype not in _FROM_NP:
-                arr = arr.astype(DEFAULT_FLOAT.numpy)
-            elif not isinstance(data, np.ndarray):  # Python floats: float32 by default
+            if arr.dtype not in _FROM_NP or not isinstance(data, np.ndarray):
                 arr = arr.astype(DEFAULT_FLOAT.numpy)
         elif kind in "iu":
             if arr.dtype not in _FROM_NP:
@@ -73,7 +71,7 @@ class Tensor:
     keyed by :attr:`id`. Views (``reshape``, slicing, ``detach``) share the underlying storage.
     """
 
-    __slots__ = ("_data", "id", "__weakref__")
+    __slots__ = ("__weakref__", "_data", "id")
     _trainable = False
 
     def __init__(self, data: ArrayLike, dtype: DType | str | None = None) -> None:
@@ -346,7 +344,7 @@ class OpDef:
         doc: one-line description (defaults to the first line of ``forward``'s docstring).
     """
 
-    __slots__ = ("name", "forward", "infer", "doc")
+    __slots__ = ("doc", "forward", "infer", "name")
 
     def __init__(
         self,
@@ -394,9 +392,9 @@ def call_op(name: str, *inputs: Any, **attrs: Any) -> Any:
 
 
 class _Node:
-    __slots__ = ("name", "backward", "inputs", "outputs", "needs", "metas")
+    __slots__ = ("backward", "inputs", "metas", "name", "needs", "outputs")
 
-    def __init__(self, name, backward, inputs, outputs, needs, metas):  # noqa: ANN001
+    def __init__(self, name, backward, inputs, outputs, needs, metas):
         self.name = name
         self.backward = backward
         self.inputs = inputs  # tuple of TensorId | None, one per input
@@ -432,9 +430,7 @@ def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
     needs = None
     if tape is not None and tape._recording:
         tracked = tape._tracked
-        needs = tuple(
-            [isinstance(x, Tensor) and (x._trainable or x.id in tracked) for x in inputs]
-        )
+        needs = tuple([isinstance(x, Tensor) and (x._trainable or x.id in tracked) for x in inputs])
         if True not in needs:
             needs = None
     try:
@@ -522,7 +518,7 @@ class GradientTape:
         grads = tape.backward(loss)  # {param.id: gradient Tensor}
     """
 
-    __slots__ = ("persistent", "_nodes", "_tracked", "_produced", "_recording", "_used", "_prev")
+    __slots__ = ("_nodes", "_prev", "_produced", "_recording", "_tracked", "_used", "persistent")
 
     def __init__(self, persistent: bool = False, watch: Iterable[Tensor] = ()) -> None:
         self.persistent = persistent
@@ -559,7 +555,9 @@ class GradientTape:
         for t in tensors:
             if isinstance(t, Tensor):
                 if t._data.dtype.kind != "f":
-                    raise DTypeError(f"cannot watch a {t._data.dtype} tensor: gradients need floats")
+                    raise DTypeError(
+                        f"cannot watch a {t._data.dtype} tensor: gradients need floats"
+                    )
                 self._tracked.add(t.id)
             else:
                 self.watch(*t)
@@ -612,7 +610,9 @@ class GradientTape:
         if grad is None:
             seed = np.ones_like(out_data)
         else:
-            seed = grad._data if isinstance(grad, Tensor) else np.asarray(grad, dtype=out_data.dtype)
+            seed = (
+                grad._data if isinstance(grad, Tensor) else np.asarray(grad, dtype=out_data.dtype)
+            )
             if seed.shape != out_data.shape:
                 raise ShapeError(
                     f"backward(): grad has shape {seed.shape} but the output has shape {out_data.shape}"
@@ -666,9 +666,7 @@ class GradientTape:
             kept.update((k, v) for k, v in grads.items() if k in keep)
             return {TensorId(k): Tensor._wrap(_own(v)) for k, v in kept.items()}
         produced = self._produced
-        return {
-            TensorId(k): Tensor._wrap(_own(v)) for k, v in grads.items() if k not in produced
-        }
+        return {TensorId(k): Tensor._wrap(_own(v)) for k, v in grads.items() if k not in produced}
 
     def gradient(self, output: Tensor, sources: Sequence[Tensor]) -> list[Tensor | None]:
         """Gradients of ``output`` for each of ``sources``, in order (None where it has no influence)."""
@@ -678,7 +676,7 @@ class GradientTape:
 
 def _own(g: np.ndarray) -> np.ndarray:
     # a broadcast view or a read-only array must not leak out as a gradient
-    if not g.flags.writeable or g.strides and 0 in g.strides:
+    if not g.flags.writeable or (g.strides and 0 in g.strides):
         return np.array(g)
     return g
 

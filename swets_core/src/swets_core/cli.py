@@ -33,7 +33,7 @@ class CommandRegistry:
         name: str,
         run: Run,
         *,
-        help: str,  # noqa: A002 - argparse's word
+        help: str,
         configure: Callable[[argparse.ArgumentParser], None] | None = None,
     ) -> argparse.ArgumentParser:
         """Add ``swets NAME``: ``configure(parser)`` adds its options, ``run(args)`` returns the exit code."""
@@ -79,7 +79,9 @@ def _cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
-def build_parser(registry: Registry | None = None) -> tuple[argparse.ArgumentParser, CommandRegistry]:
+def build_parser(
+    registry: Registry | None = None,
+) -> tuple[argparse.ArgumentParser, CommandRegistry]:
     """The full argument parser, with every plugin's commands."""
     registry = registry or default_registry()
     parser = argparse.ArgumentParser(

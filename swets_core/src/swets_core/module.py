@@ -44,9 +44,12 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         f = cls.__dict__.get("forward")
-        if f is not None and not getattr(f, "_swets_tape_wrapped", False):
-            if "tape" not in inspect.signature(f).parameters:
-                cls.forward = _wrap_forward(f)  # type: ignore[method-assign]
+        if (
+            f is not None
+            and not getattr(f, "_swets_tape_wrapped", False)
+            and "tape" not in inspect.signature(f).parameters
+        ):
+            cls.forward = _wrap_forward(f)  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         self.training = True
@@ -183,9 +186,13 @@ class Module:
             value = value._data if isinstance(value, Tensor) else np.asarray(value)
             target = np.asarray(target)
             if value.shape != target.shape:
-                problems.append(f"{key!r}: shape {value.shape} in the state, {target.shape} in the model")
+                problems.append(
+                    f"{key!r}: shape {value.shape} in the state, {target.shape} in the model"
+                )
             elif value.dtype != target.dtype:
-                problems.append(f"{key!r}: dtype {value.dtype} in the state, {target.dtype} in the model")
+                problems.append(
+                    f"{key!r}: dtype {value.dtype} in the state, {target.dtype} in the model"
+                )
         if problems:
             raise StateDictError(type(self).__name__, problems)
         for key, p in params.items():

@@ -18,9 +18,9 @@ def _make(name: str) -> Callable[..., Any]:
     op = _op(name)
 
     def fn(*inputs: Any, **attrs: Any) -> Any:
-        if len(inputs) == 1 and type(inputs[0]) in (list, tuple) and inputs[0]:
-            if isinstance(inputs[0][0], Tensor):
-                inputs = tuple(inputs[0])
+        first = inputs[0] if len(inputs) == 1 else None
+        if type(first) in (list, tuple) and first and isinstance(first[0], Tensor):
+            inputs = tuple(first)
         return apply(op, *inputs, **attrs)
 
     fn.__name__ = fn.__qualname__ = name

@@ -68,7 +68,9 @@ class Layer(Protocol):
 class Loss(Protocol):
     """A loss: ``loss(pred, target, tape=None) -> scalar Tensor`` (or per-element with ``reduction='none'``)."""
 
-    def __call__(self, pred: Tensor, target: Tensor, tape: GradientTape | None = None) -> Tensor: ...
+    def __call__(
+        self, pred: Tensor, target: Tensor, tape: GradientTape | None = None
+    ) -> Tensor: ...
 
 
 @runtime_checkable

@@ -122,7 +122,9 @@ class Registry:
     ) -> PluginRecord:
         """Register a plugin object (a module or any object with hook implementations) directly."""
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
-        record = PluginRecord(name, distribution, version, getattr(plugin, "__name__", repr(plugin)))
+        record = PluginRecord(
+            name, distribution, version, getattr(plugin, "__name__", repr(plugin))
+        )
         with self._lock:
             if self._loaded:
                 self._install(plugin, record)
@@ -162,7 +164,7 @@ class Registry:
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
+            except Exception as exc:
                 self._fail(record, f"import failed: {type(exc).__name__}: {exc}", exc)
                 continue
             self._install(plugin, record)
@@ -183,7 +185,7 @@ class Registry:
         try:
             pm.register(plugin, name=record.name)
             pm.check_pending()
-        except Exception as exc:  # noqa: BLE001 - pluggy's validation errors
+        except Exception as exc:
             if pm.is_registered(plugin):
                 pm.unregister(plugin)
             self._fail(record, f"invalid hook implementation: {exc}", exc)
@@ -194,9 +196,13 @@ class Registry:
                 if impl.plugin is not plugin:
                     continue
 
-                def register(name: str, obj: Any, doc: str | None = None, _kind: str = kind) -> None:
+                def register(
+                    name: str, obj: Any, doc: str | None = None, _kind: str = kind
+                ) -> None:
                     if not isinstance(name, str) or not name:
-                        raise RegistryError(f"{_kind} names must be non-empty strings, got {name!r}")
+                        raise RegistryError(
+                            f"{_kind} names must be non-empty strings, got {name!r}"
+                        )
                     if _kind == "ops" and not isinstance(obj, autograd.OpDef):
                         obj = autograd.OpDef(name, obj, doc=doc)
                     staged.append(
@@ -213,7 +219,7 @@ class Registry:
 
                 try:
                     impl.function(register)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     pm.unregister(plugin)
                     tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
                     self._fail(record, f"{hook_name} raised {tb}", exc)
@@ -251,7 +257,7 @@ class Registry:
         try:
             table = self._components[kind]
         except KeyError:
-            raise UnknownComponentError("kind", kind, KINDS) from None
+            raise UnknownComponentError("kinds", kind, KINDS) from None
         self.load()
         return table
 
@@ -269,7 +275,7 @@ class Registry:
             conflict = self._conflicts.get((kind, name))
             if conflict:
                 raise DuplicateComponentError(kind, name, conflict[0], conflict[1]) from None
-            raise UnknownComponentError(kind[:-1] if kind.endswith("s") else kind, name, table) from None
+            raise UnknownComponentError(kind, name, table) from None
 
     def get(self, kind: str, name: str) -> Any:
         """The registered object (a class, a factory, an OpDef...)."""
@@ -307,7 +313,7 @@ class Registry:
             before = set(getattr(cli, "commands", {}))
             try:
                 impl.function(cli)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if record is not None:
                     self._fail(record, f"swets_register_commands raised {exc!r}", exc)
                 continue

@@ -1,0 +1,54 @@
+"""Shared fixtures: a wheelhouse of every distribution and helpers for throwaway virtual environments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run a command, capturing text output; raise with the output when it fails."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    check = kw.pop("check", True)
+    proc = subprocess.run([str(c) for c in cmd], **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
+def make_venv(path: Path, see_dev_env: bool = False) -> Path:
+    """Create a virtual environment; with ``see_dev_env`` it also sees this environment's packages.
+
+    Returns the path of its python executable.
+    """
+    run([sys.executable, "-m", "venv", "--without-pip", path]) if see_dev_env else run(
+        [sys.executable, "-m", "venv", path]
+    )
+    py = path / "bin" / "python"
+    if see_dev_env:
+        site = run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout
+        dev_site = sysconfig.get_paths()["purelib"]
+        Path(site.strip(), "_swets_dev_env.pth").write_text(
+            f"import site; site.addsitedir({dev_site!r})\n"
+        )
+    return py
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    """Wheels of every swets distribution and their third-party dependencies (built once)."""
+    out = tmp_path_factory.mktemp("wheelhouse")
+    env = {**os.environ, "PY": sys.executable}
+    run(["bash", ROOT / "scripts" / "build-wheels", out], env=env, cwd=ROOT)
+    return out

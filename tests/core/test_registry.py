@@ -1,0 +1,150 @@
+"""Registry lookups, duplicates, unknown names and plugin validation, on isolated registries."""
+
+from __future__ import annotations
+
+import pytest
+
+import swets_core
+from swets_core.errors import (
+    DuplicateComponentError,
+    PluginLoadError,
+    UnknownComponentError,
+)
+from swets_core.registry import PluginWarning, Registry
+
+
+class LayersA:
+    @swets_core.hookimpl
+    def swets_register_layers(self, register):
+        class Linear:
+            """A dense layer."""
+
+            def __init__(self, n=1):
+                self.n = n
+
+        register("linear", Linear)
+        register("conv1d", lambda **cfg: ("conv", cfg), doc="A convolution.")
+
+
+class LayersB:
+    @swets_core.hookimpl
+    def swets_register_layers(self, register):
+        register("linear", object)
+
+
+def _registry(*plugins):
+    reg = Registry(entry_points=False)
+    for i, (plugin, dist) in enumerate(plugins):
+        reg.add_plugin(plugin, name=f"p{i}", distribution=dist, version="2.0")
+    return reg
+
+
+def test_names_get_create_info():
+    reg = _registry((LayersA(), "dist-a"))
+    assert reg.names("layers") == ["conv1d", "linear"]
+    layer = reg.create("layers", "linear", n=3)
+    assert layer.n == 3
+    info = reg.info("layers", "linear")
+    assert (info.distribution, info.version, info.doc) == ("dist-a", "2.0", "A dense layer.")
+    assert reg.info("layers", "conv1d").doc == "A convolution."
+    assert reg.names("models") == []
+
+
+def test_unknown_name_lists_close_matches():
+    reg = _registry((LayersA(), "dist-a"))
+    with pytest.raises(
+        UnknownComponentError, match=r"unknown layer 'linaer'; did you mean 'linear'"
+    ):
+        reg.get("layers", "linaer")
+    with pytest.raises(UnknownComponentError, match="unknown kind 'layer'; did you mean 'layers'"):
+        reg.names("layer")
+    with pytest.raises(UnknownComponentError, match="no models are registered"):
+        reg.get("models", "nbeats")
+
+
+def test_duplicate_across_distributions_names_both():
+    reg = _registry((LayersA(), "dist-a"), (LayersB(), "dist-b"))
+    with pytest.warns(PluginWarning, match="registered twice"):
+        reg.load()
+    with pytest.raises(DuplicateComponentError) as err:
+        reg.get("layers", "linear")
+    msg = str(err.value)
+    assert "dist-a" in msg and "dist-b" in msg and "'linear'" in msg
+    assert reg.get("layers", "conv1d") is not None  # the rest keeps working
+
+
+def test_duplicate_is_fatal_in_strict_mode(monkeypatch):
+    monkeypatch.setenv("SWETS_STRICT_PLUGINS", "1")
+    reg = _registry((LayersA(), "dist-a"), (LayersB(), "dist-b"))
+    with pytest.raises(DuplicateComponentError, match=r"dist-a.*dist-b"):
+        reg.load()
+
+
+class Misspelled:
+    @swets_core.hookimpl
+    def swets_register_layer(self, register):  # missing "s"
+        register("x", object)
+
+
+class BadArgs:
+    @swets_core.hookimpl
+    def swets_register_models(self, register, extra):
+        pass
+
+
+class Raises:
+    @swets_core.hookimpl
+    def swets_register_losses(self, register):
+        register("half", object)
+        raise RuntimeError("boom in register")
+
+
+@pytest.mark.parametrize(
+    ("plugin", "pattern"),
+    [
+        (Misspelled(), "swets_register_layer"),
+        (BadArgs(), "extra"),
+        (Raises(), "boom in register"),
+    ],
+)
+def test_invalid_plugins_fail_loudly_but_isolated(plugin, pattern):
+    reg = _registry((LayersA(), "dist-a"), (plugin, "dist-bad"))
+    with pytest.warns(PluginWarning, match=pattern):
+        reg.load()
+    failed = reg.failures()
+    assert [f.distribution for f in failed] == ["dist-bad"]
+    assert pattern in failed[0].error
+    assert reg.names("layers") == ["conv1d", "linear"]
+    assert reg.names("losses") == []  # nothing half-registered
+
+
+def test_invalid_plugin_raises_in_strict_mode(monkeypatch):
+    monkeypatch.setenv("SWETS_STRICT_PLUGINS", "1")
+    reg = _registry((Misspelled(), "dist-bad"))
+    with pytest.raises(PluginLoadError, match="dist-bad"):
+        reg.load()
+
+
+def test_ops_register_plain_functions_as_opdefs():
+    class Ops:
+        @swets_core.hookimpl
+        def swets_register_ops(self, register):
+            def double(x):
+                """Twice x."""
+                return x * 2, lambda g, n: (g * 2,)
+
+            register("double", double)
+
+    reg = _registry((Ops(), "dist-ops"))
+    op = reg.get("ops", "double")
+    assert isinstance(op, swets_core.OpDef)
+    assert reg.info("ops", "double").doc == "Twice x."
+
+
+def test_plugin_added_after_load_is_visible():
+    reg = _registry((LayersA(), "dist-a"))
+    reg.load()
+    with pytest.warns(PluginWarning, match="dist-late"):
+        reg.add_plugin(LayersB(), name="late", distribution="dist-late")
+    with pytest.raises(DuplicateComponentError):
+        reg.get("layers", "linear")
