@@ -417,6 +417,15 @@ def _shapes_of(arrays: tuple[Any, ...]) -> str:
     )
 
 
+def _as_output(out: Any) -> np.ndarray:
+    # numpy returns scalars (np.float32...) for 0-d results; a Tensor always holds an ndarray
+    if type(out) is np.ndarray:
+        return out
+    if isinstance(out, np.generic):
+        return np.asarray(out)
+    return _to_array(out, None)
+
+
 def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
     """Run ``op`` on ``inputs`` and record it on the active tape when an input is tracked.
 
@@ -439,19 +448,21 @@ def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
                 out = op.infer(*arrays, **attrs)
             else:
                 out = op.forward(*arrays, **attrs)[0]
+            if type(out) is np.ndarray:
+                return Tensor._wrap(out)
             if type(out) is tuple:
-                return tuple([Tensor._wrap(o) for o in out])
-            return Tensor._wrap(out)
+                return tuple([Tensor._wrap(_as_output(o)) for o in out])
+            return Tensor._wrap(_as_output(out))
         out, backward = op.forward(*arrays, **attrs)
     except SwetsError:
         raise
     except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
         raise OpError(f"{op.name}: {exc} (inputs: {_shapes_of(arrays)})") from exc
     if type(out) is tuple:
-        result: Any = tuple([Tensor._wrap(o) for o in out])
+        result: Any = tuple([Tensor._wrap(_as_output(o)) for o in out])
         out_ids = tuple([t.id for t in result])
     else:
-        result = Tensor._wrap(out)
+        result = Tensor._wrap(out if type(out) is np.ndarray else _as_output(out))
         out_ids = result.id
     if backward is None:
         return result
