@@ -1,0 +1,136 @@
+"""Helpers shared by the layers: random generators, dtypes, input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from swets_core import Tensor
+from swets_core.dtype import DType
+from swets_core.errors import ConfigError, DTypeError, ShapeError
+
+RngLike = np.random.Generator | int | None
+"""What a layer accepts as ``rng``: a numpy Generator (used as is), an int seed, or None (fresh entropy)."""
+
+
+def as_generator(rng: RngLike, owner: str) -> np.random.Generator:
+    """Resolve ``rng`` to a :class:`numpy.random.Generator` (an int is a seed)."""
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ConfigError(f"{owner}: rng seed must be a non-negative int, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise ConfigError(
+        f"{owner}: rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}"
+    )
+
+
+def child_generator(rng: np.random.Generator) -> np.random.Generator:
+    """An independent generator derived from ``rng`` (for the dropout stream of a layer)."""
+    try:
+        return rng.spawn(1)[0]
+    except (TypeError, ValueError, AttributeError):  # a bit generator without a SeedSequence
+        return np.random.default_rng(int(rng.integers(0, 2**63 - 1)))
+
+
+def float_dtype(dtype: Any, owner: str) -> np.dtype:
+    """The numpy dtype of a layer's parameters: float32 or float64."""
+    try:
+        d = DType.of(dtype)
+    except DTypeError as exc:
+        raise DTypeError(f"{owner}: {exc}") from None
+    if not d.is_floating:
+        raise DTypeError(f"{owner}: parameters must be float32 or float64, got dtype {d.value}")
+    return d.numpy
+
+
+def positive_int(value: Any, name: str, owner: str, allow_zero: bool = False) -> int:
+    """Validate a size argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{owner}: {name} must be an int, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{owner}: {name} must be {bound}, got {value}")
+    return int(value)
+
+
+def probability(value: Any, name: str, owner: str) -> float:
+    """Validate a dropout probability in [0, 1]."""
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{owner}: {name} must be a number in [0, 1], got {value!r}") from None
+    if not 0.0 <= p <= 1.0:
+        raise ConfigError(f"{owner}: {name} must be in [0, 1], got {value}")
+    return p
+
+
+def _fmt(shape: Sequence[Any]) -> str:
+    items = [str(s) for s in shape]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def to_input(x: Any, owner: str, dtype: np.dtype | None) -> Tensor:
+    """Wrap ``x`` as a Tensor and check it is floating point of the layer's dtype."""
+    if not isinstance(x, Tensor):
+        # numpy arrays keep their dtype (and are checked below); lists and scalars take the layer's
+        x = Tensor(x) if dtype is None or isinstance(x, np.ndarray) else Tensor(x, dtype)
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{owner}: expected a floating-point input, got dtype {x._data.dtype}")
+    if dtype is not None and x._data.dtype != dtype:
+        raise DTypeError(
+            f"{owner}: the input has dtype {x._data.dtype} but the parameters are {dtype}; "
+            f"convert the input or call layer.astype({str(x._data.dtype)!r})"
+        )
+    return x
+
+
+def describe(layer: Any) -> str:
+    """``Linear(in_features=8, out_features=4, bias=True)``: how errors name a layer."""
+    return f"{type(layer).__name__}({layer.extra_repr()})"
+
+
+def check_shape(
+    x: Tensor,
+    owner: str,
+    expected: Sequence[Any],
+    ndims: Sequence[int] | None = None,
+    features: dict[int, int] | None = None,
+    what: str = "input",
+    min_ndim: int = 1,
+) -> None:
+    """Raise ShapeError unless ``x.ndim`` is in ``ndims`` (or at least ``min_ndim`` when ``ndims`` is
+    None) and ``x.shape[axis] == size`` for every ``axis: size`` of ``features``.
+
+    ``expected`` is the shape shown in the message, e.g. ``("N", "C_in", "L")``.
+    """
+    shape = x._data.shape
+    if ndims is not None:
+        if len(shape) not in ndims:
+            ranks = " or ".join(f"{n}-D" for n in sorted(ndims))
+            raise ShapeError(
+                f"{owner}: expected {what} of shape {_fmt(expected)} ({ranks}), got shape {shape}"
+            )
+    elif len(shape) < min_ndim:
+        raise ShapeError(
+            f"{owner}: expected {what} of shape {_fmt(expected)} (at least {min_ndim}-D), "
+            f"got shape {shape}"
+        )
+    if features:
+        for axis, size in features.items():
+            if shape[axis] != size:
+                dim = axis if axis >= 0 else len(shape) + axis
+                raise ShapeError(
+                    f"{owner}: expected {what} of shape {_fmt(expected)} with size {size} at "
+                    f"dimension {dim}, got shape {shape}"
+                )
+
+
+def fmt_shape(shape: Sequence[Any]) -> str:
+    """``(a, b)`` with a trailing comma for one element, as Python prints tuples."""
+    return _fmt(shape)

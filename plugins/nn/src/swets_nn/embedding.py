@@ -1,0 +1,94 @@
+"""Embedding: a lookup table of learned vectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_core import Module, Parameter, Tensor, ops
+from swets_core.errors import ConfigError, DTypeError, OpError
+from swets_nn import init
+from swets_nn._common import RngLike, as_generator, describe, float_dtype, positive_int
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    """Row ``i`` of ``weight`` for every index ``i``, PyTorch's ``nn.Embedding``.
+
+    Args:
+        num_embeddings: number of rows (valid indices are ``0 .. num_embeddings - 1``).
+        embedding_dim: size of each vector.
+        padding_idx: a row that starts at zero and receives no gradient (negative values count from
+            the end, as PyTorch).
+        rng: numpy Generator or int seed for the initialisation.
+        dtype: parameter dtype.
+
+    Shapes:
+        input: integer indices of any shape ``(*)``; output ``(*, embedding_dim)``.
+
+    Parameters:
+        ``weight (num_embeddings, embedding_dim)`` ~ N(0, 1) (row ``padding_idx`` zero).
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        rng: RngLike = None,
+        dtype: Any = "float32",
+    ) -> None:
+        super().__init__()
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+                raise ConfigError(
+                    f"Embedding: padding_idx must be an int or None, got {padding_idx!r}"
+                )
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ConfigError(
+                    f"Embedding: padding_idx must be within num_embeddings "
+                    f"({self.num_embeddings}), got {padding_idx}"
+                )
+            padding_idx = int(padding_idx) % self.num_embeddings
+        self.padding_idx = padding_idx
+        np_dtype = float_dtype(dtype, "Embedding")
+        self.weight = Parameter(np.zeros((self.num_embeddings, self.embedding_dim), dtype=np_dtype))
+        self._rng = as_generator(rng, "Embedding")
+        self.reset_parameters()
+
+    def reset_parameters(self, rng: RngLike = None) -> None:
+        """Re-draw the weights from N(0, 1); the padding row is zeroed."""
+        gen = self._rng if rng is None else as_generator(rng, "Embedding")
+        init.normal_(self.weight, 0.0, 1.0, rng=gen)
+        if self.padding_idx is not None:
+            self.weight._data[self.padding_idx] = 0.0
+
+    def forward(self, indices: Any) -> Tensor:
+        """Look up ``indices`` (integers of any shape) -> ``(*indices.shape, embedding_dim)``."""
+        idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+        if idx.dtype.kind not in "iu":
+            raise DTypeError(f"{describe(self)}: indices must be integers, got dtype {idx.dtype}")
+        if idx.size:
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < 0 or hi >= self.num_embeddings:
+                bad = lo if lo < 0 else hi
+                raise OpError(
+                    f"{describe(self)}: index {bad} is out of range [0, {self.num_embeddings})"
+                )
+        weight: Tensor = self.weight
+        if self.padding_idx is not None:
+            # the padding row takes part in the lookup but receives no gradient
+            keep = np.ones((self.num_embeddings, 1), dtype=bool)
+            keep[self.padding_idx] = False
+            weight = ops.where(keep, weight, weight.detach())
+        return ops.embedding(weight, idx)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s

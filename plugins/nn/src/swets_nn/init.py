@@ -1,0 +1,150 @@
+"""Parameter initialisation, PyTorch's schemes drawn from an explicit numpy Generator.
+
+Every function fills a :class:`~swets_core.Parameter` (or a numpy array) **in place** and returns it,
+so a parameter's id never changes. ``rng`` is a :class:`numpy.random.Generator` (or an int seed).
+Fans follow PyTorch: for a weight of shape ``(out, in, *kernel)``, ``fan_in = in * prod(kernel)`` and
+``fan_out = out * prod(kernel)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from swets_core import Tensor
+from swets_core.errors import ConfigError, ShapeError
+from swets_nn._common import RngLike, as_generator
+
+__all__ = [
+    "calculate_gain",
+    "constant_",
+    "fan_in_and_fan_out",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
+
+
+def _array(t: Tensor | np.ndarray) -> np.ndarray:
+    return t._data if isinstance(t, Tensor) else t
+
+
+def _fill(t: Any, values: np.ndarray) -> Any:
+    arr = _array(t)
+    arr[...] = values.astype(arr.dtype, copy=False)
+    return t
+
+
+def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight of ``shape`` (at least 2-D)."""
+    if len(shape) < 2:
+        raise ShapeError(
+            f"fan in and fan out need a weight with at least 2 dimensions, got shape {shape}"
+        )
+    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for ``nonlinearity`` (PyTorch's table)."""
+    linear = {"linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity"}
+    if nonlinearity in linear:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1.0 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4.0
+    raise ConfigError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+
+
+def uniform_(t: Any, low: float = 0.0, high: float = 1.0, rng: RngLike = None) -> Any:
+    """Fill with samples of U(low, high)."""
+    gen = as_generator(rng, "uniform_")
+    return _fill(t, gen.uniform(low, high, size=_array(t).shape))
+
+
+def normal_(t: Any, mean: float = 0.0, std: float = 1.0, rng: RngLike = None) -> Any:
+    """Fill with samples of N(mean, std**2)."""
+    gen = as_generator(rng, "normal_")
+    return _fill(t, gen.normal(mean, std, size=_array(t).shape))
+
+
+def constant_(t: Any, value: float) -> Any:
+    """Fill with ``value``."""
+    _array(t)[...] = value
+    return t
+
+
+def zeros_(t: Any) -> Any:
+    """Fill with zeros."""
+    return constant_(t, 0.0)
+
+
+def ones_(t: Any) -> Any:
+    """Fill with ones."""
+    return constant_(t, 1.0)
+
+
+def _fan(shape: tuple[int, ...], mode: str) -> int:
+    fan_in, fan_out = fan_in_and_fan_out(shape)
+    if mode == "fan_in":
+        return fan_in
+    if mode == "fan_out":
+        return fan_out
+    raise ConfigError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+
+
+def kaiming_uniform_(
+    t: Any,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    rng: RngLike = None,
+) -> Any:
+    """He uniform: U(-b, b) with ``b = gain * sqrt(3 / fan)``; Linear and Conv1d use ``a=sqrt(5)``."""
+    fan = _fan(_array(t).shape, mode)
+    if fan == 0:
+        return t
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return uniform_(t, -bound, bound, rng)
+
+
+def kaiming_normal_(
+    t: Any,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    rng: RngLike = None,
+) -> Any:
+    """He normal: N(0, std**2) with ``std = gain / sqrt(fan)``."""
+    fan = _fan(_array(t).shape, mode)
+    if fan == 0:
+        return t
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return normal_(t, 0.0, std, rng)
+
+
+def xavier_uniform_(t: Any, gain: float = 1.0, rng: RngLike = None) -> Any:
+    """Glorot uniform: U(-b, b) with ``b = gain * sqrt(6 / (fan_in + fan_out))``."""
+    fan_in, fan_out = fan_in_and_fan_out(_array(t).shape)
+    bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
+    return uniform_(t, -bound, bound, rng)
+
+
+def xavier_normal_(t: Any, gain: float = 1.0, rng: RngLike = None) -> Any:
+    """Glorot normal: N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    fan_in, fan_out = fan_in_and_fan_out(_array(t).shape)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(t, 0.0, std, rng)

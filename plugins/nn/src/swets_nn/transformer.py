@@ -1,0 +1,257 @@
+"""TransformerEncoderLayer and TransformerEncoder with PyTorch's structure and submodule names."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from swets_core import Module, Parameter, Tensor
+from swets_core.errors import ConfigError
+from swets_nn._common import (
+    RngLike,
+    as_generator,
+    check_shape,
+    child_generator,
+    describe,
+    float_dtype,
+    positive_int,
+    probability,
+    to_input,
+)
+from swets_nn.activation import activation as make_activation
+from swets_nn.attention import MultiheadAttention
+from swets_nn.container import LayerList
+from swets_nn.dropout import Dropout
+from swets_nn.linear import Linear
+from swets_nn.normalization import LayerNorm
+
+__all__ = ["TransformerEncoder", "TransformerEncoderLayer", "clone_layer"]
+
+
+def clone_layer(layer: Module, rng: RngLike = None) -> Module:
+    """A deep copy of ``layer`` with its own parameters (same values, new ids).
+
+    Dropout generators (``rng`` attributes) of the copy are replaced by fresh generators derived from
+    ``rng`` so copies do not draw identical masks.
+    """
+    new = copy.deepcopy(layer)
+    gen = None if rng is None else as_generator(rng, "clone_layer")
+    for _, m in new.named_modules():
+        for key, value in list(vars(m).items()):
+            if isinstance(value, Parameter):
+                setattr(m, key, Parameter(value._data))
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, Parameter) for v in value):
+                items = [Parameter(v._data) if isinstance(v, Parameter) else v for v in value]
+                setattr(m, key, type(value)(items) if isinstance(value, tuple) else items)
+            elif key == "rng" and isinstance(value, np.random.Generator):
+                setattr(m, key, child_generator(gen) if gen is not None else value)
+    return new
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block, each with a residual connection and LayerNorm;
+    PyTorch's ``nn.TransformerEncoderLayer``.
+
+    Post-norm (default)::
+
+        x = norm1(x + dropout1(self_attn(x)))
+        x = norm2(x + dropout2(linear2(dropout(activation(linear1(x))))))
+
+    Pre-norm (``norm_first=True``)::
+
+        x = x + dropout1(self_attn(norm1(x)))
+        x = x + dropout2(linear2(dropout(activation(linear1(norm2(x))))))
+
+    Args:
+        d_model: model width.
+        nhead: attention heads.
+        dim_feedforward: hidden width of the feed-forward block (2048, as PyTorch).
+        dropout: dropout probability of the attention weights and of the three dropout layers (0.1).
+        activation: ``"relu"``, ``"gelu"`` (or another activation name), a layer or a callable.
+        layer_norm_eps: LayerNorm eps (1e-5).
+        batch_first: **True by default** (unlike PyTorch): ``(N, L, d_model)``; False: ``(L, N, *)``.
+        norm_first: pre-norm instead of post-norm.
+        bias: biases in the linear layers, the attention and the norms.
+        rng: numpy Generator or int seed for the initialisation (and the dropout generators).
+        dtype: parameter dtype.
+
+    Submodules: ``self_attn``, ``linear1``, ``dropout``, ``linear2``, ``norm1``, ``norm2``,
+    ``dropout1``, ``dropout2``, ``activation``.
+
+    Shape: ``src (N, L, d_model)`` (or ``(L, d_model)``), output the same.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Any = "relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = True,
+        norm_first: bool = False,
+        bias: bool = True,
+        rng: RngLike = None,
+        dtype: Any = "float32",
+    ) -> None:
+        super().__init__()
+        owner = "TransformerEncoderLayer"
+        self.d_model = positive_int(d_model, "d_model", owner)
+        self.nhead = positive_int(nhead, "nhead", owner)
+        self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward", owner)
+        p = probability(dropout, "dropout", owner)
+        self.norm_first = bool(norm_first)
+        self.batch_first = bool(batch_first)
+        np_dtype = float_dtype(dtype, owner)
+        gen = as_generator(rng, owner)
+        self.self_attn = MultiheadAttention(
+            self.d_model,
+            self.nhead,
+            dropout=p,
+            bias=bias,
+            batch_first=batch_first,
+            rng=gen,
+            dtype=np_dtype,
+        )
+        self.linear1 = Linear(
+            self.d_model, self.dim_feedforward, bias=bias, rng=gen, dtype=np_dtype
+        )
+        self.dropout = Dropout(p, rng=child_generator(gen))
+        self.linear2 = Linear(
+            self.dim_feedforward, self.d_model, bias=bias, rng=gen, dtype=np_dtype
+        )
+        self.norm1 = LayerNorm(self.d_model, eps=layer_norm_eps, bias=bias, dtype=np_dtype)
+        self.norm2 = LayerNorm(self.d_model, eps=layer_norm_eps, bias=bias, dtype=np_dtype)
+        self.dropout1 = Dropout(p, rng=child_generator(gen))
+        self.dropout2 = Dropout(p, rng=child_generator(gen))
+        self.activation = make_activation(activation, owner)
+        self._rng = gen
+
+    def reset_parameters(self, rng: RngLike = None) -> None:
+        """Re-initialise every sub-layer (their PyTorch defaults)."""
+        gen = self._rng if rng is None else as_generator(rng, "TransformerEncoderLayer")
+        for layer in (self.self_attn, self.linear1, self.linear2, self.norm1, self.norm2):
+            layer.reset_parameters(gen)
+
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Any = None,
+        src_key_padding_mask: Any = None,
+        is_causal: bool = False,
+    ) -> Tensor:
+        """Encode ``src``; ``src_mask`` and ``src_key_padding_mask`` follow
+        :class:`MultiheadAttention`'s ``attn_mask`` and ``key_padding_mask``."""
+        x = to_input(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
+        seq = ("N", "L", self.d_model) if self.batch_first else ("L", "N", self.d_model)
+        check_shape(x, describe(self), seq, (2, 3), {-1: self.d_model})
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._ff_block(self.norm2(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(x + self._ff_block(x))
+        return x
+
+    def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
+        out, _ = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=mask,
+            key_padding_mask=kpm,
+            need_weights=False,
+            is_causal=is_causal,
+        )
+        return self.dropout1(out)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def extra_repr(self) -> str:
+        return (
+            f"d_model={self.d_model}, nhead={self.nhead}, dim_feedforward={self.dim_feedforward}, "
+            f"norm_first={self.norm_first}, batch_first={self.batch_first}"
+        )
+
+
+class TransformerEncoder(Module):
+    """A stack of encoder layers and an optional final norm, PyTorch's ``nn.TransformerEncoder``.
+
+    Args:
+        encoder_layer: a :class:`TransformerEncoderLayer` copied ``num_layers`` times (as PyTorch,
+            the copies start with identical weights), or a dict of TransformerEncoderLayer
+            arguments, in which case each layer is initialised independently from ``rng``.
+        num_layers: number of layers.
+        norm: a final layer (e.g. :class:`LayerNorm`), ``True`` for ``LayerNorm(d_model)``, or None.
+        rng: numpy Generator or int seed: the dropout generators of the copies (and the weights when
+            ``encoder_layer`` is a dict).
+
+    Submodules: ``layers.0`` ... ``layers.{num_layers-1}``, ``norm``.
+
+    Shape: ``src (N, L, d_model)``, output the same.
+    """
+
+    def __init__(
+        self,
+        encoder_layer: TransformerEncoderLayer | Mapping[str, Any],
+        num_layers: int,
+        norm: Module | bool | None = None,
+        rng: RngLike = None,
+    ) -> None:
+        super().__init__()
+        self.num_layers = positive_int(num_layers, "num_layers", "TransformerEncoder")
+        gen = as_generator(rng, "TransformerEncoder")
+        if isinstance(encoder_layer, Mapping):
+            cfg = dict(encoder_layer)
+            if "rng" in cfg:
+                raise ConfigError(
+                    "TransformerEncoder: give rng to the encoder, not in encoder_layer"
+                )
+            layers = [TransformerEncoderLayer(**cfg, rng=gen) for _ in range(self.num_layers)]
+        elif isinstance(encoder_layer, Module):
+            layers = [clone_layer(encoder_layer, gen) for _ in range(self.num_layers)]
+        else:
+            raise ConfigError(
+                "TransformerEncoder: encoder_layer must be a TransformerEncoderLayer or a dict of its "
+                f"arguments, got {type(encoder_layer).__name__}"
+            )
+        self.layers = LayerList(layers)
+        if norm is True:
+            first = layers[0]
+            d_model = getattr(first, "d_model", None)
+            if d_model is None:
+                raise ConfigError("TransformerEncoder: norm=True needs layers with a d_model")
+            norm = LayerNorm(d_model, eps=first.norm1.eps, dtype=first.linear1.weight._data.dtype)
+        elif norm is False:
+            norm = None
+        elif norm is not None and not isinstance(norm, Module):
+            raise ConfigError(
+                f"TransformerEncoder: norm must be a layer, True or None, got {norm!r}"
+            )
+        self.norm = norm
+
+    def forward(
+        self,
+        src: Tensor,
+        mask: Any = None,
+        src_key_padding_mask: Any = None,
+        is_causal: bool | None = None,
+    ) -> Tensor:
+        """Run every layer in order, then the final norm."""
+        out = src
+        causal = bool(is_causal)
+        for layer in self.layers:
+            out = layer(
+                out, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=causal
+            )
+        if self.norm is not None:
+            out = self.norm(out)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"num_layers={self.num_layers}"
