@@ -1,3 +1,15 @@
-"""Entry point of swets_models in the ``swets`` group: its pluggy hook implementations."""
+"""Entry point of swets_models in the ``swets`` group: registers the four forecasting models."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import swets_core
+from swets_models import MODELS
+
+
+@swets_core.hookimpl
+def swets_register_models(register: Any) -> None:
+    """Register ``tcn``, ``transformer``, ``lstm`` and ``nbeats``."""
+    for name, cls in MODELS.items():
+        register(name, cls)

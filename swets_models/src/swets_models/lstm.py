@@ -1,0 +1,89 @@
+"""Stacked LSTM encoder with a direct multi-step linear head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swets_core import Tensor, ops
+from swets_models._base import ForecastingModel, RngLike, positive_int, probability, resolve_rng
+from swets_nn import LSTM, Linear
+
+__all__ = ["LSTMModel"]
+
+
+class LSTMModel(ForecastingModel):
+    """LSTM forecaster (registry name ``"lstm"``).
+
+    A stacked, batch-first :class:`swets_nn.LSTM` reads the window; a linear head maps the last
+    layer's hidden state at the last step to all ``horizon`` steps at once (direct multi-step, no
+    recursion on its own forecasts).
+
+    Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
+        n_features: features per step (feature 0 is the target, the rest past covariates).
+        lookback: input window length.
+        horizon: steps forecast at once.
+        hidden_size: LSTM hidden state size.
+        num_layers: stacked LSTM layers.
+        dropout: dropout between LSTM layers (training mode only; needs ``num_layers > 1`` to act).
+        quantiles: None for a point forecast, else the levels of a quantile head.
+        dtype: ``"float32"`` or ``"float64"``.
+        rng / seed: numpy Generator or int seed for the initial parameters and dropout stream.
+
+    Shapes:
+        input ``(batch, lookback, n_features)``; output ``(batch, horizon)`` or
+        ``(batch, horizon, len(quantiles))``.
+
+    Parameters: ``lstm.weight_ih_l{k}``, ``lstm.weight_hh_l{k}``, ``lstm.bias_ih_l{k}``,
+    ``lstm.bias_hh_l{k}`` (PyTorch's names and gate order), ``head.weight``, ``head.bias``.
+    """
+
+    registry_name = "lstm"
+
+    def __init__(
+        self,
+        n_features: int = 1,
+        lookback: int = 96,
+        horizon: int = 24,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+        quantiles: list[float] | None = None,
+        dtype: Any = "float32",
+        rng: RngLike = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        owner = "LSTMModel"
+        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
+        self.num_layers = positive_int(num_layers, "num_layers", owner)
+        self.dropout = probability(dropout, "dropout", owner)
+        gen = resolve_rng(rng, seed, owner)
+        dt = self._dtype.value
+        self.lstm = LSTM(
+            self.n_features,
+            self.hidden_size,
+            num_layers=self.num_layers,
+            batch_first=True,
+            dropout=self.dropout,
+            rng=gen,
+            dtype=dt,
+        )
+        self.head = Linear(self.hidden_size, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+
+    def config(self) -> dict[str, Any]:
+        """``n_features, lookback, horizon, hidden_size, num_layers, dropout, quantiles, dtype``."""
+        return {
+            **self._common_config(),
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "dtype": self.dtype,
+        }
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
+        x = self._prepare(x)
+        _, (h_n, _) = self.lstm(x)
+        last = ops.getitem(h_n, index=-1)  # the last layer's final hidden state (batch, hidden)
+        return self._finish(self.head(last))

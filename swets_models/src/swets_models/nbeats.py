@@ -1,0 +1,304 @@
+"""N-BEATS (Oreshkin, Carpov, Chapados and Bengio, ICLR 2020): generic and interpretable forecasters."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from swets_core import Module, Tensor, ops
+from swets_core.errors import ConfigError, DTypeError, ShapeError
+from swets_models._base import (
+    DtypeCache,
+    ForecastingModel,
+    RngLike,
+    flag,
+    per_stack,
+    positive_int,
+    resolve_rng,
+)
+from swets_nn import Linear
+
+__all__ = ["NBEATSBlock", "NBEATSModel", "polynomial_basis", "fourier_basis"]
+
+STACK_TYPES = ("generic", "trend", "seasonality")
+
+
+def polynomial_basis(degree: int, length: int) -> np.ndarray:
+    """Trend basis ``T[i, t] = (t / length) ** i`` for ``i = 0..degree``, float64 ``(degree+1, length)``."""
+    t = np.arange(length, dtype=np.float64) / length
+    return np.stack([t**i for i in range(degree + 1)])
+
+
+def fourier_basis(harmonics: int, length: int) -> np.ndarray:
+    """Seasonality basis ``[1, cos(2 pi k t) for k=1..K, sin(2 pi k t) for k=1..K]`` with
+    ``t = arange(length) / length``: float64 ``(2K + 1, length)``."""
+    t = np.arange(length, dtype=np.float64) / length
+    k = np.arange(1, harmonics + 1, dtype=np.float64)[:, None]
+    return np.concatenate(
+        [np.ones((1, length)), np.cos(2 * math.pi * k * t), np.sin(2 * math.pi * k * t)]
+    )
+
+
+class NBEATSBlock(Module):
+    """One N-BEATS block: ``num_layers`` fully connected ReLU layers, then the expansion
+    coefficients ``theta`` and the backcast and forecast they span in the block's basis.
+
+    - ``generic``: ``theta = W h + b`` of size ``lookback + horizon * Q``; its first ``lookback``
+      values are the backcast and the rest the forecast (the paper's learnt basis ``V theta + b``
+      with the two linear maps composed into one).
+    - ``trend``: ``theta_b = W_b h`` (``p + 1`` values) and ``theta_f = W_f h`` (``(p + 1) Q``),
+      each expanded on the polynomial basis :func:`polynomial_basis` of degree ``p``.
+    - ``seasonality``: the same on the Fourier basis :func:`fourier_basis`.
+
+    Shapes: input ``(batch, lookback)``; returns ``(backcast (batch, lookback),
+    forecast (batch, horizon * Q))`` (forecast laid out as ``(horizon, Q)`` row-major).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        lookback: int,
+        horizon: int,
+        n_outputs: int,
+        num_layers: int,
+        layer_width: int,
+        trend_degree: int,
+        harmonics: tuple[int, int],
+        rng: np.random.Generator,
+        dtype: Any,
+    ) -> None:
+        super().__init__()
+        self.kind = kind
+        self.lookback = lookback
+        self.horizon = horizon
+        self.n_outputs = n_outputs
+        self.layers = [Linear(lookback, layer_width, rng=rng, dtype=dtype)]
+        for _ in range(num_layers - 1):
+            self.layers.append(Linear(layer_width, layer_width, rng=rng, dtype=dtype))
+        self._basis_b: DtypeCache | None = None
+        self._basis_f: DtypeCache | None = None
+        if kind == "generic":
+            self.theta = Linear(layer_width, lookback + horizon * n_outputs, rng=rng, dtype=dtype)
+            self._split = lookback
+            return
+        if kind == "trend":
+            basis_b = polynomial_basis(trend_degree, lookback)
+            basis_f = polynomial_basis(trend_degree, horizon)
+        else:
+            basis_b = fourier_basis(harmonics[0], lookback)
+            basis_f = fourier_basis(harmonics[1], horizon)
+        pb, pf = basis_b.shape[0], basis_f.shape[0]
+        self._split = pb
+        self.theta = Linear(layer_width, pb + pf * n_outputs, bias=False, rng=rng, dtype=dtype)
+        self._basis_b = DtypeCache(basis_b)
+        if n_outputs == 1:
+            self._basis_f = DtypeCache(basis_f)  # theta_f (B, P) @ (P, H)
+        else:
+            self._basis_f = DtypeCache(basis_f.T)  # (H, P) @ theta_f (B, P, Q) -> (B, H, Q)
+        self._pf = pf
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(batch, lookback)`` -> ``(backcast (batch, lookback), forecast (batch, horizon * Q))``."""
+        h = x
+        for layer in self.layers:
+            h = ops.relu(layer(h))
+        theta = self.theta(h)
+        cut = self._split
+        theta_b = ops.getitem(theta, index=(slice(None), slice(None, cut)))
+        theta_f = ops.getitem(theta, index=(slice(None), slice(cut, None)))
+        if self._basis_b is None:
+            return theta_b, theta_f
+        dtype = theta._data.dtype
+        backcast = ops.matmul(theta_b, self._basis_b.get(dtype))
+        if self.n_outputs == 1:
+            return backcast, ops.matmul(theta_f, self._basis_f.get(dtype))
+        batch = theta._data.shape[0]
+        coeffs = ops.reshape(theta_f, shape=(batch, self._pf, self.n_outputs))
+        forecast = ops.matmul(self._basis_f.get(dtype), coeffs)  # (B, H, Q)
+        return backcast, ops.reshape(forecast, shape=(batch, self.horizon * self.n_outputs))
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, layers={len(self.layers)}"
+
+
+class NBEATSModel(ForecastingModel):
+    """N-BEATS forecaster (registry name ``"nbeats"``): stacks of blocks with doubly residual stacking.
+
+    Every block reads the residual of the input window left by the blocks before it (its backcast is
+    subtracted) and adds its forecast to the model's forecast. The input is the target alone.
+
+    Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
+        n_features: must be 1 (N-BEATS forecasts from the target's own history).
+        lookback: input window length.
+        horizon: steps forecast at once.
+        stack_types: the stacks in order, each ``"generic"``, ``"trend"`` or ``"seasonality"``.
+            The paper's generic model is ``["generic"]`` (any number of blocks); its interpretable one
+            is ``["trend", "seasonality"]`` (see :meth:`interpretable`).
+        num_blocks: blocks per stack (an int for every stack or a list, one per stack).
+        num_layers: fully connected layers per block (int or per-stack list).
+        layer_width: units of those layers (int or per-stack list).
+        trend_degree: polynomial degree ``p`` of trend stacks.
+        num_harmonics: Fourier harmonics ``K`` of seasonality stacks; None uses the paper's
+            ``floor(length / 2) - 1`` (at least 1), separately for the backcast and the forecast.
+        share_weights: blocks of one stack share their parameters (the paper does so for the
+            interpretable model); the stack then applies one block ``num_blocks`` times.
+        quantiles: None for a point forecast, else the levels of a quantile head (the forecast
+            branch of every block emits ``horizon * Q`` values).
+        dtype: ``"float32"`` or ``"float64"``.
+        rng / seed: numpy Generator or int seed for the initial parameters.
+
+    Shapes:
+        input ``(batch, lookback)`` or ``(batch, lookback, 1)``; output ``(batch, horizon)`` or
+        ``(batch, horizon, len(quantiles))``.
+    """
+
+    registry_name = "nbeats"
+
+    def __init__(
+        self,
+        n_features: int = 1,
+        lookback: int = 96,
+        horizon: int = 24,
+        stack_types: list[str] | tuple[str, ...] = ("generic",),
+        num_blocks: int | list[int] = 3,
+        num_layers: int | list[int] = 4,
+        layer_width: int | list[int] = 512,
+        trend_degree: int = 3,
+        num_harmonics: int | None = None,
+        share_weights: bool = False,
+        quantiles: list[float] | None = None,
+        dtype: Any = "float32",
+        rng: RngLike = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        owner = "NBEATSModel"
+        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        if self.n_features != 1:
+            raise ConfigError(
+                f"{owner}: n_features must be 1: N-BEATS forecasts from the target alone and takes "
+                f"no covariates, got n_features={self.n_features}"
+            )
+        if isinstance(stack_types, str) or not isinstance(stack_types, (list, tuple)):
+            raise ConfigError(
+                f"{owner}: stack_types must be a list of 'generic', 'trend' or 'seasonality', "
+                f"got {stack_types!r}"
+            )
+        if not stack_types:
+            raise ConfigError(f"{owner}: stack_types must name at least one stack")
+        for i, kind in enumerate(stack_types):
+            if kind not in STACK_TYPES:
+                raise ConfigError(
+                    f"{owner}: stack_types[{i}] must be 'generic', 'trend' or 'seasonality', "
+                    f"got {kind!r}"
+                )
+        self.stack_types = [str(k) for k in stack_types]
+        n = len(self.stack_types)
+        self.num_blocks = per_stack(num_blocks, "num_blocks", owner, n)
+        self.num_layers = per_stack(num_layers, "num_layers", owner, n)
+        self.layer_width = per_stack(layer_width, "layer_width", owner, n)
+        self.trend_degree = positive_int(trend_degree, "trend_degree", owner, minimum=0)
+        if num_harmonics is None:
+            self.num_harmonics = None
+            harmonics = (max(self.lookback // 2 - 1, 1), max(self.horizon // 2 - 1, 1))
+        else:
+            self.num_harmonics = positive_int(num_harmonics, "num_harmonics", owner)
+            harmonics = (self.num_harmonics, self.num_harmonics)
+        self.share_weights = flag(share_weights, "share_weights", owner)
+        gen = resolve_rng(rng, seed, owner)
+        dt = self._dtype.value
+        # unique blocks, and the order in which they run (a shared block runs num_blocks times)
+        self.blocks: list[NBEATSBlock] = []
+        self._schedule: list[int] = []
+        for s, kind in enumerate(self.stack_types):
+            for b in range(self.num_blocks[s]):
+                if b == 0 or not self.share_weights:
+                    self.blocks.append(
+                        NBEATSBlock(
+                            kind,
+                            self.lookback,
+                            self.horizon,
+                            self.n_outputs,
+                            self.num_layers[s],
+                            self.layer_width[s],
+                            self.trend_degree,
+                            harmonics,
+                            gen,
+                            dt,
+                        )
+                    )
+                self._schedule.append(len(self.blocks) - 1)
+
+    @classmethod
+    def interpretable(
+        cls,
+        lookback: int,
+        horizon: int,
+        **overrides: Any,
+    ) -> NBEATSModel:
+        """The paper's interpretable configuration: a trend stack (width 256) then a seasonality stack
+        (width 2048), 3 blocks of 4 layers each, weights shared within each stack; ``overrides``
+        replace any of these (and pass ``quantiles``, ``dtype``, ``seed``...)."""
+        cfg: dict[str, Any] = {
+            "stack_types": ["trend", "seasonality"],
+            "num_blocks": 3,
+            "num_layers": 4,
+            "layer_width": [256, 2048],
+            "share_weights": True,
+        }
+        cfg.update(overrides)
+        return cls(lookback=lookback, horizon=horizon, **cfg)
+
+    def config(self) -> dict[str, Any]:
+        """``n_features, lookback, horizon, stack_types, num_blocks, num_layers, layer_width``
+        (per-stack lists), ``trend_degree, num_harmonics, share_weights, quantiles, dtype``."""
+        return {
+            **self._common_config(),
+            "stack_types": list(self.stack_types),
+            "num_blocks": list(self.num_blocks),
+            "num_layers": list(self.num_layers),
+            "layer_width": list(self.layer_width),
+            "trend_degree": self.trend_degree,
+            "num_harmonics": self.num_harmonics,
+            "share_weights": self.share_weights,
+            "dtype": self.dtype,
+        }
+
+    def _prepare_target(self, x: Any) -> Tensor:
+        owner = "NBEATSModel"
+        dtype = self._param_dtype()
+        if not isinstance(x, Tensor):
+            x = Tensor(x) if isinstance(x, np.ndarray) else Tensor(x, dtype)
+        shape = x._data.shape
+        ok = (len(shape) == 2 and shape[1] == self.lookback) or (
+            len(shape) == 3 and shape[1] == self.lookback and shape[2] == 1
+        )
+        if not ok:
+            raise ShapeError(
+                f"{owner}: expected input of shape (batch, {self.lookback}) or "
+                f"(batch, {self.lookback}, 1) = (batch, lookback[, 1]) (the target alone, no "
+                f"covariates), got shape {shape}"
+            )
+        if x._data.dtype != dtype:
+            raise DTypeError(
+                f"{owner}: the input has dtype {x._data.dtype} but the parameters are {dtype}; "
+                f"convert the input or call model.astype({str(x._data.dtype)!r})"
+            )
+        if len(shape) == 3:
+            x = ops.reshape(x, shape=(shape[0], self.lookback))
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(batch, lookback[, 1])`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
+        residual = self._prepare_target(x)
+        forecast = None
+        blocks = self.blocks
+        last = len(self._schedule) - 1
+        for i, index in enumerate(self._schedule):
+            backcast, f = blocks[index](residual)
+            forecast = f if forecast is None else ops.add(forecast, f)
+            if i != last:  # the last backcast feeds nothing
+                residual = ops.sub(residual, backcast)
+        return self._finish(forecast)

@@ -1,0 +1,244 @@
+"""Temporal convolutional network (Bai, Kolter and Koltun, 2018) as a direct multi-step forecaster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_core import Module, Parameter, Tensor, ops
+from swets_core.errors import ConfigError
+from swets_models._base import (
+    ForecastingModel,
+    RngLike,
+    flag,
+    positive_int,
+    probability,
+    resolve_rng,
+)
+from swets_nn import Conv1d, Dropout, Linear, init
+
+__all__ = ["CausalConv1d", "TCNModel", "TemporalBlock"]
+
+
+class CausalConv1d(Module):
+    """Dilated causal convolution with optional weight normalisation.
+
+    Output step ``t`` sees inputs ``t - dilation * (K - 1) .. t`` only (zeros on the left), so the
+    length is preserved. With ``weight_norm=True`` the kernel is re-parameterised as
+    ``weight = weight_g * weight_v / ||weight_v||`` (the norm over every axis but the output channel,
+    as PyTorch's ``weight_norm(dim=0)``), computed differentiably on every forward.
+
+    Shapes: input ``(N, C_in, L)``, output ``(N, C_out, L)``.
+
+    Parameters: ``weight (C_out, C_in, K)`` or ``weight_g (C_out, 1, 1)`` and
+    ``weight_v (C_out, C_in, K)``, and ``bias (C_out,)``. ``weight``/``weight_v`` follow PyTorch's
+    Conv1d initialisation; ``weight_g`` starts at ``||weight_v||`` so the initial kernel is ``weight_v``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        dilation: int = 1,
+        weight_norm: bool = True,
+        rng: np.random.Generator | None = None,
+        dtype: Any = "float32",
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.dilation = dilation
+        self.weight_norm = weight_norm
+        self._left = dilation * (kernel_size - 1)
+        conv = Conv1d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=(self._left, 0),
+            dilation=dilation,
+            rng=rng,
+            dtype=dtype,
+        )
+        if weight_norm:
+            v = conv.weight._data
+            self.weight_g = Parameter(
+                np.sqrt((v.astype(np.float64) ** 2).sum(axis=(1, 2)))
+                .reshape(-1, 1, 1)
+                .astype(v.dtype)
+            )
+            self.weight_v = conv.weight
+        else:
+            self.weight = conv.weight
+        self.bias = conv.bias
+
+    def kernel(self) -> Tensor:
+        """The effective kernel ``(C_out, C_in, K)`` (``g * v / ||v||`` with weight norm)."""
+        if not self.weight_norm:
+            return self.weight
+        v = self.weight_v
+        norm = ops.sqrt(ops.sum(ops.square(v), axis=(1, 2), keepdims=True))
+        return ops.mul(ops.div(self.weight_g, norm), v)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
+        return ops.conv1d(
+            x, self.kernel(), self.bias, padding=(self._left, 0), dilation=self.dilation
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"dilation={self.dilation}, weight_norm={self.weight_norm}"
+        )
+
+
+class TemporalBlock(Module):
+    """One residual block: two dilated causal convolutions, each followed by ReLU and dropout, and
+    ``relu(out + residual)`` where the residual is the input, or a 1x1 convolution of it when the
+    channel count changes.
+
+    Shapes: input ``(N, C_in, L)``, output ``(N, C_out, L)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        dilation: int,
+        dropout: float,
+        weight_norm: bool,
+        rng: np.random.Generator,
+        dtype: Any,
+    ) -> None:
+        super().__init__()
+        self.conv1 = CausalConv1d(
+            in_channels, out_channels, kernel_size, dilation, weight_norm, rng, dtype
+        )
+        self.conv2 = CausalConv1d(
+            out_channels, out_channels, kernel_size, dilation, weight_norm, rng, dtype
+        )
+        self.dropout1 = Dropout(dropout, rng=rng.spawn(1)[0])
+        self.dropout2 = Dropout(dropout, rng=rng.spawn(1)[0])
+        self.downsample = None
+        if in_channels != out_channels:
+            self.downsample = Conv1d(in_channels, out_channels, 1, rng=rng, dtype=dtype)
+            init.normal_(self.downsample.weight, 0.0, 0.01, rng=rng)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
+        out = self.dropout1(ops.relu(self.conv1(x)))
+        out = self.dropout2(ops.relu(self.conv2(out)))
+        res = x if self.downsample is None else self.downsample(x)
+        return ops.relu(ops.add(out, res))
+
+
+class TCNModel(ForecastingModel):
+    """Temporal convolutional network forecaster (registry name ``"tcn"``).
+
+    A stack of :class:`TemporalBlock` levels with dilation ``2**i`` at level ``i``, read by a linear
+    head at the last time step, which sees the whole receptive field
+    ``1 + 2 * (kernel_size - 1) * (2**levels - 1)`` steps back.
+
+    Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
+        n_features: features per step (feature 0 is the target, the rest past covariates).
+        lookback: input window length (``kernel_size`` must not exceed it).
+        horizon: steps forecast at once.
+        channels: channels of every level (an int, with ``levels``), or one int per level.
+        levels: number of levels when ``channels`` is an int (default 4); must equal
+            ``len(channels)`` when it is a list.
+        kernel_size: convolution kernel size ``K``.
+        dropout: dropout after each convolution's ReLU (training mode only).
+        weight_norm: weight-normalise the dilated convolutions (as the paper).
+        quantiles: None for a point forecast, else the levels of a quantile head.
+        dtype: ``"float32"`` or ``"float64"``.
+        rng / seed: numpy Generator or int seed for the initial parameters and dropout streams.
+
+    Shapes:
+        input ``(batch, lookback, n_features)``; output ``(batch, horizon)`` or
+        ``(batch, horizon, len(quantiles))``.
+    """
+
+    registry_name = "tcn"
+
+    def __init__(
+        self,
+        n_features: int = 1,
+        lookback: int = 96,
+        horizon: int = 24,
+        channels: int | list[int] = 32,
+        levels: int | None = None,
+        kernel_size: int = 3,
+        dropout: float = 0.1,
+        weight_norm: bool = True,
+        quantiles: list[float] | None = None,
+        dtype: Any = "float32",
+        rng: RngLike = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        owner = "TCNModel"
+        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        if isinstance(channels, (list, tuple)):
+            if not channels:
+                raise ConfigError(f"{owner}: channels must not be empty")
+            chans = [positive_int(c, f"channels[{i}]", owner) for i, c in enumerate(channels)]
+            if levels is not None and positive_int(levels, "levels", owner) != len(chans):
+                raise ConfigError(
+                    f"{owner}: levels ({levels}) must equal len(channels) ({len(chans)}) "
+                    f"when channels is a list"
+                )
+        else:
+            n = 4 if levels is None else positive_int(levels, "levels", owner)
+            chans = [positive_int(channels, "channels", owner)] * n
+        self.channels = chans
+        self.kernel_size = positive_int(kernel_size, "kernel_size", owner)
+        if self.kernel_size > self.lookback:
+            raise ConfigError(
+                f"{owner}: kernel_size ({self.kernel_size}) must not exceed lookback "
+                f"({self.lookback}): the first convolution would see only padding"
+            )
+        self.dropout = probability(dropout, "dropout", owner)
+        self.weight_norm = flag(weight_norm, "weight_norm", owner)
+        gen = resolve_rng(rng, seed, owner)
+        dt = self._dtype.value
+        self.blocks = []
+        c_in = self.n_features
+        for i, c_out in enumerate(chans):
+            self.blocks.append(
+                TemporalBlock(
+                    c_in, c_out, self.kernel_size, 2**i, self.dropout, self.weight_norm, gen, dt
+                )
+            )
+            c_in = c_out
+        self.head = Linear(c_in, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+
+    @property
+    def receptive_field(self) -> int:
+        """How many past steps the last output step sees: ``1 + 2 (K - 1) (2^levels - 1)``."""
+        return 1 + 2 * (self.kernel_size - 1) * (2 ** len(self.channels) - 1)
+
+    def config(self) -> dict[str, Any]:
+        """``n_features, lookback, horizon, channels (list), levels, kernel_size, dropout,
+        weight_norm, quantiles, dtype``."""
+        return {
+            **self._common_config(),
+            "channels": list(self.channels),
+            "levels": len(self.channels),
+            "kernel_size": self.kernel_size,
+            "dropout": self.dropout,
+            "weight_norm": self.weight_norm,
+            "dtype": self.dtype,
+        }
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
+        x = self._prepare(x)
+        h = ops.transpose(x, axes=(0, 2, 1))
+        for block in self.blocks:
+            h = block(h)
+        last = ops.getitem(h, index=(slice(None), slice(None), -1))
+        return self._finish(self.head(last))

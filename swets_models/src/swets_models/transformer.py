@@ -1,0 +1,164 @@
+"""Transformer encoder forecaster: input projection, positional encoding, encoder stack, horizon head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_core import Parameter, Tensor, ops
+from swets_core.errors import ConfigError
+from swets_models._base import (
+    DtypeCache,
+    ForecastingModel,
+    RngLike,
+    choice,
+    flag,
+    positive_int,
+    probability,
+    resolve_rng,
+    sinusoidal_encoding,
+)
+from swets_nn import Dropout, LayerNorm, Linear, TransformerEncoderLayer, init
+
+__all__ = ["TransformerModel"]
+
+
+class TransformerModel(ForecastingModel):
+    """Transformer encoder forecaster (registry name ``"transformer"``).
+
+    ``h = Linear(n_features, d_model)(x) + PE``, dropout, ``num_layers`` encoder layers (self-attention
+    and a feed-forward block, pre- or post-norm), a final LayerNorm when ``norm_first`` (as pre-norm
+    stacks need), then the head:
+
+    - ``head="last"``: ``Linear(d_model, horizon * Q)`` on the last position (with ``causal=True`` the
+      last position is the only one that has seen the whole window);
+    - ``head="flatten"``: ``Linear(lookback * d_model, horizon * Q)`` on every position at once.
+
+    Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
+        n_features: features per step (feature 0 is the target, the rest past covariates).
+        lookback: input window length (the positional table has this many rows).
+        horizon: steps forecast at once.
+        d_model: model width.
+        n_heads: attention heads (must divide ``d_model``).
+        num_layers: encoder layers.
+        dim_feedforward: hidden width of each feed-forward block.
+        dropout: dropout after the positional encoding and inside every encoder layer.
+        activation: ``"relu"`` or ``"gelu"`` in the feed-forward blocks.
+        norm_first: pre-norm layers (True) or post-norm (False, the original Transformer).
+        positional: ``"sinusoidal"`` (fixed) or ``"learned"`` (a ``(lookback, d_model)`` parameter
+            initialised N(0, 0.02)).
+        causal: mask attention so position ``t`` sees positions ``<= t`` only.
+        head: ``"last"`` or ``"flatten"`` (see above).
+        quantiles: None for a point forecast, else the levels of a quantile head.
+        dtype: ``"float32"`` or ``"float64"``.
+        rng / seed: numpy Generator or int seed for the initial parameters and dropout streams.
+
+    Shapes:
+        input ``(batch, lookback, n_features)``; output ``(batch, horizon)`` or
+        ``(batch, horizon, len(quantiles))``.
+    """
+
+    registry_name = "transformer"
+
+    def __init__(
+        self,
+        n_features: int = 1,
+        lookback: int = 96,
+        horizon: int = 24,
+        d_model: int = 64,
+        n_heads: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 128,
+        dropout: float = 0.1,
+        activation: str = "gelu",
+        norm_first: bool = True,
+        positional: str = "sinusoidal",
+        causal: bool = False,
+        head: str = "last",
+        quantiles: list[float] | None = None,
+        dtype: Any = "float32",
+        rng: RngLike = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        owner = "TransformerModel"
+        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        self.d_model = positive_int(d_model, "d_model", owner)
+        self.n_heads = positive_int(n_heads, "n_heads", owner)
+        if self.d_model % self.n_heads:
+            raise ConfigError(
+                f"{owner}: n_heads ({self.n_heads}) must divide d_model ({self.d_model})"
+            )
+        self.num_layers = positive_int(num_layers, "num_layers", owner)
+        self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward", owner)
+        self.dropout = probability(dropout, "dropout", owner)
+        self.activation = choice(activation, "activation", owner, ("relu", "gelu"))
+        self.norm_first = flag(norm_first, "norm_first", owner)
+        self.positional = choice(positional, "positional", owner, ("sinusoidal", "learned"))
+        self.causal = flag(causal, "causal", owner)
+        self.head_type = choice(head, "head", owner, ("last", "flatten"))
+        gen = resolve_rng(rng, seed, owner)
+        dt = self._dtype.value
+        self.input_proj = Linear(self.n_features, self.d_model, rng=gen, dtype=dt)
+        self._pe: DtypeCache | None = None
+        if self.positional == "learned":
+            self.pos_embedding = Parameter(np.zeros((self.lookback, self.d_model), self._np_dtype))
+            init.normal_(self.pos_embedding, 0.0, 0.02, rng=gen)
+        else:
+            self._pe = DtypeCache(sinusoidal_encoding(self.lookback, self.d_model))
+        self.input_dropout = Dropout(self.dropout, rng=gen.spawn(1)[0])
+        self.layers = [
+            TransformerEncoderLayer(
+                self.d_model,
+                self.n_heads,
+                dim_feedforward=self.dim_feedforward,
+                dropout=self.dropout,
+                activation=self.activation,
+                batch_first=True,
+                norm_first=self.norm_first,
+                rng=gen,
+                dtype=dt,
+            )
+            for _ in range(self.num_layers)
+        ]
+        self.final_norm = LayerNorm(self.d_model, dtype=dt) if self.norm_first else None
+        width = self.d_model if self.head_type == "last" else self.lookback * self.d_model
+        self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+
+    def config(self) -> dict[str, Any]:
+        """``n_features, lookback, horizon, d_model, n_heads, num_layers, dim_feedforward, dropout,
+        activation, norm_first, positional, causal, head, quantiles, dtype``."""
+        return {
+            **self._common_config(),
+            "d_model": self.d_model,
+            "n_heads": self.n_heads,
+            "num_layers": self.num_layers,
+            "dim_feedforward": self.dim_feedforward,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "norm_first": self.norm_first,
+            "positional": self.positional,
+            "causal": self.causal,
+            "head": self.head_type,
+            "dtype": self.dtype,
+        }
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
+        x = self._prepare(x)
+        h = self.input_proj(x)
+        if self._pe is None:
+            h = ops.add(h, self.pos_embedding)
+        else:
+            h = ops.add(h, self._pe.get(h._data.dtype))
+        h = self.input_dropout(h)
+        for layer in self.layers:
+            h = layer(h, is_causal=self.causal)
+        if self.head_type == "last":
+            h = ops.getitem(h, index=(slice(None), -1))  # LayerNorm is per position: slice first
+        if self.final_norm is not None:
+            h = self.final_norm(h)
+        if self.head_type == "flatten":
+            h = ops.reshape(h, shape=(h._data.shape[0], self.lookback * self.d_model))
+        return self._finish(self.head(h))
