@@ -1,0 +1,823 @@
+"""Checkpoints: save a model (and optionally its training state) to a file and rebuild it by name.
+
+This module is independent of the on-disk format: the bytes are written and read by a *serializer*
+taken from the registry (kind ``serializers``; ``msgpack`` from ``swets-serde-msgpack`` is the
+default). It never imports a serializer's libraries itself.
+
+A checkpoint holds the model's registry name, its ``config()`` and its ``state_dict()``; when saved
+from training, a ``training_state`` mapping (optimizer and scheduler state dicts, epoch and step
+counters, RNG state, scaler state, data-loader position...); and metadata: the payload format
+version, the swets version, the distribution and version that provided each component, the creation
+time (UTC, ISO 8601) and user metadata.
+
+Loading rebuilds the model with ``registry.create("models", name, **config)`` -- never from an import
+path read from the file -- and loads its state strictly. See ``docs/checkpoint-format.md``.
+
+Layers of the API:
+
+* :func:`save_checkpoint` / :func:`load_checkpoint`: models and training state.
+* :func:`save_payload` / :func:`load_payload`: any tree of plain data and arrays.
+* :func:`encode_tree` / :func:`decode_tree`: the lossless mapping between rich Python values (tuples,
+  integer keys, big integers, numpy scalars) and the *plain* payload a serializer stores.
+* :func:`register_migration`: functions upgrading payload format version ``N`` to ``N + 1``.
+* :func:`atomic_write`: the crash-safe file replacement serializers write through.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any, BinaryIO
+
+import attrs
+import numpy as np
+
+from swets_core import __version__
+from swets_core import registry as _registry
+from swets_core.autograd import Tensor
+from swets_core.errors import CheckpointError, StateDictError, SwetsError
+
+FORMAT_VERSION = 1
+"""The payload format version this swets writes (and the newest it reads)."""
+
+PAYLOAD_FORMAT = "swets.checkpoint"
+"""The value of the payload's ``format`` field."""
+
+DEFAULT_SERIALIZER = "msgpack"
+
+MAX_DEPTH = 100
+"""Deepest nesting of containers a payload may have (deeper files are rejected, not recursed into)."""
+
+ALLOWED_DTYPES: tuple[str, ...] = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+)
+"""Array dtypes a checkpoint may hold. Never object, structured, string, datetime or void dtypes."""
+
+_ALLOWED_NP = {np.dtype(n).newbyteorder("=") for n in ALLOWED_DTYPES}
+
+# Tags of the plain encoding: a dict whose only key is one of these stands for a richer value.
+# Ordinary dicts with a key starting with "\x00" are escaped into the _TAG_MAP form, so the tags
+# are unambiguous.
+_TAG_TUPLE = "\x00tuple"
+_TAG_MAP = "\x00map"
+_TAG_INT = "\x00int"
+_TAG_SCALAR = "\x00scalar"
+_TAGS = (_TAG_TUPLE, _TAG_MAP, _TAG_INT, _TAG_SCALAR)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT_TEXT = re.compile(r"-?[0-9]{1,4000}")
+
+
+class CheckpointStateError(CheckpointError, StateDictError):
+    """The state stored in a checkpoint does not fit the rebuilt model.
+
+    Both a :class:`~swets_core.errors.CheckpointError` and a
+    :class:`~swets_core.errors.StateDictError`: ``problems`` lists every missing or unexpected key
+    and every shape or dtype mismatch.
+    """
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    if not path:
+        return "<root>"
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+# -- the plain encoding ---------------------------------------------------------------------------
+def check_array(value: np.ndarray, where: str) -> None:
+    """Raise :class:`CheckpointError` unless ``value``'s dtype is in :data:`ALLOWED_DTYPES`."""
+    dt = value.dtype
+    if dt.fields is not None or dt.subdtype is not None or dt.newbyteorder("=") not in _ALLOWED_NP:
+        raise CheckpointError(
+            f"{where}: arrays of dtype {dt} cannot be stored in a checkpoint; "
+            f"allowed dtypes: {', '.join(ALLOWED_DTYPES)}"
+        )
+
+
+def encode_tree(value: Any, _path: tuple[Any, ...] = ()) -> Any:
+    """Map a rich value to the plain data every serializer stores, losslessly.
+
+    Plain data is: ``None``, ``bool``, ``int`` (64-bit signed), ``float``, ``str``, ``bytes``,
+    numpy arrays of an allowed dtype, lists, and dicts with ``str`` keys. Beyond that this accepts
+    (and :func:`decode_tree` gives back exactly): tuples, dicts with non-string keys (``int``,
+    ``float``, ``bool``, ``None``, ``bytes``, tuples of those) or keys starting with ``"\\x00"``,
+    integers of any size, and numpy scalars. ``bytearray``/``memoryview`` are stored as ``bytes`` and
+    :class:`~swets_core.autograd.Tensor` values as their arrays.
+
+    Raises:
+        CheckpointError: naming the position of a value that cannot be stored (a set, an arbitrary
+            object, an object-dtype array, a tree nested deeper than :data:`MAX_DEPTH`...).
+    """
+    if len(_path) > MAX_DEPTH:
+        raise CheckpointError(f"{_where(_path)}: nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, float, str, bytes)):
+        if isinstance(value, str):
+            _check_text(value, _path)
+        return value
+    if isinstance(value, int):
+        value = int(value)
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        return {_TAG_INT: str(value)}
+    if isinstance(value, np.ndarray):
+        check_array(value, _where(_path))
+        return value
+    if isinstance(value, Tensor):
+        check_array(value._data, _where(_path))
+        return value._data
+    if isinstance(value, np.generic):
+        arr = np.asarray(value)
+        check_array(arr, _where(_path))
+        return {_TAG_SCALAR: arr}
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, list):
+        return [encode_tree(v, (*_path, i)) for i, v in enumerate(value)]
+    if isinstance(value, tuple):
+        return {_TAG_TUPLE: [encode_tree(v, (*_path, i)) for i, v in enumerate(value)]}
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) and not k.startswith("\x00") for k in value):
+            return {k: encode_tree(v, (*_path, k)) for k, v in value.items()}
+        pairs = []
+        for k, v in value.items():
+            pairs.append([_encode_key(k, _path), encode_tree(v, (*_path, repr(k)))])
+        return {_TAG_MAP: pairs}
+    raise CheckpointError(
+        f"{_where(_path)}: a checkpoint cannot store a value of type {type(value).__name__}; it "
+        "holds None, bool, int, float, str, bytes, numpy arrays and scalars of plain dtypes, lists, "
+        "tuples and dicts"
+    )
+
+
+def _check_text(value: str, path: tuple[Any, ...]) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CheckpointError(f"{_where(path)}: string is not valid UTF-8 text ({exc})") from None
+
+
+def _encode_key(key: Any, path: tuple[Any, ...]) -> Any:
+    if key is None or isinstance(key, (bool, int, float, str, bytes)):
+        return encode_tree(key, (*path, "<key>"))
+    if isinstance(key, tuple):
+        return {_TAG_TUPLE: [_encode_key(k, path) for k in key]}
+    raise CheckpointError(
+        f"{_where(path)}: dict key {key!r} of type {type(key).__name__} cannot be stored; keys must "
+        "be str, int, float, bool, None, bytes or tuples of those"
+    )
+
+
+def decode_tree(value: Any, _path: tuple[Any, ...] = ()) -> Any:
+    """Inverse of :func:`encode_tree`: rebuild tuples, non-string keys, big ints, numpy scalars.
+
+    Raises:
+        CheckpointError: on a malformed tag, a value of a type plain data does not have, or nesting
+            deeper than :data:`MAX_DEPTH`.
+    """
+    if len(_path) > MAX_DEPTH:
+        raise CheckpointError(f"{_where(_path)}: nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, int, float, str, bytes, np.ndarray)):
+        return value
+    if isinstance(value, list):
+        return [decode_tree(v, (*_path, i)) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        tagged = [k for k in value if not isinstance(k, str) or k.startswith("\x00")]
+        if not tagged:
+            return {k: decode_tree(v, (*_path, k)) for k, v in value.items()}
+        if len(value) != 1 or tagged[0] not in _TAGS:
+            raise CheckpointError(
+                f"{_where(_path)}: malformed payload: keys {sorted(map(repr, tagged))} are "
+                "reserved for tagged values and must appear alone"
+            )
+        return _decode_tagged(tagged[0], value[tagged[0]], _path)
+    raise CheckpointError(
+        f"{_where(_path)}: payload value of type {type(value).__name__} is not plain data"
+    )
+
+
+def _decode_tagged(tag: str, body: Any, path: tuple[Any, ...]) -> Any:
+    where = _where(path)
+    if tag == _TAG_TUPLE:
+        if not isinstance(body, list):
+            raise CheckpointError(f"{where}: malformed tuple (expected a list)")
+        return tuple(decode_tree(v, (*path, i)) for i, v in enumerate(body))
+    if tag == _TAG_INT:
+        if not isinstance(body, str) or _INT_TEXT.fullmatch(body) is None:
+            raise CheckpointError(f"{where}: malformed integer {body!r:.60}")
+        return int(body)
+    if tag == _TAG_SCALAR:
+        if not isinstance(body, np.ndarray) or body.ndim != 0:
+            raise CheckpointError(f"{where}: malformed numpy scalar (expected a 0-d array)")
+        return body[()]
+    # _TAG_MAP
+    if not isinstance(body, list):
+        raise CheckpointError(f"{where}: malformed mapping (expected a list of pairs)")
+    out: dict[Any, Any] = {}
+    for i, pair in enumerate(body):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise CheckpointError(f"{where}: malformed mapping entry {i} (expected [key, value])")
+        key = decode_tree(pair[0], (*path, "<key>"))
+        try:
+            hash(key)
+        except TypeError:
+            raise CheckpointError(
+                f"{where}: mapping key of type {type(key).__name__} is not hashable"
+            ) from None
+        if isinstance(key, np.generic) or key in out:
+            reason = "numpy scalar" if isinstance(key, np.generic) else "duplicate"
+            raise CheckpointError(f"{where}: {reason} mapping key {key!r:.60}")
+        out[key] = decode_tree(pair[1], (*path, repr(key)))
+    return out
+
+
+# -- serializers ----------------------------------------------------------------------------------
+def _resolve_serializer(serializer: Any) -> tuple[Any, str | None]:
+    """(serializer object, registry name or None)."""
+    if isinstance(serializer, str):
+        try:
+            return _registry.create("serializers", serializer), serializer
+        except SwetsError as exc:
+            raise CheckpointError(f"cannot use serializer {serializer!r}: {exc}") from exc
+    if callable(getattr(serializer, "save", None)) and callable(getattr(serializer, "load", None)):
+        return serializer, getattr(serializer, "name", None)
+    raise CheckpointError(
+        f"serializer must be a registered name or an object with save() and load(), "
+        f"got {type(serializer).__name__}"
+    )
+
+
+def _detect_serializer(path: str) -> Any:
+    """The registered serializer that recognises the file's first bytes (or its suffix)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path!r}: {exc}") from exc
+    reg = _registry.default_registry()
+    names = reg.names("serializers")
+    if not names:
+        raise CheckpointError(
+            f"cannot load {path!r}: no checkpoint serializer is installed "
+            "(pip install swets-serde-msgpack)"
+        )
+    candidates = []
+    for name in names:
+        try:
+            candidates.append((name, reg.create("serializers", name)))
+        except Exception as exc:
+            raise CheckpointError(f"serializer {name!r} failed to start: {exc}") from exc
+    for _, ser in candidates:
+        matches = getattr(ser, "matches", None)
+        if callable(matches) and matches(head):
+            return ser
+    for _, ser in candidates:
+        suffix = getattr(ser, "suffix", None)
+        if suffix and path.endswith(suffix):
+            return ser
+    if len(candidates) == 1:
+        return candidates[0][1]
+    raise CheckpointError(
+        f"{path!r} is not a checkpoint any installed serializer recognises "
+        f"(first bytes {head[:16]!r}; installed: {', '.join(names)})"
+    )
+
+
+def save_payload(
+    path: str | os.PathLike[str],
+    payload: Mapping[str, Any],
+    *,
+    serializer: Any = DEFAULT_SERIALIZER,
+) -> None:
+    """Write a payload (a dict of rich plain data, see :func:`encode_tree`) crash-safely.
+
+    Args:
+        path: the target file; it is replaced atomically (see :func:`atomic_write`).
+        payload: a mapping with ``str`` keys.
+        serializer: a registered serializer name or a serializer object.
+
+    Raises:
+        CheckpointError: a value cannot be stored or the serializer is unknown.
+    """
+    if not isinstance(payload, Mapping):
+        raise CheckpointError(f"a payload must be a mapping, got {type(payload).__name__}")
+    ser, _ = _resolve_serializer(serializer)
+    plain = encode_tree(payload)
+    if not isinstance(plain, dict) or _TAG_MAP in plain:
+        raise CheckpointError("the keys of a payload's top-level mapping must be str")
+    ser.save(plain, os.fspath(path))
+
+
+def load_payload(path: str | os.PathLike[str], *, serializer: Any = None) -> dict[str, Any]:
+    """Read a payload written by :func:`save_payload` (no migration, no model building).
+
+    Args:
+        serializer: a registered name, a serializer object, or None to pick the installed serializer
+            that recognises the file.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt, hostile or of an unknown version.
+    """
+    path = os.fspath(path)
+    ser = _detect_serializer(path) if serializer is None else _resolve_serializer(serializer)[0]
+    try:
+        plain = ser.load(path)
+    except CheckpointError:
+        raise
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path!r}: {exc}") from exc
+    if not isinstance(plain, dict):
+        raise CheckpointError(f"{path}: the payload is a {type(plain).__name__}, not a mapping")
+    try:
+        return decode_tree(plain)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+
+
+# -- migrations -----------------------------------------------------------------------------------
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def register_migration(
+    from_version: int, fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> Any:
+    """Register ``fn(payload) -> payload`` upgrading format version ``from_version`` to ``from_version + 1``.
+
+    Usable as a decorator (``@register_migration(1)``). The function receives the decoded payload
+    of version ``from_version`` and returns the upgraded payload; :func:`load_checkpoint` sets its
+    ``format_version`` field and chains migrations until :data:`FORMAT_VERSION` is reached.
+
+    Raises:
+        ValueError: a migration from that version is already registered.
+    """
+
+    def add(
+        f: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        if not isinstance(from_version, int) or isinstance(from_version, bool) or from_version < 0:
+            raise ValueError(f"from_version must be a non-negative int, got {from_version!r}")
+        if from_version in _MIGRATIONS:
+            raise ValueError(
+                f"a migration from format version {from_version} is already registered"
+            )
+        _MIGRATIONS[from_version] = f
+        return f
+
+    return add if fn is None else add(fn)
+
+
+def unregister_migration(from_version: int) -> None:
+    """Remove the migration from ``from_version`` (no error if there is none)."""
+    _MIGRATIONS.pop(from_version, None)
+
+
+def migrate(payload: dict[str, Any], source: str = "payload") -> dict[str, Any]:
+    """Upgrade a decoded checkpoint payload to :data:`FORMAT_VERSION`.
+
+    Raises:
+        CheckpointError: no or a malformed version field, a version newer than this swets reads, a
+            missing migration step, or a migration that failed.
+    """
+    version = payload.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise CheckpointError(f"{source}: missing or invalid format_version {version!r:.40}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{source}: checkpoint format version {version} is newer than this swets reads "
+            f"(up to {FORMAT_VERSION}); upgrade swets-core"
+        )
+    while version < FORMAT_VERSION:
+        step = _MIGRATIONS.get(version)
+        if step is None:
+            raise CheckpointError(
+                f"{source}: checkpoint format version {version} is too old: no migration to "
+                f"version {version + 1} is registered"
+            )
+        try:
+            upgraded = step(payload)
+        except SwetsError:
+            raise
+        except Exception as exc:
+            raise CheckpointError(
+                f"{source}: migration from format version {version} failed: {exc}"
+            ) from exc
+        if not isinstance(upgraded, dict):
+            raise CheckpointError(
+                f"{source}: migration from format version {version} returned "
+                f"{type(upgraded).__name__}, not a dict"
+            )
+        version += 1
+        upgraded["format_version"] = version
+        payload = upgraded
+    return payload
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+@attrs.frozen
+class Checkpoint:
+    """A loaded checkpoint.
+
+    Attributes:
+        model: the model rebuilt through the registry, its state loaded strictly.
+        training_state: the training state mapping given to :func:`save_checkpoint`, exactly as
+            saved (arrays bitwise, tuples, int keys, numpy scalars), or None when none was saved.
+        metadata: ``format_version``, ``swets_version``, ``created`` (UTC ISO 8601), ``components``
+            (a list of ``{kind, name, distribution, version, plugin}``) and ``user`` (the user
+            metadata mapping).
+        model_name: the model's registry name.
+        config: the configuration the model was rebuilt from.
+        path: the file it was read from.
+    """
+
+    model: Any
+    training_state: dict[str, Any] | None
+    metadata: dict[str, Any]
+    model_name: str
+    config: dict[str, Any]
+    path: str
+
+    @property
+    def user_metadata(self) -> dict[str, Any]:
+        """The ``metadata`` mapping given to :func:`save_checkpoint`."""
+        return self.metadata.get("user", {})
+
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        """Which distribution and version provided each component when the file was saved."""
+        return self.metadata.get("components", [])
+
+
+def model_registry_name(model: Any, name: str | None = None) -> str:
+    """The registry name a model is saved under.
+
+    In order: ``name`` when given; the model's ``registry_name`` attribute when set; otherwise the
+    single name of the ``models`` registry whose factory is the model's class.
+
+    Raises:
+        CheckpointError: the name cannot be determined or does not match the model's class.
+    """
+    reg = _registry.default_registry()
+    if name is None:
+        name = getattr(model, "registry_name", None)
+    if name is not None:
+        if not isinstance(name, str) or not name:
+            raise CheckpointError(f"a model registry name must be a non-empty str, got {name!r}")
+        try:
+            factory = reg.get("models", name)
+        except SwetsError as exc:
+            raise CheckpointError(
+                f"cannot save {type(model).__name__} as model {name!r}: {exc}"
+            ) from exc
+        if isinstance(factory, type) and not isinstance(model, factory):
+            raise CheckpointError(
+                f"model {name!r} is registered as {factory.__name__}, but the model given is a "
+                f"{type(model).__name__}"
+            )
+        return name
+    matches = [c.name for c in reg.items("models") if c.obj is type(model)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise CheckpointError(
+            f"{type(model).__name__} is not registered as a model (no entry of the 'models' "
+            "registry has it as its factory); register it, set its registry_name, or pass name="
+        )
+    raise CheckpointError(
+        f"{type(model).__name__} is registered under several names ({', '.join(matches)}); "
+        "pass name= to choose one"
+    )
+
+
+def _component(kind: str, name: str) -> dict[str, Any]:
+    info = _registry.info(kind, name)
+    return {
+        "kind": kind,
+        "name": name,
+        "distribution": info.distribution,
+        "version": info.version,
+        "plugin": info.plugin,
+    }
+
+
+def _float_dtype(state: Mapping[str, np.ndarray]) -> str | None:
+    kinds = {str(a.dtype) for a in state.values() if a.dtype.kind == "f"}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: Any,
+    *,
+    training_state: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    serializer: Any = DEFAULT_SERIALIZER,
+    name: str | None = None,
+    components: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Save ``model`` (and optionally its training state) to ``path``, crash-safely.
+
+    Args:
+        path: the checkpoint file; replaced atomically, so a crash leaves the old file or the new one.
+        model: a :class:`~swets_core.module.Module` (or any ``Layer``) with ``config() -> dict``.
+            Its registry name comes from ``name``, else ``model.registry_name``, else the ``models``
+            registry entry whose factory is the model's class (:func:`model_registry_name`).
+        training_state: plain data to resume training: by convention ``optimizer``, ``scheduler``
+            (state dicts), ``epoch``, ``step``, ``rng`` (:func:`generator_state`), ``scaler``,
+            ``loader`` (position), and anything else. Round-trips exactly.
+        metadata: user metadata (plain data), returned as ``Checkpoint.user_metadata``.
+        serializer: a registered serializer name (default ``"msgpack"``) or a serializer object.
+        name: the model's registry name, overriding the lookup.
+        components: extra ``(kind, name)`` pairs (e.g. ``("optimizers", "adam")``) whose providing
+            distribution and version are recorded in the metadata.
+
+    Raises:
+        CheckpointError: the model has no registry name or config, or a value cannot be stored.
+    """
+    model_name = model_registry_name(model, name)
+    config_fn = getattr(model, "config", None)
+    if not callable(config_fn):
+        raise CheckpointError(
+            f"model {model_name!r} ({type(model).__name__}) has no config() method; a checkpoint "
+            "rebuilds models from their configuration"
+        )
+    config = config_fn()
+    if not isinstance(config, Mapping) or not all(isinstance(k, str) for k in config):
+        raise CheckpointError(
+            f"model {model_name!r}: config() must return a dict with str keys, got {type(config).__name__}"
+        )
+    try:
+        state = model.state_dict(copy=False)
+    except TypeError:
+        state = model.state_dict()
+    state = {k: (v._data if isinstance(v, Tensor) else np.asarray(v)) for k, v in state.items()}
+    ser, ser_name = _resolve_serializer(serializer)
+    comps = [_component("models", model_name)]
+    if ser_name is not None and ser_name in _registry.names("serializers"):
+        comps.append(_component("serializers", ser_name))
+    for kind, cname in components:
+        try:
+            comps.append(_component(kind, cname))
+        except SwetsError as exc:
+            raise CheckpointError(f"cannot record component {kind}/{cname}: {exc}") from exc
+    payload = {
+        "format": PAYLOAD_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": {
+            "name": model_name,
+            "config": dict(config),
+            "dtype": _float_dtype(state),
+            "state": state,
+        },
+        "training": None if training_state is None else dict(training_state),
+        "metadata": {
+            "swets_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),
+            "components": comps,
+            "user": {} if metadata is None else dict(metadata),
+        },
+    }
+    save_payload(path, payload, serializer=ser)
+
+
+def _require(mapping: Any, key: str, types: Any, where: str) -> Any:
+    if not isinstance(mapping, dict) or key not in mapping:
+        raise CheckpointError(f"{where}: missing field {key!r}")
+    value = mapping[key]
+    if not isinstance(value, types):
+        raise CheckpointError(f"{where}: field {key!r} has type {type(value).__name__}")
+    return value
+
+
+def _saved_by(components: Any, kind: str, name: str) -> str:
+    if isinstance(components, list):
+        for c in components:
+            if isinstance(c, dict) and c.get("kind") == kind and c.get("name") == name:
+                return f"{c.get('distribution', '?')} {c.get('version', '?')}"
+    return "an unrecorded distribution"
+
+
+def load_checkpoint(path: str | os.PathLike[str], *, serializer: Any = None) -> Checkpoint:
+    """Load a checkpoint: rebuild the model by registry name and load its state strictly.
+
+    Args:
+        path: a file written by :func:`save_checkpoint`.
+        serializer: a registered name, a serializer object, or None to detect it from the file.
+
+    Returns:
+        A :class:`Checkpoint` (model, training_state, metadata, ...).
+
+    Raises:
+        CheckpointError: the file is corrupt, hostile or of an unknown version; the model's plugin
+            is not installed (the message names the component and the distribution that provided
+            it); the configuration is rejected by the model; or, as :class:`CheckpointStateError`
+            (also a ``StateDictError``), the stored state does not fit the rebuilt model (every
+            problem listed).
+    """
+    path = os.fspath(path)
+    payload = migrate(load_payload(path, serializer=serializer), path)
+    if payload.get("format") != PAYLOAD_FORMAT:
+        raise CheckpointError(
+            f"{path}: not a swets checkpoint (format {payload.get('format')!r:.40})"
+        )
+    model_part = _require(payload, "model", dict, path)
+    model_name = _require(model_part, "name", str, f"{path}: model")
+    config = _require(model_part, "config", dict, f"{path}: model")
+    state = _require(model_part, "state", dict, f"{path}: model")
+    dtype = model_part.get("dtype")
+    training = payload.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise CheckpointError(f"{path}: field 'training' has type {type(training).__name__}")
+    metadata = _require(payload, "metadata", dict, path)
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, np.ndarray):
+            raise CheckpointError(f"{path}: model state entry {key!r:.60} is not a named array")
+    if not all(isinstance(k, str) for k in config):
+        raise CheckpointError(f"{path}: model config keys must be str")
+
+    reg = _registry.default_registry()
+    if model_name not in reg.names("models"):
+        saved_by = _saved_by(metadata.get("components"), "models", model_name)
+        raise CheckpointError(
+            f"{path}: needs model {model_name!r}, which no installed plugin provides; when saved it "
+            f"came from {saved_by}; install that distribution"
+        )
+    try:
+        model = reg.create("models", model_name, **config)
+    except SwetsError as exc:
+        raise CheckpointError(
+            f"{path}: model {model_name!r} rejected the saved configuration: {exc}"
+        ) from exc
+    except TypeError as exc:
+        raise CheckpointError(
+            f"{path}: model {model_name!r} cannot be built from the saved configuration "
+            f"{sorted(config)}: {exc}"
+        ) from exc
+    if dtype in ("float32", "float64", "float16") and hasattr(model, "astype"):
+        fresh = model.state_dict(copy=False) if _accepts_copy(model) else model.state_dict()
+        if _float_dtype(fresh) not in (None, dtype):
+            model.astype(dtype)
+    try:
+        model.load_state_dict(state, strict=True)
+    except StateDictError as exc:
+        raise CheckpointStateError(f"model {model_name!r} from {path}", exc.problems) from exc
+    return Checkpoint(
+        model=model,
+        training_state=training,
+        metadata={k: v for k, v in metadata.items()}
+        | {"format_version": payload["format_version"]},
+        model_name=model_name,
+        config=config,
+        path=path,
+    )
+
+
+def _accepts_copy(model: Any) -> bool:
+    from swets_core.module import Module
+
+    return isinstance(model, Module)
+
+
+# -- RNG state ------------------------------------------------------------------------------------
+_BIT_GENERATORS = {
+    "PCG64": np.random.PCG64,
+    "PCG64DXSM": np.random.PCG64DXSM,
+    "Philox": np.random.Philox,
+    "SFC64": np.random.SFC64,
+    "MT19937": np.random.MT19937,
+}
+
+
+def generator_state(rng: np.random.Generator) -> dict[str, Any]:
+    """The state of a numpy ``Generator`` as plain data (``rng.bit_generator.state``, copied)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"expected a numpy.random.Generator, got {type(rng).__name__}")
+    return _copy_plain(rng.bit_generator.state)
+
+
+def _copy_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
+
+
+def restore_generator(state: Mapping[str, Any]) -> np.random.Generator:
+    """A numpy ``Generator`` in exactly the state :func:`generator_state` captured.
+
+    The bit generator class is chosen from an allow-list by its name (PCG64, PCG64DXSM, Philox,
+    SFC64, MT19937), never imported from a name in the file.
+
+    Raises:
+        CheckpointError: unknown bit generator or a state numpy rejects.
+    """
+    name = state.get("bit_generator") if isinstance(state, Mapping) else None
+    cls = _BIT_GENERATORS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise CheckpointError(
+            f"unknown bit generator {name!r:.40} in RNG state; known: {', '.join(_BIT_GENERATORS)}"
+        )
+    bit_gen = cls()
+    try:
+        bit_gen.state = _copy_plain(dict(state))
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise CheckpointError(f"invalid {name} RNG state: {exc}") from exc
+    return np.random.Generator(bit_gen)
+
+
+# -- crash-safe writing ---------------------------------------------------------------------------
+TEMP_SUFFIX = ".swets-tmp"
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[BinaryIO]:
+    """Write ``path`` crash-safely: yields a binary file opened on a sibling temporary file.
+
+    On normal exit the file is flushed and fsynced, renamed over ``path`` with :func:`os.replace`
+    (atomic on POSIX and Windows), and the directory is fsynced so the rename itself is durable. On
+    an exception the temporary file is removed and ``path`` is untouched. A process killed while
+    writing leaves ``path`` as it was (plus, possibly, a stray ``.<name>.<random>.swets-tmp`` file).
+    The new file gets the usual permissions (``0o666`` minus the umask).
+
+    Args:
+        fsync: with False the two fsyncs are skipped: a killed *process* still leaves the old or the
+            new file whole (the rename is atomic), but a power loss or kernel crash may not.
+    """
+    target = os.path.abspath(os.fspath(path))
+    directory, base = os.path.split(target)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 random collisions
+        raise CheckpointError(f"cannot create a temporary file next to {target!r}")
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            yield f
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if fsync:
+        _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+__all__ = [
+    "ALLOWED_DTYPES",
+    "Checkpoint",
+    "CheckpointStateError",
+    "DEFAULT_SERIALIZER",
+    "FORMAT_VERSION",
+    "MAX_DEPTH",
+    "PAYLOAD_FORMAT",
+    "atomic_write",
+    "check_array",
+    "decode_tree",
+    "encode_tree",
+    "generator_state",
+    "load_checkpoint",
+    "load_payload",
+    "migrate",
+    "model_registry_name",
+    "register_migration",
+    "restore_generator",
+    "save_checkpoint",
+    "save_payload",
+    "unregister_migration",
+]
