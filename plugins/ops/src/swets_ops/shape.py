@@ -35,7 +35,7 @@ from swets_ops._common import as_array, axes_tuple, axis_index, opdef, shape_tup
 # ------------------------------------------------------------------------------------------------
 
 
-def _reshape_out(x: Any, shape: Any) -> np.ndarray:
+def _reshape_out(x: Any, shape: Any = None) -> np.ndarray:
     x = as_array(x)
     if shape is None:
         raise OpError("reshape: the shape attribute is required")
@@ -135,7 +135,7 @@ def _broadcast_op(name: str) -> tuple[Any, Any]:
     return forward, infer
 
 
-def _squeeze_out(x: Any, axis: Any) -> np.ndarray:
+def _squeeze_out(x: Any, axis: Any = None) -> np.ndarray:
     x = as_array(x)
     if axis is None:
         return np.squeeze(x)
@@ -156,7 +156,7 @@ def squeeze(x: Any, axis: Any = None) -> tuple[np.ndarray, Any]:
     return out, backward
 
 
-def _unsqueeze_out(x: Any, axis: Any) -> np.ndarray:
+def _unsqueeze_out(x: Any, axis: Any = None) -> np.ndarray:
     x = as_array(x)
     if axis is None:
         raise OpError("unsqueeze: the axis attribute is required")
