@@ -1,0 +1,190 @@
+"""``scaled_dot_product_attention`` with PyTorch semantics, as one tape node.
+
+``softmax(q @ k^T * scale + bias) @ v`` where ``bias`` comes from the mask: a boolean mask keeps the
+positions where it is True (the others get ``-inf``), a float mask is added to the scores, and
+``is_causal`` keeps ``j <= i`` (PyTorch's top-left aligned lower triangle).
+
+A row whose positions are all masked (every key excluded) has no distribution to attend with; as in
+PyTorch (since 2.5), its attention weights are taken as zero, so its output row is zero and its
+gradients are zero, instead of NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from swets_core.autograd import OpDef
+from swets_core.errors import DTypeError, OpError, ShapeError
+from swets_ops.fused_common import check_rng, float_array, probability, same_dtype
+
+_OP = "scaled_dot_product_attention"
+
+
+def _sdpa(
+    q: Any,
+    k: Any,
+    v: Any,
+    mask: Any = None,
+    *,
+    is_causal: bool = False,
+    scale: float | None = None,
+    dropout_p: float = 0.0,
+    rng: np.random.Generator | None = None,
+    _record: bool = True,
+) -> tuple[np.ndarray, Any]:
+    q = float_array(_OP, "q", q)
+    k = float_array(_OP, "k", k)
+    v = float_array(_OP, "v", v)
+    dtype = same_dtype(_OP, q=q, k=k, v=v)
+    for name, a in (("q", q), ("k", k), ("v", v)):
+        if a.ndim < 2:
+            raise ShapeError(
+                f"{_OP}: {name} must be at least 2-d (..., length, features), got {a.shape}"
+            )
+    L, E = q.shape[-2:]
+    S, Ek = k.shape[-2:]
+    if Ek != E:
+        raise ShapeError(f"{_OP}: q {q.shape} and k {k.shape} must share the last dimension (E)")
+    if v.shape[-2] != S:
+        raise ShapeError(
+            f"{_OP}: k {k.shape} and v {v.shape} must share the source length (dimension -2)"
+        )
+    try:
+        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"{_OP}: the batch dimensions of q {q.shape}, k {k.shape} and v {v.shape} do not broadcast"
+        ) from None
+    bool_mask = False
+    if mask is not None:
+        if is_causal:
+            raise OpError(f"{_OP}: give either a mask or is_causal=True, not both")
+        if not isinstance(mask, np.ndarray):
+            mask = np.asarray(mask)
+        if mask.dtype == np.bool_:
+            bool_mask = True
+        elif mask.dtype.kind == "f":
+            if mask.dtype != dtype:
+                raise DTypeError(
+                    f"{_OP}: a float mask must have the dtype of q ({dtype}), got {mask.dtype}"
+                )
+        else:
+            raise DTypeError(
+                f"{_OP}: mask must be bool (True = attend) or float (added), got {mask.dtype}"
+            )
+        try:
+            np.broadcast_shapes(mask.shape, (*q.shape[:-1], S))
+        except ValueError:
+            raise ShapeError(
+                f"{_OP}: mask {mask.shape} does not broadcast to the scores (..., L={L}, S={S}) of "
+                f"q {q.shape} and k {k.shape}"
+            ) from None
+    elif is_causal:
+        mask = np.tri(L, S, dtype=bool)
+        bool_mask = True
+    if scale is None:
+        scale = 1.0 / math.sqrt(E) if E else 1.0
+    scale = float(scale)
+    dropout_p = probability(_OP, "dropout_p", dropout_p)
+    if dropout_p > 0.0:
+        rng = check_rng(_OP, rng)
+
+    # scores and the masked, stable softmax (in place)
+    scores = np.matmul(q, k.swapaxes(-1, -2))
+    scores *= dtype.type(scale)
+    maybe_empty = False
+    if mask is not None:
+        if bool_mask:
+            scores = np.where(mask, scores, dtype.type(-np.inf))
+            maybe_empty = True
+        else:
+            scores = scores + mask
+            maybe_empty = bool(np.isinf(mask).any())
+    row_max = scores.max(axis=-1, keepdims=True)
+    if maybe_empty:
+        row_max[~np.isfinite(row_max)] = 0.0  # a fully masked row: exp(-inf) = 0 everywhere
+    np.subtract(scores, row_max, out=scores)
+    probs = np.exp(scores, out=scores)
+    denom = probs.sum(axis=-1, keepdims=True)
+    if maybe_empty:
+        denom[denom == 0.0] = 1.0  # fully masked rows: weights 0, output 0
+    probs /= denom
+    keep = None
+    if dropout_p > 0.0:
+        if dropout_p == 1.0:
+            keep = np.zeros_like(probs)
+        else:
+            u = rng.random(probs.shape, dtype=dtype)
+            keep = np.multiply(u >= dropout_p, dtype.type(1.0 / (1.0 - dropout_p)), out=u)
+        weights = probs * keep
+    else:
+        weights = probs
+    out = np.matmul(weights, v)
+    if not _record:
+        return out, None
+    float_mask = mask is not None and not bool_mask
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
+        gq = gk = gv = gm = None
+        if needs[2]:
+            gv = np.matmul(weights.swapaxes(-1, -2), g)
+        if needs[0] or needs[1] or (len(needs) > 3 and needs[3]):
+            gp = np.matmul(g, v.swapaxes(-1, -2))
+            if keep is not None:
+                gp *= keep
+            # softmax backward: dS = P * (dP - rowsum(dP * P))
+            row = np.einsum("...ij,...ij->...i", gp, probs)[..., None]
+            gp -= row
+            gp *= probs
+            if float_mask and len(needs) > 3 and needs[3]:
+                gm = gp.copy()
+            gp *= dtype.type(scale)
+            if needs[0]:
+                gq = np.matmul(gp, k)
+            if needs[1]:
+                gk = np.matmul(gp.swapaxes(-1, -2), q)
+        if len(needs) > 3:
+            return gq, gk, gv, gm
+        return gq, gk, gv
+
+    return out, backward
+
+
+def scaled_dot_product_attention(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    is_causal: bool = False,
+    scale: float | None = None,
+    dropout_p: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, Any]:
+    """Scaled dot-product attention ``softmax(q k^T * scale + mask) v``, as PyTorch's.
+
+    Args:
+        q: ``(..., L, E)`` queries; k: ``(..., S, E)`` keys; v: ``(..., S, Ev)`` values. The
+            leading (batch, head) dimensions broadcast.
+        mask: optional, broadcastable to ``(..., L, S)``: bool (True = attend) or float (added to
+            the scores; it receives a gradient).
+        is_causal: mask out keys after the query position (``j > i``); not with ``mask``.
+        scale: multiplies ``q k^T``; default ``1 / sqrt(E)``.
+        dropout_p: dropout on the attention weights (training only; needs ``rng``).
+        rng: :class:`numpy.random.Generator` for the dropout mask.
+
+    Returns:
+        ``(..., L, Ev)``. A query row with every key masked gets zero weights: a zero output row
+        and zero gradients (as PyTorch), never NaN.
+    """
+    return _sdpa(q, k, v, mask, is_causal=is_causal, scale=scale, dropout_p=dropout_p, rng=rng)
+
+
+def _sdpa_infer(q: Any, k: Any, v: Any, mask: Any = None, **attrs: Any) -> np.ndarray:
+    return _sdpa(q, k, v, mask, _record=False, **attrs)[0]
+
+
+OPS = [OpDef(_OP, scaled_dot_product_attention, infer=_sdpa_infer)]

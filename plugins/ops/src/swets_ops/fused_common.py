@@ -1,0 +1,92 @@
+"""Validation helpers shared by the fused ops (conv1d, recurrent cells, attention, norms...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_core.errors import DTypeError, OpError, ShapeError
+
+
+def float_array(op: str, name: str, a: Any) -> np.ndarray:
+    """``a`` as a float32/float64 numpy array, or a :class:`DTypeError` naming ``op`` and ``name``."""
+    if not isinstance(a, np.ndarray):
+        if isinstance(a, (float, int)) or a is None:
+            raise DTypeError(f"{op}: {name} must be a float tensor, got {type(a).__name__}")
+        a = np.asarray(a)
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise DTypeError(f"{op}: {name} must be float32 or float64, got {a.dtype}")
+    return a
+
+
+def same_dtype(op: str, **arrays: np.ndarray | None) -> np.dtype:
+    """Check every given (non-None) array has one dtype; return it."""
+    dtype = None
+    first = ""
+    for name, a in arrays.items():
+        if a is None:
+            continue
+        if dtype is None:
+            dtype, first = a.dtype, name
+        elif a.dtype != dtype:
+            raise DTypeError(
+                f"{op}: {name} has dtype {a.dtype} but {first} has dtype {dtype}; "
+                f"cast them to one float dtype"
+            )
+    assert dtype is not None
+    return dtype
+
+
+def check_ndim(op: str, name: str, a: np.ndarray, ndims: tuple[int, ...], layout: str) -> None:
+    """Raise a :class:`ShapeError` unless ``a.ndim`` is one of ``ndims``."""
+    if a.ndim not in ndims:
+        want = " or ".join(f"{n}-d" for n in ndims)
+        raise ShapeError(f"{op}: {name} must be {want} {layout}, got shape {a.shape}")
+
+
+def check_shape(op: str, name: str, a: np.ndarray, shape: tuple[int, ...], why: str = "") -> None:
+    """Raise a :class:`ShapeError` unless ``a.shape == shape``."""
+    if a.shape != shape:
+        extra = f" ({why})" if why else ""
+        raise ShapeError(f"{op}: {name} must have shape {shape}{extra}, got {a.shape}")
+
+
+def positive_int(op: str, name: str, value: Any, minimum: int = 1) -> int:
+    """An int attribute ``>= minimum``, or an :class:`OpError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise OpError(f"{op}: {name} must be an int, got {value!r}")
+    if value < minimum:
+        raise OpError(f"{op}: {name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def probability(op: str, name: str, value: Any, allow_one: bool = True) -> float:
+    """A float attribute in ``[0, 1]`` (or ``[0, 1)``), or an :class:`OpError`."""
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        raise OpError(f"{op}: {name} must be a number in [0, 1], got {value!r}") from None
+    if not (0.0 <= p <= 1.0) or (p == 1.0 and not allow_one):
+        bound = "[0, 1]" if allow_one else "[0, 1)"
+        raise OpError(f"{op}: {name} must be in {bound}, got {value!r}")
+    return p
+
+
+def check_rng(op: str, rng: Any) -> np.random.Generator:
+    """``rng`` if it is a :class:`numpy.random.Generator`, else an :class:`OpError`."""
+    if not isinstance(rng, np.random.Generator):
+        raise OpError(
+            f"{op}: rng must be a numpy.random.Generator (e.g. np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic sigmoid computed as ``0.5 * tanh(x / 2) + 0.5`` (stable, no overflow warnings)."""
+    out = np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out

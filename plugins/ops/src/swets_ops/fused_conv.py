@@ -1,0 +1,267 @@
+"""``conv1d``: a 1-d convolution as one matrix product over a strided (im2col) view.
+
+Layout: the input ``(N, C_in, L)`` is moved once to channels-last ``(N, L_pad, C_in)`` (padding is
+written in the same copy). A strided view of that buffer, ``(N, L_out, K, C_in)``, holds every
+receptive field without copying; it is flattened into the ``(N * L_out, K * C_in)`` column matrix and
+multiplied by the reshaped weight in one matrix product (one per group, batched in the same call).
+The result is returned as a transposed view ``(N, C_out, L_out)`` of a channels-last buffer, so a
+following conv1d starts from a contiguous channels-last array.
+
+Backward: the weight gradient is the column matrix times the output gradient (one matrix product);
+the input gradient is the transposed convolution, computed as one matrix product with the weight
+followed by a scatter-add of the ``K`` kernel taps into the padded input gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from swets_core.autograd import OpDef
+from swets_core.errors import OpError, ShapeError
+from swets_ops.fused_common import check_ndim, float_array, positive_int, same_dtype
+
+_OP = "conv1d"
+
+
+def _padding(padding: Any, kernel_span: int, stride: int) -> tuple[int, int]:
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0
+        if padding == "same":
+            if stride != 1:
+                raise OpError(f"{_OP}: padding='same' needs stride=1, got stride={stride}")
+            total = kernel_span - 1
+            return total // 2, total - total // 2
+        raise OpError(
+            f"{_OP}: padding must be an int, (left, right), 'same' or 'valid', got {padding!r}"
+        )
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+        p = positive_int(_OP, "padding", padding, minimum=0)
+        return p, p
+    if isinstance(padding, Sequence) and len(padding) == 2:
+        return (
+            positive_int(_OP, "padding[0] (left)", padding[0], minimum=0),
+            positive_int(_OP, "padding[1] (right)", padding[1], minimum=0),
+        )
+    raise OpError(
+        f"{_OP}: padding must be an int, (left, right), 'same' or 'valid', got {padding!r}"
+    )
+
+
+def _conv1d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    *,
+    stride: int = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int = 1,
+    groups: int = 1,
+    _record: bool = True,
+) -> tuple[np.ndarray, Any]:
+    x = float_array(_OP, "x", x)
+    weight = float_array(_OP, "weight", weight)
+    if bias is not None:
+        bias = float_array(_OP, "bias", bias)
+    dtype = same_dtype(_OP, x=x, weight=weight, bias=bias)
+    check_ndim(_OP, "x", x, (2, 3), "(N, C_in, L) or (C_in, L)")
+    check_ndim(_OP, "weight", weight, (3,), "(C_out, C_in / groups, K)")
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x[None]
+    stride = positive_int(_OP, "stride", stride)
+    dilation = positive_int(_OP, "dilation", dilation)
+    groups = positive_int(_OP, "groups", groups)
+    N, C, L = x.shape
+    Co, Cg, K = weight.shape
+    G = groups
+    if C % G or Co % G:
+        raise ShapeError(
+            f"{_OP}: groups={G} must divide both C_in={C} and C_out={Co} "
+            f"(x {x.shape}, weight {weight.shape})"
+        )
+    if Cg * G != C:
+        raise ShapeError(
+            f"{_OP}: weight {weight.shape} expects C_in / groups = {Cg}, i.e. C_in = {Cg * G} with "
+            f"groups={G}, but x {x.shape} has C_in = {C}"
+        )
+    if bias is not None and bias.shape != (Co,):
+        raise ShapeError(
+            f"{_OP}: bias must have shape ({Co},) for weight {weight.shape}, got {bias.shape}"
+        )
+    span = dilation * (K - 1) + 1
+    pl, pr = _padding(padding, span, stride)
+    Lp = L + pl + pr
+    if Lp < span:
+        raise ShapeError(
+            f"{_OP}: the kernel (size {K}, dilation {dilation}: spans {span} positions) is longer than "
+            f"the padded input (length {L} + padding ({pl}, {pr}) = {Lp}); x {x.shape}, weight "
+            f"{weight.shape}"
+        )
+    Lout = (Lp - span) // stride + 1
+    Og = Co // G
+    M = N * Lout
+
+    # channels-last, padded input (one copy)
+    if pl or pr:
+        xp = np.zeros((N, Lp, C), dtype=dtype)
+        xp[:, pl : pl + L, :] = x.transpose(0, 2, 1)
+    else:
+        xp = x.transpose(0, 2, 1)
+    sN, sL, sC = xp.strides
+    # every receptive field: (N, L_out, K, G, Cg), no copy
+    fields = as_strided(
+        xp,
+        shape=(N, Lout, K, G, Cg),
+        strides=(sN, stride * sL, dilation * sL, Cg * sC, sC),
+        writeable=False,
+    )
+    # the column matrix (G, N * L_out, K * Cg): the one copy of the receptive fields
+    if G == 1:
+        cols = fields.reshape(1, M, K * Cg)
+    else:
+        cols = np.ascontiguousarray(fields.transpose(3, 0, 1, 2, 4)).reshape(G, M, K * Cg)
+    # weight as (G, K * Cg, Og)
+    wmat = weight.reshape(G, Og, Cg, K).transpose(0, 3, 2, 1).reshape(G, K * Cg, Og)
+    prod = np.matmul(cols, wmat)  # (G, M, Og)
+    if G == 1:
+        out_cl = prod.reshape(N, Lout, Co)
+    else:
+        out_cl = prod.transpose(1, 0, 2).reshape(N, Lout, Co)
+    if bias is not None:
+        out_cl += bias
+    out = out_cl.transpose(0, 2, 1)  # (N, C_out, L_out) view of the channels-last buffer
+    if unbatched:
+        out = out[0]
+    if not _record:
+        return out, None
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
+        if unbatched:
+            g = g[None]
+        # the output gradient as (G, M, Og), rows in (n, t) order
+        gt = g.transpose(0, 2, 1)  # (N, L_out, C_out): free when g is channels-last
+        if G == 1:
+            gG = gt.reshape(1, M, Co)
+        else:
+            gG = np.ascontiguousarray(gt.reshape(M, G, Og).transpose(1, 0, 2))
+        gx = gw = gb = None
+        if needs[0]:
+            gx = _input_grad(gG, weight, N, L, Lout, Lp, pl, stride, dilation, dtype)
+            if unbatched:
+                gx = gx[0]
+        if needs[1]:
+            gwm = np.matmul(cols.transpose(0, 2, 1), gG)  # (G, K * Cg, Og)
+            gw = gwm.reshape(G, K, Cg, Og).transpose(0, 3, 2, 1).reshape(Co, Cg, K)
+        if len(needs) > 2 and needs[2]:
+            gb = gG.sum(axis=1).reshape(Co)
+        return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
+
+    return out, backward
+
+
+def _input_grad(
+    gG: np.ndarray,
+    weight: np.ndarray,
+    N: int,
+    L: int,
+    Lout: int,
+    Lp: int,
+    pl: int,
+    stride: int,
+    dilation: int,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """The transposed convolution: the gradient ``(N, C_in, L)`` of the input from ``gG``.
+
+    ``gG`` is the output gradient as ``(G, N * L_out, Og)``. With stride 1 it is a correlation of the
+    zero-padded output gradient with the tap-reversed, transposed kernel: one matrix product over a
+    strided view, whose result is the input gradient itself. With a larger stride, the product of
+    the output gradient with the kernel gives every tap's contribution at once, and those ``K``
+    slabs are scatter-added into the padded input gradient.
+    """
+    _, Cg, K = weight.shape
+    G, _, Og = gG.shape
+    C = G * Cg
+    span = dilation * (K - 1) + 1
+    if stride == 1:
+        # dx[n, s] = sum_j gpad[n, s + j * dilation] @ w[:, :, K - 1 - j]
+        Lg = L + span - 1
+        offset = span - 1 - pl  # gpad[u] = g[u - offset]
+        gpad = np.zeros((G, N, Lg, Og), dtype=dtype)
+        lo, hi = max(0, offset), min(Lg, offset + Lout)
+        if hi > lo:
+            gpad[:, :, lo:hi] = gG.reshape(G, N, Lout, Og)[:, :, lo - offset : hi - offset]
+        sG, sN, sL, sO = gpad.strides
+        gfields = as_strided(
+            gpad, shape=(G, N, L, K, Og), strides=(sG, sN, sL, dilation * sL, sO), writeable=False
+        )
+        gcols = gfields.reshape(G, N * L, K * Og)
+        # wflip[g, j * Og + o, c] = weight[g * Og + o, c, K - 1 - j]
+        wflip = (
+            weight.reshape(G, Og, Cg, K)[:, :, :, ::-1].transpose(0, 3, 1, 2).reshape(G, K * Og, Cg)
+        )
+        dx = np.matmul(gcols, wflip)  # (G, N * L, Cg)
+        if G == 1:
+            return dx.reshape(N, L, C).transpose(0, 2, 1)
+        return dx.reshape(G, N, L, Cg).transpose(1, 0, 3, 2).reshape(N, C, L)
+    # strided: every tap's contribution in one product, then a scatter-add over the K taps
+    wmat_t = weight.reshape(G, Og, Cg, K).transpose(0, 1, 3, 2).reshape(G, Og, K * Cg)
+    dfields = np.matmul(gG, wmat_t).reshape(G, N, Lout, K, Cg)
+    dxp = np.zeros((N, Lp, G, Cg), dtype=dtype)
+    stop = stride * (Lout - 1) + 1
+    for k in range(K):
+        start = k * dilation
+        target = dxp[:, start : start + stop : stride]
+        if G == 1:
+            target[:, :, 0, :] += dfields[0, :, :, k, :]
+        else:
+            target += dfields[:, :, :, k, :].transpose(1, 2, 0, 3)
+    return dxp[:, pl : pl + L].reshape(N, L, C).transpose(0, 2, 1)
+
+
+def conv1d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    *,
+    stride: int = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, Any]:
+    """1-d convolution (cross-correlation, as PyTorch): x (N, C_in, L), weight (C_out, C_in/groups, K).
+
+    Args:
+        x: ``(N, C_in, L)`` (or unbatched ``(C_in, L)``).
+        weight: ``(C_out, C_in / groups, K)``.
+        bias: optional ``(C_out,)``.
+        stride: step between output positions.
+        padding: zeros added on both sides (int), ``(left, right)`` (``(d * (K - 1), 0)`` is causal
+            padding), ``"valid"`` (none) or ``"same"`` (output length = input length, stride 1;
+            the odd extra zero goes on the right, as PyTorch).
+        dilation: spacing between kernel taps.
+        groups: split the channels into ``groups`` independent convolutions.
+
+    Returns:
+        ``(N, C_out, L_out)`` with ``L_out = (L + left + right - dilation * (K - 1) - 1) // stride + 1``.
+
+    Raises:
+        ShapeError: wrong ranks, ``C_in`` not matching ``weight`` and ``groups``, a bias of the wrong
+            size, or a kernel longer than the padded input.
+        DTypeError: non-float inputs or mixed float32/float64.
+    """
+    return _conv1d(
+        x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+
+
+def _conv1d_infer(x: Any, weight: Any, bias: Any = None, **attrs: Any) -> np.ndarray:
+    return _conv1d(x, weight, bias, _record=False, **attrs)[0]
+
+
+OPS = [OpDef("conv1d", conv1d, infer=_conv1d_infer)]

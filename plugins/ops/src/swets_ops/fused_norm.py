@@ -1,0 +1,311 @@
+"""``layer_norm`` and ``batch_norm`` with PyTorch semantics and hand-written backward passes.
+
+Both normalise with the biased variance and ``eps`` inside the square root:
+``xhat = (x - mean) / sqrt(var + eps)``, ``y = xhat * weight + bias``. The input gradient is the
+closed form ``rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))`` with ``gxhat = g * weight``,
+the means taken over the normalised elements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_core.autograd import OpDef, Tensor
+from swets_core.errors import OpError, ShapeError
+from swets_ops.fused_common import float_array, positive_int, probability, same_dtype
+
+
+def _eps(op: str, eps: Any) -> float:
+    try:
+        value = float(eps)
+    except (TypeError, ValueError):
+        raise OpError(f"{op}: eps must be a positive number, got {eps!r}") from None
+    if not value > 0.0:
+        raise OpError(f"{op}: eps must be > 0, got {eps!r}")
+    return value
+
+
+# ------------------------------------------------------------------------------------------------
+# layer_norm
+# ------------------------------------------------------------------------------------------------
+
+
+def _layer_norm(
+    x: Any,
+    weight: Any = None,
+    bias: Any = None,
+    *,
+    normalized_ndim: int = 1,
+    eps: float = 1e-5,
+    _record: bool = True,
+) -> tuple[np.ndarray, Any]:
+    op = "layer_norm"
+    x = float_array(op, "x", x)
+    if weight is not None:
+        weight = float_array(op, "weight", weight)
+    if bias is not None:
+        bias = float_array(op, "bias", bias)
+    same_dtype(op, x=x, weight=weight, bias=bias)
+    nd = positive_int(op, "normalized_ndim", normalized_ndim)
+    eps = _eps(op, eps)
+    if x.ndim < nd:
+        raise ShapeError(
+            f"{op}: x of shape {x.shape} has fewer than normalized_ndim={nd} dimensions"
+        )
+    norm_shape = x.shape[x.ndim - nd :]
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != norm_shape:
+            raise ShapeError(
+                f"{op}: {name} must have the normalized shape {norm_shape} (the last "
+                f"{nd} dimension(s) of x {x.shape}), got {p.shape}"
+            )
+    D = int(np.prod(norm_shape))
+    R = x.size // D if D else 0
+    x2 = x.reshape(R, D)
+    mean = x2.mean(axis=1, keepdims=True)
+    xc = x2 - mean
+    var = np.einsum("ij,ij->i", xc, xc)[:, None]
+    var /= D
+    var += eps
+    rstd = np.sqrt(var, out=var)
+    np.reciprocal(rstd, out=rstd)
+    xhat = xc
+    xhat *= rstd
+    w2 = None if weight is None else weight.reshape(D)
+    if w2 is not None:
+        y = xhat * w2
+        if bias is not None:
+            y += bias.reshape(D)
+    elif bias is not None:
+        y = xhat + bias.reshape(D)
+    else:
+        y = xhat.copy() if _record else xhat
+    out = y.reshape(x.shape)
+    if not _record:
+        return out, None
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
+        g2 = g.reshape(R, D)
+        grads: list[np.ndarray | None] = [None] * len(needs)
+        if needs[0]:
+            gxhat = g2 * w2 if w2 is not None else g2
+            m1 = gxhat.mean(axis=1, keepdims=True)
+            m2 = np.einsum("ij,ij->i", gxhat, xhat)[:, None]
+            m2 /= D
+            gx = xhat * m2
+            np.subtract(gxhat, gx, out=gx)
+            gx -= m1
+            gx *= rstd
+            grads[0] = gx.reshape(x.shape)
+        if len(needs) > 1 and needs[1] and weight is not None:
+            grads[1] = np.einsum("ij,ij->j", g2, xhat).reshape(norm_shape)
+        if len(needs) > 2 and needs[2] and bias is not None:
+            grads[2] = g2.sum(axis=0).reshape(norm_shape)
+        return tuple(grads)
+
+    return out, backward
+
+
+def layer_norm(
+    x: np.ndarray,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    *,
+    normalized_ndim: int = 1,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, Any]:
+    """Layer normalisation over the last ``normalized_ndim`` dimensions, as PyTorch's.
+
+    Args:
+        x: ``(*, *normalized_shape)``.
+        weight: optional ``normalized_shape`` scale (None: no scale).
+        bias: optional ``normalized_shape`` shift (None: no shift).
+        normalized_ndim: how many trailing dimensions form ``normalized_shape``.
+        eps: added to the biased variance inside the square root.
+
+    Returns:
+        ``(x - mean) / sqrt(var + eps) * weight + bias``, the shape of ``x``.
+    """
+    return _layer_norm(x, weight, bias, normalized_ndim=normalized_ndim, eps=eps)
+
+
+def _layer_norm_infer(x: Any, weight: Any = None, bias: Any = None, **attrs: Any) -> np.ndarray:
+    return _layer_norm(x, weight, bias, _record=False, **attrs)[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# batch_norm
+# ------------------------------------------------------------------------------------------------
+
+
+def _running(op: str, name: str, arr: Any, C: int, dtype: np.dtype) -> np.ndarray | None:
+    if arr is None:
+        return None
+    if isinstance(arr, Tensor):
+        arr = arr._data
+    if not isinstance(arr, np.ndarray):
+        raise OpError(
+            f"{op}: {name} must be a numpy array or Tensor updated in place, got {type(arr).__name__}"
+        )
+    if arr.dtype.kind != "f":
+        raise OpError(f"{op}: {name} must be a float array, got dtype {arr.dtype}")
+    if arr.shape != (C,):
+        raise ShapeError(
+            f"{op}: {name} must have shape ({C},) (one value per channel), got {arr.shape}"
+        )
+    return arr
+
+
+def _batch_norm(
+    x: Any,
+    weight: Any = None,
+    bias: Any = None,
+    *,
+    running_mean: Any = None,
+    running_var: Any = None,
+    training: bool,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    _record: bool = True,
+) -> tuple[np.ndarray, Any]:
+    op = "batch_norm"
+    x = float_array(op, "x", x)
+    if weight is not None:
+        weight = float_array(op, "weight", weight)
+    if bias is not None:
+        bias = float_array(op, "bias", bias)
+    dtype = same_dtype(op, x=x, weight=weight, bias=bias)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: x must be (N, C) or (N, C, L), got shape {x.shape}")
+    N, C = x.shape[0], x.shape[1]
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != (C,):
+            raise ShapeError(
+                f"{op}: {name} must have shape ({C},) for x {x.shape} (C = x.shape[1]), got {p.shape}"
+            )
+    rm = _running(op, "running_mean", running_mean, C, dtype)
+    rv = _running(op, "running_var", running_var, C, dtype)
+    if (rm is None) != (rv is None):
+        raise OpError(f"{op}: give both running_mean and running_var, or neither")
+    momentum = probability(op, "momentum", momentum)
+    eps = _eps(op, eps)
+    training = bool(training)
+    # (N, C, S): S = product of the trailing dimensions (1 for (N, C) inputs)
+    S = x.size // (N * C) if N * C else 0
+    x3 = x.reshape(N, C, S)
+    count = N * S
+    use_batch = training or rm is None
+    if use_batch:
+        if count <= 1 and training:
+            raise ShapeError(
+                f"{op}: expected more than 1 value per channel when training, got x of shape "
+                f"{x.shape}"
+            )
+        mean = x3.mean(axis=(0, 2))
+        xc = x3 - mean[:, None]
+        var = np.einsum("ncs,ncs->c", xc, xc) / count
+        rstd = 1.0 / np.sqrt(var + eps)
+        if training and rm is not None:
+            # PyTorch: running statistics use the unbiased variance
+            unbiased = var * (count / (count - 1))
+            rm *= 1.0 - momentum
+            rm += momentum * mean
+            rv *= 1.0 - momentum
+            rv += momentum * unbiased
+        xhat = xc
+        xhat *= rstd[:, None]
+    else:
+        rstd = (1.0 / np.sqrt(rv + eps)).astype(dtype, copy=False)
+        xhat = (x3 - rm.astype(dtype, copy=False)[:, None]) * rstd[:, None]
+    rstd = rstd.astype(dtype, copy=False)
+    if weight is not None:
+        y = xhat * weight[:, None]
+        if bias is not None:
+            y += bias[:, None]
+    elif bias is not None:
+        y = xhat + bias[:, None]
+    else:
+        y = xhat.copy() if _record else xhat
+    out = y.reshape(x.shape)
+    if not _record:
+        return out, None
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
+        g3 = g.reshape(N, C, S)
+        grads: list[np.ndarray | None] = [None] * len(needs)
+        if needs[0]:
+            scale = rstd if weight is None else rstd * weight
+            if use_batch:
+                # rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), per channel
+                m1 = g3.sum(axis=(0, 2)) / count
+                m2 = np.einsum("ncs,ncs->c", g3, xhat) / count
+                gx = xhat * m2[:, None]
+                np.subtract(g3, gx, out=gx)
+                gx -= m1[:, None]
+                gx *= scale[:, None]
+            else:
+                gx = g3 * scale[:, None]
+            grads[0] = gx.reshape(x.shape)
+        if len(needs) > 1 and needs[1] and weight is not None:
+            grads[1] = np.einsum("ncs,ncs->c", g3, xhat)
+        if len(needs) > 2 and needs[2] and bias is not None:
+            grads[2] = g3.sum(axis=(0, 2))
+        return tuple(grads)
+
+    return out, backward
+
+
+def batch_norm(
+    x: np.ndarray,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    *,
+    running_mean: np.ndarray | None = None,
+    running_var: np.ndarray | None = None,
+    training: bool,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, Any]:
+    """Batch normalisation per channel of ``(N, C)`` or ``(N, C, L)`` input, as PyTorch's.
+
+    Args:
+        x: ``(N, C)`` or ``(N, C, L)`` (more trailing dimensions are accepted).
+        weight: optional ``(C,)`` scale; bias: optional ``(C,)`` shift.
+        running_mean, running_var: ``(C,)`` float arrays (or Tensors), or None for no running
+            statistics. In training they are updated **in place**:
+            ``running = (1 - momentum) * running + momentum * batch_stat`` with the batch's
+            **unbiased** variance, as PyTorch.
+        training: True normalises with the batch statistics (biased variance); False with the
+            running statistics (or the batch statistics when none are given).
+        momentum: weight of the new batch statistic in the running average.
+        eps: added to the variance inside the square root.
+
+    Returns:
+        The normalised ``x``, same shape.
+
+    Raises:
+        ShapeError: ``x`` of rank < 2, statistics or affine parameters not of shape ``(C,)``, or one
+            value per channel in training.
+    """
+    return _batch_norm(
+        x,
+        weight,
+        bias,
+        running_mean=running_mean,
+        running_var=running_var,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
+
+
+def _batch_norm_infer(x: Any, weight: Any = None, bias: Any = None, **attrs: Any) -> np.ndarray:
+    return _batch_norm(x, weight, bias, _record=False, **attrs)[0]
+
+
+OPS = [
+    OpDef("layer_norm", layer_norm, infer=_layer_norm_infer),
+    OpDef("batch_norm", batch_norm, infer=_batch_norm_infer),
+]

@@ -1,0 +1,567 @@
+"""Recurrent ops: ``lstm_cell``, ``lstm``, ``gru_cell`` and ``gru``, with PyTorch's weight layouts.
+
+Weights are PyTorch's: ``w_ih (G * H, I)``, ``w_hh (G * H, H)``, optional ``b_ih``, ``b_hh (G * H,)``,
+with the gates stacked in the order i, f, g, o (LSTM) or r, z, n (GRU).
+
+The sequence ops (``lstm``, ``gru``) are one tape node each:
+
+* the input projection ``x @ w_ih^T + b`` of every step is one matrix product, done before the
+  time loop; each step then adds one ``(N, H) @ (H, G * H)`` product for all gates at once;
+* the weight rows are reordered internally so the sigmoid gates are contiguous, and the sigmoid is
+  computed as ``0.5 * tanh(z / 2) + 0.5`` (the ``1/2`` is folded into those weight rows), so one
+  ``tanh`` call activates every gate of a step;
+* backpropagation through time precomputes every gate-derivative factor for all steps in bulk, so
+  the backward loop is a handful of elementwise products and one ``(N, G * H) @ (G * H, H)`` product
+  per step; the input and weight gradients are then single matrix products over all steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_core.autograd import OpDef
+from swets_core.errors import ShapeError
+from swets_ops.fused_common import float_array, same_dtype, sigmoid
+
+# ------------------------------------------------------------------------------------------------
+# argument checks
+# ------------------------------------------------------------------------------------------------
+
+
+def _weights(
+    op: str, gates: int, In: int, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]:
+    names = "i, f, g, o" if gates == 4 else "r, z, n"
+    w_ih = float_array(op, "w_ih", w_ih)
+    w_hh = float_array(op, "w_hh", w_hh)
+    if w_ih.ndim != 2 or w_ih.shape[0] % gates or w_ih.shape[0] == 0:
+        raise ShapeError(
+            f"{op}: w_ih must be ({gates} * hidden_size, input_size) (gates {names}), got {w_ih.shape}"
+        )
+    H = w_ih.shape[0] // gates
+    if w_ih.shape[1] != In:
+        raise ShapeError(
+            f"{op}: w_ih {w_ih.shape} expects input_size {w_ih.shape[1]} but x has {In} features"
+        )
+    if w_hh.shape != (gates * H, H):
+        raise ShapeError(
+            f"{op}: w_hh must have shape {(gates * H, H)} for hidden_size {H} (from w_ih "
+            f"{w_ih.shape}), got {w_hh.shape}"
+        )
+    if b_ih is not None:
+        b_ih = float_array(op, "b_ih", b_ih)
+        if b_ih.shape != (gates * H,):
+            raise ShapeError(f"{op}: b_ih must have shape ({gates * H},), got {b_ih.shape}")
+    if b_hh is not None:
+        b_hh = float_array(op, "b_hh", b_hh)
+        if b_hh.shape != (gates * H,):
+            raise ShapeError(f"{op}: b_hh must have shape ({gates * H},), got {b_hh.shape}")
+    return w_ih, w_hh, b_ih, b_hh, H
+
+
+def _state(
+    op: str, name: str, s: Any, N: int, H: int, dtype: np.dtype, batched: bool
+) -> np.ndarray:
+    if s is None:
+        return np.zeros((N, H) if batched else (H,), dtype=dtype)
+    s = float_array(op, name, s)
+    want = (N, H) if batched else (H,)
+    if s.shape != want:
+        raise ShapeError(f"{op}: {name} must have shape {want} (batch, hidden_size), got {s.shape}")
+    return s
+
+
+def _sequence(op: str, x: Any) -> np.ndarray:
+    x = float_array(op, "x", x)
+    if x.ndim != 3:
+        raise ShapeError(f"{op}: x must be 3-d (batch, length, input_size), got shape {x.shape}")
+    if x.shape[1] == 0:
+        raise ShapeError(f"{op}: x must have at least one time step, got shape {x.shape}")
+    return x
+
+
+def _bias_grads(
+    needs: tuple[bool, ...], first: int, g_ih: Any, g_hh: Any
+) -> list[np.ndarray | None]:
+    out: list[np.ndarray | None] = []
+    if len(needs) > first:
+        out.append(g_ih() if needs[first] else None)
+    if len(needs) > first + 1:
+        out.append(g_hh() if needs[first + 1] else None)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# LSTM
+# ------------------------------------------------------------------------------------------------
+
+
+def _lstm_cell(
+    x: Any,
+    h: Any,
+    c: Any,
+    w_ih: Any,
+    w_hh: Any,
+    b_ih: Any = None,
+    b_hh: Any = None,
+    *,
+    _record: bool = True,
+) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
+    op = "lstm_cell"
+    x = float_array(op, "x", x)
+    if x.ndim not in (1, 2):
+        raise ShapeError(f"{op}: x must be (batch, input_size) or (input_size,), got {x.shape}")
+    batched = x.ndim == 2
+    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 4, x.shape[-1], w_ih, w_hh, b_ih, b_hh)
+    N = x.shape[0] if batched else 1
+    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    h = _state(op, "h", h, N, H, dtype, batched)
+    c = _state(op, "c", c, N, H, dtype, batched)
+    same_dtype(op, x=x, h=h, c=c)
+    x2, h2, c2 = x.reshape(N, -1), h.reshape(N, H), c.reshape(N, H)
+    z = np.matmul(x2, w_ih.T)  # all four gates in one product per input
+    z += np.matmul(h2, w_hh.T)
+    if b_ih is not None:
+        z += b_ih
+    if b_hh is not None:
+        z += b_hh
+    act = np.empty_like(z)
+    sigmoid(z[:, : 2 * H], out=act[:, : 2 * H])
+    np.tanh(z[:, 2 * H : 3 * H], out=act[:, 2 * H : 3 * H])
+    sigmoid(z[:, 3 * H :], out=act[:, 3 * H :])
+    i, f, g, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
+    c_new = f * c2
+    c_new += i * g
+    tc = np.tanh(c_new)
+    h_new = o * tc
+    outs = (h_new.reshape(h.shape), c_new.reshape(c.shape))
+    if not _record:
+        return outs, None
+
+    def backward(grads: tuple[Any, Any], needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
+        gh_new, gc_new = grads
+        dc = np.zeros((N, H), dtype=dtype) if gc_new is None else gc_new.reshape(N, H).copy()
+        dz = np.empty((N, 4 * H), dtype=dtype)
+        if gh_new is not None:
+            gh2 = gh_new.reshape(N, H)
+            dc += gh2 * o * (1.0 - tc * tc)
+            np.multiply(gh2 * tc, o * (1.0 - o), out=dz[:, 3 * H :])
+        else:
+            dz[:, 3 * H :] = 0.0
+        np.multiply(dc * g, i * (1.0 - i), out=dz[:, :H])
+        np.multiply(dc * c2, f * (1.0 - f), out=dz[:, H : 2 * H])
+        np.multiply(dc * i, 1.0 - g * g, out=dz[:, 2 * H : 3 * H])
+        res: list[np.ndarray | None] = [
+            np.matmul(dz, w_ih).reshape(x.shape) if needs[0] else None,
+            np.matmul(dz, w_hh).reshape(h.shape) if needs[1] else None,
+            (dc * f).reshape(c.shape) if needs[2] else None,
+            np.matmul(dz.T, x2) if needs[3] else None,
+            np.matmul(dz.T, h2) if needs[4] else None,
+        ]
+        res += _bias_grads(needs, 5, lambda: dz.sum(axis=0), lambda: dz.sum(axis=0))
+        return tuple(res)
+
+    return outs, backward
+
+
+def lstm_cell(
+    x: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray | None = None,
+    b_hh: np.ndarray | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
+    """One LSTM step, as PyTorch's ``LSTMCell``; returns ``(h', c')``.
+
+    ``i, f, g, o = split(x @ w_ih^T + b_ih + h @ w_hh^T + b_hh)`` (i, f, o sigmoid, g tanh),
+    ``c' = f * c + i * g``, ``h' = o * tanh(c')``.
+
+    Args:
+        x: ``(N, I)`` (or unbatched ``(I,)``); h, c: ``(N, H)`` (or ``(H,)``), None for zeros.
+        w_ih: ``(4H, I)``; w_hh: ``(4H, H)``; b_ih, b_hh: optional ``(4H,)``.
+    """
+    return _lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh)
+
+
+def _lstm_cell_infer(*inputs: Any, **attrs: Any) -> tuple[np.ndarray, np.ndarray]:
+    return _lstm_cell(*inputs, _record=False, **attrs)[0]
+
+
+# internal LSTM gate order: o, i, f, g (sigmoid gates first; i, f, g - the ones scaled by dc - last)
+def _lstm_perm(H: int) -> np.ndarray:
+    return np.concatenate(
+        [np.arange(3 * H, 4 * H), np.arange(0, H), np.arange(H, 2 * H), np.arange(2 * H, 3 * H)]
+    )
+
+
+def _lstm(
+    x: Any,
+    h0: Any,
+    c0: Any,
+    w_ih: Any,
+    w_hh: Any,
+    b_ih: Any = None,
+    b_hh: Any = None,
+    *,
+    _record: bool = True,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], Any]:
+    op = "lstm"
+    x = _sequence(op, x)
+    N, L, In = x.shape
+    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 4, In, w_ih, w_hh, b_ih, b_hh)
+    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    h0 = _state(op, "h0", h0, N, H, dtype, True)
+    c0 = _state(op, "c0", c0, N, H, dtype, True)
+    same_dtype(op, x=x, h0=h0, c0=c0)
+    perm = _lstm_perm(H)
+    half = np.full((4 * H, 1), 0.5, dtype=dtype)
+    half[3 * H :] = 1.0  # the g gate is a plain tanh
+    wih_p = w_ih[perm]  # (4H, In) rows o, i, f, g
+    whh_p = w_hh[perm]
+    # pre-activations with the sigmoid rows halved: one tanh activates all gates
+    wih_s = (wih_p * half).T
+    whh_s = np.ascontiguousarray((whh_p * half).T)  # (H, 4H)
+    xt = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(L * N, In)
+    A = np.matmul(xt, wih_s).reshape(L, N, 4 * H)  # becomes the activated gates, in place
+    if b_ih is not None or b_hh is not None:
+        b = np.zeros(4 * H, dtype=dtype)
+        if b_ih is not None:
+            b += b_ih
+        if b_hh is not None:
+            b += b_hh
+        A += b[perm] * half[:, 0]
+    Cs = np.empty((L + 1, N, H), dtype=dtype)
+    Hs = np.empty((L + 1, N, H), dtype=dtype)
+    Tc = np.empty((L, N, H), dtype=dtype)
+    Cs[0] = c0
+    Hs[0] = h0
+    rec = np.empty((N, 4 * H), dtype=dtype)
+    ig = np.empty((N, H), dtype=dtype)
+    H3 = 3 * H
+    for t in range(L):
+        a = A[t]
+        np.matmul(Hs[t], whh_s, out=rec)
+        a += rec
+        np.tanh(a, out=a)
+        s = a[:, :H3]
+        s *= 0.5
+        s += 0.5
+        c_t = Cs[t + 1]
+        np.multiply(a[:, 2 * H : H3], Cs[t], out=c_t)  # f * c
+        np.multiply(a[:, H : 2 * H], a[:, H3:], out=ig)  # i * g
+        c_t += ig
+        np.tanh(c_t, out=Tc[t])
+        np.multiply(a[:, :H], Tc[t], out=Hs[t + 1])  # o * tanh(c)
+    y = Hs[1:].transpose(1, 0, 2)  # (N, L, H) view of the time-major states
+    outs = (y, Hs[L].copy(), Cs[L].copy())
+    if not _record:
+        return outs, None
+
+    def backward(grads: tuple[Any, Any, Any], needs: tuple[bool, ...]) -> tuple[Any, ...]:
+        gy, gh_n, gc_n = grads
+        o, i, f, g = A[:, :, :H], A[:, :, H : 2 * H], A[:, :, 2 * H : H3], A[:, :, H3:]
+        # bulk derivative factors for every step
+        P1 = o * (1.0 - Tc * Tc)  # dc += dh * P1
+        P2 = Tc * o * (1.0 - o)  # dz_o = dh * P2
+        Q = np.empty((L, N, 3, H), dtype=dtype)  # dz_{i,f,g} = dc * Q
+        np.multiply(g, i * (1.0 - i), out=Q[:, :, 0])
+        np.multiply(Cs[:L], f * (1.0 - f), out=Q[:, :, 1])
+        np.multiply(i, 1.0 - g * g, out=Q[:, :, 2])
+        dZ = np.empty((L, N, 4, H), dtype=dtype)
+        dh_rec = np.zeros((N, H), dtype=dtype) if gh_n is None else np.array(gh_n, dtype=dtype)
+        dc = np.zeros((N, H), dtype=dtype) if gc_n is None else np.array(gc_n, dtype=dtype)
+        gyt = None if gy is None else gy.transpose(1, 0, 2)
+        dh = np.empty((N, H), dtype=dtype)
+        tmp = np.empty((N, H), dtype=dtype)
+        whh_pf = np.ascontiguousarray(whh_p)  # (4H, H): dZ @ w_hh
+        for t in range(L - 1, -1, -1):
+            if gyt is not None:
+                np.add(gyt[t], dh_rec, out=dh)
+            else:
+                dh[...] = dh_rec
+            np.multiply(dh, P1[t], out=tmp)
+            dc += tmp
+            dz = dZ[t]
+            np.multiply(dh, P2[t], out=dz[:, 0])
+            np.multiply(dc[:, None, :], Q[t], out=dz[:, 1:])
+            dc *= f[t]  # the cell gradient flowing to step t - 1
+            np.matmul(dz.reshape(N, 4 * H), whh_pf, out=dh_rec)
+        dZ2 = dZ.reshape(L * N, 4 * H)
+        inv = np.argsort(perm)
+        gx = gw_ih = gw_hh = None
+        if needs[0]:
+            gx = np.matmul(dZ2, wih_p).reshape(L, N, In).transpose(1, 0, 2)
+        if needs[3]:
+            gw_ih = np.matmul(dZ2.T, xt)[inv]
+        if needs[4]:
+            gw_hh = np.matmul(dZ2.T, Hs[:L].reshape(L * N, H))[inv]
+        res: list[Any] = [
+            gx,
+            dh_rec if needs[1] else None,
+            dc if needs[2] else None,
+            gw_ih,
+            gw_hh,
+        ]
+        gb: list[np.ndarray] = []
+
+        def bias_grad() -> np.ndarray:
+            if not gb:
+                gb.append(dZ2.sum(axis=0)[inv])
+            return gb[0]
+
+        res += _bias_grads(needs, 5, bias_grad, bias_grad)
+        return tuple(res)
+
+    return outs, backward
+
+
+def lstm(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    c0: np.ndarray | None,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray | None = None,
+    b_hh: np.ndarray | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], Any]:
+    """One LSTM layer over a whole batch-first sequence; returns ``(y, h_n, c_n)``.
+
+    The recurrence of :func:`lstm_cell` over ``t = 0 .. L - 1``, as PyTorch's single-layer,
+    unidirectional ``nn.LSTM(batch_first=True)``, in one tape node with a hand-written
+    backpropagation through time.
+
+    Args:
+        x: ``(N, L, I)``; h0, c0: ``(N, H)`` initial states (None for zeros).
+        w_ih: ``(4H, I)``; w_hh: ``(4H, H)``; b_ih, b_hh: optional ``(4H,)``; gates i, f, g, o.
+
+    Returns:
+        ``y (N, L, H)`` (every step's hidden state), ``h_n (N, H)``, ``c_n (N, H)``.
+    """
+    return _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+
+
+def _lstm_infer(*inputs: Any, **attrs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _lstm(*inputs, _record=False, **attrs)[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# GRU
+# ------------------------------------------------------------------------------------------------
+
+
+def _gru_cell(
+    x: Any,
+    h: Any,
+    w_ih: Any,
+    w_hh: Any,
+    b_ih: Any = None,
+    b_hh: Any = None,
+    *,
+    _record: bool = True,
+) -> tuple[np.ndarray, Any]:
+    op = "gru_cell"
+    x = float_array(op, "x", x)
+    if x.ndim not in (1, 2):
+        raise ShapeError(f"{op}: x must be (batch, input_size) or (input_size,), got {x.shape}")
+    batched = x.ndim == 2
+    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 3, x.shape[-1], w_ih, w_hh, b_ih, b_hh)
+    N = x.shape[0] if batched else 1
+    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    h = _state(op, "h", h, N, H, dtype, batched)
+    same_dtype(op, x=x, h=h)
+    x2, h2 = x.reshape(N, -1), h.reshape(N, H)
+    zi = np.matmul(x2, w_ih.T)  # (N, 3H): r, z, n from the input, one product
+    zh = np.matmul(h2, w_hh.T)  # (N, 3H): r, z, n from the state, one product
+    if b_ih is not None:
+        zi += b_ih
+    if b_hh is not None:
+        zh += b_hh
+    rz = sigmoid(zi[:, : 2 * H] + zh[:, : 2 * H])
+    r, z = rz[:, :H], rz[:, H:]
+    hn = zh[:, 2 * H :]
+    n = np.tanh(zi[:, 2 * H :] + r * hn)
+    h_new = n + z * (h2 - n)
+    out = h_new.reshape(h.shape)
+    if not _record:
+        return out, None
+
+    def backward(gh: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
+        gh2 = gh.reshape(N, H)
+        dxz = np.empty((N, 3 * H), dtype=dtype)  # input-side pre-activation gradients r, z, n
+        dn = gh2 * (1.0 - z) * (1.0 - n * n)
+        dxz[:, 2 * H :] = dn
+        np.multiply(dn * hn, r * (1.0 - r), out=dxz[:, :H])
+        np.multiply(gh2 * (h2 - n), z * (1.0 - z), out=dxz[:, H : 2 * H])
+        dhz = dxz.copy()  # state side: the same except n, scaled by r
+        np.multiply(dn, r, out=dhz[:, 2 * H :])
+        res: list[np.ndarray | None] = [
+            np.matmul(dxz, w_ih).reshape(x.shape) if needs[0] else None,
+            (np.matmul(dhz, w_hh) + gh2 * z).reshape(h.shape) if needs[1] else None,
+            np.matmul(dxz.T, x2) if needs[2] else None,
+            np.matmul(dhz.T, h2) if needs[3] else None,
+        ]
+        res += _bias_grads(needs, 4, lambda: dxz.sum(axis=0), lambda: dhz.sum(axis=0))
+        return tuple(res)
+
+    return out, backward
+
+
+def gru_cell(
+    x: np.ndarray,
+    h: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray | None = None,
+    b_hh: np.ndarray | None = None,
+) -> tuple[np.ndarray, Any]:
+    """One GRU step, as PyTorch's ``GRUCell``; returns ``h'``.
+
+    ``r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)``, ``z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)``,
+    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
+
+    Args:
+        x: ``(N, I)`` (or ``(I,)``); h: ``(N, H)`` (or ``(H,)``), None for zeros.
+        w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; b_ih, b_hh: optional ``(3H,)``; gates r, z, n.
+    """
+    return _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+
+
+def _gru_cell_infer(*inputs: Any, **attrs: Any) -> np.ndarray:
+    return _gru_cell(*inputs, _record=False, **attrs)[0]
+
+
+def _gru(
+    x: Any,
+    h0: Any,
+    w_ih: Any,
+    w_hh: Any,
+    b_ih: Any = None,
+    b_hh: Any = None,
+    *,
+    _record: bool = True,
+) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
+    op = "gru"
+    x = _sequence(op, x)
+    N, L, In = x.shape
+    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 3, In, w_ih, w_hh, b_ih, b_hh)
+    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    h0 = _state(op, "h0", h0, N, H, dtype, True)
+    same_dtype(op, x=x, h0=h0)
+    H2 = 2 * H
+    half = np.ones((3 * H, 1), dtype=dtype)
+    half[:H2] = 0.5  # r, z rows halved: sigmoid(z) = 0.5 * tanh(z / 2) + 0.5
+    wih_s = (w_ih * half).T
+    whh_s = np.ascontiguousarray((w_hh * half).T)  # (H, 3H)
+    xt = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(L * N, In)
+    XZ = np.matmul(xt, wih_s).reshape(L, N, 3 * H)  # r, z pre-activations (halved) and x-part of n
+    if b_ih is not None:
+        XZ += b_ih * half[:, 0]
+    bh = np.zeros(3 * H, dtype=dtype) if b_hh is None else b_hh * half[:, 0]
+    if b_hh is not None:
+        XZ[:, :, :H2] += bh[:H2]  # r, z: both biases enter the same sum
+    bhn = bh[H2:]
+    Hs = np.empty((L + 1, N, H), dtype=dtype)
+    Hs[0] = h0
+    HN = np.empty((L, N, H), dtype=dtype)  # W_hn h + b_hn, kept for the backward
+    rec = np.empty((N, 3 * H), dtype=dtype)
+    tmp = np.empty((N, H), dtype=dtype)
+    for t in range(L):
+        a = XZ[t]
+        np.matmul(Hs[t], whh_s, out=rec)
+        rz = a[:, :H2]
+        rz += rec[:, :H2]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5  # r, z
+        hn = np.add(rec[:, H2:], bhn, out=HN[t])
+        n = a[:, H2:]
+        np.multiply(rz[:, :H], hn, out=tmp)
+        n += tmp
+        np.tanh(n, out=n)
+        h_t = Hs[t + 1]
+        np.subtract(Hs[t], n, out=h_t)
+        h_t *= rz[:, H:]
+        h_t += n  # n + z * (h - n)
+    y = Hs[1:].transpose(1, 0, 2)
+    outs = (y, Hs[L].copy())
+    if not _record:
+        return outs, None
+
+    def backward(grads: tuple[Any, Any], needs: tuple[bool, ...]) -> tuple[Any, ...]:
+        gy, gh_n = grads
+        r, z, n = XZ[:, :, :H], XZ[:, :, H:H2], XZ[:, :, H2:]
+        # every pre-activation gradient is dh times a factor known after the forward pass
+        An = (1.0 - z) * (1.0 - n * n)  # dn_pre = dh * An
+        Fx = np.empty((L, N, 3, H), dtype=dtype)  # input side: r, z, n
+        np.multiply(An, HN * r * (1.0 - r), out=Fx[:, :, 0])
+        np.multiply(Hs[:L] - n, z * (1.0 - z), out=Fx[:, :, 1])
+        Fx[:, :, 2] = An
+        Fh = Fx.copy()  # state side: n gradient scaled by r
+        np.multiply(An, r, out=Fh[:, :, 2])
+        dX = np.empty((L, N, 3, H), dtype=dtype)
+        dHz = np.empty((L, N, 3, H), dtype=dtype)
+        dh_rec = np.zeros((N, H), dtype=dtype) if gh_n is None else np.array(gh_n, dtype=dtype)
+        gyt = None if gy is None else gy.transpose(1, 0, 2)
+        dh = np.empty((N, H), dtype=dtype)
+        for t in range(L - 1, -1, -1):
+            if gyt is not None:
+                np.add(gyt[t], dh_rec, out=dh)
+            else:
+                dh[...] = dh_rec
+            d3 = dh[:, None, :]
+            np.multiply(d3, Fx[t], out=dX[t])
+            np.multiply(d3, Fh[t], out=dHz[t])
+            np.matmul(dHz[t].reshape(N, 3 * H), w_hh, out=dh_rec)
+            np.multiply(dh, z[t], out=dh)
+            dh_rec += dh
+        dX2 = dX.reshape(L * N, 3 * H)
+        dH2 = dHz.reshape(L * N, 3 * H)
+        res: list[Any] = [
+            np.matmul(dX2, w_ih).reshape(L, N, In).transpose(1, 0, 2) if needs[0] else None,
+            dh_rec if needs[1] else None,
+            np.matmul(dX2.T, xt) if needs[2] else None,
+            np.matmul(dH2.T, Hs[:L].reshape(L * N, H)) if needs[3] else None,
+        ]
+        res += _bias_grads(needs, 4, lambda: dX2.sum(axis=0), lambda: dH2.sum(axis=0))
+        return tuple(res)
+
+    return outs, backward
+
+
+def gru(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray | None = None,
+    b_hh: np.ndarray | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
+    """One GRU layer over a whole batch-first sequence; returns ``(y, h_n)``.
+
+    The recurrence of :func:`gru_cell` over ``t = 0 .. L - 1``, as PyTorch's single-layer,
+    unidirectional ``nn.GRU(batch_first=True)``, in one tape node.
+
+    Args:
+        x: ``(N, L, I)``; h0: ``(N, H)`` (None for zeros).
+        w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; b_ih, b_hh: optional ``(3H,)``; gates r, z, n.
+
+    Returns:
+        ``y (N, L, H)``, ``h_n (N, H)``.
+    """
+    return _gru(x, h0, w_ih, w_hh, b_ih, b_hh)
+
+
+def _gru_infer(*inputs: Any, **attrs: Any) -> tuple[np.ndarray, np.ndarray]:
+    return _gru(*inputs, _record=False, **attrs)[0]
+
+
+OPS = [
+    OpDef("lstm_cell", lstm_cell, infer=_lstm_cell_infer),
+    OpDef("lstm", lstm, infer=_lstm_infer),
+    OpDef("gru_cell", gru_cell, infer=_gru_cell_infer),
+    OpDef("gru", gru, infer=_gru_infer),
+]
