@@ -1,0 +1,80 @@
+"""Hyper-parameter checks shared by optimizers and schedulers; every failure is a ConfigError."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from swets_core.errors import ConfigError
+
+
+def real(owner: str, name: str, value: Any) -> float:
+    """``value`` as a finite Python float (bools and non-numbers are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{owner}: {name} must be a number, got {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ConfigError(f"{owner}: {name} must be finite, got {value!r}")
+    return out
+
+
+def non_negative(owner: str, name: str, value: Any) -> float:
+    """A finite float ``>= 0``."""
+    out = real(owner, name, value)
+    if out < 0.0:
+        raise ConfigError(f"{owner}: {name} must be >= 0, got {value!r}")
+    return out
+
+
+def positive(owner: str, name: str, value: Any) -> float:
+    """A finite float ``> 0``."""
+    out = real(owner, name, value)
+    if out <= 0.0:
+        raise ConfigError(f"{owner}: {name} must be > 0, got {value!r}")
+    return out
+
+
+def in_range(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite float in the interval given by ``low``/``high`` (open or closed at each end)."""
+    out = real(owner, name, value)
+    bad_low = out <= low if low_open else out < low
+    bad_high = out >= high if high_open else out > high
+    if bad_low or bad_high:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ConfigError(f"{owner}: {name} must be in {interval}, got {value!r}")
+    return out
+
+
+def integer(owner: str, name: str, value: Any, minimum: int | None = None) -> int:
+    """A Python int (bools rejected), optionally ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{owner}: {name} must be an integer, got {value!r}")
+    out = int(value)
+    if minimum is not None and out < minimum:
+        raise ConfigError(f"{owner}: {name} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def boolean(owner: str, name: str, value: Any) -> bool:
+    """A real bool (``0``/``1`` and strings are rejected to catch swapped arguments)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
+def choice(owner: str, name: str, value: Any, options: tuple[str, ...]) -> str:
+    """One of ``options``."""
+    if value not in options:
+        raise ConfigError(
+            f"{owner}: {name} must be one of {', '.join(repr(o) for o in options)}, got {value!r}"
+        )
+    return value

@@ -1,0 +1,146 @@
+"""RMSprop, plain or centered, with optional momentum and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_optim import _validate as v
+from swets_optim.optimizer import Optimizer, ParamsArg
+
+
+class RMSprop(Optimizer):
+    """RMSprop, with PyTorch's ``torch.optim.RMSprop`` update rule.
+
+    For each parameter ``p`` with gradient ``g`` (``-g`` when ``maximize``)::
+
+        g = g + weight_decay * p                         (if weight_decay != 0)
+        s = alpha * s + (1 - alpha) * g * g
+        a = alpha * a + (1 - alpha) * g; d = sqrt(s - a*a) + eps      (centered)
+        d = sqrt(s) + eps                                              (otherwise)
+        b = momentum * b + g / d; p = p - lr * b         (momentum > 0)
+        p = p - lr * g / d                               (otherwise)
+
+    Note that ``eps`` is added after the square root, as in PyTorch.
+
+    Args:
+        params: parameters or parameter-group dicts (see :class:`~swets_optim.optimizer.Optimizer`).
+        lr: learning rate, ``>= 0``.
+        alpha: smoothing constant of the squared-gradient average, in ``[0, 1]``.
+        eps: added to the denominator, ``>= 0``.
+        weight_decay: L2 penalty, ``>= 0``.
+        momentum: momentum factor, ``>= 0``.
+        centered: normalize by the estimated variance of the gradient instead of its second moment.
+        maximize: maximize the objective instead of minimizing it.
+
+    State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (momentum > 0) and
+    ``grad_avg`` (centered).
+    """
+
+    name = "rmsprop"
+    _scalar_state = ("step",)
+    _array_state = ("square_avg", "momentum_buffer", "grad_avg")
+    _required_state = ("step", "square_avg")
+
+    def __init__(
+        self,
+        params: ParamsArg,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "alpha": alpha,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "centered": centered,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_hyper(self, hyper: dict[str, Any], where: str) -> dict[str, Any]:
+        owner = self._where(where)
+        hyper["lr"] = v.non_negative(owner, "lr", hyper.get("lr"))
+        hyper["alpha"] = v.in_range(owner, "alpha", hyper.get("alpha"), 0.0, 1.0)
+        hyper["eps"] = v.non_negative(owner, "eps", hyper.get("eps"))
+        hyper["weight_decay"] = v.non_negative(owner, "weight_decay", hyper.get("weight_decay"))
+        hyper["momentum"] = v.non_negative(owner, "momentum", hyper.get("momentum"))
+        hyper["centered"] = v.boolean(owner, "centered", hyper.get("centered"))
+        hyper["maximize"] = v.boolean(owner, "maximize", hyper.get("maximize"))
+        return hyper
+
+    def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        st: dict[str, Any] = {"step": 0, "square_avg": np.zeros_like(param)}
+        if group["momentum"] > 0.0:
+            st["momentum_buffer"] = np.zeros_like(param)
+        if group["centered"]:
+            st["grad_avg"] = np.zeros_like(param)
+        return st
+
+    def _update(
+        self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
+    ) -> None:
+        lr = group["lr"]
+        alpha = group["alpha"]
+        w = 1.0 - alpha
+        eps = group["eps"]
+        wd = group["weight_decay"]
+        momentum = group["momentum"]
+        centered = group["centered"]
+        maximize = group["maximize"]
+        add, subtract, multiply, divide = np.add, np.subtract, np.multiply, np.divide
+        for p, g, st in items:
+            st["step"] += 1
+            if wd != 0.0:
+                e = self._buffer(p, 1)
+                multiply(p, wd, out=e)
+                if maximize:
+                    subtract(e, g, out=e)
+                else:
+                    add(g, e, out=e)
+                g = e
+            elif maximize:
+                g = np.negative(g, out=self._buffer(p, 1))
+            sq = st["square_avg"]
+            t = self._buffer(p, 0)
+            multiply(sq, alpha, out=sq)
+            multiply(g, g, out=t)
+            multiply(t, w, out=t)
+            add(sq, t, out=sq)
+            if centered:
+                ga = st.get("grad_avg")
+                if ga is None:
+                    ga = st["grad_avg"] = np.zeros_like(p)
+                subtract(g, ga, out=t)
+                if w < 0.5:
+                    multiply(t, w, out=t)
+                    add(ga, t, out=ga)
+                else:
+                    multiply(t, 1.0 - w, out=t)
+                    subtract(g, t, out=ga)
+                multiply(ga, ga, out=t)
+                subtract(sq, t, out=t)
+                np.sqrt(t, out=t)
+            else:
+                np.sqrt(sq, out=t)
+            add(t, eps, out=t)
+            if momentum > 0.0:
+                buf = st.get("momentum_buffer")
+                if buf is None:
+                    buf = st["momentum_buffer"] = np.zeros_like(p)
+                multiply(buf, momentum, out=buf)
+                divide(g, t, out=t)
+                add(buf, t, out=buf)
+                multiply(buf, -lr, out=t)
+            else:
+                divide(g, t, out=t)
+                multiply(t, -lr, out=t)
+            add(p, t, out=p)

@@ -1,0 +1,117 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from swets_optim import _validate as v
+from swets_optim.optimizer import Optimizer, ParamsArg
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with PyTorch's ``torch.optim.SGD`` update rule.
+
+    For each parameter ``p`` with gradient ``g`` (``-g`` when ``maximize``)::
+
+        g = g + weight_decay * p                       (if weight_decay != 0)
+        if momentum != 0:
+            b = g                                      (first step: the buffer is a copy of g)
+            b = momentum * b + (1 - dampening) * g     (later steps)
+            g = g + momentum * b  if nesterov  else  b
+        p = p - lr * g
+
+    Args:
+        params: parameters or parameter-group dicts (see :class:`~swets_optim.optimizer.Optimizer`).
+        lr: learning rate, ``>= 0``.
+        momentum: momentum factor, ``>= 0``.
+        dampening: dampening of the momentum, in ``[0, 1]``.
+        weight_decay: L2 penalty added to the gradient, ``>= 0``.
+        nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: maximize the objective instead of minimizing it.
+
+    State per parameter: ``momentum_buffer`` (when momentum is used), created at its first gradient.
+    """
+
+    name = "sgd"
+    _array_state = ("momentum_buffer",)
+
+    def __init__(
+        self,
+        params: ParamsArg,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_hyper(self, hyper: dict[str, Any], where: str) -> dict[str, Any]:
+        owner = self._where(where)
+        hyper["lr"] = v.non_negative(owner, "lr", hyper.get("lr"))
+        hyper["momentum"] = v.non_negative(owner, "momentum", hyper.get("momentum"))
+        hyper["dampening"] = v.in_range(owner, "dampening", hyper.get("dampening"), 0.0, 1.0)
+        hyper["weight_decay"] = v.non_negative(owner, "weight_decay", hyper.get("weight_decay"))
+        hyper["nesterov"] = v.boolean(owner, "nesterov", hyper.get("nesterov"))
+        hyper["maximize"] = v.boolean(owner, "maximize", hyper.get("maximize"))
+        if hyper["nesterov"] and (hyper["momentum"] <= 0.0 or hyper["dampening"] != 0.0):
+            raise v.ConfigError(
+                f"{owner}: nesterov=True needs momentum > 0 and dampening == 0, got "
+                f"momentum={hyper['momentum']!r}, dampening={hyper['dampening']!r}"
+            )
+        return hyper
+
+    def _update(
+        self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
+    ) -> None:
+        lr = group["lr"]
+        momentum = group["momentum"]
+        keep = 1.0 - group["dampening"]
+        wd = group["weight_decay"]
+        nesterov = group["nesterov"]
+        maximize = group["maximize"]
+        multiply = np.multiply
+        for p, g, st in items:
+            d = g
+            if wd != 0.0:
+                e = self._buffer(p, 1)
+                multiply(p, wd, out=e)
+                if maximize:
+                    np.subtract(e, g, out=e)
+                else:
+                    np.add(g, e, out=e)
+                d = e
+            elif maximize:
+                d = np.negative(g, out=self._buffer(p, 1))
+            t = self._buffer(p, 0)
+            if momentum != 0.0:
+                buf = st.get("momentum_buffer")
+                if buf is None:
+                    buf = st["momentum_buffer"] = d.copy()
+                else:
+                    multiply(buf, momentum, out=buf)
+                    if keep == 1.0:
+                        buf += d
+                    else:
+                        multiply(d, keep, out=t)
+                        buf += t
+                if nesterov:
+                    multiply(buf, momentum, out=t)
+                    np.add(d, t, out=t)
+                    d = t
+                else:
+                    d = buf
+            multiply(d, -lr, out=t)
+            p += t
