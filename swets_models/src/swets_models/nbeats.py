@@ -99,25 +99,29 @@ class NBEATSBlock(Module):
             self._basis_f = DtypeCache(basis_f.T)  # (H, P) @ theta_f (B, P, Q) -> (B, H, Q)
         self._pf = pf
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(batch, lookback)`` -> ``(backcast (batch, lookback), forecast (batch, horizon * Q))``."""
+    def forward(self, x: Tensor, backcast: bool = True) -> tuple[Tensor | None, Tensor]:
+        """``(batch, lookback)`` -> ``(backcast (batch, lookback), forecast (batch, horizon * Q))``;
+        the backcast is None when ``backcast=False`` (the last block of a model needs none)."""
         h = x
         for layer in self.layers:
             h = ops.relu(layer(h))
         theta = self.theta(h)
         cut = self._split
-        theta_b = ops.getitem(theta, index=(slice(None), slice(None, cut)))
         theta_f = ops.getitem(theta, index=(slice(None), slice(cut, None)))
+        back = None
+        if backcast:
+            back = ops.getitem(theta, index=(slice(None), slice(None, cut)))
         if self._basis_b is None:
-            return theta_b, theta_f
+            return back, theta_f
         dtype = theta._data.dtype
-        backcast = ops.matmul(theta_b, self._basis_b.get(dtype))
+        if back is not None:
+            back = ops.matmul(back, self._basis_b.get(dtype))
         if self.n_outputs == 1:
-            return backcast, ops.matmul(theta_f, self._basis_f.get(dtype))
+            return back, ops.matmul(theta_f, self._basis_f.get(dtype))
         batch = theta._data.shape[0]
         coeffs = ops.reshape(theta_f, shape=(batch, self._pf, self.n_outputs))
         forecast = ops.matmul(self._basis_f.get(dtype), coeffs)  # (B, H, Q)
-        return backcast, ops.reshape(forecast, shape=(batch, self.horizon * self.n_outputs))
+        return back, ops.reshape(forecast, shape=(batch, self.horizon * self.n_outputs))
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, layers={len(self.layers)}"
@@ -297,8 +301,9 @@ class NBEATSModel(ForecastingModel):
         blocks = self.blocks
         last = len(self._schedule) - 1
         for i, index in enumerate(self._schedule):
-            backcast, f = blocks[index](residual)
+            # the last block's backcast would feed nothing
+            backcast, f = blocks[index](residual, backcast=i != last)
             forecast = f if forecast is None else ops.add(forecast, f)
-            if i != last:  # the last backcast feeds nothing
+            if backcast is not None:
                 residual = ops.sub(residual, backcast)
         return self._finish(forecast)

@@ -144,8 +144,9 @@ class TransformerModel(ForecastingModel):
             "dtype": self.dtype,
         }
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
+    def encode(self, x: Tensor) -> Tensor:
+        """The encoder states ``(batch, lookback, d_model)`` before the final norm and the head (with
+        ``causal=True`` row ``t`` depends on input steps ``<= t`` only)."""
         x = self._prepare(x)
         h = self.input_proj(x)
         if self._pe is None:
@@ -155,6 +156,11 @@ class TransformerModel(ForecastingModel):
         h = self.input_dropout(h)
         for layer in self.layers:
             h = layer(h, is_causal=self.causal)
+        return h
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
+        h = self.encode(x)
         if self.head_type == "last":
             h = ops.getitem(h, index=(slice(None), -1))  # LayerNorm is per position: slice first
         if self.final_norm is not None:

@@ -1,0 +1,61 @@
+"""Tiny valid configurations of every swets-models model, for tests anywhere in the suite.
+
+``registry.create("models", name, **SMALL_CONFIGS[name], seed=0)`` builds a model of a few hundred
+parameters that runs in about a millisecond; ``small_input_shape(name)`` is the input it expects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SMALL_CONFIGS: dict[str, dict[str, Any]] = {
+    # two levels: 2 -> 4 channels (1x1 downsample) then 4 -> 6 (another downsample), weight norm on
+    "tcn": {
+        "n_features": 2,
+        "lookback": 12,
+        "horizon": 3,
+        "channels": [4, 6],
+        "kernel_size": 2,
+        "dropout": 0.1,
+        "weight_norm": True,
+    },
+    "lstm": {
+        "n_features": 2,
+        "lookback": 6,
+        "horizon": 3,
+        "hidden_size": 4,
+        "num_layers": 2,
+        "dropout": 0.1,
+    },
+    "transformer": {
+        "n_features": 2,
+        "lookback": 6,
+        "horizon": 3,
+        "d_model": 4,
+        "n_heads": 2,
+        "num_layers": 1,
+        "dim_feedforward": 8,
+        "dropout": 0.1,
+    },
+    # one stack of each kind, two blocks each, weights shared within a stack
+    "nbeats": {
+        "lookback": 8,
+        "horizon": 3,
+        "stack_types": ["trend", "seasonality", "generic"],
+        "num_blocks": 2,
+        "num_layers": 2,
+        "layer_width": 8,
+        "trend_degree": 2,
+        "share_weights": True,
+    },
+}
+"""Registry name -> keyword configuration (float32 unless a test overrides ``dtype``)."""
+
+
+def small_input_shape(name: str, batch: int = 4) -> tuple[int, int, int]:
+    """``(batch, lookback, n_features)`` for ``SMALL_CONFIGS[name]``."""
+    cfg = SMALL_CONFIGS[name]
+    return (batch, cfg["lookback"], cfg.get("n_features", 1))
+
+
+__all__ = ["SMALL_CONFIGS", "small_input_shape"]
