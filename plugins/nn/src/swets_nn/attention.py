@@ -271,13 +271,14 @@ class MultiheadAttention(Module):
 
         dropout_p = self.dropout if self.training else 0.0
         weights = None
-        if not need_weights and dropout_p == 0.0:
+        if not need_weights:
+            drop = {"dropout_p": dropout_p, "rng": self.rng} if dropout_p > 0.0 else {}
             if mask is None:
-                out = ops.scaled_dot_product_attention(q, k, v)
+                out = ops.scaled_dot_product_attention(q, k, v, **drop)
             elif mask is _CAUSAL:
-                out = ops.scaled_dot_product_attention(q, k, v, is_causal=True)
+                out = ops.scaled_dot_product_attention(q, k, v, is_causal=True, **drop)
             else:
-                out = ops.scaled_dot_product_attention(q, k, v, mask)
+                out = ops.scaled_dot_product_attention(q, k, v, mask, **drop)
         else:
             if mask is _CAUSAL:
                 mask = _causal_array(tgt_len, k._data.shape[2], dtype)
@@ -317,11 +318,11 @@ class MultiheadAttention(Module):
                 qkv = ops.linear(q_in, w) if b is None else ops.linear(q_in, w, b)
                 return ops.split(qkv, sections=3, axis=-1)
             if b is None:
-                wq, wkv = ops.split(w, sections=[e], axis=0)
+                wq, wkv = ops.split(w, sections=[e, 2 * e], axis=0)
                 bq = bkv = None
             else:
-                wq, wkv = ops.split(w, sections=[e], axis=0)
-                bq, bkv = ops.split(b, sections=[e], axis=0)
+                wq, wkv = ops.split(w, sections=[e, 2 * e], axis=0)
+                bq, bkv = ops.split(b, sections=[e, 2 * e], axis=0)
             q = _linear(q_in, wq, bq)
             if same_kv:
                 k, v = ops.split(_linear(k_in, wkv, bkv), sections=2, axis=-1)

@@ -79,13 +79,10 @@ class Embedding(Module):
                 raise OpError(
                     f"{describe(self)}: index {bad} is out of range [0, {self.num_embeddings})"
                 )
-        weight: Tensor = self.weight
-        if self.padding_idx is not None:
-            # the padding row takes part in the lookup but receives no gradient
-            keep = np.ones((self.num_embeddings, 1), dtype=bool)
-            keep[self.padding_idx] = False
-            weight = ops.where(keep, weight, weight.detach())
-        return ops.embedding(weight, idx)
+        if self.padding_idx is None:
+            return ops.embedding(self.weight, idx)
+        # the padding row takes part in the lookup but receives no gradient
+        return ops.embedding(self.weight, idx, padding_idx=self.padding_idx)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

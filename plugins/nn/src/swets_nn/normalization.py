@@ -76,12 +76,7 @@ class LayerNorm(Module):
                 f"{describe(self)}: expected input of shape (*, "
                 f"{', '.join(map(str, self.normalized_shape))}), got shape {x._data.shape}"
             )
-        weight, bias = self.weight, self.bias
-        if weight is None:
-            weight = Tensor(np.ones(self.normalized_shape, x._data.dtype))
-        if bias is None:
-            bias = Tensor(np.zeros(self.normalized_shape, x._data.dtype))
-        return ops.layer_norm(x, weight, bias, normalized_ndim=k, eps=self.eps)
+        return ops.layer_norm(x, self.weight, self.bias, normalized_ndim=k, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (
@@ -189,15 +184,11 @@ class BatchNorm1d(Module):
                     f"{describe(self)}: expected more than 1 value per channel when training, "
                     f"got input of shape {shape}"
                 )
-        weight, bias = self.weight, self.bias
-        if weight is None:
-            weight = Tensor(np.ones(self.num_features, dtype))
-            bias = Tensor(np.zeros(self.num_features, dtype))
         # running arrays are None without track_running_stats; the op updates them in place
         return ops.batch_norm(
             x,
-            weight,
-            bias,
+            self.weight,
+            self.bias,
             running_mean=self.running_mean,
             running_var=self.running_var,
             training=use_batch,
