@@ -1,0 +1,321 @@
+"""Timestamps: everything in swets_timeseries is ``datetime64[ns]`` in UTC.
+
+Parsing accepts ISO 8601 (``2000-06-05``, ``2000-06-05T00:30``, ``2000-06-05 00:30:00.5``, with an
+optional ``Z`` or ``+HH:MM`` offset), ``YYYY/MM/DD`` dates, an explicit :func:`time.strptime` format,
+or Unix epochs (``"unix"``, ``"unix_ms"``). Offsets are converted to UTC; naive timestamps are taken
+to be in the zone ``tz`` (an IANA name such as ``"America/New_York"``, default UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from swets_core.errors import ConfigError, DataValidationError
+
+NS = np.dtype("datetime64[ns]")
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_ONE_US_NS = 1000
+
+
+class TimestampParseError(ValueError):
+    """Internal: the cell at ``index`` could not be parsed (callers add the file/row/column)."""
+
+    def __init__(self, index: int, cell: str, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.cell, self.reason = index, cell, reason
+
+
+def zone(tz: str | _dt.tzinfo | None) -> _dt.tzinfo | None:
+    """Resolve ``tz`` (None, an IANA name, ``"UTC"`` or a tzinfo) to a tzinfo (None means UTC)."""
+    if tz is None or isinstance(tz, _dt.tzinfo):
+        return tz
+    if not isinstance(tz, str):
+        raise ConfigError(f"tz must be an IANA time-zone name or a tzinfo, got {tz!r}")
+    if tz.upper() == "UTC":
+        return None
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {tz!r} (expected an IANA name such as 'Europe/London')") from exc
+
+
+def _datetime_to_ns(value: _dt.datetime, tz: _dt.tzinfo | None) -> int:
+    if value.tzinfo is None:
+        if tz is not None:
+            value = value.replace(tzinfo=tz)
+        else:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * _ONE_US_NS
+
+
+def _parse_one(cell: str, fmt: str | None, tz: _dt.tzinfo | None) -> int:
+    """Parse one stripped cell to UTC nanoseconds since the epoch (raises ValueError)."""
+    if fmt is not None:
+        return _datetime_to_ns(_dt.datetime.strptime(cell, fmt), tz)
+    text = cell
+    if len(text) >= 10 and text[4] == "/" and text[7] == "/":
+        text = text[:4] + "-" + text[5:7] + "-" + text[8:]
+    # numpy keeps nanoseconds that datetime would truncate; use it for naive ISO text.
+    value = _dt.datetime.fromisoformat(text)
+    if value.tzinfo is None and tz is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                return int(np.datetime64(text, "ns").astype(np.int64))
+            except (ValueError, UserWarning):
+                pass
+    return _datetime_to_ns(value, tz)
+
+
+def parse_timestamps(
+    cells: Sequence[str] | np.ndarray,
+    *,
+    fmt: str | None = None,
+    tz: str | _dt.tzinfo | None = None,
+) -> np.ndarray:
+    """Parse text cells to a ``datetime64[ns]`` UTC array.
+
+    Args:
+        cells: (n,) strings (surrounding blanks are ignored).
+        fmt: None for ISO 8601 / ``YYYY/MM/DD`` detection, ``"unix"``/``"unix_ms"``/``"unix_us"``/
+            ``"unix_ns"`` for epoch numbers, or a :meth:`datetime.datetime.strptime` format.
+        tz: the zone of naive timestamps (default UTC); offsets written in the text always win.
+
+    Returns:
+        (n,) ``datetime64[ns]``.
+
+    Raises:
+        TimestampParseError: at the first cell that cannot be parsed (with its index).
+    """
+    out, bad = parse_timestamps_lenient(cells, fmt=fmt, tz=tz, stop_at_first=True)
+    if bad:
+        raise bad[0]
+    return out
+
+
+def parse_timestamps_lenient(
+    cells: Sequence[str] | np.ndarray,
+    *,
+    fmt: str | None = None,
+    tz: str | _dt.tzinfo | None = None,
+    stop_at_first: bool = False,
+) -> tuple[np.ndarray, list[TimestampParseError]]:
+    """Like :func:`parse_timestamps` but returns ``(timestamps, problems)``: NaT at every bad cell."""
+    arr = np.asarray(cells, dtype=str).reshape(-1)
+    arr = np.char.strip(arr)
+    n = arr.shape[0]
+    tzinfo = zone(tz)
+    bad: list[TimestampParseError] = []
+    empty = (arr == "") | (np.char.lower(arr) == "nat")
+    if fmt in ("unix", "unix_ms", "unix_us", "unix_ns"):
+        scale = {"unix": 1e9, "unix_ms": 1e6, "unix_us": 1e3, "unix_ns": 1.0}[fmt]
+        numbers = np.full(n, np.nan)
+        for i in range(n):
+            if empty[i]:
+                bad.append(TimestampParseError(i, str(arr[i]), "empty timestamp"))
+            else:
+                try:
+                    numbers[i] = float(arr[i])
+                except ValueError:
+                    bad.append(
+                        TimestampParseError(i, str(arr[i]), f"not a number of {fmt} epoch units")
+                    )
+                else:
+                    if not np.isfinite(numbers[i]):
+                        bad.append(TimestampParseError(i, str(arr[i]), "not a finite epoch number"))
+            if bad and stop_at_first:
+                break
+        ok = np.isfinite(numbers)
+        out = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        out[ok] = np.round(numbers[ok] * scale).astype(np.int64)
+        return out.view(NS), bad
+    if fmt is None and tzinfo is None and n and not empty.any():
+        # Fast path: numpy parses naive ISO 8601 in C. Zone suffixes warn; '/' dates fail.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                return np.array(arr, dtype=NS), bad
+            except (ValueError, UserWarning, DeprecationWarning):
+                pass
+    out = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    aware: bool | None = None
+    what = f"format {fmt!r}" if fmt else "ISO 8601 (e.g. 2000-06-05 or 2000-06-05T00:30Z)"
+    for i in range(n):
+        cell = str(arr[i])
+        if empty[i]:
+            bad.append(TimestampParseError(i, cell, "empty timestamp"))
+        else:
+            try:
+                out[i] = _parse_one(cell, fmt, tzinfo)
+            except (ValueError, OverflowError) as exc:
+                bad.append(TimestampParseError(i, cell, f"not a timestamp in {what}: {exc}"))
+            else:
+                if fmt is None:
+                    has_zone = cell.endswith(("Z", "z")) or _has_offset(cell)
+                    if aware is None:
+                        aware = has_zone
+                    elif aware != has_zone:
+                        out[i] = np.iinfo(np.int64).min
+                        bad.append(
+                            TimestampParseError(
+                                i,
+                                cell,
+                                "mixes timestamps with and without a time-zone offset in one column",
+                            )
+                        )
+        if bad and stop_at_first:
+            break
+    return out.view(NS), bad
+
+
+def _has_offset(cell: str) -> bool:
+    # An offset can only follow the time part: look after the 'T' or the space.
+    for sep in ("T", "t", " "):
+        pos = cell.find(sep)
+        if pos >= 0:
+            tail = cell[pos + 1 :]
+            return "+" in tail or "-" in tail
+    return False
+
+
+def to_datetime64(value: Any, *, what: str = "timestamp") -> np.datetime64:
+    """One timestamp (str, datetime, date, numpy/pandas timestamp) as UTC ``datetime64[ns]``."""
+    if isinstance(value, np.datetime64):
+        return value.astype(NS)
+    if isinstance(value, _dt.datetime):
+        return np.int64(_datetime_to_ns(value, None)).view(NS)
+    if isinstance(value, _dt.date):
+        return np.datetime64(value.isoformat(), "ns")
+    if hasattr(value, "to_datetime64"):  # pandas.Timestamp
+        tzinfo = getattr(value, "tzinfo", None)
+        if tzinfo is not None:
+            value = value.tz_convert("UTC").tz_localize(None)
+        return np.datetime64(value.to_datetime64(), "ns")
+    if isinstance(value, str):
+        try:
+            return parse_timestamps([value])[0]
+        except TimestampParseError as exc:
+            raise ConfigError(f"cannot read {what} {value!r}: {exc.reason}") from None
+    raise ConfigError(f"{what} must be a string, datetime or numpy.datetime64, got {value!r}")
+
+
+def as_timestamps(values: Any, *, what: str = "timestamps") -> np.ndarray:
+    """Coerce an array-like of timestamps to a 1-D UTC ``datetime64[ns]`` array.
+
+    Accepts datetime64 arrays of any unit, ISO strings, or aware/naive ``datetime`` objects
+    (naive means UTC).
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ConfigError(f"{what} must be 1-D, got shape {arr.shape}")
+    if arr.dtype.kind == "M":
+        return arr.astype(NS, copy=False)
+    if arr.dtype.kind in "US":
+        try:
+            return parse_timestamps(arr)
+        except TimestampParseError as exc:
+            raise ConfigError(
+                f"{what}[{exc.index}] = {exc.cell!r} is not a timestamp: {exc.reason}"
+            ) from None
+    if arr.dtype.kind == "O":
+        out = np.empty(arr.shape[0], dtype=NS)
+        for i, v in enumerate(arr):
+            out[i] = to_datetime64(v, what=f"{what}[{i}]")
+        return out
+    raise ConfigError(
+        f"{what} must be numpy datetime64 values, ISO strings or datetimes, got dtype {arr.dtype}"
+    )
+
+
+def require_sorted(timestamps: np.ndarray, what: str) -> None:
+    """Raise DataValidationError unless ``timestamps`` are strictly increasing with no NaT."""
+    nat = np.isnat(timestamps)
+    if nat.any():
+        i = int(np.flatnonzero(nat)[0])
+        raise DataValidationError(
+            f"{what} needs valid timestamps; row {i} has none (NaT); validate the data first"
+        )
+    ts = timestamps.view(np.int64)
+    bad = np.flatnonzero(ts[1:] <= ts[:-1])
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise DataValidationError(
+            f"{what} needs strictly increasing timestamps; row {i} "
+            f"({format_timestamp(timestamps[i])}) is not after row {i - 1} "
+            f"({format_timestamp(timestamps[i - 1])}); validate the data first"
+        )
+
+
+def format_timestamp(value: np.datetime64) -> str:
+    """Readable UTC text for messages: ``2000-06-05T00:30:00Z`` (date only at midnight)."""
+    if np.isnat(value):
+        return "NaT"
+    text = np.datetime_as_string(value.astype(NS), unit="s", timezone="UTC")
+    if text.endswith("T00:00:00Z"):
+        return text[:10]
+    return text
+
+
+def parse_duration(every: str | np.timedelta64 | _dt.timedelta) -> tuple[str, int]:
+    """Parse a bar size: returns ``("ns", nanoseconds)`` or ``("M", months)`` for calendar months/years.
+
+    Accepted text: ``<k><unit>`` with unit ``s``, ``min`` (or ``T``), ``h`` (or ``H``), ``D``, ``W``
+    (weeks starting on Monday), ``M`` / ``MS`` (calendar months), ``Q`` (quarters), ``Y`` (years).
+    """
+    if isinstance(every, _dt.timedelta):
+        every = np.timedelta64(every)
+    if isinstance(every, np.timedelta64):
+        ns = int(every.astype("timedelta64[ns]").astype(np.int64))
+        if ns <= 0:
+            raise ConfigError(f"bar size must be positive, got {every}")
+        return "ns", ns
+    if not isinstance(every, str):
+        raise ConfigError(f"bar size must be a string like '1h' or a timedelta, got {every!r}")
+    text = every.strip()
+    digits = ""
+    while text and text[0].isdigit():
+        digits, text = digits + text[0], text[1:]
+    k = int(digits) if digits else 1
+    units_ns = {
+        "s": 1_000_000_000,
+        "sec": 1_000_000_000,
+        "min": 60_000_000_000,
+        "T": 60_000_000_000,
+        "h": 3_600_000_000_000,
+        "H": 3_600_000_000_000,
+        "D": 86_400_000_000_000,
+        "d": 86_400_000_000_000,
+        "W": 7 * 86_400_000_000_000,
+        "w": 7 * 86_400_000_000_000,
+    }
+    units_m = {"M": 1, "MS": 1, "mo": 1, "Q": 3, "QS": 3, "Y": 12, "YS": 12, "A": 12}
+    if k <= 0:
+        raise ConfigError(f"bar size must be positive, got {every!r}")
+    if text in units_ns:
+        return "ns", k * units_ns[text]
+    if text in units_m:
+        return "M", k * units_m[text]
+    raise ConfigError(
+        f"unknown bar size {every!r}; use <k><unit> with unit s, min, h, D, W, M, Q or Y"
+    )
+
+
+__all__ = [
+    "NS",
+    "TimestampParseError",
+    "as_timestamps",
+    "format_timestamp",
+    "parse_duration",
+    "parse_timestamps",
+    "parse_timestamps_lenient",
+    "require_sorted",
+    "to_datetime64",
+    "zone",
+]

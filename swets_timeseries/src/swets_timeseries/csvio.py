@@ -1,0 +1,442 @@
+"""CSV reading and writing with the standard library :mod:`csv` module and numpy (no pandas).
+
+Column names are matched loosely (case, blanks, ``_``, ``-``, ``.`` and ``*`` ignored):
+
+=========== ===========================================================
+field       accepted headers
+=========== ===========================================================
+timestamp   timestamp, date, time, datetime, ts (or separate date + time)
+open        open, o
+high        high, h
+low         low, l
+close       close, c, last
+volume      volume, vol, v
+=========== ===========================================================
+
+``Adj Close`` (adjusted close) is ignored unless mapped explicitly, e.g.
+``columns={"close": "Adj Close"}`` or listed in ``extra_columns``. Missing-value tokens (empty,
+``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``#N/A``) read as NaN, which validation then reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from swets_core.errors import ConfigError, DataValidationError
+
+from swets_timeseries._time import NS, TimestampParseError, parse_timestamps_lenient
+from swets_timeseries.ohlcv import OHLCV
+from swets_timeseries.series import SeriesCollection, TimeSeries
+from swets_timeseries.validation import Policy, Problem, check_policy
+
+PathLike = str | os.PathLike
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp", "date", "time", "datetime", "ts"),
+    "open": ("open", "o"),
+    "high": ("high", "h"),
+    "low": ("low", "l"),
+    "close": ("close", "c", "last"),
+    "volume": ("volume", "vol", "v"),
+}
+IGNORED = ("adjclose", "adjustedclose")
+MISSING_TOKENS = ("", "na", "n/a", "nan", "-nan", "null", "none", "#n/a")
+
+
+def normalize(header: str) -> str:
+    """The form headers are compared in: lower case without blanks, ``_``, ``-``, ``.``, ``*``."""
+    out = header.strip().lower()
+    for ch in " _-.*\t":
+        out = out.replace(ch, "")
+    return out
+
+
+class _Table:
+    """The cells of a CSV file as a 2-D string array plus the line of each data row."""
+
+    __slots__ = ("cells", "header", "lines", "name")
+
+    def __init__(self, path: PathLike, delimiter: str) -> None:
+        self.name = os.fspath(path)
+        try:
+            fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigError(f"cannot open CSV file {self.name!r}: {exc}") from exc
+        with fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            header: list[str] | None = None
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            try:
+                for row in reader:
+                    if not row or all(not c.strip() for c in row):
+                        continue
+                    if header is None:
+                        header = [h.strip() for h in row]
+                        width = len(header)
+                        continue
+                    if len(row) != width:
+                        raise DataValidationError(
+                            f"{self.name}: line {reader.line_num} has {len(row)} fields, "
+                            f"the header has {width} ({', '.join(header)})"
+                        )
+                    rows.append(row)
+                    lines.append(reader.line_num)
+            except csv.Error as exc:
+                raise DataValidationError(
+                    f"{self.name}: line {reader.line_num}: malformed CSV: {exc}"
+                ) from exc
+            except UnicodeDecodeError as exc:
+                raise DataValidationError(f"{self.name}: not UTF-8 text: {exc}") from exc
+        if header is None:
+            raise DataValidationError(f"{self.name}: the file is empty (no header row)")
+        self.header = header
+        self.cells = np.array(rows, dtype=str).reshape(len(rows), len(header))
+        self.lines = np.array(lines, dtype=np.int64)
+
+    def index(self, name: str) -> int:
+        return self.header.index(name)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.cells[:, self.index(name)]
+
+
+def _resolve(
+    table: _Table, fields: Sequence[str], explicit: Mapping[str, str], required: Sequence[str]
+) -> dict[str, str | tuple[str, str]]:
+    """Map each field to a header (or a (date, time) pair of headers for the timestamp)."""
+    unknown = set(explicit) - set(fields)
+    if unknown:
+        raise ConfigError(
+            f"columns= maps unknown field(s) {sorted(unknown)}; fields are {', '.join(fields)}"
+        )
+    out: dict[str, str | tuple[str, str]] = {}
+    used = set()
+    for field, header in explicit.items():
+        if header not in table.header:
+            raise ConfigError(
+                f"{table.name}: columns= maps {field!r} to {header!r}, which is not a column; "
+                f"columns: {', '.join(table.header)}"
+            )
+        out[field] = header
+        used.add(header)
+    for field in fields:
+        if field in out:
+            continue
+        matches = [
+            h for h in table.header if h not in used and normalize(h) in ALIASES.get(field, ())
+        ]
+        if field == "timestamp" and len(matches) == 2:
+            kinds = {normalize(h): h for h in matches}
+            if set(kinds) == {"date", "time"}:
+                out[field] = (kinds["date"], kinds["time"])
+                used.update(matches)
+                continue
+        if len(matches) > 1:
+            raise ConfigError(
+                f"{table.name}: several columns could be {field!r}: {matches}; choose one with "
+                f"columns={{{field!r}: ...}}"
+            )
+        if matches:
+            out[field] = matches[0]
+            used.add(matches[0])
+        elif field in required:
+            raise ConfigError(
+                f"{table.name}: no column for {field!r} (accepted names: "
+                f"{', '.join(ALIASES.get(field, (field,)))}); columns found: "
+                f"{', '.join(table.header)}; map it with columns={{{field!r}: '<header>'}}"
+            )
+    return out
+
+
+def _numbers(cells: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Parse numeric cells: (values with NaN at bad cells, [(row, cell)] of unparseable cells)."""
+    text = np.char.strip(cells)
+    missing = np.isin(np.char.lower(text), MISSING_TOKENS)
+    if missing.any():
+        text = np.where(missing, "nan", text)
+    try:
+        return text.astype(np.float64), []
+    except ValueError:
+        pass
+    values = np.full(text.shape[0], np.nan)
+    bad = []
+    for i, cell in enumerate(text.tolist()):
+        try:
+            values[i] = float(cell)
+        except ValueError:
+            bad.append((i, str(cells[i])))
+    return values, bad
+
+
+class _CellErrors:
+    """Collects unparseable cells; raises at the first one (file order) under the raise policy."""
+
+    __slots__ = ("items", "table")
+
+    def __init__(self, table: _Table) -> None:
+        self.table = table
+        self.items: list[tuple[int, int, str, str, str]] = []  # row, col, header, cell, reason
+
+    def add(self, header: str, row: int, cell: str, reason: str) -> None:
+        self.items.append((row, self.table.index(header), header, cell, reason))
+
+    def raise_first(self, ts_header: str | tuple[str, str]) -> None:
+        if not self.items:
+            return
+        row, _, header, cell, reason = min(self.items)
+        line = int(self.table.lines[row])
+        stamp = self._stamp(ts_header, row)
+        raise DataValidationError(
+            f"{self.table.name}: line {line} (data row {row}, timestamp {stamp}), column "
+            f"{header!r}: cannot read {cell!r}: {reason}"
+        )
+
+    def _stamp(self, ts_header: str | tuple[str, str], row: int) -> str:
+        if isinstance(ts_header, tuple):
+            return " ".join(self.table.column(h)[row].strip() for h in ts_header)
+        return self.table.column(ts_header)[row].strip() or "(empty)"
+
+    def problems(self, timestamps: np.ndarray) -> list[Problem]:
+        out = []
+        for row, _, header, cell, reason in sorted(self.items):
+            out.append(
+                Problem(
+                    row,
+                    timestamps[row],
+                    "unparseable_cell",
+                    (header,),
+                    f"{header}={cell!r} cannot be read ({reason}); read as missing",
+                    int(self.table.lines[row]),
+                )
+            )
+        return out
+
+
+def _read_timestamps(
+    table: _Table,
+    header: str | tuple[str, str],
+    errors: _CellErrors,
+    date_format: str | None,
+    tz: str | _dt.tzinfo | None,
+) -> np.ndarray:
+    if isinstance(header, tuple):
+        cells = np.char.add(np.char.add(np.char.strip(table.column(header[0])), " "),
+                            np.char.strip(table.column(header[1])))
+        name = header[0]
+    else:
+        cells = table.column(header)
+        name = header
+    ts, bad = parse_timestamps_lenient(cells, fmt=date_format, tz=tz)
+    for e in bad:
+        assert isinstance(e, TimestampParseError)
+        errors.add(name, e.index, e.cell, e.reason)
+    return ts
+
+
+def read_csv(
+    path: PathLike,
+    *,
+    columns: Mapping[str, str] | None = None,
+    extra_columns: Sequence[str] = (),
+    date_format: str | None = None,
+    tz: str | _dt.tzinfo | None = None,
+    policy: Policy = "raise",
+    delimiter: str = ",",
+) -> OHLCV:
+    """Read OHLCV bars from a CSV file and validate them.
+
+    Args:
+        path: the file (UTF-8, optional BOM, a header row).
+        columns: explicit mapping field -> header (fields: timestamp, open, high, low, close,
+            volume), for headers the aliases do not cover, e.g. ``{"close": "Adj Close"}``.
+        extra_columns: further numeric headers to keep as ``bars.extra`` (by their header name).
+        date_format: None for ISO 8601 / ``YYYY-MM-DD`` / ``YYYY/MM/DD`` detection, a strptime
+            format (``"%d.%m.%Y %H:%M"``), or ``"unix"`` / ``"unix_ms"`` epoch numbers.
+        tz: zone of timestamps written without an offset (IANA name; default UTC). Offsets in the
+            text are honoured. Everything is converted to UTC.
+        policy: ``"raise"`` (default): the first unparseable cell raises DataValidationError naming
+            file, line, data row, timestamp and column; rule violations raise one error listing each
+            with row and timestamp. ``"warn"``: unparseable cells read as missing (NaN/NaT), every
+            problem is reported in one DataQualityWarning, rows kept. ``"drop"``: offending rows are
+            removed and listed in a DataQualityWarning.
+        delimiter: the field separator.
+
+    Returns:
+        The bars (volume is None when the file has no volume column).
+    """
+    check_policy(policy)
+    table = _Table(path, delimiter)
+    fields = ("timestamp", "open", "high", "low", "close", "volume")
+    mapping = _resolve(table, fields, dict(columns or {}), required=fields[:5])
+    for name in extra_columns:
+        if name not in table.header:
+            raise ConfigError(
+                f"{table.name}: extra column {name!r} not found; columns: {', '.join(table.header)}"
+            )
+    errors = _CellErrors(table)
+    ts = _read_timestamps(table, mapping["timestamp"], errors, date_format, tz)
+    values: dict[str, np.ndarray] = {}
+    for field in fields[1:]:
+        if field in mapping:
+            header = mapping[field]
+            assert isinstance(header, str)
+            values[field], bad = _numbers(table.column(header))
+            for row, cell in bad:
+                errors.add(header, row, cell, "not a number")
+    extra = {}
+    for name in extra_columns:
+        extra[name], bad = _numbers(table.column(name))
+        for row, cell in bad:
+            errors.add(name, row, cell, "not a number")
+    if policy == "raise":
+        errors.raise_first(mapping["timestamp"])
+    bars = OHLCV(
+        ts,
+        values["open"],
+        values["high"],
+        values["low"],
+        values["close"],
+        values.get("volume"),
+        extra,
+    )
+    bars, _ = bars.validate(
+        policy,
+        source=os.path.basename(table.name),
+        lines=table.lines,
+        problems=errors.problems(ts),
+    )
+    return bars
+
+
+def read_series_csv(
+    path: PathLike,
+    *,
+    target: str | Sequence[str],
+    covariates: Sequence[str] = (),
+    known_covariates: Sequence[str] = (),
+    id_column: str | None = None,
+    timestamp_column: str | None = None,
+    series_id: str = "0",
+    date_format: str | None = None,
+    tz: str | _dt.tzinfo | None = None,
+    policy: Policy = "raise",
+    delimiter: str = ",",
+) -> TimeSeries | SeriesCollection:
+    """Read general series from a CSV file (one series, or many in long format with an id column).
+
+    Args:
+        target, covariates, known_covariates: header names of the value columns by role (only
+            these columns are read).
+        id_column: header holding the series id (long format); None for a single series.
+        timestamp_column: the timestamp header; default: detected (timestamp, date, time, ...).
+        series_id: id of the single series when ``id_column`` is None.
+        date_format, tz, policy, delimiter: as in :func:`read_csv`.
+
+    Returns:
+        A :class:`TimeSeries` (no ``id_column``) or a :class:`SeriesCollection`.
+    """
+    check_policy(policy)
+    table = _Table(path, delimiter)
+    explicit = {"timestamp": timestamp_column} if timestamp_column else {}
+    mapping = _resolve(table, ("timestamp",), explicit, required=("timestamp",))
+    targets = (target,) if isinstance(target, str) else tuple(target)
+    names = targets + tuple(covariates) + tuple(known_covariates)
+    for name in (*names, *([id_column] if id_column else [])):
+        if name not in table.header:
+            raise ConfigError(
+                f"{table.name}: no column {name!r}; columns: {', '.join(table.header)}"
+            )
+    errors = _CellErrors(table)
+    ts = _read_timestamps(table, mapping["timestamp"], errors, date_format, tz)
+    values = {}
+    for name in names:
+        values[name], bad = _numbers(table.column(name))
+        for row, cell in bad:
+            errors.add(name, row, cell, "not a number")
+    if policy == "raise":
+        errors.raise_first(mapping["timestamp"])
+    source = os.path.basename(table.name)
+    problems = errors.problems(ts)
+    if id_column is None:
+        series = TimeSeries(ts, values, target, covariates, known_covariates, id=series_id)
+        return series.validate(policy, source=source, lines=table.lines, problems=problems)[0]
+    ids = np.char.strip(table.column(id_column))
+    coll = SeriesCollection.from_long(
+        ids, ts, values, target=target, covariates=covariates, known_covariates=known_covariates
+    )
+    # validate each series with its own rows' lines and upstream problems
+    out = []
+    for s in coll:
+        rows = np.flatnonzero(ids == s.id)
+        local = {int(r): k for k, r in enumerate(rows.tolist())}
+        mine = [
+            Problem(local[p.row], p.timestamp, p.rule, p.columns, p.detail, p.line)
+            for p in problems
+            if p.row in local
+        ]
+        out.append(
+            s.validate(
+                policy,
+                source=f"{source} (series {s.id!r})",
+                lines=table.lines[rows],
+                problems=mine,
+            )[0]
+        )
+    return SeriesCollection(out)
+
+
+def _timestamp_text(ts: np.ndarray) -> list[str]:
+    if ts.size == 0:
+        return []
+    ints = ts.view(np.int64)
+    if np.all(ints % 86_400_000_000_000 == 0):
+        return np.datetime_as_string(ts, unit="D").tolist()
+    if np.all(ints % 1_000_000_000 == 0):
+        return np.datetime_as_string(ts, unit="s", timezone="UTC").tolist()
+    return np.datetime_as_string(ts.astype(NS), unit="ns", timezone="UTC").tolist()
+
+
+def _write(path: PathLike, header: list[str], columns: list[Any]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(zip(*columns))
+
+
+def write_csv(bars: OHLCV, path: PathLike) -> None:
+    """Write bars as CSV: ``timestamp,open,high,low,close[,volume][,extras...]``.
+
+    Timestamps are written in UTC ISO 8601 (``YYYY-MM-DD`` when every bar is at midnight,
+    otherwise ``YYYY-MM-DDTHH:MM:SSZ`` with a fraction when needed); numbers with the shortest
+    text that reads back to the same float, so :func:`read_csv` round-trips exactly.
+    """
+    names = [c for c in bars.columns if c != "timestamp"]
+    cols: list[Any] = [_timestamp_text(bars.timestamps)]
+    cols += [[repr(v) for v in bars.column(c).tolist()] for c in names]
+    _write(path, ["timestamp", *names], cols)
+
+
+def write_series_csv(data: TimeSeries | SeriesCollection, path: PathLike) -> None:
+    """Write series as CSV: ``[id,]timestamp,<columns...>`` (an id column for a collection)."""
+    if isinstance(data, TimeSeries):
+        names = list(data.columns)
+        cols: list[Any] = [_timestamp_text(data.timestamps)]
+        cols += [[repr(v) for v in data.column(c).tolist()] for c in names]
+        _write(path, ["timestamp", *names], cols)
+        return
+    ids, ts, vals = data.to_long()
+    names = list(vals)
+    cols = [ids.tolist(), _timestamp_text(ts)]
+    cols += [[repr(v) for v in vals[c].tolist()] for c in names]
+    _write(path, ["id", "timestamp", *names], cols)
+
+
+__all__ = ["read_csv", "read_series_csv", "write_csv", "write_series_csv"]
+

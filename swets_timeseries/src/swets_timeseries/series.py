@@ -1,0 +1,352 @@
+"""General series: :class:`TimeSeries` (one series) and :class:`SeriesCollection` (many, by id).
+
+A series has UTC timestamps, named float64 columns, and roles for the columns: ``target`` (what is
+forecast), ``covariates`` (observed up to the forecast time only) and ``known_covariates`` (known in
+advance for the forecast horizon too, such as calendar features or planned prices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from swets_core.errors import ConfigError, ShapeError
+
+from swets_timeseries._time import as_timestamps, format_timestamp, require_sorted, to_datetime64
+from swets_timeseries.validation import (
+    Policy,
+    Problem,
+    ValidationReport,
+    _Collector,
+    check_finite,
+    check_policy,
+    check_timestamps,
+    finish,
+)
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _columns(value: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, col in value.items():
+        arr = np.asarray(col)
+        if arr.ndim != 1:
+            raise ShapeError(f"series column {name!r} must be 1-D, got shape {arr.shape}")
+        if arr.dtype.kind not in "fiub":
+            raise ConfigError(f"series column {name!r} must be numeric, got dtype {arr.dtype}")
+        out[str(name)] = arr.astype(np.float64, copy=False)
+    return out
+
+
+@attrs.define(frozen=True, slots=True, eq=False)
+class TimeSeries:
+    """One series: timestamps plus named columns with roles.
+
+    Attributes:
+        timestamps: (n,) ``datetime64[ns]`` UTC.
+        values: column name -> (n,) float64 array.
+        target: the target column name(s).
+        covariates: past covariates (known up to the forecast time).
+        known_covariates: covariates known for the forecast horizon as well.
+        id: the series identifier.
+    """
+
+    timestamps: np.ndarray = attrs.field(converter=as_timestamps)
+    values: dict[str, np.ndarray] = attrs.field(converter=_columns)
+    target: tuple[str, ...] = attrs.field(converter=_names)
+    covariates: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    known_covariates: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    id: str = attrs.field(default="0", converter=str)
+
+    def __attrs_post_init__(self) -> None:
+        n = self.timestamps.shape[0]
+        for name, col in self.values.items():
+            if col.shape[0] != n:
+                raise ShapeError(
+                    f"series {self.id!r}: column {name!r} has {col.shape[0]} rows, timestamps {n}"
+                )
+        if not self.target:
+            raise ConfigError(f"series {self.id!r}: no target column given")
+        roles = self.target + self.covariates + self.known_covariates
+        for name in roles:
+            if name not in self.values:
+                raise ConfigError(
+                    f"series {self.id!r}: column {name!r} is named as a target or covariate but is "
+                    f"not among its columns ({', '.join(self.values)})"
+                )
+        if len(set(roles)) != len(roles):
+            raise ConfigError(
+                f"series {self.id!r}: a column has two roles (target={self.target}, "
+                f"covariates={self.covariates}, known_covariates={self.known_covariates})"
+            )
+
+    def __len__(self) -> int:
+        return int(self.timestamps.shape[0])
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Names of the value columns."""
+        return tuple(self.values)
+
+    def column(self, name: str) -> np.ndarray:
+        """The (n,) array of ``name`` (``"timestamp"`` gives the timestamps)."""
+        if name == "timestamp":
+            return self.timestamps
+        try:
+            return self.values[name]
+        except KeyError:
+            raise ConfigError(
+                f"series {self.id!r} has no column {name!r}; columns: {', '.join(self.values)}"
+            ) from None
+
+    def to_array(self, columns: Sequence[str] | None = None, dtype: Any = np.float64) -> np.ndarray:
+        """The chosen columns (default: target, covariates, known covariates) as (n, k)."""
+        if columns is None:
+            columns = self.target + self.covariates + self.known_covariates
+        return np.stack([self.column(c) for c in columns], axis=1).astype(dtype, copy=False)
+
+    def _take(self, index: Any) -> TimeSeries:
+        return attrs.evolve(
+            self,
+            timestamps=self.timestamps[index],
+            values={k: v[index] for k, v in self.values.items()},
+        )
+
+    def __getitem__(self, index: slice | np.ndarray) -> TimeSeries:
+        """Rows by position slice, integer array or boolean mask."""
+        if isinstance(index, slice):
+            return self._take(index)
+        arr = np.asarray(index)
+        if arr.dtype == bool and arr.shape != (len(self),):
+            raise ShapeError(f"boolean mask has shape {arr.shape}, series has {len(self)} rows")
+        if arr.dtype != bool and arr.dtype.kind not in "iu":
+            raise ConfigError(f"cannot index a TimeSeries with {type(index).__name__}")
+        return self._take(arr)
+
+    def between(self, start: Any = None, end: Any = None) -> TimeSeries:
+        """Rows with ``start <= timestamp < end`` (None = open); views, no copy."""
+        require_sorted(self.timestamps, f"series {self.id!r}: between()")
+        lo, hi = 0, len(self)
+        if start is not None:
+            lo = int(np.searchsorted(self.timestamps, to_datetime64(start, what="start")))
+        if end is not None:
+            hi = int(np.searchsorted(self.timestamps, to_datetime64(end, what="end")))
+        return self._take(slice(lo, max(lo, hi)))
+
+    def with_columns(
+        self, *, covariates: Sequence[str] = (), known_covariates: Sequence[str] = (), **columns: Any
+    ) -> TimeSeries:
+        """A new series with columns added (or replaced); name the new ones' roles if any."""
+        values = dict(self.values)
+        values.update(columns)
+        return attrs.evolve(
+            self,
+            values=values,
+            covariates=self.covariates + tuple(c for c in covariates if c not in self.covariates),
+            known_covariates=self.known_covariates
+            + tuple(c for c in known_covariates if c not in self.known_covariates),
+        )
+
+    def validate(
+        self,
+        policy: Policy = "raise",
+        *,
+        source: str | None = None,
+        lines: np.ndarray | None = None,
+        problems: Sequence[Problem] = (),
+    ) -> tuple[TimeSeries, ValidationReport]:
+        """Check timestamps (present, unique, increasing) and that target and covariates are finite.
+
+        Same policies as :meth:`swets_timeseries.OHLCV.validate`; returns ``(series, report)``."""
+        check_policy(policy)
+        col = _Collector(self.timestamps, lines)
+        col.problems.extend(problems)
+        check_timestamps(col, self.timestamps)
+        for name in self.target + self.covariates + self.known_covariates:
+            check_finite(col, name, self.values[name], "non_finite_value")
+        report = finish(col, source=source or f"series {self.id!r}", policy=policy, n_rows=len(self))
+        if report.dropped_rows.size:
+            keep = np.ones(len(self), dtype=bool)
+            keep[report.dropped_rows] = False
+            return self._take(keep), report
+        return self, report
+
+    def __repr__(self) -> str:
+        span = ""
+        if len(self):
+            span = f", {format_timestamp(self.timestamps[0])} .. {format_timestamp(self.timestamps[-1])}"
+        return (
+            f"TimeSeries(id={self.id!r}, {len(self)} rows{span}, target={list(self.target)}, "
+            f"covariates={list(self.covariates)}, known_covariates={list(self.known_covariates)})"
+        )
+
+
+class SeriesCollection:
+    """Many series by id, all with the same column roles (so they can share one model).
+
+    Args:
+        series: the series, each with a unique ``id``; they must agree on target, covariates and
+            known covariates (they may differ in length and time span).
+    """
+
+    __slots__ = ("_by_id", "_series")
+
+    def __init__(self, series: Sequence[TimeSeries] | TimeSeries) -> None:
+        if isinstance(series, TimeSeries):
+            series = [series]
+        items = tuple(series)
+        if not items:
+            raise ConfigError("a SeriesCollection needs at least one series")
+        by_id: dict[str, TimeSeries] = {}
+        first = items[0]
+        for s in items:
+            if not isinstance(s, TimeSeries):
+                raise ConfigError(f"SeriesCollection takes TimeSeries, got {type(s).__name__}")
+            if s.id in by_id:
+                raise ConfigError(f"series id {s.id!r} appears twice in the collection")
+            for role in ("target", "covariates", "known_covariates"):
+                if getattr(s, role) != getattr(first, role):
+                    raise ConfigError(
+                        f"series {s.id!r} has {role}={list(getattr(s, role))} but series "
+                        f"{first.id!r} has {list(getattr(first, role))}; all series must agree"
+                    )
+            by_id[s.id] = s
+        self._series = items
+        self._by_id = by_id
+
+    @classmethod
+    def from_long(
+        cls,
+        ids: Sequence[Any] | np.ndarray,
+        timestamps: Any,
+        values: Mapping[str, Any],
+        *,
+        target: str | Sequence[str],
+        covariates: Sequence[str] = (),
+        known_covariates: Sequence[str] = (),
+    ) -> SeriesCollection:
+        """Build from long format: one row per (id, timestamp). Ids keep their order of first
+        appearance; rows keep their order within each id (validate to check the ordering)."""
+        ids_arr = np.asarray(ids).astype(str)
+        ts = as_timestamps(timestamps)
+        cols = _columns(values)
+        if ids_arr.shape != ts.shape:
+            raise ShapeError(f"ids has shape {ids_arr.shape}, timestamps {ts.shape}")
+        uniq, first, inverse = np.unique(ids_arr, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        by_id = np.argsort(inverse, kind="stable")  # rows grouped by id, file order kept
+        bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=uniq.size))]
+        series = []
+        for k in np.argsort(first, kind="stable"):
+            rows = by_id[bounds[k] : bounds[k + 1]]
+            series.append(
+                TimeSeries(
+                    ts[rows],
+                    {c: v[rows] for c, v in cols.items()},
+                    target=target,
+                    covariates=covariates,
+                    known_covariates=known_covariates,
+                    id=str(uniq[k]),
+                )
+            )
+        return cls(series)
+
+    def to_long(self) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """``(ids, timestamps, values)`` in long format (series after series)."""
+        ids = np.concatenate([np.full(len(s), s.id, dtype=object) for s in self._series])
+        ts = np.concatenate([s.timestamps for s in self._series])
+        names = self._series[0].columns
+        vals = {}
+        for name in names:
+            vals[name] = np.concatenate([s.column(name) for s in self._series])
+        return ids, ts, vals
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Series ids in order."""
+        return tuple(s.id for s in self._series)
+
+    @property
+    def target(self) -> tuple[str, ...]:
+        """The common target column names."""
+        return self._series[0].target
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """The common past covariate names."""
+        return self._series[0].covariates
+
+    @property
+    def known_covariates(self) -> tuple[str, ...]:
+        """The common known-future covariate names."""
+        return self._series[0].known_covariates
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    def __iter__(self) -> Iterator[TimeSeries]:
+        return iter(self._series)
+
+    def __getitem__(self, key: str | int) -> TimeSeries:
+        if isinstance(key, (int, np.integer)):
+            return self._series[int(key)]
+        try:
+            return self._by_id[str(key)]
+        except KeyError:
+            raise ConfigError(
+                f"no series with id {key!r}; ids: {', '.join(self.ids[:20])}"
+                + (" ..." if len(self) > 20 else "")
+            ) from None
+
+    def map(self, fn: Any) -> SeriesCollection:
+        """A new collection with ``fn(series)`` applied to every series."""
+        return SeriesCollection([fn(s) for s in self._series])
+
+    def validate(
+        self, policy: Policy = "raise"
+    ) -> tuple[SeriesCollection, dict[str, ValidationReport]]:
+        """Validate every series (see :meth:`TimeSeries.validate`); reports by id."""
+        reports = {}
+        out = []
+        for s in self._series:
+            s2, rep = s.validate(policy)
+            out.append(s2)
+            reports[s.id] = rep
+        return SeriesCollection(out), reports
+
+    def __repr__(self) -> str:
+        return (
+            f"SeriesCollection({len(self)} series, ids={list(self.ids[:5])}"
+            f"{' ...' if len(self) > 5 else ''}, target={list(self.target)})"
+        )
+
+
+def as_collection(data: Any) -> SeriesCollection:
+    """Coerce a TimeSeries, a SeriesCollection, an OHLCV (target close) or a sequence of series."""
+    from swets_timeseries.ohlcv import OHLCV
+
+    if isinstance(data, SeriesCollection):
+        return data
+    if isinstance(data, TimeSeries):
+        return SeriesCollection([data])
+    if isinstance(data, OHLCV):
+        return SeriesCollection([data.to_series()])
+    if isinstance(data, Sequence) and data and all(isinstance(s, TimeSeries) for s in data):
+        return SeriesCollection(list(data))
+    raise ConfigError(
+        f"expected a TimeSeries, SeriesCollection, OHLCV or a list of TimeSeries, got "
+        f"{type(data).__name__}"
+    )
+
+
+__all__ = ["SeriesCollection", "TimeSeries", "as_collection"]
