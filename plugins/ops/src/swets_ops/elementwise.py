@@ -538,13 +538,23 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
 
 
+def _sigmoid_pair(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sigmoid(z), sigmoid(-z))``, both without cancellation (one exp)."""
+    e = np.exp(-np.abs(z))
+    r = 1 / (1 + e)
+    er = e * r
+    pos = z >= 0
+    return np.where(pos, r, er), np.where(pos, er, r)
+
+
 def _gelu_parts(x: np.ndarray, approximate: str) -> tuple[np.ndarray, Any]:
     if approximate == "none":
         cdf = 0.5 * erfc(-x * _SQRT_HALF)
         return x * cdf, cdf
     if approximate == "tanh":
-        t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * (x * x * x)))
-        return 0.5 * x * (1 + t), t
+        # 0.5 (1 + tanh(u)) == sigmoid(2u): the sigmoid form keeps full precision in both tails
+        s, sc = _sigmoid_pair(2 * _SQRT_2_OVER_PI * (x + _GELU_C * (x * x * x)))
+        return x * s, (s, sc)
     raise OpError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
@@ -558,9 +568,9 @@ def gelu(x: Any, approximate: str = "none") -> tuple[np.ndarray, Any]:
         if approximate == "none":
             pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
             return (g * (aux + x * pdf),)
-        t = aux
-        inner_d = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
-        return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner_d),)
+        s, sc = aux
+        du = (2 * _SQRT_2_OVER_PI) * (1 + 3 * _GELU_C * x * x)
+        return (g * (s + x * s * sc * du),)
 
     return out, backward
 
