@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -79,7 +78,7 @@ _TAG_INT = "\x00int"
 _TAG_SCALAR = "\x00scalar"
 _TAGS = (_TAG_TUPLE, _TAG_MAP, _TAG_INT, _TAG_SCALAR)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_INT_TEXT = re.compile(r"-?[0-9]{1,4000}")
+_MAX_INT_DIGITS = 4000
 
 
 class CheckpointStateError(CheckpointError, StateDictError):
@@ -127,6 +126,12 @@ def encode_tree(value: Any, _path: tuple[Any, ...] = ()) -> Any:
     """
     if len(_path) > MAX_DEPTH:
         raise CheckpointError(f"{_where(_path)}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
+        if isinstance(value, (np.str_, np.bytes_)):
+            return encode_tree(value.item(), _path)
+        arr = np.asarray(value)
+        check_array(arr, _where(_path))
+        return {_TAG_SCALAR: arr}
     if value is None or isinstance(value, (bool, float, str, bytes)):
         if isinstance(value, str):
             _check_text(value, _path)
@@ -142,10 +147,6 @@ def encode_tree(value: Any, _path: tuple[Any, ...] = ()) -> Any:
     if isinstance(value, Tensor):
         check_array(value._data, _where(_path))
         return value._data
-    if isinstance(value, np.generic):
-        arr = np.asarray(value)
-        check_array(arr, _where(_path))
-        return {_TAG_SCALAR: arr}
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, list):
@@ -219,7 +220,12 @@ def _decode_tagged(tag: str, body: Any, path: tuple[Any, ...]) -> Any:
             raise CheckpointError(f"{where}: malformed tuple (expected a list)")
         return tuple(decode_tree(v, (*path, i)) for i, v in enumerate(body))
     if tag == _TAG_INT:
-        if not isinstance(body, str) or _INT_TEXT.fullmatch(body) is None:
+        digits = body[1:] if isinstance(body, str) and body.startswith("-") else body
+        if (
+            not isinstance(digits, str)
+            or not 0 < len(digits) <= _MAX_INT_DIGITS
+            or not (digits.isascii() and digits.isdigit())
+        ):
             raise CheckpointError(f"{where}: malformed integer {body!r:.60}")
         return int(body)
     if tag == _TAG_SCALAR:
