@@ -78,7 +78,9 @@ def parity(
     t_outs = _flatten(tcall(tlayer, *t_in))
     rng = np.random.default_rng(seed)
     gs = [rng.standard_normal(tuple(o.shape)) for o in t_outs]
-    t_loss = sum((o * torch.tensor(g)).sum() for o, g in zip(t_outs, gs) if o.dtype.is_floating_point)
+    t_loss = sum(
+        (o * torch.tensor(g)).sum() for o, g in zip(t_outs, gs) if o.dtype.is_floating_point
+    )
     t_loss.backward()
 
     with GradientTape() as tape:
@@ -114,3 +116,40 @@ def parity(
         assert g is not None, f"{name}: no gradient"
         assert_close(g.numpy(), tg.numpy(), f"grad of {name}", tol)
     return outs, t_outs
+
+
+def layer_gradcheck(
+    layer: Module,
+    *inputs: Any,
+    call: Callable[..., Any] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Finite-difference check of ``layer`` in float64 for its float inputs and every parameter.
+
+    The parameters are swapped for the checked tensors while ``fn`` runs (the layer is restored
+    afterwards), so :func:`swets_core.testing.gradcheck` sees them as ordinary inputs.
+    """
+    from swets_core.testing import gradcheck
+
+    call = call or (lambda m, *xs: m(*xs))
+    named = list(layer.named_parameters())
+    owners = []
+    for name, _ in named:
+        mod_name, _, attr = name.rpartition(".")
+        owner = dict(layer.named_modules())[mod_name]
+        owners.append((owner, attr))
+    n_in = len(inputs)
+
+    def fn(*args: Any) -> Any:
+        xs, ps = args[:n_in], args[n_in:]
+        saved = [getattr(o, a) for o, a in owners]
+        try:
+            for (o, a), p in zip(owners, ps):
+                setattr(o, a, p)
+            outs = _flatten(call(layer, *xs))
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        finally:
+            for (o, a), p in zip(owners, saved):
+                setattr(o, a, p)
+
+    gradcheck(fn, *inputs, *[p.numpy() for _, p in named], **kwargs)

@@ -8,7 +8,6 @@ import pytest
 
 import swets_nn as nn
 from swets_core import GradientTape, Tensor
-
 from tests.nn.helpers import assert_close, copy_torch_state, parity
 
 torch = pytest.importorskip("torch")
@@ -82,7 +81,9 @@ CONV_CASES = [
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-@pytest.mark.parametrize("cfg", CONV_CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize(
+    "cfg", CONV_CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items())
+)
 def test_conv1d(rng, cfg):
     layer = nn.Conv1d(4, 6, dtype=F64, **cfg)
     tlayer = tnn.Conv1d(4, 6, **cfg).double()
@@ -99,9 +100,7 @@ def test_conv1d_causal(rng, dilation):
     layer = nn.Conv1d(3, 5, 3, padding="causal", dilation=dilation, dtype=F64)
     tlayer = tnn.Conv1d(3, 5, 3, dilation=dilation).double()
     pad = dilation * 2
-    outs, _ = parity(
-        layer, tlayer, [_x(rng, 2, 3, 12)], tcall=lambda m, x: m(F.pad(x, (pad, 0)))
-    )
+    outs, _ = parity(layer, tlayer, [_x(rng, 2, 3, 12)], tcall=lambda m, x: m(F.pad(x, (pad, 0))))
     assert outs[0].shape == (2, 5, 12)
 
 
@@ -187,7 +186,7 @@ def test_lstm_matches_a_loop_of_lstm_cells(rng):
     cell = nn.LSTMCell(3, 5, dtype=F64)
     cell.load_state_dict({k.removesuffix("_l0"): v for k, v in lstm.state_dict().items()})
     x = Tensor(_x(rng, 2, 4, 3))
-    y, (h, c) = lstm(x)
+    y, (_, c) = lstm(x)
     hc = None
     for t in range(4):
         hc = cell(x[:, t], hc)
