@@ -86,9 +86,7 @@ def test_adamw_parity(kwargs):
 
 
 def test_adam_decoupled_flag_parity():
-    run_pair(
-        Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.05, decoupled_weight_decay=True)
-    )
+    run_pair(Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.05, decoupled_weight_decay=True))
 
 
 RMS_CASES = [

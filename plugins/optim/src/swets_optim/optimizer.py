@@ -306,14 +306,17 @@ class Optimizer:
                 )
                 continue
             hyper = {k: v for k, v in saved.items() if k != "params"}
+            missing = sorted(set(self.defaults) - set(hyper))
+            if missing:
+                problems.append(
+                    f"param group {gi}: missing hyper-parameters {missing} "
+                    f"(is this the state of another kind of optimizer than {self.name}?)"
+                )
+                continue
             try:
                 hyper = self._check_hyper(hyper, f" (loaded param group {gi})")
             except ConfigError as exc:
                 problems.append(str(exc))
-                continue
-            missing = sorted(set(self.defaults) - set(hyper))
-            if missing:
-                problems.append(f"param group {gi}: missing hyper-parameters {missing}")
                 continue
             hyper["params"] = group["params"]
             new_groups.append(hyper)
