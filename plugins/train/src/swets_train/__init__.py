@@ -1,3 +1,55 @@
-"""swets_train: a swets distribution (see its README)."""
+"""swets_train: the training loop, callbacks, metrics, forecasts, backtesting and baselines.
+
+* :class:`Trainer` / :func:`fit`: epochs or a step budget, LR schedulers, gradient clipping,
+  callbacks (:class:`EarlyStopping`, :class:`ModelCheckpoint`, :class:`NonFiniteGuard`), a tqdm
+  progress bar, reproducible and exactly resumable runs; returns a :class:`History`.
+* :mod:`swets_train.metrics`: MAE, RMSE, MAPE, sMAPE, MASE, R², directional accuracy, pinball loss
+  and interval coverage, registered as ``metrics``.
+* :func:`predict` / :func:`forecast`: forecasts in the original scale with their timestamps.
+* :func:`backtest`: rolling-origin evaluation against baselines in one call.
+* Baselines registered as ``models``: ``naive``, ``seasonal_naive``, ``mean``, ``drift``.
+
+See docs/training.md and docs/metrics.md.
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from swets_train.backtest import BacktestReport, backtest
+from swets_train.baselines import Drift, MeanForecast, Naive, SeasonalNaive
+from swets_train.callbacks import (
+    Callback,
+    EarlyStopping,
+    LambdaCallback,
+    ModelCheckpoint,
+    NonFiniteGuard,
+    NonFiniteWarning,
+)
+from swets_train.metrics import evaluate
+from swets_train.predict import Forecast, forecast, predict
+from swets_train.trainer import History, Trainer, fit, validate
+
+__all__ = [
+    "BacktestReport",
+    "Callback",
+    "Drift",
+    "EarlyStopping",
+    "Forecast",
+    "History",
+    "LambdaCallback",
+    "MeanForecast",
+    "ModelCheckpoint",
+    "Naive",
+    "NonFiniteGuard",
+    "NonFiniteWarning",
+    "SeasonalNaive",
+    "Trainer",
+    "__version__",
+    "backtest",
+    "evaluate",
+    "fit",
+    "forecast",
+    "predict",
+    "validate",
+]

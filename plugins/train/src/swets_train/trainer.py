@@ -10,12 +10,13 @@ One training step is::
     optimizer.step(None, grads)
     scheduler.step()          # when scheduler_interval == "step"
 
-Data: ``train`` (and ``validation``) is any re-iterable of batches; a batch is ``(x, y)``, a mapping
-with ``"x"`` and ``"y"``, or an object with ``x`` and ``y`` attributes. ``x`` is ``(B, L, F)`` and
+Data: ``train`` (and ``validation``) is any re-iterable of batches, typically a
+``swets_timeseries.DataLoader``; a batch is a ``swets_timeseries.Batch`` (``x_past`` and ``y``), an
+``(x, y)`` pair, a mapping with ``"x"`` and ``"y"``, or an object with ``x`` and ``y`` attributes. ``x`` is ``(B, L, F)`` and
 ``y`` ``(B, H)`` (any shapes the model and loss agree on). Optional loader methods the trainer uses
 when present: ``__len__`` (progress bar), ``set_epoch(epoch)`` (called before each epoch),
 ``state_dict()`` / ``load_state_dict(state)`` (the position inside an epoch, for mid-epoch resume),
-``seed(int)`` / ``set_seed(int)`` (``fit(seed=...)`` reseeds the shuffling). A loader without a state
+``generator`` (a numpy Generator that ``fit(seed=...)`` reseeds in place). A loader without a state
 dict is resumed by re-iterating the epoch and skipping the batches already done, which is exact when its
 batch order depends only on the epoch.
 
@@ -49,7 +50,7 @@ from swets_train._progress import Progress
 from swets_train.callbacks import NonFiniteGuard
 from swets_train.metrics import evaluate, metric_name
 
-__all__ = ["History", "Trainer", "fit", "model_generators", "seed_model"]
+__all__ = ["History", "Trainer", "fit", "model_generators", "seed_model", "validate"]
 
 TRAINING_STATE_VERSION = 1
 
@@ -164,7 +165,8 @@ def seed_model(model: Any, seed: int) -> None:
     """Give every Generator of ``model``'s layers a fresh state derived from ``seed``, in place.
 
     Layers sharing one generator keep sharing it. The derivation is
-    ``SeedSequence(seed).spawn(n)`` in :func:`model_generators` order.
+    children ``1..n`` of ``SeedSequence(seed)`` in :func:`model_generators` order (child 0 seeds the
+    data loader in :meth:`Trainer.fit`).
     """
     gens = model_generators(model)
     children = np.random.SeedSequence(seed).spawn(len(gens) + 1)[1:]
@@ -188,7 +190,7 @@ def _is_plateau(scheduler: Any) -> bool:
 
 def _registered_name(kind: str, obj: Any) -> str | None:
     try:
-        for comp in registry.items(kind):
+        for comp in registry.default_registry().items(kind):
             if comp.obj is type(obj):
                 return comp.name
     except Exception:  # pragma: no cover - registry trouble must not block a save
@@ -197,6 +199,14 @@ def _registered_name(kind: str, obj: Any) -> str | None:
 
 
 def _unpack(batch: Any) -> tuple[Any, Any]:
+    if hasattr(batch, "x_past") and hasattr(batch, "y"):  # swets_timeseries.Batch
+        if getattr(batch, "x_future", None) is not None:
+            raise DataValidationError(
+                "the batch has known-future covariates (x_future) but the trainer feeds the model "
+                "x_past only; build the WindowDataset with known_in_past=True and no "
+                "known_covariates, or drop them"
+            )
+        return batch.x_past, batch.y
     if isinstance(batch, (tuple, list)):
         if len(batch) == 2:
             return batch[0], batch[1]
@@ -598,11 +608,10 @@ class Trainer:
 
         if seed is not None:
             seed_model(model, int(seed))
-            for method in ("seed", "set_seed"):
-                fn = getattr(train, method, None)
-                if callable(fn):
-                    fn(int(np.random.SeedSequence(int(seed)).generate_state(1)[0]))
-                    break
+            gen = getattr(train, "generator", None)
+            if isinstance(gen, np.random.Generator):
+                child = np.random.SeedSequence(int(seed)).spawn(1)[0]
+                gen.bit_generator.state = type(gen.bit_generator)(child).state
         if resume_from is not None:
             self._restore(self._load_source(resume_from))
 

@@ -1,0 +1,373 @@
+"""Forecasts in the original scale with their timestamps: :func:`predict` and :func:`forecast`.
+
+Both take the data in its original scale (a ``TimeSeries``, ``SeriesCollection`` or ``OHLCV`` from
+swets-timeseries) and the scaler the model was trained with (fitted on the series, or None). They
+build the model's input windows the way training did (``WindowDataset`` with the same lookback,
+target and covariates), scale the inputs, run the model in eval mode without gradients in large batches,
+and map the forecasts back with the scaler's inverse for the target column.
+
+* :func:`predict`: a forecast from every window origin of the data, next to the actual values
+  (historical forecasts, for evaluation and plots).
+* :func:`forecast`: the forecast beyond the end of each series, from its last ``lookback`` rows, with
+  future timestamps continuing the series' sampling interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from swets_core import Tensor, no_grad
+from swets_core.errors import ConfigError, DataValidationError, ShapeError
+
+__all__ = ["Forecast", "forecast", "model_dtype", "predict", "run_model"]
+
+
+class Forecast:
+    """Forecasts with their timestamps, in the original scale.
+
+    Attributes:
+        ids: ``(N,)`` series id of each forecast.
+        origins: ``(N,)`` datetime64, the timestamp of each forecast's first step.
+        timestamps: ``(N, H)`` datetime64 of every forecast step.
+        values: ``(N, H)`` point forecasts, or ``(N, H, Q)`` with ``quantiles``.
+        quantiles: the quantile levels of ``values``' last axis, or None.
+        actuals: ``(N, H)`` observed values (None for forecasts beyond the data).
+        target: the target column's name.
+    """
+
+    __slots__ = ("actuals", "ids", "origins", "quantiles", "target", "timestamps", "values")
+
+    def __init__(
+        self,
+        ids: np.ndarray,
+        origins: np.ndarray,
+        timestamps: np.ndarray,
+        values: np.ndarray,
+        quantiles: Sequence[float] | None = None,
+        actuals: np.ndarray | None = None,
+        target: str = "y",
+    ) -> None:
+        self.ids = np.asarray(ids)
+        self.origins = np.asarray(origins)
+        self.timestamps = np.asarray(timestamps)
+        self.values = np.asarray(values)
+        self.quantiles = None if quantiles is None else tuple(float(q) for q in quantiles)
+        self.actuals = None if actuals is None else np.asarray(actuals)
+        self.target = target
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def horizon(self) -> int:
+        """H, the number of steps of each forecast."""
+        return int(self.values.shape[1])
+
+    @property
+    def point(self) -> np.ndarray:
+        """``(N, H)`` point forecasts (the 0.5 quantile of a quantile forecast)."""
+        if self.quantiles is None:
+            return self.values
+        levels = np.asarray(self.quantiles)
+        hit = np.flatnonzero(np.isclose(levels, 0.5, rtol=0.0, atol=1e-9))
+        if hit.size == 0:
+            raise ConfigError(
+                f"this quantile forecast has no 0.5 level (levels {list(self.quantiles)})"
+            )
+        return self.values[..., int(hit[0])]
+
+    def to_columns(self) -> dict[str, np.ndarray]:
+        """Long format, one row per (forecast, step): ``series_id``, ``origin``, ``timestamp``,
+        ``step`` (1-based), the forecast (``forecast`` or ``q0.1``, ``q0.5``...) and ``actual`` when
+        known. Every column is a 1-d array of length ``N * H``."""
+        n, h = self.values.shape[:2]
+        out: dict[str, np.ndarray] = {
+            "series_id": np.repeat(self.ids.astype(str), h),
+            "origin": np.repeat(self.origins, h),
+            "timestamp": self.timestamps.reshape(-1),
+            "step": np.tile(np.arange(1, h + 1), n),
+        }
+        if self.quantiles is None:
+            out["forecast"] = self.values.reshape(-1)
+        else:
+            for j, q in enumerate(self.quantiles):
+                out[f"q{q:g}"] = self.values[..., j].reshape(-1)
+        if self.actuals is not None:
+            out["actual"] = self.actuals.reshape(-1)
+        return out
+
+    def __repr__(self) -> str:
+        span = ""
+        if len(self):
+            span = f", {self.timestamps.min()}..{self.timestamps.max()}"
+        q = "" if self.quantiles is None else f", quantiles={list(self.quantiles)}"
+        return f"Forecast({len(self)} x {self.values.shape[1]} steps of {self.target!r}{q}{span})"
+
+
+def model_dtype(model: Any) -> np.dtype:
+    """The float dtype of the model's parameters (float64 for a model without parameters)."""
+    params = model.parameters() if callable(getattr(model, "parameters", None)) else []
+    for p in params:
+        return p._data.dtype
+    return np.dtype(np.float64)
+
+
+def run_model(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Forward ``x`` ``(N, L, F)`` through ``model`` in eval mode, without gradients, in batches.
+
+    Returns the stacked outputs as a float64 array ``(N, H)`` or ``(N, H, Q)``; the model's
+    train/eval mode is restored.
+    """
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    dtype = model_dtype(model)
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    outs = []
+    try:
+        with no_grad():
+            for lo in range(0, x.shape[0], batch_size):
+                chunk = np.ascontiguousarray(x[lo : lo + batch_size], dtype=dtype)
+                out = model(Tensor(chunk))
+                outs.append(np.asarray(out._data if isinstance(out, Tensor) else out))
+    finally:
+        if hasattr(model, "train"):
+            model.train(was_training)
+    if not outs:
+        raise DataValidationError("no window to forecast from")
+    return np.concatenate(outs).astype(np.float64, copy=False)
+
+
+def _collection(data: Any) -> Any:
+    from swets_timeseries.series import as_collection
+
+    try:
+        return as_collection(data)
+    except Exception as exc:
+        raise ConfigError(
+            f"expected a TimeSeries, SeriesCollection or OHLCV, got {type(data).__name__}: {exc}"
+        ) from exc
+
+
+def _geometry(model: Any, lookback: int | None, horizon: int | None) -> tuple[int, int]:
+    config = model.config() if callable(getattr(model, "config", None)) else {}
+    lookback = config.get("lookback") if lookback is None else lookback
+    horizon = config.get("horizon") if horizon is None else horizon
+    if lookback is None:
+        raise ConfigError(
+            f"{type(model).__name__} has no lookback in its config; pass lookback= (the input rows)"
+        )
+    if horizon is None:
+        raise ConfigError(f"{type(model).__name__} has no horizon in its config; pass horizon=")
+    return int(lookback), int(horizon)
+
+
+def _quantiles(model: Any) -> tuple[float, ...] | None:
+    config = model.config() if callable(getattr(model, "config", None)) else {}
+    qs = config.get("quantiles")
+    return None if qs is None else tuple(float(q) for q in qs)
+
+
+def _check_output(model: Any, out: np.ndarray, n: int, horizon: int, quantiles: Any) -> None:
+    name = getattr(model, "registry_name", type(model).__name__)
+    expected = (n, horizon) if quantiles is None else (n, horizon, len(quantiles))
+    if out.shape != expected:
+        raise ShapeError(
+            f"model {name!r} returned shape {out.shape}, expected {expected} "
+            "(batch, horizon[, quantiles])"
+        )
+
+
+class _Scaling:
+    """Applies a fitted series scaler to window inputs and inverts it on target forecasts."""
+
+    __slots__ = ("per_series", "scaler")
+
+    def __init__(self, scaler: Any) -> None:
+        self.scaler = scaler
+        if scaler is not None:
+            if not getattr(scaler, "fitted", True):
+                raise ConfigError(
+                    f"{type(scaler).__name__} is not fitted; fit it on the training rows"
+                )
+            if getattr(scaler, "columns", ()) is None:
+                raise ConfigError(
+                    f"{type(scaler).__name__} was fitted on an array; fit it on the series "
+                    "(scaler.fit(series, rows=...)) so its columns are known"
+                )
+        self.per_series = bool(getattr(scaler, "per_series", False))
+
+    def _sid(self, sid: str) -> str | None:
+        return sid if self.per_series else None
+
+    def inputs(self, x: np.ndarray, columns: Sequence[str], sid: str) -> np.ndarray:
+        if self.scaler is None:
+            return x
+        return self.scaler.transform(x, columns=list(columns), series_id=self._sid(sid))
+
+    def target(self, values: np.ndarray, column: str, sid: str) -> np.ndarray:
+        if self.scaler is None:
+            return values
+        return self.scaler.inverse_transform(
+            values[..., None], columns=[column], series_id=self._sid(sid)
+        )[..., 0]
+
+
+def _windows(
+    coll: Any, lookback: int, horizon: int, target: str | None, covariates: Any, stride: int
+):
+    from swets_timeseries import WindowDataset
+
+    return WindowDataset(
+        coll,
+        lookback,
+        horizon,
+        stride=stride,
+        target=target,
+        covariates=covariates,
+        dtype="float64",
+    )
+
+
+def _target_name(ds: Any) -> str:
+    if len(ds.target_columns) != 1:
+        raise ConfigError(
+            f"forecasting needs one target column, the data has {list(ds.target_columns)}; "
+            "pass target="
+        )
+    return ds.target_columns[0]
+
+
+def predict(
+    model: Any,
+    data: Any,
+    *,
+    scaler: Any = None,
+    lookback: int | None = None,
+    horizon: int | None = None,
+    stride: int = 1,
+    target: str | None = None,
+    covariates: Sequence[str] | None = None,
+    batch_size: int = 1024,
+) -> Forecast:
+    """Forecasts from every window origin of ``data`` (every ``stride`` rows), with the actuals.
+
+    Args:
+        model: a forecaster ``(B, L, F) -> (B, H)`` or ``(B, H, Q)``.
+        data: TimeSeries / SeriesCollection / OHLCV in the original scale.
+        scaler: the fitted scaler the model was trained with (fitted on series), or None.
+        lookback, horizon: default to the model's ``config()`` values.
+        stride: rows between consecutive origins.
+        target, covariates: as for the training ``WindowDataset`` (default: the data's roles).
+        batch_size: windows per forward pass.
+
+    Returns:
+        A :class:`Forecast` with ``values``, ``actuals`` and ``timestamps`` in the original scale.
+    """
+    lookback, horizon = _geometry(model, lookback, horizon)
+    coll = _collection(data)
+    ds = _windows(coll, lookback, horizon, target, covariates, stride)
+    tname = _target_name(ds)
+    scaling = _Scaling(scaler)
+    quantiles = _quantiles(model)
+    n = len(ds)
+    idx = np.arange(n, dtype=np.int64)
+    x, y, _ = ds.gather(idx)
+    ids, origins = ds.window_info(idx)
+    x_in = np.empty_like(x)
+    by_series = {}
+    for sid in coll.ids:
+        rows = np.flatnonzero(ids == sid)
+        by_series[sid] = rows
+        if rows.size:
+            x_in[rows] = scaling.inputs(x[rows], ds.past_columns, sid)
+    out = run_model(model, x_in, batch_size)
+    _check_output(model, out, n, horizon, quantiles)
+    values = np.empty_like(out)
+    timestamps = np.empty((n, horizon), dtype="datetime64[ns]")
+    for sid, rows in by_series.items():
+        if not rows.size:
+            continue
+        values[rows] = scaling.target(out[rows], tname, sid)
+        ts = coll[sid].timestamps
+        first = np.searchsorted(ts, origins[rows])
+        timestamps[rows] = ts[first[:, None] + np.arange(horizon)]
+    return Forecast(ids, origins, timestamps, values, quantiles, np.asarray(y, np.float64), tname)
+
+
+def _future_timestamps(ts: np.ndarray, horizon: int, sid: str) -> np.ndarray:
+    if ts.shape[0] < 2:
+        raise DataValidationError(
+            f"series {sid!r}: needs at least two timestamps to continue its sampling interval"
+        )
+    diffs = np.diff(ts[-1000:]).astype(np.int64)
+    values, counts = np.unique(diffs, return_counts=True)
+    step = values[np.argmax(counts)]
+    if step <= 0:
+        raise DataValidationError(f"series {sid!r}: timestamps are not increasing")
+    return ts[-1] + np.arange(1, horizon + 1, dtype=np.int64) * step.astype("timedelta64[ns]")
+
+
+def forecast(
+    model: Any,
+    data: Any,
+    *,
+    scaler: Any = None,
+    lookback: int | None = None,
+    horizon: int | None = None,
+    target: str | None = None,
+    covariates: Sequence[str] | None = None,
+) -> Forecast:
+    """The forecast beyond the end of each series, from its last ``lookback`` rows.
+
+    Future timestamps continue each series at its most common sampling interval (of the last 1000
+    rows); calendars with gaps (weekends of daily market data) are not modelled. ``actuals`` is None.
+    Other arguments as :func:`predict`.
+    """
+    lookback, horizon = _geometry(model, lookback, horizon)
+    coll = _collection(data)
+    # the windows machinery wants lookback + horizon rows; use horizon 1 on the full series and
+    # take the input of a window ending at the last row
+    ds = _windows(coll, lookback, 1, target, covariates, 1)
+    tname = _target_name(ds)
+    scaling = _Scaling(scaler)
+    quantiles = _quantiles(model)
+    xs, ids, origins, stamps = [], [], [], []
+    for sid in coll.ids:
+        s = coll[sid]
+        past = np.stack([s.column(c) for c in ds.past_columns], axis=1)
+        if past.shape[0] < lookback:
+            raise DataValidationError(
+                f"series {sid!r} has {past.shape[0]} rows; a forecast needs lookback={lookback}"
+            )
+        window = past[-lookback:].astype(np.float64)
+        if not np.isfinite(window).all():
+            raise DataValidationError(
+                f"series {sid!r}: the last {lookback} rows hold non-finite values in "
+                f"{[c for j, c in enumerate(ds.past_columns) if not np.isfinite(window[:, j]).all()]}"
+            )
+        xs.append(scaling.inputs(window[None], ds.past_columns, sid))
+        ids.append(sid)
+        future = _future_timestamps(s.timestamps, horizon, sid)
+        origins.append(future[0])
+        stamps.append(future)
+    out = run_model(model, np.concatenate(xs), batch_size=len(xs))
+    _check_output(model, out, len(xs), horizon, quantiles)
+    values = np.stack([scaling.target(out[j : j + 1], tname, sid)[0] for j, sid in enumerate(ids)])
+    return Forecast(
+        np.asarray(ids, dtype=object),
+        np.asarray(origins),
+        np.stack(stamps),
+        values,
+        quantiles,
+        None,
+        tname,
+    )
