@@ -9,6 +9,7 @@ to be in the zone ``tz`` (an IANA name such as ``"America/New_York"``, default U
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -42,7 +43,9 @@ def zone(tz: str | _dt.tzinfo | None) -> _dt.tzinfo | None:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {tz!r} (expected an IANA name such as 'Europe/London')") from exc
+        raise ConfigError(
+            f"unknown time zone {tz!r} (expected an IANA name such as 'Europe/London')"
+        ) from exc
 
 
 def _datetime_to_ns(value: _dt.datetime, tz: _dt.tzinfo | None) -> int:
@@ -55,23 +58,54 @@ def _datetime_to_ns(value: _dt.datetime, tz: _dt.tzinfo | None) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * _ONE_US_NS
 
 
-def _parse_one(cell: str, fmt: str | None, tz: _dt.tzinfo | None) -> int:
-    """Parse one stripped cell to UTC nanoseconds since the epoch (raises ValueError)."""
+_ZONE = re.compile(r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$")
+
+
+def _zone_offset_ns(text: str) -> int:
+    if text in ("Z", "z"):
+        return 0
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4]) if len(digits) > 2 else 0
+    return sign * (hours * 60 + minutes) * 60_000_000_000
+
+
+def _parse_one(cell: str, fmt: str | None, tz: _dt.tzinfo | None) -> tuple[int, bool]:
+    """One stripped cell -> (UTC nanoseconds since the epoch, written with an offset?).
+
+    Raises ValueError when the cell is not a timestamp."""
     if fmt is not None:
-        return _datetime_to_ns(_dt.datetime.strptime(cell, fmt), tz)
+        value = _dt.datetime.strptime(cell, fmt)
+        return _datetime_to_ns(value, tz), value.tzinfo is not None
     text = cell
     if len(text) >= 10 and text[4] == "/" and text[7] == "/":
         text = text[:4] + "-" + text[5:7] + "-" + text[8:]
-    # numpy keeps nanoseconds that datetime would truncate; use it for naive ISO text.
-    value = _dt.datetime.fromisoformat(text)
-    if value.tzinfo is None and tz is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            try:
-                return int(np.datetime64(text, "ns").astype(np.int64))
-            except (ValueError, UserWarning):
-                pass
-    return _datetime_to_ns(value, tz)
+    offset_ns = None
+    for sep in ("T", "t", " "):
+        pos = text.find(sep)
+        if pos >= 0:
+            m = _ZONE.search(text, pos + 1)
+            if m:
+                offset_ns = _zone_offset_ns(m.group())
+                text = text[: m.start()].rstrip()
+            break
+    if text[:1] in "+-" or not text[:4].isdigit():
+        raise ValueError(f"unrecognised timestamp {cell!r}")
+    # numpy keeps nanoseconds (datetime would truncate them); datetime checks the calendar.
+    wall = _dt.datetime.fromisoformat(text.replace("t", "T"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            ns = int(np.datetime64(text, "ns").astype(np.int64))
+        except (ValueError, UserWarning, DeprecationWarning):
+            ns = _datetime_to_ns(wall, None)
+    if offset_ns is not None:
+        return ns - offset_ns, True
+    if tz is not None:
+        off = wall.replace(tzinfo=tz).utcoffset() or _dt.timedelta(0)
+        return ns - int(off.total_seconds()) * 1_000_000_000, False
+    return ns, False
 
 
 def parse_timestamps(
@@ -153,12 +187,11 @@ def parse_timestamps_lenient(
             bad.append(TimestampParseError(i, cell, "empty timestamp"))
         else:
             try:
-                out[i] = _parse_one(cell, fmt, tzinfo)
+                out[i], has_zone = _parse_one(cell, fmt, tzinfo)
             except (ValueError, OverflowError) as exc:
                 bad.append(TimestampParseError(i, cell, f"not a timestamp in {what}: {exc}"))
             else:
                 if fmt is None:
-                    has_zone = cell.endswith(("Z", "z")) or _has_offset(cell)
                     if aware is None:
                         aware = has_zone
                     elif aware != has_zone:
@@ -173,16 +206,6 @@ def parse_timestamps_lenient(
         if bad and stop_at_first:
             break
     return out.view(NS), bad
-
-
-def _has_offset(cell: str) -> bool:
-    # An offset can only follow the time part: look after the 'T' or the space.
-    for sep in ("T", "t", " "):
-        pos = cell.find(sep)
-        if pos >= 0:
-            tail = cell[pos + 1 :]
-            return "+" in tail or "-" in tail
-    return False
 
 
 def to_datetime64(value: Any, *, what: str = "timestamp") -> np.datetime64:

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError
-
 from swets_timeseries._time import NS, TimestampParseError, parse_timestamps_lenient
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.series import SeriesCollection, TimeSeries
@@ -227,8 +226,10 @@ def _read_timestamps(
     tz: str | _dt.tzinfo | None,
 ) -> np.ndarray:
     if isinstance(header, tuple):
-        cells = np.char.add(np.char.add(np.char.strip(table.column(header[0])), " "),
-                            np.char.strip(table.column(header[1])))
+        cells = np.char.add(
+            np.char.add(np.char.strip(table.column(header[0])), " "),
+            np.char.strip(table.column(header[1])),
+        )
         name = header[0]
     else:
         cells = table.column(header)
@@ -439,4 +440,3 @@ def write_series_csv(data: TimeSeries | SeriesCollection, path: PathLike) -> Non
 
 
 __all__ = ["read_csv", "read_series_csv", "write_csv", "write_series_csv"]
-

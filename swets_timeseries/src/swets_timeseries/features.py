@@ -29,7 +29,9 @@ _BLOCK_ELEMENTS = 1 << 22
 def _arr(x: Any, name: str = "x", ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim not in ndim:
-        raise ShapeError(f"{name} must have {' or '.join(map(str, ndim))} dimension(s), got shape {a.shape}")
+        raise ShapeError(
+            f"{name} must have {' or '.join(map(str, ndim))} dimension(s), got shape {a.shape}"
+        )
     return a
 
 
@@ -378,14 +380,18 @@ def _annualize(x: np.ndarray, periods: float | None) -> np.ndarray:
     return x * math.sqrt(periods)
 
 
-def realized_volatility(close: Any, window: int = 20, *, annualize: float | None = None) -> np.ndarray:
+def realized_volatility(
+    close: Any, window: int = 20, *, annualize: float | None = None
+) -> np.ndarray:
     """Close-to-close volatility: sample std (ddof=1) of the last ``window`` log returns, times
     ``sqrt(annualize)`` when given (e.g. 252). Warm-up: ``window`` rows."""
     r = log_returns(_arr(close, "close", (1,)))
     return _annualize(rolling_std(r, _window(window, minimum=2), ddof=1), annualize)
 
 
-def parkinson_volatility(high: Any, low: Any, window: int = 20, *, annualize: float | None = None) -> np.ndarray:
+def parkinson_volatility(
+    high: Any, low: Any, window: int = 20, *, annualize: float | None = None
+) -> np.ndarray:
     """Parkinson (1980) range estimator ``sqrt(mean(log(high/low)^2) / (4 log 2))`` over ``window``
     rows. Warm-up: ``window - 1`` rows."""
     h, lo = _arr(high, "high", (1,)), _arr(low, "low", (1,))
@@ -419,7 +425,9 @@ def calendar_features(timestamps: Any) -> dict[str, np.ndarray]:
     covariates. No warm-up."""
     ts = np.asarray(timestamps)
     if ts.dtype.kind != "M" or ts.ndim != 1:
-        raise ConfigError(f"calendar_features() needs 1-D datetime64 timestamps, got {ts.dtype} {ts.shape}")
+        raise ConfigError(
+            f"calendar_features() needs 1-D datetime64 timestamps, got {ts.dtype} {ts.shape}"
+        )
     ts = ts.astype("datetime64[ns]")
     days = ts.astype("datetime64[D]")
     hours = (ts - days).astype(np.int64) / 3.6e12

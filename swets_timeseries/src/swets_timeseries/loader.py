@@ -12,7 +12,6 @@ import numpy as np
 from swets_core import Tensor
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, StateDictError
-
 from swets_timeseries.windows import WindowDataset
 
 
@@ -31,7 +30,9 @@ class Batch:
 
     __slots__ = ("index", "x_future", "x_past", "y")
 
-    def __init__(self, x_past: Tensor, y: Tensor, x_future: Tensor | None, index: np.ndarray) -> None:
+    def __init__(
+        self, x_past: Tensor, y: Tensor, x_future: Tensor | None, index: np.ndarray
+    ) -> None:
         self.x_past = x_past
         self.y = y
         self.x_future = x_future
@@ -128,16 +129,28 @@ class DataLoader:
     ) -> None:
         if not isinstance(dataset, WindowDataset):
             raise ConfigError(f"DataLoader needs a WindowDataset, got {type(dataset).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
             raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if isinstance(prefetch, bool) or not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
+        if (
+            isinstance(prefetch, bool)
+            or not isinstance(prefetch, (int, np.integer))
+            or prefetch < 0
+        ):
             raise ConfigError(f"prefetch must be an integer >= 0, got {prefetch!r}")
         if seed is not None and generator is not None:
             raise ConfigError("give seed= or generator=, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
-            raise ConfigError(f"generator must be a numpy.random.Generator, got {type(generator).__name__}")
+            raise ConfigError(
+                f"generator must be a numpy.random.Generator, got {type(generator).__name__}"
+            )
         if shuffle and seed is None and generator is None:
-            raise ConfigError("shuffle=True needs an explicit seed= or generator= (reproducible batches)")
+            raise ConfigError(
+                "shuffle=True needs an explicit seed= or generator= (reproducible batches)"
+            )
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -146,7 +159,9 @@ class DataLoader:
         self.dtype = DType.of(dtype)
         self._np_dtype = self.dtype.numpy
         if not self.dtype.is_floating:
-            raise ConfigError(f"DataLoader dtype must be float32 or float64, got {self.dtype.value}")
+            raise ConfigError(
+                f"DataLoader dtype must be float32 or float64, got {self.dtype.value}"
+            )
         self.prefetch = int(prefetch)
         self._epoch = 0
         self._position = 0
@@ -288,7 +303,15 @@ class DataLoader:
         """Restore a :meth:`state_dict`; the next iteration continues at the saved batch.
 
         Raises StateDictError listing every missing key and every mismatch with this loader."""
-        keys = ("epoch", "position", "rng_state", "num_windows", "batch_size", "shuffle", "drop_last")
+        keys = (
+            "epoch",
+            "position",
+            "rng_state",
+            "num_windows",
+            "batch_size",
+            "shuffle",
+            "drop_last",
+        )
         problems = [f"missing key {k!r}" for k in keys if k not in state]
         if not problems:
             for k, mine in (

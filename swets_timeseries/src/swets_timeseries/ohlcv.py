@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from swets_core.errors import ConfigError, DataValidationError, ShapeError
-
+from swets_core.errors import ConfigError, ShapeError
 from swets_timeseries._time import (
     NS,
     as_timestamps,
@@ -93,9 +92,7 @@ class OHLCV:
                 continue
             length = self.column(name).shape[0]
             if length != n:
-                raise ShapeError(
-                    f"OHLCV column {name!r} has {length} rows but timestamps has {n}"
-                )
+                raise ShapeError(f"OHLCV column {name!r} has {length} rows but timestamps has {n}")
 
     # -- access -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -125,7 +122,9 @@ class OHLCV:
             ) from None
 
     def to_array(
-        self, columns: Sequence[str] = ("open", "high", "low", "close", "volume"), dtype: Any = np.float64
+        self,
+        columns: Sequence[str] = ("open", "high", "low", "close", "volume"),
+        dtype: Any = np.float64,
     ) -> np.ndarray:
         """The chosen columns stacked as a new (n, len(columns)) array."""
         return np.stack([self.column(c) for c in columns], axis=1).astype(dtype, copy=False)
@@ -190,7 +189,9 @@ class OHLCV:
         require_sorted(self.timestamps, what)
 
     # -- resampling -------------------------------------------------------------------------
-    def resample(self, every: str | np.timedelta64 | _dt.timedelta, *, extra: Mapping[str, str] | None = None) -> OHLCV:
+    def resample(
+        self, every: str | np.timedelta64 | _dt.timedelta, *, extra: Mapping[str, str] | None = None
+    ) -> OHLCV:
         """Aggregate to a coarser bar size.
 
         Args:
@@ -274,9 +275,19 @@ class OHLCV:
             if self.volume is not None:
                 check_finite(col, "volume", self.volume, "non_finite_volume")
                 neg = np.flatnonzero(self.volume < 0)
-                col.add(neg, "negative_volume", ("volume",), [f"volume={_fmt(v)} < 0" for v in self.volume[neg]])
+                col.add(
+                    neg,
+                    "negative_volume",
+                    ("volume",),
+                    [f"volume={_fmt(v)} < 0" for v in self.volume[neg]],
+                )
             bad = np.flatnonzero(h < lo)
-            col.add(bad, "high_below_low", ("high", "low"), [f"high={_fmt(h[i])} < low={_fmt(lo[i])}" for i in bad])
+            col.add(
+                bad,
+                "high_below_low",
+                ("high", "low"),
+                [f"high={_fmt(h[i])} < low={_fmt(lo[i])}" for i in bad],
+            )
             body_hi = np.maximum(o, c)
             bad = np.flatnonzero(h < body_hi)
             col.add(

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, SwetsError
-
 from swets_timeseries._time import NS, zone
 from swets_timeseries.csvio import ALIASES, normalize
 from swets_timeseries.ohlcv import OHLCV
@@ -146,7 +145,9 @@ def to_pandas(data: OHLCV | TimeSeries | SeriesCollection) -> Any:
     elif isinstance(data, TimeSeries):
         names = list(data.columns)
     else:
-        raise ConfigError(f"to_pandas() takes OHLCV, TimeSeries or SeriesCollection, got {type(data).__name__}")
+        raise ConfigError(
+            f"to_pandas() takes OHLCV, TimeSeries or SeriesCollection, got {type(data).__name__}"
+        )
     index = pd.DatetimeIndex(data.timestamps, name="timestamp").tz_localize("UTC")
     return pd.DataFrame({c: data.column(c) for c in names}, index=index)
 

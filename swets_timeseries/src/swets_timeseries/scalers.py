@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from swets_core.errors import ConfigError, ShapeError, StateDictError
-
 from swets_timeseries._time import to_datetime64
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.series import SeriesCollection, TimeSeries
@@ -122,7 +121,9 @@ class Scaler:
         return coll.target + coll.covariates + coll.known_covariates
 
     # -- applying ------------------------------------------------------------------------------
-    def _params(self, series_id: str | None, columns: Sequence[str] | None, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    def _params(
+        self, series_id: str | None, columns: Sequence[str] | None, n_features: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         if not self.fitted:
             raise ConfigError(f"{type(self).__name__} is not fitted; call fit() first")
         if self.per_series:
@@ -274,7 +275,9 @@ class StandardScaler(Scaler):
 
     kind = "standard"
 
-    def __init__(self, *, ddof: int = 0, per_series: bool = False, columns: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, *, ddof: int = 0, per_series: bool = False, columns: Sequence[str] | None = None
+    ) -> None:
         super().__init__(per_series=per_series, columns=columns)
         self.ddof = int(ddof)
 
@@ -310,7 +313,9 @@ class MinMaxScaler(Scaler):
         super().__init__(per_series=per_series, columns=columns)
         lo, hi = (float(v) for v in feature_range)
         if not lo < hi:
-            raise ConfigError(f"feature_range must be (low, high) with low < high, got {feature_range}")
+            raise ConfigError(
+                f"feature_range must be (low, high) with low < high, got {feature_range}"
+            )
         self.feature_range = (lo, hi)
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -341,7 +346,9 @@ class RobustScaler(Scaler):
         super().__init__(per_series=per_series, columns=columns)
         q1, q3 = (float(v) for v in quantile_range)
         if not 0.0 <= q1 < q3 <= 100.0:
-            raise ConfigError(f"quantile_range must satisfy 0 <= q1 < q3 <= 100, got {quantile_range}")
+            raise ConfigError(
+                f"quantile_range must satisfy 0 <= q1 < q3 <= 100, got {quantile_range}"
+            )
         self.quantile_range = (q1, q3)
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -353,7 +360,9 @@ class RobustScaler(Scaler):
 
 
 def _float(data: Any) -> np.ndarray:
-    x = np.asarray(data.numpy() if hasattr(data, "numpy") and not isinstance(data, np.ndarray) else data)
+    x = np.asarray(
+        data.numpy() if hasattr(data, "numpy") and not isinstance(data, np.ndarray) else data
+    )
     if x.ndim == 0:
         raise ShapeError("a scaler needs an array with a feature axis, got a scalar")
     if x.dtype.kind not in "fiub":
@@ -380,7 +389,9 @@ def _select_rows(s: TimeSeries, rows: RowSpec, until: Any) -> slice:
             if s.id not in rows:
                 raise ConfigError(f"rows= has no entry for series {s.id!r}")
             r = rows[s.id]
-            lo, hi = (r.start or 0, len(s) if r.stop is None else r.stop) if isinstance(r, slice) else r
+            lo, hi = (
+                (r.start or 0, len(s) if r.stop is None else r.stop) if isinstance(r, slice) else r
+            )
     if until is not None:
         cut = int(np.searchsorted(s.timestamps, to_datetime64(until, what="until")))
         hi = min(hi, cut)

@@ -14,7 +14,6 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError, ShapeError
-
 from swets_timeseries._time import as_timestamps, format_timestamp, require_sorted, to_datetime64
 from swets_timeseries.validation import (
     Policy,
@@ -44,7 +43,8 @@ def _columns(value: Mapping[str, Any]) -> dict[str, np.ndarray]:
             raise ShapeError(f"series column {name!r} must be 1-D, got shape {arr.shape}")
         if arr.dtype.kind not in "fiub":
             raise ConfigError(f"series column {name!r} must be numeric, got dtype {arr.dtype}")
-        out[str(name)] = arr.astype(np.float64, copy=False)
+        # float32/float64 are kept as they are (no copy); integers and booleans become float64
+        out[str(name)] = arr if arr.dtype.kind == "f" else arr.astype(np.float64)
     return out
 
 
@@ -54,7 +54,8 @@ class TimeSeries:
 
     Attributes:
         timestamps: (n,) ``datetime64[ns]`` UTC.
-        values: column name -> (n,) float64 array.
+        values: column name -> (n,) float array (float32 and float64 kept as given, integers and
+            booleans converted to float64).
         target: the target column name(s).
         covariates: past covariates (known up to the forecast time).
         known_covariates: covariates known for the forecast horizon as well.
@@ -144,7 +145,11 @@ class TimeSeries:
         return self._take(slice(lo, max(lo, hi)))
 
     def with_columns(
-        self, *, covariates: Sequence[str] = (), known_covariates: Sequence[str] = (), **columns: Any
+        self,
+        *,
+        covariates: Sequence[str] = (),
+        known_covariates: Sequence[str] = (),
+        **columns: Any,
     ) -> TimeSeries:
         """A new series with columns added (or replaced); name the new ones' roles if any."""
         values = dict(self.values)
@@ -174,7 +179,9 @@ class TimeSeries:
         check_timestamps(col, self.timestamps)
         for name in self.target + self.covariates + self.known_covariates:
             check_finite(col, name, self.values[name], "non_finite_value")
-        report = finish(col, source=source or f"series {self.id!r}", policy=policy, n_rows=len(self))
+        report = finish(
+            col, source=source or f"series {self.id!r}", policy=policy, n_rows=len(self)
+        )
         if report.dropped_rows.size:
             keep = np.ones(len(self), dtype=bool)
             keep[report.dropped_rows] = False

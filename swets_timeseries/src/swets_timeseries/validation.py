@@ -33,7 +33,6 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError
-
 from swets_timeseries._time import format_timestamp
 
 Policy = Literal["raise", "warn", "drop"]
@@ -139,7 +138,9 @@ class _Collector:
         self.lines = lines
         self.problems: list[Problem] = []
 
-    def add(self, rows: np.ndarray, rule: str, columns: Sequence[str], details: Sequence[str]) -> None:
+    def add(
+        self, rows: np.ndarray, rule: str, columns: Sequence[str], details: Sequence[str]
+    ) -> None:
         for r, d in zip(rows.tolist(), details):
             line = None if self.lines is None else int(self.lines[r])
             self.problems.append(Problem(r, self.timestamps[r], rule, tuple(columns), d, line))
@@ -224,7 +225,8 @@ def finish(
     report = ValidationReport(source, policy, n_rows, problems, dropped)
     if policy == "raise":
         err = DataValidationError(
-            report.summary() + "\n(use policy='warn' to keep the rows or policy='drop' to remove them)"
+            report.summary()
+            + "\n(use policy='warn' to keep the rows or policy='drop' to remove them)"
         )
         err.report = report  # type: ignore[attr-defined]
         raise err

@@ -28,7 +28,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DataValidationError
-
 from swets_timeseries._time import format_timestamp, to_datetime64
 from swets_timeseries.series import as_collection
 
@@ -127,7 +126,9 @@ class WindowDataset:
         lo = 0 if target_in_past else t
         hi = t + p + (k if known_in_past else 0)
         if hi <= lo:
-            raise ConfigError("x_past would have no columns: include targets, covariates or known covariates")
+            raise ConfigError(
+                "x_past would have no columns: include targets, covariates or known covariates"
+            )
         self._past = slice(lo, hi)
         self.past_columns = columns[lo:hi]
         np_dtype = DType.of(dtype).numpy
@@ -148,7 +149,9 @@ class WindowDataset:
                     data_arr[off : off + len(s), j] = s.column(name)
         self._data = data_arr
         self._timestamps = (
-            series[0].timestamps if len(series) == 1 else np.concatenate([s.timestamps for s in series])
+            series[0].timestamps
+            if len(series) == 1
+            else np.concatenate([s.timestamps for s in series])
         )
         self._offsets, self._lens = offsets, lens
         length = self.lookback + self.horizon
@@ -190,7 +193,9 @@ class WindowDataset:
         return first
 
     # -- window bookkeeping --------------------------------------------------------------------
-    def _set_windows(self, ranges: dict[str, tuple[int, int]], first: dict[str, int] | None = None) -> None:
+    def _set_windows(
+        self, ranges: dict[str, tuple[int, int]], first: dict[str, int] | None = None
+    ) -> None:
         """Windows of each series lie in its row range [start, stop); they start at ``first``
         (default: the range start) and advance by ``stride``."""
         length = self.lookback + self.horizon
@@ -206,7 +211,9 @@ class WindowDataset:
         self._cum = np.cumsum(count)
         self.rows = dict(ranges)
 
-    def _derive(self, ranges: dict[str, tuple[int, int]], first: dict[str, int] | None = None) -> WindowDataset:
+    def _derive(
+        self, ranges: dict[str, tuple[int, int]], first: dict[str, int] | None = None
+    ) -> WindowDataset:
         new = object.__new__(WindowDataset)
         for name in WindowDataset.__slots__:
             setattr(new, name, getattr(self, name))
@@ -250,7 +257,11 @@ class WindowDataset:
         x = view[st, :lb, self._past]
         t = len(self.target_columns)
         y = view[st, lb:, 0] if self._squeeze else view[st, lb:, :t]
-        xf = view[st, lb:, len(self.columns) - len(self.known_columns) :] if self.known_columns else None
+        xf = (
+            view[st, lb:, len(self.columns) - len(self.known_columns) :]
+            if self.known_columns
+            else None
+        )
         return x, y, xf
 
     def __getitem__(self, i: int) -> WindowParts:
@@ -268,7 +279,11 @@ class WindowDataset:
         lb = self.lookback
         x = w[..., :lb, self._past]
         y = w[..., lb:, 0] if self._squeeze else w[..., lb:, : len(self.target_columns)]
-        xf = w[..., lb:, len(self.columns) - len(self.known_columns) :] if self.known_columns else None
+        xf = (
+            w[..., lb:, len(self.columns) - len(self.known_columns) :]
+            if self.known_columns
+            else None
+        )
         return x, y, xf
 
     def series_windows(self, series: int | str = 0) -> WindowParts:
@@ -276,7 +291,11 @@ class WindowDataset:
         y (N, horizon[, T]), x_future (N, horizon, K) or None)``."""
         i = self.ids.index(series) if isinstance(series, str) else int(series)
         b, c = int(self._base[i]), int(self._count[i])
-        w = self._view[b : b + max(c - 1, 0) * self.stride + 1 : self.stride] if c else self._view[:0]
+        w = (
+            self._view[b : b + max(c - 1, 0) * self.stride + 1 : self.stride]
+            if c
+            else self._view[:0]
+        )
         return self._parts(w)
 
     def window_info(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
