@@ -1,0 +1,405 @@
+"""Forecasting models, swets vs PyTorch CPU with identical architectures in float32.
+
+Training step = forward, MSE loss, backward, Adam step on one fixed batch. Inference = one window
+(batch 1) in eval mode without gradient recording. The PyTorch reference architectures are defined here
+(:func:`torch_models`) and are checked to compute the same function as the swets models by
+``tests/models/test_parity.py``.
+
+Cases (the shapes of the models issue):
+
+- nbeats: generic, 3 blocks of 2 hidden layers of width 512, lookback 96, horizon 24, batch 1024;
+- tcn: 5 features, 64 channels, 4 levels, kernel 3, weight norm, dropout 0.1, length 128, horizon 1,
+  batch 64;
+- lstm: 5 features, hidden 64, 2 layers, dropout 0.1, length 64, horizon 1, batch 64;
+- transformer: 5 features, d_model 64, 4 heads, 2 pre-norm GELU layers, feed-forward 128, dropout 0.1,
+  sinusoidal positions, head on the last position, length 64, horizon 1, batch 64.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from benchmarks.harness import Case
+
+MODEL_CASES: dict[str, dict[str, Any]] = {
+    "nbeats": {
+        "config": {
+            "n_features": 1,
+            "lookback": 96,
+            "horizon": 24,
+            "stack_types": ["generic"],
+            "num_blocks": 3,
+            "num_layers": 2,
+            "layer_width": 512,
+        },
+        "batch": 1024,
+    },
+    "tcn": {
+        "config": {
+            "n_features": 5,
+            "lookback": 128,
+            "horizon": 1,
+            "channels": 64,
+            "levels": 4,
+            "kernel_size": 3,
+            "dropout": 0.1,
+            "weight_norm": True,
+        },
+        "batch": 64,
+    },
+    "lstm": {
+        "config": {
+            "n_features": 5,
+            "lookback": 64,
+            "horizon": 1,
+            "hidden_size": 64,
+            "num_layers": 2,
+            "dropout": 0.1,
+        },
+        "batch": 64,
+    },
+    "transformer": {
+        "config": {
+            "n_features": 5,
+            "lookback": 64,
+            "horizon": 1,
+            "d_model": 64,
+            "n_heads": 4,
+            "num_layers": 2,
+            "dim_feedforward": 128,
+            "dropout": 0.1,
+            "activation": "gelu",
+            "norm_first": True,
+            "positional": "sinusoidal",
+            "causal": False,
+            "head": "last",
+        },
+        "batch": 64,
+    },
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# PyTorch reference architectures (torch is imported only when they are built)
+# ------------------------------------------------------------------------------------------------
+
+
+def torch_models() -> dict[str, Any]:
+    """PyTorch classes computing the same functions as the swets models, built from the same config
+    keys, with the same parameter names except PyTorch's weight-norm parametrisation
+    (``conv1.parametrizations.weight.original0/1`` for ``conv1.weight_g/weight_v``)."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F  # noqa: N812
+    from torch.nn.utils.parametrizations import weight_norm
+
+    def out_size(cfg: dict[str, Any]) -> int:
+        q = cfg.get("quantiles")
+        return cfg["horizon"] * (1 if q is None else len(q))
+
+    def shape_out(cfg: dict[str, Any], y: Any) -> Any:
+        q = cfg.get("quantiles")
+        return y if q is None else y.reshape(y.shape[0], cfg["horizon"], len(q))
+
+    class TemporalBlock(nn.Module):
+        def __init__(self, c_in: int, c_out: int, k: int, d: int, p: float, wn: bool) -> None:
+            super().__init__()
+            self.left = d * (k - 1)
+            self.conv1 = nn.Conv1d(c_in, c_out, k, dilation=d)
+            self.conv2 = nn.Conv1d(c_out, c_out, k, dilation=d)
+            if wn:
+                self.conv1 = weight_norm(self.conv1)
+                self.conv2 = weight_norm(self.conv2)
+            self.dropout1 = nn.Dropout(p)
+            self.dropout2 = nn.Dropout(p)
+            self.downsample = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else None
+
+        def forward(self, x: Any) -> Any:
+            out = self.dropout1(F.relu(self.conv1(F.pad(x, (self.left, 0)))))
+            out = self.dropout2(F.relu(self.conv2(F.pad(out, (self.left, 0)))))
+            res = x if self.downsample is None else self.downsample(x)
+            return F.relu(out + res)
+
+    class TCN(nn.Module):
+        def __init__(self, **cfg: Any) -> None:
+            super().__init__()
+            self.cfg = cfg
+            chans = cfg["channels"]
+            chans = list(chans) if isinstance(chans, list) else [chans] * cfg.get("levels", 4)
+            blocks, c_in = [], cfg["n_features"]
+            for i, c in enumerate(chans):
+                blocks.append(
+                    TemporalBlock(
+                        c_in, c, cfg["kernel_size"], 2**i, cfg["dropout"], cfg["weight_norm"]
+                    )
+                )
+                c_in = c
+            self.blocks = nn.ModuleList(blocks)
+            self.head = nn.Linear(c_in, out_size(cfg))
+
+        def forward(self, x: Any) -> Any:
+            h = x.transpose(1, 2)
+            for b in self.blocks:
+                h = b(h)
+            return shape_out(self.cfg, self.head(h[:, :, -1]))
+
+    class LSTMModel(nn.Module):
+        def __init__(self, **cfg: Any) -> None:
+            super().__init__()
+            self.cfg = cfg
+            self.lstm = nn.LSTM(
+                cfg["n_features"],
+                cfg["hidden_size"],
+                cfg["num_layers"],
+                batch_first=True,
+                dropout=cfg.get("dropout", 0.0),
+            )
+            self.head = nn.Linear(cfg["hidden_size"], out_size(cfg))
+
+        def forward(self, x: Any) -> Any:
+            _, (h_n, _) = self.lstm(x)
+            return shape_out(self.cfg, self.head(h_n[-1]))
+
+    class Transformer(nn.Module):
+        def __init__(self, **cfg: Any) -> None:
+            super().__init__()
+            self.cfg = cfg
+            d, length = cfg["d_model"], cfg["lookback"]
+            self.input_proj = nn.Linear(cfg["n_features"], d)
+            if cfg.get("positional", "sinusoidal") == "learned":
+                self.pos_embedding = nn.Parameter(torch.randn(length, d) * 0.02)
+            else:
+                pos = torch.arange(length, dtype=torch.float64)[:, None]
+                div = torch.exp(
+                    torch.arange(0, d, 2, dtype=torch.float64) * (-math.log(10000.0) / d)
+                )
+                pe = torch.zeros(length, d, dtype=torch.float64)
+                pe[:, 0::2] = torch.sin(pos * div)
+                pe[:, 1::2] = torch.cos(pos * div)[:, : d // 2]
+                self._pe = {torch.float64: pe}  # a constant, cast once per dtype
+            self.input_dropout = nn.Dropout(cfg["dropout"])
+            self.norm_first = cfg.get("norm_first", True)
+            self.layers = nn.ModuleList(
+                nn.TransformerEncoderLayer(
+                    d,
+                    cfg["n_heads"],
+                    cfg["dim_feedforward"],
+                    cfg["dropout"],
+                    activation=cfg.get("activation", "gelu"),
+                    batch_first=True,
+                    norm_first=self.norm_first,
+                )
+                for _ in range(cfg["num_layers"])
+            )
+            self.final_norm = nn.LayerNorm(d) if self.norm_first else None
+            self.causal = cfg.get("causal", False)
+            self.head_type = cfg.get("head", "last")
+            width = d if self.head_type == "last" else length * d
+            self.head = nn.Linear(width, out_size(cfg))
+
+        def forward(self, x: Any) -> Any:
+            h = self.input_proj(x)
+            if hasattr(self, "pos_embedding"):
+                h = h + self.pos_embedding
+            else:
+                pe = self._pe.get(h.dtype)
+                if pe is None:
+                    pe = self._pe[h.dtype] = self._pe[torch.float64].to(h.dtype)
+                h = h + pe
+            h = self.input_dropout(h)
+            mask = None
+            if self.causal:
+                mask = nn.Transformer.generate_square_subsequent_mask(h.shape[1], dtype=h.dtype)
+            for layer in self.layers:
+                h = layer(h, src_mask=mask, is_causal=self.causal)
+            if self.head_type == "last":
+                h = h[:, -1]
+            if self.final_norm is not None:
+                h = self.final_norm(h)
+            if self.head_type == "flatten":
+                h = h.reshape(h.shape[0], -1)
+            return shape_out(self.cfg, self.head(h))
+
+    class GenericBlock(nn.Module):
+        def __init__(self, lookback: int, out: int, layers: int, width: int) -> None:
+            super().__init__()
+            self.lookback = lookback
+            self.layers = nn.ModuleList(
+                [nn.Linear(lookback, width)] + [nn.Linear(width, width) for _ in range(layers - 1)]
+            )
+            self.theta = nn.Linear(width, lookback + out)
+
+        def forward(self, x: Any) -> tuple[Any, Any]:
+            h = x
+            for layer in self.layers:
+                h = F.relu(layer(h))
+            theta = self.theta(h)
+            return theta[:, : self.lookback], theta[:, self.lookback :]
+
+    class NBEATSGeneric(nn.Module):
+        """The generic N-BEATS (one or more generic stacks, no weight sharing)."""
+
+        def __init__(self, **cfg: Any) -> None:
+            super().__init__()
+            self.cfg = cfg
+            stacks = cfg.get("stack_types", ["generic"])
+            if set(stacks) != {"generic"} or cfg.get("share_weights", False):
+                raise ValueError("the reference covers the generic configuration only")
+
+            def per(v: Any) -> list[int]:
+                return list(v) if isinstance(v, list) else [v] * len(stacks)
+
+            blocks = []
+            for n, layers, width in zip(
+                per(cfg["num_blocks"]), per(cfg["num_layers"]), per(cfg["layer_width"])
+            ):
+                blocks += [
+                    GenericBlock(cfg["lookback"], out_size(cfg), layers, width) for _ in range(n)
+                ]
+            self.blocks = nn.ModuleList(blocks)
+
+        def forward(self, x: Any) -> Any:
+            if x.ndim == 3:
+                x = x[:, :, 0]
+            residual, forecast = x, None
+            for i, block in enumerate(self.blocks):
+                back, f = block(residual)
+                forecast = f if forecast is None else forecast + f
+                if i != len(self.blocks) - 1:
+                    residual = residual - back
+            return shape_out(self.cfg, forecast)
+
+    return {"tcn": TCN, "lstm": LSTMModel, "transformer": Transformer, "nbeats": NBEATSGeneric}
+
+
+def torch_state_from_swets(state: dict[str, Any]) -> dict[str, Any]:
+    """Rename a swets model's state dict for the matching :func:`torch_models` module."""
+    out = {}
+    for name, value in state.items():
+        name = name.replace("weight_g", "parametrizations.weight.original0")
+        name = name.replace("weight_v", "parametrizations.weight.original1")
+        out[name] = value
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Setups
+# ------------------------------------------------------------------------------------------------
+
+
+def _data(name: str, batch: int) -> tuple[Any, Any]:
+    import numpy as np
+
+    case = MODEL_CASES[name]
+    cfg = case["config"]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, cfg["lookback"], cfg["n_features"])).astype(np.float32)
+    y = rng.standard_normal((batch, cfg["horizon"])).astype(np.float32)
+    return x, y
+
+
+def _swets_train(name: str):
+    def setup():
+        from swets_core import GradientTape, Tensor, ops, registry
+        from swets_optim import Adam
+
+        case = MODEL_CASES[name]
+        model = registry.create("models", name, **case["config"], seed=0)
+        opt = Adam(model.parameters(), lr=1e-3)
+        xa, ya = _data(name, case["batch"])
+        x, y = Tensor(xa), Tensor(ya)
+
+        def step():
+            with GradientTape() as tape:
+                loss = ops.mean(ops.square(ops.sub(model(x), y)))
+            opt.step(None, tape.backward(loss))
+
+        return step
+
+    return setup
+
+
+def _torch_train(name: str):
+    def setup():
+        import torch
+        from torch.nn import functional as F  # noqa: N812
+
+        torch.manual_seed(0)
+        case = MODEL_CASES[name]
+        model = torch_models()[name](**case["config"])
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        xa, ya = _data(name, case["batch"])
+        x, y = torch.from_numpy(xa), torch.from_numpy(ya)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+
+        return step
+
+    return setup
+
+
+def _swets_infer(name: str):
+    def setup():
+        from swets_core import Tensor, no_grad, registry
+
+        case = MODEL_CASES[name]
+        model = registry.create("models", name, **case["config"], seed=0).eval()
+        x = Tensor(_data(name, 1)[0])
+
+        def infer():
+            with no_grad():
+                return model(x)
+
+        return infer
+
+    return setup
+
+
+def _torch_infer(name: str):
+    def setup():
+        import torch
+
+        torch.manual_seed(0)
+        case = MODEL_CASES[name]
+        model = torch_models()[name](**case["config"]).eval()
+        x = torch.from_numpy(_data(name, 1)[0])
+
+        def infer():
+            with torch.inference_mode():
+                return model(x)
+
+        return infer
+
+    return setup
+
+
+def _describe(name: str) -> str:
+    case = MODEL_CASES[name]
+    cfg = ", ".join(f"{k}={v}" for k, v in case["config"].items())
+    return f"{name}: {cfg}; batch {case['batch']}"
+
+
+CASES: list[Case] = [
+    Case(
+        name=f"models.{name}_train_step",
+        group="models: training step (forward, backward, Adam)",
+        setups={"swets": _swets_train(name), "torch": _torch_train(name)},
+        number=1 if name == "nbeats" else 3,
+        note=_describe(name),
+    )
+    for name in MODEL_CASES
+] + [
+    Case(
+        name=f"models.{name}_inference_b1",
+        group="models: single-window inference latency (batch 1)",
+        setups={"swets": _swets_infer(name), "torch": _torch_infer(name)},
+        number=20,
+        note=f"{name}: one window, eval mode, no gradient recording",
+    )
+    for name in MODEL_CASES
+]
