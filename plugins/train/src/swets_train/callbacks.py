@@ -415,8 +415,9 @@ class NonFiniteGuard(Callback):
         where = f"at step {trainer.global_step + 1} (epoch {trainer.epoch}, batch {trainer.batch_index})"
         parts = [f"non-finite values in training {where}: the loss is {loss!r}"]
         bad = []
-        for tid, g in grads.items():
-            arr = _array(g)
+        ordered = [t for t in names if t in grads] + [t for t in grads if t not in names]
+        for tid in ordered:
+            arr = _array(grads[tid])
             if _all_finite(arr):
                 continue
             n_nan = int(np.isnan(arr).sum())
