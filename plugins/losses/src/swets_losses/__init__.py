@@ -1,3 +1,31 @@
-"""swets_losses: a swets distribution (see its README)."""
+"""swets_losses: losses built from the registered ops, so the tape differentiates them.
+
+``mse``, ``mae``, ``huber``, ``cross_entropy``, ``quantile``, ``gaussian_nll``, ``mape``, ``smape``,
+``mase``; each takes ``reduction`` (mean/sum/none) and is called as
+``loss(pred, target, tape=None, *, mask=None, weights=None)``::
+
+    loss = registry.create("losses", "quantile", quantiles=[0.1, 0.5, 0.9])
+    with GradientTape() as tape:
+        value = loss(model(x), y, mask=~np.isnan(y.numpy()))
+"""
+
+from swets_losses.base import Loss
+from swets_losses.classification import CrossEntropyLoss
+from swets_losses.regression import GaussianNLLLoss, HuberLoss, MAELoss, MSELoss, QuantileLoss
+from swets_losses.scale_free import MAPELoss, MASELoss, SMAPELoss
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HuberLoss",
+    "Loss",
+    "MAELoss",
+    "MAPELoss",
+    "MASELoss",
+    "MSELoss",
+    "QuantileLoss",
+    "SMAPELoss",
+    "__version__",
+]

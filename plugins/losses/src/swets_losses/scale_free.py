@@ -1,0 +1,169 @@
+"""Scale-free losses used to train N-BEATS: MAPE, sMAPE and MASE.
+
+The values are fractions, not percentages (multiply by 100 for the usual reporting).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from swets_core import ops
+from swets_core.autograd import Tensor
+from swets_core.errors import ConfigError, DataValidationError, ShapeError
+from swets_losses.base import Loss
+from swets_losses.regression import _positive
+
+
+class MAPELoss(Loss):
+    """Mean absolute percentage error: ``L = |pred - target| / max(|target|, eps)``.
+
+    Zero denominators: a target of exactly 0 is divided by ``eps`` instead, which gives a very large
+    (finite) loss ``|pred| / eps``; exclude such targets with ``mask=target != 0`` when they are
+    expected (intermittent series), or use sMAPE or MASE.
+
+    Shapes: ``pred`` and ``target`` equal, any shape.
+
+    Args:
+        eps: the smallest denominator, ``> 0`` (default ``1.17e-6``, about float32's epsilon ``* 10``).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """
+
+    name = "mape"
+    _config_keys = ("eps",)
+
+    def __init__(self, eps: float = 1.17e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.eps = _positive(self.name, "eps", eps)
+
+    def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        denom = ops.maximum(ops.abs(target), self.eps)
+        return ops.abs(pred - target) / denom
+
+
+class SMAPELoss(Loss):
+    """Symmetric MAPE: ``L = 2 |pred - target| / max(|pred| + |target|, eps)``, in ``[0, 2]``.
+
+    Zero denominators: when both ``pred`` and ``target`` are 0 the numerator is 0 too, so the element
+    contributes 0 (the ``eps`` clamp only avoids ``0 / 0``; its gradient there is that of
+    ``2 |pred| / eps`` and pushes ``pred`` toward 0).
+
+    Shapes: ``pred`` and ``target`` equal, any shape.
+
+    Args:
+        eps: the smallest denominator, ``> 0``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """
+
+    name = "smape"
+    _config_keys = ("eps",)
+
+    def __init__(self, eps: float = 1.17e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.eps = _positive(self.name, "eps", eps)
+
+    def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        denom = ops.maximum(ops.abs(pred) + ops.abs(target), self.eps)
+        return ops.abs(pred - target) * 2.0 / denom
+
+
+class MASELoss(Loss):
+    """Mean absolute scaled error: ``L = |pred - target| / scale`` per series.
+
+    ``scale`` is the in-sample mean absolute error of the seasonal naive forecast with period ``m``:
+    ``mean_t |x[t] - x[t - m]|`` over the history ``x`` of each series. Time is the **last** axis.
+
+    Give the scale one of three ways (exactly one):
+
+    * ``loss(pred, target, insample=x)``: computed from the history ``x (..., T)`` with ``T > m``
+      (NaN entries of ``x``, e.g. missing values, are skipped);
+    * ``loss(pred, target, scale=s)``: precomputed, shape ``(...)`` (one per series) or a number;
+    * ``MASELoss(scale=s)``: a fixed number for every call.
+
+    Zero denominators: the scale is clamped to ``eps`` (a constant history gives ``|error| / eps``);
+    a non-finite scale raises :class:`~swets_core.errors.DataValidationError`.
+
+    Shapes: ``pred`` and ``target`` equal, ``(..., H)``.
+
+    Args:
+        m: the seasonal period (``1``: the naive forecast), an int ``>= 1``.
+        scale: optional fixed scale ``> 0``.
+        eps: the smallest scale, ``> 0``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """
+
+    name = "mase"
+    _config_keys = ("m", "scale", "eps")
+    _call_keys = ("insample", "scale")
+
+    def __init__(
+        self, m: int = 1, scale: float | None = None, eps: float = 1e-8, reduction: str = "mean"
+    ) -> None:
+        super().__init__(reduction)
+        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
+            raise ConfigError(
+                f"{self.name}: m (the seasonal period) must be an int >= 1, got {m!r}"
+            )
+        self.m = int(m)
+        self.scale = None if scale is None else _positive(self.name, "scale", scale)
+        self.eps = _positive(self.name, "eps", eps)
+
+    def _check(self, pred: Tensor, target: Tensor) -> None:
+        super()._check(pred, target)
+        if pred.ndim == 0:
+            raise ShapeError(f"{self.name}: pred must have a time axis, got a 0-d tensor")
+
+    def series_scale(self, insample: Any) -> np.ndarray:
+        """The seasonal-naive in-sample MAE of each series of ``insample (..., T)``: shape ``(...)``."""
+        x = np.asarray(insample._data if isinstance(insample, Tensor) else insample)
+        if x.dtype.kind not in "fiu":
+            raise ConfigError(f"{self.name}: insample must be numeric, got dtype {x.dtype}")
+        if x.ndim == 0 or x.shape[-1] <= self.m:
+            raise ShapeError(
+                f"{self.name}: insample needs more than m={self.m} time steps on its last axis, "
+                f"got shape {x.shape}"
+            )
+        x = x.astype(np.float64)
+        diffs = np.abs(x[..., self.m :] - x[..., : -self.m])
+        counts = np.sum(~np.isnan(diffs), axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.nansum(diffs, axis=-1) / counts
+        return scale
+
+    def _elementwise(
+        self, pred: Tensor, target: Tensor, insample: Any = None, scale: Any = None
+    ) -> Tensor:
+        sources = [s for s in (insample, scale, self.scale) if s is not None]
+        if len(sources) != 1:
+            raise ConfigError(
+                f"{self.name}: give exactly one of insample= (history), scale= (per call) or "
+                f"MASELoss(scale=...); got {len(sources)}"
+            )
+        lead = pred.shape[:-1]
+        if insample is not None:
+            s = self.series_scale(insample)
+            what = "the scale computed from insample"
+        elif scale is not None:
+            s = np.asarray(scale._data if isinstance(scale, Tensor) else scale, dtype=np.float64)
+            what = "scale"
+        else:
+            s = np.float64(self.scale)
+            what = "scale"
+        if s.ndim and s.shape != lead:
+            raise ShapeError(
+                f"{self.name}: {what} has shape {s.shape}; expected one value per series, "
+                f"shape {lead} (pred has shape {pred.shape}, time on the last axis)"
+            )
+        if not np.all(np.isfinite(s)):
+            raise DataValidationError(
+                f"{self.name}: {what} is not finite for {int(np.sum(~np.isfinite(s)))} series "
+                "(an all-missing history?)"
+            )
+        if np.any(s < 0):
+            raise DataValidationError(f"{self.name}: {what} must be >= 0")
+        inv = (1.0 / np.maximum(s, self.eps)).astype(pred._data.dtype)
+        if inv.ndim:
+            inv = inv[..., None]
+        return ops.abs(pred - target) * inv
