@@ -237,11 +237,12 @@ def test_early_stopping_patience_min_delta_and_modes():
     model = LinearForecaster()
     stub = _Stub(model)
     es = EarlyStopping(monitor="score", patience=2, min_delta=0.05)
-    for epoch, value in enumerate([5.0, 4.0, 4.5, 4.2, 3.97]):
+    for epoch, value in enumerate([5.0, 4.0, 3.97, 4.5]):
+        assert stub.stopped is None
         es.on_epoch_end(stub, epoch, {"score": value})
-    # 3.97 is not below 4.0 - 0.05: the third epoch without improvement stops training
-    assert es.stopped_epoch == 4 and es.best == 4.0 and es.best_epoch == 1
-    assert "did not improve for 3 epoch(s)" in stub.stopped
+    # 3.97 is not below 4.0 - 0.05: the second epoch without improvement stops training
+    assert es.stopped_epoch == 3 and es.best == 4.0 and es.best_epoch == 1
+    assert "did not improve for 2 epoch(s)" in stub.stopped
     es = EarlyStopping(monitor="val_r2", patience=0)
     assert es.mode == "max"
     es.on_epoch_end(stub, 0, {"val_r2": 0.5})
@@ -276,12 +277,12 @@ def test_early_stopping_stops_training_and_restores_the_best_weights():
         callbacks=[LambdaCallback(on_epoch_end=score), es],
         progress=False,
     )
-    assert len(history) == 4 and history.stop_reason.startswith("early stopping: score")
+    assert len(history) == 3 and history.stop_reason.startswith("early stopping: score")
     assert es.best_epoch == 1
     final = params_of(model)
     for k in final:
         assert np.array_equal(final[k], snapshots[1][k])
-        assert not np.array_equal(final[k], snapshots[3][k])
+        assert not np.array_equal(final[k], snapshots[2][k])
 
 
 def test_progress_is_silent_without_a_terminal_and_writes_no_files(tmp_path, monkeypatch, capfd):

@@ -156,7 +156,8 @@ class EarlyStopping(Callback):
 
     Args:
         monitor: a key of the epoch logs: ``"val_loss"`` (default), ``"val_mae"``, ``"loss"``...
-        patience: epochs without improvement tolerated before stopping (>= 0).
+        patience: number of epochs without improvement after which training stops (>= 0; 0 stops
+            at the first epoch that does not improve), as Keras and Lightning count it.
         min_delta: the smallest change that counts as an improvement (absolute).
         mode: ``"min"``, ``"max"`` or ``"auto"`` (max for r2/accuracy/coverage, else min).
         restore_best_weights: at the end of training, load the parameters of the best epoch back
@@ -209,7 +210,7 @@ class EarlyStopping(Callback):
                 self.best_weights = trainer.model.state_dict()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             trainer.request_stop(
                 f"early stopping: {self.monitor} did not improve for {self.wait} epoch(s); best "
