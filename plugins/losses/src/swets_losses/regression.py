@@ -71,7 +71,7 @@ class QuantileLoss(Loss):
     ``L = max(q d, (q - 1) d)``. The mean runs over every element and every level.
 
     Shapes: ``pred (..., Q)`` with ``Q = len(quantiles)``; ``target (...)`` or ``(..., 1)``.
-    ``mask``/``weights`` are in the target's shape and apply to all levels.
+    ``mask``/``weights`` have shape ``(...)`` (or ``(..., 1)``) and apply to all levels.
 
     Args:
         quantiles: the levels, each in ``(0, 1)`` (e.g. ``[0.1, 0.5, 0.9]``).
@@ -114,14 +114,24 @@ class QuantileLoss(Loss):
                 f"{(*lead, 1)}, got {target.shape}"
             )
 
+    def _target(self, target: Any, pred: Tensor) -> Tensor:
+        t = super()._target(target, pred)
+        if pred.ndim and t.shape == (*pred.shape[:-1], 1):
+            t = ops.squeeze(t, axis=-1)  # (..., 1) -> (...): masks and weights use this shape
+        return t
+
+    def _coefficients(
+        self, shape: tuple[int, ...], mask: Any, weights: Any, dtype: np.dtype
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        return super()._coefficients(
+            shape, _squeeze1(mask, shape), _squeeze1(weights, shape), dtype
+        )
+
     def _expand(self, coef: np.ndarray, elem_shape: tuple[int, ...]) -> np.ndarray:
-        if coef.shape == elem_shape[:-1]:
-            return coef[..., None]
-        return coef
+        return coef[..., None]
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
-        if target.shape == pred.shape[:-1]:
-            target = ops.unsqueeze(target, axis=-1)
+        target = ops.unsqueeze(target, axis=-1)
         dtype = pred._data.dtype
         levels = self._levels.get(dtype)
         if levels is None:
@@ -141,7 +151,7 @@ class GaussianNLLLoss(Loss):
 
     Shapes: ``mean (*)``; ``target`` the same shape (or broadcastable to it, e.g. a size-1 axis);
     ``var`` the same shape as ``mean``, or ``mean``'s shape without its last axis (one variance per
-    row, as PyTorch), or broadcastable to it (size-1 axes), or a Python float. Entries of ``var`` must
+    row, as PyTorch), or ``mean``'s shape with size-1 axes, or a single value. Entries of ``var`` must
     be ``>= 0`` (:class:`~swets_core.errors.DataValidationError` otherwise).
 
     Args:
@@ -220,16 +230,26 @@ class GaussianNLLLoss(Loss):
             return var
         if pred.ndim >= 1 and var.shape == pred.shape[:-1]:
             return ops.unsqueeze(var, axis=-1)
-        try:
-            ok = np.broadcast_shapes(pred.shape, var.shape) == pred.shape
-        except ValueError:
-            ok = False
+        # same number of axes with size-1 axes (PyTorch), or a single value
+        ok = var.ndim == 0 or (
+            var.ndim == pred.ndim and all(v in (1, p) for v, p in zip(var.shape, pred.shape))
+        )
         if not ok:
             raise ShapeError(
                 f"{self.name}: var has shape {var.shape}; expected pred's shape {pred.shape}, "
-                f"{pred.shape[:-1]} (one variance per row), or a shape broadcastable to it"
+                f"{pred.shape[:-1]} (one variance per row), or that shape with size-1 axes"
             )
         return var
+
+
+def _squeeze1(arr: Any, shape: tuple[int, ...]) -> Any:
+    """A mask/weights given as ``(..., 1)`` for a target of shape ``(...)``: drop the size-1 axis."""
+    if arr is None:
+        return None
+    a = np.asarray(arr._data if isinstance(arr, Tensor) else arr)
+    if a.ndim == len(shape) + 1 and a.shape[-1] == 1:
+        return a[..., 0]
+    return a
 
 
 def _positive(owner: str, name: str, value: Any) -> float:
