@@ -297,6 +297,25 @@ def test_rejected_config_is_a_checkpoint_error(iso, tmp_path):
         ck.load_checkpoint(tmp_path / "c.swets")
 
 
+def test_model_factory_out_of_memory_is_a_checkpoint_error(tmp_path):
+    import swets_core
+
+    class Hungry:
+        @swets_core.hookimpl
+        def swets_register_models(self, register):
+            def hungry(**config):
+                raise MemoryError
+
+            register("tiny_net", hungry)
+
+    with activate(isolated_registry()):
+        ck.save_checkpoint(tmp_path / "m.swets", TinyNet())
+    reg = isolated_registry(models=False)
+    reg.add_plugin(Hungry(), name="hungry", distribution="hungry", version="1")
+    with activate(reg), pytest.raises(CheckpointError, match="needs more memory"):
+        ck.load_checkpoint(tmp_path / "m.swets")
+
+
 @pytest.mark.parametrize(
     "mutate, needle",
     [

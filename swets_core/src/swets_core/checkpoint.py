@@ -26,6 +26,7 @@ Layers of the API:
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -674,12 +675,20 @@ def load_checkpoint(path: str | os.PathLike[str], *, serializer: Any = None) -> 
             f"{path}: model {model_name!r} cannot be built from the saved configuration "
             f"{sorted(config)}: {exc}"
         ) from exc
+    except MemoryError as exc:
+        raise CheckpointError(
+            f"{path}: model {model_name!r} with the saved configuration needs more memory than "
+            "is available"
+        ) from exc
     if dtype in ("float32", "float64", "float16") and hasattr(model, "astype"):
         fresh = model.state_dict(copy=False) if _accepts_copy(model) else model.state_dict()
         if _float_dtype(fresh) not in (None, dtype):
             model.astype(dtype)
     try:
-        model.load_state_dict(state, strict=True)
+        if _accepts_assign(model):  # the arrays are fresh and private: adopt them, no copy
+            model.load_state_dict(state, strict=True, assign=True)
+        else:
+            model.load_state_dict(state, strict=True)
     except StateDictError as exc:
         raise CheckpointStateError(f"model {model_name!r} from {path}", exc.problems) from exc
     return Checkpoint(
@@ -691,6 +700,15 @@ def load_checkpoint(path: str | os.PathLike[str], *, serializer: Any = None) -> 
         config=config,
         path=path,
     )
+
+
+def _accepts_assign(model: Any) -> bool:
+    """True when ``model.load_state_dict`` takes ``assign=`` (PyTorch's name for adopting arrays)."""
+    try:
+        params = inspect.signature(model.load_state_dict).parameters
+    except (TypeError, ValueError):
+        return False
+    return "assign" in params
 
 
 def _accepts_copy(model: Any) -> bool:
