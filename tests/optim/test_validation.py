@@ -10,6 +10,7 @@ import pytest
 import swets_optim as so
 from swets_core import GradientTape, Parameter, Tensor, registry
 from swets_core.errors import ConfigError, DTypeError, ShapeError, StateDictError
+from swets_core.testing import check_registered
 
 from ._helpers import gradient_sequence, grads_for, initial_arrays, swets_params
 
@@ -161,18 +162,23 @@ def test_end_to_end_with_a_tape_minimizes_a_quadratic():
 
 
 def test_registry_names():
-    assert set(registry.names("optimizers")) >= {"sgd", "adam", "adamw", "rmsprop"}
-    assert set(registry.names("schedulers")) >= {
-        "step_lr",
-        "multi_step_lr",
-        "exponential_lr",
-        "cosine_annealing_lr",
-        "cosine_annealing_warm_restarts",
-        "linear_lr",
-        "sequential_lr",
-        "one_cycle_lr",
-        "reduce_lr_on_plateau",
-    }
+    check_registered(
+        "swets-optim",
+        {
+            "optimizers": ["sgd", "adam", "adamw", "rmsprop"],
+            "schedulers": [
+                "step_lr",
+                "multi_step_lr",
+                "exponential_lr",
+                "cosine_annealing_lr",
+                "cosine_annealing_warm_restarts",
+                "linear_lr",
+                "sequential_lr",
+                "one_cycle_lr",
+                "reduce_lr_on_plateau",
+            ],
+        },
+    )
     opt = registry.create("optimizers", "sgd", params(), lr=0.1, momentum=0.9)
     for name, cfg in [
         ("step_lr", {"step_size": 2}),
