@@ -39,7 +39,7 @@ import numpy as np
 from swets_core import __version__
 from swets_core import registry as _registry
 from swets_core.autograd import Tensor
-from swets_core.errors import CheckpointError, StateDictError, SwetsError
+from swets_core.errors import CheckpointError, StateDictError, SwetsError, UnknownComponentError
 
 FORMAT_VERSION = 1
 """The payload format version this swets writes (and the newest it reads)."""
@@ -328,7 +328,10 @@ def save_payload(
     plain = encode_tree(payload)
     if not isinstance(plain, dict) or _TAG_MAP in plain:
         raise CheckpointError("the keys of a payload's top-level mapping must be str")
-    ser.save(plain, os.fspath(path))
+    try:
+        ser.save(plain, os.fspath(path))
+    except OSError as exc:
+        raise CheckpointError(f"cannot write checkpoint {os.fspath(path)!r}: {exc}") from exc
 
 
 def load_payload(path: str | os.PathLike[str], *, serializer: Any = None) -> dict[str, Any]:
@@ -658,14 +661,18 @@ def load_checkpoint(path: str | os.PathLike[str], *, serializer: Any = None) -> 
         raise CheckpointError(f"{path}: model config keys must be str")
 
     reg = _registry.default_registry()
-    if model_name not in reg.names("models"):
+    try:
+        factory = reg.get("models", model_name)
+    except UnknownComponentError:
         saved_by = _saved_by(metadata.get("components"), "models", model_name)
         raise CheckpointError(
             f"{path}: needs model {model_name!r}, which no installed plugin provides; when saved it "
             f"came from {saved_by}; install that distribution"
-        )
+        ) from None
+    except SwetsError as exc:  # registered twice
+        raise CheckpointError(f"{path}: cannot rebuild model {model_name!r}: {exc}") from exc
     try:
-        model = reg.create("models", model_name, **config)
+        model = factory(**config)
     except SwetsError as exc:
         raise CheckpointError(
             f"{path}: model {model_name!r} rejected the saved configuration: {exc}"
