@@ -232,6 +232,8 @@ def test_state_shape_errors():
         lstm(x, (h, h))
     with pytest.raises(ConfigError, match="pair"):
         lstm(x, h)
+    with pytest.raises(ConfigError, match="h_0 must be a tensor"):
+        nn.GRU(2, 3)(x, (h, h))
     cell = nn.GRUCell(2, 3)
     with pytest.raises(ShapeError, match=r"hx of shape \(4, 3\)"):
         cell(Tensor(np.zeros((4, 2), np.float32)), Tensor(np.zeros((4, 2), np.float32)))
@@ -597,3 +599,18 @@ def test_reprs():
     assert "(self_attn): MultiheadAttention(embed_dim=4, num_heads=2" in text
     assert "(out_proj): Linear(in_features=4, out_features=4, bias=True)" in text
     assert "(norm1): LayerNorm((4,), eps=1e-05, elementwise_affine=True)" in text
+
+
+WITH_PARAMETERS = [
+    "linear", "conv1d", "lstm", "lstm_cell", "gru", "gru_cell", "layer_norm", "batch_norm1d",
+    "multihead_attention", "transformer_encoder_layer", "transformer_encoder", "sequential",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", WITH_PARAMETERS)
+def test_conformance_kit(name):
+    from swets_core.testing import check_layer
+
+    layer = make(name)
+    x = np.random.default_rng(0).standard_normal(CASES[name][1]).astype(np.float32)
+    check_layer(layer, x)

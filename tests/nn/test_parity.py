@@ -90,6 +90,12 @@ def test_conv1d(rng, cfg):
     parity(layer, tlayer, [_x(rng, 3, 4, 11)])
 
 
+def test_conv1d_asymmetric_padding_strided_grouped(rng):
+    layer = nn.Conv1d(4, 6, 3, stride=3, dilation=2, groups=2, padding=(2, 1), dtype=F64)
+    tlayer = tnn.Conv1d(4, 6, 3, stride=3, dilation=2, groups=2).double()
+    parity(layer, tlayer, [_x(rng, 2, 4, 13)], tcall=lambda m, x: m(F.pad(x, (2, 1))))
+
+
 def test_conv1d_unbatched(rng):
     parity(nn.Conv1d(4, 2, 3, dtype=F64), tnn.Conv1d(4, 2, 3).double(), [_x(rng, 4, 9)])
 
@@ -127,6 +133,13 @@ def test_lstm(rng, cfg):
     layer, tlayer = _rnn_pair(nn.LSTM, tnn.LSTM, cfg)
     x = _x(rng, 4, 6, 3) if cfg.get("batch_first", True) else _x(rng, 6, 4, 3)
     parity(layer, tlayer, [x])
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 5, 3), (3, 1, 3)])
+def test_rnn_degenerate_sizes(rng, shape):
+    for cls, tcls in ((nn.LSTM, tnn.LSTM), (nn.GRU, tnn.GRU)):
+        layer, tlayer = _rnn_pair(cls, tcls, dict(num_layers=2, bidirectional=True))
+        parity(layer, tlayer, [_x(rng, *shape)])
 
 
 def test_lstm_initial_state(rng):

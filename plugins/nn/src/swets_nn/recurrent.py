@@ -111,6 +111,10 @@ class _RNNBase(Module):
         h = self.hidden_size
         if s is None:
             return np.zeros((rows, batch, h), dtype)
+        if isinstance(s, (tuple, list)):
+            raise ConfigError(
+                f"{describe(self)}: {name} must be a tensor, got a {type(s).__name__}"
+            )
         s = to_input(s, self._kind, dtype)
         expected = (rows, h) if unbatched else (rows, batch, h)
         if s._data.shape != expected:
@@ -305,6 +309,10 @@ class _CellBase(Module):
         h = self.hidden_size
         if s is None:
             return np.zeros((batch, h), dtype)
+        if isinstance(s, (tuple, list)):
+            raise ConfigError(
+                f"{describe(self)}: {name} must be a tensor, got a {type(s).__name__}"
+            )
         s = to_input(s, self._kind, dtype)
         expected = (h,) if unbatched else (batch, h)
         if s._data.shape != expected:
