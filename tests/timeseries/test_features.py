@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swets_core.errors import ConfigError, ShapeError
 from swets_timeseries import OHLCV
@@ -94,6 +96,24 @@ def test_warm_up_rows_are_nan_and_nothing_after(name):
     for out, warm in zip(outs, warms):
         assert np.isnan(out[:warm]).all(), name
         assert np.isfinite(out[warm:]).all(), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    decay=st.sampled_from([0.0, 1e-9, 0.01, 0.5, 0.9, 0.999, 0.999999, 1 - 1e-12]),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 3000),
+)
+def test_blockwise_recurrence_matches_the_loop(decay, seed, n):
+    from swets_timeseries.features import _recurrence
+
+    b = np.random.default_rng(seed).standard_normal(n) * 1e3
+    ref, carry = np.empty(n), 5.0
+    for i in range(n):
+        carry = decay * carry + b[i]
+        ref[i] = carry
+    got = _recurrence(b, decay, 5.0)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max() + 1e-12)
 
 
 def test_nan_inside_propagates():

@@ -134,6 +134,91 @@ def parse_timestamps(
     return out
 
 
+def _numpy_iso(text: np.ndarray) -> np.ndarray | None:
+    """numpy's C parser for naive ISO 8601 text (int64 ns), or None if any cell is not such text."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return np.array(text, dtype=NS).view(np.int64)
+        except (ValueError, UserWarning, DeprecationWarning):
+            return None
+
+
+def _fast_iso(arr: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """Vectorized parsing of a column in one uniform ISO form: naive, all ``Z``, or all with a
+    fixed-width ``+HH:MM`` / ``+HHMM`` offset. Returns ``(ns, aware)`` or None (use the slow path)."""
+    z = np.strings.endswith(arr, "Z") | np.strings.endswith(arr, "z")
+    if z.all():
+        ns = _numpy_iso(np.strings.rstrip(arr, "Zz"))
+        return None if ns is None else (ns, True)
+    if z.any():
+        return None
+    n = arr.shape[0]
+    lengths = np.strings.str_len(arr)
+    k = int(lengths[0])
+    if k > 16 and np.all(lengths == k):
+        cp = arr.astype(f"U{k}").view(np.uint32).reshape(n, k)
+        for width, colon in ((6, True), (5, False)):
+            sign = cp[:, k - width]
+            if not np.all((sign == ord("+")) | (sign == ord("-"))):
+                continue
+            if colon and not np.all(cp[:, k - 3] == ord(":")):
+                continue
+            pos = [k - 5, k - 4, k - 2, k - 1] if colon else [k - 4, k - 3, k - 2, k - 1]
+            d = cp[:, pos].astype(np.int64) - ord("0")
+            if np.any((d < 0) | (d > 9)):
+                return None
+            minutes = (d[:, 0] * 10 + d[:, 1]) * 60 + d[:, 2] * 10 + d[:, 3]
+            offset = np.where(sign == ord("-"), -minutes, minutes) * 60_000_000_000
+            naive = np.ascontiguousarray(cp[:, : k - width]).view(f"U{k - width}").reshape(n)
+            ns = _numpy_iso(naive)
+            return None if ns is None else (ns - offset, True)
+    ns = _numpy_iso(arr)
+    return None if ns is None else (ns, False)
+
+
+def _localize(ns: np.ndarray, tz: _dt.tzinfo) -> np.ndarray:
+    """Naive wall-clock nanoseconds in zone ``tz`` -> UTC; one offset lookup per distinct hour."""
+    hour = 3_600_000_000_000
+    hours, inverse = np.unique(np.floor_divide(ns, hour), return_inverse=True)
+    offsets = np.empty(hours.shape[0], dtype=np.int64)
+    base = _dt.datetime(1970, 1, 1)
+    for j, h in enumerate(hours.tolist()):
+        wall = (base + _dt.timedelta(hours=h)).replace(tzinfo=tz)
+        off = wall.utcoffset() or _dt.timedelta(0)
+        offsets[j] = int(off.total_seconds()) * 1_000_000_000
+    return ns - offsets[inverse.reshape(-1)]
+
+
+def _parse_epochs(
+    arr: np.ndarray, empty: np.ndarray, fmt: str, stop_at_first: bool
+) -> tuple[np.ndarray, list[TimestampParseError]]:
+    scale = {"unix": 1e9, "unix_ms": 1e6, "unix_us": 1e3, "unix_ns": 1.0}[fmt]
+    n = arr.shape[0]
+    bad: list[TimestampParseError] = []
+    try:
+        numbers = arr.astype(np.float64)
+    except ValueError:
+        numbers = np.full(n, np.nan)
+        for i in range(n):
+            try:
+                numbers[i] = float(arr[i])
+            except ValueError:
+                reason = "empty timestamp" if empty[i] else f"not a number of {fmt} epoch units"
+                bad.append(TimestampParseError(i, str(arr[i]), reason))
+                if stop_at_first:
+                    break
+    listed = {e.index for e in bad}
+    for i in np.flatnonzero(~np.isfinite(numbers)).tolist():
+        if i not in listed and not (stop_at_first and bad):
+            bad.append(TimestampParseError(i, str(arr[i]), "not a finite epoch number"))
+    bad.sort(key=lambda e: e.index)
+    ok = np.isfinite(numbers)
+    out = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    out[ok] = np.round(numbers[ok] * scale).astype(np.int64)
+    return out.view(NS), bad
+
+
 def parse_timestamps_lenient(
     cells: Sequence[str] | np.ndarray,
     *,
@@ -142,42 +227,20 @@ def parse_timestamps_lenient(
     stop_at_first: bool = False,
 ) -> tuple[np.ndarray, list[TimestampParseError]]:
     """Like :func:`parse_timestamps` but returns ``(timestamps, problems)``: NaT at every bad cell."""
-    arr = np.asarray(cells, dtype=str).reshape(-1)
-    arr = np.char.strip(arr)
+    arr = np.strings.strip(np.asarray(cells, dtype=str).reshape(-1))
     n = arr.shape[0]
     tzinfo = zone(tz)
     bad: list[TimestampParseError] = []
-    empty = (arr == "") | (np.char.lower(arr) == "nat")
+    empty = (arr == "") | (arr == "NaT") | (arr == "nat") | (arr == "NAT")
     if fmt in ("unix", "unix_ms", "unix_us", "unix_ns"):
-        scale = {"unix": 1e9, "unix_ms": 1e6, "unix_us": 1e3, "unix_ns": 1.0}[fmt]
-        numbers = np.full(n, np.nan)
-        for i in range(n):
-            if empty[i]:
-                bad.append(TimestampParseError(i, str(arr[i]), "empty timestamp"))
-            else:
-                try:
-                    numbers[i] = float(arr[i])
-                except ValueError:
-                    bad.append(
-                        TimestampParseError(i, str(arr[i]), f"not a number of {fmt} epoch units")
-                    )
-                else:
-                    if not np.isfinite(numbers[i]):
-                        bad.append(TimestampParseError(i, str(arr[i]), "not a finite epoch number"))
-            if bad and stop_at_first:
-                break
-        ok = np.isfinite(numbers)
-        out = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-        out[ok] = np.round(numbers[ok] * scale).astype(np.int64)
-        return out.view(NS), bad
-    if fmt is None and tzinfo is None and n and not empty.any():
-        # Fast path: numpy parses naive ISO 8601 in C. Zone suffixes warn; '/' dates fail.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            try:
-                return np.array(arr, dtype=NS), bad
-            except (ValueError, UserWarning, DeprecationWarning):
-                pass
+        return _parse_epochs(arr, empty, fmt, stop_at_first)
+    if fmt is None and n and not empty.any():
+        fast = _fast_iso(arr)
+        if fast is not None:
+            ns, aware = fast
+            if not aware and tzinfo is not None:
+                ns = _localize(ns, tzinfo)
+            return ns.view(NS), bad
     out = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     aware: bool | None = None
     what = f"format {fmt!r}" if fmt else "ISO 8601 (e.g. 2000-06-05 or 2000-06-05T00:30Z)"

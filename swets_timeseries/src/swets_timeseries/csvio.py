@@ -74,19 +74,21 @@ class _Table:
             lines: list[int] = []
             try:
                 for row in reader:
-                    if not row or all(not c.strip() for c in row):
-                        continue
-                    if header is None:
+                    if row:
                         header = [h.strip() for h in row]
-                        width = len(header)
-                        continue
-                    if len(row) != width:
-                        raise DataValidationError(
-                            f"{self.name}: line {reader.line_num} has {len(row)} fields, "
-                            f"the header has {width} ({', '.join(header)})"
-                        )
-                    rows.append(row)
-                    lines.append(reader.line_num)
+                        break
+                if header is not None:
+                    width = len(header)
+                    add_row, add_line = rows.append, lines.append
+                    for row in reader:
+                        if len(row) == width:
+                            add_row(row)
+                            add_line(reader.line_num)
+                        elif row:
+                            raise DataValidationError(
+                                f"{self.name}: line {reader.line_num} has {len(row)} fields, "
+                                f"the header has {width} ({', '.join(header)})"
+                            )
             except csv.Error as exc:
                 raise DataValidationError(
                     f"{self.name}: line {reader.line_num}: malformed CSV: {exc}"
@@ -156,14 +158,18 @@ def _resolve(
 
 def _numbers(cells: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Parse numeric cells: (values with NaN at bad cells, [(row, cell)] of unparseable cells)."""
-    text = np.char.strip(cells)
-    missing = np.isin(np.char.lower(text), MISSING_TOKENS)
-    if missing.any():
-        text = np.where(missing, "nan", text)
     try:
-        return text.astype(np.float64), []
+        return cells.astype(np.float64), []  # C fast path (blanks around numbers are fine)
     except ValueError:
         pass
+    text = np.strings.strip(cells)
+    missing = np.isin(np.strings.lower(text), MISSING_TOKENS)
+    if missing.any():
+        text = np.where(missing, "nan", text)
+        try:
+            return text.astype(np.float64), []
+        except ValueError:
+            pass
     values = np.full(text.shape[0], np.nan)
     bad = []
     for i, cell in enumerate(text.tolist()):
@@ -226,9 +232,9 @@ def _read_timestamps(
     tz: str | _dt.tzinfo | None,
 ) -> np.ndarray:
     if isinstance(header, tuple):
-        cells = np.char.add(
-            np.char.add(np.char.strip(table.column(header[0])), " "),
-            np.char.strip(table.column(header[1])),
+        cells = np.strings.add(
+            np.strings.add(np.strings.strip(table.column(header[0])), " "),
+            np.strings.strip(table.column(header[1])),
         )
         name = header[0]
     else:
@@ -368,7 +374,7 @@ def read_series_csv(
     if id_column is None:
         series = TimeSeries(ts, values, target, covariates, known_covariates, id=series_id)
         return series.validate(policy, source=source, lines=table.lines, problems=problems)[0]
-    ids = np.char.strip(table.column(id_column))
+    ids = np.strings.strip(table.column(id_column))
     coll = SeriesCollection.from_long(
         ids, ts, values, target=target, covariates=covariates, known_covariates=known_covariates
     )
@@ -406,9 +412,15 @@ def _timestamp_text(ts: np.ndarray) -> list[str]:
 
 def _write(path: PathLike, header: list[str], columns: list[Any]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(zip(*columns))
+        csv.writer(fh, lineterminator="\n").writerow(header)
+        # numbers and ISO timestamps never need quoting; ids are quoted when needed
+        fh.writelines(",".join(row) + "\n" for row in zip(*columns))
+
+
+def _quote(text: str) -> str:
+    if any(ch in text for ch in ',"\n\r') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def write_csv(bars: OHLCV, path: PathLike) -> None:
@@ -434,7 +446,7 @@ def write_series_csv(data: TimeSeries | SeriesCollection, path: PathLike) -> Non
         return
     ids, ts, vals = data.to_long()
     names = list(vals)
-    cols = [ids.tolist(), _timestamp_text(ts)]
+    cols = [[_quote(str(i)) for i in ids.tolist()], _timestamp_text(ts)]
     cols += [[repr(v) for v in vals[c].tolist()] for c in names]
     _write(path, ["id", "timestamp", *names], cols)
 

@@ -135,8 +135,8 @@ def log_returns(x: Any, periods: int = 1) -> np.ndarray:
 
 
 def lag(x: Any, k: int = 1) -> np.ndarray:
-    """``x[t - k]``. Shape (n,) or (n, m). Warm-up: ``k`` rows."""
-    return _shift(_arr(x), _window(k, "k", 0) if k == 0 else _window(k, "k"))
+    """``x[t - k]`` (``k >= 0``). Shape (n,) or (n, m). Warm-up: ``k`` rows."""
+    return _shift(_arr(x), _window(k, "k", minimum=0))
 
 
 def lags(x: Any, ks: Any) -> np.ndarray:
