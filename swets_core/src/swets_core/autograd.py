@@ -59,6 +59,74 @@ def _to_array(data: ArrayLike, dtype: DType | str | None) -> np.ndarray:
     return arr
 
 
+def _binary_operator(name: str) -> Callable[[Any, Any], Any]:
+    """A Tensor operator method running the op ``name`` on ``(a, b)``: :func:`apply` specialised for
+    two inputs and no attributes (the hot path of ``x * y``), resolved through :data:`OPS`."""
+
+    def method(a: Any, b: Any) -> Any:
+        op = OPS.get(name) or _op(name)
+        ta = isinstance(a, Tensor)
+        tb = isinstance(b, Tensor)
+        ad = a._data if ta else a
+        bd = b._data if tb else b
+        tape = _state.tape
+        if tape is not None and tape._recording:
+            tracked = tape._tracked
+            na = ta and (a._trainable or a.id in tracked)
+            nb = tb and (b._trainable or b.id in tracked)
+            if na or nb:
+                try:
+                    out, backward = op.forward(ad, bd)
+                except SwetsError:
+                    raise
+                except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
+                    raise _op_failed(op, (ad, bd), exc) from exc
+                if type(out) is not _ndarray:
+                    return _finish(op, tape, (a, b), (ad, bd), (na, nb), out, backward)
+                result = _new_object(Tensor)
+                result._data = out
+                result.id = oid = _next_id()
+                if backward is not None:
+                    tape._nodes.append(
+                        (
+                            name,
+                            backward,
+                            (a.id if na else None, b.id if nb else None),
+                            oid,
+                            (na, nb),
+                            (
+                                (ad.shape, ad.dtype) if na else None,
+                                (bd.shape, bd.dtype) if nb else None,
+                            ),
+                        )
+                    )
+                    tracked.add(oid)
+                return result
+        try:
+            infer = op.infer
+            out = infer(ad, bd) if infer is not None else op.forward(ad, bd)[0]
+        except SwetsError:
+            raise
+        except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
+            raise _op_failed(op, (ad, bd), exc) from exc
+        if type(out) is not _ndarray:
+            return _wrap_any(out)
+        result = _new_object(Tensor)
+        result._data = out
+        result.id = _next_id()
+        return result
+
+    method.__name__ = f"__{name}__"
+    return method
+
+
+def _reflected(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def reflected(self: Any, other: Any) -> Any:
+        return method(other, self)
+
+    return reflected
+
+
 class Tensor:
     """An n-dimensional array with an identity, the value type of swets.
 
@@ -201,41 +269,23 @@ class Tensor:
         return Tensor._wrap(self._data.copy())
 
     # -- operators (dispatch through OPS: one dict lookup) ------------------------------------
-    def __add__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("add"), self, other)
+    __add__ = _binary_operator("add")
+    __radd__ = _reflected(__add__)
 
-    def __radd__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("add"), other, self)
+    __sub__ = _binary_operator("sub")
+    __rsub__ = _reflected(__sub__)
 
-    def __sub__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("sub"), self, other)
+    __mul__ = _binary_operator("mul")
+    __rmul__ = _reflected(__mul__)
 
-    def __rsub__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("sub"), other, self)
+    __truediv__ = _binary_operator("div")
+    __rtruediv__ = _reflected(__truediv__)
 
-    def __mul__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("mul"), self, other)
+    __matmul__ = _binary_operator("matmul")
+    __rmatmul__ = _reflected(__matmul__)
 
-    def __rmul__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("mul"), other, self)
-
-    def __truediv__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("div"), self, other)
-
-    def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("div"), other, self)
-
-    def __matmul__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("matmul"), self, other)
-
-    def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("matmul"), other, self)
-
-    def __pow__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("pow"), self, other)
-
-    def __rpow__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("pow"), other, self)
+    __pow__ = _binary_operator("pow")
+    __rpow__ = _reflected(__pow__)
 
     def __neg__(self) -> Tensor:
         return apply(_op("neg"), self)
@@ -250,23 +300,17 @@ class Tensor:
             index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
         return apply(_op("getitem"), self, index=index)
 
-    def __lt__(self, other: ArrayLike) -> Tensor:  # type: ignore[override]
-        return apply(_op("less"), self, other)
+    __lt__ = _binary_operator("less")
 
-    def __le__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("less_equal"), self, other)
+    __le__ = _binary_operator("less_equal")
 
-    def __gt__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("greater"), self, other)
+    __gt__ = _binary_operator("greater")
 
-    def __ge__(self, other: ArrayLike) -> Tensor:
-        return apply(_op("greater_equal"), self, other)
+    __ge__ = _binary_operator("greater_equal")
 
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return apply(_op("equal"), self, other)
+    __eq__ = _binary_operator("equal")
 
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return apply(_op("not_equal"), self, other)
+    __ne__ = _binary_operator("not_equal")
 
     # -- common methods (thin wrappers over registered ops) -----------------------------------
     def reshape(self, *shape: int) -> Tensor:
@@ -391,16 +435,10 @@ def call_op(name: str, *inputs: Any, **attrs: Any) -> Any:
     return apply(_op(name), *inputs, **attrs)
 
 
-class _Node:
-    __slots__ = ("backward", "inputs", "metas", "name", "needs", "outputs")
-
-    def __init__(self, name, backward, inputs, outputs, needs, metas):
-        self.name = name
-        self.backward = backward
-        self.inputs = inputs  # tuple of TensorId | None, one per input
-        self.outputs = outputs  # TensorId or tuple of TensorId (multi-output)
-        self.needs = needs  # tuple[bool, ...]
-        self.metas = metas  # tuple of (shape, dtype) | None, one per input
+# A recorded node is a plain tuple (the cheapest object to build per op):
+# (name, backward, input ids (TensorId | None per input), output id(s), needs, metas), where metas holds
+# (shape, dtype) per input that needs a gradient (None otherwise).
+_NAME, _BACKWARD, _INPUTS, _OUTPUTS, _NEEDS, _METAS = range(6)
 
 
 class _Local(threading.local):
@@ -409,6 +447,8 @@ class _Local(threading.local):
 
 
 _state = _Local()
+_new_object = object.__new__
+_ndarray = np.ndarray
 
 
 def _shapes_of(arrays: tuple[Any, ...]) -> str:
@@ -419,11 +459,30 @@ def _shapes_of(arrays: tuple[Any, ...]) -> str:
 
 def _as_output(out: Any) -> np.ndarray:
     # numpy returns scalars (np.float32...) for 0-d results; a Tensor always holds an ndarray
-    if type(out) is np.ndarray:
+    if type(out) is _ndarray:
         return out
     if isinstance(out, np.generic):
         return np.asarray(out)
     return _to_array(out, None)
+
+
+def _wrap(array: np.ndarray) -> Tensor:
+    t = _new_object(Tensor)
+    t._data = array
+    t.id = _next_id()
+    return t
+
+
+def _wrap_any(out: Any) -> Any:
+    if type(out) is _ndarray:
+        return _wrap(out)
+    if type(out) is tuple:
+        return tuple([_wrap(_as_output(o)) for o in out])
+    return _wrap(_as_output(out))
+
+
+def _op_failed(op: OpDef, arrays: tuple[Any, ...], exc: Exception) -> OpError:
+    return OpError(f"{op.name}: {exc} (inputs: {_shapes_of(arrays)})")
 
 
 def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
@@ -434,58 +493,87 @@ def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
     several outputs. Errors from numpy inside the op are re-raised as :class:`OpError` naming the op
     and the input shapes.
     """
-    arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
     tape = _state.tape
-    needs = None
-    if tape is not None and tape._recording:
-        tracked = tape._tracked
-        needs = tuple([isinstance(x, Tensor) and (x._trainable or x.id in tracked) for x in inputs])
-        if True not in needs:
-            needs = None
+    if len(inputs) == 1:  # unary ops, reductions, shape ops: skip the comprehensions
+        x = inputs[0]
+        if isinstance(x, Tensor):
+            arrays: tuple[Any, ...] = (x._data,)
+            if tape is not None and tape._recording and (x._trainable or x.id in tape._tracked):
+                return _record(op, tape, inputs, arrays, (True,), attrs)
+        else:
+            arrays = inputs
+    else:
+        arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
+        if tape is not None and tape._recording:
+            tracked = tape._tracked
+            needs = tuple(
+                [isinstance(x, Tensor) and (x._trainable or x.id in tracked) for x in inputs]
+            )
+            if True in needs:
+                return _record(op, tape, inputs, arrays, needs, attrs)
     try:
-        if needs is None:
-            if op.infer is not None:
-                out = op.infer(*arrays, **attrs)
-            else:
-                out = op.forward(*arrays, **attrs)[0]
-            if type(out) is np.ndarray:
-                return Tensor._wrap(out)
-            if type(out) is tuple:
-                return tuple([Tensor._wrap(_as_output(o)) for o in out])
-            return Tensor._wrap(_as_output(out))
+        if op.infer is not None:
+            out = op.infer(*arrays, **attrs)
+        else:
+            out = op.forward(*arrays, **attrs)[0]
+    except SwetsError:
+        raise
+    except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
+        raise _op_failed(op, arrays, exc) from exc
+    if type(out) is _ndarray:
+        return _wrap(out)
+    return _wrap_any(out)
+
+
+def _record(
+    op: OpDef,
+    tape: GradientTape,
+    inputs: tuple[Any, ...],
+    arrays: tuple[Any, ...],
+    needs: tuple[bool, ...],
+    attrs: dict[str, Any],
+) -> Any:
+    try:
         out, backward = op.forward(*arrays, **attrs)
     except SwetsError:
         raise
     except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
-        raise OpError(f"{op.name}: {exc} (inputs: {_shapes_of(arrays)})") from exc
-    if type(out) is tuple:
-        result: Any = tuple([Tensor._wrap(_as_output(o)) for o in out])
+        raise _op_failed(op, arrays, exc) from exc
+    return _finish(op, tape, inputs, arrays, needs, out, backward)
+
+
+def _finish(
+    op: OpDef,
+    tape: GradientTape,
+    inputs: tuple[Any, ...],
+    arrays: tuple[Any, ...],
+    needs: tuple[bool, ...],
+    out: Any,
+    backward: Any,
+) -> Any:
+    """Wrap a forward's output and append its node to ``tape``."""
+    if type(out) is _ndarray:
+        result: Any = _wrap(out)
+        out_ids: Any = result.id
+    elif type(out) is tuple:
+        result = tuple([_wrap(_as_output(o)) for o in out])
         out_ids = tuple([t.id for t in result])
     else:
-        result = Tensor._wrap(out if type(out) is np.ndarray else _as_output(out))
+        result = _wrap(_as_output(out))
         out_ids = result.id
     if backward is None:
         return result
-    ids = []
-    metas = []
-    for x, a, n in zip(inputs, arrays, needs):
-        if n:
-            ids.append(x.id)
-            metas.append((a.shape, a.dtype))
-        else:
-            ids.append(None)
-            metas.append(None)
-    tape._nodes.append(_Node(op.name, backward, tuple(ids), out_ids, needs, tuple(metas)))
-    tracked = tape._tracked
-    if type(out_ids) is tuple:
-        tracked.update(out_ids)
-        tape._produced.update(out_ids)
+    if len(inputs) == 1:
+        ids: tuple[Any, ...] = (inputs[0].id,)
+        metas: tuple[Any, ...] = ((arrays[0].shape, arrays[0].dtype),)
     else:
-        tracked.add(out_ids)
-        tape._produced.add(out_ids)
-    for x, n in zip(inputs, needs):
-        if n and x._trainable:
-            tracked.add(x.id)
+        ids = tuple([x.id if n else None for x, n in zip(inputs, needs)])
+        metas = tuple([(a.shape, a.dtype) if n else None for a, n in zip(arrays, needs)])
+    tape._nodes.append((op.name, backward, ids, out_ids, needs, metas))
+    if type(out_ids) is tuple:
+        tape._tracked.update(out_ids)
+    else:
+        tape._tracked.add(out_ids)
     return result
 
 
@@ -529,13 +617,12 @@ class GradientTape:
         grads = tape.backward(loss)  # {param.id: gradient Tensor}
     """
 
-    __slots__ = ("_nodes", "_prev", "_produced", "_recording", "_tracked", "_used", "persistent")
+    __slots__ = ("_nodes", "_prev", "_recording", "_tracked", "_used", "persistent")
 
     def __init__(self, persistent: bool = False, watch: Iterable[Tensor] = ()) -> None:
         self.persistent = persistent
-        self._nodes: list[_Node] = []
+        self._nodes: list[tuple[Any, ...]] = []
         self._tracked: set[int] = set()
-        self._produced: set[int] = set()
         self._recording = True
         self._used = False
         self._prev: list[GradientTape | None] = []
@@ -580,7 +667,7 @@ class GradientTape:
     @property
     def op_names(self) -> list[str]:
         """The names of the recorded ops, in recording order (for debugging and tests)."""
-        return [n.name for n in self._nodes]
+        return [n[_NAME] for n in self._nodes]
 
     # -- backward -----------------------------------------------------------------------------
     def backward(
@@ -631,8 +718,7 @@ class GradientTape:
         keep = None if sources is None else {t.id for t in sources}
         kept: dict[int, np.ndarray] = {}
         grads: dict[int, np.ndarray] = {output.id: seed}
-        for node in reversed(self._nodes):
-            outs = node.outputs
+        for name, backward, inputs, outs, needs, metas in reversed(self._nodes):
             if type(outs) is tuple:
                 present = [grads.pop(o, None) for o in outs]
                 if all(g is None for g in present):
@@ -648,13 +734,12 @@ class GradientTape:
                     continue
                 if keep is not None and outs in keep:
                     kept[outs] = g_out
-            in_grads = node.backward(g_out, node.needs)
-            if len(in_grads) != len(node.inputs):
+            in_grads = backward(g_out, needs)
+            if len(in_grads) != len(inputs):
                 raise TapeError(
-                    f"{node.name}: backward returned {len(in_grads)} gradients for "
-                    f"{len(node.inputs)} inputs"
+                    f"{name}: backward returned {len(in_grads)} gradients for {len(inputs)} inputs"
                 )
-            for tid, g, meta in zip(node.inputs, in_grads, node.metas):
+            for tid, g, meta in zip(inputs, in_grads, metas):
                 if tid is None or g is None:
                     continue
                 shape, dtype = meta
@@ -663,7 +748,7 @@ class GradientTape:
                         g = unbroadcast(g, shape)
                     except ValueError as exc:
                         raise TapeError(
-                            f"{node.name}: backward returned a gradient of shape {g.shape} for an "
+                            f"{name}: backward returned a gradient of shape {g.shape} for an "
                             f"input of shape {shape}"
                         ) from exc
                 if g.dtype != dtype:
@@ -675,9 +760,9 @@ class GradientTape:
             self._nodes = []
         if keep is not None:
             kept.update((k, v) for k, v in grads.items() if k in keep)
-            return {TensorId(k): Tensor._wrap(_own(v)) for k, v in kept.items()}
-        produced = self._produced
-        return {TensorId(k): Tensor._wrap(_own(v)) for k, v in grads.items() if k not in produced}
+            return {TensorId(k): _wrap(_own(v)) for k, v in kept.items()}
+        # every node popped its outputs' gradients above: what is left belongs to leaves
+        return {TensorId(k): _wrap(_own(v)) for k, v in grads.items()}
 
     def gradient(self, output: Tensor, sources: Sequence[Tensor]) -> list[Tensor | None]:
         """Gradients of ``output`` for each of ``sources``, in order (None where it has no influence)."""

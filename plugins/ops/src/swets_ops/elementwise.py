@@ -54,7 +54,7 @@ def _binary_infer(name: str, ufunc: np.ufunc) -> Any:
             out = ufunc(a, b)
         except (ValueError, TypeError) as exc:
             raise _bin_error(name, a, b, exc) from None
-        if out.dtype == F64:
+        if out.dtype is F64:
             out = demote(out, a, b)
         return out
 
@@ -68,7 +68,7 @@ def add(a: Any, b: Any) -> tuple[np.ndarray, Any]:
         out = np.add(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("add", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
@@ -83,7 +83,7 @@ def sub(a: Any, b: Any) -> tuple[np.ndarray, Any]:
         out = np.subtract(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("sub", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
@@ -98,7 +98,7 @@ def mul(a: Any, b: Any) -> tuple[np.ndarray, Any]:
         out = np.multiply(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("mul", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
@@ -113,7 +113,7 @@ def div(a: Any, b: Any) -> tuple[np.ndarray, Any]:
         out = np.true_divide(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("div", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
@@ -129,7 +129,7 @@ def _div_infer(a: Any, b: Any) -> np.ndarray:
         out = np.true_divide(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("div", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
     return out
 
@@ -144,7 +144,7 @@ def pow(a: Any, b: Any) -> tuple[np.ndarray, Any]:
         out = np.power(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("pow", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
@@ -186,7 +186,7 @@ def maximum(a: Any, b: Any) -> tuple[np.ndarray, Any]:
         out = np.maximum(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("maximum", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
@@ -202,7 +202,7 @@ def minimum(a: Any, b: Any) -> tuple[np.ndarray, Any]:
         out = np.minimum(a, b)
     except (ValueError, TypeError) as exc:
         raise _bin_error("minimum", a, b, exc) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
@@ -232,7 +232,7 @@ def _where_out(cond: np.ndarray, a: Any, b: Any) -> np.ndarray:
         out = np.where(cond, a, b)
     except ValueError:
         raise broadcast_error("where", cond, a, b) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
     return out
 

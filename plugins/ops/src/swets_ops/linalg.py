@@ -38,7 +38,7 @@ def _matmul_out(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ShapeError(
             f"matmul: the batch dimensions of {a.shape} and {b.shape} do not broadcast together"
         ) from None
-    if out.dtype == F64:
+    if out.dtype is F64:
         out = demote(out, a, b)
     return out, a, b
 
