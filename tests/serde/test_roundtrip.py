@@ -61,11 +61,8 @@ def test_registered_model_round_trip(name, tmp_path):
     assert loaded.config == model.config()
     _assert_same_state(loaded.model.state_dict(), model.state_dict())
     x = np.random.default_rng(7).standard_normal(case["input_shape"])
-    x = x.astype(
-        model.state_dict()[next(iter(model.state_dict()))].dtype
-        if model.state_dict()
-        else np.float32
-    )
+    dtype = next((a.dtype for a in model.state_dict().values() if a.dtype.kind == "f"), np.float32)
+    x = x.astype(dtype)
     loaded.model.eval()
     for want, got in zip(
         _outputs(model(Tensor(x))), _outputs(loaded.model(Tensor(x))), strict=True
@@ -450,3 +447,51 @@ def test_atomic_write_keeps_old_file_on_error_and_sets_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+# -- resuming with the registered optimizers and a scheduler ----------------------------------------
+@pytest.mark.parametrize("opt_name", registry.names("optimizers"))
+def test_resume_with_registered_optimizer_matches_uninterrupted(opt_name, tmp_path):
+    """Saving mid-run and resuming from the file gives bitwise the same parameters as not stopping."""
+    if "step_lr" not in registry.names("schedulers"):
+        pytest.skip("swets-optim's step_lr scheduler is not installed")
+    hyper = {"lr": 0.05, "momentum": 0.9} if opt_name in ("sgd", "rmsprop") else {"lr": 0.05}
+    data_rng = np.random.default_rng(5)
+    grads_seq = [
+        [data_rng.standard_normal(p.shape) for p in TinyNet().parameters()] for _ in range(6)
+    ]
+
+    def run(model, opt, sched, steps):
+        for gs in steps:
+            params = model.parameters()
+            grads = {p.id: Tensor(g.astype(p._data.dtype)) for p, g in zip(params, gs, strict=True)}
+            opt.step(params, grads)
+            sched.step()
+
+    def make(model):
+        opt = registry.create("optimizers", opt_name, model.parameters(), **hyper)
+        return opt, registry.create("schedulers", "step_lr", opt, step_size=2, gamma=0.5)
+
+    straight = TinyNet()
+    opt, sched = make(straight)
+    run(straight, opt, sched, grads_seq)
+
+    first = TinyNet()
+    opt, sched = make(first)
+    run(first, opt, sched, grads_seq[:3])
+    with activate(isolated_registry()):
+        ck.save_checkpoint(
+            tmp_path / "mid.swets",
+            first,
+            training_state={
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "step": 3,
+            },
+        )
+        got = ck.load_checkpoint(tmp_path / "mid.swets")
+    opt2, sched2 = make(got.model)
+    opt2.load_state_dict(got.training_state["optimizer"])
+    sched2.load_state_dict(got.training_state["scheduler"])
+    run(got.model, opt2, sched2, grads_seq[got.training_state["step"] :])
+    _assert_same_state(got.model.state_dict(), straight.state_dict())
