@@ -194,3 +194,18 @@ def test_series_csv_single_and_long(tmp_path):
         np.testing.assert_array_equal(back[sid].timestamps, coll[sid].timestamps)
     write_series_csv(coll["a"], out)
     assert out.read_text().splitlines()[0] == "timestamp,y"
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ("now", "unrecognised timestamp 'now'"),
+        ("today", "unrecognised timestamp 'today'"),
+        ("2500-01-01", "outside the supported range"),
+        ("1600-06-01T00:00Z", "outside the supported range"),
+    ],
+)
+def test_timestamps_numpy_would_misread_are_rejected(tmp_path, cell, reason):
+    text = f"timestamp,open,high,low,close,volume\n2024-01-02,1,1,1,1,1\n{cell},1,1,1,1,1\n"
+    with pytest.raises(DataValidationError, match=rf"line 3 \(data row 1.*{reason}"):
+        read_csv(write(tmp_path, text))

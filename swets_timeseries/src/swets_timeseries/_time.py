@@ -20,6 +20,10 @@ import numpy as np
 from swets_core.errors import ConfigError, DataValidationError
 
 NS = np.dtype("datetime64[ns]")
+_MIN = np.datetime64("1678-01-01", "ns")
+_MAX = np.datetime64("2262-01-01", "ns")
+_MIN_NS, _MAX_NS = int(_MIN.astype(np.int64)), int(_MAX.astype(np.int64))
+RANGE_TEXT = "1678-01-01 .. 2261-12-31 (datetime64[ns])"
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _ONE_US_NS = 1000
 
@@ -55,7 +59,10 @@ def _datetime_to_ns(value: _dt.datetime, tz: _dt.tzinfo | None) -> int:
         else:
             value = value.replace(tzinfo=_dt.timezone.utc)
     delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * _ONE_US_NS
+    ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * _ONE_US_NS
+    if not _MIN_NS <= ns < _MAX_NS:
+        raise ValueError(f"{value.isoformat()} is outside the supported range {RANGE_TEXT}")
+    return ns
 
 
 _ZONE = re.compile(r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$")
@@ -100,6 +107,11 @@ def _parse_one(cell: str, fmt: str | None, tz: _dt.tzinfo | None) -> tuple[int, 
             ns = int(np.datetime64(text, "ns").astype(np.int64))
         except (ValueError, UserWarning, DeprecationWarning):
             ns = _datetime_to_ns(wall, None)
+    if (
+        not _MIN_NS <= ns < _MAX_NS
+        or int(np.int64(ns).view(NS).astype("datetime64[Y]").astype(np.int64)) + 1970 != wall.year
+    ):
+        raise ValueError(f"outside the supported range {RANGE_TEXT}")
     if offset_ns is not None:
         return ns - offset_ns, True
     if tz is not None:
@@ -135,13 +147,23 @@ def parse_timestamps(
 
 
 def _numpy_iso(text: np.ndarray) -> np.ndarray | None:
-    """numpy's C parser for naive ISO 8601 text (int64 ns), or None if any cell is not such text."""
+    """numpy's C parser for naive ISO 8601 text (int64 ns), or None if any cell is not such text.
+
+    numpy also accepts ``now``/``today`` and silently wraps years outside the nanosecond range, so
+    every cell must start with a 4-digit year that the parsed value keeps."""
+    head = np.strings.slice(text, 0, 4)
+    if not np.all(np.strings.isdigit(head) & (np.strings.str_len(head) == 4)):
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            return np.array(text, dtype=NS).view(np.int64)
+            parsed = np.array(text, dtype=NS)
         except (ValueError, UserWarning, DeprecationWarning):
             return None
+    years = parsed.astype("datetime64[Y]").astype(np.int64) + 1970
+    if not np.array_equal(years, head.astype(np.int64)):
+        return None
+    return parsed.view(np.int64)
 
 
 def _fast_iso(arr: np.ndarray) -> tuple[np.ndarray, bool] | None:
@@ -271,14 +293,33 @@ def parse_timestamps_lenient(
     return out.view(NS), bad
 
 
+def to_ns(values: np.ndarray, what: str) -> np.ndarray:
+    """datetime64 of any unit -> ``datetime64[ns]``, refusing values outside the nanosecond range
+    (numpy would wrap them silently)."""
+    if values.dtype == NS:
+        return values
+    unit = np.datetime_data(values.dtype)[0]
+    if unit not in ("ps", "fs", "as"):
+        valid = values[~np.isnat(values)]
+        if valid.size:
+            lo, hi = _MIN.astype(values.dtype), _MAX.astype(values.dtype)
+            if valid.min() < lo or valid.max() >= hi:
+                bad = valid[(valid < lo) | (valid >= hi)][0]
+                raise ConfigError(f"{what}: {bad} is outside the supported range {RANGE_TEXT}")
+    return values.astype(NS)
+
+
 def to_datetime64(value: Any, *, what: str = "timestamp") -> np.datetime64:
     """One timestamp (str, datetime, date, numpy/pandas timestamp) as UTC ``datetime64[ns]``."""
     if isinstance(value, np.datetime64):
-        return value.astype(NS)
-    if isinstance(value, _dt.datetime):
-        return np.int64(_datetime_to_ns(value, None)).view(NS)
+        return to_ns(np.asarray(value).reshape(1), what)[0]
     if isinstance(value, _dt.date):
-        return np.datetime64(value.isoformat(), "ns")
+        if not isinstance(value, _dt.datetime):
+            value = _dt.datetime(value.year, value.month, value.day)
+        try:
+            return np.int64(_datetime_to_ns(value, None)).view(NS)
+        except ValueError as exc:
+            raise ConfigError(f"{what}: {exc}") from None
     if hasattr(value, "to_datetime64"):  # pandas.Timestamp
         tzinfo = getattr(value, "tzinfo", None)
         if tzinfo is not None:
@@ -302,7 +343,7 @@ def as_timestamps(values: Any, *, what: str = "timestamps") -> np.ndarray:
     if arr.ndim != 1:
         raise ConfigError(f"{what} must be 1-D, got shape {arr.shape}")
     if arr.dtype.kind == "M":
-        return arr.astype(NS, copy=False)
+        return to_ns(arr, what)
     if arr.dtype.kind in "US":
         try:
             return parse_timestamps(arr)
