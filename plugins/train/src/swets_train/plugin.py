@@ -6,6 +6,25 @@ from typing import Any
 
 from swets_core import hookimpl
 
+_METRIC_DOCS = {
+    "mae": "Mean absolute error mean(|y - ŷ|); lower is better.",
+    "rmse": "Root mean squared error sqrt(mean((y - ŷ)²)); lower is better.",
+    "mape": "Mean absolute percentage error in percent, zero actuals skipped (NaN if all are zero).",
+    "smape": "Symmetric MAPE in percent (0..200), a 0/0 term counts as 0.",
+    "mase": "Mean absolute scaled error: MAE over the in-sample seasonal-naive MAE (period m).",
+    "r2": "Coefficient of determination 1 - SS_res / SS_tot; greater is better.",
+    "directional_accuracy": "Share of steps whose direction of change is forecast right (0..1).",
+    "pinball": "Pinball (quantile) loss averaged over elements and quantile levels.",
+    "coverage": "Share of actuals inside the forecast interval [lowest, highest quantile].",
+}
+
+_MODEL_DOCS = {
+    "naive": "Baseline: the last observed value, repeated over the horizon.",
+    "seasonal_naive": "Baseline: the last observed season (period season_length), repeated.",
+    "mean": "Baseline: the mean of the lookback window, repeated over the horizon.",
+    "drift": "Baseline: the line through the window's first and last values, extended.",
+}
+
 
 @hookimpl
 def swets_register_metrics(register: Any) -> None:
@@ -13,7 +32,7 @@ def swets_register_metrics(register: Any) -> None:
     from swets_train.metrics import default_metrics
 
     for name, metric in default_metrics().items():
-        register(name, metric)
+        register(name, metric, doc=_METRIC_DOCS[name])
 
 
 @hookimpl
@@ -22,4 +41,4 @@ def swets_register_models(register: Any) -> None:
     from swets_train.baselines import BASELINES
 
     for name, cls in BASELINES.items():
-        register(name, cls)
+        register(name, cls, doc=_MODEL_DOCS[name])

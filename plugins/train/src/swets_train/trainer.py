@@ -255,6 +255,7 @@ class Trainer:
         self.scheduler: Any = None
         self.train_data: Any = None
         self.validation_data: Any = None
+        self.scaler: Any = None
         self.callbacks: list[Any] = []
         self.history = History()
         self.epoch = 0
@@ -346,6 +347,7 @@ class Trainer:
                 }
             },
             "loader": loader_state,
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "callbacks": callbacks,
             "options": dict(self._options),
         }
@@ -473,6 +475,8 @@ class Trainer:
         else:
             self._pending_loader = None
             self._skip_batches = self.batch_index
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
         keys = self._callback_keys()
         by_key = dict(zip(keys, self.callbacks))
         unknown = sorted(set(state["callbacks"]) - set(by_key))
@@ -505,6 +509,7 @@ class Trainer:
         seed: int | None = None,
         progress: bool = True,
         resume_from: Any = None,
+        scaler: Any = None,
     ) -> History:
         """Train ``model`` and return the :class:`History`.
 
@@ -534,6 +539,9 @@ class Trainer:
             resume_from: a checkpoint path (or loaded ``Checkpoint``, or a training-state mapping)
                 to continue from; the model, optimizer, scheduler, RNGs, loader position, counters,
                 history and callback states are restored. Pass the same objects as the original run.
+            scaler: the fitted scaler of the data; not used for training, but stored in every
+                checkpoint (``training_state["scaler"]``) so forecasts can be made from the file
+                (:func:`swets_train.data.scaler_from_state`).
 
         Returns:
             The :class:`History` (also ``trainer.history``).
@@ -562,6 +570,8 @@ class Trainer:
             raise ConfigError(f"fit: optimizer has no step(), got {type(optimizer).__name__}")
         if not callable(getattr(model, "parameters", None)):
             raise ConfigError(f"fit: model has no parameters(), got {type(model).__name__}")
+        if scaler is not None and not callable(getattr(scaler, "state_dict", None)):
+            raise ConfigError(f"fit: scaler has no state_dict(), got {type(scaler).__name__}")
         if seed is not None and (
             isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
         ):
@@ -582,6 +592,7 @@ class Trainer:
         self._reset()  # a Trainer may run fit several times; each run starts clean
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
         self.train_data, self.validation_data = train, validation
+        self.scaler = scaler
         self._plateau = plateau
         self._options = {
             "epochs": epochs,
