@@ -111,3 +111,20 @@ def test_repr_shows_the_tree():
     text = repr(Net())
     assert text.startswith("Net(\n  (encoder): Dense(3, 2)")
     assert "(layers.1): Dense(2, 2)" in text and "(heads.mean): Dense(2, 1)" in text
+
+
+def test_conformance_check_layer_accepts_layers_without_parameters():
+    from swets_core import testing
+    from swets_core.registry import Registry, activate
+    from tests.core.conftest import TinyOps
+
+    class Relu(Module):
+        def forward(self, x):
+            from swets_core import call_op
+
+            return call_op("relu", x)
+
+    reg = Registry(entry_points=False)
+    reg.add_plugin(TinyOps(), name="tiny_ops")
+    with activate(reg):
+        testing.check_layer(Relu(), np.array([[-1.0, 2.0]]))

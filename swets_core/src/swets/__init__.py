@@ -52,6 +52,9 @@ class KindNamespace:
         for candidate in (name, _snake(name), name.lower()):
             if candidate in known:
                 return registry.get(self._kind, candidate)
+        squashed = {k.replace("_", ""): k for k in known}
+        if name.lower() in squashed:  # LeakyReLU -> leaky_relu
+            return registry.get(self._kind, squashed[name.lower()])
         return registry.get(self._kind, name)  # raises with close matches
 
     def __dir__(self) -> list[str]:

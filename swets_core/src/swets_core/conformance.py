@@ -51,9 +51,11 @@ def check_op(name: str, *inputs: Any, atol: float = 1e-5, rtol: float = 1e-3, **
     gradcheck(lambda *xs: apply(op, *xs, **attrs), *args, atol=atol, rtol=rtol)
 
 
-def _param_grads(layer: Any, run: Any) -> dict[str, Any]:
+def _param_grads(layer: Any, run: Any, watch: Any = None) -> dict[str, Any]:
     params = dict(layer.named_parameters())
     with GradientTape() as tape:
+        if watch is not None and watch.numpy().dtype.kind == "f":
+            tape.watch(watch)
         out = run()
         if isinstance(out, tuple):
             out = out[0]
@@ -65,7 +67,7 @@ def _param_grads(layer: Any, run: Any) -> dict[str, Any]:
 def check_layer(layer: Any, x: Any) -> None:
     """Forward runs on ``x``, every parameter gets a finite gradient, and state dicts round-trip."""
     x = x if isinstance(x, Tensor) else Tensor(x)
-    grads = _param_grads(layer, lambda: layer(x))
+    grads = _param_grads(layer, lambda: layer(x), watch=x)
     missing = [n for n, g in grads.items() if g is None]
     assert not missing, f"{type(layer).__name__}: no gradient reached {', '.join(missing)}"
     bad = [n for n, g in grads.items() if not np.all(np.isfinite(g.numpy()))]
