@@ -137,3 +137,13 @@ def test_load_state_dict_lists_problems():
         StandardScaler().load_state_dict(bad)
     with pytest.raises(ConfigError, match="not fitted"):
         StandardScaler().transform(data())
+
+
+def test_float32_in_float32_out_with_float64_statistics():
+    x = data().astype(np.float32)
+    s = StandardScaler().fit(x)
+    assert s.mean.dtype == np.float64
+    z = s.transform(x)
+    assert z.dtype == np.float32
+    np.testing.assert_allclose(s.inverse_transform(z), x, rtol=1e-5)
+    assert s.transform(np.ones((2, 3), dtype=np.int64)).dtype == np.float64

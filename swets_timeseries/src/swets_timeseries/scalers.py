@@ -108,7 +108,7 @@ class Scaler:
             raise ConfigError(f"{type(self).__name__}.fit(): no rows to fit on for {what}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns -> NaN stats
-            offset, scale = self._stats(x)
+            offset, scale = self._stats(x.astype(np.float64, copy=False))
         offset = np.where(np.isfinite(offset), offset, 0.0)
         scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
         self._offset[key], self._scale[key] = offset, scale
@@ -162,14 +162,15 @@ class Scaler:
         series_id: str | None = None,
         columns: Sequence[str] | None = None,
     ) -> Any:
-        """Scale: an array (..., F) -> same shape; a TimeSeries/SeriesCollection -> a new one with
-        the fitted columns scaled (other columns unchanged). ``columns`` selects the fitted columns
-        an array's last axis holds; ``series_id`` picks per-series statistics for arrays."""
+        """Scale: an array (..., F) -> same shape and float dtype (integers become float64); a
+        TimeSeries/SeriesCollection -> a new one with the fitted columns scaled (other columns
+        unchanged). ``columns`` selects the fitted columns an array's last axis holds;
+        ``series_id`` picks per-series statistics for arrays."""
         if isinstance(data, (TimeSeries, SeriesCollection)):
             return self._map_series(data, inverse=False)
         x = _float(data)
         offset, scale = self._params(series_id, columns, x.shape[-1])
-        return (x - offset) / scale
+        return (x - offset.astype(x.dtype)) / scale.astype(x.dtype)
 
     def inverse_transform(
         self,
@@ -184,7 +185,7 @@ class Scaler:
             return self._map_series(data, inverse=True)
         x = _float(data)
         offset, scale = self._params(series_id, columns, x.shape[-1])
-        return x * scale + offset
+        return x * scale.astype(x.dtype) + offset.astype(x.dtype)
 
     def fit_transform(self, data: Any, *, rows: RowSpec = None, until: Any = None) -> Any:
         """:meth:`fit` then :meth:`transform` of the whole data."""
@@ -199,7 +200,8 @@ class Scaler:
             new = {}
             for j, c in enumerate(self.columns):
                 v = s.column(c)
-                new[c] = v * scale[j] + offset[j] if inverse else (v - offset[j]) / scale[j]
+                o, k = v.dtype.type(offset[j]), v.dtype.type(scale[j])
+                new[c] = v * k + o if inverse else (v - o) / k
             return s.with_columns(**new)
 
         if isinstance(data, TimeSeries):
