@@ -57,7 +57,7 @@ class Crash(Callback):
             raise KeyboardInterrupt(f"killed at the start of epoch {epoch}")
 
 
-def _run(ckpt_dir, crash=None, resume_from=None, prefetch=0, epochs=4):
+def _run(ckpt_dir, crash=None, resume_from=None, prefetch=0, epochs=4, **ckpt_options):
     """Training with every stateful piece: Adam, a plateau scheduler, early stopping with best
     weights, checkpoints every 4 steps, dropout, a shuffled loader."""
     model = small_model("float64")
@@ -65,7 +65,7 @@ def _run(ckpt_dir, crash=None, resume_from=None, prefetch=0, epochs=4):
     opt = Adam(model.parameters(), lr=5e-3)
     sched = ReduceLROnPlateau(opt, patience=0, factor=0.5)
     stopper = EarlyStopping(patience=2, restore_best_weights=True)
-    ckpt = ModelCheckpoint(ckpt_dir, every_n_steps=4)
+    ckpt = ModelCheckpoint(ckpt_dir, **({"every_n_steps": 4} | ckpt_options))
     callbacks = [stopper, ckpt] + ([crash] if crash else [])
     trainer = Trainer()
     history = trainer.fit(
@@ -107,6 +107,24 @@ def test_resume_at_an_epoch_boundary_with_prefetch_equals_never_stopping(tmp_pat
     model_b, hist_b, *_ = _run(
         tmp_path / "c", resume_from=str(tmp_path / "b" / "last.swets"), prefetch=2, epochs=3
     )
+    assert_bitwise_equal(params_of(model_a), params_of(model_b))
+    assert hist_a.records == hist_b.records
+
+
+def test_resume_from_a_checkpoint_written_after_the_last_batch_of_an_epoch(tmp_path):
+    # the loader has delivered every batch of the epoch but not yet noticed its end
+    _, _, train, _ = data("float64")
+    n = len(train)
+    only_steps = {"every_n_steps": n, "save_best": False, "save_last": False}
+    model_a, hist_a, *_ = _run(tmp_path / "a", epochs=3, **only_steps)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "b", crash=Crash(at_epoch=2), epochs=3, **only_steps)
+    last = tmp_path / "b" / "last.swets"
+    from swets_core.checkpoint import load_checkpoint
+
+    state = load_checkpoint(last).training_state
+    assert state["batch"] == n and state["loader"]["position"] == n and state["step"] == 2 * n
+    model_b, hist_b, *_ = _run(tmp_path / "c", resume_from=str(last), epochs=3, **only_steps)
     assert_bitwise_equal(params_of(model_a), params_of(model_b))
     assert hist_a.records == hist_b.records
 

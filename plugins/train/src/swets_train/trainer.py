@@ -662,19 +662,27 @@ class Trainer:
         set_epoch = getattr(train, "set_epoch", None)
         if callable(set_epoch):
             set_epoch(epoch)
-        if self._pending_loader is not None:
-            train.load_state_dict(self._pending_loader)
-            self._pending_loader = None
+        try:
+            total = len(train)  # type: ignore[arg-type]
+        except TypeError:
+            total = None
         skip, self._skip_batches = self._skip_batches, 0
+        if self._pending_loader is not None:
+            state, self._pending_loader = self._pending_loader, None
+            position = state.get("position") if isinstance(state, Mapping) else None
+            if total is not None and position == total and self.batch_index == total:
+                # saved after the epoch's last batch but before the loader noticed the end:
+                # replay the epoch from its start and skip every batch, which leaves the loader
+                # exactly where finishing the epoch would have
+                train.load_state_dict({**state, "position": 0})
+                skip = self.batch_index
+            else:
+                train.load_state_dict(state)
         if not resumed:
             self._loss_sum, self._loss_count = 0.0, 0
             for hook in self._hooks["on_epoch_start"]:
                 hook(self, epoch)
         self.model.train()
-        try:
-            total = len(train)  # type: ignore[arg-type]
-        except TypeError:
-            total = None
         bar.start_epoch(epoch, total, initial=self.batch_index)
         ran = resumed
         for batch in train:
