@@ -164,3 +164,19 @@ def test_config_errors(dataset):
         DataLoader(dataset, 1000, drop_last=True)
     with pytest.raises(ConfigError, match="float32 or float64"):
         DataLoader(dataset, 8, dtype="int64")
+
+
+def test_states_survive_a_msgpack_checkpoint(dataset):
+    fmt = pytest.importorskip("swets_serde_msgpack.format")
+    from swets_timeseries import StandardScaler
+
+    loader = DataLoader(dataset, 30, shuffle=True, seed=4)
+    it = iter(loader)
+    next(it)
+    scaler = StandardScaler().fit(np.arange(12.0).reshape(4, 3))
+    state = {"loader": loader.state_dict(), "scaler": scaler.state_dict()}
+    back = fmt.loads(fmt.dumps(state))
+    assert back == state
+    resumed = DataLoader(dataset, 30, shuffle=True, seed=0)
+    resumed.load_state_dict(back["loader"])
+    np.testing.assert_array_equal(next(iter(resumed)).index, next(it).index)

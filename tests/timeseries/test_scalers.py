@@ -135,6 +135,8 @@ def test_load_state_dict_lists_problems():
     bad = dict(state, stats={"*": {"offset": [1.0, 2.0], "scale": [1.0]}})
     with pytest.raises(StateDictError, match=r"offset \(2,\) and scale \(1,\) differ"):
         StandardScaler().load_state_dict(bad)
+    with pytest.raises(ConfigError, match="per_series=True needs series input"):
+        StandardScaler(per_series=True).fit(data())
     with pytest.raises(ConfigError, match="not fitted"):
         StandardScaler().transform(data())
 

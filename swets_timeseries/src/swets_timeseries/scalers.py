@@ -95,6 +95,8 @@ class Scaler:
             return self
         if until is not None:
             raise ConfigError("until= needs a series input with timestamps, not an array")
+        if self.per_series:
+            raise ConfigError("per_series=True needs series input (TimeSeries or SeriesCollection)")
         x = _float(data)
         if isinstance(rows, Mapping):
             raise ConfigError("rows= for an array must be a slice")
