@@ -320,3 +320,13 @@ def test_registered_by_swets_losses():
 def test_conformance_kit(name):
     target = away_from_zero((3, 2))
     check_loss(registry.create("losses", name), target + away_from_zero((3, 2), 0.1, 1.0), target)
+
+
+def test_protocol_and_facade_names():
+    import swets
+    from swets_core import protocols
+
+    for name in ["MSE", "MAE", "Huber", "CrossEntropy", "Quantile", "GaussianNLL", "MAPE", "SMAPE"]:
+        loss = getattr(swets.losses, name)()
+        assert isinstance(loss, protocols.Loss), name
+    assert swets.losses.MASE(m=12).m == 12

@@ -364,3 +364,21 @@ def test_clip_errors_and_non_finite():
     clipped, _ = so.clip_grad_norm(f32, 5.0)
     assert clipped[1].numpy().dtype == np.float32
     np.testing.assert_allclose(clipped[1].numpy(), [3.0, 4.0], rtol=1e-5)
+
+
+def test_protocols_and_facade_names():
+    import swets
+    from swets_core import protocols
+
+    opt = swets.optimizers.AdamW(params())
+    assert isinstance(opt, protocols.Optimizer)
+    assert swets.optimizers.RMSprop is so.RMSprop and swets.optimizers.SGD is so.SGD
+    for name, cls in [
+        ("StepLR", so.StepLR),
+        ("OneCycleLR", so.OneCycleLR),
+        ("ReduceLROnPlateau", so.ReduceLROnPlateau),
+        ("CosineAnnealingWarmRestarts", so.CosineAnnealingWarmRestarts),
+    ]:
+        assert getattr(swets.schedulers, name) is cls
+    assert isinstance(so.ExponentialLR(opt, gamma=0.5), protocols.Scheduler)
+    assert isinstance(so.ReduceLROnPlateau(opt), protocols.Scheduler)
