@@ -301,16 +301,11 @@ class Tensor:
         return apply(_op("getitem"), self, index=index)
 
     __lt__ = _binary_operator("less")
-
     __le__ = _binary_operator("less_equal")
-
     __gt__ = _binary_operator("greater")
-
     __ge__ = _binary_operator("greater_equal")
-
-    __eq__ = _binary_operator("equal")
-
-    __ne__ = _binary_operator("not_equal")
+    __eq__ = _binary_operator("equal")  # type: ignore[assignment]  # elementwise, as numpy
+    __ne__ = _binary_operator("not_equal")  # type: ignore[assignment]
 
     # -- common methods (thin wrappers over registered ops) -----------------------------------
     def reshape(self, *shape: int) -> Tensor:
