@@ -149,7 +149,7 @@ def test_state_mismatch_is_reported(dataset):
         DataLoader(dataset, 30).load_state_dict(
             {k: v for k, v in state.items() if k != "rng_state"}
         )
-    with pytest.raises(StateDictError, match="position 99"):
+    with pytest.raises(StateDictError, match=r"position 99 outside \[0, 10\]"):
         DataLoader(dataset, 30, shuffle=True, seed=1).load_state_dict(dict(state, position=99))
 
 
@@ -180,3 +180,22 @@ def test_states_survive_a_msgpack_checkpoint(dataset):
     resumed = DataLoader(dataset, 30, shuffle=True, seed=0)
     resumed.load_state_dict(back["loader"])
     np.testing.assert_array_equal(next(iter(resumed)).index, next(it).index)
+
+
+def test_state_saved_after_the_last_batch_of_an_epoch(dataset):
+    ref = DataLoader(dataset, 30, shuffle=True, seed=21)
+    epoch_indices(ref)
+    next_epoch = epoch_indices(ref)
+
+    run = DataLoader(dataset, 30, shuffle=True, seed=21)
+    it = iter(run)
+    for _ in range(len(run)):
+        next(it)
+    state = run.state_dict()
+    assert state["position"] == len(run) and state["epoch"] == 0
+    resumed = DataLoader(dataset, 30, shuffle=True, seed=0)
+    resumed.load_state_dict(state)
+    assert list(resumed) == []  # the rest of epoch 0: nothing
+    assert resumed.epoch == 1 and resumed.position == 0
+    for a, b in zip(epoch_indices(resumed), next_epoch):
+        np.testing.assert_array_equal(a, b)

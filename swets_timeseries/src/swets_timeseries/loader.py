@@ -302,6 +302,9 @@ class DataLoader:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict`; the next iteration continues at the saved batch.
 
+        A state saved after an epoch's last batch (``position == len(loader)``) resumes with an
+        empty iteration that closes that epoch, exactly like the uninterrupted loop would.
+
         Raises StateDictError listing every missing key and every mismatch with this loader."""
         keys = (
             "epoch",
@@ -323,8 +326,8 @@ class DataLoader:
                 if state[k] != mine:
                     problems.append(f"{k}: saved {state[k]!r}, this loader has {mine!r}")
             pos = state["position"]
-            if not isinstance(pos, int) or not 0 <= pos < len(self):
-                problems.append(f"position {pos!r} outside [0, {len(self)})")
+            if not isinstance(pos, int) or not 0 <= pos <= len(self):
+                problems.append(f"position {pos!r} outside [0, {len(self)}]")
             if not isinstance(state["epoch"], int) or state["epoch"] < 0:
                 problems.append(f"epoch {state['epoch']!r} is not an integer >= 0")
         rng_state = None
