@@ -149,6 +149,9 @@ def test_skipped_parameter_keeps_its_state():
     # restricting the step to a subset of the parameters
     opt.step([ps[2]], grads_for(ps, row))
     assert opt.state[ps[0].id]["step"] == 2 and opt.state[ps[2].id]["step"] == 2
+    # the mapping alone is short for step(None, grads)
+    opt.step(grads_for(ps, row))
+    assert [opt.state[p.id]["step"] for p in ps] == [3, 2, 3]
 
 
 def test_end_to_end_with_a_tape_minimizes_a_quadratic():

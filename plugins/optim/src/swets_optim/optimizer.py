@@ -143,18 +143,21 @@ class Optimizer:
     # -- stepping -------------------------------------------------------------------------------
     def step(
         self,
-        params: Iterable[Tensor] | None,
-        grads: Mapping[TensorId, Tensor | np.ndarray],
+        params: Iterable[Tensor] | Mapping[TensorId, Tensor] | None,
+        grads: Mapping[TensorId, Tensor | np.ndarray] | None = None,
     ) -> None:
         """Update the parameters in place from ``grads``.
 
         Args:
             params: the parameters to update (a subset of those the optimizer was built with), or
-                None for all of them.
+                None for all of them. ``step(grads)`` (the mapping alone) is short for
+                ``step(None, grads)``.
             grads: ``{TensorId: gradient}`` as returned by :meth:`GradientTape.backward`; each
                 gradient has its parameter's shape. A parameter absent from ``grads`` is skipped:
                 its state (moments, step counter) does not advance.
         """
+        if grads is None and isinstance(params, Mapping):
+            params, grads = None, params
         if not isinstance(grads, Mapping):
             raise ConfigError(
                 f"{self.name}.step: grads must be the {{TensorId: Tensor}} mapping a tape returns, "
