@@ -324,7 +324,10 @@ class Optimizer:
             hyper["params"] = group["params"]
             new_groups.append(hyper)
             for idx, p in zip(ids, group["params"]):
-                index_to_param[_as_index(idx)] = (p, hyper)
+                try:
+                    index_to_param[_as_index(idx)] = (p, hyper)
+                except (TypeError, ValueError):
+                    problems.append(f"param group {gi}: {idx!r} is not a parameter index")
         new_state: dict[int, dict[str, Any]] = {}
         if not problems:
             for key, st in saved_state.items():
