@@ -67,7 +67,12 @@ BAD = [
     (lambda: ops.expand(A, shape=(3,)), ShapeError, ["expand", "(2, 3)", "(3,)"]),
     (lambda: ops.expand(A, shape=(-1, 2, 3)), ShapeError, ["expand", "-1", "leading"]),
     (lambda: ops.squeeze(A, axis=2), ShapeError, ["squeeze", "axis 2"]),
-    (lambda: ops.unsqueeze(A, axis=4), ShapeError, ["unsqueeze", "axis 4"]),
+    (
+        lambda: ops.unsqueeze(A, axis=4),
+        ShapeError,
+        ["unsqueeze", "axis 4", "3-d output", "input shape (2, 3)"],
+    ),
+    (lambda: ops.stack(A, A, axis=-4), ShapeError, ["stack", "axis -4", "3-d output"]),
     (lambda: ops.concat(A, B), ShapeError, ["concat", "(2, 3)", "(4,)"]),
     (
         lambda: ops.concat(A, Tensor(np.zeros((2, 4))), axis=0),

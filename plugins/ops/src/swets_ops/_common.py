@@ -84,31 +84,42 @@ def broadcast_error(op: str, *xs: Any) -> ShapeError:
     return ShapeError(f"{op}: cannot broadcast shapes {shapes} together")
 
 
-def axis_index(op: str, axis: Any, ndim: int, shape: tuple[int, ...] | None = None) -> int:
-    """Normalise one axis to ``0 <= axis < ndim``; raise :class:`ShapeError` when out of range."""
+def axis_index(
+    op: str, axis: Any, ndim: int, shape: tuple[int, ...] | None = None, of: str = "input"
+) -> int:
+    """Normalise one axis to ``0 <= axis < ndim``; raise :class:`ShapeError` when out of range.
+
+    ``shape`` is the input's shape, for the message; ``of="output"`` says that ``ndim`` counts the
+    dimensions of the output (``stack``, ``unsqueeze``).
+    """
     if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
         raise OpError(f"{op}: axis must be an int, got {axis!r}")
     a = int(axis)
     if not -ndim <= a < ndim:
-        where = f" of shape {shape}" if shape is not None else ""
+        if shape is None:
+            where = ""
+        elif of == "input":
+            where = f" of shape {shape}"
+        else:
+            where = f" (input shape {shape})"
         raise ShapeError(
-            f"{op}: axis {a} is out of range for a {ndim}-d input{where} "
+            f"{op}: axis {a} is out of range for a {ndim}-d {of}{where} "
             f"(valid: {-ndim} to {ndim - 1})"
         )
     return a + ndim if a < 0 else a
 
 
 def axes_tuple(
-    op: str, axis: Any, ndim: int, shape: tuple[int, ...] | None = None
+    op: str, axis: Any, ndim: int, shape: tuple[int, ...] | None = None, of: str = "input"
 ) -> tuple[int, ...] | None:
     """Normalise ``axis`` (None, an int or a sequence of ints) to a sorted tuple, or None for all."""
     if axis is None:
         return None
     if isinstance(axis, int | np.integer) and not isinstance(axis, bool):
-        return (axis_index(op, axis, ndim, shape),)
+        return (axis_index(op, axis, ndim, shape, of),)
     if not isinstance(axis, Sequence):
         raise OpError(f"{op}: axis must be None, an int or a sequence of ints, got {axis!r}")
-    out = tuple(axis_index(op, a, ndim, shape) for a in axis)
+    out = tuple(axis_index(op, a, ndim, shape, of) for a in axis)
     if len(set(out)) != len(out):
         raise OpError(f"{op}: axis {tuple(axis)} repeats an axis")
     return tuple(sorted(out))

@@ -161,7 +161,7 @@ def _unsqueeze_out(x: Any, axis: Any = None) -> np.ndarray:
     if axis is None:
         raise OpError("unsqueeze: the axis attribute is required")
     count = 1 if isinstance(axis, int | np.integer) else len(axis)
-    axes = axes_tuple("unsqueeze", axis, x.ndim + count, x.shape)
+    axes = axes_tuple("unsqueeze", axis, x.ndim + count, x.shape, of="output")
     return np.expand_dims(x, axes)
 
 
@@ -240,7 +240,7 @@ def _stack_out(xs: tuple[Any, ...], axis: Any) -> tuple[np.ndarray, int]:
         if a.shape != first.shape:
             shapes = ", ".join(str(b.shape) for b in arrays)
             raise ShapeError(f"stack: every tensor must have the same shape, got {shapes}")
-    ax = axis_index("stack", axis, first.ndim + 1, first.shape)
+    ax = axis_index("stack", axis, first.ndim + 1, first.shape, of="output")
     return np.stack(arrays, axis=ax), ax
 
 
