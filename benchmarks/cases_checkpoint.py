@@ -11,7 +11,8 @@ same shapes and dtype (float32).
 * ``load_*``: ``load_checkpoint`` (verify every SHA-256, rebuild the model through the registry,
   strict state loading) against building the same torch module and
   ``model.load_state_dict(torch.load(path, weights_only=True))``. ``load_state_*`` is
-  ``load_payload`` (read, verify, arrays) against ``torch.load`` alone, like for like.
+  ``load_payload`` (read, verify, arrays) against ``torch.load`` alone, like for like; the ``_mmap``
+  case maps the file on both sides.
 """
 
 from __future__ import annotations
@@ -104,18 +105,22 @@ def _swets_save(which: str, fsync: bool = True) -> Callable[[], Callable[[], obj
     return setup
 
 
-def _swets_load(which: str, state_only: bool = False) -> Callable[[], Callable[[], object]]:
+def _swets_load(
+    which: str, state_only: bool = False, mmap: bool = False
+) -> Callable[[], Callable[[], object]]:
     def setup() -> Callable[[], object]:
         import os
 
         from swets_core.checkpoint import load_checkpoint, load_payload, save_checkpoint
+        from swets_serde_msgpack import MsgpackSerializer
 
         model = _registry_and_model(which)
         path = os.path.join(_tmpdir(), "model.swets")
         save_checkpoint(path, model)
+        ser = MsgpackSerializer(mmap=mmap)
         if state_only:
-            return lambda: load_payload(path)["model"]["state"]
-        return lambda: load_checkpoint(path).model
+            return lambda: load_payload(path, serializer=ser)["model"]["state"]
+        return lambda: load_checkpoint(path, serializer=ser).model
 
     return setup
 
@@ -191,7 +196,9 @@ def _torch_model(which: str):
     return Dense()
 
 
-def _torch_load(which: str, build_model: bool = False) -> Callable[[], Callable[[], object]]:
+def _torch_load(
+    which: str, build_model: bool = False, mmap: bool = False
+) -> Callable[[], Callable[[], object]]:
     def setup() -> Callable[[], object]:
         import os
 
@@ -200,7 +207,7 @@ def _torch_load(which: str, build_model: bool = False) -> Callable[[], Callable[
         path = os.path.join(_tmpdir(), "model.pt")
         torch.save(_torch_state(which), path)
         if not build_model:
-            return lambda: torch.load(path, weights_only=True)
+            return lambda: torch.load(path, weights_only=True, mmap=mmap)
 
         def load() -> object:
             model = _torch_model(which)
@@ -255,5 +262,15 @@ CASES = [
         "checkpoint.load_state_dense_25m",
         "checkpoint",
         {"swets": _swets_load("dense", state_only=True), "torch": _torch_load("dense")},
+    ),
+    Case(
+        "checkpoint.load_state_dense_25m_mmap",
+        "checkpoint",
+        {
+            "swets": _swets_load("dense", state_only=True, mmap=True),
+            "torch": _torch_load("dense", mmap=True),
+        },
+        note="both memory-map the file: MsgpackSerializer(mmap=True) still reads every byte to "
+        "verify the SHA-256s; torch.load(mmap=True, weights_only=True) reads nothing until used",
     ),
 ]
