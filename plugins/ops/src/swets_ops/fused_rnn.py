@@ -218,44 +218,49 @@ def _lstm(
     c0 = _state(op, "c0", c0, N, H, dtype, True)
     same_dtype(op, x=x, h0=h0, c0=c0)
     perm = _lstm_perm(H)
-    half = np.full((4 * H, 1), 0.5, dtype=dtype)
-    half[3 * H :] = 1.0  # the g gate is a plain tanh
-    wih_p = w_ih[perm]  # (4H, In) rows o, i, f, g
-    whh_p = w_hh[perm]
-    # pre-activations with the sigmoid rows halved: one tanh activates all gates
-    wih_s = (wih_p * half).T
-    whh_s = np.ascontiguousarray((whh_p * half).T)  # (H, 4H)
+    wih_p = w_ih[perm]  # (4H, In), gate rows o, i, f, g
+    whh_p = w_hh[perm]  # (4H, H)
+    # exp-form activations: the pre-activations are scaled by -1 (sigmoid gates) and -2 (g), so
+    # 1 / (1 + exp(a)) is sigmoid(z) for o, i, f and sigmoid(2z) = (tanh(z) + 1) / 2 for g
+    scale = np.full((4, 1, 1), -1.0, dtype=dtype)
+    scale[3] = -2.0
+    wih4 = wih_p.reshape(4, H, In).transpose(0, 2, 1) * scale  # (4, In, H)
+    whh4 = np.ascontiguousarray(whh_p.reshape(4, H, H).transpose(0, 2, 1) * scale)  # (4, H, H)
     xt = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(L * N, In)
-    A = np.matmul(xt, wih_s).reshape(L, N, 4 * H)  # becomes the activated gates, in place
+    # gate-major pre-activations of every step: A[k, t] is gate k at step t, (N, H) contiguous;
+    # activated in place by the loop
+    A = np.matmul(xt, wih4).reshape(4, L, N, H)
     if b_ih is not None or b_hh is not None:
         b = np.zeros(4 * H, dtype=dtype)
         if b_ih is not None:
             b += b_ih
         if b_hh is not None:
             b += b_hh
-        A += b[perm] * half[:, 0]
+        A += b[perm].reshape(4, 1, 1, H) * scale[:, :, :, None]
     Cs = np.empty((L + 1, N, H), dtype=dtype)
     Hs = np.empty((L + 1, N, H), dtype=dtype)
     Tc = np.empty((L, N, H), dtype=dtype)
     Cs[0] = c0
     Hs[0] = h0
-    rec = np.empty((N, 4 * H), dtype=dtype)
+    rec = np.empty((4, N, H), dtype=dtype)
     ig = np.empty((N, H), dtype=dtype)
-    H3 = 3 * H
-    for t in range(L):
-        a = A[t]
-        np.matmul(Hs[t], whh_s, out=rec)
-        a += rec
-        np.tanh(a, out=a)
-        s = a[:, :H3]
-        s *= 0.5
-        s += 0.5
-        c_t = Cs[t + 1]
-        np.multiply(a[:, 2 * H : H3], Cs[t], out=c_t)  # f * c
-        np.multiply(a[:, H : 2 * H], a[:, H3:], out=ig)  # i * g
-        c_t += ig
-        np.tanh(c_t, out=Tc[t])
-        np.multiply(a[:, :H], Tc[t], out=Hs[t + 1])  # o * tanh(c)
+    with np.errstate(over="ignore"):  # exp overflow to inf gives the exact limit 0
+        for t in range(L):
+            a = A[:, t]
+            np.matmul(Hs[t], whh4, out=rec)
+            a += rec
+            np.exp(a, out=a)
+            a += 1.0
+            np.reciprocal(a, out=a)  # o, i, f = sigmoid; a[3] = sigmoid(2 z_g)
+            g = a[3]
+            g *= 2.0
+            g -= 1.0  # tanh(z_g)
+            c_t = Cs[t + 1]
+            np.multiply(a[2], Cs[t], out=c_t)  # f * c
+            np.multiply(a[1], g, out=ig)  # i * g
+            c_t += ig
+            np.tanh(c_t, out=Tc[t])
+            np.multiply(a[0], Tc[t], out=Hs[t + 1])  # o * tanh(c)
     y = Hs[1:].transpose(1, 0, 2)  # (N, L, H) view of the time-major states
     outs = (y, Hs[L].copy(), Cs[L].copy())
     if not _record:
@@ -263,21 +268,30 @@ def _lstm(
 
     def backward(grads: tuple[Any, Any, Any], needs: tuple[bool, ...]) -> tuple[Any, ...]:
         gy, gh_n, gc_n = grads
-        o, i, f, g = A[:, :, :H], A[:, :, H : 2 * H], A[:, :, 2 * H : H3], A[:, :, H3:]
-        # bulk derivative factors for every step
-        P1 = o * (1.0 - Tc * Tc)  # dc += dh * P1
-        P2 = Tc * o * (1.0 - o)  # dz_o = dh * P2
-        Q = np.empty((L, N, 3, H), dtype=dtype)  # dz_{i,f,g} = dc * Q
-        np.multiply(g, i * (1.0 - i), out=Q[:, :, 0])
-        np.multiply(Cs[:L], f * (1.0 - f), out=Q[:, :, 1])
-        np.multiply(i, 1.0 - g * g, out=Q[:, :, 2])
-        dZ = np.empty((L, N, 4, H), dtype=dtype)
+        o, i, f, g = A[0], A[1], A[2], A[3]  # (L, N, H) each, contiguous
+        # derivative factors of every step, in bulk
+        P1 = Tc * Tc
+        np.subtract(1.0, P1, out=P1)
+        P1 *= o  # dc += dh * P1
+        P2 = np.subtract(1.0, o)
+        P2 *= o
+        P2 *= Tc  # dz_o = dh * P2
+        Q = np.empty((3, L, N, H), dtype=dtype)  # dz_{i, f, g} = dc * Q
+        np.subtract(1.0, i, out=Q[0])
+        Q[0] *= i
+        Q[0] *= g
+        np.subtract(1.0, f, out=Q[1])
+        Q[1] *= f
+        Q[1] *= Cs[:L]
+        np.multiply(g, g, out=Q[2])
+        np.subtract(1.0, Q[2], out=Q[2])
+        Q[2] *= i
+        dZ = np.empty((L, N, 4, H), dtype=dtype)  # per step (N, 4H): rows of the w_hh product
         dh_rec = np.zeros((N, H), dtype=dtype) if gh_n is None else np.array(gh_n, dtype=dtype)
         dc = np.zeros((N, H), dtype=dtype) if gc_n is None else np.array(gc_n, dtype=dtype)
-        gyt = None if gy is None else gy.transpose(1, 0, 2)
+        gyt = None if gy is None else np.ascontiguousarray(gy.transpose(1, 0, 2))
         dh = np.empty((N, H), dtype=dtype)
         tmp = np.empty((N, H), dtype=dtype)
-        whh_pf = np.ascontiguousarray(whh_p)  # (4H, H): dZ @ w_hh
         for t in range(L - 1, -1, -1):
             if gyt is not None:
                 np.add(gyt[t], dh_rec, out=dh)
@@ -287,18 +301,18 @@ def _lstm(
             dc += tmp
             dz = dZ[t]
             np.multiply(dh, P2[t], out=dz[:, 0])
-            np.multiply(dc[:, None, :], Q[t], out=dz[:, 1:])
+            np.multiply(dc, Q[:, t], out=dz[:, 1:].transpose(1, 0, 2))
             dc *= f[t]  # the cell gradient flowing to step t - 1
-            np.matmul(dz.reshape(N, 4 * H), whh_pf, out=dh_rec)
+            np.matmul(dz.reshape(N, 4 * H), whh_p, out=dh_rec)
         dZ2 = dZ.reshape(L * N, 4 * H)
         inv = np.argsort(perm)
         gx = gw_ih = gw_hh = None
         if needs[0]:
             gx = np.matmul(dZ2, wih_p).reshape(L, N, In).transpose(1, 0, 2)
         if needs[3]:
-            gw_ih = np.matmul(dZ2.T, xt)[inv]
+            gw_ih = np.matmul(xt.T, dZ2).T[inv]
         if needs[4]:
-            gw_hh = np.matmul(dZ2.T, Hs[:L].reshape(L * N, H))[inv]
+            gw_hh = np.matmul(Hs[:L].reshape(L * N, H).T, dZ2).T[inv]
         res: list[Any] = [
             gx,
             dh_rec if needs[1] else None,
@@ -451,41 +465,47 @@ def _gru(
     dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
     h0 = _state(op, "h0", h0, N, H, dtype, True)
     same_dtype(op, x=x, h0=h0)
-    H2 = 2 * H
-    half = np.ones((3 * H, 1), dtype=dtype)
-    half[:H2] = 0.5  # r, z rows halved: sigmoid(z) = 0.5 * tanh(z / 2) + 0.5
-    wih_s = (w_ih * half).T
-    whh_s = np.ascontiguousarray((w_hh * half).T)  # (H, 3H)
+    # exp-form sigmoid: the r and z pre-activations are negated, so 1 / (1 + exp(a)) = sigmoid(z)
+    scale = np.array([-1.0, -1.0, 1.0], dtype=dtype).reshape(3, 1, 1)
+    wih3 = w_ih.reshape(3, H, In).transpose(0, 2, 1) * scale  # (3, In, H)
+    whh3 = np.ascontiguousarray(w_hh.reshape(3, H, H).transpose(0, 2, 1) * scale)  # (3, H, H)
     xt = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(L * N, In)
-    XZ = np.matmul(xt, wih_s).reshape(L, N, 3 * H)  # r, z pre-activations (halved) and x-part of n
+    # gate-major: XZ[k, t] is gate k (r, z, n) at step t, (N, H) contiguous; r and z become the
+    # activated gates and the n slot becomes n itself, in place
+    XZ = np.matmul(xt, wih3).reshape(3, L, N, H)
     if b_ih is not None:
-        XZ += b_ih * half[:, 0]
-    bh = np.zeros(3 * H, dtype=dtype) if b_hh is None else b_hh * half[:, 0]
+        XZ += b_ih.reshape(3, 1, 1, H) * scale[:, :, :, None]
     if b_hh is not None:
-        XZ[:, :, :H2] += bh[:H2]  # r, z: both biases enter the same sum
-    bhn = bh[H2:]
+        XZ[:2] -= b_hh[: 2 * H].reshape(2, 1, 1, H)  # r, z: both biases enter the same sum
+        bhn = b_hh[2 * H :]
+    else:
+        bhn = None
     Hs = np.empty((L + 1, N, H), dtype=dtype)
     Hs[0] = h0
     HN = np.empty((L, N, H), dtype=dtype)  # W_hn h + b_hn, kept for the backward
-    rec = np.empty((N, 3 * H), dtype=dtype)
+    rec = np.empty((3, N, H), dtype=dtype)
     tmp = np.empty((N, H), dtype=dtype)
-    for t in range(L):
-        a = XZ[t]
-        np.matmul(Hs[t], whh_s, out=rec)
-        rz = a[:, :H2]
-        rz += rec[:, :H2]
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5  # r, z
-        hn = np.add(rec[:, H2:], bhn, out=HN[t])
-        n = a[:, H2:]
-        np.multiply(rz[:, :H], hn, out=tmp)
-        n += tmp
-        np.tanh(n, out=n)
-        h_t = Hs[t + 1]
-        np.subtract(Hs[t], n, out=h_t)
-        h_t *= rz[:, H:]
-        h_t += n  # n + z * (h - n)
+    with np.errstate(over="ignore"):  # exp overflow to inf gives the exact limit 0
+        for t in range(L):
+            np.matmul(Hs[t], whh3, out=rec)
+            rz = XZ[:2, t]
+            rz += rec[:2]
+            np.exp(rz, out=rz)
+            rz += 1.0
+            np.reciprocal(rz, out=rz)  # r, z
+            hn = HN[t]
+            if bhn is not None:
+                np.add(rec[2], bhn, out=hn)
+            else:
+                hn[...] = rec[2]
+            n = XZ[2, t]
+            np.multiply(rz[0], hn, out=tmp)
+            n += tmp
+            np.tanh(n, out=n)
+            h_t = Hs[t + 1]
+            np.subtract(Hs[t], n, out=h_t)
+            h_t *= rz[1]
+            h_t += n  # n + z * (h - n)
     y = Hs[1:].transpose(1, 0, 2)
     outs = (y, Hs[L].copy())
     if not _record:
@@ -493,28 +513,34 @@ def _gru(
 
     def backward(grads: tuple[Any, Any], needs: tuple[bool, ...]) -> tuple[Any, ...]:
         gy, gh_n = grads
-        r, z, n = XZ[:, :, :H], XZ[:, :, H:H2], XZ[:, :, H2:]
+        r, z, n = XZ[0], XZ[1], XZ[2]  # (L, N, H) each, contiguous
         # every pre-activation gradient is dh times a factor known after the forward pass
-        An = (1.0 - z) * (1.0 - n * n)  # dn_pre = dh * An
-        Fx = np.empty((L, N, 3, H), dtype=dtype)  # input side: r, z, n
-        np.multiply(An, HN * r * (1.0 - r), out=Fx[:, :, 0])
-        np.multiply(Hs[:L] - n, z * (1.0 - z), out=Fx[:, :, 1])
-        Fx[:, :, 2] = An
-        Fh = Fx.copy()  # state side: n gradient scaled by r
-        np.multiply(An, r, out=Fh[:, :, 2])
-        dX = np.empty((L, N, 3, H), dtype=dtype)
+        An = n * n
+        np.subtract(1.0, An, out=An)
+        An *= 1.0 - z  # dn_pre = dh * An
+        Fx = np.empty((3, L, N, H), dtype=dtype)  # input side: r, z, n
+        np.subtract(1.0, r, out=Fx[0])
+        Fx[0] *= r
+        Fx[0] *= HN
+        Fx[0] *= An
+        np.subtract(1.0, z, out=Fx[1])
+        Fx[1] *= z
+        Fx[1] *= Hs[:L] - n
+        Fx[2] = An
+        Fh = Fx.copy()  # state side: the n gradient is scaled by r
+        Fh[2] *= r
+        dX = np.empty((L, N, 3, H), dtype=dtype)  # per step (N, 3H)
         dHz = np.empty((L, N, 3, H), dtype=dtype)
         dh_rec = np.zeros((N, H), dtype=dtype) if gh_n is None else np.array(gh_n, dtype=dtype)
-        gyt = None if gy is None else gy.transpose(1, 0, 2)
+        gyt = None if gy is None else np.ascontiguousarray(gy.transpose(1, 0, 2))
         dh = np.empty((N, H), dtype=dtype)
         for t in range(L - 1, -1, -1):
             if gyt is not None:
                 np.add(gyt[t], dh_rec, out=dh)
             else:
                 dh[...] = dh_rec
-            d3 = dh[:, None, :]
-            np.multiply(d3, Fx[t], out=dX[t])
-            np.multiply(d3, Fh[t], out=dHz[t])
+            np.multiply(dh, Fx[:, t], out=dX[t].transpose(1, 0, 2))
+            np.multiply(dh, Fh[:, t], out=dHz[t].transpose(1, 0, 2))
             np.matmul(dHz[t].reshape(N, 3 * H), w_hh, out=dh_rec)
             np.multiply(dh, z[t], out=dh)
             dh_rec += dh
@@ -523,8 +549,8 @@ def _gru(
         res: list[Any] = [
             np.matmul(dX2, w_ih).reshape(L, N, In).transpose(1, 0, 2) if needs[0] else None,
             dh_rec if needs[1] else None,
-            np.matmul(dX2.T, xt) if needs[2] else None,
-            np.matmul(dH2.T, Hs[:L].reshape(L * N, H)) if needs[3] else None,
+            np.matmul(xt.T, dX2).T if needs[2] else None,
+            np.matmul(Hs[:L].reshape(L * N, H).T, dH2).T if needs[3] else None,
         ]
         res += _bias_grads(needs, 4, lambda: dX2.sum(axis=0), lambda: dH2.sum(axis=0))
         return tuple(res)
