@@ -427,3 +427,16 @@ def test_nbeats_interpretable_preset_round_trips():
     assert cfg["stack_types"] == ["trend", "seasonality"] and cfg["share_weights"] is True
     assert cfg["num_blocks"] == [3, 3] and cfg["layer_width"] == [8, 16]
     assert registry.create("models", "nbeats", **cfg).config() == cfg
+
+
+# ------------------------------------------------------------------------------------------------
+# The conformance kit (registry name, config, gradients, checkpoint round trip)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("quantiles", [None, QUANTILES], ids=["point", "quantile"])
+def test_conformance_kit(name, quantiles):
+    from swets_core.testing import check_model
+
+    check_model(name, {**SMALL_CONFIGS[name], "quantiles": quantiles, "seed": 0}, sample(name))
