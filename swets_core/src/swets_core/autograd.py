@@ -64,7 +64,10 @@ def _binary_operator(name: str) -> Callable[[Any, Any], Any]:
     two inputs and no attributes (the hot path of ``x * y``), resolved through :data:`OPS`."""
 
     def method(a: Any, b: Any) -> Any:
-        op = OPS.get(name) or _op(name)
+        try:
+            op = OPS[name]
+        except KeyError:
+            op = _op(name)
         ta = isinstance(a, Tensor)
         tb = isinstance(b, Tensor)
         ad = a._data if ta else a
