@@ -128,3 +128,18 @@ def test_conformance_check_layer_accepts_layers_without_parameters():
     reg.add_plugin(TinyOps(), name="tiny_ops")
     with activate(reg):
         testing.check_layer(Relu(), np.array([[-1.0, 2.0]]))
+
+
+def test_assign_takes_the_arrays_and_keeps_ids():
+    net = Net()
+    state = {k: v + 1.0 for k, v in net.state_dict().items()}
+    ids = [p.id for p in net.parameters()]
+    net.load_state_dict(state, assign=True)
+    assert net.encoder.weight.numpy() is state["encoder.weight"]
+    assert [p.id for p in net.parameters()] == ids
+    frozen = {k: v.copy() for k, v in state.items()}
+    for v in frozen.values():
+        v.flags.writeable = False
+    net.load_state_dict(frozen, assign=True)  # read-only arrays are copied, not shared
+    assert net.encoder.weight.numpy() is not frozen["encoder.weight"]
+    np.testing.assert_array_equal(net.encoder.weight.numpy(), frozen["encoder.weight"])

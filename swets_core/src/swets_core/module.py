@@ -162,8 +162,14 @@ class Module:
             out[name] = arr.copy() if copy else arr
         return out
 
-    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+    def load_state_dict(
+        self, state: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> None:
         """Copy values from ``state`` into the parameters and buffers (in place, ids are kept).
+
+        With ``assign=True`` a parameter takes the given (writable) array as its storage instead
+        of copying it, which saves a copy when the state was just read from a file; ids are still
+        kept.
 
         Raises:
             StateDictError: listing every missing key, unexpected key, and shape or dtype mismatch
@@ -198,7 +204,11 @@ class Module:
         for key, p in params.items():
             if key in state:
                 v = state[key]
-                np.copyto(p._data, v._data if isinstance(v, Tensor) else np.asarray(v))
+                arr = v._data if isinstance(v, Tensor) else np.asarray(v)
+                if assign and arr.flags.writeable:
+                    p._data = arr
+                else:
+                    np.copyto(p._data, arr)
         for mod_name, mod in self.named_modules():
             for name in mod.__dict__.get("_buffer_names", ()):
                 key = f"{mod_name}.{name}" if mod_name else name
