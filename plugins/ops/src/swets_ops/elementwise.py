@@ -312,6 +312,13 @@ def neg(x: Any) -> tuple[np.ndarray, Any]:
     return np.negative(x), backward
 
 
+def _neg_infer(x: Any) -> np.ndarray:
+    x = as_array(x)
+    if x.dtype.kind == "b":
+        raise DTypeError(f"neg: cannot negate a bool tensor of shape {x.shape}")
+    return np.negative(x)
+
+
 def abs(x: Any) -> tuple[np.ndarray, Any]:
     """abs(x): ``|x|``; the gradient is ``sign(x)`` (0 at 0)."""
     x = as_array(x)
@@ -702,7 +709,7 @@ def _defs() -> list[Any]:
         opdef("minimum", minimum, _binary_infer("minimum", np.minimum)),
         opdef("where", where, _where_infer),
         opdef("clip", clip, _clip_infer),
-        opdef("neg", neg),
+        opdef("neg", neg, _neg_infer),
         opdef("abs", abs, _unary_infer(np.abs, False)),
         opdef("exp", exp, _unary_infer(np.exp, True)),
         opdef("log", log, _unary_infer(np.log, True)),
@@ -711,7 +718,7 @@ def _defs() -> list[Any]:
         opdef("square", square, _unary_infer(np.square, False)),
         opdef("sign", sign),
         opdef("cast", cast, _cast_infer),
-        opdef("relu", relu),
+        opdef("relu", relu, lambda x: np.maximum(as_array(x), 0)),
         opdef(
             "leaky_relu",
             leaky_relu,
