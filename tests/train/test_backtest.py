@@ -167,5 +167,9 @@ def test_errors():
         backtest({"naive": ScaledNaive()}, SERIES, folds=2)
     with pytest.raises(ConfigError, match="refit must be"):
         backtest(ScaledNaive(), SERIES, folds=2, refit=-1, fit=lambda d, k: None)
+    with pytest.raises(ConfigError, match="must return a model"):
+        backtest(ScaledNaive(), SERIES, folds=2, refit=True, fit=lambda d, k: None)
+    with pytest.raises(ConfigError, match="models must be a model or"):
+        backtest([ScaledNaive()], SERIES, folds=2)
     with pytest.raises(ConfigError, match="fold"):
         backtest({}, SERIES, lookback=L, horizon=H, folds=20)

@@ -223,6 +223,10 @@ def backtest(
     """
     if isinstance(models, Mapping):
         learned = dict(models)
+    elif not callable(models):
+        raise ConfigError(
+            f"backtest: models must be a model or a {{name: model}} mapping, got {type(models).__name__}"
+        )
     else:
         learned = {getattr(models, "registry_name", type(models).__name__.lower()): models}
     if refit and fit is None:
@@ -322,6 +326,11 @@ def backtest(
                     current, current_scaler = result
                 else:
                     current = result
+                if not callable(current):
+                    raise ConfigError(
+                        f"backtest: fit(train_data, {k}) must return a model or (model, scaler), "
+                        f"got {type(current).__name__}"
+                    )
             rows = np.flatnonzero(fold_all == k)
             sub_rows = {sid: np.flatnonzero(ids_all[rows] == sid) for sid in coll.ids}
             got = _forecast_rows(
