@@ -92,26 +92,39 @@ def _sdpa(
     if dropout_p > 0.0:
         rng = check_rng(_OP, rng)
 
-    # scores and the masked, stable softmax (in place)
-    scores = np.matmul(q, k.swapaxes(-1, -2))
-    scores *= dtype.type(scale)
+    # scores of the pre-scaled queries, masked in place
+    qs = q * dtype.type(scale)
+    scores = np.matmul(qs, k.swapaxes(-1, -2))
     maybe_empty = False
+    float_mask = False
     if mask is not None:
+        fits = np.broadcast_shapes(mask.shape, scores.shape) == scores.shape
         if bool_mask:
-            scores = np.where(mask, scores, dtype.type(-np.inf))
             maybe_empty = True
+            if fits:
+                np.copyto(scores, dtype.type(-np.inf), where=~mask)
+            else:
+                scores = np.where(mask, scores, dtype.type(-np.inf))
         else:
-            scores = scores + mask
+            float_mask = True
             maybe_empty = bool(np.isinf(mask).any())
-    row_max = scores.max(axis=-1, keepdims=True)
-    if maybe_empty:
-        row_max[~np.isfinite(row_max)] = 0.0  # a fully masked row: exp(-inf) = 0 everywhere
-    np.subtract(scores, row_max, out=scores)
+            if fits:
+                scores += mask
+            else:
+                scores = scores + mask
+    # softmax along the keys. Shifting by the row maximum only guards exp against overflow; when
+    # |q_i . k_j| * scale is bounded by a small constant for every pair (Cauchy-Schwarz on the row
+    # norms), exp cannot overflow or underflow to zero and the shift is skipped
+    if float_mask or not _bounded(qs, k, dtype):
+        row_max = scores.max(axis=-1, keepdims=True)
+        if maybe_empty:
+            row_max[~np.isfinite(row_max)] = 0.0  # a fully masked row: exp(-inf) = 0 everywhere
+        scores -= row_max
     probs = np.exp(scores, out=scores)
     denom = probs.sum(axis=-1, keepdims=True)
     if maybe_empty:
         denom[denom == 0.0] = 1.0  # fully masked rows: weights 0, output 0
-    probs /= denom
+    inv = np.reciprocal(denom, out=denom)
     keep = None
     if dropout_p > 0.0:
         if dropout_p == 1.0:
@@ -119,13 +132,14 @@ def _sdpa(
         else:
             u = rng.random(probs.shape, dtype=dtype)
             keep = np.multiply(u >= dropout_p, dtype.type(1.0 / (1.0 - dropout_p)), out=u)
-        weights = probs * keep
-    else:
-        weights = probs
-    out = np.matmul(weights, v)
     if not _record:
+        # normalise the (smaller) output instead of the weights
+        out = np.matmul(probs if keep is None else probs * keep, v)
+        out *= inv
         return out, None
-    float_mask = mask is not None and not bool_mask
+    probs *= inv
+    weights = probs if keep is None else probs * keep
+    out = np.matmul(weights, v)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         gq = gk = gv = gm = None
@@ -135,22 +149,32 @@ def _sdpa(
             gp = np.matmul(g, v.swapaxes(-1, -2))
             if keep is not None:
                 gp *= keep
-            # softmax backward: dS = P * (dP - rowsum(dP * P))
-            row = np.einsum("...ij,...ij->...i", gp, probs)[..., None]
+            # softmax backward: dS = P * (dP - rowsum(dP * P)), and rowsum(dP * P) = rowsum(g * out)
+            row = np.einsum("...i,...i->...", g, out)[..., None]
             gp -= row
             gp *= probs
             if float_mask and len(needs) > 3 and needs[3]:
                 gm = gp.copy()
-            gp *= dtype.type(scale)
             if needs[0]:
                 gq = np.matmul(gp, k)
+                gq *= dtype.type(scale)
             if needs[1]:
-                gk = np.matmul(gp.swapaxes(-1, -2), q)
+                gk = np.matmul(gp.swapaxes(-1, -2), qs)
         if len(needs) > 3:
             return gq, gk, gv, gm
         return gq, gk, gv
 
     return out, backward
+
+
+def _bounded(qs: np.ndarray, k: np.ndarray, dtype: np.dtype) -> bool:
+    """True when every score ``qs_i . k_j`` is within +-60 (float32) or +-600 (float64)."""
+    if qs.size == 0 or k.size == 0:
+        return True
+    limit = 60.0 if dtype == np.float32 else 600.0
+    q2 = float(np.einsum("...i,...i->...", qs, qs).max())
+    k2 = float(np.einsum("...i,...i->...", k, k).max())
+    return q2 * k2 <= limit * limit  # False for NaN or infinite inputs
 
 
 def scaled_dot_product_attention(
