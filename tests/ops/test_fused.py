@@ -442,3 +442,8 @@ def test_embedding_rejects_bad_indices(rng) -> None:
 def test_every_fused_error_is_a_swets_error() -> None:
     with pytest.raises(SwetsError):
         ops.conv1d(np.zeros((1, 1, 2)), np.zeros((1, 1, 5)))
+
+
+def test_batch_norm_requires_the_training_flag() -> None:
+    with pytest.raises(OpError, match="batch_norm: training= is required"):
+        ops.batch_norm(np.zeros((4, 3)))

@@ -165,12 +165,17 @@ def _batch_norm(
     *,
     running_mean: Any = None,
     running_var: Any = None,
-    training: bool,
+    training: bool | None = None,
     momentum: float = 0.1,
     eps: float = 1e-5,
     _record: bool = True,
 ) -> tuple[np.ndarray, Any]:
     op = "batch_norm"
+    if training is None:
+        raise OpError(
+            f"{op}: training= is required (True: batch statistics and running-stat update; "
+            f"False: running statistics)"
+        )
     x = float_array(op, "x", x)
     if weight is not None:
         weight = float_array(op, "weight", weight)
@@ -264,7 +269,7 @@ def batch_norm(
     *,
     running_mean: np.ndarray | None = None,
     running_var: np.ndarray | None = None,
-    training: bool,
+    training: bool | None = None,
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> tuple[np.ndarray, Any]:
