@@ -301,18 +301,19 @@ def _data(name: str, batch: int) -> tuple[Any, Any]:
 
 def _swets_train(name: str):
     def setup():
-        from swets_core import GradientTape, Tensor, ops, registry
+        from swets_core import GradientTape, Tensor, registry
         from swets_optim import Adam
 
         case = MODEL_CASES[name]
         model = registry.create("models", name, **case["config"], seed=0)
         opt = Adam(model.parameters(), lr=1e-3)
+        mse = registry.create("losses", "mse")
         xa, ya = _data(name, case["batch"])
         x, y = Tensor(xa), Tensor(ya)
 
         def step():
             with GradientTape() as tape:
-                loss = ops.mean(ops.square(ops.sub(model(x), y)))
+                loss = mse(model(x), y)
             opt.step(None, tape.backward(loss))
 
         return step

@@ -179,9 +179,12 @@ class ForecastingModel(Module):
         return (batch, self.horizon, len(self.quantiles))
 
     def _param_dtype(self) -> np.dtype:
-        for p in self.parameters():
-            return p._data.dtype
-        return self._np_dtype
+        """The parameters' dtype, read from one representative parameter (no module walk)."""
+        return self._reference_parameter()._data.dtype
+
+    def _reference_parameter(self) -> Any:
+        """A parameter whose dtype is the model's (subclasses return e.g. their head's weight)."""
+        return self.parameters()[0]
 
     def _prepare(self, x: Any) -> Tensor:
         """Check ``x`` is ``(batch, lookback, n_features)`` of the parameters' dtype."""

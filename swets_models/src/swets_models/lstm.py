@@ -71,6 +71,9 @@ class LSTMModel(ForecastingModel):
         )
         self.head = Linear(self.hidden_size, self.horizon * self.n_outputs, rng=gen, dtype=dt)
 
+    def _reference_parameter(self) -> Any:
+        return self.head.weight
+
     def config(self) -> dict[str, Any]:
         """``n_features, lookback, horizon, hidden_size, num_layers, dropout, quantiles, dtype``."""
         return {

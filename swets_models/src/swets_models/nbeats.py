@@ -255,6 +255,9 @@ class NBEATSModel(ForecastingModel):
         cfg.update(overrides)
         return cls(lookback=lookback, horizon=horizon, **cfg)
 
+    def _reference_parameter(self) -> Any:
+        return self.blocks[0].theta.weight
+
     def config(self) -> dict[str, Any]:
         """``n_features, lookback, horizon, stack_types, num_blocks, num_layers, layer_width``
         (per-stack lists), ``trend_degree, num_harmonics, share_weights, quantiles, dtype``."""

@@ -221,6 +221,9 @@ class TCNModel(ForecastingModel):
         """How many past steps the last output step sees: ``1 + 2 (K - 1) (2^levels - 1)``."""
         return 1 + 2 * (self.kernel_size - 1) * (2 ** len(self.channels) - 1)
 
+    def _reference_parameter(self) -> Any:
+        return self.head.weight
+
     def config(self) -> dict[str, Any]:
         """``n_features, lookback, horizon, channels (list), levels, kernel_size, dropout,
         weight_norm, quantiles, dtype``."""

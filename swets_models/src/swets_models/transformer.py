@@ -126,6 +126,9 @@ class TransformerModel(ForecastingModel):
         width = self.d_model if self.head_type == "last" else self.lookback * self.d_model
         self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
 
+    def _reference_parameter(self) -> Any:
+        return self.head.weight
+
     def config(self) -> dict[str, Any]:
         """``n_features, lookback, horizon, d_model, n_heads, num_layers, dim_feedforward, dropout,
         activation, norm_first, positional, causal, head, quantiles, dtype``."""
@@ -144,27 +147,61 @@ class TransformerModel(ForecastingModel):
             "dtype": self.dtype,
         }
 
-    def encode(self, x: Tensor) -> Tensor:
-        """The encoder states ``(batch, lookback, d_model)`` before the final norm and the head (with
-        ``causal=True`` row ``t`` depends on input steps ``<= t`` only)."""
-        x = self._prepare(x)
+    def _embed(self, x: Tensor) -> Tensor:
         h = self.input_proj(x)
         if self._pe is None:
             h = ops.add(h, self.pos_embedding)
         else:
             h = ops.add(h, self._pe.get(h._data.dtype))
-        h = self.input_dropout(h)
+        return self.input_dropout(h)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The encoder states ``(batch, lookback, d_model)`` before the final norm and the head (with
+        ``causal=True`` row ``t`` depends on input steps ``<= t`` only)."""
+        h = self._embed(self._prepare(x))
         for layer in self.layers:
             h = layer(h, is_causal=self.causal)
         return h
 
+    @staticmethod
+    def _last_position(layer: TransformerEncoderLayer, h: Tensor) -> Tensor:
+        """``layer(h)[:, -1]`` computed for the last query only: ``(batch, d_model)``.
+
+        Keys and values still come from every position; the attention output, the feed-forward
+        block and the norms run on one row instead of ``lookback``. The last query attends to every
+        position with or without the causal mask, so no mask is needed.
+        """
+
+        def feed_forward(z: Tensor) -> Tensor:
+            z = layer.dropout(layer.activation(layer.linear1(z)))
+            return layer.dropout2(layer.linear2(z))
+
+        last = ops.getitem(h, index=(slice(None), slice(-1, None)))  # (batch, 1, d_model)
+        if layer.norm_first:
+            hn = layer.norm1(h)
+            q = ops.getitem(hn, index=(slice(None), slice(-1, None)))
+            attn, _ = layer.self_attn(q, hn, hn, need_weights=False)
+            z = ops.add(last, layer.dropout1(attn))
+            z = ops.add(z, feed_forward(layer.norm2(z)))
+        else:
+            attn, _ = layer.self_attn(last, h, h, need_weights=False)
+            z = layer.norm1(ops.add(last, layer.dropout1(attn)))
+            z = layer.norm2(ops.add(z, feed_forward(z)))
+        return ops.reshape(z, shape=(z._data.shape[0], z._data.shape[2]))
+
     def forward(self, x: Tensor) -> Tensor:
         """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
-        h = self.encode(x)
+        h = self._embed(self._prepare(x))
         if self.head_type == "last":
-            h = ops.getitem(h, index=(slice(None), -1))  # LayerNorm is per position: slice first
+            # only the last position reaches the head: the last layer computes that row alone
+            for layer in self.layers[:-1]:
+                h = layer(h, is_causal=self.causal)
+            h = self._last_position(self.layers[-1], h)
+        else:
+            for layer in self.layers:
+                h = layer(h, is_causal=self.causal)
         if self.final_norm is not None:
-            h = self.final_norm(h)
+            h = self.final_norm(h)  # per position, so it commutes with taking the last row
         if self.head_type == "flatten":
             h = ops.reshape(h, shape=(h._data.shape[0], self.lookback * self.d_model))
         return self._finish(self.head(h))
