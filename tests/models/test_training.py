@@ -30,7 +30,7 @@ RECIPES = {
         2e-3,
     ),
     "tcn": ({"channels": 12, "levels": 4, "kernel_size": 4, "dropout": 0.0}, 32, 120, 3e-3),
-    "lstm": ({"hidden_size": 32, "num_layers": 1}, 32, 300, 3e-3),
+    "lstm": ({"hidden_size": 32, "num_layers": 1}, 32, 200, 3e-3),
     "transformer": (
         {
             "d_model": 16,
@@ -41,7 +41,7 @@ RECIPES = {
             "activation": "relu",
         },
         32,
-        300,
+        200,
         3e-3,
     ),
 }
