@@ -447,3 +447,18 @@ def test_every_fused_error_is_a_swets_error() -> None:
 def test_batch_norm_requires_the_training_flag() -> None:
     with pytest.raises(OpError, match="batch_norm: training= is required"):
         ops.batch_norm(np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_recurrent_saturated_gates_stay_finite_without_warnings(rng, kind) -> None:
+    gates = 4 if kind == "lstm" else 3
+    x = rng.standard_normal((2, 4, 3)) * 300.0  # pre-activations far beyond exp's range
+    wi, wh = rng.standard_normal((gates * 2, 3)), rng.standard_normal((gates * 2, 2)) * 50.0
+    states = [np.zeros((2, 2))] * (2 if kind == "lstm" else 1)
+    with np.errstate(all="raise"):
+        y = getattr(ops, kind)(x, *states, wi, wh)[0].numpy()
+    cell = getattr(ops, f"{kind}_cell")
+    for t in range(4):
+        out = cell(x[:, t], *states, wi, wh)
+        states = list(out) if kind == "lstm" else [out]
+        np.testing.assert_allclose(y[:, t], states[0].numpy(), atol=1e-12)

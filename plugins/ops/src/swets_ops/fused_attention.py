@@ -120,7 +120,8 @@ def _sdpa(
         if maybe_empty:
             row_max[~np.isfinite(row_max)] = 0.0  # a fully masked row: exp(-inf) = 0 everywhere
         scores -= row_max
-    probs = np.exp(scores, out=scores)
+    with np.errstate(under="ignore"):  # weights below the smallest float are 0
+        probs = np.exp(scores, out=scores)
     denom = probs.sum(axis=-1, keepdims=True)
     if maybe_empty:
         denom[denom == 0.0] = 1.0  # fully masked rows: weights 0, output 0

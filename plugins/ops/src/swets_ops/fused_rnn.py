@@ -6,10 +6,11 @@ with the gates stacked in the order i, f, g, o (LSTM) or r, z, n (GRU).
 The sequence ops (``lstm``, ``gru``) are one tape node each:
 
 * the input projection ``x @ w_ih^T + b`` of every step is one matrix product, done before the
-  time loop; each step then adds one ``(N, H) @ (H, G * H)`` product for all gates at once;
-* the weight rows are reordered internally so the sigmoid gates are contiguous, and the sigmoid is
-  computed as ``0.5 * tanh(z / 2) + 0.5`` (the ``1/2`` is folded into those weight rows), so one
-  ``tanh`` call activates every gate of a step;
+  time loop; each step then adds one product of the state with ``w_hh`` for all gates at once;
+* the pre-activations are kept gate-major, ``(gates, L, N, H)``, so every gate block of a step is
+  contiguous; the weight rows are reordered and scaled (by -1 for sigmoid gates, -2 for the LSTM's
+  g gate) so that one ``exp``, ``+ 1``, ``reciprocal`` sequence activates every sigmoid gate of a
+  step (``tanh(z) = 2 * sigmoid(2z) - 1`` for g);
 * backpropagation through time precomputes every gate-derivative factor for all steps in bulk, so
   the backward loop is a handful of elementwise products and one ``(N, G * H) @ (G * H, H)`` product
   per step; the input and weight gradients are then single matrix products over all steps.
@@ -244,7 +245,7 @@ def _lstm(
     Hs[0] = h0
     rec = np.empty((4, N, H), dtype=dtype)
     ig = np.empty((N, H), dtype=dtype)
-    with np.errstate(over="ignore"):  # exp overflow to inf gives the exact limit 0
+    with np.errstate(over="ignore", under="ignore"):  # exp: inf and 0 are exact limits
         for t in range(L):
             a = A[:, t]
             np.matmul(Hs[t], whh4, out=rec)
@@ -485,7 +486,7 @@ def _gru(
     HN = np.empty((L, N, H), dtype=dtype)  # W_hn h + b_hn, kept for the backward
     rec = np.empty((3, N, H), dtype=dtype)
     tmp = np.empty((N, H), dtype=dtype)
-    with np.errstate(over="ignore"):  # exp overflow to inf gives the exact limit 0
+    with np.errstate(over="ignore", under="ignore"):  # exp: inf and 0 are exact limits
         for t in range(L):
             np.matmul(Hs[t], whh3, out=rec)
             rz = XZ[:2, t]
