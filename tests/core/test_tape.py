@@ -187,3 +187,12 @@ def test_gradients_keep_parameter_dtype():
         y = (w * np.float64(2.0)).sum()
     g = tape.backward(y)[w.id]
     assert g.numpy().dtype == np.float32
+
+
+def test_numpy_array_on_the_left_keeps_the_gradient():
+    w = Parameter(np.array([1.0, 2.0]))
+    with GradientTape() as tape:
+        y = np.array([3.0, 4.0]) * w  # ndarray.__mul__ defers to Tensor.__rmul__
+        assert isinstance(y, Tensor)
+        z = y.sum()
+    np.testing.assert_array_equal(tape.backward(z)[w.id].numpy(), [3.0, 4.0])

@@ -144,6 +144,9 @@ class Tensor:
 
     __slots__ = ("__weakref__", "_data", "id")
     _trainable = False
+    # numpy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__), so mixing an
+    # array and a tensor is recorded on the tape instead of silently dropping to a plain array.
+    __array_ufunc__ = None
 
     def __init__(self, data: ArrayLike, dtype: DType | str | None = None) -> None:
         self._data = _to_array(data, dtype)
