@@ -42,3 +42,11 @@ def swets_register_models(register: Any) -> None:
 
     for name, cls in BASELINES.items():
         register(name, cls, doc=_MODEL_DOCS[name])
+
+
+@hookimpl
+def swets_register_commands(cli: Any) -> None:
+    """Add train, evaluate, forecast, backtest, plot and demo to the ``swets`` command."""
+    from swets_train.cli import register_commands
+
+    register_commands(cli)

@@ -1,0 +1,687 @@
+"""The ``swets`` commands of swets-train: train, evaluate, forecast, backtest, plot and demo.
+
+They are added to the core ``swets`` console script through the ``swets_register_commands`` hook
+(:func:`register_commands`). Every problem is raised as a :class:`~swets_core.errors.SwetsError`, which
+``swets`` prints as one ``swets: error: ...`` line with exit code 1 (``--debug`` shows the traceback).
+See docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import tomllib
+
+from swets_core.errors import ConfigError
+
+__all__ = ["register_commands", "spec_from_args"]
+
+_DEMO_DIR = os.path.join("runs", "demo")
+
+
+# -- options shared by the commands ----------------------------------------------------------------
+def _add_debug(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument(
+        "--data",
+        metavar="NAME|PATH",
+        help="a bundled data set (electricity, msft) or a CSV / Parquet file",
+    )
+    g.add_argument("--target", metavar="COLUMN", help="the column to forecast")
+    g.add_argument(
+        "--covariates", metavar="COL,COL", help="past covariate columns, comma-separated"
+    )
+
+
+def _add_spec_options(p: argparse.ArgumentParser) -> None:
+    _add_data_options(p)
+    g = p.add_argument_group("job")
+    g.add_argument(
+        "--config", metavar="FILE.toml", help="a job file; command-line options override it"
+    )
+    g.add_argument("--model", metavar="NAME", help="a registered model (see `swets list models`)")
+    g.add_argument("--lookback", type=int, metavar="N", help="input rows per window")
+    g.add_argument("--horizon", type=int, metavar="N", help="rows to forecast")
+    g.add_argument("--val", type=float, metavar="F", help="validation fraction (0.15)")
+    g.add_argument("--test", type=float, metavar="F", help="test fraction (0.15)")
+    g.add_argument("--epochs", type=int, metavar="N", help="epoch budget (20)")
+    g.add_argument("--max-steps", type=int, metavar="N", help="optimizer-step budget")
+    g.add_argument("--loss", metavar="NAME", help="a registered loss (mse)")
+    g.add_argument("--optimizer", metavar="NAME", help="a registered optimizer (adam)")
+    g.add_argument("--lr", type=float, metavar="X", help="learning rate (1e-3)")
+    g.add_argument("--batch-size", type=int, metavar="N", help="windows per batch (64)")
+    g.add_argument("--seed", type=int, metavar="N", help="seed of everything random (0)")
+    g.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (3)")
+    g.add_argument("--no-early-stopping", action="store_true", help="train the whole budget")
+    g.add_argument("--scheduler", metavar="NAME", help="a registered LR scheduler")
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="any job key, e.g. model.layer_width=128 or training.scheduler_options.factor=0.5 "
+        "(VALUE is read as TOML, else as text); repeatable",
+    )
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"--config: cannot read {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config: {path} is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config: {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--config: {path} is not UTF-8 text: {exc}") from None
+
+
+def _set_key(d: dict[str, Any], dotted: str, value: Any, where: str) -> None:
+    from swets_train.jobs import SECTIONS
+
+    parts = [p.strip() for p in dotted.split(".")]
+    if len(parts) < 2 or not all(parts):
+        raise ConfigError(f"{where}: the key must be SECTION.KEY (e.g. model.layer_width)")
+    if parts[0] not in SECTIONS:
+        close = difflib.get_close_matches(parts[0], SECTIONS, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"{where}: unknown section {parts[0]!r} (sections: {', '.join(SECTIONS)}){hint}"
+        )
+    node = d
+    for key in parts[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _data_source(value: str) -> dict[str, str]:
+    from swets_timeseries import dataset_names
+
+    names = dataset_names()
+    if value in names:
+        return {"dataset": value}
+    looks_like_file = os.sep in value or "." in os.path.basename(value) or os.path.exists(value)
+    if looks_like_file:
+        return {"path": value}
+    close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(
+        f"--data: {value!r} is neither a bundled data set ({', '.join(names)}) nor a file{hint}"
+    )
+
+
+def _apply_data_options(d: dict[str, Any], args: argparse.Namespace) -> None:
+    data = d.setdefault("data", {})
+    if not isinstance(data, dict):
+        raise ConfigError(f"[data] must be a table of keys, got {type(data).__name__}")
+    if args.data is not None:
+        data.pop("dataset", None)
+        data.pop("path", None)
+        data.update(_data_source(args.data))
+    if args.target is not None:
+        data["target"] = args.target
+    if args.covariates is not None:
+        data["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
+
+
+def spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The plain-data job of ``swets train`` / ``swets backtest``: the ``--config`` file, then the
+    options given on the command line, then the ``--set`` keys (later ones win)."""
+    d: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        d = _read_config(args.config)
+    _apply_data_options(d, args)
+    for section in ("model", "training", "output"):
+        if section in d and not isinstance(d[section], dict):
+            raise ConfigError(
+                f"[{section}] must be a table of keys, got {type(d[section]).__name__}"
+            )
+    simple = {
+        ("data", "lookback"): args.lookback,
+        ("data", "horizon"): args.horizon,
+        ("data", "val"): args.val,
+        ("data", "test"): args.test,
+        ("model", "name"): args.model,
+        ("training", "epochs"): args.epochs,
+        ("training", "max_steps"): args.max_steps,
+        ("training", "loss"): args.loss,
+        ("training", "optimizer"): args.optimizer,
+        ("training", "lr"): args.lr,
+        ("training", "batch_size"): args.batch_size,
+        ("training", "seed"): args.seed,
+        ("training", "patience"): args.patience,
+        ("training", "scheduler"): args.scheduler,
+        ("output", "checkpoint"): getattr(args, "output", None),
+        ("output", "plot"): getattr(args, "plot", None),
+        ("output", "forecast_csv"): getattr(args, "forecast_csv", None),
+    }
+    for (section, key), value in simple.items():
+        if value is not None:
+            d.setdefault(section, {})[key] = value
+    if args.max_steps is not None and args.epochs is None:
+        d["training"]["epochs"] = "none"  # --max-steps alone: a step budget
+    if args.no_early_stopping:
+        d.setdefault("training", {})["patience"] = "none"
+    for item in args.set:
+        if "=" not in item:
+            raise ConfigError(f"--set {item}: expected SECTION.KEY=VALUE")
+        key, raw = item.split("=", 1)
+        _set_key(d, key.strip(), _parse_value(raw.strip()), f"--set {item}")
+    return d
+
+
+# -- printing ---------------------------------------------------------------------------------------
+def _say(*parts: Any) -> None:
+    print(*parts, flush=True)
+
+
+def _summary(result: Any) -> str:
+    epochs = len(result.history)
+    steps = result.history[-1]["step"] if result.history else 0
+    why = result.stop_reason or "budget reached"
+    return f"trained {epochs} epoch(s), {steps} steps in {result.seconds:.1f} s ({why})"
+
+
+def _forecast_table(fc: Any, limit: int | None = None) -> str:
+    cols = fc.to_columns()
+    many = len(set(cols["series_id"].tolist())) > 1
+    value_cols = [k for k in cols if k == "forecast" or k.startswith("q")]
+    head = (["series"] if many else []) + ["timestamp", "step", *value_cols]
+    n = len(cols["timestamp"])
+    shown = range(n if limit is None else min(n, limit))
+    rows = []
+    for i in shown:
+        ts = np.datetime_as_string(cols["timestamp"][i], unit="s") + "Z"
+        row = ([str(cols["series_id"][i])] if many else []) + [ts, str(cols["step"][i])]
+        row += [f"{float(cols[k][i]):.6g}" for k in value_cols]
+        rows.append(row)
+    widths = [max(len(r[j]) for r in [head, *rows]) for j in range(len(head))]
+    lines = [
+        "  ".join(
+            c.rjust(w) if j >= len(head) - len(value_cols) - 1 else c.ljust(w)
+            for j, (c, w) in enumerate(zip(r, widths))
+        )
+        for r in [head, *rows]
+    ]
+    if limit is not None and n > limit:
+        lines.append(f"... {n - limit} more rows (--output FILE.csv writes them all)")
+    return "\n".join(lines)
+
+
+# -- train ------------------------------------------------------------------------------------------
+def _conf_train(p: argparse.ArgumentParser) -> None:
+    _add_spec_options(p)
+    g = p.add_argument_group("output")
+    g.add_argument("--output", metavar="FILE", help="the checkpoint to write (runs/<model>.swets)")
+    g.add_argument("--plot", metavar="FILE.png", help="also write a plot (needs matplotlib)")
+    g.add_argument(
+        "--forecast-csv", metavar="FILE.csv", help="also write the forecast past the data's end"
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress output")
+    g.add_argument(
+        "--dask",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="train data-parallel on Dask: a local cluster, or the scheduler at ADDRESS "
+        "(needs swets-dask)",
+    )
+    _add_debug(p)
+
+
+def _import_dask() -> Any:
+    try:
+        import swets_dask
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("swets_dask", "dask", "distributed"):
+            raise ConfigError(
+                '--dask needs swets-dask, which is not installed: pip install "swets[dask]"'
+            ) from None
+        raise ConfigError(f"--dask: swets-dask failed to import: {exc}") from exc
+    except ImportError as exc:
+        raise ConfigError(f"--dask: swets-dask failed to import: {exc}") from exc
+    return swets_dask
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from swets_train.jobs import JobResult, JobSpec, run_job
+
+    spec = JobSpec.from_dict(spec_from_args(args))
+    d, t = spec.data, spec.training
+    budget = []
+    if t.epochs is not None:
+        budget.append(f"up to {t.epochs} epochs")
+    if t.max_steps is not None:
+        budget.append(f"up to {t.max_steps} steps")
+    where = "" if args.dask is None else f" on Dask ({args.dask or 'local cluster'})"
+    _say(
+        f"training {spec.model.name} on {d.label}{where}: lookback {d.lookback}, horizon "
+        f"{d.horizon}, {' and '.join(budget)}"
+    )
+    if args.dask is not None:
+        swets_dask = _import_dask()
+        result = swets_dask.train_data_parallel(spec.to_dict(), address=args.dask or None)
+        if isinstance(result, Mapping):
+            result = JobResult.from_dict(result)
+        elif callable(getattr(result, "job_result", None)):
+            result = result.job_result()
+    else:
+        result = run_job(spec, progress=not args.no_progress)
+    for note in result.notes:
+        _say(f"note: {note}")
+    if result.windows:
+        _say("windows: " + ", ".join(f"{n} {split}" for split, n in result.windows.items()))
+    _say(_summary(result))
+    _say("")
+    _say(result.table())
+    _say("")
+    if result.checkpoint:
+        _say(f"checkpoint: {result.checkpoint}")
+    out = result.spec.get("output", {})
+    if out.get("forecast_csv"):
+        _say(f"forecast: {out['forecast_csv']}")
+    if out.get("plot"):
+        _say(f"plot: {out['plot']}")
+    return 0
+
+
+# -- commands on a checkpoint -----------------------------------------------------------------------
+def _load(args: argparse.Namespace) -> Any:
+    from swets_train.jobs import load_job
+
+    job = load_job(args.checkpoint)
+    changes: dict[str, Any] = {}
+    if getattr(args, "data", None) is not None:
+        changes.update(_data_source(args.data))
+    if getattr(args, "target", None) is not None:
+        changes["target"] = args.target
+    if getattr(args, "covariates", None) is not None:
+        changes["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
+    return job.with_data(**changes)
+
+
+def _conf_checkpoint(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by swets train")
+    _add_data_options(p)
+
+
+def _conf_evaluate(p: argparse.ArgumentParser) -> None:
+    _conf_checkpoint(p)
+    p.add_argument(
+        "--stride",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --data: score every N-th window (1)",
+    )
+    _add_debug(p)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from swets_train.jobs import format_table
+
+    job = _load(args)
+    whole = args.data is not None
+    if args.stride < 1:
+        raise ConfigError(f"--stride must be >= 1, got {args.stride}")
+    metrics, baselines = job.evaluate(whole=whole, stride=args.stride)
+    d = job.spec.data
+    what = "every window" if whole else "the validation and test splits of training"
+    _say(
+        f"{job.spec.model.name} from {job.checkpoint} on {d.label} ({what}; lookback {d.lookback}, "
+        f"horizon {d.horizon}, season length {job.season_length})"
+    )
+    _say("")
+    _say(format_table(metrics, baselines, job.spec.model.name))
+    return 0
+
+
+def _conf_forecast(p: argparse.ArgumentParser) -> None:
+    _conf_checkpoint(p)
+    p.add_argument("--output", metavar="FILE.csv", help="write the forecast to a CSV file")
+    _add_debug(p)
+
+
+def _run_forecast(args: argparse.Namespace) -> int:
+    from swets_train.jobs import write_forecast_csv
+
+    job = _load(args)
+    fc = job.forecast()
+    d = job.spec.data
+    if args.output:
+        write_forecast_csv(fc, args.output)
+        _say(f"wrote {len(fc)} forecast(s) of {d.horizon} steps of {d.target!r} to {args.output}")
+        return 0
+    _say(f"forecast of {d.target!r} by {job.spec.model.name} on {d.label}, {d.horizon} steps:")
+    _say(_forecast_table(fc))
+    return 0
+
+
+def _conf_plot(p: argparse.ArgumentParser) -> None:
+    _conf_checkpoint(p)
+    p.add_argument("--output", required=True, metavar="FILE.png", help="the PNG file to write")
+    p.add_argument(
+        "--windows", type=int, default=4, metavar="N", help="consecutive forecasts to draw (4)"
+    )
+    _add_debug(p)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from swets_train.plot import plot_job
+
+    job = _load(args)
+    path = plot_job(job, args.output, windows=args.windows)
+    _say(f"wrote {path}")
+    return 0
+
+
+# -- backtest ---------------------------------------------------------------------------------------
+def _conf_backtest(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "checkpoint",
+        nargs="?",
+        metavar="CHECKPOINT",
+        help="a checkpoint written by swets train (or give --model / --config to train one)",
+    )
+    _add_spec_options(p)
+    g = p.add_argument_group("backtest")
+    g.add_argument("--folds", type=int, default=5, metavar="N", help="forecast origins (5)")
+    g.add_argument(
+        "--stride", type=int, metavar="N", help="rows between origins (default: the horizon)"
+    )
+    g.add_argument(
+        "--refit",
+        action="store_true",
+        help="train a fresh model on the data before every fold's origin",
+    )
+    g.add_argument("--per-fold", action="store_true", help="a row per fold as well")
+    g.add_argument("--no-progress", action="store_true", help="no training progress output")
+    _add_debug(p)
+
+
+def _run_backtest(args: argparse.Namespace) -> int:
+    import attrs
+
+    from swets_timeseries.series import as_collection
+    from swets_train.backtest import backtest
+    from swets_train.jobs import (
+        JobSpec,
+        build_model,
+        fit_prepared,
+        load_series,
+        prepare,
+        resolve_season_length,
+    )
+
+    if args.folds < 1:
+        raise ConfigError(f"--folds must be >= 1, got {args.folds}")
+    if args.stride is not None and args.stride < 1:
+        raise ConfigError(f"--stride must be >= 1, got {args.stride}")
+    if args.checkpoint is not None:
+        trained = [a for a in ("model", "config") if getattr(args, a) is not None]
+        if trained:
+            raise ConfigError(
+                f"give a CHECKPOINT or --{trained[0]}, not both (the checkpoint names its model)"
+            )
+        job = _load(args)
+        spec = job.spec
+        if args.set or any(
+            getattr(args, k) is not None
+            for k in ("epochs", "max_steps", "loss", "optimizer", "lr", "batch_size", "seed")
+        ):
+            overrides = spec_from_args(args)
+            merged = spec.to_dict()
+            for section, values in overrides.items():
+                if section != "data":
+                    merged.setdefault(section, {}).update(values)
+            spec = JobSpec.from_dict(merged)
+    elif args.model is not None or args.config is not None:
+        spec = JobSpec.from_dict(spec_from_args(args))
+        job = None
+    else:
+        raise ConfigError("give a CHECKPOINT, or --model NAME / --config FILE to train one")
+
+    series, data_spec = load_series(spec)
+    spec = attrs.evolve(spec, data=data_spec)
+    d = spec.data
+    stride = args.stride or d.horizon
+    progress = not args.no_progress
+
+    fit_spec = attrs.evolve(spec, data=attrs.evolve(d, test=0.0))  # the fold's rows: train + val
+
+    def fit(train_data: Any, fold: int) -> Any:
+        rows = sum(len(s) for s in as_collection(train_data))
+        _say(f"fold {fold}: training {spec.model.name} on the {rows} rows before its origin")
+        p = prepare(fit_spec, data=train_data)
+        fit_prepared(p, progress=progress)
+        return p.model, p.scaler
+
+    if job is None or args.refit:
+        season = job.season_length if job is not None else resolve_season_length(spec, series)
+        refit: bool | int = True if args.refit else args.folds
+        what = "before every fold" if args.refit else "once, on the rows before the first fold"
+        _say(f"backtest of {spec.model.name} on {d.label}: training {what}")
+        # an untrained model of the job; the backtest replaces it with each fold's trained one
+        model = build_model(spec, 1 + len(d.covariates))
+        report = backtest(
+            {spec.model.name: model},
+            series,
+            lookback=d.lookback,
+            horizon=d.horizon,
+            folds=args.folds,
+            stride=stride,
+            refit=refit,
+            fit=fit,
+            season_length=season,
+            target=d.target,
+            covariates=list(d.covariates),
+        )
+    else:
+        season = job.season_length
+        _say(f"backtest of {spec.model.name} from {job.checkpoint} on {d.label}")
+        report = backtest(
+            {spec.model.name: job.model},
+            series,
+            lookback=d.lookback,
+            horizon=d.horizon,
+            folds=args.folds,
+            stride=stride,
+            scaler=job.scaler,
+            season_length=season,
+            target=d.target,
+            covariates=list(d.covariates),
+        )
+    first = min(str(t) for o in report.origins[:1] for t in o.values())
+    _say(
+        f"{report.folds} folds {stride} rows apart, horizon {d.horizon}, first origin "
+        f"{first[:19]}, season length {season}"
+    )
+    _say("")
+    _say(report.table(per_fold=args.per_fold))
+    return 0
+
+
+# -- demo -------------------------------------------------------------------------------------------
+def demo_spec(output_dir: str = _DEMO_DIR, quick: bool = False) -> dict[str, Any]:
+    """The job of ``swets demo``: N-BEATS on a week of half-hourly electricity demand, one day ahead
+    (``quick``: a small model and a few dozen steps, for tests)."""
+    model: dict[str, Any] = {"name": "nbeats", "num_blocks": 2, "num_layers": 2, "layer_width": 128}
+    training: dict[str, Any] = {
+        "epochs": 15,
+        "patience": 3,
+        "lr": 1e-3,
+        "scheduler": "reduce_lr_on_plateau",
+        "scheduler_options": {"patience": 1, "factor": 0.5},
+    }
+    if quick:
+        model.update(num_blocks=1, layer_width=32)
+        training.update(epochs=2, max_steps=30)
+    return {
+        "data": {
+            "dataset": "electricity",
+            "lookback": 336,
+            "horizon": 48,
+            "val": 0.15,
+            "test": 0.15,
+        },
+        "model": model,
+        "training": training,
+        "output": {
+            "checkpoint": os.path.join(output_dir, "nbeats.swets"),
+            "forecast_csv": os.path.join(output_dir, "forecast.csv"),
+        },
+    }
+
+
+def _conf_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--quick", action="store_true", help="a small model and a few steps (seconds, for tests)"
+    )
+    p.add_argument(
+        "--output-dir", default=_DEMO_DIR, metavar="DIR", help=f"where to write ({_DEMO_DIR})"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no training progress output")
+    _add_debug(p)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from swets_core.errors import CheckpointError
+    from swets_timeseries.pandas_io import MissingDependencyError
+    from swets_train.backtest import backtest
+    from swets_train.jobs import JobSpec, LoadedJob, load_job, run_job
+    from swets_train.plot import plot_job
+
+    out = args.output_dir
+    spec = JobSpec.from_dict(demo_spec(out, args.quick))
+    d = spec.data
+    _say("swets demo: forecast half-hourly electricity demand in England and Wales (2000)")
+    _say(
+        f"  N-BEATS, one week in ({d.lookback} half-hours), one day out ({d.horizon}); "
+        f"the last {d.test:.0%} of the rows are held out as the test split"
+        + ("  [--quick: a tiny model and 30 steps]" if args.quick else "")
+    )
+    _say("")
+    _say("1. train (early stopping on the validation loss) and score against the baselines")
+    result = run_job(spec, progress=not args.no_progress)
+    _say(f"   {_summary(result)}")
+    _say("")
+    _say(result.table())
+    _say("")
+    beats = result.metrics["test"]["mase"] < result.baselines["seasonal_naive"]["test"]["mase"]
+    _say(
+        "   test MASE: "
+        f"{result.metrics['test']['mase']:.3f} for N-BEATS, "
+        f"{result.baselines['seasonal_naive']['test']['mase']:.3f} for seasonal naive, "
+        f"{result.baselines['naive']['test']['mase']:.3f} for naive"
+        + ("" if beats else "  (--quick trains too little to beat seasonal naive)")
+    )
+    _say("")
+    _say(f"2. saved the checkpoint (model, optimizer, scaler, history, job): {result.checkpoint}")
+    job = load_job(result.checkpoint)
+    live = LoadedJob(spec=job.spec, model=result.model, scaler=result.scaler)
+    fc = job.forecast()
+    same = np.array_equal(fc.values, live.forecast().values)
+    if not same:
+        raise CheckpointError(
+            f"{result.checkpoint}: the reloaded model forecasts differently from the trained one"
+        )
+    _say("3. reloaded it: the reloaded model's forecasts equal the trained model's, bit for bit")
+    _say("")
+    _say(f"4. forecast of the day after the data ends ({spec.output.forecast_csv}):")
+    _say(_forecast_table(fc, limit=6))
+    _say("")
+    folds = 7
+    report = backtest(
+        {"nbeats": job.model},
+        job.series(),
+        folds=folds,
+        stride=d.horizon,
+        scaler=job.scaler,
+        season_length=job.season_length,
+        lookback=d.lookback,
+        horizon=d.horizon,
+    )
+    _say(f"5. rolling-origin backtest over the last {folds} days (inside the test split):")
+    _say(report.table())
+    _say("")
+    png = os.path.join(out, "demo.png")
+    try:
+        plot_job(job, png)
+        _say(f"6. plot of forecasts against actuals and of the training history: {png}")
+    except MissingDependencyError as exc:
+        _say(f"6. plot skipped: {exc}")
+    _say("")
+    _say("next:")
+    _say(f"  swets forecast {result.checkpoint} --output forecast.csv")
+    _say(f"  swets evaluate {result.checkpoint}")
+    _say(f"  swets backtest {result.checkpoint} --folds 7")
+    _say("  swets train --model tcn --epochs 5      (any registered model; swets list models)")
+    return 0
+
+
+# -- the hook ---------------------------------------------------------------------------------------
+def register_commands(cli: Any) -> None:
+    """Add train, evaluate, forecast, backtest, plot and demo to the ``swets`` command."""
+    cli.add_command(
+        "train",
+        _run_train,
+        help="train a model on bundled data or a file, print its metrics next to the naive and "
+        "seasonal-naive baselines, save a checkpoint",
+        configure=_conf_train,
+    )
+    cli.add_command(
+        "evaluate",
+        _run_evaluate,
+        help="metrics of a checkpoint next to the baselines, on its own splits or on other data",
+        configure=_conf_evaluate,
+    )
+    cli.add_command(
+        "forecast",
+        _run_forecast,
+        help="forecast past the end of the data from a checkpoint, to the terminal or a CSV",
+        configure=_conf_forecast,
+    )
+    cli.add_command(
+        "backtest",
+        _run_backtest,
+        help="rolling-origin backtest of a checkpoint or of a model trained per fold",
+        configure=_conf_backtest,
+    )
+    cli.add_command(
+        "plot",
+        _run_plot,
+        help="a PNG of a checkpoint's forecasts against the actuals and of its training history",
+        configure=_conf_plot,
+    )
+    cli.add_command(
+        "demo",
+        _run_demo,
+        help="the main job end to end: train on bundled data, compare with baselines, save, "
+        "reload, forecast, backtest, plot",
+        configure=_conf_demo,
+    )

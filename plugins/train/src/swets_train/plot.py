@@ -1,0 +1,187 @@
+"""PNG plots of a trained job: forecasts against the actual values, and the training history.
+
+matplotlib is an optional extra (``pip install "swets[plot]"``); without it :func:`plot_job` raises
+:class:`~swets_timeseries.MissingDependencyError` (a SwetsError) saying what to install. The figure is
+drawn with the Agg canvas directly, so no display and no global pyplot state are involved.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from swets_core.errors import ConfigError, DataValidationError
+
+__all__ = ["plot_forecasts", "plot_job"]
+
+
+def _matplotlib() -> tuple[Any, Any]:
+    """``(Figure, FigureCanvasAgg)``, or a MissingDependencyError naming the extra."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        from swets_timeseries.pandas_io import MissingDependencyError
+
+        raise MissingDependencyError(
+            'plots need matplotlib, an optional extra: pip install "swets[plot]"'
+        ) from None
+    return Figure, FigureCanvasAgg
+
+
+def _history_series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list, list]:
+    xs, ys = [], []
+    for r in history:
+        v = r.get(key)
+        if isinstance(v, (int, float)) and math.isfinite(v):
+            xs.append(int(r.get("epoch", len(xs))) + 1)
+            ys.append(float(v))
+    return xs, ys
+
+
+def plot_forecasts(
+    path: str | os.PathLike[str],
+    *,
+    timestamps: np.ndarray,
+    actual: np.ndarray,
+    forecasts: Any,
+    history: Sequence[Mapping[str, Any]] = (),
+    title: str = "",
+    ylabel: str = "",
+) -> str:
+    """Draw the actual values with forecasts over them and, when given, the training history.
+
+    Args:
+        path: the PNG file to write (its directory is created).
+        timestamps, actual: ``(T,)`` the observed series to draw.
+        forecasts: a :class:`~swets_train.Forecast` (``timestamps`` ``(N, H)``, ``point``; with
+            quantiles the band between the lowest and highest level is shaded).
+        history: per-epoch records (``loss``, ``val_loss``) for a second panel.
+        title, ylabel: the forecast panel's labels.
+
+    Returns:
+        The path written.
+    """
+    Figure, Canvas = _matplotlib()
+    with_history = any("loss" in r for r in history)
+    fig = Figure(figsize=(11, 7.5 if with_history else 4.5), layout="constrained")
+    Canvas(fig)
+    if with_history:
+        ax, ax_hist = fig.subplots(2, 1, height_ratios=(2, 1))
+    else:
+        ax, ax_hist = fig.subplots(1, 1), None
+    ax.plot(timestamps, actual, color="black", linewidth=1.2, label="actual")
+    point = forecasts.point
+    for i in range(len(forecasts)):
+        ax.plot(
+            forecasts.timestamps[i],
+            point[i],
+            color="tab:orange",
+            linewidth=1.6,
+            label="forecast" if i == 0 else None,
+        )
+        ax.axvline(forecasts.timestamps[i][0], color="grey", linewidth=0.6, linestyle=":")
+        if forecasts.quantiles is not None and len(forecasts.quantiles) > 1:
+            lo = np.argmin(forecasts.quantiles)
+            hi = np.argmax(forecasts.quantiles)
+            ax.fill_between(
+                forecasts.timestamps[i],
+                forecasts.values[i, :, lo],
+                forecasts.values[i, :, hi],
+                color="tab:orange",
+                alpha=0.25,
+                label=(
+                    f"q{forecasts.quantiles[lo]:g}..q{forecasts.quantiles[hi]:g}"
+                    if i == 0
+                    else None
+                ),
+            )
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    if ax_hist is not None:
+        for key, style in (("loss", "-"), ("val_loss", "--")):
+            xs, ys = _history_series(history, key)
+            if xs:
+                ax_hist.plot(xs, ys, style, marker="o", markersize=3, label=key)
+        xs, ys = _history_series(history, "loss")
+        _, vs = _history_series(history, "val_loss")
+        if all(v > 0 for v in ys + vs) and (ys or vs):
+            ax_hist.set_yscale("log")
+        ax_hist.set_xlabel("epoch")
+        ax_hist.set_ylabel("loss (scaled data)")
+        ax_hist.set_title("training history")
+        ax_hist.grid(alpha=0.3)
+        ax_hist.legend(loc="upper right")
+    path = os.fspath(path)
+    try:
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot write the plot to {path}: {exc}") from exc
+    return path
+
+
+def plot_job(
+    job: Any,
+    path: str | os.PathLike[str],
+    *,
+    data: Any = None,
+    windows: int = 4,
+    series_id: str | None = None,
+) -> str:
+    """Plot a trained job (a :class:`~swets_train.jobs.LoadedJob`): its forecasts from the last
+    ``windows`` origins of the data, one horizon apart, against the actual values, with the lookback
+    before them for context, and its training history.
+
+    Args:
+        job: the trained job.
+        path: the PNG to write.
+        data: the data to plot (default: the job's data), a SeriesCollection with the job's roles.
+        windows: how many consecutive forecasts to draw.
+        series_id: which series of a collection (default: the first).
+
+    Returns:
+        The path written.
+    """
+    _matplotlib()  # fail before any work when matplotlib is missing
+    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+        raise ConfigError(f"plot: windows must be an int >= 1, got {windows!r}")
+    coll = job.series() if data is None else data
+    sid = coll.ids[0] if series_id is None else series_id
+    if sid not in coll.ids:
+        raise ConfigError(f"plot: no series {sid!r}; series: {', '.join(coll.ids[:10])}")
+    s = coll[sid]
+    d = job.spec.data
+    lookback, horizon = d.lookback, d.horizon
+    n = len(s)
+    k = min(windows, (n - lookback) // horizon)
+    if k < 1:
+        raise DataValidationError(
+            f"plot: series {sid!r} has {n} rows; a forecast needs lookback + horizon = "
+            f"{lookback + horizon}"
+        )
+    tail = s[n - (lookback + k * horizon) :]
+    from swets_timeseries import SeriesCollection
+
+    fc = job.predict(SeriesCollection([tail]), stride=horizon)
+    target = d.target
+    name = job.spec.model.name
+    span = f"{k} forecast{'s' if k > 1 else ''} of {horizon} steps"
+    more = f", series {sid!r}" if len(coll.ids) > 1 else ""
+    return plot_forecasts(
+        path,
+        timestamps=tail.timestamps,
+        actual=np.asarray(tail.column(target), dtype=np.float64),
+        forecasts=fc,
+        history=job.history,
+        title=f"{name} on {d.label}{more}: {span} against the actual {target}",
+        ylabel=target,
+    )
