@@ -64,15 +64,17 @@ def _layer_norm(
     D = int(np.prod(norm_shape))
     R = x.size // D if D else 0
     x2 = x.reshape(R, D)
-    mean = x2.mean(axis=1, keepdims=True)
-    xc = x2 - mean
-    var = np.einsum("ij,ij->i", xc, xc)[:, None]
-    var /= D
-    var += eps
+    dt = x.dtype.type
+    # row reductions as matrix-vector products (BLAS), much faster than short-axis reductions
+    inv_d = np.full(D, 1.0 / D, dtype=x.dtype)
+    xc = x2 - (x2 @ inv_d)[:, None]
+    var = np.einsum("ij,ij->i", xc, xc)
+    var *= dt(1.0 / D)
+    var += dt(eps)
     rstd = np.sqrt(var, out=var)
     np.reciprocal(rstd, out=rstd)
     xhat = xc
-    xhat *= rstd
+    xhat *= rstd[:, None]
     w2 = None if weight is None else weight.reshape(D)
     if w2 is not None:
         y = xhat * w2
@@ -91,18 +93,27 @@ def _layer_norm(
         grads: list[np.ndarray | None] = [None] * len(needs)
         if needs[0]:
             gxhat = g2 * w2 if w2 is not None else g2
-            m1 = gxhat.mean(axis=1, keepdims=True)
-            m2 = np.einsum("ij,ij->i", gxhat, xhat)[:, None]
-            m2 /= D
-            gx = xhat * m2
+            # rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), per row
+            m1 = gxhat @ inv_d
+            m2 = np.einsum("ij,ij->i", gxhat, xhat)
+            m2 *= dt(1.0 / D)
+            m1 *= rstd
+            m2 *= rstd
+            gx = xhat * m2[:, None]
+            if w2 is not None:
+                gxhat *= rstd[:, None]  # our own array: scaled in place
+            else:
+                gxhat = g2 * rstd[:, None]
             np.subtract(gxhat, gx, out=gx)
-            gx -= m1
-            gx *= rstd
+            gx -= m1[:, None]
             grads[0] = gx.reshape(x.shape)
+        ones = None
         if len(needs) > 1 and needs[1] and weight is not None:
-            grads[1] = np.einsum("ij,ij->j", g2, xhat).reshape(norm_shape)
+            ones = np.ones(R, dtype=g2.dtype)
+            grads[1] = (ones @ (g2 * xhat)).reshape(norm_shape)
         if len(needs) > 2 and needs[2] and bias is not None:
-            grads[2] = g2.sum(axis=0).reshape(norm_shape)
+            ones = np.ones(R, dtype=g2.dtype) if ones is None else ones
+            grads[2] = (ones @ g2).reshape(norm_shape)
         return tuple(grads)
 
     return out, backward
