@@ -67,7 +67,7 @@ def connect(
                 n_workers=n_workers,
                 threads_per_worker=threads_per_worker,
                 processes=processes,
-                dashboard_address=None,
+                dashboard_address=":0",
             )
         except Exception as exc:  # pragma: no cover - local start-up failures are environmental
             raise ConfigError(f"cannot start a local Dask cluster: {exc}") from exc
