@@ -207,6 +207,8 @@ def _summary(result: Any) -> str:
 
 
 def _forecast_table(fc: Any, limit: int | None = None) -> str:
+    from swets_train.jobs import _fmt
+
     cols = fc.to_columns()
     many = len(set(cols["series_id"].tolist())) > 1
     value_cols = [k for k in cols if k == "forecast" or k.startswith("q")]
@@ -217,7 +219,7 @@ def _forecast_table(fc: Any, limit: int | None = None) -> str:
     for i in shown:
         ts = np.datetime_as_string(cols["timestamp"][i], unit="s") + "Z"
         row = ([str(cols["series_id"][i])] if many else []) + [ts, str(cols["step"][i])]
-        row += [f"{float(cols[k][i]):.6g}" for k in value_cols]
+        row += [_fmt(float(cols[k][i])) for k in value_cols]
         rows.append(row)
     widths = [max(len(r[j]) for r in [head, *rows]) for j in range(len(head))]
     lines = [
@@ -228,7 +230,7 @@ def _forecast_table(fc: Any, limit: int | None = None) -> str:
         for r in [head, *rows]
     ]
     if limit is not None and n > limit:
-        lines.append(f"... {n - limit} more rows (--output FILE.csv writes them all)")
+        lines.append(f"... {n - limit} more rows")
     return "\n".join(lines)
 
 
@@ -598,7 +600,12 @@ def _run_demo(args: argparse.Namespace) -> int:
         f"{result.metrics['test']['mase']:.3f} for N-BEATS, "
         f"{result.baselines['seasonal_naive']['test']['mase']:.3f} for seasonal naive, "
         f"{result.baselines['naive']['test']['mase']:.3f} for naive"
-        + ("" if beats else "  (--quick trains too little to beat seasonal naive)")
+        + (
+            ""
+            if beats
+            else "  (not better than seasonal naive"
+            + ("; --quick trains a tiny model for seconds)" if args.quick else ")")
+        )
     )
     _say("")
     _say(f"2. saved the checkpoint (model, optimizer, scaler, history, job): {result.checkpoint}")

@@ -335,11 +335,37 @@ class OutputSpec:
         return _section_dict(self)
 
 
+_SINGULAR = {"losses": "loss", "models": "model", "optimizers": "optimizer"}
+
+
 def _component(kind: str, name: str, where: str) -> Any:
     try:
         return registry.get(kind, name)
-    except (UnknownComponentError, DuplicateComponentError) as exc:
+    except UnknownComponentError as exc:
+        what = _SINGULAR.get(kind, kind.rstrip("s"))
+        close = difflib.get_close_matches(name, exc.known, n=3, cutoff=0.5)
+        if close:
+            hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+        else:
+            hint = f"; known {kind}: {', '.join(exc.known) or 'none (is the plugin installed?)'}"
+        raise ConfigError(f"{where}: unknown {what} {name!r}{hint}") from None
+    except DuplicateComponentError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _build(
+    factory: Any, args: Sequence[Any], kwargs: Mapping[str, Any], where: str, what: str
+) -> Any:
+    """Call a registry factory; its errors become ConfigErrors naming ``where``."""
+    try:
+        return factory(*args, **kwargs)
+    except SwetsError as exc:
+        raise ConfigError(f"{where} {what}: {exc}") from exc
+    except TypeError as exc:
+        hint = ""
+        if "required" in str(exc) and "argument" in str(exc):
+            hint = f" (give it in {where}_options)"
+        raise ConfigError(f"{where} {what}: {exc}{hint}") from exc
 
 
 def _check_options(
@@ -845,28 +871,32 @@ def prepare(spec: JobSpec | Mapping[str, Any], *, data: Any = None) -> Prepared:
                 f"training.loss_options.quantiles {list(given)} differ from the model's quantiles "
                 f"{quantiles}"
             )
-    loss_factory = _component("losses", loss_name, "training.loss")
-    try:
-        loss = loss_factory(**loss_options)
-    except (SwetsError, TypeError) as exc:
-        raise ConfigError(f"training.loss {loss_name!r}: {exc}") from exc
+    loss = _build(
+        _component("losses", loss_name, "training.loss"),
+        (),
+        loss_options,
+        "training.loss",
+        repr(loss_name),
+    )
     opt_kwargs = {"lr": t.lr, **t.optimizer_options}
     if t.weight_decay is not None:
         opt_kwargs["weight_decay"] = t.weight_decay
-    try:
-        optimizer = _component("optimizers", t.optimizer, "training.optimizer")(
-            model.parameters(), **opt_kwargs
-        )
-    except (SwetsError, TypeError) as exc:
-        raise ConfigError(f"training.optimizer {t.optimizer!r}: {exc}") from exc
+    optimizer = _build(
+        _component("optimizers", t.optimizer, "training.optimizer"),
+        (model.parameters(),),
+        opt_kwargs,
+        "training.optimizer",
+        repr(t.optimizer),
+    )
     scheduler = None
     if t.scheduler is not None:
-        try:
-            scheduler = _component("schedulers", t.scheduler, "training.scheduler")(
-                optimizer, **t.scheduler_options
-            )
-        except (SwetsError, TypeError) as exc:
-            raise ConfigError(f"training.scheduler {t.scheduler!r}: {exc}") from exc
+        scheduler = _build(
+            _component("schedulers", t.scheduler, "training.scheduler"),
+            (optimizer,),
+            t.scheduler_options,
+            "training.scheduler",
+            repr(t.scheduler),
+        )
     resolved = attrs.evolve(
         spec,
         data=data_spec,

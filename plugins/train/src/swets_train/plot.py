@@ -67,6 +67,8 @@ def plot_forecasts(
         The path written.
     """
     Figure, Canvas = _matplotlib()
+    from matplotlib.ticker import MaxNLocator
+
     with_history = any("loss" in r for r in history)
     fig = Figure(figsize=(11, 7.5 if with_history else 4.5), layout="constrained")
     Canvas(fig)
@@ -109,10 +111,12 @@ def plot_forecasts(
             xs, ys = _history_series(history, key)
             if xs:
                 ax_hist.plot(xs, ys, style, marker="o", markersize=3, label=key)
-        xs, ys = _history_series(history, "loss")
+        _, ys = _history_series(history, "loss")
         _, vs = _history_series(history, "val_loss")
-        if all(v > 0 for v in ys + vs) and (ys or vs):
+        values = ys + vs
+        if values and min(values) > 0 and max(values) / min(values) > 20:
             ax_hist.set_yscale("log")
+        ax_hist.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_hist.set_xlabel("epoch")
         ax_hist.set_ylabel("loss (scaled data)")
         ax_hist.set_title("training history")
