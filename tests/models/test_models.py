@@ -440,3 +440,12 @@ def test_conformance_kit(name, quantiles):
     from swets_core.testing import check_model
 
     check_model(name, {**SMALL_CONFIGS[name], "quantiles": quantiles, "seed": 0}, sample(name))
+
+
+@pytest.mark.parametrize("name", ["nbeats", "tcn", "lstm", "transformer"])
+def test_input_size_is_another_name_for_lookback(name):
+    cfg = {k: v for k, v in SMALL_CONFIGS[name].items() if k != "lookback"}
+    model = registry.create("models", name, input_size=12, **cfg)
+    assert model.config()["lookback"] == 12 and "input_size" not in model.config()
+    with pytest.raises(ConfigError, match="input_size=12 and lookback=10 disagree"):
+        registry.create("models", name, input_size=12, lookback=10, **cfg)

@@ -17,6 +17,8 @@ from swets_core import Module, Tensor, ops
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
 
+_DEFAULT_LOOKBACK = 96
+
 RngLike = np.random.Generator | int | None
 """A numpy Generator (used as is), an int seed, or None (fresh entropy)."""
 
@@ -137,6 +139,8 @@ class ForecastingModel(Module):
     - ``n_features``: features per time step (feature 0 is the target, the rest past covariates);
     - ``lookback``: length of the input window;
     - ``horizon``: number of future steps forecast at once (direct multi-step);
+    - ``input_size``: accepted as another name for ``lookback`` (NeuralForecast's name);
+      ``config()`` stores ``lookback``;
     - ``quantiles``: None for a point forecast, or the quantile levels of a quantile head;
     - ``dtype``: ``"float32"`` (default) or ``"float64"``, the parameter dtype.
 
@@ -152,8 +156,16 @@ class ForecastingModel(Module):
         horizon: Any,
         quantiles: Any,
         dtype: Any,
+        input_size: Any = None,
     ) -> None:
         owner = type(self).__name__
+        if input_size is not None:  # NeuralForecast's name for the lookback
+            if lookback is not None and lookback != input_size and lookback != _DEFAULT_LOOKBACK:
+                raise ConfigError(
+                    f"{owner}: input_size={input_size!r} and lookback={lookback!r} disagree; "
+                    "input_size is another name for lookback, give one of them"
+                )
+            lookback = input_size
         self.n_features = positive_int(n_features, "n_features", owner)
         self.lookback = positive_int(lookback, "lookback", owner)
         self.horizon = positive_int(horizon, "horizon", owner)

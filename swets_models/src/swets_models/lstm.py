@@ -51,10 +51,11 @@ class LSTMModel(ForecastingModel):
         dtype: Any = "float32",
         rng: RngLike = None,
         seed: int | None = None,
+        input_size: int | None = None,
     ) -> None:
         super().__init__()
         owner = "LSTMModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
         self.num_layers = positive_int(num_layers, "num_layers", owner)
         self.dropout = probability(dropout, "dropout", owner)

@@ -176,10 +176,11 @@ class NBEATSModel(ForecastingModel):
         dtype: Any = "float32",
         rng: RngLike = None,
         seed: int | None = None,
+        input_size: int | None = None,
     ) -> None:
         super().__init__()
         owner = "NBEATSModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
         if self.n_features != 1:
             raise ConfigError(
                 f"{owner}: n_features must be 1: N-BEATS forecasts from the target alone and takes "

@@ -178,10 +178,11 @@ class TCNModel(ForecastingModel):
         dtype: Any = "float32",
         rng: RngLike = None,
         seed: int | None = None,
+        input_size: int | None = None,
     ) -> None:
         super().__init__()
         owner = "TCNModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
         if isinstance(channels, (list, tuple)):
             if not channels:
                 raise ConfigError(f"{owner}: channels must not be empty")

@@ -80,10 +80,11 @@ class TransformerModel(ForecastingModel):
         dtype: Any = "float32",
         rng: RngLike = None,
         seed: int | None = None,
+        input_size: int | None = None,
     ) -> None:
         super().__init__()
         owner = "TransformerModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype)
+        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
         self.d_model = positive_int(d_model, "d_model", owner)
         self.n_heads = positive_int(n_heads, "n_heads", owner)
         if self.d_model % self.n_heads:
