@@ -394,8 +394,9 @@ def _conf_plot(p: argparse.ArgumentParser) -> None:
 
 
 def _run_plot(args: argparse.Namespace) -> int:
-    from swets_train.plot import plot_job
+    from swets_train.plot import plot_job, require_matplotlib
 
+    require_matplotlib()  # before reading anything
     job = _load(args)
     path = plot_job(job, args.output, windows=args.windows)
     _say(f"wrote {path}")

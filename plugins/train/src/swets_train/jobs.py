@@ -523,11 +523,11 @@ def _takes(factory: Any, name: str) -> bool:
 
 
 # -- data -------------------------------------------------------------------------------------------
-def _header(path: str) -> list[str]:
+def _header(path: str, delimiter: str = ",") -> list[str]:
     import csv
 
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        for row in csv.reader(fh):
+        for row in csv.reader(fh, delimiter=delimiter):
             if row:
                 return [c.strip() for c in row]
     raise ConfigError(f"data.path: {path} is empty")
@@ -542,6 +542,20 @@ def _value_columns(columns: Sequence[str], spec: DataSpec) -> list[str]:
             continue
         out.append(c)
     return out
+
+
+def _check_columns(columns: Sequence[str], spec: DataSpec, target: str) -> None:
+    """Every column the job names must be in the file's header (with a suggestion if not)."""
+    named = [("target", target)] + [("covariates", c) for c in spec.covariates]
+    named += [(k, getattr(spec, k)) for k in ("timestamp_column", "id_column") if getattr(spec, k)]
+    for role, name in named:
+        if name not in columns:
+            close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"data.{role}: {spec.label} has no column {name!r} (columns: "
+                f"{', '.join(columns)}){hint}"
+            )
 
 
 def _default_target(columns: Sequence[str], spec: DataSpec) -> str:
@@ -606,7 +620,8 @@ def load_series(spec: DataSpec | JobSpec, data: Any = None) -> tuple[Any, DataSp
         covs = tuple(c for c in covs if c != target)
         label = "the data"
     elif ds.path is not None:
-        coll, target, covs = _read_file(ds)
+        loaded, target, covs = _read_file(ds)
+        coll = as_collection(loaded)
     else:
         from swets_timeseries import OHLCV, load_dataset
 
@@ -650,6 +665,7 @@ def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
             df = pd.read_parquet(path, engine="pyarrow")
             cols = [str(c) for c in df.columns]
             target = ds.target or _default_target(cols, ds)
+            _check_columns(cols, ds, target)
             data = series_from_pandas(
                 df,
                 target=target,
@@ -662,9 +678,9 @@ def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
             from swets_timeseries import read_series_csv
 
             delimiter = "\t" if ext == ".tsv" else ","
-            target = ds.target
-            if target is None:
-                target = _default_target(_header(path), ds)
+            header = _header(path, delimiter)
+            target = ds.target or _default_target(header, ds)
+            _check_columns(header, ds, target)
             data = read_series_csv(
                 path,
                 target=target,

@@ -16,10 +16,10 @@ import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError
 
-__all__ = ["plot_forecasts", "plot_job"]
+__all__ = ["plot_forecasts", "plot_job", "require_matplotlib"]
 
 
-def _matplotlib() -> tuple[Any, Any]:
+def require_matplotlib() -> tuple[Any, Any]:
     """``(Figure, FigureCanvasAgg)``, or a MissingDependencyError naming the extra."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -66,7 +66,7 @@ def plot_forecasts(
     Returns:
         The path written.
     """
-    Figure, Canvas = _matplotlib()
+    Figure, Canvas = require_matplotlib()
     from matplotlib.ticker import MaxNLocator
 
     with_history = any("loss" in r for r in history)
@@ -155,7 +155,7 @@ def plot_job(
     Returns:
         The path written.
     """
-    _matplotlib()  # fail before any work when matplotlib is missing
+    require_matplotlib()  # fail before any work when matplotlib is missing
     if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
         raise ConfigError(f"plot: windows must be an int >= 1, got {windows!r}")
     coll = job.series() if data is None else data
