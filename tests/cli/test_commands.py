@@ -253,3 +253,51 @@ def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path):
         "train", *[a for a in TINY if a != "--no-progress"], "--output", "x.swets", cwd=tmp_path
     )
     assert re.search(r"^epoch 1\s+step 12\s+loss \S+\s+lr 0.001\s+val_loss", proc.stderr, re.M)
+
+
+def test_a_third_party_model_trains_saves_and_forecasts_from_the_cli(tmp_path):
+    """The example plugin (its DLinear takes ``input_size``, not ``lookback``) through every step."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(ROOT / "plugins" / "example-dlinear"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {"PYTHONPATH": str(site)}
+    assert "dlinear" in swets("list", "models", cwd=tmp_path, env=env).stdout
+    proc = swets(
+        "train",
+        "--model",
+        "dlinear",
+        "--max-steps",
+        "5",
+        "--no-progress",
+        "--output",
+        "dl.swets",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert re.search(r"^test\s+dlinear\s", proc.stdout, re.M)
+    proc = swets("forecast", "dl.swets", cwd=tmp_path, env=env)
+    assert len([ln for ln in proc.stdout.splitlines() if ln.startswith("2000-08-28")]) == 24
+    # without the plugin the checkpoint names what is missing
+    line = swets("forecast", "dl.swets", cwd=tmp_path, rc=1).stderr.strip()
+    assert "needs model 'dlinear', which no installed plugin provides" in line
+    assert "swets-example-dlinear" in line

@@ -77,10 +77,21 @@ _SCALERS = ("standard", "minmax", "robust")
 # keys the job passes to a model when its factory takes them, so they may not be model options
 _AUTO_MODEL_KEYS = {
     "lookback": "data.lookback",
+    "input_size": "data.lookback",  # another name of the lookback (NeuralForecast's)
     "horizon": "data.horizon",
     "n_features": "the data (1 + the number of data.covariates)",
     "seed": "training.seed",
 }
+
+
+def _auto_model_config(factory: Any, lookback: int, horizon: int, n_features: int, seed: int):
+    """What the job gives a model factory itself: each of ``lookback`` (or ``input_size`` for a
+    factory taking that name only), ``horizon``, ``n_features`` and ``seed`` that it takes."""
+    values = {"lookback": lookback, "horizon": horizon, "n_features": n_features, "seed": seed}
+    out = {k: v for k, v in values.items() if _takes(factory, k)}
+    if "lookback" not in out and _takes(factory, "input_size"):
+        out["input_size"] = lookback
+    return out
 
 
 # -- validation helpers -----------------------------------------------------------------------------
@@ -271,8 +282,9 @@ class DataSpec:
 class ModelSpec:
     """The ``[model]`` section: ``name`` (a registered model) and any options of that model.
 
-    The job passes ``lookback``, ``horizon``, ``n_features`` and ``seed`` itself to a model whose
-    factory takes them; every other key is given to the factory as is.
+    The job passes ``lookback`` (or ``input_size``, the same under NeuralForecast's name),
+    ``horizon``, ``n_features`` and ``seed`` itself to a model whose factory takes them; every other
+    key is given to the factory as is.
     """
 
     name: str = "nbeats"
@@ -745,13 +757,8 @@ def build_model(spec: JobSpec, n_features: int) -> Any:
     """
     name = spec.model.name
     factory = _component("models", name, "model.name")
-    auto = {
-        "lookback": spec.data.lookback,
-        "horizon": spec.data.horizon,
-        "n_features": n_features,
-        "seed": spec.training.seed,
-    }
-    config = {k: v for k, v in auto.items() if _takes(factory, k)}
+    d = spec.data
+    config = _auto_model_config(factory, d.lookback, d.horizon, n_features, spec.training.seed)
     config.update(spec.model.options)
     try:
         return factory(**config)
