@@ -92,8 +92,15 @@ def test_data_parallel_checkpoint_is_a_job_checkpoint(series_csv, tmp_path, clie
     from swets_train.jobs import load_job
 
     path = str(tmp_path / "dp.swets")
-    dp = train_data_parallel(f64(series_csv, path, epochs=1, patience=None), client=client)
+    spec = f64(series_csv, path, epochs=1, patience=None)
+    spec["output"]["forecast_csv"] = str(tmp_path / "forecast.csv")
+    dp = train_data_parallel(spec, client=client)
     assert dp.checkpoint == path and os.path.exists(path)
+    with open(tmp_path / "forecast.csv") as fh:
+        assert len(fh.read().splitlines()) == 1 + 2 * 6  # a header, 2 series x horizon 6
+    jr = dp.job_result()
+    assert jr.metrics == dp.metrics and jr.history == dp.history and jr.checkpoint == path
+    assert dp.windows == jr.windows and set(dp.windows) == {"train", "validation", "test"}
     assert dp.digest == state_digest(dp.model)  # no early stopping: the replicas' final weights
     loaded = load_job(path)
     assert all(
@@ -153,3 +160,71 @@ def test_unreachable_scheduler_is_a_config_error(series_csv):
         connect("tcp://127.0.0.1:9", timeout=0.5)
     with pytest.raises(ConfigError, match="scheduler address"):
         connect("")
+
+
+def test_checkpoint_resumes_in_one_process_with_fit(series_csv, tmp_path):
+    """The training state is swets_train's: fit(resume_from=...) continues where it stopped."""
+    from swets_train import fit
+    from swets_train.jobs import prepare
+
+    first = f64(series_csv, str(tmp_path / "one.swets"), epochs=1, patience=None)
+    train_single_process(first)
+    whole = train_single_process(
+        f64(series_csv, str(tmp_path / "two.swets"), epochs=2, patience=None)
+    )
+
+    p = prepare(f64(series_csv, str(tmp_path / "x.swets"), epochs=2, patience=None))
+    history = fit(
+        p.model,
+        p.loss,
+        p.optimizer,
+        p.train,
+        p.val,
+        epochs=2,
+        seed=0,
+        metrics=("mae",),
+        progress=False,
+        resume_from=str(tmp_path / "one.swets"),
+        scaler=p.scaler,
+    )
+    a, b = p.model.state_dict(), whole.model.state_dict()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert [dict(r) for r in history] == whole.history
+
+
+class _TwoInProcess:
+    """Two in-process replicas of one job, as the driver's loop talks to Dask actors."""
+
+    def __init__(self, spec: dict) -> None:
+        from swets_dask._jobs import build_setup
+        from swets_dask.dataparallel import Replica
+
+        self.setup = build_setup(spec)
+        self.replicas = [Replica(self.setup, 0, 2), Replica(spec, 1, 2)]
+        self.workers = ["w0", "w1"]
+        self.size = 2
+
+    def __len__(self) -> int:
+        return 2
+
+    def call(self, method, args, what):
+        return [getattr(r, method)(*a) for r, a in zip(self.replicas, args)]
+
+    def call_one(self, rank, method, args, what):
+        return getattr(self.replicas[rank], method)(*args)
+
+
+def test_replicas_that_differ_are_caught(series_csv, tmp_path):
+    from swets_dask.dataparallel import _run
+
+    spec = f64(series_csv, str(tmp_path / "x.swets"), epochs=1, patience=None)
+    group = _TwoInProcess(spec)
+    p = next(iter(group.replicas[1].params.values()))
+    p._data[...] += 1.0
+    with pytest.raises(ReplicaError, match="replica 1 on w1 built different initial parameters"):
+        _run(group.setup, group, check_every=1, progress=False, where="test")
+
+    group = _TwoInProcess(spec)  # same start, but replica 1 would step with another learning rate
+    group.replicas[1].setup.optimizer.param_groups[0]["lr"] *= 2
+    with pytest.raises(ReplicaError, match="differ after step 1: replica 1 on w1"):
+        _run(group.setup, group, check_every=1, progress=False, where="test")

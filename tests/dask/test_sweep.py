@@ -23,7 +23,7 @@ GRID = {"model.layer_width": [8, 16], "training.lr": [1e-3, 3e-3]}
 
 def sweep_job(csv: str) -> dict:
     """Long enough (about a second per configuration) for a worker to be killed mid-task."""
-    return job(csv, epochs=6, patience=None)
+    return job(csv, epochs=10, patience=None)
 
 
 @pytest.fixture(scope="module")

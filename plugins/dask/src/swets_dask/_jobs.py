@@ -25,17 +25,7 @@ def normalize_spec(spec: Any) -> dict[str, Any]:
                 f"{type(spec).__name__}"
             )
         spec = JobSpec.from_dict(spec)
-    out = spec.to_dict()
-    # to_dict leaves None values out, which from_dict would read as the default: keep every None
-    # whose default is not None (``epochs = None`` with a step budget, ``patience = None``...)
-    import attrs
-
-    for section in ("data", "model", "training", "output"):
-        part = getattr(spec, section)
-        for field in attrs.fields(type(part)):
-            if getattr(part, field.name) is None and field.default is not None:
-                out.setdefault(section, {})[field.name] = None
-    return out
+    return spec.to_dict()
 
 
 def _is_plateau(scheduler: Any) -> bool:

@@ -94,13 +94,12 @@ class Replica:
         spec: the job specification (plain data) every replica builds identically; or, in
             process, an already built :class:`~swets_dask._jobs.Setup`.
         rank, world: this replica's index and the number of replicas.
-        check: compute the parameter digest after each update (for the driver's identity check).
     """
 
-    def __init__(self, spec: Any, rank: int = 0, world: int = 1, check: bool = True) -> None:
+    def __init__(self, spec: Any, rank: int = 0, world: int = 1) -> None:
         setup = spec if isinstance(spec, Setup) else build_setup(spec)
         self.setup = setup
-        self.rank, self.world, self.check = int(rank), int(world), bool(check)
+        self.rank, self.world = int(rank), int(world)
         self.model = setup.model
         self.params = dict(self.model.named_parameters())
         self.ids = {name: p.id for name, p in self.params.items()}
@@ -174,18 +173,22 @@ class Replica:
         return float(loss._data), int(idx.shape[0]), out
 
     def step(
-        self, update: Mapping[str, np.ndarray] | None, shard: np.ndarray | None
+        self,
+        update: Mapping[str, np.ndarray] | None,
+        shard: np.ndarray | None,
+        want_digest: bool = False,
     ) -> tuple[str | None, tuple[float, int, dict[str, np.ndarray]] | None]:
         """Apply ``update`` (the averaged gradient of the previous step), then compute the gradient
         of the mean loss over the windows ``shard``.
 
         Returns:
-            ``(digest, result)``: the parameter digest after the update (None unless checking),
-            and ``(loss, n_windows, {parameter name: gradient array})`` or None without a shard.
+            ``(digest, result)``: the parameter digest after the update (None unless
+            ``want_digest``), and ``(loss, n_windows, {parameter name: gradient array})`` or None
+            without a shard.
         """
         if update is not None:
             self._apply(update)
-        digest = self.digest() if self.check and update is not None else None
+        digest = self.digest() if want_digest else None
         if shard is None or len(shard) == 0:
             return digest, None
         return digest, self._gradients(shard)
@@ -239,8 +242,8 @@ class Replica:
 class _LocalGroup:
     """One in-process replica."""
 
-    def __init__(self, setup: Setup, check: bool) -> None:
-        self.replicas = [Replica(setup, 0, 1, check)]
+    def __init__(self, setup: Setup) -> None:
+        self.replicas = [Replica(setup, 0, 1)]
         self.workers = ["<this process>"]
         self.size = 1
 
@@ -260,7 +263,7 @@ class _LocalGroup:
 class _DaskGroup:
     """Replicas as Dask actors, one per worker (round robin when there are more replicas)."""
 
-    def __init__(self, client: Any, spec: dict[str, Any], n: int, check: bool) -> None:
+    def __init__(self, client: Any, spec: dict[str, Any], n: int) -> None:
         from swets_dask.cluster import check_workers
 
         workers = check_workers(client)
@@ -273,7 +276,6 @@ class _DaskGroup:
                 spec,
                 r,
                 n,
-                check,
                 actor=True,
                 workers=[self.workers[r]],
                 allow_other_workers=False,
@@ -349,6 +351,8 @@ class DataParallelResult:
         spec: the resolved job specification as plain data.
         stop_reason: why training stopped before its budget (early stopping), or None.
         seconds: wall time of the training loop.
+        windows: the number of windows per split (``train``, ``validation``, ``test``).
+        notes: remarks about choices made while preparing the job.
         model: the trained model in this process (the best epoch's weights when early stopping
             restored them); scaler: the fitted scaler of the data, or None.
         steps, epochs: optimizer steps done and epochs run.
@@ -367,6 +371,7 @@ class DataParallelResult:
         "history",
         "metrics",
         "model",
+        "notes",
         "optimizer_state",
         "replicas",
         "scaler",
@@ -375,6 +380,7 @@ class DataParallelResult:
         "spec",
         "steps",
         "stop_reason",
+        "windows",
         "workers",
     )
 
@@ -412,6 +418,8 @@ class DataParallelResult:
             spec=self.spec,
             stop_reason=self.stop_reason,
             seconds=self.seconds,
+            windows=dict(self.windows),
+            notes=list(self.notes),
             model=self.model,
             scaler=self.scaler,
         )
@@ -592,10 +600,11 @@ def _run(
             idx = np.asarray(batch.index, dtype=np.int64)
             shards = np.array_split(idx, n) if n > 1 else [idx]
             step = view.global_step
+            check = pending is not None and check_every > 0 and step % check_every == 0
             replies = group.call(
-                "step", [(pending, s) for s in shards], f"epoch {epoch} step {step + 1}"
+                "step", [(pending, s, check) for s in shards], f"epoch {epoch} step {step + 1}"
             )
-            if pending is not None and check_every and step % check_every == 0:
+            if check:
                 _check_same([d for d, _ in replies], group.workers, f"after step {step}")
             results = [r for _, r in replies if r is not None]
             loss, pending = _average(results, int(idx.shape[0]))
@@ -611,10 +620,12 @@ def _run(
                 f"{where}: the training data yielded no batch in epoch {epoch}"
             )
         replies = group.call(
-            "step", [(pending, None)] * n, f"applying step {view.global_step} of epoch {epoch}"
+            "step",
+            [(pending, None, check_every > 0)] * n,
+            f"applying step {view.global_step} of epoch {epoch}",
         )
         pending = None
-        if check_every:
+        if check_every > 0:
             _check_same([d for d, _ in replies], group.workers, f"after step {view.global_step}")
         record: dict[str, Any] = {
             "epoch": epoch,
@@ -703,7 +714,36 @@ def _finish(
             )
         except OSError as exc:
             raise ConfigError(f"output.checkpoint: cannot write {path}: {exc}") from exc
+    p = setup.prepared
+    out = p.spec.output
+    if write and (out.forecast_csv or out.plot):  # as run_job
+        from swets_train.jobs import LoadedJob, write_forecast_csv
+
+        job = LoadedJob(
+            spec=p.spec,
+            model=setup.model,
+            scaler=setup.scaler,
+            history=[dict(r) for r in view.history],
+            checkpoint=path,
+        )
+        if out.forecast_csv:
+            write_forecast_csv(job.forecast(p.series), out.forecast_csv)
+        if out.plot:
+            from swets_train.plot import plot_job
+
+            plot_job(job, out.plot, data=p.series)
+    windows = {
+        split: len(part)
+        for split, part in (
+            ("train", p.splits.train),
+            ("validation", p.splits.val),
+            ("test", p.splits.test),
+        )
+        if part is not None
+    }
     return DataParallelResult(
+        windows=windows,
+        notes=list(p.notes),
         metrics=metrics,
         baselines=baselines,
         checkpoint=path,
@@ -824,7 +864,7 @@ def train_data_parallel(
 
         count = int(replicas) if replicas is not None else len(check_workers(cl))
         with cl.as_current():  # actor proxies find their client through the current client
-            group = _DaskGroup(cl, plain, count, bool(check_every))
+            group = _DaskGroup(cl, plain, count)
             try:
                 view, final, callbacks, digests, seconds = _run(
                     setup, group, check_every=int(check_every), progress=progress, where=where
@@ -852,7 +892,7 @@ def train_single_process(
     where = "train_single_process"
     plain = _resolve(spec, where, global_batch, epochs, max_steps, 1)
     setup = build_setup(plain)
-    group = _LocalGroup(setup, check=False)
+    group = _LocalGroup(setup)
     view, final, callbacks, digests, seconds = _run(
         setup, group, check_every=0, progress=progress, where=where
     )
