@@ -150,7 +150,11 @@ def check_workers(client: Any) -> list[str]:
         ConfigError: no worker is connected, or a worker lacks a distribution or has another
             version (each such worker and distribution is named).
     """
-    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    try:
+        info = client.scheduler_info(n_workers=-1)  # recent Dask lists 5 workers by default
+    except TypeError:  # Dask before the n_workers argument lists them all
+        info = client.scheduler_info()
+    workers = sorted(info["workers"])
     if not workers:
         raise ConfigError(
             "the Dask cluster has no worker; start some with `dask worker <scheduler address>`"

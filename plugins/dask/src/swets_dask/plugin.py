@@ -13,22 +13,27 @@ from swets_core.errors import ConfigError
 _SWEEP_HELP = "train many configurations of a job in parallel on Dask and rank them"
 
 
-def _read_toml(path: str) -> dict[str, Any]:
+def _toml() -> Any:
     try:
         import tomllib
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ModuleNotFoundError:
             raise ConfigError(
-                "reading a TOML job file on Python 3.10 needs the tomli package: pip install tomli"
+                "reading TOML on Python 3.10 needs the tomli package: pip install tomli"
             ) from None
+    return tomllib
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    toml = _toml()
     if not os.path.exists(path):
         raise ConfigError(f"{path}: no such job file")
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
+            return toml.load(fh)
+    except toml.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
@@ -37,12 +42,11 @@ def _read_toml(path: str) -> dict[str, Any]:
 def parse_value(text: str) -> Any:
     """A command-line value as TOML would read it (``16`` int, ``1e-3`` float, ``true`` bool,
     ``"a,b"`` quoted string); anything else is the text itself."""
-    import tomllib
-
+    toml = _toml()
     text = text.strip()
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        return toml.loads(f"v = {text}")["v"]
+    except toml.TOMLDecodeError:
         return text
 
 

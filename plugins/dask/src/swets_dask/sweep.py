@@ -548,12 +548,15 @@ def _execute(
             report(rows[i])
         return rows  # type: ignore[return-value]
 
-    from dask.base import tokenize
+    import uuid
+
     from distributed import as_completed
 
     from swets_dask.cluster import check_workers, client_scope
 
-    token = tokenize(label, [(j[0], j[1], j[2]) for j in jobs], extra)
+    # one key per configuration and call: readable (index, configuration id) and never shared with
+    # the keys of an earlier call, whose cancelled tasks the scheduler may still be forgetting
+    token = uuid.uuid4().hex[:12]
     with client_scope(client, address, n_workers=n_workers) as cl:
         check_workers(cl)
         futures = {}
