@@ -15,9 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import tomllib
 
 from swets_core.errors import ConfigError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
+    import tomli as tomllib
 
 __all__ = ["register_commands", "spec_from_args"]
 
