@@ -858,10 +858,23 @@ def prepare(spec: JobSpec | Mapping[str, Any], *, data: Any = None) -> Prepared:
         spec = JobSpec.from_dict(spec)
     coll, data_spec = load_series(spec, data)
     ds = data_spec
-    dataset = WindowDataset(
-        coll, ds.lookback, ds.horizon, target=ds.target, covariates=ds.covariates, dtype="float64"
-    )
-    splits = dataset.split(val=ds.val, test=ds.test, gap=ds.gap)
+    try:
+        dataset = WindowDataset(
+            coll,
+            ds.lookback,
+            ds.horizon,
+            target=ds.target,
+            covariates=ds.covariates,
+            dtype="float64",
+        )
+        splits = dataset.split(val=ds.val, test=ds.test, gap=ds.gap)
+    except ConfigError as exc:
+        if "no complete window" not in str(exc):
+            raise
+        raise ConfigError(
+            f"{ds.label}: {exc}; lower data.lookback ({ds.lookback}) or data.horizon "
+            f"({ds.horizon}), or use more data"
+        ) from exc
     notes: list[str] = []
     season = resolve_season_length(spec, coll, notes)
     model = build_model(spec, dataset.n_features)
