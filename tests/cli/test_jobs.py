@@ -219,3 +219,16 @@ def test_checkpoint_round_trip_and_quantile_models(tmp_path):
     fc = job.forecast()
     assert fc.values.shape == (1, 6, 3) and fc.quantiles == (0.1, 0.5, 0.9)
     assert job.metadata["metrics"] == result.metrics
+
+
+def test_parquet_files_are_read_with_the_extra(tmp_path):
+    pytest.importorskip("pyarrow")
+    from swets_timeseries import write_parquet
+
+    path = tmp_path / "hourly.parquet"
+    write_parquet(hourly_series(), path)
+    p = prepare({**SMALL, "data": {**SMALL["data"], "path": str(path), "target": "y"}})
+    assert p.spec.data.target == "y" and p.spec.data.covariates == ()
+    assert len(p.series[0]) == 240 and p.season_length == 24
+    with pytest.raises(ConfigError, match=r"has 2 value columns \(y, x\)"):
+        prepare({**SMALL, "data": {**SMALL["data"], "path": str(path)}})

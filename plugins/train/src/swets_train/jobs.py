@@ -76,11 +76,11 @@ _TIMESTAMP_HEADERS = ("timestamp", "date", "time", "datetime", "ts")
 _SCALERS = ("standard", "minmax", "robust")
 # keys the job passes to a model when its factory takes them, so they may not be model options
 _AUTO_MODEL_KEYS = {
-    "lookback": "data.lookback",
-    "input_size": "data.lookback",  # another name of the lookback (NeuralForecast's)
-    "horizon": "data.horizon",
-    "n_features": "the data (1 + the number of data.covariates)",
-    "seed": "training.seed",
+    "lookback": "set data.lookback instead",
+    "input_size": "set data.lookback instead",  # another name of the lookback (NeuralForecast's)
+    "horizon": "set data.horizon instead",
+    "n_features": "the job counts the input features (1 + the number of data.covariates)",
+    "seed": "set training.seed instead",
 }
 
 
@@ -392,7 +392,7 @@ def _check_options(
     named = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
     for key in options:
         if key in reserved:
-            raise ConfigError(f"{where}.{key}: set {reserved[key]} instead")
+            raise ConfigError(f"{where}.{key}: {reserved[key]}")
         if not open_ended and key not in params:
             choices = [n for n in named if n not in reserved]
             raise ConfigError(
@@ -465,7 +465,7 @@ class JobSpec:
                 )
         factory = _component("models", name, "model.name")
         reserved = {k: v for k, v in _AUTO_MODEL_KEYS.items() if _takes(factory, k)}
-        reserved["rng"] = "training.seed (a seed, not a generator)"
+        reserved["rng"] = "set training.seed instead (a seed, not a generator)"
         _check_options(factory, options, "model", f"model {name!r}", reserved)
         model = ModelSpec(name=name, options=_plain(options))
 
@@ -488,8 +488,11 @@ class JobSpec:
             training.optimizer_options,
             "training.optimizer_options",
             f"optimizer {training.optimizer!r}",
-            {"params": "nothing (the model's parameters)", "lr": "training.lr"}
-            | {"weight_decay": "training.weight_decay"},
+            {
+                "params": "the job passes the model's parameters",
+                "lr": "set training.lr instead",
+                "weight_decay": "set training.weight_decay instead",
+            },
         )
         if training.scheduler is not None:
             _check_options(
@@ -497,7 +500,7 @@ class JobSpec:
                 training.scheduler_options,
                 "training.scheduler_options",
                 f"scheduler {training.scheduler!r}",
-                {"optimizer": "nothing (the job's optimizer)"},
+                {"optimizer": "the job passes its optimizer"},
             )
         elif training.scheduler_options:
             raise ConfigError("training.scheduler_options: given without training.scheduler")
@@ -505,7 +508,9 @@ class JobSpec:
         return cls(data=data, model=model, training=training, output=output)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (no None: keys left at None are left out), accepted by :meth:`from_dict`."""
+        """Plain data accepted by :meth:`from_dict` (TOML has no null: a key at None is left out
+        when None is its default and written ``"none"`` otherwise; empty option tables are left
+        out)."""
         out = {
             "data": self.data.to_dict(),
             "model": self.model.to_dict(),
