@@ -301,3 +301,15 @@ def test_a_third_party_model_trains_saves_and_forecasts_from_the_cli(tmp_path):
     line = swets("forecast", "dl.swets", cwd=tmp_path, rc=1).stderr.strip()
     assert "needs model 'dlinear', which no installed plugin provides" in line
     assert "swets-example-dlinear" in line
+
+
+def test_backtest_of_a_checkpoint_refuses_options_it_cannot_honour(trained):
+    work, ckpt, _ = trained
+    proc = swets("backtest", ckpt, "--lookback", "48", cwd=work, rc=1)
+    assert "data.lookback: the checkpoint's model has a fixed lookback and horizon (96, 24)" in (
+        proc.stderr
+    )
+    proc = swets("backtest", ckpt, "--epochs", "3", cwd=work, rc=1)
+    assert "training.epochs: training options apply when the backtest trains; add --refit" in (
+        proc.stderr
+    )

@@ -456,17 +456,24 @@ def _run_backtest(args: argparse.Namespace) -> int:
                 f"give a CHECKPOINT or --{trained[0]}, not both (the checkpoint names its model)"
             )
         job = _load(args)
-        spec = job.spec
-        if args.set or any(
-            getattr(args, k) is not None
-            for k in ("epochs", "max_steps", "loss", "optimizer", "lr", "batch_size", "seed")
-        ):
-            overrides = spec_from_args(args)
-            merged = spec.to_dict()
-            for section, values in overrides.items():
-                if section != "data":
-                    merged.setdefault(section, {}).update(values)
-            spec = JobSpec.from_dict(merged)
+        overrides = spec_from_args(args)
+        fixed = sorted({"lookback", "horizon"} & set(overrides.get("data", {})))
+        if fixed:
+            raise ConfigError(
+                f"data.{fixed[0]}: the checkpoint's model has a fixed lookback and horizon "
+                f"({job.spec.data.lookback}, {job.spec.data.horizon})"
+            )
+        changed = [s for s in ("model", "training") if overrides.get(s)]
+        if changed and not args.refit:
+            key = next(iter(overrides[changed[0]]))
+            raise ConfigError(
+                f"{changed[0]}.{key}: training options apply when the backtest trains; add "
+                "--refit to retrain the checkpoint's job before every fold"
+            )
+        merged = job.spec.to_dict()
+        for section, values in overrides.items():
+            merged.setdefault(section, {}).update(values)
+        spec = JobSpec.from_dict(merged)
     elif args.model is not None or args.config is not None:
         spec = JobSpec.from_dict(spec_from_args(args))
         job = None

@@ -620,7 +620,7 @@ def load_series(spec: DataSpec | JobSpec, data: Any = None) -> tuple[Any, DataSp
 
     Returns:
         ``(collection, resolved data section)``: the section with ``target`` (and, for given data,
-        ``covariates``) filled in.
+        ``covariates``) filled in and ``path`` made absolute.
 
     Raises:
         ConfigError: an unreadable or unsupported file, a missing column (named with the file's
@@ -657,7 +657,10 @@ def load_series(spec: DataSpec | JobSpec, data: Any = None) -> tuple[Any, DataSp
         target = ds.target or coll.target[0]
         covs = ds.covariates
     coll = _with_roles(coll, target, covs, label)
-    return coll, attrs.evolve(ds, target=target, covariates=tuple(covs))
+    resolved = attrs.evolve(ds, target=target, covariates=tuple(covs))
+    if data is None and ds.path is not None:  # so a checkpoint finds its data from anywhere
+        resolved = attrs.evolve(resolved, path=os.path.abspath(ds.path))
+    return coll, resolved
 
 
 def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
