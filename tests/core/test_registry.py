@@ -148,3 +148,12 @@ def test_plugin_added_after_load_is_visible():
         reg.add_plugin(LayersB(), name="late", distribution="dist-late")
     with pytest.raises(DuplicateComponentError):
         reg.get("layers", "linear")
+
+
+@pytest.mark.parametrize(
+    ("kind", "word"), [("losses", "loss"), ("metrics", "metric"), ("ops", "op")]
+)
+def test_unknown_component_message_uses_the_singular(kind, word):
+    reg = _registry((LayersA(), "dist-a"))
+    with pytest.raises(UnknownComponentError, match=rf"^unknown {word} 'nope'"):
+        reg.get(kind, "nope")

@@ -45,7 +45,7 @@ class UnknownComponentError(RegistryError, KeyError):
         known = sorted(known)
         self.kind, self.name, self.known = kind, name, known
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        singular = kind[:-1] if kind.endswith("s") else kind
+        singular = kind[:-2] if kind.endswith("sses") else kind[:-1] if kind.endswith("s") else kind
         msg = f"unknown {singular} {name!r}"
         if close:
             msg += f"; did you mean {', '.join(repr(c) for c in close)}?"
