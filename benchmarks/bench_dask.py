@@ -8,7 +8,9 @@ Both runs train the same configurations of the same job (N-BEATS on the bundled 
 a grid over the layer width and the learning rate) through ``swets_dask.sweep``: once with
 ``serial=True`` (one after the other in this process), once on a local cluster. The cluster is
 started and its workers warmed up (swets imported, plugins loaded) before the clock starts; its
-start-up time is printed separately. The results of both runs are checked to be identical.
+start-up time is printed separately. The results of both runs are checked to be identical. The
+sum of the configurations' wall and CPU times shows whether the workers had their cores to
+themselves (CPU close to wall) or shared them with other processes.
 
 Each Dask worker process runs its BLAS with one thread (Dask's nanny sets ``OMP_NUM_THREADS=1`` and
 its siblings); this process does the same for the serial run, so that both compute the same numbers
@@ -85,9 +87,16 @@ def main(argv: list[str] | None = None) -> None:
         same = [a["metrics"] for a in serial] == [b["metrics"] for b in parallel]
         best = parallel.best
     print(f"sweep of {n} configurations (N-BEATS on electricity, {spec['training']})")
-    print(f"  serial, one process        {t_serial:8.2f} s")
+
+    def busy(result) -> str:
+        wall = sum(r["seconds"] for r in result)
+        cpu = sum(r["cpu_seconds"] for r in result)
+        return f"configurations: {wall:.2f} s wall, {cpu:.2f} s CPU"
+
+    print(f"  serial, one process        {t_serial:8.2f} s  ({busy(serial)})")
     print(
-        f"  Dask, {args.workers} worker processes   {t_dask:8.2f} s  (cluster start-up {t_start:.2f} s)"
+        f"  Dask, {args.workers} worker processes   {t_dask:8.2f} s  ({busy(parallel)}; "
+        f"cluster start-up {t_start:.2f} s)"
     )
     print(f"  speed-up                   {t_serial / t_dask:8.2f}x")
     print(

@@ -199,13 +199,14 @@ def _attempt(
     os.makedirs(directory, exist_ok=True)
     _clean_temporaries(directory)
     row = _row(index, overrides, directory)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     try:
         body(row)
     except SwetsError as exc:  # deterministic: report it, do not retry
         row["status"] = "failed"
         row["error"] = f"{type(exc).__name__}: {exc}"
     row["seconds"] = time.perf_counter() - start
+    row["cpu_seconds"] = time.thread_time() - cpu
     _write_json(os.path.join(directory, RESULT_NAME), row)
     return row
 
@@ -320,7 +321,9 @@ class SweepResult:
     Each row is a dict: ``index``, ``config_id``, ``config`` (the dotted keys set, plus
     ``series``), ``status`` (``"ok"`` or ``"failed"``), ``error``, ``metrics``
     (``{split: {metric: value}}``), ``baselines``, ``checkpoint``, ``directory``, ``epochs``,
-    ``steps``, ``stop_reason``, ``seconds``, ``worker`` and ``pid`` (where the task ran).
+    ``steps``, ``stop_reason``, ``seconds`` (wall time), ``cpu_seconds`` (CPU time of the task's
+    thread; far below ``seconds`` when the worker shared its core), ``worker`` and ``pid`` (where
+    the task ran).
 
     Attributes:
         rows: the rows; metric, split: what :attr:`best` ranks by; greater_is_better: its direction.
@@ -445,6 +448,7 @@ class SweepResult:
                     rec[f"{split}_{m}"] = v
             rec["checkpoint"] = r.get("checkpoint")
             rec["seconds"] = r.get("seconds")
+            rec["cpu_seconds"] = r.get("cpu_seconds")
             rec["worker"] = r.get("worker")
             rec["error"] = r.get("error")
             out.append(rec)
