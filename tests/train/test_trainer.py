@@ -371,6 +371,9 @@ def test_validate_scores_all_predictions_at_once_with_metric_context():
     assert got["val_mase"] == pytest.approx(np.mean(np.abs(p - t)) / 2.0)
     assert got["val_loss"] == pytest.approx(np.mean((p - t) ** 2))
     assert model.training  # the mode is restored
+    with pytest.raises(ShapeError, match="validate: the loss must return a scalar Tensor"):
+        validate(model, lambda p, t: p - t, val)
+    assert model.training  # restored after an error too
 
 
 def test_resume_errors_name_the_problem(tmp_path):

@@ -231,6 +231,16 @@ def _as_tensor(value: Any) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
 
 
+def _loss_value(loss_t: Any, where: str) -> float:
+    """The value of a loss that must be a scalar Tensor (ShapeError otherwise)."""
+    if not isinstance(loss_t, Tensor) or loss_t.size != 1:
+        shape = getattr(loss_t, "shape", type(loss_t).__name__)
+        raise ShapeError(
+            f"{where}: the loss must return a scalar Tensor, got {shape}; use reduction='mean'"
+        )
+    return float(loss_t._data)
+
+
 def _batch_size(y: Tensor) -> int:
     return int(y.shape[0]) if y.ndim else 1
 
@@ -720,12 +730,7 @@ class Trainer:
         with GradientTape() as tape:
             pred = model(x)
             loss_t = loss_fn(pred, y)
-        if not isinstance(loss_t, Tensor) or loss_t.size != 1:
-            shape = getattr(loss_t, "shape", type(loss_t).__name__)
-            raise ShapeError(
-                f"fit: the loss must return a scalar Tensor, got {shape}; use reduction='mean'"
-            )
-        value = float(loss_t._data)
+        value = _loss_value(loss_t, "fit")
         grads = tape.backward(loss_t)
         self._skip = False
         for hook in self._hooks["on_after_backward"]:
@@ -820,7 +825,7 @@ def validate(
                 pred = model(x)
                 if loss is not None:
                     n = _batch_size(y)
-                    total += float(loss(pred, y)._data) * n
+                    total += _loss_value(loss(pred, y), "validate") * n
                     count += n
                 preds.append(np.asarray(pred._data if isinstance(pred, Tensor) else pred))
                 targets.append(np.asarray(y._data))
