@@ -24,7 +24,7 @@ def write_two_series(path) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def series_csv(tmp_path_factory) -> str:
     return write_two_series(tmp_path_factory.mktemp("data") / "two_series.csv")
 
@@ -46,10 +46,10 @@ def job(csv: str, **training) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client():
     """A local cluster of 2 worker processes (1 thread each) behind nannies, shared by the tests
-    of this folder and closed at the end."""
+    of this folder and closed after its last test."""
     from swets_dask import connect
 
     c = connect(n_workers=2, threads_per_worker=1, processes=True)
