@@ -228,3 +228,12 @@ def test_replicas_that_differ_are_caught(series_csv, tmp_path):
     group.replicas[1].setup.optimizer.param_groups[0]["lr"] *= 2
     with pytest.raises(ReplicaError, match="differ after step 1: replica 1 on w1"):
         _run(group.setup, group, check_every=1, progress=False, where="test")
+
+
+def test_existing_cluster_by_scheduler_address(series_csv, tmp_path, client):
+    """The signature ``swets train --dask ADDRESS`` calls: spec dict and address only."""
+    spec = f64(series_csv, str(tmp_path / "a.swets"), epochs=None, max_steps=5, patience=None)
+    dp = train_data_parallel(spec, address=client.scheduler.address)
+    assert dp.workers == sorted(client.scheduler_info()["workers"]) and dp.steps == 5
+    single = train_single_process(spec, write=False)
+    assert_params_close(dp.model.state_dict(), single.model.state_dict())
