@@ -39,6 +39,7 @@ import numpy as np
 from swets_core import __version__
 from swets_core import registry as _registry
 from swets_core.autograd import Tensor
+from swets_core.checks import is_int
 from swets_core.errors import CheckpointError, StateDictError, SwetsError, UnknownComponentError
 
 FORMAT_VERSION = 1
@@ -380,7 +381,7 @@ def register_migration(
     def add(
         f: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        if not isinstance(from_version, int) or isinstance(from_version, bool) or from_version < 0:
+        if not is_int(from_version) or from_version < 0:
             raise ValueError(f"from_version must be a non-negative int, got {from_version!r}")
         if from_version in _MIGRATIONS:
             raise ValueError(
@@ -405,7 +406,7 @@ def migrate(payload: dict[str, Any], source: str = "payload") -> dict[str, Any]:
             missing migration step, or a migration that failed.
     """
     version = payload.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+    if not is_int(version) or version < 0:
         raise CheckpointError(f"{source}: missing or invalid format_version {version!r:.40}")
     if version > FORMAT_VERSION:
         raise CheckpointError(

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from swets_core.errors import ConfigError, ShapeError
+from swets_timeseries.windows import _positive
 
 _BLOCK_ELEMENTS = 1 << 22
 
@@ -43,9 +44,7 @@ def _same_length(**arrays: np.ndarray) -> int:
 
 
 def _window(window: int, name: str = "window", minimum: int = 1) -> int:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {window!r}")
-    return int(window)
+    return _positive(window, name, minimum)
 
 
 def _rolling(x: np.ndarray, window: int, fn: Any, **kwargs: Any) -> np.ndarray:

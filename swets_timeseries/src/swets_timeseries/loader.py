@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor
+from swets_core.checks import is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, StateDictError
-from swets_timeseries.windows import WindowDataset
+from swets_timeseries.windows import WindowDataset, _positive
 
 
 class Batch:
@@ -58,7 +59,7 @@ def _encode_state(value: Any) -> Any:
         return [_encode_state(v) for v in value]
     if isinstance(value, np.ndarray):
         return {"array": value.tolist(), "dtype": str(value.dtype)}
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if is_int(value):
         v = int(value)
         return v if -(2**63) <= v < 2**63 else {"int": str(v)}
     return value
@@ -129,18 +130,8 @@ class DataLoader:
     ) -> None:
         if not isinstance(dataset, WindowDataset):
             raise ConfigError(f"DataLoader needs a WindowDataset, got {type(dataset).__name__}")
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
-            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if (
-            isinstance(prefetch, bool)
-            or not isinstance(prefetch, (int, np.integer))
-            or prefetch < 0
-        ):
-            raise ConfigError(f"prefetch must be an integer >= 0, got {prefetch!r}")
+        batch_size = _positive(batch_size, "batch_size")
+        prefetch = _positive(prefetch, "prefetch", minimum=0)
         if seed is not None and generator is not None:
             raise ConfigError("give seed= or generator=, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):

@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from swets_core.checks import is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DataValidationError
 from swets_timeseries._time import format_timestamp, to_datetime64
@@ -320,7 +321,7 @@ class WindowDataset:
             if not 0.0 <= spec < 1.0:
                 raise ConfigError(f"{what} fraction must be in [0, 1), got {spec}")
             return round(spec * n_rows)
-        if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        if is_int(spec):
             if spec < 0:
                 raise ConfigError(f"{what} row count must be >= 0, got {spec}")
             return int(spec)
@@ -465,7 +466,7 @@ class Fold:
 
 
 def _positive(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from swets_core import ops
 from swets_core.autograd import Tensor
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DTypeError, OpError, ShapeError
 from swets_losses.base import Loss
 
@@ -57,7 +58,7 @@ class CrossEntropyLoss(Loss):
                 raise ConfigError(f"{self.name}: weight must be finite and non-negative")
             weight = w
         self._weight = weight
-        if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        if not is_int(ignore_index):
             raise ConfigError(f"{self.name}: ignore_index must be an int, got {ignore_index!r}")
         self.ignore_index = int(ignore_index)
         if (

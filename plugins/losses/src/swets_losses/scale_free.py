@@ -5,13 +5,13 @@ The values are fractions, not percentages (multiply by 100 for the usual reporti
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from swets_core import ops
 from swets_core.autograd import Tensor
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 from swets_losses.base import Loss
 from swets_losses.regression import _positive
@@ -102,7 +102,7 @@ class MASELoss(Loss):
         self, m: int = 1, scale: float | None = None, eps: float = 1e-8, reduction: str = "mean"
     ) -> None:
         super().__init__(reduction)
-        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
+        if not is_int(m) or m < 1:
             raise ConfigError(
                 f"{self.name}: m (the seasonal period) must be an int >= 1, got {m!r}"
             )

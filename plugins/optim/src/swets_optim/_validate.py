@@ -6,6 +6,7 @@ import math
 import numbers
 from typing import Any
 
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError
 
 
@@ -56,7 +57,7 @@ def in_range(
 
 def integer(owner: str, name: str, value: Any, minimum: int | None = None) -> int:
     """A Python int (bools rejected), optionally ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise ConfigError(f"{owner}: {name} must be an integer, got {value!r}")
     out = int(value)
     if minimum is not None and out < minimum:

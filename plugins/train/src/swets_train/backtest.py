@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import registry
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError
 from swets_train.metrics import MASE, get_metric, metric_name
 from swets_train.predict import (
@@ -239,11 +240,7 @@ def backtest(
         every = int(refit)
     else:
         raise ConfigError(f"backtest: refit must be a bool or an int >= 1, got {refit!r}")
-    if (
-        isinstance(season_length, bool)
-        or not isinstance(season_length, (int, np.integer))
-        or season_length < 1
-    ):
+    if not is_int(season_length) or season_length < 1:
         raise ConfigError(f"backtest: season_length must be an int >= 1, got {season_length!r}")
     first_model = next(iter(learned.values()), None)
     if first_model is not None:

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor, as_tensor, ops
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DTypeError, ShapeError
 
 __all__ = ["Baseline", "Drift", "MeanForecast", "Naive", "SeasonalNaive", "BASELINES"]
 
 
 def _int(value: Any, name: str, owner: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_int(value):
         raise ConfigError(f"{owner}: {name} must be an int, got {value!r}")
     if value < minimum:
         raise ConfigError(f"{owner}: {name} must be >= {minimum}, got {value}")
@@ -41,7 +42,7 @@ class Baseline(Module):
     def __init__(self, horizon: int, target_index: int = 0) -> None:
         super().__init__()
         self.horizon = _int(horizon, "horizon", self.registry_name, 1)
-        if isinstance(target_index, bool) or not isinstance(target_index, (int, np.integer)):
+        if not is_int(target_index):
             raise ConfigError(
                 f"{self.registry_name}: target_index must be an int, got {target_index!r}"
             )

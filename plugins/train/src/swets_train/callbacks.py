@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError, NonFiniteError, StateDictError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -175,11 +176,7 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = False,
     ) -> None:
-        if (
-            isinstance(patience, bool)
-            or not isinstance(patience, (int, np.integer))
-            or patience < 0
-        ):
+        if not is_int(patience) or patience < 0:
             raise ConfigError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
             raise ConfigError(
@@ -286,11 +283,7 @@ class ModelCheckpoint(Callback):
         serializer: Any = "msgpack",
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        if every_n_steps is not None and (
-            isinstance(every_n_steps, bool)
-            or not isinstance(every_n_steps, (int, np.integer))
-            or every_n_steps < 1
-        ):
+        if every_n_steps is not None and (not is_int(every_n_steps) or every_n_steps < 1):
             raise ConfigError(
                 f"ModelCheckpoint: every_n_steps must be an int >= 1 or None, got {every_n_steps!r}"
             )

@@ -37,6 +37,7 @@ import attrs
 import numpy as np
 
 from swets_core import registry
+from swets_core.checks import is_int
 from swets_core.errors import (
     CheckpointError,
     ConfigError,
@@ -127,7 +128,7 @@ def _int(minimum: int, optional: bool = False) -> Callable[[Any, str], Any]:
     def check(value: Any, where: str) -> Any:
         if optional and (value is None or value == "none"):
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        if not is_int(value) or value < minimum:
             extra = ' or "none"' if optional else ""
             raise ConfigError(f"{where} must be an int >= {minimum}{extra}, got {value!r}")
         return int(value)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError, ShapeError
 
 __all__ = [
@@ -238,7 +239,7 @@ class MASE(MetricBase):
     name = "mase"
 
     def __init__(self, m: int = 1) -> None:
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        if not is_int(m) or m < 1:
             raise ConfigError(f"mase: the seasonal period m must be an int >= 1, got {m!r}")
         self.m = int(m)
 

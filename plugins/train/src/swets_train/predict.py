@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor, no_grad
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 
 __all__ = ["Forecast", "forecast", "model_dtype", "predict", "run_model"]
@@ -121,11 +122,7 @@ def run_model(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     Returns the stacked outputs as a float64 array ``(N, H)`` or ``(N, H, Q)``; the model's
     train/eval mode is restored.
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 1
-    ):
+    if not is_int(batch_size) or batch_size < 1:
         raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
     dtype = model_dtype(model)
     was_training = getattr(model, "training", False)

@@ -37,6 +37,7 @@ import numpy as np
 
 from swets_core import GradientTape, Tensor, no_grad, registry
 from swets_core import checkpoint as _ckpt
+from swets_core.checks import is_int
 from swets_core.errors import (
     CheckpointError,
     ConfigError,
@@ -177,7 +178,7 @@ def seed_model(model: Any, seed: int) -> None:
 def _check_count(value: Any, name: str, minimum: int = 1) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ConfigError(f"fit: {name} must be an int >= {minimum} or None, got {value!r}")
     return int(value)
 
@@ -582,9 +583,7 @@ class Trainer:
             raise ConfigError(f"fit: model has no parameters(), got {type(model).__name__}")
         if scaler is not None and not callable(getattr(scaler, "state_dict", None)):
             raise ConfigError(f"fit: scaler has no state_dict(), got {type(scaler).__name__}")
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-        ):
+        if seed is not None and (not is_int(seed) or seed < 0):
             raise ConfigError(f"fit: seed must be a non-negative int or None, got {seed!r}")
         plateau = scheduler is not None and _is_plateau(scheduler)
         if plateau and scheduler_interval == "step":
