@@ -10,7 +10,7 @@ import pytest
 
 from swets_core import Tensor, registry
 from swets_core import checkpoint as ck
-from swets_core.errors import CheckpointError, StateDictError
+from swets_core.errors import CheckpointError, ConfigError, StateDictError
 from swets_core.registry import activate
 from swets_serde_msgpack import MsgpackSerializer
 from tests.serde.helpers import TinyNet, Unregistered, isolated_registry, perturbed
@@ -415,6 +415,9 @@ def test_migration_hook_upgrades_an_old_payload(iso, tmp_path):
     try:
         with pytest.raises(ValueError, match="already registered"):
             ck.register_migration(0, v0_to_v1)
+        for bad in (-1, True, "0"):  # refused at once, before anything is decorated
+            with pytest.raises(ConfigError, match="from_version must be a non-negative int"):
+                ck.register_migration(bad)
         got = ck.load_checkpoint(tmp_path / "v0.swets")
         _assert_same_state(got.model.state_dict(), model.state_dict())
         assert got.metadata["format_version"] == ck.FORMAT_VERSION

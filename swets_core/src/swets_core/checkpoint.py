@@ -40,7 +40,13 @@ from swets_core import __version__
 from swets_core import registry as _registry
 from swets_core.autograd import Tensor
 from swets_core.checks import is_int
-from swets_core.errors import CheckpointError, StateDictError, SwetsError, UnknownComponentError
+from swets_core.errors import (
+    CheckpointError,
+    ConfigError,
+    StateDictError,
+    SwetsError,
+    UnknownComponentError,
+)
 
 FORMAT_VERSION = 1
 """The payload format version this swets writes (and the newest it reads)."""
@@ -375,16 +381,17 @@ def register_migration(
     ``format_version`` field and chains migrations until :data:`FORMAT_VERSION` is reached.
 
     Raises:
-        ValueError: a migration from that version is already registered.
+        ConfigError: a migration from that version is already registered (or a bad version).
     """
+
+    if not is_int(from_version) or from_version < 0:
+        raise ConfigError(f"from_version must be a non-negative int, got {from_version!r}")
 
     def add(
         f: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        if not is_int(from_version) or from_version < 0:
-            raise ValueError(f"from_version must be a non-negative int, got {from_version!r}")
         if from_version in _MIGRATIONS:
-            raise ValueError(
+            raise ConfigError(
                 f"a migration from format version {from_version} is already registered"
             )
         _MIGRATIONS[from_version] = f
