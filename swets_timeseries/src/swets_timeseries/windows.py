@@ -236,15 +236,19 @@ class WindowDataset:
 
     def starts(self, indices: np.ndarray) -> np.ndarray:
         """Global storage rows where windows ``indices`` start (vectorized, (B,) int64)."""
+        return self._locate(indices)[0]
+
+    def _locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(start rows, series positions)`` of windows; the positions are None for one series."""
         idx = np.asarray(indices, dtype=np.int64)
         n = len(self)
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             bad = idx[(idx < 0) | (idx >= n)][0]
             raise IndexError(f"window index {bad} out of range for a dataset of {n} windows")
         if self._count.shape[0] == 1:
-            return self._base[0] + idx * self.stride
+            return self._base[0] + idx * self.stride, None
         s = np.searchsorted(self._cum, idx, side="right")
-        return self._base[s] + (idx - (self._cum[s] - self._count[s])) * self.stride
+        return self._base[s] + (idx - (self._cum[s] - self._count[s])) * self.stride, s
 
     def gather(self, indices: np.ndarray) -> WindowParts:
         """Copy the windows ``indices`` into contiguous batch arrays.
@@ -302,10 +306,8 @@ class WindowDataset:
     def window_info(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(series ids, forecast origins)`` of windows: the id of each window's series and the
         timestamp of its first target row, both (B,)."""
-        idx = np.asarray(indices, dtype=np.int64)
-        st = self.starts(idx)
-        s = np.searchsorted(self._cum, idx, side="right")
-        ids = np.asarray(self.ids, dtype=object)[s]
+        st, s = self._locate(indices)
+        ids = np.asarray(self.ids, dtype=object)[np.zeros(st.shape, np.int64) if s is None else s]
         return ids, self._timestamps[st + self.lookback]
 
     def storage(self) -> np.ndarray:
