@@ -58,3 +58,16 @@ def client():
         yield c
     finally:
         c.close()
+
+
+def wait_replaced(client, address: str, timeout: float = 60.0) -> None:
+    """Wait until the scheduler has dropped the killed worker ``address`` and its nanny's new
+    worker has joined, so that the next test finds 2 live workers."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while address in client.scheduler_info(n_workers=-1)["workers"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the scheduler still lists the killed worker {address}")
+        time.sleep(0.05)
+    client.wait_for_workers(2, timeout=timeout)

@@ -15,7 +15,7 @@ from swets_dask import (
     train_single_process,
 )
 from swets_dask.dataparallel import _average, _check_same
-from tests.dask.conftest import job
+from tests.dask.conftest import job, wait_replaced
 
 
 def f64(csv: str, out: str, **training) -> dict:
@@ -237,3 +237,30 @@ def test_existing_cluster_by_scheduler_address(series_csv, tmp_path, client):
     assert dp.workers == sorted(client.scheduler_info()["workers"]) and dp.steps == 5
     single = train_single_process(spec, write=False)
     assert_params_close(dp.model.state_dict(), single.model.state_dict())
+
+
+def test_a_worker_lost_mid_training_stops_it_with_a_named_error(
+    series_csv, tmp_path, client, monkeypatch
+):
+    import signal
+
+    from swets_dask import dataparallel
+
+    pids = client.run(os.getpid)
+    victim = sorted(pids)[1]
+    average, calls = dataparallel._average, []
+
+    def average_then_kill(results, total):
+        calls.append(total)
+        if len(calls) == 3:  # the driver has averaged two steps: kill replica 1's worker
+            os.kill(pids[victim], signal.SIGKILL)
+        return average(results, total)
+
+    monkeypatch.setattr(dataparallel, "_average", average_then_kill)
+    spec = f64(series_csv, str(tmp_path / "x.swets"), epochs=20, patience=None)
+    try:
+        with pytest.raises(ReplicaError, match=rf"replica 1 on worker {victim} .*step [34]"):
+            train_data_parallel(spec, client=client)
+        assert len(calls) == 3
+    finally:
+        wait_replaced(client, victim)

@@ -16,7 +16,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from swets_core.errors import ConfigError
 from swets_dask import SweepError, backtest_many, sweep
 from swets_dask.sweep import SweepResult
-from tests.dask.conftest import job
+from tests.dask.conftest import job, wait_replaced
 
 GRID = {"model.layer_width": [8, 16], "training.lr": [1e-3, 3e-3]}
 
@@ -111,10 +111,10 @@ def test_killed_worker_loses_and_duplicates_nothing(series_csv, serial, client, 
         except BaseException as exc:  # re-raised in the main thread
             box["error"] = exc
 
+    victim, running = None, []
     thread = threading.Thread(target=run)
     thread.start()
     try:
-        victim, running = None, []
         deadline = time.monotonic() + 60
         while victim is None and time.monotonic() < deadline and thread.is_alive():
             for addr, keys in client.run(_executing).items():
@@ -133,6 +133,8 @@ def test_killed_worker_loses_and_duplicates_nothing(series_csv, serial, client, 
     finally:
         thread.join(timeout=180)
         client.unregister_scheduler_plugin(TaskTransitions.name)
+        if victim is not None:
+            wait_replaced(client, victim)
     if "error" in box:
         raise box["error"]
     result = box["result"]
@@ -149,7 +151,6 @@ def test_killed_worker_loses_and_duplicates_nothing(series_csv, serial, client, 
     # nothing lost, nothing duplicated: every configuration once, results equal to the serial run
     assert_same_results(result, serial)
     assert_clean_directory(result)
-    client.wait_for_workers(2, timeout=60)
 
 
 def test_failed_configuration_is_reported_not_retried(series_csv, tmp_path):

@@ -262,7 +262,12 @@ class _LocalGroup:
 
 
 class _DaskGroup:
-    """Replicas as Dask actors, one per worker (round robin when there are more replicas)."""
+    """Replicas as Dask actors, one per worker (round robin when there are more replicas).
+
+    Each actor is placed on its worker by preference, not by restriction, so that a worker lost
+    while the replicas are being built does not leave its actor waiting for an address that no
+    longer exists; ``workers`` holds where each actor actually lives.
+    """
 
     def __init__(self, client: Any, spec: dict[str, Any], n: int) -> None:
         from swets_dask.cluster import check_workers
@@ -279,7 +284,7 @@ class _DaskGroup:
                 n,
                 actor=True,
                 workers=[self.workers[r]],
-                allow_other_workers=False,
+                allow_other_workers=True,
                 pure=False,
             )
             for r in range(n)
@@ -291,6 +296,7 @@ class _DaskGroup:
         except BaseException:
             self.close()
             raise
+        self.workers = [getattr(a, "_address", w) for a, w in zip(self.replicas, self.workers)]
 
     def __len__(self) -> int:
         return self.size
