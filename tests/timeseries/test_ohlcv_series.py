@@ -167,3 +167,14 @@ def test_ohlcv_to_series(msft):
     assert s.target == ("close",)
     assert s.covariates == ("open", "high", "low", "volume")
     assert np.shares_memory(s.column("close"), msft.close)
+
+
+def test_row_out_of_range_is_a_swets_index_error():
+    from swets_core.errors import IndexOutOfRangeError
+    from swets_timeseries import load_dataset
+
+    bars = load_dataset("msft")
+    with pytest.raises(IndexOutOfRangeError, match=rf"row {len(bars)} out of range"):
+        bars[len(bars)]
+    with pytest.raises(IndexError):  # still an IndexError for sequence protocols
+        bars[-len(bars) - 1]

@@ -41,6 +41,7 @@ from swets_core import registry as _registry
 from swets_core.autograd import Tensor
 from swets_core.checks import is_int
 from swets_core.errors import (
+    ArgumentTypeError,
     CheckpointError,
     ConfigError,
     StateDictError,
@@ -745,7 +746,7 @@ _BIT_GENERATORS = {
 def generator_state(rng: np.random.Generator) -> dict[str, Any]:
     """The state of a numpy ``Generator`` as plain data (``rng.bit_generator.state``, copied)."""
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"expected a numpy.random.Generator, got {type(rng).__name__}")
+        raise ArgumentTypeError(f"expected a numpy.random.Generator, got {type(rng).__name__}")
     return _copy_plain(rng.bit_generator.state)
 
 

@@ -22,6 +22,14 @@ class DTypeError(SwetsError, TypeError):
     """A tensor has a dtype an op or a layer does not accept."""
 
 
+class ArgumentTypeError(SwetsError, TypeError):
+    """An argument has the wrong Python type (a seed where a Generator is needed...)."""
+
+
+class IndexOutOfRangeError(SwetsError, IndexError):
+    """A position (a row, a window, a layer) is outside the container; ends iteration protocols."""
+
+
 class ConfigError(SwetsError, ValueError):
     """A configuration value (a layer size, a hyper-parameter, an option) is invalid."""
 
@@ -100,6 +108,8 @@ class NonFiniteError(SwetsError, FloatingPointError):
 
 
 __all__ = [
+    "ArgumentTypeError",
+    "IndexOutOfRangeError",
     "CheckpointError",
     "ConfigError",
     "DTypeError",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from swets_core.errors import ConfigError, ShapeError
+from swets_core.errors import ConfigError, IndexOutOfRangeError, ShapeError
 from swets_timeseries._time import (
     NS,
     as_timestamps,
@@ -153,7 +153,7 @@ class OHLCV:
             n = len(self)
             i = int(index)
             if not -n <= i < n:
-                raise IndexError(f"row {index} out of range for OHLCV with {n} rows")
+                raise IndexOutOfRangeError(f"row {index} out of range for OHLCV with {n} rows")
             return {name: self.column(name)[i] for name in self.columns}
         if isinstance(index, slice):
             if _is_time(index.start) or _is_time(index.stop):
@@ -168,7 +168,9 @@ class OHLCV:
             return self._take(arr)
         if arr.dtype.kind in "iu" and arr.ndim == 1:
             if arr.size and (arr.max() >= len(self) or arr.min() < -len(self)):
-                raise IndexError(f"row index out of range for OHLCV with {len(self)} rows")
+                raise IndexOutOfRangeError(
+                    f"row index out of range for OHLCV with {len(self)} rows"
+                )
             return self._take(arr)
         raise ConfigError(f"cannot index OHLCV with {type(index).__name__}")
 

@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from swets_core.checks import is_int
 from swets_core.dtype import DType
-from swets_core.errors import ConfigError, DataValidationError
+from swets_core.errors import ConfigError, DataValidationError, IndexOutOfRangeError
 from swets_timeseries._time import format_timestamp, to_datetime64
 from swets_timeseries.series import as_collection
 
@@ -244,7 +244,9 @@ class WindowDataset:
         n = len(self)
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             bad = idx[(idx < 0) | (idx >= n)][0]
-            raise IndexError(f"window index {bad} out of range for a dataset of {n} windows")
+            raise IndexOutOfRangeError(
+                f"window index {bad} out of range for a dataset of {n} windows"
+            )
         if self._count.shape[0] == 1:
             return self._base[0] + idx * self.stride, None
         s = np.searchsorted(self._cum, idx, side="right")
