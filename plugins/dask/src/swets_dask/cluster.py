@@ -13,6 +13,7 @@ import importlib.metadata
 from collections.abc import Iterator
 from typing import Any
 
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError
 
 __all__ = [
@@ -36,9 +37,9 @@ more page faults, about 40 % more CPU time per training step); None leaves glibc
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value) or value < 1:
         raise ConfigError(f"connect: {name} must be an int >= 1, got {value!r}")
-    return value
+    return int(value)
 
 
 def connect(

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from swets_core.checks import is_int
 from swets_core.errors import ConfigError, SwetsError
 from swets_dask._jobs import normalize_spec
 from swets_dask.errors import SweepError
@@ -513,9 +514,9 @@ def _check_metric(metric: Any, split: Any, splits: Sequence[str], metrics: Seque
 
 
 def _positive(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
+    return int(value)
 
 
 def _execute(
