@@ -1,7 +1,9 @@
 """Forecasting models, swets vs PyTorch CPU with identical architectures in float32.
 
 Training step = forward, MSE loss, backward, Adam step on one fixed batch. Inference = one window
-(batch 1) in eval mode without gradient recording. The PyTorch reference architectures are defined here
+(batch 1) in eval mode without gradient recording. Memory = the peak resident set of a 50-step
+training run (whole process) and its increase over the resident set before the run (see
+:func:`benchmarks.harness.peak_memory`). The PyTorch reference architectures are defined here
 (:func:`torch_models`) and are checked to compute the same function as the swets models by
 ``tests/models/test_parity.py``.
 
@@ -379,28 +381,74 @@ def _torch_infer(name: str):
     return setup
 
 
+def _memory(train_setup):
+    """A memory setup: build the training step, then run 50 steps under :func:`peak_memory`."""
+
+    def setup():
+        from benchmarks.harness import peak_memory
+
+        step = train_setup()
+
+        def run():
+            return peak_memory(lambda: [step() for _ in range(MEMORY_STEPS)])
+
+        return run
+
+    return setup
+
+
 def _describe(name: str) -> str:
     case = MODEL_CASES[name]
     cfg = ", ".join(f"{k}={v}" for k, v in case["config"].items())
     return f"{name}: {cfg}; batch {case['batch']}"
 
 
-CASES: list[Case] = [
-    Case(
-        name=f"models.{name}_train_step",
-        group="models: training step (forward, backward, Adam)",
-        setups={"swets": _swets_train(name), "torch": _torch_train(name)},
-        number=1 if name == "nbeats" else 3,
-        note=_describe(name),
-    )
-    for name in MODEL_CASES
-] + [
-    Case(
-        name=f"models.{name}_inference_b1",
-        group="models: single-window inference latency (batch 1)",
-        setups={"swets": _swets_infer(name), "torch": _torch_infer(name)},
-        number=20,
-        note=f"{name}: one window, eval mode, no gradient recording",
-    )
-    for name in MODEL_CASES
-]
+MEMORY_STEPS = 50
+"""Training steps of a memory measurement."""
+
+TRAIN_TARGETS = {"nbeats": 1.2, "tcn": 1.0, "lstm": 1.0, "transformer": 1.0}
+"""The issue's targets for the swets/PyTorch time ratio of a training step."""
+
+CASES: list[Case] = (
+    [
+        Case(
+            name=f"models.{name}_train_step",
+            group="models: training step (forward, backward, Adam)",
+            setups={"swets": _swets_train(name), "torch": _torch_train(name)},
+            number=1 if name == "nbeats" else 3,
+            note=_describe(name),
+            extra={"target": TRAIN_TARGETS[name]},
+        )
+        for name in MODEL_CASES
+    ]
+    + [
+        Case(
+            name=f"models.{name}_inference_b1",
+            group="models: single-window inference latency (batch 1)",
+            setups={"swets": _swets_infer(name), "torch": _torch_infer(name)},
+            number=20,
+            note=f"{name}: one window, eval mode, no gradient recording",
+            extra={"target": 0.5},
+        )
+        for name in MODEL_CASES
+    ]
+    + [
+        Case(
+            name=f"models.{name}_train_memory",
+            group=f"models: memory of a {MEMORY_STEPS}-step training run (MiB)",
+            setups={
+                "swets": _memory(_swets_train(name)),
+                "torch": _memory(_torch_train(name)),
+            },
+            kind="memory",
+            note=(
+                f"{name}: peak = the process's peak resident set during the run (interpreter, "
+                "libraries, model, data included); increase = peak - resident set before the run"
+            )
+            if name == "nbeats"
+            else "",
+            extra={"target": {"peak": 1.0, "increase": 1.0}},
+        )
+        for name in MODEL_CASES
+    ]
+)

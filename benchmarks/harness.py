@@ -5,11 +5,26 @@ starts one worker process per framework; each worker runs its setup once (import
 then answers timing requests. The parent asks the workers in turn, round after round, so slow drifts of
 the machine hit every framework alike, and reports the median milliseconds per call and the ratio
 swets/torch.
+
+Memory cases (``kind="memory"``) run their callable once in a fresh worker process, several times
+over (``memory_repeats``), and report the median of what it returns: MiB as a number, or a dict of
+named MiB figures (e.g. :func:`peak_memory` returns the whole process's peak resident set and its
+increase over the resident set before the run).
+
+Thread settings: :data:`THREADS_ENV` names the environment variable the runner sets for its workers
+(``"default"`` or a thread count); :func:`apply_thread_setting` applies it in a worker (the BLAS and
+OpenMP variables are set by the runner before the worker starts, since they are read when the
+libraries load; PyTorch's intra-op pool is also set with ``torch.set_num_threads``).
+
+Allocator setting: :data:`MALLOC_ENV` (``default`` or ``reuse``); with ``reuse`` every worker, whatever
+its framework, calls :func:`swets_core.allocator.reuse_freed_memory` before its setup, so both
+frameworks allocate under the same C allocator settings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -20,10 +35,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 Setup = Callable[[], Callable[[], object]]
+
+THREADS_ENV = "SWETS_BENCH_THREADS"
+"""Set by the runner for its workers: ``default`` (leave every library alone) or a thread count."""
+
+MALLOC_ENV = "SWETS_BENCH_MALLOC"
+"""Set by the runner for its workers: ``default`` (glibc's defaults) or ``reuse``
+(:func:`swets_core.allocator.reuse_freed_memory`, applied alike in every framework's worker)."""
+
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
@@ -36,7 +61,8 @@ class Case:
         setups: framework label ("swets", "torch", "numpy") -> setup returning the callable to time.
         number: calls per timing sample (the reported time is per call).
         note: shown under the table.
-        kind: "time" (milliseconds per call) or "memory" (the callable returns peak RSS in MiB).
+        kind: "time" (milliseconds per call) or "memory" (the callable returns MiB: a number, or a
+            dict of named figures, each reported on its own row as ``name.key``).
     """
 
     name: str
@@ -48,10 +74,13 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
-def discover(only: str | None = None) -> list[tuple[str, Case]]:
-    """All cases of ``benchmarks/cases_*.py`` (module name, case), filtered by a name substring."""
+def discover(only: str | None = None, suite: str | None = None) -> list[tuple[str, Case]]:
+    """All cases of ``benchmarks/cases_*.py`` (module name, case), of the module ``cases_<suite>``
+    when ``suite`` is given, filtered by name substrings (comma-separated ``only``)."""
     found = []
     for path in sorted((ROOT / "benchmarks").glob("cases_*.py")):
+        if suite is not None and path.stem != f"cases_{suite}":
+            continue
         mod = importlib.import_module(f"benchmarks.{path.stem}")
         for case in getattr(mod, "CASES", []):
             if only is None or any(o in case.name for o in only.split(",")):
@@ -59,19 +88,125 @@ def discover(only: str | None = None) -> list[tuple[str, Case]]:
     return found
 
 
+# ------------------------------------------------------------------------------------------------
+# threads
+# ------------------------------------------------------------------------------------------------
+
+
+def thread_env(setting: str, malloc: str = "default") -> dict[str, str]:
+    """The environment of a worker for a thread ``setting`` ("default" or a count) and an allocator
+    setting (``default`` or ``reuse``)."""
+    env = os.environ.copy()
+    env[THREADS_ENV] = setting
+    env[MALLOC_ENV] = malloc
+    if setting != "default":
+        for var in _THREAD_VARS:
+            env[var] = setting
+    return env
+
+
+def apply_malloc_setting() -> str:
+    """In a worker: apply the runner's allocator setting; returns what was applied."""
+    if os.environ.get(MALLOC_ENV, "default") != "reuse":
+        return "glibc defaults"
+    from swets_core.allocator import reuse_freed_memory
+
+    return "freed memory reused" if reuse_freed_memory() else "glibc defaults (not glibc)"
+
+
+def apply_thread_setting(framework: str) -> None:
+    """In a worker: apply the runner's thread setting to PyTorch (numpy's OpenBLAS reads the
+    environment when it loads)."""
+    setting = os.environ.get(THREADS_ENV, "default")
+    if setting != "default" and framework == "torch":
+        import torch
+
+        torch.set_num_threads(int(setting))
+
+
+def thread_report(framework: str) -> str:
+    """What the worker's libraries use: OpenBLAS threads (numpy) or PyTorch's intra-op threads."""
+    if framework == "torch":
+        import torch
+
+        return f"torch {torch.get_num_threads()} threads"
+    count = openblas_threads()
+    return "OpenBLAS ? threads" if count is None else f"OpenBLAS {count} threads"
+
+
+def openblas_threads() -> int | None:
+    """The thread count of the OpenBLAS numpy is linked with (None when it cannot be asked)."""
+    import ctypes
+
+    import numpy as np
+
+    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for lib in sorted(libs.glob("*openblas*.so*")):
+        try:
+            handle = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        for fn in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_"):
+            f = getattr(handle, fn, None)
+            if f is not None:
+                return int(f())
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# memory
+# ------------------------------------------------------------------------------------------------
+
+
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1])
+    raise OSError(f"{key} not in /proc/self/status")
+
+
+def peak_memory(run: Callable[[], object]) -> dict[str, float]:
+    """Run ``run()`` once and return ``{"peak": MiB, "increase": MiB}``.
+
+    ``peak`` is the process's peak resident set size during the run (VmHWM, reset just before it, so
+    it includes the interpreter, the imported libraries, the model and the data); ``increase`` is
+    that peak minus the resident set size just before the run (what the run itself needed:
+    activations, gradients, optimizer state, workspaces, allocator caches). Linux only.
+    """
+    gc.collect()
+    base = _status_kib("VmRSS:")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak resident set (VmHWM) to the current one
+    except OSError:
+        pass
+    run()
+    peak = _status_kib("VmHWM:")
+    return {"peak": peak / 1024.0, "increase": (peak - base) / 1024.0}
+
+
+# ------------------------------------------------------------------------------------------------
+# workers
+# ------------------------------------------------------------------------------------------------
+
+
 def _worker(module: str, case_name: str, framework: str) -> None:
     mod = importlib.import_module(f"benchmarks.{module}")
     case = next(c for c in mod.CASES if c.name == case_name)
+    malloc = apply_malloc_setting()
+    apply_thread_setting(framework)
     fn = case.setups[framework]()
     out = sys.stdout
+    report = f"{thread_report(framework)}, {malloc}"
     if case.kind == "memory":
         value = fn()
-        out.write(json.dumps({"value": value}) + "\n")
+        out.write(json.dumps({"value": value, "threads": report}) + "\n")
         out.flush()
         return
     for _ in range(3):  # warm-up
         fn()
-    out.write("ready\n")
+    out.write("ready " + json.dumps({"threads": report}) + "\n")
     out.flush()
     for line in sys.stdin:
         if line.strip() != "run":
@@ -84,7 +219,7 @@ def _worker(module: str, case_name: str, framework: str) -> None:
         out.flush()
 
 
-def _spawn(module: str, case: Case, framework: str) -> subprocess.Popen:
+def _spawn(module: str, case: Case, framework: str, threads: str, malloc: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "benchmarks.run", "--worker", f"{module}:{case.name}:{framework}"]
     return subprocess.Popen(
         cmd,
@@ -92,28 +227,55 @@ def _spawn(module: str, case: Case, framework: str) -> subprocess.Popen:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=os.environ.copy(),
+        env=thread_env(threads, malloc),
     )
 
 
-def run_case(module: str, case: Case, rounds: int) -> dict[str, float]:
+@dataclass
+class Result:
+    """What :func:`run_case` measured: per framework a number (ms or MiB) or a dict of named MiB
+    figures, and the thread report of each framework's worker."""
+
+    values: dict[str, Any]
+    threads: dict[str, str]
+
+
+def run_case(
+    module: str,
+    case: Case,
+    rounds: int,
+    threads: str = "default",
+    memory_repeats: int = 3,
+    malloc: str = "default",
+) -> Result:
     """Median per framework (ms per call, or MiB for memory cases)."""
     frameworks = list(case.setups)
+    reports: dict[str, str] = {}
     if case.kind == "memory":
-        result = {}
-        for fw in frameworks:
-            proc = _spawn(module, case, fw)
-            out, _ = proc.communicate()
-            if proc.returncode != 0:
-                raise RuntimeError(f"{case.name} [{fw}] failed")
-            result[fw] = json.loads(out.strip().splitlines()[-1])["value"]
-        return result
-    procs = {fw: _spawn(module, case, fw) for fw in frameworks}
+        runs: dict[str, list[Any]] = {fw: [] for fw in frameworks}
+        for _ in range(memory_repeats):
+            for fw in frameworks:
+                proc = _spawn(module, case, fw, threads, malloc)
+                out, _ = proc.communicate()
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{case.name} [{fw}] failed")
+                got = json.loads(out.strip().splitlines()[-1])
+                runs[fw].append(got["value"])
+                reports[fw] = got["threads"]
+        values: dict[str, Any] = {}
+        for fw, vals in runs.items():
+            if isinstance(vals[0], dict):
+                values[fw] = {k: statistics.median(v[k] for v in vals) for k in vals[0]}
+            else:
+                values[fw] = statistics.median(vals)
+        return Result(values, reports)
+    procs = {fw: _spawn(module, case, fw, threads, malloc) for fw in frameworks}
     try:
         for fw, p in procs.items():
             line = p.stdout.readline()
-            if line.strip() != "ready":
+            if not line.startswith("ready"):
                 raise RuntimeError(f"{case.name} [{fw}] failed during setup")
+            reports[fw] = json.loads(line[len("ready") :])["threads"]
         samples: dict[str, list[float]] = {fw: [] for fw in frameworks}
         for r in range(rounds):
             order = frameworks if r % 2 == 0 else frameworks[::-1]
@@ -122,7 +284,7 @@ def run_case(module: str, case: Case, rounds: int) -> dict[str, float]:
                 p.stdin.write("run\n")
                 p.stdin.flush()
                 samples[fw].append(json.loads(p.stdout.readline())["value"])
-        return {fw: statistics.median(v) for fw, v in samples.items()}
+        return Result({fw: statistics.median(v) for fw, v in samples.items()}, reports)
     finally:
         for p in procs.values():
             with contextlib.suppress(OSError):
