@@ -18,7 +18,7 @@ import numpy as np
 
 from swets_core.autograd import OpDef
 from swets_core.errors import DTypeError, OpError, ShapeError
-from swets_ops.fused_common import check_rng, float_array, probability, same_dtype
+from swets_ops.fused_common import check_rng, float_array, keep_mask, probability, same_dtype
 
 _OP = "scaled_dot_product_attention"
 
@@ -126,28 +126,30 @@ def _sdpa(
     if maybe_empty:
         denom[denom == 0.0] = 1.0  # fully masked rows: weights 0, output 0
     inv = np.reciprocal(denom, out=denom)
-    keep = None
+    keep = None  # the dropout mask (bool); the 1 / (1 - p) scale is applied to the smaller arrays
+    drop_scale = dtype.type(1.0)
     if dropout_p > 0.0:
-        if dropout_p == 1.0:
-            keep = np.zeros_like(probs)
-        else:
-            u = rng.random(probs.shape, dtype=dtype)
-            keep = np.multiply(u >= dropout_p, dtype.type(1.0 / (1.0 - dropout_p)), out=u)
+        keep = keep_mask(rng, probs, dropout_p)
+        if dropout_p < 1.0:
+            drop_scale = dtype.type(1.0 / (1.0 - dropout_p))
     if not _record:
-        # normalise the (smaller) output instead of the weights
-        out = np.matmul(probs if keep is None else probs * keep, v)
-        out *= inv
+        # normalise (and scale) the (smaller) output instead of the weights
+        out = np.matmul(probs if keep is None else np.multiply(probs, keep, out=probs), v)
+        out *= inv if keep is None else inv * drop_scale
         return out, None
     probs *= inv
-    weights = probs if keep is None else probs * keep
+    weights = probs if keep is None else probs * keep  # unscaled: out and gv are scaled instead
     out = np.matmul(weights, v)
+    if keep is not None:
+        out *= drop_scale
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         gq = gk = gv = gm = None
+        gs = g if keep is None else g * drop_scale
         if needs[2]:
-            gv = np.matmul(weights.swapaxes(-1, -2), g)
+            gv = np.matmul(weights.swapaxes(-1, -2), gs)
         if needs[0] or needs[1] or (len(needs) > 3 and needs[3]):
-            gp = np.matmul(g, v.swapaxes(-1, -2))
+            gp = np.matmul(gs, v.swapaxes(-1, -2))
             if keep is not None:
                 gp *= keep
             # softmax backward: dS = P * (dP - rowsum(dP * P)), and rowsum(dP * P) = rowsum(g * out)

@@ -8,7 +8,7 @@ import numpy as np
 
 from swets_core.autograd import OpDef
 from swets_core.errors import DTypeError, OpError
-from swets_ops.fused_common import check_ndim, check_rng, float_array, probability
+from swets_ops.fused_common import check_ndim, check_rng, float_array, keep_mask, probability
 
 # ------------------------------------------------------------------------------------------------
 # dropout
@@ -31,15 +31,17 @@ def _dropout(
     if p == 1.0:  # everything dropped (PyTorch returns zeros)
         return np.zeros_like(x), (lambda g, needs: (np.zeros_like(g),))
     rng = check_rng(op, rng)
-    u = rng.random(x.shape, dtype=x.dtype)
-    mask = np.greater_equal(u, p, out=np.empty(x.shape, dtype=bool))
-    scaled = np.multiply(mask, x.dtype.type(1.0 / (1.0 - p)), out=u)  # reuse u: keep / (1 - p)
-    out = x * scaled
+    keep = keep_mask(rng, x, p)  # bool: a quarter of the memory a float mask would keep
+    scale = x.dtype.type(1.0 / (1.0 - p))
+    out = np.multiply(x, keep)
+    out *= scale
     if not _record:
         return out, None
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray]:
-        return (g * scaled,)
+        gx = np.multiply(g, keep)
+        gx *= scale
+        return (gx,)
 
     return out, backward
 
