@@ -1,5 +1,5 @@
 """Where a model case spends its time, per op: ``python -m benchmarks.profile_models [MODEL ...]
-[--mode train|infer] [--steps N] [--threads N] [--cprofile]``.
+[--mode train|infer] [--steps N] [--threads N] [--reuse-memory] [--cprofile]``.
 
 Every registered op's forward, inference and backward functions are wrapped with a timer, then the
 case of ``benchmarks/cases_models.py`` runs ``--steps`` times (after a warm-up). The table lists, per
@@ -115,12 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", help="set OPENBLAS_NUM_THREADS (re-executes when needed)")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument(
+        "--reuse-memory",
+        action="store_true",
+        help="call swets_core.allocator.reuse_freed_memory() first (as benchmarks.run --malloc reuse)",
+    )
     args = parser.parse_args(argv)
     if args.threads and os.environ.get("OPENBLAS_NUM_THREADS") != args.threads:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=args.threads)
         os.execve(
             sys.executable, [sys.executable, "-m", "benchmarks.profile_models", *sys.argv[1:]], env
         )
+    if args.reuse_memory:
+        from swets_core.allocator import reuse_freed_memory
+
+        reuse_freed_memory()
     for model in args.models:
         profile(model, args.mode, args.steps, args.cprofile)
     return 0

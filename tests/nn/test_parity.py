@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import swets_nn as nn
-from swets_core import GradientTape, Tensor
+from swets_core import GradientTape, Tensor, no_grad
 from tests.nn.helpers import assert_close, copy_torch_state, parity
 
 torch = pytest.importorskip("torch")
@@ -159,6 +159,56 @@ def test_lstm_unbatched(rng):
     x, h0, c0 = _x(rng, 6, 3), _x(rng, 2, 5), _x(rng, 2, 5)
     parity(layer, tlayer, [x, h0, c0], call=lambda m, x, h, c: m(x, (h, c)),
            tcall=lambda m, x, h, c: m(x, (h, c)))  # fmt: skip
+
+
+INFER_CASES = [
+    *RNN_CASES,
+    dict(num_layers=3),
+    dict(num_layers=3, dropout=0.5),  # eval mode: no dropout
+]
+
+
+@pytest.mark.parametrize("cfg", INFER_CASES, ids=str)
+@pytest.mark.parametrize("state", [False, True], ids=["zero state", "given state"])
+def test_lstm_inference_without_tape(rng, cfg, state):
+    # without a tape the unidirectional stack runs as one wavefront loop (lstm_stack_infer)
+    layer, tlayer = _rnn_pair(nn.LSTM, tnn.LSTM, cfg)
+    layer.eval()
+    tlayer.eval()
+    copy_torch_state(layer, tlayer)
+    rows = cfg["num_layers"] * (2 if cfg.get("bidirectional") else 1)
+    for shape in ((4, 6, 3), (1, 9, 3), (6, 3)):
+        x = _x(rng, *shape)
+        if len(shape) == 3 and not cfg.get("batch_first", True):
+            x = x.transpose(1, 0, 2).copy()
+        hx = None
+        if state:
+            sshape = (rows, 5) if len(shape) == 2 else (rows, shape[0], 5)
+            hx = (_x(rng, *sshape), _x(rng, *sshape))
+        with no_grad():
+            out, (h_n, c_n) = layer(Tensor(x), None if hx is None else tuple(map(Tensor, hx)))
+        with torch.no_grad():
+            t_hx = None if hx is None else tuple(map(torch.from_numpy, hx))
+            t_out, (t_h, t_c) = tlayer(torch.from_numpy(x), t_hx)
+        for what, a, b in (("output", out, t_out), ("h_n", h_n, t_h), ("c_n", c_n, t_c)):
+            assert a.shape == tuple(b.shape), what
+            assert_close(a.numpy(), b.numpy(), what)
+
+
+def test_lstm_inference_keeps_the_given_state_and_matches_the_taped_float32_path(rng):
+    layer = nn.LSTM(5, 64, num_layers=2, rng=0)
+    x = Tensor(_x(rng, 1, 64, 5).astype(np.float32))
+    h0, c0 = (_x(rng, 2, 1, 64).astype(np.float32) for _ in range(2))
+    h_copy, c_copy = h0.copy(), c0.copy()
+    with no_grad():
+        out, (h_n, c_n) = layer(x, (Tensor(h0), Tensor(c0)))
+    np.testing.assert_array_equal(h0, h_copy)
+    np.testing.assert_array_equal(c0, c_copy)
+    with GradientTape():
+        ref, (ref_h, ref_c) = layer(x, (Tensor(h0), Tensor(c0)))
+    assert out.dtype == ref.dtype
+    for a, b in ((out, ref), (h_n, ref_h), (c_n, ref_c)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=2e-5)
 
 
 @pytest.mark.parametrize("cfg", RNN_CASES, ids=str)

@@ -97,7 +97,7 @@ def describe(layer: Any) -> str:
 
 def check_shape(
     x: Tensor,
-    owner: str,
+    owner: Any,
     expected: Sequence[Any],
     ndims: Sequence[int] | None = None,
     features: dict[int, int] | None = None,
@@ -107,9 +107,16 @@ def check_shape(
     """Raise ShapeError unless ``x.ndim`` is in ``ndims`` (or at least ``min_ndim`` when ``ndims`` is
     None) and ``x.shape[axis] == size`` for every ``axis: size`` of ``features``.
 
-    ``expected`` is the shape shown in the message, e.g. ``("N", "C_in", "L")``.
+    ``expected`` is the shape shown in the message, e.g. ``("N", "C_in", "L")``. ``owner`` names the
+    layer in the message: a string, or the layer itself (described only when an error is raised, so
+    the check costs nothing on the hot path).
     """
     shape = x._data.shape
+    if not isinstance(owner, str):
+        rank_ok = len(shape) in ndims if ndims is not None else len(shape) >= min_ndim
+        if rank_ok and not (features and any(shape[a] != n for a, n in features.items())):
+            return
+        owner = describe(owner)
     if ndims is not None:
         if len(shape) not in ndims:
             ranks = " or ".join(f"{n}-D" for n in sorted(ndims))

@@ -36,7 +36,7 @@ def causal_mask(size: int, dtype: Any = "float32") -> np.ndarray:
     return mask
 
 
-def _mask_array(mask: Any, name: str, owner: str, dtype: np.dtype) -> Any:
+def _mask_array(mask: Any, name: str, owner: Any, dtype: np.dtype) -> Any:
     """A mask as an additive float array/Tensor: bool True (masked out) becomes ``-inf``."""
     if isinstance(mask, Tensor):
         arr = mask._data
@@ -51,8 +51,12 @@ def _mask_array(mask: Any, name: str, owner: str, dtype: np.dtype) -> Any:
     if arr.dtype.kind == "f":
         return arr.astype(dtype, copy=False)
     raise DTypeError(
-        f"{owner}: {name} must be a bool or floating-point mask, got dtype {arr.dtype}"
+        f"{_name(owner)}: {name} must be a bool or floating-point mask, got dtype {arr.dtype}"
     )
+
+
+def _name(owner: Any) -> str:
+    return owner if isinstance(owner, str) else describe(owner)
 
 
 def _shape(m: Any) -> tuple[int, ...]:
@@ -199,7 +203,6 @@ class MultiheadAttention(Module):
         ``<= i``); with an ``attn_mask`` it is a hint and the given mask is used, as PyTorch.
         Returns ``(output, weights or None)``.
         """
-        owner = describe(self)
         dtype = self._param_dtype()
         if key is None:
             key = query
@@ -213,7 +216,7 @@ class MultiheadAttention(Module):
         nd = q_in._data.ndim
         if nd not in (2, 3):
             raise ShapeError(
-                f"{owner}: expected query of shape {self._expect('L', self.embed_dim)} (3-D) or "
+                f"{describe(self)}: expected query of shape {self._expect('L', self.embed_dim)} (3-D) or "
                 f"(L, {self.embed_dim}) unbatched, got shape {q_in._data.shape}"
             )
         for t, name, size, seq in (
@@ -223,7 +226,7 @@ class MultiheadAttention(Module):
         ):
             if t._data.ndim != nd or t._data.shape[-1] != size:
                 raise ShapeError(
-                    f"{owner}: expected {name} of shape {self._expect(seq, size, nd)}, "
+                    f"{describe(self)}: expected {name} of shape {self._expect(seq, size, nd)}, "
                     f"got shape {t._data.shape}"
                 )
         given = (q_in._data.shape, k_in._data.shape, v_in._data.shape)
@@ -244,7 +247,7 @@ class MultiheadAttention(Module):
             or (q_in._data.shape[0] != k_in._data.shape[0])
         ):
             raise ShapeError(
-                f"{owner}: query, key and value must share the batch size and key and value the "
+                f"{describe(self)}: query, key and value must share the batch size and key and value the "
                 f"sequence length; got query {given[0]}, key {given[1]}, value {given[2]}"
             )
 
@@ -353,7 +356,7 @@ class MultiheadAttention(Module):
         dtype: np.dtype,
     ) -> Any:
         """One additive mask broadcastable to ``(N, H, L, S)``, ``_CAUSAL``, or None."""
-        owner = describe(self)
+        owner = self  # described lazily, only when an error is raised
         h = self.num_heads
         am = None
         if attn_mask is not None:
@@ -367,7 +370,7 @@ class MultiheadAttention(Module):
             else:
                 batch = "num_heads" if unbatched else "N * num_heads"
                 raise ShapeError(
-                    f"{owner}: expected attn_mask of shape ({tgt_len}, {src_len}) or "
+                    f"{describe(owner)}: expected attn_mask of shape ({tgt_len}, {src_len}) or "
                     f"({heads}, {tgt_len}, {src_len}) [({batch}, L, S)], got shape {shape}"
                 )
         elif is_causal:
@@ -378,7 +381,7 @@ class MultiheadAttention(Module):
             expected = (src_len,) if unbatched else (n, src_len)
             if _shape(kpm) != expected:
                 raise ShapeError(
-                    f"{owner}: expected key_padding_mask of shape {expected}, got shape "
+                    f"{describe(owner)}: expected key_padding_mask of shape {expected}, got shape "
                     f"{_shape(kpm)}"
                 )
             kpm = _reshape(kpm, (1 if unbatched else n, 1, 1, src_len))

@@ -145,7 +145,7 @@ class Conv1d(Module):
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``x`` ``(N, C_in, L)`` (or ``(C_in, L)``) -> ``(N, C_out, L_out)``."""
         x = to_input(x, "Conv1d", self.weight._data.dtype)
-        check_shape(x, describe(self), ("N", self.in_channels, "L"), (2, 3), {-2: self.in_channels})
+        check_shape(x, self, ("N", self.in_channels, "L"), (2, 3), {-2: self.in_channels})
         unbatched = x._data.ndim == 2
         if unbatched:
             x = ops.unsqueeze(x, axis=0)

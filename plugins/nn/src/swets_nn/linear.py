@@ -13,7 +13,6 @@ from swets_nn._common import (
     RngLike,
     as_generator,
     check_shape,
-    describe,
     float_dtype,
     positive_int,
     to_input,
@@ -81,7 +80,7 @@ class Linear(Module):
         x = to_input(x, "Linear", self.weight._data.dtype)
         shape = x._data.shape
         if not shape or shape[-1] != self.in_features:
-            check_shape(x, describe(self), ("*", self.in_features), features={-1: self.in_features})
+            check_shape(x, self, ("*", self.in_features), features={-1: self.in_features})
         if self.bias is None:
             return ops.linear(x, self.weight)
         return ops.linear(x, self.weight, self.bias)

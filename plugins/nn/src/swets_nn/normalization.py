@@ -167,9 +167,7 @@ class BatchNorm1d(Module):
         """Normalise ``x`` ``(N, C)`` or ``(N, C, L)`` per channel."""
         dtype = self._dtype()
         x = to_input(x, "BatchNorm1d", dtype)
-        check_shape(
-            x, describe(self), ("N", self.num_features, "[L]"), (2, 3), {1: self.num_features}
-        )
+        check_shape(x, self, ("N", self.num_features, "[L]"), (2, 3), {1: self.num_features})
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Parameter, Tensor, ops
+from swets_core.autograd import active_tape
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
@@ -27,6 +28,7 @@ from swets_nn._common import (
     probability,
     to_input,
 )
+from swets_ops.fused_rnn import lstm_stack_infer
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell"]
 
@@ -98,7 +100,7 @@ class _RNNBase(Module):
             expected: tuple[Any, ...] = ("N", "L", self.input_size)
         else:
             expected = ("L", "N", self.input_size)
-        check_shape(x, describe(self), expected, (2, 3), {-1: self.input_size})
+        check_shape(x, self, expected, (2, 3), {-1: self.input_size})
         unbatched = x._data.ndim == 2
         if unbatched:
             x = ops.unsqueeze(x, axis=0)
@@ -224,9 +226,39 @@ class LSTM(_RNNBase):
             h0, c0 = hx
         h0 = self._state(h0, "h_0", n, unbatched, dtype)
         c0 = self._state(c0, "c_0", n, unbatched, dtype)
+        if self._inference_stack_applies():
+            return self._infer(x, h0, c0, unbatched)
         out, finals = self._run(x, [h0, c0])
         out, (h_n, c_n) = self._finish(out, finals, unbatched)
         return out, (h_n, c_n)
+
+    def _inference_stack_applies(self) -> bool:
+        """True when nothing records and every layer runs forward in time without dropout: the
+        whole stack then runs in one time loop (:func:`swets_ops.fused_rnn.lstm_stack_infer`)."""
+        return (
+            active_tape() is None
+            and not self.bidirectional
+            and not (self.training and self.dropout > 0.0 and self.num_layers > 1)
+        )
+
+    def _infer(
+        self, x: Tensor, h0: Any, c0: Any, unbatched: bool
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        weights = []
+        for row in range(self.num_layers):
+            w = [p._data for p in self._weights(row)]
+            weights.append((w[0], w[1], *(w[2:] if self.bias else (None, None))))
+        y, h_n, c_n = lstm_stack_infer(
+            x._data,
+            weights,
+            h0._data if isinstance(h0, Tensor) else h0,
+            c0._data if isinstance(c0, Tensor) else c0,
+        )
+        if unbatched:
+            return Tensor(y[0]), (Tensor(h_n[:, 0]), Tensor(c_n[:, 0]))
+        if not self.batch_first:
+            y = y.transpose(1, 0, 2)
+        return Tensor(y), (Tensor(h_n), Tensor(c_n))
 
     def _cell_op(self, x: Tensor, states: list[Any], weights: tuple[Parameter, ...]) -> tuple:
         return ops.lstm(x, states[0], states[1], *weights)
@@ -299,7 +331,7 @@ class _CellBase(Module):
 
     def _prepare(self, x: Any) -> tuple[Tensor, bool]:
         x = to_input(x, self._kind, self.weight_ih._data.dtype)
-        check_shape(x, describe(self), ("N", self.input_size), (1, 2), {-1: self.input_size})
+        check_shape(x, self, ("N", self.input_size), (1, 2), {-1: self.input_size})
         unbatched = x._data.ndim == 1
         if unbatched:
             x = ops.unsqueeze(x, axis=0)

@@ -15,7 +15,6 @@ from swets_nn._common import (
     as_generator,
     check_shape,
     child_generator,
-    describe,
     float_dtype,
     positive_int,
     probability,
@@ -148,7 +147,7 @@ class TransformerEncoderLayer(Module):
         :class:`MultiheadAttention`'s ``attn_mask`` and ``key_padding_mask``."""
         x = to_input(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
         seq = ("N", "L", self.d_model) if self.batch_first else ("L", "N", self.d_model)
-        check_shape(x, describe(self), seq, (2, 3), {-1: self.d_model})
+        check_shape(x, self, seq, (2, 3), {-1: self.d_model})
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             x = x + self._ff_block(self.norm2(x))

@@ -640,12 +640,15 @@ def gelu(x: Any, approximate: str = "none") -> tuple[np.ndarray, Any]:
     x = as_float(x)
     if approximate == "none" and x.dtype == F32:
         out, deriv = _gelu_f32(x, record=True)
+        _gelu_infinities(x, out)
 
         def backward_f32(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
             return (g * deriv,)
 
         return out, backward_f32
     out, aux = _gelu_parts(x, approximate)
+    if approximate == "none":
+        _gelu_infinities(x, out)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
         if approximate == "none":
@@ -660,9 +663,18 @@ def gelu(x: Any, approximate: str = "none") -> tuple[np.ndarray, Any]:
 
 def _gelu_infer(x: Any, approximate: str = "none") -> np.ndarray:
     x = as_float(x)
-    if approximate == "none" and x.dtype == F32:
-        return _gelu_f32(x, record=False)[0]
+    if approximate == "none":
+        out = _gelu_f32(x, record=False)[0] if x.dtype == F32 else _gelu_parts(x, "none")[0]
+        _gelu_infinities(x, out)
+        return out
     return _gelu_parts(x, approximate)[0]
+
+
+def _gelu_infinities(x: np.ndarray, out: np.ndarray) -> None:
+    """PyTorch's values at infinities: ``gelu(inf) = inf``, ``gelu(-inf) = nan`` (``-inf * 0``)."""
+    if np.isinf(x).any():
+        out[x == np.inf] = np.inf
+        out[x == -np.inf] = np.nan
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

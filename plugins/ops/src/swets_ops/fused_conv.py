@@ -52,6 +52,16 @@ def _padding(padding: Any, kernel_span: int, stride: int) -> tuple[int, int]:
     )
 
 
+def _strided(a: np.ndarray, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """A read-only strided view of ``a`` (the ndarray constructor on a contiguous buffer is about
+    twenty times cheaper than ``as_strided``)."""
+    if a.flags.c_contiguous:
+        view = np.ndarray(shape, a.dtype, buffer=a, strides=strides)
+        view.flags.writeable = False
+        return view
+    return as_strided(a, shape=shape, strides=strides, writeable=False)
+
+
 def _conv1d(
     x: Any,
     weight: Any,
@@ -114,12 +124,7 @@ def _conv1d(
         xp = x.transpose(0, 2, 1)
     sN, sL, sC = xp.strides
     # every receptive field: (N, L_out, K, G, Cg), no copy
-    fields = as_strided(
-        xp,
-        shape=(N, Lout, K, G, Cg),
-        strides=(sN, stride * sL, dilation * sL, Cg * sC, sC),
-        writeable=False,
-    )
+    fields = _strided(xp, (N, Lout, K, G, Cg), (sN, stride * sL, dilation * sL, Cg * sC, sC))
     # the column matrix (G, N * L_out, K * Cg): the one copy of the receptive fields
     if G == 1:
         cols = fields.reshape(1, M, K * Cg)
@@ -197,9 +202,7 @@ def _input_grad(
         if hi > lo:
             gpad[:, :, lo:hi] = gG.reshape(G, N, Lout, Og)[:, :, lo - offset : hi - offset]
         sG, sN, sL, sO = gpad.strides
-        gfields = as_strided(
-            gpad, shape=(G, N, L, K, Og), strides=(sG, sN, sL, dilation * sL, sO), writeable=False
-        )
+        gfields = _strided(gpad, (G, N, L, K, Og), (sG, sN, sL, dilation * sL, sO))
         gcols = gfields.reshape(G, N * L, K * Og)
         # wflip[g, j * Og + o, c] = weight[g * Og + o, c, K - 1 - j]
         wflip = (

@@ -18,6 +18,7 @@ The sequence ops (``lstm``, ``gru``) are one tape node each:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -359,8 +360,142 @@ def lstm(
     return _lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
 
 
-def _lstm_infer(*inputs: Any, **attrs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return _lstm(*inputs, _record=False, **attrs)[0]
+def _lstm_infer(
+    x: Any,
+    h0: Any,
+    c0: Any,
+    w_ih: Any,
+    w_hh: Any,
+    b_ih: Any = None,
+    b_hh: Any = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    op = "lstm"
+    x = _sequence(op, x)
+    N, _, In = x.shape
+    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 4, In, w_ih, w_hh, b_ih, b_hh)
+    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    h0 = _state(op, "h0", h0, N, H, dtype, True)
+    c0 = _state(op, "c0", c0, N, H, dtype, True)
+    same_dtype(op, x=x, h0=h0, c0=c0)
+    y, h_n, c_n = lstm_stack_infer(x, [(w_ih, w_hh, b_ih, b_hh)], h0[None], c0[None], op=op)
+    return y, h_n[0], c_n[0]
+
+
+def lstm_stack_infer(
+    x: Any,
+    weights: Sequence[tuple[Any, Any, Any, Any]],
+    h0: Any = None,
+    c0: Any = None,
+    *,
+    op: str = "lstm",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inference (nothing recorded) through a stack of unidirectional LSTM layers in one time loop.
+
+    Layer ``l`` runs step ``t`` at iteration ``t + l`` (a wavefront): every iteration reads only
+    what the previous one wrote, so one matrix product per iteration serves every layer - the
+    recurrent product of each layer, the input product of every layer above the first, the first
+    layer's input product and the biases - and each elementwise stage is one call across layers.
+    Sigmoid gates use ``sigmoid(z) = (1 + tanh(z / 2)) / 2`` so one ``tanh`` activates all four
+    gates. ``L + layers - 1`` iterations of nine numpy calls each.
+
+    Args:
+        x: ``(N, L, I)``.
+        weights: per layer ``(w_ih, w_hh, b_ih, b_hh)`` in PyTorch's layout (gates i, f, g, o;
+            biases may be None); layer ``l > 0`` reads the hidden state of layer ``l - 1``.
+        h0, c0: ``(layers, N, H)`` initial states, or None for zeros.
+
+    Returns:
+        ``y (N, L, H)`` (the last layer's hidden states), ``h_n``, ``c_n`` ``(layers, N, H)``.
+    """
+    x = _sequence(op, x)
+    N, L, In = x.shape
+    nl = len(weights)
+    if nl == 0:
+        raise ShapeError(f"{op}: needs at least one layer of weights")
+    checked = []
+    H = 0
+    for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights):
+        n_in = In if layer == 0 else H
+        w_ih, w_hh, b_ih, b_hh, h = _weights(op, 4, n_in, w_ih, w_hh, b_ih, b_hh)
+        if layer and h != H:
+            raise ShapeError(
+                f"{op}: layer {layer} has hidden size {h} but layer 0 has {H}; a stack needs one "
+                "hidden size"
+            )
+        H = h
+        checked.append((w_ih, w_hh, b_ih, b_hh))
+    dtype = x.dtype
+    for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(checked):
+        names = (f"w_ih_l{layer}", f"w_hh_l{layer}", f"b_ih_l{layer}", f"b_hh_l{layer}")
+        same_dtype(op, x=x, **dict(zip(names, (w_ih, w_hh, b_ih, b_hh))))
+    states = []
+    for name, s in (("h0", h0), ("c0", c0)):
+        if s is None:
+            states.append(np.zeros((nl, N, H), dtype))
+            continue
+        s = float_array(op, name, s)
+        if s.shape != (nl, N, H):
+            raise ShapeError(
+                f"{op}: {name} must have shape {(nl, N, H)} (layers, batch, hidden_size), got "
+                f"{s.shape}"
+            )
+        same_dtype(op, x=x, **{name: s})
+        states.append(s)
+    h0, c0 = states
+    S = nl * H  # one gate of every layer
+    D = S + In + 1  # one iteration's input row: every layer's h, the step's x, a 1 for the biases
+    K = L + nl - 1
+    # product columns gate-major across layers (o of every layer, then i, f, g), so each gate of
+    # every layer is one contiguous block; the sigmoid gates' columns are halved
+    W = np.zeros((D, 4 * S), dtype)
+    order = (3, 0, 1, 2)  # o, i, f, g from PyTorch's i, f, g, o
+    for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(checked):
+        in_rows = slice(S, S + In) if layer == 0 else slice((layer - 1) * H, layer * H)
+        for slot, gate in enumerate(order):
+            cols = slice(slot * S + layer * H, slot * S + (layer + 1) * H)
+            rows = slice(gate * H, (gate + 1) * H)
+            factor = 1.0 if gate == 2 else 0.5
+            W[layer * H : (layer + 1) * H, cols] = w_hh[rows].T * factor
+            W[in_rows, cols] = w_ih[rows].T * factor
+            if b_ih is not None:
+                W[D - 1, cols] += b_ih[rows] * factor
+            if b_hh is not None:
+                W[D - 1, cols] += b_hh[rows] * factor
+    V = np.zeros((K + 1, N, D), dtype)
+    V[:L, :, S : S + In] = x.transpose(1, 0, 2)
+    V[:, :, D - 1] = 1.0
+    h0_rows = h0.transpose(1, 0, 2).reshape(N, S)
+    c0_rows = c0.transpose(1, 0, 2).reshape(N, S)
+    V[0, :, :S] = h0_rows
+    Z = np.empty((N, 4 * S), dtype)
+    sig, o, i, f, g = Z[:, : 3 * S], Z[:, :S], Z[:, S : 2 * S], Z[:, 2 * S : 3 * S], Z[:, 3 * S :]
+    C = c0_rows.copy()  # (N, layers * H), updated in place (never the caller's c0)
+    T = np.empty((N, S), dtype)
+    P = np.empty((N, S), dtype)
+    c_n = np.empty((nl, N, H), dtype)
+    rows_in = V[:K]
+    h_out = V[1:, :, :S]
+    for k in range(K):
+        np.matmul(rows_in[k], W, out=Z)
+        np.tanh(Z, out=Z)
+        sig *= 0.5
+        sig += 0.5  # o, i, f
+        C *= f
+        np.multiply(i, g, out=P)
+        C += P
+        np.tanh(C, out=T)
+        np.multiply(o, T, out=h_out[k])
+        if k < nl - 1:  # layers above k have not started: they keep their initial states
+            h_out[k, :, (k + 1) * H :] = h0_rows[:, (k + 1) * H :]
+            C[:, (k + 1) * H :] = c0_rows[:, (k + 1) * H :]
+        if k >= L - 1:  # layer k - (L - 1) has just run its last step
+            layer = k - L + 1
+            c_n[layer] = C[:, layer * H : (layer + 1) * H]
+    h_n = np.empty((nl, N, H), dtype)
+    for layer in range(nl):
+        h_n[layer] = V[L + layer, :, layer * H : (layer + 1) * H]
+    y = V[nl : L + nl, :, (nl - 1) * H : S].transpose(1, 0, 2)
+    return y, h_n, c_n
 
 
 # ------------------------------------------------------------------------------------------------
