@@ -127,6 +127,8 @@ def axes_tuple(
 
 def shape_tuple(op: str, shape: Any, name: str = "shape") -> tuple[int, ...]:
     """Normalise a shape attribute (an int or a sequence of ints) to a tuple of ints."""
+    if type(shape) is tuple and all(type(s) is int for s in shape):
+        return shape  # the common case, already normal
     if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
         return (int(shape),)
     if not isinstance(shape, Sequence | np.ndarray):

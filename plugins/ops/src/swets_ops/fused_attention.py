@@ -122,7 +122,7 @@ def _sdpa(
         scores -= row_max
     with np.errstate(under="ignore"):  # weights below the smallest float are 0
         probs = np.exp(scores, out=scores)
-    denom = probs.sum(axis=-1, keepdims=True)
+    denom = _row_sums(probs)
     if maybe_empty:
         denom[denom == 0.0] = 1.0  # fully masked rows: weights 0, output 0
     inv = np.reciprocal(denom, out=denom)
@@ -168,6 +168,16 @@ def _sdpa(
         return gq, gk, gv
 
     return out, backward
+
+
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=-1, keepdims=True)`` as a matrix-vector product (several times faster than a
+    reduction along a short last axis)."""
+    n = a.shape[-1]
+    if not a.flags.c_contiguous or a.size == 0:
+        return a.sum(axis=-1, keepdims=True)
+    ones = np.ones(n, dtype=a.dtype)
+    return np.matmul(a.reshape(-1, n), ones).reshape((*a.shape[:-1], 1))
 
 
 def _bounded(qs: np.ndarray, k: np.ndarray, dtype: np.dtype) -> bool:

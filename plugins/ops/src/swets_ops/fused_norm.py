@@ -8,6 +8,7 @@ the means taken over the normalised elements.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,20 @@ def _eps(op: str, eps: Any) -> float:
 # ------------------------------------------------------------------------------------------------
 # layer_norm
 # ------------------------------------------------------------------------------------------------
+
+_MEAN_VECTORS: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def _mean_vector(d: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only ``(d,)`` vector of ``1 / d`` (a row mean is a product with it), cached."""
+    key = (d, dtype)
+    vec = _MEAN_VECTORS.get(key)
+    if vec is None:
+        vec = np.full(d, 1.0 / d, dtype=dtype) if d else np.zeros(0, dtype=dtype)
+        vec.setflags(write=False)
+        if len(_MEAN_VECTORS) < 64:
+            _MEAN_VECTORS[key] = vec
+    return vec
 
 
 def _layer_norm(
@@ -61,12 +76,12 @@ def _layer_norm(
                 f"{op}: {name} must have the normalized shape {norm_shape} (the last "
                 f"{nd} dimension(s) of x {x.shape}), got {p.shape}"
             )
-    D = int(np.prod(norm_shape))
+    D = math.prod(norm_shape)
     R = x.size // D if D else 0
     x2 = x.reshape(R, D)
     dt = x.dtype.type
     # row reductions as matrix-vector products (BLAS), much faster than short-axis reductions
-    inv_d = np.full(D, 1.0 / D, dtype=x.dtype)
+    inv_d = _mean_vector(D, x.dtype)
     xc = x2 - (x2 @ inv_d)[:, None]
     var = np.einsum("ij,ij->i", xc, xc)
     var *= dt(1.0 / D)

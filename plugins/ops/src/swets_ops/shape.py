@@ -62,6 +62,14 @@ def reshape(x: Any, shape: Any = None) -> tuple[np.ndarray, Any]:
 def _perm(x: np.ndarray, axes: Any) -> tuple[int, ...]:
     if axes is None:
         return tuple(range(x.ndim - 1, -1, -1))
+    n = x.ndim
+    if (
+        type(axes) is tuple
+        and len(axes) == n
+        and all(type(a) is int and 0 <= a < n for a in axes)
+        and len(set(axes)) == n
+    ):
+        return axes  # the common case: already a permutation of non-negative axes
     if isinstance(axes, int | np.integer):
         axes = (axes,)
     perm = tuple(axis_index("transpose", a, x.ndim, x.shape) for a in axes)
@@ -78,7 +86,10 @@ def transpose(x: Any, axes: Any = None) -> tuple[np.ndarray, Any]:
     them when None (PyTorch's ``permute``)."""
     x = as_array(x)
     perm = _perm(x, axes)
-    inverse = tuple(np.argsort(perm).tolist())
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    inverse = tuple(inv)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
         return (np.transpose(g, inverse),)
@@ -289,8 +300,13 @@ def _split_out(x: Any, sections: Any, axis: Any) -> tuple[tuple[np.ndarray, ...]
     if sections is None:
         raise OpError("split: the sections attribute is required")
     sizes, ax = _split_sizes(x, sections, axis)
-    bounds = np.cumsum(sizes)[:-1].tolist()
-    return tuple(np.split(x, bounds, axis=ax)), sizes, ax
+    lead = (slice(None),) * ax
+    outs = []
+    start = 0
+    for size in sizes:
+        outs.append(x[(*lead, slice(start, start + size))])
+        start += size
+    return tuple(outs), sizes, ax
 
 
 def split(x: Any, sections: Any = None, axis: int = 0) -> tuple[tuple[np.ndarray, ...], Any]:
