@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -119,3 +120,31 @@ def keep_mask(rng: np.random.Generator, like: np.ndarray, p: float) -> np.ndarra
     mem_shape = tuple(shape[a] for a in order)
     keep = np.greater_equal(bits.reshape(mem_shape), np.uint32(threshold))
     return keep.transpose(np.argsort(order))
+
+
+_SCRATCH = threading.local()
+_SCRATCH_LIMIT = 256 * 1024 * 1024  # larger temporaries are allocated (and freed) as usual
+
+
+def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A reusable uninitialised array for a temporary that never leaves the function asking for it.
+
+    Each thread keeps one growing buffer per ``name``; asking again returns a view of the same
+    memory, so a large temporary costs no allocation (and no fresh pages from the kernel) after the
+    first call. The caller must not let the array (or a view of it) escape: no output, no saved
+    state for a backward pass. Two live temporaries need two names.
+    """
+    n = 1
+    for s in shape:
+        n *= s
+    nbytes = n * np.dtype(dtype).itemsize
+    if nbytes > _SCRATCH_LIMIT:
+        return np.empty(shape, dtype=dtype)
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(name)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(max(nbytes, 64), dtype=np.uint8)
+        bufs[name] = buf
+    return buf[:nbytes].view(dtype).reshape(shape)

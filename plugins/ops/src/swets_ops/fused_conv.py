@@ -22,7 +22,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from swets_core.autograd import OpDef
 from swets_core.errors import OpError, ShapeError
-from swets_ops.fused_common import check_ndim, float_array, positive_int, same_dtype
+from swets_ops.fused_common import check_ndim, float_array, positive_int, same_dtype, scratch
 
 _OP = "conv1d"
 
@@ -118,16 +118,28 @@ def _conv1d(
 
     # channels-last, padded input (one copy)
     if pl or pr:
-        xp = np.zeros((N, Lp, C), dtype=dtype)
+        xp = np.empty((N, Lp, C), dtype=dtype)
+        xp[:, :pl] = 0.0
+        xp[:, pl + L :] = 0.0
         xp[:, pl : pl + L, :] = x.transpose(0, 2, 1)
     else:
         xp = x.transpose(0, 2, 1)
+    # stride 1, one group: the backward takes the weight gradient from the padded input itself, so
+    # the column matrix is a scratch temporary (not kept) and the padded input is what is kept
+    flat = stride == 1 and G == 1 and _record
+    if flat and not xp.flags.c_contiguous:
+        xp = np.ascontiguousarray(xp)
     sN, sL, sC = xp.strides
     # every receptive field: (N, L_out, K, G, Cg), no copy
     fields = _strided(xp, (N, Lout, K, G, Cg), (sN, stride * sL, dilation * sL, Cg * sC, sC))
     # the column matrix (G, N * L_out, K * Cg): the one copy of the receptive fields
     if G == 1:
-        cols = fields.reshape(1, M, K * Cg)
+        if flat or not _record:
+            buf = scratch("conv1d.cols", (N, Lout, K, 1, Cg), dtype)
+            np.copyto(buf, fields)
+            cols = buf.reshape(1, M, K * Cg)
+        else:
+            cols = fields.reshape(1, M, K * Cg)
     else:
         cols = np.ascontiguousarray(fields.transpose(3, 0, 1, 2, 4)).reshape(G, M, K * Cg)
     # weight as (G, K * Cg, Og)
@@ -144,6 +156,8 @@ def _conv1d(
         out = out[0]
     if not _record:
         return out, None
+    if flat:
+        cols = None  # a scratch view: not kept
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         if unbatched:
@@ -160,13 +174,43 @@ def _conv1d(
             if unbatched:
                 gx = gx[0]
         if needs[1]:
-            gwm = np.matmul(cols.transpose(0, 2, 1), gG)  # (G, K * Cg, Og)
-            gw = gwm.reshape(G, K, Cg, Og).transpose(0, 3, 2, 1).reshape(Co, Cg, K)
+            if flat:
+                gw = _weight_grad_flat(xp, gG[0], N, Lout, Lp, K, dilation)
+            else:
+                gwm = np.matmul(cols.transpose(0, 2, 1), gG)  # (G, K * Cg, Og)
+                gw = gwm.reshape(G, K, Cg, Og).transpose(0, 3, 2, 1).reshape(Co, Cg, K)
         if len(needs) > 2 and needs[2]:
             gb = gG.sum(axis=1).reshape(Co)
         return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
 
     return out, backward
+
+
+def _weight_grad_flat(
+    xp: np.ndarray, g: np.ndarray, N: int, Lout: int, Lp: int, K: int, dilation: int
+) -> np.ndarray:
+    """The weight gradient ``(C_out, C_in, K)`` of a stride-1, one-group convolution from the padded
+    channels-last input ``xp (N, Lp, C_in)`` and the output gradient ``g (N * L_out, C_out)``.
+
+    With the output gradient written into rows ``0 .. L_out - 1`` of each sample's ``Lp`` rows (the
+    rest zero), tap ``k``'s gradient is one matrix product of the input rows shifted by
+    ``k * dilation`` with those rows, both as contiguous ``(N * Lp - span + 1)``-row slices of the
+    flattened arrays: the rows that run into the next sample meet zeros.
+    """
+    C = xp.shape[2]
+    Co = g.shape[1]
+    gpad = scratch("conv1d.gpad_w", (N, Lp, Co), xp.dtype)
+    gpad[:, :Lout] = g.reshape(N, Lout, Co)
+    gpad[:, Lout:] = 0.0
+    rows = N * Lp - (K - 1) * dilation
+    xflat = xp.reshape(N * Lp, C)
+    gflat = gpad.reshape(N * Lp, Co)[:rows]
+    gw = np.empty((Co, C, K), dtype=xp.dtype)
+    tap = np.empty((C, Co), dtype=xp.dtype)
+    for k in range(K):
+        np.matmul(xflat[k * dilation : k * dilation + rows].T, gflat, out=tap)
+        gw[:, :, k] = tap.T
+    return gw
 
 
 def _input_grad(
@@ -197,13 +241,17 @@ def _input_grad(
         # dx[n, s] = sum_j gpad[n, s + j * dilation] @ w[:, :, K - 1 - j]
         Lg = L + span - 1
         offset = span - 1 - pl  # gpad[u] = g[u - offset]
-        gpad = np.zeros((G, N, Lg, Og), dtype=dtype)
+        gpad = scratch("conv1d.gpad", (G, N, Lg, Og), dtype)
         lo, hi = max(0, offset), min(Lg, offset + Lout)
+        gpad[:, :, :lo] = 0.0
+        gpad[:, :, max(lo, hi) :] = 0.0
         if hi > lo:
             gpad[:, :, lo:hi] = gG.reshape(G, N, Lout, Og)[:, :, lo - offset : hi - offset]
         sG, sN, sL, sO = gpad.strides
         gfields = _strided(gpad, (G, N, L, K, Og), (sG, sN, sL, dilation * sL, sO))
-        gcols = gfields.reshape(G, N * L, K * Og)
+        gcols = scratch("conv1d.gcols", (G, N, L, K, Og), dtype)
+        np.copyto(gcols, gfields)
+        gcols = gcols.reshape(G, N * L, K * Og)
         # wflip[g, j * Og + o, c] = weight[g * Og + o, c, K - 1 - j]
         wflip = (
             weight.reshape(G, Og, Cg, K)[:, :, :, ::-1].transpose(0, 3, 1, 2).reshape(G, K * Og, Cg)
