@@ -1,5 +1,5 @@
 """Run the benchmarks: ``python -m benchmarks.run [--suite NAME] [--only SUBSTR[,SUBSTR]] [--rounds N]
-[--threads default,1]``.
+[--threads default,1] [--malloc default,reuse]``.
 
 Prints the machine, then one table per group (median ms per call for each framework and the
 swets/torch ratio; MiB for memory cases; the target ratio where a case has one) and, last, one JSON
@@ -9,8 +9,12 @@ line ``{"ratios": {case: swets/torch}, ...}``.
 single-window inference latency and the training memory of the four forecasting models.
 ``--threads`` runs everything once per setting: ``default`` leaves every library at its default (all
 cores for OpenBLAS and PyTorch), a number ``n`` sets ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/
-``MKL_NUM_THREADS`` to ``n`` in the workers and calls ``torch.set_num_threads(n)``. With several
-settings the JSON line's ``ratios`` are those of the first and ``ratios_by_threads`` holds them all.
+``MKL_NUM_THREADS`` to ``n`` in the workers and calls ``torch.set_num_threads(n)``. ``--malloc``
+likewise: ``default`` (glibc's allocator settings) or ``reuse`` (every worker, whatever its framework,
+first calls :func:`swets_core.allocator.reuse_freed_memory`). Every combination is one
+configuration; memory is measured under the first thread setting only (it barely depends on threads).
+With several configurations a summary of the ratios follows, the JSON line's ``ratios`` are those of
+the first configuration and ``ratios_by_config`` holds them all.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks.harness import _worker, discover, run_case
@@ -82,7 +87,7 @@ def _rows(name: str, values: dict[str, Any]) -> list[tuple[str, dict[str, float]
 def run_setting(
     cases: list, rounds: int, threads: str, memory_repeats: int, malloc: str
 ) -> dict[str, float]:
-    """Run every case with one thread setting, print the tables; return the ratios."""
+    """Run every case with one thread and allocator setting, print the tables; return the ratios."""
     label = "library defaults" if threads == "default" else f"{threads} thread(s) per framework"
     alloc = "glibc defaults" if malloc == "default" else "freed memory reused (both frameworks)"
     print(f"\n# threads: {label}; allocator: {alloc}")
@@ -127,6 +132,34 @@ def run_setting(
     return ratios
 
 
+def _summary(by_config: dict[str, dict[str, float]]) -> None:
+    """One line per case, one ratio column per configuration (when there are several)."""
+    configs = list(by_config)
+    rows: list[str] = []
+    for ratios in by_config.values():
+        rows += [r for r in ratios if r not in rows]
+
+    def short(label: str) -> str:  # threads=default,malloc=reuse -> "all thr, reuse"
+        t, m = (part.split("=", 1)[1] for part in label.split(","))
+        return f"{'all' if t == 'default' else t} thr, {'glibc' if m == 'default' else m}"
+
+    width = max(13, *(len(short(c)) + 2 for c in configs))
+    print("\n# swets/torch by configuration (threads; allocator: glibc defaults or reuse)")
+    print(f"{'case':<44}" + "".join(f"{short(c):>{width}}" for c in configs))
+    for row in rows:
+        cells = [by_config[c].get(row) for c in configs]
+        print(f"{row:<44}" + "".join(f"{'-' if v is None else f'{v:.2f}':>{width}}" for v in cells))
+
+
+def _settings(text: str, allowed: Callable[[str], bool], flag: str) -> list[str] | None:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    for item in items:
+        if not allowed(item):
+            print(f"{flag}: unexpected setting {item!r}", file=sys.stderr)
+            return None
+    return items
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--suite", help="run only benchmarks/cases_<SUITE>.py (e.g. models)")
@@ -138,14 +171,18 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated thread settings: 'default' and/or counts (e.g. default,1)",
     )
     parser.add_argument(
+        "--malloc",
+        default="default",
+        help="comma-separated allocator settings of every worker: 'default' (glibc's) and/or "
+        "'reuse' (swets_core.allocator.reuse_freed_memory, in both frameworks' workers)",
+    )
+    parser.add_argument(
         "--memory-repeats", type=int, default=3, help="fresh processes per memory figure"
     )
     parser.add_argument(
-        "--malloc",
-        choices=("default", "reuse"),
-        default="default",
-        help="allocator setting of every worker: glibc defaults, or freed memory kept for reuse "
-        "(swets_core.allocator.reuse_freed_memory, in both frameworks' workers)",
+        "--memory-every-threads",
+        action="store_true",
+        help="measure memory under every thread setting (default: the first one only)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -157,21 +194,30 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         print("no benchmark case matches", file=sys.stderr)
         return 1
-    settings = [s.strip() for s in args.threads.split(",") if s.strip()]
-    for s in settings:
-        if s != "default" and not (s.isdigit() and int(s) > 0):
-            print(f"--threads: expected 'default' or a positive count, got {s!r}", file=sys.stderr)
-            return 2
+    threads = _settings(
+        args.threads, lambda s: s == "default" or (s.isdigit() and int(s) > 0), "--threads"
+    )
+    mallocs = _settings(args.malloc, lambda s: s in ("default", "reuse"), "--malloc")
+    if not threads or not mallocs:
+        return 2
     print(f"machine: {_machine()}")
     print(f"load average at start: {_load()}")
-    by_threads = {
-        s: run_setting(cases, args.rounds, s, args.memory_repeats, args.malloc) for s in settings
-    }
+    by_config: dict[str, dict[str, float]] = {}
+    for t in threads:
+        for m in mallocs:
+            todo = cases
+            if t != threads[0] and not args.memory_every_threads:
+                todo = [(mod, c) for mod, c in cases if c.kind != "memory"]
+            if todo:
+                label = f"threads={t},malloc={m}"
+                by_config[label] = run_setting(todo, args.rounds, t, args.memory_repeats, m)
     print(f"\nload average at end: {_load()}")
+    if len(by_config) > 1:
+        _summary(by_config)
     print()
-    out: dict[str, Any] = {"ratios": by_threads[settings[0]]}
-    if len(settings) > 1:
-        out["ratios_by_threads"] = by_threads
+    out: dict[str, Any] = {"ratios": next(iter(by_config.values()))}
+    if len(by_config) > 1:
+        out["ratios_by_config"] = by_config
     print(json.dumps(out))
     return 0
 
