@@ -309,6 +309,16 @@ def test_dropout_identity_and_reproducibility(rng) -> None:
     np.testing.assert_array_equal(a, b)
 
 
+def test_dropout_mask_depends_on_the_generator_state_not_the_memory_layout() -> None:
+    x = np.random.default_rng(1).standard_normal((4, 6, 5)).astype(np.float32)
+    x_t = np.ascontiguousarray(x.transpose(0, 2, 1)).transpose(0, 2, 1)  # same values, other layout
+    a = ops.dropout(x, p=0.3, rng=np.random.default_rng(7)).numpy()
+    b = ops.dropout(x_t, p=0.3, rng=np.random.default_rng(7)).numpy()
+    np.testing.assert_array_equal(a, b)
+    kept = ops.dropout(np.ones(400_000, np.float32), p=0.1, rng=np.random.default_rng(0)).numpy()
+    assert abs((kept != 0).mean() - 0.9) < 0.002
+
+
 def test_dropout_rejects_bad_input() -> None:
     with pytest.raises(OpError, match=r"dropout: rng must be a numpy\.random\.Generator"):
         ops.dropout(np.ones(3), p=0.5)

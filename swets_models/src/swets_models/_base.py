@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor, ops
+from swets_core.autograd import OPS
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
 
@@ -275,4 +276,42 @@ class DtypeCache:
         return arr
 
 
-__all__ = ["ForecastingModel", "RngLike", "sinusoidal_encoding"]
+def run_op(name: str, *inputs: Any, **attrs: Any) -> Any:
+    """The registered op ``name`` on arrays, computed exactly as :func:`swets_core.autograd.apply`
+    computes it when nothing records (the op's inference function), without tensors around it.
+
+    The models' tape-free paths (inference, metrics) chain these calls: the same functions as their
+    recorded forward, minus the dispatch and wrapping of every op (a few microseconds each, which
+    is most of the time of a batch-1 forecast).
+    """
+    op = OPS.get(name)
+    if op is None:
+        getattr(ops, name)  # loads the registry and resolves the op
+        op = OPS[name]
+    if op.infer is not None:
+        return op.infer(*inputs, **attrs)
+    return op.forward(*inputs, **attrs)[0]
+
+
+def linear_arrays(layer: Any, x: np.ndarray) -> np.ndarray:
+    """A :class:`swets_nn.Linear` layer applied to an array (see :func:`run_op`)."""
+    if layer.bias is None:
+        return run_op("linear", x, layer.weight._data)
+    return run_op("linear", x, layer.weight._data, layer.bias._data)
+
+
+def dropout_arrays(layer: Any, x: np.ndarray) -> np.ndarray:
+    """A :class:`swets_nn.Dropout` layer applied to an array: identity in eval mode or with p = 0."""
+    if not layer.training or layer.p == 0.0:
+        return x
+    return run_op("dropout", x, p=layer.p, rng=layer.rng, training=True)
+
+
+__all__ = [
+    "ForecastingModel",
+    "RngLike",
+    "dropout_arrays",
+    "linear_arrays",
+    "run_op",
+    "sinusoidal_encoding",
+]

@@ -8,15 +8,18 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor, ops
+from swets_core.autograd import active_tape
 from swets_core.errors import ConfigError, DTypeError, ShapeError
 from swets_models._base import (
     DtypeCache,
     ForecastingModel,
     RngLike,
     flag,
+    linear_arrays,
     per_stack,
     positive_int,
     resolve_rng,
+    run_op,
 )
 from swets_nn import Linear
 
@@ -122,6 +125,29 @@ class NBEATSBlock(Module):
         coeffs = ops.reshape(theta_f, shape=(batch, self._pf, self.n_outputs))
         forecast = ops.matmul(self._basis_f.get(dtype), coeffs)  # (B, H, Q)
         return back, ops.reshape(forecast, shape=(batch, self.horizon * self.n_outputs))
+
+    def forward_array(
+        self, x: np.ndarray, backcast: bool = True
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """:meth:`forward` on an array when nothing records (the same ops, no tensors)."""
+        h = x
+        for layer in self.layers:
+            h = run_op("relu", linear_arrays(layer, h))
+        theta = linear_arrays(self.theta, h)
+        cut = self._split
+        theta_f = theta[:, cut:]
+        back = theta[:, :cut] if backcast else None
+        if self._basis_b is None:
+            return back, theta_f
+        dtype = theta.dtype
+        if back is not None:
+            back = run_op("matmul", back, self._basis_b.get(dtype))
+        if self.n_outputs == 1:
+            return back, run_op("matmul", theta_f, self._basis_f.get(dtype))
+        batch = theta.shape[0]
+        coeffs = theta_f.reshape(batch, self._pf, self.n_outputs)
+        forecast = run_op("matmul", self._basis_f.get(dtype), coeffs)  # (B, H, Q)
+        return back, forecast.reshape(batch, self.horizon * self.n_outputs)
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, layers={len(self.layers)}"
@@ -304,6 +330,14 @@ class NBEATSModel(ForecastingModel):
         forecast = None
         blocks = self.blocks
         last = len(self._schedule) - 1
+        if active_tape() is None:  # nothing records: the same ops on arrays
+            r = residual._data
+            for i, index in enumerate(self._schedule):
+                back, f = blocks[index].forward_array(r, backcast=i != last)
+                forecast = f if forecast is None else run_op("add", forecast, f)
+                if back is not None:
+                    r = run_op("sub", r, back)
+            return self._finish(Tensor(forecast))
         for i, index in enumerate(self._schedule):
             # the last block's backcast would feed nothing
             backcast, f = blocks[index](residual, backcast=i != last)

@@ -12,10 +12,13 @@ from swets_core.errors import ConfigError
 from swets_models._base import (
     ForecastingModel,
     RngLike,
+    dropout_arrays,
     flag,
+    linear_arrays,
     positive_int,
     probability,
     resolve_rng,
+    run_op,
 )
 from swets_nn import Conv1d, Dropout, Linear, init
 
@@ -79,14 +82,30 @@ class CausalConv1d(Module):
         """The effective kernel ``(C_out, C_in, K)`` (``g * v / ||v||`` with weight norm)."""
         if not self.weight_norm:
             return self.weight
-        v = self.weight_v
         if active_tape() is None:
-            # nothing records: the same arithmetic on the arrays, without five op dispatches
-            vd = v._data
-            norm = np.sqrt(np.sum(np.square(vd), axis=(1, 2), keepdims=True))
-            return Tensor(np.multiply(np.divide(self.weight_g._data, norm), vd))
+            return Tensor(self._kernel_array())
+        v = self.weight_v
         norm = ops.sqrt(ops.sum(ops.square(v), axis=(1, 2), keepdims=True))
         return ops.mul(ops.div(self.weight_g, norm), v)
+
+    def _kernel_array(self) -> np.ndarray:
+        if not self.weight_norm:
+            return self.weight._data
+        v = self.weight_v._data
+        norm = run_op("sqrt", run_op("sum", run_op("square", v), axis=(1, 2), keepdims=True))
+        return run_op("mul", run_op("div", self.weight_g._data, norm), v)
+
+    def forward_array(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array when nothing records (the same ops, no tensors)."""
+        bias = None if self.bias is None else self.bias._data
+        return run_op(
+            "conv1d",
+            x,
+            self._kernel_array(),
+            bias,
+            padding=(self._left, 0),
+            dilation=self.dilation,
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
@@ -133,6 +152,13 @@ class TemporalBlock(Module):
         if in_channels != out_channels:
             self.downsample = Conv1d(in_channels, out_channels, 1, rng=rng, dtype=dtype)
             init.normal_(self.downsample.weight, 0.0, 0.01, rng=rng)
+
+    def forward_array(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array when nothing records (the same ops, no tensors)."""
+        out = dropout_arrays(self.dropout1, run_op("relu", self.conv1.forward_array(x)))
+        out = dropout_arrays(self.dropout2, run_op("relu", self.conv2.forward_array(out)))
+        res = x if self.downsample is None else self.downsample(Tensor(x))._data
+        return run_op("relu", run_op("add", out, res))
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
@@ -247,6 +273,11 @@ class TCNModel(ForecastingModel):
     def forward(self, x: Tensor) -> Tensor:
         """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
         x = self._prepare(x)
+        if active_tape() is None:  # nothing records: the same ops on arrays
+            a = x._data.transpose(0, 2, 1)
+            for block in self.blocks:
+                a = block.forward_array(a)
+            return self._finish(Tensor(linear_arrays(self.head, a[:, :, -1])))
         h = ops.transpose(x, axes=(0, 2, 1))
         for block in self.blocks:
             h = block(h)

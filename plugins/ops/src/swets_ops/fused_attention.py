@@ -129,7 +129,7 @@ def _sdpa(
     keep = None  # the dropout mask (bool); the 1 / (1 - p) scale is applied to the smaller arrays
     drop_scale = dtype.type(1.0)
     if dropout_p > 0.0:
-        keep = keep_mask(rng, probs, dropout_p)
+        keep = keep_mask(rng, probs.shape, dropout_p)
         if dropout_p < 1.0:
             drop_scale = dtype.type(1.0 / (1.0 - dropout_p))
     if not _record:

@@ -93,33 +93,24 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def keep_mask(rng: np.random.Generator, like: np.ndarray, p: float) -> np.ndarray:
-    """A boolean dropout mask shaped like ``like``: each element True (kept) with probability
-    ``1 - p``.
+def keep_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:
+    """A boolean dropout mask of ``shape``: each element True (kept) with probability ``1 - p``.
 
     Each element compares 32 random bits of ``rng``'s bit generator with ``round(p * 2**32)``, so the
     keep probability is exact to ``2**-33`` (a float32 uniform would give ``2**-24``). Drawing raw
     64-bit words (two elements each) is about three times faster than drawing float32 uniforms. The
-    bits are laid out in ``like``'s memory order (a transposed view gets a transposed mask), so that
-    multiplying by the mask walks both arrays in memory order.
+    bits fill the mask in C order of ``shape``, whatever the memory layout of the array it masks, so
+    a generator state gives one mask on every code path.
     """
-    shape = like.shape
-    n = like.size
+    n = 1
+    for s in shape:
+        n *= s
     threshold = round(p * 2.0**32)
     if threshold >= 2**32:
         return np.zeros(shape, dtype=bool)
-    order = None
-    if like.ndim > 1 and not like.flags.c_contiguous:
-        perm = sorted(range(like.ndim), key=lambda a: -like.strides[a])
-        if like.transpose(perm).flags.c_contiguous:
-            order = perm
     raw = rng.bit_generator.random_raw((n + 1) // 2)
-    bits = raw.view(np.uint32)[:n]
-    if order is None:
-        return np.greater_equal(bits.reshape(shape), np.uint32(threshold))
-    mem_shape = tuple(shape[a] for a in order)
-    keep = np.greater_equal(bits.reshape(mem_shape), np.uint32(threshold))
-    return keep.transpose(np.argsort(order))
+    bits = raw.view(np.uint32)[:n].reshape(shape)
+    return np.greater_equal(bits, np.uint32(threshold))
 
 
 _SCRATCH = threading.local()

@@ -31,7 +31,7 @@ def _dropout(
     if p == 1.0:  # everything dropped (PyTorch returns zeros)
         return np.zeros_like(x), (lambda g, needs: (np.zeros_like(g),))
     rng = check_rng(op, rng)
-    keep = keep_mask(rng, x, p)  # bool: a quarter of the memory a float mask would keep
+    keep = keep_mask(rng, x.shape, p)  # bool: a quarter of the memory a float mask would keep
     scale = x.dtype.type(1.0 / (1.0 - p))
     out = np.multiply(x, keep)
     out *= scale

@@ -475,21 +475,23 @@ def lstm_stack_infer(
     c_n = np.empty((nl, N, H), dtype)
     rows_in = V[:K]
     h_out = V[1:, :, :S]
+    dot, tanh, multiply = np.dot, np.tanh, np.multiply  # local names: the loop is call-bound
+    ramp_up, ramp_down = nl - 1, L - 1
     for k in range(K):
-        np.matmul(rows_in[k], W, out=Z)
-        np.tanh(Z, out=Z)
+        dot(rows_in[k], W, out=Z)
+        tanh(Z, out=Z)
         sig *= 0.5
         sig += 0.5  # o, i, f
         C *= f
-        np.multiply(i, g, out=P)
+        multiply(i, g, out=P)
         C += P
-        np.tanh(C, out=T)
-        np.multiply(o, T, out=h_out[k])
-        if k < nl - 1:  # layers above k have not started: they keep their initial states
+        tanh(C, out=T)
+        multiply(o, T, out=h_out[k])
+        if k < ramp_up:  # layers above k have not started: they keep their initial states
             h_out[k, :, (k + 1) * H :] = h0_rows[:, (k + 1) * H :]
             C[:, (k + 1) * H :] = c0_rows[:, (k + 1) * H :]
-        if k >= L - 1:  # layer k - (L - 1) has just run its last step
-            layer = k - L + 1
+        if k >= ramp_down:  # layer k - (L - 1) has just run its last step
+            layer = k - ramp_down
             c_n[layer] = C[:, layer * H : (layer + 1) * H]
     h_n = np.empty((nl, N, H), dtype)
     for layer in range(nl):
