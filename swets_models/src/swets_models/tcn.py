@@ -91,9 +91,11 @@ class CausalConv1d(Module):
     def _kernel_array(self) -> np.ndarray:
         if not self.weight_norm:
             return self.weight._data
+        # the recorded kernel's arithmetic, with the squared norm as one contraction (the sum may
+        # round differently in the last bit)
         v = self.weight_v._data
-        norm = run_op("sqrt", run_op("sum", run_op("square", v), axis=(1, 2), keepdims=True))
-        return run_op("mul", run_op("div", self.weight_g._data, norm), v)
+        norm = np.sqrt(np.einsum("oik,oik->o", v, v)).reshape(-1, 1, 1)
+        return np.multiply(np.divide(self.weight_g._data, norm), v)
 
     def forward_array(self, x: np.ndarray) -> np.ndarray:
         """:meth:`forward` on an array when nothing records (the same ops, no tensors)."""
