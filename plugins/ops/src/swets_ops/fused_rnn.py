@@ -25,7 +25,7 @@ import numpy as np
 
 from swets_core.autograd import OpDef
 from swets_core.errors import ShapeError
-from swets_ops.fused_common import float_array, same_dtype, sigmoid
+from swets_ops.fused_common import float_array, same_dtype, scratch, sigmoid
 
 # ------------------------------------------------------------------------------------------------
 # argument checks
@@ -272,13 +272,16 @@ def _lstm(
         gy, gh_n, gc_n = grads
         o, i, f, g = A[0], A[1], A[2], A[3]  # (L, N, H) each, contiguous
         # derivative factors of every step, in bulk
-        P1 = Tc * Tc
+        # every array below but the returned gradients is a scratch temporary (no fresh pages)
+        P1 = scratch("lstm.P1", (L, N, H), dtype)
+        np.multiply(Tc, Tc, out=P1)
         np.subtract(1.0, P1, out=P1)
         P1 *= o  # dc += dh * P1
-        P2 = np.subtract(1.0, o)
+        P2 = scratch("lstm.P2", (L, N, H), dtype)
+        np.subtract(1.0, o, out=P2)
         P2 *= o
         P2 *= Tc  # dz_o = dh * P2
-        Q = np.empty((3, L, N, H), dtype=dtype)  # dz_{i, f, g} = dc * Q
+        Q = scratch("lstm.Q", (3, L, N, H), dtype)  # dz_{i, f, g} = dc * Q
         np.subtract(1.0, i, out=Q[0])
         Q[0] *= i
         Q[0] *= g
@@ -288,10 +291,13 @@ def _lstm(
         np.multiply(g, g, out=Q[2])
         np.subtract(1.0, Q[2], out=Q[2])
         Q[2] *= i
-        dZ = np.empty((L, N, 4, H), dtype=dtype)  # per step (N, 4H): rows of the w_hh product
+        dZ = scratch("lstm.dZ", (L, N, 4, H), dtype)  # per step (N, 4H): rows of the w_hh product
         dh_rec = np.zeros((N, H), dtype=dtype) if gh_n is None else np.array(gh_n, dtype=dtype)
         dc = np.zeros((N, H), dtype=dtype) if gc_n is None else np.array(gc_n, dtype=dtype)
-        gyt = None if gy is None else np.ascontiguousarray(gy.transpose(1, 0, 2))
+        gyt = None
+        if gy is not None:
+            gyt = scratch("lstm.gy", (L, N, H), dtype)
+            np.copyto(gyt, gy.transpose(1, 0, 2))
         dh = np.empty((N, H), dtype=dtype)
         tmp = np.empty((N, H), dtype=dtype)
         for t in range(L - 1, -1, -1):
