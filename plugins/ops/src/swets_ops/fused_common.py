@@ -113,6 +113,22 @@ def keep_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float) -> np.
     return np.greater_equal(bits, np.uint32(threshold))
 
 
+def like_layout(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``mask`` (C-contiguous) with the same values laid out in memory like ``like`` when ``like`` is
+    a transposed contiguous array (e.g. the channels-last output of ``conv1d``), so that an
+    elementwise product walks both in memory order and keeps ``like``'s layout (mixing layouts
+    makes numpy's loops several times slower, and the ops that follow too)."""
+    if like.ndim < 2 or like.flags.c_contiguous:
+        return mask
+    perm = sorted(range(like.ndim), key=lambda a: -like.strides[a])
+    if not like.transpose(perm).flags.c_contiguous:
+        return mask
+    inverse = [0] * like.ndim
+    for i, a in enumerate(perm):
+        inverse[a] = i
+    return np.ascontiguousarray(mask.transpose(perm)).transpose(inverse)
+
+
 _SCRATCH = threading.local()
 _SCRATCH_LIMIT = 256 * 1024 * 1024  # larger temporaries are allocated (and freed) as usual
 

@@ -8,7 +8,14 @@ import numpy as np
 
 from swets_core.autograd import OpDef
 from swets_core.errors import DTypeError, OpError
-from swets_ops.fused_common import check_ndim, check_rng, float_array, keep_mask, probability
+from swets_ops.fused_common import (
+    check_ndim,
+    check_rng,
+    float_array,
+    keep_mask,
+    like_layout,
+    probability,
+)
 
 # ------------------------------------------------------------------------------------------------
 # dropout
@@ -31,7 +38,9 @@ def _dropout(
     if p == 1.0:  # everything dropped (PyTorch returns zeros)
         return np.zeros_like(x), (lambda g, needs: (np.zeros_like(g),))
     rng = check_rng(op, rng)
-    keep = keep_mask(rng, x.shape, p)  # bool: a quarter of the memory a float mask would keep
+    keep = like_layout(
+        keep_mask(rng, x.shape, p), x
+    )  # bool: a quarter of the memory a float mask would keep
     scale = x.dtype.type(1.0 / (1.0 - p))
     out = np.multiply(x, keep)
     out *= scale

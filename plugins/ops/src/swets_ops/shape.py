@@ -371,15 +371,37 @@ def _getitem_out(x: Any, index: Any) -> tuple[np.ndarray, Any]:
         ) from None
 
 
+def _layout(x: Any) -> tuple[int, ...] | None:
+    """The axis order of a transposed contiguous array (e.g. the channels-last output of conv1d),
+    None for C order or any other layout."""
+    if not isinstance(x, np.ndarray) or x.ndim < 2 or x.flags.c_contiguous:
+        return None
+    perm = tuple(sorted(range(x.ndim), key=lambda a: -x.strides[a]))
+    return perm if x.transpose(perm).flags.c_contiguous else None
+
+
+def _zeros(shape: tuple[int, ...], dtype: np.dtype, layout: tuple[int, ...] | None) -> np.ndarray:
+    """Zeros of ``shape`` laid out in memory in the axis order ``layout`` (C order when None), so a
+    gradient keeps its tensor's layout and the elementwise backward passes that follow read both
+    in memory order."""
+    if layout is None:
+        return np.zeros(shape, dtype=dtype)
+    inverse = [0] * len(layout)
+    for i, a in enumerate(layout):
+        inverse[a] = i
+    return np.zeros(tuple(shape[a] for a in layout), dtype=dtype).transpose(inverse)
+
+
 def getitem(x: Any, index: Any = None) -> tuple[np.ndarray, Any]:
     """getitem(x, index=): ``x[index]`` with ints, slices, None, Ellipsis, integer arrays or bool
     masks; repeated indices accumulate their gradients."""
     out, index = _getitem_out(x, index)
     xshape = np.shape(x)
     repeats = _may_repeat(index)
+    layout = _layout(x)
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        gx = np.zeros(xshape, dtype=g.dtype)
+        gx = _zeros(xshape, g.dtype, layout)
         if repeats:
             np.add.at(gx, index, g)
         else:
