@@ -109,9 +109,38 @@ def apply_malloc_setting() -> str:
     """In a worker: apply the runner's allocator setting; returns what was applied."""
     if os.environ.get(MALLOC_ENV, "default") != "reuse":
         return "glibc defaults"
-    from swets_core.allocator import reuse_freed_memory
-
+    try:
+        from swets_core.allocator import reuse_freed_memory
+    except ImportError:  # a baseline checkout from before the helper: the same two settings
+        return "freed memory reused" if _mallopt_reuse() else "glibc defaults (not glibc)"
     return "freed memory reused" if reuse_freed_memory() else "glibc defaults (not glibc)"
+
+
+def _mallopt_reuse(block: int = 256 * 1024 * 1024) -> bool:
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL("libc.so.6")
+    return bool(libc.mallopt(-3, block) and libc.mallopt(-1, 2 * block))
+
+
+BASELINE_ENV = "SWETS_BENCH_BASELINE"
+"""A source checkout of an earlier swets (``git worktree add DIR COMMIT``): the runner's
+``--baseline DIR`` adds a framework ``before`` to every case with a ``swets`` setup, run from DIR."""
+
+
+def baseline_path(root: str) -> str:
+    """``PYTHONPATH`` entries for the distributions' sources of the checkout ``root``."""
+    base = Path(root)
+    dirs = [
+        base / "swets_core" / "src",
+        base / "swets_timeseries" / "src",
+        base / "swets_models" / "src",
+    ]
+    dirs += sorted(p / "src" for p in (base / "plugins").iterdir() if (p / "src").is_dir())
+    return os.pathsep.join(str(d) for d in dirs if d.is_dir())
 
 
 def apply_thread_setting(framework: str) -> None:
@@ -196,7 +225,7 @@ def _worker(module: str, case_name: str, framework: str) -> None:
     case = next(c for c in mod.CASES if c.name == case_name)
     malloc = apply_malloc_setting()
     apply_thread_setting(framework)
-    fn = case.setups[framework]()
+    fn = case.setups["swets" if framework == "before" else framework]()
     out = sys.stdout
     report = f"{thread_report(framework)}, {malloc}"
     if case.kind == "memory":
@@ -221,13 +250,17 @@ def _worker(module: str, case_name: str, framework: str) -> None:
 
 def _spawn(module: str, case: Case, framework: str, threads: str, malloc: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "benchmarks.run", "--worker", f"{module}:{case.name}:{framework}"]
+    env = thread_env(threads, malloc)
+    if framework == "before":  # the baseline's sources ahead of the installed (current) ones
+        paths = [baseline_path(os.environ[BASELINE_ENV]), env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return subprocess.Popen(
         cmd,
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=thread_env(threads, malloc),
+        env=env,
     )
 
 
@@ -250,6 +283,8 @@ def run_case(
 ) -> Result:
     """Median per framework (ms per call, or MiB for memory cases)."""
     frameworks = list(case.setups)
+    if os.environ.get(BASELINE_ENV) and "swets" in frameworks:
+        frameworks.append("before")
     reports: dict[str, str] = {}
     if case.kind == "memory":
         runs: dict[str, list[Any]] = {fw: [] for fw in frameworks}

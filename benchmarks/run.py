@@ -15,6 +15,10 @@ first calls :func:`swets_core.allocator.reuse_freed_memory`). Every combination 
 configuration; memory is measured under the first thread setting only (it barely depends on threads).
 With several configurations a summary of the ratios follows, the JSON line's ``ratios`` are those of
 the first configuration and ``ratios_by_config`` holds them all.
+
+``--baseline DIR`` (a checkout of an earlier commit, e.g. ``git worktree add /tmp/base COMMIT``) runs
+that checkout's swets as a third framework ``before``, interleaved with the current one and PyTorch,
+so before/after figures come from the same rounds; the tables gain a ``before/torch`` column.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.harness import _worker, discover, run_case
+from benchmarks.harness import BASELINE_ENV, _worker, discover, run_case
 
 
 def _machine() -> str:
@@ -94,13 +98,15 @@ def run_setting(
     ratios: dict[str, float] = {}
     current_group = None
     reported: dict[str, str] = {}
+    before = bool(os.environ.get(BASELINE_ENV))
     for module, case in cases:
         if case.group != current_group:
             current_group = case.group
             print(f"\n## {case.group}")
+            third = "before" if before else "numpy"
             print(
-                f"{'case':<44}{'swets':>12}{'torch':>12}{'numpy':>12}{'swets/torch':>13}"
-                f"{'target':>8}"
+                f"{'case':<44}{'swets':>12}{'torch':>12}{third:>12}{'swets/torch':>13}"
+                f"{'target':>8}" + (f"{'before/torch':>14}" if before else "")
             )
         res = run_case(
             module, case, rounds, threads=threads, memory_repeats=memory_repeats, malloc=malloc
@@ -119,9 +125,14 @@ def run_setting(
             target_s = "" if target is None else f"<={target:g}"
             if target is not None and ratio is not None and ratio > target:
                 target_s += " !"
+            third = vals.get("before" if before else "numpy")
+            extra = ""
+            if before and third is not None and vals.get("torch"):
+                extra = f"{third / vals['torch']:>14.2f}"
+                ratios[f"{row}.before"] = round(third / vals["torch"], 3)
             print(
                 f"{row:<44}{_fmt(vals.get('swets'), unit):>12}{_fmt(vals.get('torch'), unit):>12}"
-                f"{_fmt(vals.get('numpy'), unit):>12}{ratio_s:>13}{target_s:>8}",
+                f"{_fmt(third, unit):>12}{ratio_s:>13}{target_s:>8}{extra}",
                 flush=True,
             )
         if case.note:
@@ -184,12 +195,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure memory under every thread setting (default: the first one only)",
     )
+    parser.add_argument(
+        "--baseline",
+        help="a source checkout of an earlier commit (git worktree add DIR COMMIT): its swets runs "
+        "as a third framework 'before', interleaved with the others",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         module, case, fw = args.worker.split(":")
         _worker(module, case, fw)
         return 0
+    if args.baseline:
+        if not os.path.isdir(os.path.join(args.baseline, "swets_core", "src")):
+            print(f"--baseline: {args.baseline} is not a swets checkout", file=sys.stderr)
+            return 2
+        os.environ[BASELINE_ENV] = os.path.abspath(args.baseline)
     cases = discover(args.only, args.suite)
     if not cases:
         print("no benchmark case matches", file=sys.stderr)
