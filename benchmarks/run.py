@@ -155,11 +155,13 @@ def _summary(by_config: dict[str, dict[str, float]]) -> None:
         return f"{'all' if t == 'default' else t} thr, {'glibc' if m == 'default' else m}"
 
     width = max(13, *(len(short(c)) + 2 for c in configs))
+    first = max(44, *(len(r) + 2 for r in rows))
     print("\n# swets/torch by configuration (threads; allocator: glibc defaults or reuse)")
-    print(f"{'case':<44}" + "".join(f"{short(c):>{width}}" for c in configs))
+    print(f"{'case':<{first}}" + "".join(f"{short(c):>{width}}" for c in configs))
     for row in rows:
         cells = [by_config[c].get(row) for c in configs]
-        print(f"{row:<44}" + "".join(f"{'-' if v is None else f'{v:.2f}':>{width}}" for v in cells))
+        line = "".join(f"{'-' if v is None else f'{v:.2f}':>{width}}" for v in cells)
+        print(f"{row:<{first}}{line}")
 
 
 def _settings(text: str, allowed: Callable[[str], bool], flag: str) -> list[str] | None:
