@@ -681,31 +681,51 @@ def sweep(
 
     greater = _check_metric(metric, split, ("validation", "test"), METRICS)
     _positive(retries, "retries", 0)
-    overrides = configurations(
-        normalize_spec(base_spec),
-        grid,
-        configs=configs,
-        n_random=n_random,
-        seed=seed,
-        per_series=per_series,
-    )
-    out, jobs = _prepare_jobs(base_spec, overrides, output_dir)
-    rows = _execute(
+    return _run_configurations(
         run_configuration,
-        jobs,
         (),
-        client=client,
-        address=address,
-        n_workers=n_workers,
-        retries=retries,
-        serial=serial,
-        progress=progress,
+        base_spec,
+        grid,
+        dict(configs=configs, n_random=n_random, seed=seed, per_series=per_series),
+        output_dir,
+        dict(
+            client=client,
+            address=address,
+            n_workers=n_workers,
+            retries=retries,
+            serial=serial,
+            progress=progress,
+        ),
+        metric=metric,
+        split=split,
+        greater=greater,
         label="sweep",
     )
+
+
+def _run_configurations(
+    task: Callable[..., dict[str, Any]],
+    task_args: tuple[Any, ...],
+    base_spec: Any,
+    grid: Mapping[str, Sequence[Any]] | None,
+    choose: Mapping[str, Any],
+    output_dir: str | os.PathLike[str],
+    run: Mapping[str, Any],
+    *,
+    metric: str,
+    split: str,
+    greater: bool,
+    label: str,
+) -> SweepResult:
+    """The shared body of :func:`sweep` and :func:`backtest_many`: expand the configurations, run
+    ``task`` on each (Dask or serial), gather one table and write it as ``<label>.json/.csv``."""
+    overrides = configurations(normalize_spec(base_spec), grid, **choose)
+    out, jobs = _prepare_jobs(base_spec, overrides, output_dir)
+    rows = _execute(task, jobs, task_args, label=label, **run)
     result = SweepResult(
         rows, metric=metric, split=split, greater_is_better=greater, output_dir=out
     )
-    _save_result(result, "sweep")
+    _save_result(result, label)
     return result
 
 
@@ -744,29 +764,23 @@ def backtest_many(
     _positive(folds, "folds")
     if stride is not None:
         _positive(stride, "stride")
-    overrides = configurations(
-        normalize_spec(base_spec),
-        grid,
-        configs=configs,
-        n_random=n_random,
-        seed=seed,
-        per_series=per_series,
-    )
-    out, jobs = _prepare_jobs(base_spec, overrides, output_dir)
-    rows = _execute(
+    return _run_configurations(
         run_backtest_configuration,
-        jobs,
         (folds, stride),
-        client=client,
-        address=address,
-        n_workers=n_workers,
-        retries=retries,
-        serial=serial,
-        progress=progress,
+        base_spec,
+        grid,
+        dict(configs=configs, n_random=n_random, seed=seed, per_series=per_series),
+        output_dir,
+        dict(
+            client=client,
+            address=address,
+            n_workers=n_workers,
+            retries=retries,
+            serial=serial,
+            progress=progress,
+        ),
+        metric=metric,
+        split="backtest",
+        greater=greater,
         label="backtest",
     )
-    result = SweepResult(
-        rows, metric=metric, split="backtest", greater_is_better=greater, output_dir=out
-    )
-    _save_result(result, "backtest")
-    return result
