@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swets_core import GradientTape, Parameter, Tensor, ops
+from swets_core import GradientTape, Parameter, Tensor, no_grad, ops
 from swets_core.errors import DTypeError, OpError, ShapeError, SwetsError
 
 
@@ -147,6 +147,39 @@ def test_attention_matches_the_definition_with_masks(rng) -> None:
     np.testing.assert_allclose(
         causal, attention_reference(q, k, v, np.tri(4, 5, dtype=bool)), atol=1e-12
     )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("lq", "lk", "e"),
+    [(1, 6, 4), (6, 6, 4), (2, 3, 8), (9, 9, 2)],  # scores fewer or more than q and k together
+)
+@pytest.mark.parametrize("size", [0.5, 40.0, 400.0])
+def test_attention_softmax_is_stable_for_every_score_size(rng, dtype, lq, lk, e, size) -> None:
+    # scores from about 1 to far beyond exp's range: the unshifted and the shifted softmax paths
+    q = rng.standard_normal((2, lq, e)) * size
+    k = rng.standard_normal((2, lk, e))
+    v = rng.standard_normal((2, lk, 3))
+    want = attention_reference(q, k, v, np.ones((lq, lk), dtype=bool))
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    qt, kt, vt = (Tensor(a.astype(dtype)) for a in (q, k, v))
+    with no_grad():
+        free = ops.scaled_dot_product_attention(qt, kt, vt).numpy()
+    with GradientTape(watch=[qt]):
+        recorded = ops.scaled_dot_product_attention(qt, kt, vt).numpy()
+    for got in (free, recorded):
+        assert got.dtype == dtype and np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(v).max()))
+
+
+def test_attention_propagates_nan_inputs(rng) -> None:
+    q = rng.standard_normal((1, 2, 4))
+    q[0, 1, 2] = np.nan
+    k = rng.standard_normal((1, 5, 4))
+    v = rng.standard_normal((1, 5, 3))
+    with no_grad():
+        out = ops.scaled_dot_product_attention(q, k, v).numpy()
+    assert np.isnan(out[0, 1]).all() and np.isfinite(out[0, 0]).all()
 
 
 def test_attention_fully_masked_rows_are_zero_not_nan(rng) -> None:

@@ -38,7 +38,9 @@ def _sdpa(
     q = float_array(_OP, "q", q)
     k = float_array(_OP, "k", k)
     v = float_array(_OP, "v", v)
-    dtype = same_dtype(_OP, q=q, k=k, v=v)
+    dtype = q.dtype
+    if k.dtype != dtype or v.dtype != dtype:
+        same_dtype(_OP, q=q, k=k, v=v)
     for name, a in (("q", q), ("k", k), ("v", v)):
         if a.ndim < 2:
             raise ShapeError(
@@ -52,8 +54,10 @@ def _sdpa(
         raise ShapeError(
             f"{_OP}: k {k.shape} and v {v.shape} must share the source length (dimension -2)"
         )
+    batch = q.shape[:-2]
     try:
-        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        if k.shape[:-2] != batch or v.shape[:-2] != batch:
+            np.broadcast_shapes(batch, k.shape[:-2], v.shape[:-2])
     except ValueError:
         raise ShapeError(
             f"{_OP}: the batch dimensions of q {q.shape}, k {k.shape} and v {v.shape} do not broadcast"
@@ -88,7 +92,8 @@ def _sdpa(
     if scale is None:
         scale = 1.0 / math.sqrt(E) if E else 1.0
     scale = float(scale)
-    dropout_p = probability(_OP, "dropout_p", dropout_p)
+    if dropout_p != 0.0 or type(dropout_p) is not float:
+        dropout_p = probability(_OP, "dropout_p", dropout_p)
     if dropout_p > 0.0:
         rng = check_rng(_OP, rng)
 
@@ -113,15 +118,17 @@ def _sdpa(
             else:
                 scores = scores + mask
     # softmax along the keys. Shifting by the row maximum only guards exp against overflow; when
-    # |q_i . k_j| * scale is bounded by a small constant for every pair (Cauchy-Schwarz on the row
-    # norms), exp cannot overflow or underflow to zero and the shift is skipped
-    if float_mask or not _bounded(qs, k, dtype):
+    # |q_i . k_j| * scale is bounded by a small constant for every pair, exp can neither overflow
+    # nor underflow (no floating-point state to guard) and the shift is skipped
+    if not float_mask and _bounded(qs, k, None if bool_mask else scores, dtype):
+        probs = np.exp(scores, out=scores)
+    else:
         row_max = scores.max(axis=-1, keepdims=True)
         if maybe_empty:
             row_max[~np.isfinite(row_max)] = 0.0  # a fully masked row: exp(-inf) = 0 everywhere
         scores -= row_max
-    with np.errstate(under="ignore"):  # weights below the smallest float are 0
-        probs = np.exp(scores, out=scores)
+        with np.errstate(under="ignore"):  # weights below the smallest float are 0
+            probs = np.exp(scores, out=scores)
     denom = _row_sums(probs)
     if maybe_empty:
         denom[denom == 0.0] = 1.0  # fully masked rows: weights 0, output 0
@@ -170,21 +177,35 @@ def _sdpa(
     return out, backward
 
 
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
 def _row_sums(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=-1, keepdims=True)`` as a matrix-vector product (several times faster than a
     reduction along a short last axis)."""
     n = a.shape[-1]
     if not a.flags.c_contiguous or a.size == 0:
         return a.sum(axis=-1, keepdims=True)
-    ones = np.ones(n, dtype=a.dtype)
+    key = (n, a.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = np.ones(n, dtype=a.dtype)
+        ones.setflags(write=False)
+        if len(_ONES) < 64:
+            _ONES[key] = ones
     return np.matmul(a.reshape(-1, n), ones).reshape((*a.shape[:-1], 1))
 
 
-def _bounded(qs: np.ndarray, k: np.ndarray, dtype: np.dtype) -> bool:
-    """True when every score ``qs_i . k_j`` is within +-60 (float32) or +-600 (float64)."""
+def _bounded(qs: np.ndarray, k: np.ndarray, scores: np.ndarray | None, dtype: np.dtype) -> bool:
+    """True when every score ``qs_i . k_j`` is within +-60 (float32) or +-600 (float64).
+
+    Read off the unmasked ``scores`` themselves when they are no larger than the queries and keys
+    together (two reductions), else bounded by Cauchy-Schwarz on the row norms."""
     if qs.size == 0 or k.size == 0:
         return True
     limit = 60.0 if dtype == np.float32 else 600.0
+    if scores is not None and scores.size <= qs.size + k.size:
+        return -limit <= float(scores.min()) and float(scores.max()) <= limit  # False for NaN
     q2 = float(np.einsum("...i,...i->...", qs, qs).max())
     k2 = float(np.einsum("...i,...i->...", k, k).max())
     return q2 * k2 <= limit * limit  # False for NaN or infinite inputs

@@ -62,9 +62,15 @@ def _layer_norm(
         weight = float_array(op, "weight", weight)
     if bias is not None:
         bias = float_array(op, "bias", bias)
-    same_dtype(op, x=x, weight=weight, bias=bias)
-    nd = positive_int(op, "normalized_ndim", normalized_ndim)
-    eps = _eps(op, eps)
+    if (weight is not None and weight.dtype != x.dtype) or (
+        bias is not None and bias.dtype != x.dtype
+    ):
+        same_dtype(op, x=x, weight=weight, bias=bias)
+    nd = normalized_ndim
+    if type(nd) is not int or nd < 1:
+        nd = positive_int(op, "normalized_ndim", normalized_ndim)
+    if type(eps) is not float or not eps > 0.0:
+        eps = _eps(op, eps)
     if x.ndim < nd:
         raise ShapeError(
             f"{op}: x of shape {x.shape} has fewer than normalized_ndim={nd} dimensions"
@@ -76,21 +82,27 @@ def _layer_norm(
                 f"{op}: {name} must have the normalized shape {norm_shape} (the last "
                 f"{nd} dimension(s) of x {x.shape}), got {p.shape}"
             )
-    D = math.prod(norm_shape)
+    D = norm_shape[0] if nd == 1 else math.prod(norm_shape)
     R = x.size // D if D else 0
     x2 = x.reshape(R, D)
     dt = x.dtype.type
-    # row reductions as matrix-vector products (BLAS), much faster than short-axis reductions
+    # row reductions as matrix-vector products (BLAS), much faster than short-axis reductions;
+    # rstd = 1 / sqrt(ss / D + eps) = sqrt(D) / sqrt(ss + D eps) for the sum of squares ss
     inv_d = _mean_vector(D, x.dtype)
     xc = x2 - (x2 @ inv_d)[:, None]
     var = np.einsum("ij,ij->i", xc, xc)
-    var *= dt(1.0 / D)
-    var += dt(eps)
+    var += dt(D * eps)
     rstd = np.sqrt(var, out=var)
-    np.reciprocal(rstd, out=rstd)
+    np.divide(dt(math.sqrt(D)), rstd, out=rstd)
     xhat = xc
     xhat *= rstd[:, None]
     w2 = None if weight is None else weight.reshape(D)
+    if not _record:  # xhat is not kept: scale and shift it in place
+        if w2 is not None:
+            xhat *= w2
+        if bias is not None:
+            xhat += bias.reshape(D)
+        return xhat.reshape(x.shape), None
     if w2 is not None:
         y = xhat * w2
         if bias is not None:
@@ -98,10 +110,8 @@ def _layer_norm(
     elif bias is not None:
         y = xhat + bias.reshape(D)
     else:
-        y = xhat.copy() if _record else xhat
+        y = xhat.copy()
     out = y.reshape(x.shape)
-    if not _record:
-        return out, None
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         g2 = g.reshape(R, D)
