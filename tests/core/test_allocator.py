@@ -9,11 +9,12 @@ import sys
 import pytest
 
 from swets_core.allocator import allocator_settings, reuse_freed_memory
+from swets_core.errors import ConfigError
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, "64", True, None])
 def test_rejects_non_positive_or_non_numeric_sizes(bad) -> None:
-    with pytest.raises(ValueError, match="max_block_mib"):
+    with pytest.raises(ConfigError, match="reuse_freed_memory: max_block_mib"):
         reuse_freed_memory(bad)
 
 

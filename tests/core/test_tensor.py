@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from swets_core import DType, Parameter, Tensor
-from swets_core.errors import DTypeError, ShapeError
+from swets_core.errors import ArgumentTypeError, DTypeError, ShapeError
 
 
 def test_default_dtypes():
@@ -32,7 +32,9 @@ def test_constructors_with_explicit_generator():
     assert a.dtype is DType.float32
     assert Tensor.zeros(2, 2).numpy().sum() == 0
     assert Tensor.ones((2, 3), dtype="float64").dtype is DType.float64
-    with pytest.raises(TypeError, match="Generator"):
+    with pytest.raises(
+        ArgumentTypeError, match=r"rng must be a numpy\.random\.Generator .* got int"
+    ):
         Tensor.randn(2, rng=0)
 
 

@@ -14,6 +14,8 @@ from swets_core import GradientTape, Module, Parameter, Tensor, registry
 from swets_core.errors import (
     ConfigError,
     DTypeError,
+    IndexOutOfRangeError,
+    MissingKeyError,
     OpError,
     ShapeError,
     StateDictError,
@@ -543,7 +545,7 @@ def test_sequential_behaviour():
         named.append(nn.ReLU())
     with pytest.raises(ConfigError, match="expected a layer"):
         nn.Sequential(nn.ReLU(), 3)
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexOutOfRangeError, match="Sequential: index 7 out of range for"):
         seq[7]
 
 
@@ -560,7 +562,7 @@ def test_layer_list_and_dict():
     assert ld.keys() == ["b", "a"] and "a" in ld and len(ld) == 2
     assert list(ld.state_dict()) == ["b.weight", "b.bias", "a.weight", "a.bias"]
     assert isinstance(ld.pop("b"), nn.Linear) and list(ld) == ["a"]
-    with pytest.raises(KeyError, match="no layer 'zz'"):
+    with pytest.raises(MissingKeyError, match="LayerDict has no layer 'zz'; keys: 'a'"):
         ld["zz"]
     with pytest.raises(ConfigError, match=r"without '\.'"):
         ld["x.y"] = nn.ReLU()

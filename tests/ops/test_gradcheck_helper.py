@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from swets_core import OpDef, Tensor, ops
+from swets_core.errors import ArgumentTypeError, ConfigError, ShapeError
 from swets_core.testing import GradCase, assert_no_grad, collect_cases, gradcheck
 
 rng = np.random.default_rng(11)
@@ -93,9 +94,9 @@ def test_multi_output_uses_every_output() -> None:
 def test_grad_output_and_float32_inputs() -> None:
     x32 = rng.standard_normal((2, 2)).astype(np.float32)
     gradcheck(lambda a: ops.square(a), x32, grad_output=np.ones((2, 2)))
-    with pytest.raises(ValueError, match="grad_output"):
+    with pytest.raises(ShapeError, match="grad_output"):
         gradcheck(lambda a: ops.square(a), x32, grad_output=np.ones(3))
-    with pytest.raises(ValueError, match="no floating-point input"):
+    with pytest.raises(ConfigError, match="no floating-point input"):
         gradcheck(lambda i: ops.neg(i), np.arange(3))
 
 
@@ -118,11 +119,11 @@ def test_gradcase_check_and_collection() -> None:
     mod = types.ModuleType("fake_cases")
     mod.CASES = [ok]
     assert collect_cases([mod]) == [ok]
-    with pytest.raises(TypeError, match="no_cases must define CASES"):
+    with pytest.raises(ArgumentTypeError, match="no_cases must define CASES"):
         collect_cases([types.ModuleType("no_cases")])
 
 
 def test_fn_must_return_tensors() -> None:
-    with pytest.raises(TypeError, match="must return a Tensor"):
+    with pytest.raises(ArgumentTypeError, match="must return a Tensor"):
         gradcheck(lambda a: a.numpy(), rng.standard_normal(2))
     assert isinstance(Tensor(np.ones(1)), Tensor)

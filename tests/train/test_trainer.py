@@ -10,7 +10,13 @@ import pytest
 
 from swets_core import Module, Parameter, Tensor
 from swets_core.checkpoint import save_checkpoint
-from swets_core.errors import CheckpointError, ConfigError, DataValidationError, ShapeError
+from swets_core.errors import (
+    CheckpointError,
+    ConfigError,
+    DataValidationError,
+    MissingKeyError,
+    ShapeError,
+)
 from swets_optim import SGD, Adam, ReduceLROnPlateau, StepLR
 from swets_timeseries import Batch
 from swets_train import (
@@ -58,6 +64,8 @@ def test_fit_by_epochs_learns_and_records_history():
     assert history["val_loss"][-1] < history["val_loss"][0]
     assert history.stop_reason is None
     assert history.best("val_loss")["epoch"] == int(np.argmin(history["val_loss"]))
+    with pytest.raises(MissingKeyError, match="no 'val_mape' in the history; keys: epoch, step"):
+        history["val_mape"]
     with pytest.raises(KeyError, match="val_r2"):
         history["val_r2"]
 

@@ -23,6 +23,8 @@ import ctypes
 import ctypes.util
 import platform
 
+from swets_core.errors import ConfigError
+
 __all__ = ["allocator_settings", "reuse_freed_memory"]
 
 _M_TRIM_THRESHOLD = -1
@@ -57,12 +59,14 @@ def reuse_freed_memory(max_block_mib: float = 256.0) -> bool:
         changed then).
 
     Raises:
-        ValueError: ``max_block_mib`` is not a positive number.
+        ConfigError: ``max_block_mib`` is not a positive number.
     """
     if not isinstance(max_block_mib, (int, float)) or isinstance(max_block_mib, bool):
-        raise ValueError(f"max_block_mib must be a positive number, got {max_block_mib!r}")
+        raise ConfigError(
+            f"reuse_freed_memory: max_block_mib must be a positive number, got {max_block_mib!r}"
+        )
     if not max_block_mib > 0:
-        raise ValueError(f"max_block_mib must be > 0, got {max_block_mib}")
+        raise ConfigError(f"reuse_freed_memory: max_block_mib must be > 0, got {max_block_mib}")
     libc = _glibc()
     if libc is None:
         return False

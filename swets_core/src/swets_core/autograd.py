@@ -27,7 +27,14 @@ from typing import Any, NewType
 import numpy as np
 
 from swets_core.dtype import _FROM_NP, DEFAULT_FLOAT, DType
-from swets_core.errors import DTypeError, OpError, ShapeError, SwetsError, TapeError
+from swets_core.errors import (
+    ArgumentTypeError,
+    DTypeError,
+    OpError,
+    ShapeError,
+    SwetsError,
+    TapeError,
+)
 
 TensorId = NewType("TensorId", int)
 """A tensor's unique identity: the key of the gradient mapping the tape returns."""
@@ -359,7 +366,10 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 def _check_rng(rng: object) -> None:
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        raise ArgumentTypeError(
+            f"rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), got "
+            f"{type(rng).__name__}"
+        )
 
 
 def tensor(data: ArrayLike, dtype: DType | str | None = None) -> Tensor:

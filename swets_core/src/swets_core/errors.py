@@ -30,6 +30,14 @@ class IndexOutOfRangeError(SwetsError, IndexError):
     """A position (a row, a window, a layer) is outside the container; ends iteration protocols."""
 
 
+class MissingKeyError(SwetsError, KeyError):
+    """A name (a layer of a LayerDict, a metric of a history...) is not in the mapping it was looked
+    up in; the message lists the names that are."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 class ConfigError(SwetsError, ValueError):
     """A configuration value (a layer size, a hyper-parameter, an option) is invalid."""
 
@@ -110,6 +118,7 @@ class NonFiniteError(SwetsError, FloatingPointError):
 __all__ = [
     "ArgumentTypeError",
     "IndexOutOfRangeError",
+    "MissingKeyError",
     "CheckpointError",
     "ConfigError",
     "DTypeError",

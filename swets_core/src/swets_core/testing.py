@@ -33,7 +33,7 @@ import attrs
 import numpy as np
 
 from swets_core.autograd import GradientTape, Tensor, no_grad
-from swets_core.errors import TapeError
+from swets_core.errors import ArgumentTypeError, ConfigError, ShapeError, TapeError
 
 # ------------------------------------------------------------------------------------------------
 # Gradient checking
@@ -75,7 +75,7 @@ def _outputs(out: Any) -> list[Tensor]:
         return [out]
     if isinstance(out, tuple | list) and all(isinstance(o, Tensor) for o in out):
         return list(out)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"gradcheck: fn must return a Tensor or a tuple of Tensors, got {type(out).__name__}"
     )
 
@@ -87,7 +87,7 @@ def _projections(
     if grad_output is not None:
         given = list(grad_output) if isinstance(grad_output, tuple | list) else [grad_output]
         if len(given) != len(outs):
-            raise ValueError(
+            raise ConfigError(
                 f"gradcheck: {len(given)} grad_output arrays for {len(outs)} outputs of fn"
             )
         result: list[np.ndarray | None] = []
@@ -97,7 +97,7 @@ def _projections(
                 continue
             g = np.asarray(g._data if isinstance(g, Tensor) else g, dtype=np.float64)
             if g.shape != o.shape:
-                raise ValueError(
+                raise ShapeError(
                     f"gradcheck: grad_output of shape {g.shape} for an output of shape {o.shape}"
                 )
             result.append(g)
@@ -148,7 +148,7 @@ def gradcheck(
     """
     args, checked = _prepare(inputs)
     if not checked:
-        raise ValueError("gradcheck: no floating-point input to check")
+        raise ConfigError("gradcheck: no floating-point input to check")
     rng = np.random.default_rng(seed)
     # persistent: backward runs once per output of fn, each seeded with that output's weights
     with GradientTape(watch=[t for _, t in checked], persistent=True) as tape:
@@ -279,7 +279,7 @@ def collect_cases(modules: Iterable[ModuleType]) -> list[GradCase]:
     for m in modules:
         found = getattr(m, "CASES", None)
         if not isinstance(found, list) or not all(isinstance(c, GradCase) for c in found):
-            raise TypeError(f"{m.__name__} must define CASES: list[GradCase]")
+            raise ArgumentTypeError(f"{m.__name__} must define CASES: list[GradCase]")
         cases.extend(found)
     return cases
 

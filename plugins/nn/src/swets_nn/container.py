@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
 from swets_core import Module
-from swets_core.errors import ConfigError
+from swets_core.errors import ConfigError, IndexOutOfRangeError, MissingKeyError
 
 __all__ = ["LayerDict", "LayerList", "Sequential", "build_layer"]
 
@@ -95,7 +95,9 @@ class LayerList(Module):
             raise ConfigError(f"{type(self).__name__}: index must be an int, got {index!r}")
         n = len(self._layers)
         if not -n <= index < n:
-            raise IndexError(f"{type(self).__name__}: index {index} out of range for {n} layers")
+            raise IndexOutOfRangeError(
+                f"{type(self).__name__}: index {index} out of range for {n} layers"
+            )
         return index % n
 
     def append(self, layer: Any) -> LayerList:
@@ -226,7 +228,7 @@ class LayerDict(Module):
             return self._layers[key]
         except KeyError:
             known = ", ".join(repr(k) for k in self._layers) or "none"
-            raise KeyError(f"LayerDict has no layer {key!r}; keys: {known}") from None
+            raise MissingKeyError(f"LayerDict has no layer {key!r}; keys: {known}") from None
 
     def __setitem__(self, key: str, layer: Any) -> None:
         self._layers[_check_key(key, "LayerDict")] = build_layer(layer, "LayerDict")

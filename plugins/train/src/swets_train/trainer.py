@@ -42,6 +42,7 @@ from swets_core.errors import (
     CheckpointError,
     ConfigError,
     DataValidationError,
+    MissingKeyError,
     ShapeError,
     StateDictError,
 )
@@ -99,7 +100,7 @@ class History:
 
     def __getitem__(self, key: str) -> list[Any]:
         if key not in self.keys():
-            raise KeyError(f"no {key!r} in the history; keys: {', '.join(self.keys())}")
+            raise MissingKeyError(f"no {key!r} in the history; keys: {', '.join(self.keys())}")
         return [r.get(key, math.nan) for r in self.records]
 
     def __len__(self) -> int:
