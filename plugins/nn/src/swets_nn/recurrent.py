@@ -241,16 +241,33 @@ class LSTM(_RNNBase):
             and not (self.training and self.dropout > 0.0 and self.num_layers > 1)
         )
 
-    def _infer(
-        self, x: Tensor, h0: Any, c0: Any, unbatched: bool
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def _stack_weights(self) -> list[tuple[Any, Any, Any, Any]]:
         weights = []
         for row in range(self.num_layers):
             w = [p._data for p in self._weights(row)]
             weights.append((w[0], w[1], *(w[2:] if self.bias else (None, None))))
+        return weights
+
+    def infer_arrays(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The layer on a batch-first array ``x (N, L, input_size)`` with zero initial states, when
+        nothing records: ``(output (N, L, H), h_n, c_n (num_layers, N, H))`` as arrays, computed
+        by the one-loop inference path of :meth:`forward`. None when that path does not apply (a
+        tape records, a bidirectional layer, dropout between layers in training mode): use
+        :meth:`forward` then. For models' tape-free forwards: no Tensor is created."""
+        if not self._inference_stack_applies():
+            return None
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ShapeError(
+                f"{describe(self)}: infer_arrays expects (N, L, {self.input_size}), got {x.shape}"
+            )
+        return lstm_stack_infer(x, self._stack_weights())
+
+    def _infer(
+        self, x: Tensor, h0: Any, c0: Any, unbatched: bool
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         y, h_n, c_n = lstm_stack_infer(
             x._data,
-            weights,
+            self._stack_weights(),
             h0._data if isinstance(h0, Tensor) else h0,
             c0._data if isinstance(c0, Tensor) else c0,
         )

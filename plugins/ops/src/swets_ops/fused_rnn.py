@@ -26,6 +26,7 @@ import numpy as np
 from swets_core.autograd import OpDef
 from swets_core.errors import ShapeError
 from swets_ops.fused_common import float_array, same_dtype, scratch, sigmoid
+from swets_ops.jit import LSTM_MAX_BATCH, kernels
 
 # ------------------------------------------------------------------------------------------------
 # argument checks
@@ -431,9 +432,10 @@ def lstm_stack_infer(
         H = h
         checked.append((w_ih, w_hh, b_ih, b_hh))
     dtype = x.dtype
-    for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(checked):
-        names = (f"w_ih_l{layer}", f"w_hh_l{layer}", f"b_ih_l{layer}", f"b_hh_l{layer}")
-        same_dtype(op, x=x, **dict(zip(names, (w_ih, w_hh, b_ih, b_hh))))
+    for layer, arrays in enumerate(checked):
+        if any(a is not None and a.dtype != dtype for a in arrays):
+            names = (f"w_ih_l{layer}", f"w_hh_l{layer}", f"b_ih_l{layer}", f"b_hh_l{layer}")
+            same_dtype(op, x=x, **dict(zip(names, arrays)))
     states = []
     for name, s in (("h0", h0), ("c0", c0)):
         if s is None:
@@ -445,9 +447,13 @@ def lstm_stack_infer(
                 f"{op}: {name} must have shape {(nl, N, H)} (layers, batch, hidden_size), got "
                 f"{s.shape}"
             )
-        same_dtype(op, x=x, **{name: s})
+        if s.dtype != dtype:
+            same_dtype(op, x=x, **{name: s})
         states.append(s)
     h0, c0 = states
+    jit = kernels() if N <= LSTM_MAX_BATCH else None
+    if jit is not None:
+        return _lstm_stack_compiled(jit, x, checked, h0, c0)
     S = nl * H  # one gate of every layer
     D = S + In + 1  # one iteration's input row: every layer's h, the step's x, a 1 for the biases
     K = L + nl - 1
@@ -504,6 +510,34 @@ def lstm_stack_infer(
         h_n[layer] = V[L + layer, :, layer * H : (layer + 1) * H]
     y = V[nl : L + nl, :, (nl - 1) * H : S].transpose(1, 0, 2)
     return y, h_n, c_n
+
+
+def _lstm_stack_compiled(
+    jit: Any,
+    x: np.ndarray,
+    weights: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]],
+    h0: np.ndarray,
+    c0: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`lstm_stack_infer` layer by layer with the compiled kernel of :mod:`swets_ops.jit`:
+    one matrix product gives every step's input product (plus the biases), then the kernel runs the
+    time loop. Arguments already checked; returns ``y (N, L, H)``, ``h_n``, ``c_n``."""
+    N, L, _ = x.shape
+    kernel = jit.lstm_layer_f32 if x.dtype == np.float32 else jit.lstm_layer_f64
+    h_n = np.array(h0, order="C")  # (layers, N, H); the kernel updates each layer's rows in place
+    c_n = np.array(c0, order="C")
+    inp = x
+    for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights):
+        G, H = w_hh.shape[0], w_hh.shape[1]
+        pre = np.matmul(inp.reshape(N * L, inp.shape[2]), w_ih.T).reshape(N, L, G)
+        if b_ih is None:
+            bias = np.zeros(G, x.dtype) if b_hh is None else b_hh
+        else:
+            bias = b_ih if b_hh is None else b_ih + b_hh
+        y = np.empty((N, L, H), x.dtype)
+        kernel(pre, bias, w_hh, h_n[layer], c_n[layer], y)
+        inp = y
+    return inp, h_n, c_n
 
 
 # ------------------------------------------------------------------------------------------------

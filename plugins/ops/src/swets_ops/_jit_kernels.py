@@ -1,0 +1,172 @@
+"""Compiled kernels of the ``jit`` extra (numba). Imported only through :mod:`swets_ops.jit`, which
+falls back to the numpy implementations when numba is missing or disabled.
+
+Every kernel computes exactly what the numpy path computes, in the same dtype, to the rounding of
+its elementwise functions: float64 uses the C library's ``tanh``; float32 a clamped rational
+approximation of ``tanh`` (odd degree 13 over even degree 6 in ``x``: absolute error below 4e-7 on
+the whole line, largest near ``|x| = 6``, relative error below 3e-7 near 0, where numpy's float32
+``tanh`` is within 6e-8; exact limits at +-inf, NaN in -> NaN out) that the compiler can vectorise.
+
+``error_model="numpy"`` gives IEEE semantics to division (no zero check, which would keep the loops
+scalar); no fast-math flags, so results do not depend on the CPU's vector width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+# tanh(x) ~ x P(x^2) / Q(x^2) on [-9, 9] (|tanh(x)| rounds to 1 in float32 beyond); P, Q highest
+# power first
+_P = (
+    -2.76076847742355e-16,
+    2.00018790482477e-13,
+    -8.60467152213735e-11,
+    5.12229709037114e-08,
+    1.48572235717979e-05,
+    6.37261928875436e-04,
+    4.89352455891786e-03,
+)
+_Q = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03)
+_P6, _P5, _P4, _P3, _P2, _P1, _P0 = (np.float32(c) for c in _P)
+_Q3, _Q2, _Q1, _Q0 = (np.float32(c) for c in _Q)
+_CLAMP = np.float32(9.0)
+_ONE = np.float32(1.0)
+
+
+@njit(inline="always", **_OPTS)
+def tanh32(x: np.float32) -> np.float32:
+    """float32 ``tanh`` (rational approximation, see the module docstring)."""
+    x = min(max(x, -_CLAMP), _CLAMP)
+    x2 = x * x
+    p = _P6
+    p = p * x2 + _P5
+    p = p * x2 + _P4
+    p = p * x2 + _P3
+    p = p * x2 + _P2
+    p = p * x2 + _P1
+    p = p * x2 + _P0
+    q = _Q3
+    q = q * x2 + _Q2
+    q = q * x2 + _Q1
+    q = q * x2 + _Q0
+    return min(max(x * p / q, -_ONE), _ONE)  # the ratio overshoots 1 by an ulp near the clamp
+
+
+@njit(inline="always", **_OPTS)
+def _transposed(w: np.ndarray) -> np.ndarray:
+    """``w.T`` as a new C-contiguous array (the recurrent product streams its rows)."""
+    rows, cols = w.shape
+    out = np.empty((cols, rows), w.dtype)
+    for r in range(rows):
+        for k in range(cols):
+            out[k, r] = w[r, k]
+    return out
+
+
+@njit(inline="always", **_OPTS)
+def _recurrent_product(
+    z: np.ndarray, pre: np.ndarray, t: int, bias: np.ndarray, h: np.ndarray, w_t: np.ndarray
+):
+    """``z[n] = pre[n, t] + bias + h[n] @ w_t`` for every batch row (``w_t`` is ``(H, G)``).
+
+    Four rows of ``w_t`` per pass over ``z`` (a quarter of the loads and stores of ``z``), summed
+    pairwise in a fixed order."""
+    N, G = z.shape
+    H = w_t.shape[0]
+    for n in range(N):
+        for j in range(G):
+            z[n, j] = pre[n, t, j] + bias[j]
+    d = 0
+    while d + 4 <= H:
+        for n in range(N):
+            r0, r1, r2, r3 = h[n, d], h[n, d + 1], h[n, d + 2], h[n, d + 3]
+            for j in range(G):
+                z[n, j] += (r0 * w_t[d, j] + r1 * w_t[d + 1, j]) + (
+                    r2 * w_t[d + 2, j] + r3 * w_t[d + 3, j]
+                )
+        d += 4
+    while d < H:
+        for n in range(N):
+            r = h[n, d]
+            for j in range(G):
+                z[n, j] += r * w_t[d, j]
+        d += 1
+
+
+@njit(**_OPTS)
+def lstm_layer_f32(
+    pre: np.ndarray,
+    bias: np.ndarray,
+    w_hh: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    y: np.ndarray,
+) -> None:
+    """One LSTM layer over a sequence, float32.
+
+    Args:
+        pre: ``(N, L, 4H)`` input products ``x @ w_ih.T``, gates i, f, g, o (PyTorch's order).
+        bias: ``(4H,)`` both biases summed.
+        w_hh: ``(4H, H)`` the recurrent weight.
+        h, c: ``(N, H)`` initial states, overwritten with the final ones.
+        y: ``(N, L, H)`` receives the hidden state of every step.
+    """
+    N, L, G = pre.shape
+    H = G // 4
+    w_hh_t = _transposed(w_hh)
+    z = np.empty((N, G), np.float32)
+    half = np.float32(0.5)
+    for t in range(L):
+        _recurrent_product(z, pre, t, bias, h, w_hh_t)
+        for n in range(N):
+            for s in range(H):
+                i = half + half * tanh32(half * z[n, s])  # sigmoid(v) = (1 + tanh(v / 2)) / 2
+                f = half + half * tanh32(half * z[n, H + s])
+                g = tanh32(z[n, 2 * H + s])
+                o = half + half * tanh32(half * z[n, 3 * H + s])
+                cs = f * c[n, s] + i * g
+                c[n, s] = cs
+                hs = o * tanh32(cs)
+                h[n, s] = hs
+                y[n, t, s] = hs
+
+
+@njit(**_OPTS)
+def lstm_layer_f64(
+    pre: np.ndarray,
+    bias: np.ndarray,
+    w_hh: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    y: np.ndarray,
+) -> None:
+    """:func:`lstm_layer_f32` in float64, with the C library's ``tanh``."""
+    N, L, G = pre.shape
+    H = G // 4
+    w_hh_t = _transposed(w_hh)
+    z = np.empty((N, G), np.float64)
+    for t in range(L):
+        _recurrent_product(z, pre, t, bias, h, w_hh_t)
+        for n in range(N):
+            for s in range(H):
+                i = 0.5 + 0.5 * math.tanh(0.5 * z[n, s])
+                f = 0.5 + 0.5 * math.tanh(0.5 * z[n, H + s])
+                g = math.tanh(z[n, 2 * H + s])
+                o = 0.5 + 0.5 * math.tanh(0.5 * z[n, 3 * H + s])
+                cs = f * c[n, s] + i * g
+                c[n, s] = cs
+                hs = o * math.tanh(cs)
+                h[n, s] = hs
+                y[n, t, s] = hs
+
+
+@njit(**_OPTS)
+def tanh32_array(x: np.ndarray, out: np.ndarray) -> None:
+    """:func:`tanh32` over a flat float32 array (for tests of the approximation)."""
+    for i in range(x.shape[0]):
+        out[i] = tanh32(x[i])

@@ -1,0 +1,127 @@
+"""The ``jit`` extra: the compiled kernels compute what the numpy paths compute, are used only where
+they apply, and can be turned off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from swets_core import GradientTape, Tensor, ops
+from swets_core.errors import ShapeError
+from swets_ops import jit
+from swets_ops.fused_rnn import lstm_stack_infer
+
+numba = pytest.importorskip("numba")
+
+
+def _stack(rng, layers, n_in, hidden, dtype, bias=True):
+    weights = []
+    k = 1.0 / np.sqrt(hidden)
+    for layer in range(layers):
+        cols = n_in if layer == 0 else hidden
+        w_ih = rng.uniform(-k, k, (4 * hidden, cols)).astype(dtype)
+        w_hh = rng.uniform(-k, k, (4 * hidden, hidden)).astype(dtype)
+        b_ih = rng.uniform(-k, k, 4 * hidden).astype(dtype) if bias else None
+        b_hh = rng.uniform(-k, k, 4 * hidden).astype(dtype) if bias else None
+        weights.append((w_ih, w_hh, b_ih, b_hh))
+    return weights
+
+
+def test_the_kernels_are_used_when_numba_is_installed(monkeypatch) -> None:
+    assert jit.kernels() is not None
+    assert jit.status().startswith("on (numba ")
+    monkeypatch.setenv("SWETS_JIT", "0")
+    assert jit.kernels() is None and not jit.enabled()
+    assert jit.status() == "off (SWETS_JIT is set to disable it)"
+
+
+def test_float32_tanh_approximation_is_accurate_everywhere() -> None:
+    kernels = jit.kernels()
+    x = np.concatenate(
+        [
+            np.linspace(-12.0, 12.0, 200_001),
+            [0.0, -0.0, 1e-30, -1e-30, 8.99, 9.0, 9.01, 1e30, -1e30, np.inf, -np.inf, np.nan],
+        ]
+    ).astype(np.float32)
+    out = np.empty_like(x)
+    kernels.tanh32_array(x, out)
+    want = np.tanh(x.astype(np.float64))
+    finite = ~np.isnan(x)
+    assert np.abs(out[finite] - want[finite]).max() < 4e-7
+    small = finite & (np.abs(x) < 0.5) & (x != 0)
+    assert (np.abs(out[small] - want[small]) / np.abs(want[small])).max() < 3e-7
+    assert np.isnan(out[-1]) and out[-3] == 1.0 and out[-2] == -1.0
+    assert np.all(np.abs(out[finite]) <= 1.0)
+    assert np.array_equal(np.sign(out[finite]), np.sign(want[finite]))  # odd, no sign flips
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("batch", "layers", "hidden", "bias", "states"),
+    [
+        (1, 1, 8, True, False),
+        (1, 2, 16, True, True),
+        (2, 3, 5, False, True),
+        (1, 2, 7, True, False),
+    ],
+)
+def test_compiled_stack_equals_the_numpy_path(
+    monkeypatch, dtype, batch, layers, hidden, bias, states
+) -> None:
+    rng = np.random.default_rng(batch * 100 + layers * 10 + hidden)
+    n_in, length = 3, 11
+    weights = _stack(rng, layers, n_in, hidden, dtype, bias)
+    x = rng.standard_normal((length, batch, n_in)).astype(dtype).transpose(1, 0, 2)  # a view
+    h0 = c0 = None
+    if states:
+        h0 = rng.standard_normal((layers, batch, hidden)).astype(dtype)
+        c0 = rng.standard_normal((layers, batch, hidden)).astype(dtype)
+    h0_copy = None if h0 is None else h0.copy()
+    got = lstm_stack_infer(x, weights, h0, c0)
+    monkeypatch.setenv("SWETS_JIT", "0")
+    want = lstm_stack_infer(x, weights, h0, c0)
+    tol = 2e-6 if dtype == "float32" else 1e-12
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+    if h0 is not None:
+        np.testing.assert_array_equal(h0, h0_copy)  # the caller's states are not overwritten
+
+
+def test_compiled_lstm_op_equals_the_recorded_op() -> None:
+    rng = np.random.default_rng(5)
+    ((w_ih, w_hh, b_ih, b_hh),) = _stack(rng, 1, 4, 6, "float32")
+    x = rng.standard_normal((1, 9, 4)).astype(np.float32)
+    h0 = rng.standard_normal((1, 6)).astype(np.float32)
+    c0 = rng.standard_normal((1, 6)).astype(np.float32)
+    free = [t.numpy() for t in ops.lstm(x, h0, c0, w_ih, w_hh, b_ih, b_hh)]
+    with GradientTape(watch=[Tensor(x)]):
+        recorded = [t.numpy() for t in ops.lstm(Tensor(x), h0, c0, w_ih, w_hh, b_ih, b_hh)]
+    for a, b in zip(free, recorded):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)
+
+
+def test_larger_batches_keep_the_numpy_path(monkeypatch) -> None:
+    calls = []
+    kernels = jit.kernels()
+    real = kernels.lstm_layer_f32
+
+    def spy(*args):
+        calls.append(args[0].shape[0])
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "lstm_layer_f32", spy)
+    rng = np.random.default_rng(0)
+    weights = _stack(rng, 2, 3, 4, "float32")
+    for batch in (1, jit.LSTM_MAX_BATCH, jit.LSTM_MAX_BATCH + 1, 16):
+        lstm_stack_infer(rng.standard_normal((batch, 5, 3)).astype(np.float32), weights)
+    assert calls == [1, 1, jit.LSTM_MAX_BATCH, jit.LSTM_MAX_BATCH]  # two layers each
+
+
+def test_bad_input_is_rejected_before_any_kernel_runs() -> None:
+    rng = np.random.default_rng(1)
+    weights = _stack(rng, 2, 3, 4, "float32")
+    with pytest.raises(ShapeError, match="lstm: w_ih"):
+        lstm_stack_infer(np.zeros((1, 5, 2), np.float32), weights)
+    with pytest.raises(ShapeError, match=r"lstm: h0 must have shape \(2, 1, 4\)"):
+        lstm_stack_infer(np.zeros((1, 5, 3), np.float32), weights, np.zeros((1, 1, 4), np.float32))
