@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import statistics
@@ -160,7 +161,14 @@ def thread_report(framework: str) -> str:
 
         return f"torch {torch.get_num_threads()} threads"
     count = openblas_threads()
-    return "OpenBLAS ? threads" if count is None else f"OpenBLAS {count} threads"
+    blas = "OpenBLAS ? threads" if count is None else f"OpenBLAS {count} threads"
+    try:
+        from swets_ops import jit
+    except ImportError:  # a baseline checkout from before the jit extra
+        return blas
+    # whether the kernels would be used, without importing numba (which would add its own memory)
+    usable = jit.enabled() and importlib.util.find_spec("numba") is not None
+    return f"{blas}, compiled kernels {'on' if usable else 'off'}"
 
 
 def openblas_threads() -> int | None:

@@ -58,14 +58,12 @@ def tanh32(x: np.float32) -> np.float32:
 
 
 @njit(inline="always", **_OPTS)
-def _transposed(w: np.ndarray) -> np.ndarray:
-    """``w.T`` as a new C-contiguous array (the recurrent product streams its rows)."""
+def _transpose_into(w: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = w.T`` (the recurrent product streams the rows of the transposed weight)."""
     rows, cols = w.shape
-    out = np.empty((cols, rows), w.dtype)
     for r in range(rows):
         for k in range(cols):
             out[k, r] = w[r, k]
-    return out
 
 
 @njit(inline="always", **_OPTS)
@@ -103,6 +101,7 @@ def lstm_layer_f32(
     pre: np.ndarray,
     bias: np.ndarray,
     w_hh: np.ndarray,
+    w_hh_t: np.ndarray,
     h: np.ndarray,
     c: np.ndarray,
     y: np.ndarray,
@@ -113,12 +112,13 @@ def lstm_layer_f32(
         pre: ``(N, L, 4H)`` input products ``x @ w_ih.T``, gates i, f, g, o (PyTorch's order).
         bias: ``(4H,)`` both biases summed.
         w_hh: ``(4H, H)`` the recurrent weight.
+        w_hh_t: ``(H, 4H)`` scratch space, receives ``w_hh.T``.
         h, c: ``(N, H)`` initial states, overwritten with the final ones.
         y: ``(N, L, H)`` receives the hidden state of every step.
     """
     N, L, G = pre.shape
     H = G // 4
-    w_hh_t = _transposed(w_hh)
+    _transpose_into(w_hh, w_hh_t)
     z = np.empty((N, G), np.float32)
     half = np.float32(0.5)
     for t in range(L):
@@ -141,6 +141,7 @@ def lstm_layer_f64(
     pre: np.ndarray,
     bias: np.ndarray,
     w_hh: np.ndarray,
+    w_hh_t: np.ndarray,
     h: np.ndarray,
     c: np.ndarray,
     y: np.ndarray,
@@ -148,7 +149,7 @@ def lstm_layer_f64(
     """:func:`lstm_layer_f32` in float64, with the C library's ``tanh``."""
     N, L, G = pre.shape
     H = G // 4
-    w_hh_t = _transposed(w_hh)
+    _transpose_into(w_hh, w_hh_t)
     z = np.empty((N, G), np.float64)
     for t in range(L):
         _recurrent_product(z, pre, t, bias, h, w_hh_t)

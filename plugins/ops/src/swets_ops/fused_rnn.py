@@ -524,18 +524,28 @@ def _lstm_stack_compiled(
     time loop. Arguments already checked; returns ``y (N, L, H)``, ``h_n``, ``c_n``."""
     N, L, _ = x.shape
     kernel = jit.lstm_layer_f32 if x.dtype == np.float32 else jit.lstm_layer_f64
+    dtype = x.dtype
     h_n = np.array(h0, order="C")  # (layers, N, H); the kernel updates each layer's rows in place
     c_n = np.array(c0, order="C")
     inp = x
+    last = len(weights) - 1
     for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights):
         G, H = w_hh.shape[0], w_hh.shape[1]
-        pre = np.matmul(inp.reshape(N * L, inp.shape[2]), w_ih.T).reshape(N, L, G)
+        # temporaries in per-thread scratch buffers: no fresh pages per call
+        pre = scratch("lstm_jit.pre", (N * L, G), dtype)
+        np.matmul(inp.reshape(N * L, inp.shape[2]), w_ih.T, out=pre)
         if b_ih is None:
-            bias = np.zeros(G, x.dtype) if b_hh is None else b_hh
+            bias = np.zeros(G, dtype) if b_hh is None else b_hh
         else:
             bias = b_ih if b_hh is None else b_ih + b_hh
-        y = np.empty((N, L, H), x.dtype)
-        kernel(pre, bias, w_hh, h_n[layer], c_n[layer], y)
+        # the output of a layer below the last is read by the next layer's product only
+        y = (
+            np.empty((N, L, H), dtype)
+            if layer == last
+            else scratch(f"lstm_jit.y{layer % 2}", (N, L, H), dtype)
+        )
+        w_hh_t = scratch("lstm_jit.w_hh_t", (H, G), dtype)
+        kernel(pre.reshape(N, L, G), bias, w_hh, w_hh_t, h_n[layer], c_n[layer], y)
         inp = y
     return inp, h_n, c_n
 
