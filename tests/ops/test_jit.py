@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swets_core import GradientTape, Tensor, ops
+from swets_core import GradientTape, Parameter, Tensor, ops
 from swets_core.errors import ShapeError
 from swets_ops import jit
 from swets_ops.fused_rnn import lstm_stack_infer
@@ -125,3 +125,34 @@ def test_bad_input_is_rejected_before_any_kernel_runs() -> None:
         lstm_stack_infer(np.zeros((1, 5, 2), np.float32), weights)
     with pytest.raises(ShapeError, match=r"lstm: h0 must have shape \(2, 1, 4\)"):
         lstm_stack_infer(np.zeros((1, 5, 3), np.float32), weights, np.zeros((1, 1, 4), np.float32))
+
+
+@pytest.mark.parametrize("with_gy", [True, False])
+def test_recorded_float32_lstm_with_kernels_equals_the_numpy_path(monkeypatch, with_gy) -> None:
+    rng = np.random.default_rng(7)
+    ((w_ih, w_hh, b_ih, b_hh),) = _stack(rng, 1, 3, 8, "float32")
+    x = rng.standard_normal((4, 12, 3)).astype(np.float32)
+    h0 = rng.standard_normal((4, 8)).astype(np.float32)
+    c0 = rng.standard_normal((4, 8)).astype(np.float32)
+    weights = [Parameter(a) for a in (w_ih, w_hh, b_ih, b_hh)]
+
+    def run():
+        xt, h0t, c0t = Tensor(x), Tensor(h0), Tensor(c0)
+        with GradientTape(watch=[xt, h0t, c0t]) as tape:
+            y, h_n, c_n = ops.lstm(xt, h0t, c0t, *weights)
+            loss = ops.sum(ops.square(h_n)) + ops.sum(c_n)
+            if with_gy:
+                loss = loss + ops.sum(ops.mul(y, y))
+        grads = tape.backward(loss)
+        return [y.numpy(), h_n.numpy(), c_n.numpy()], [
+            grads[t.id].numpy() for t in (xt, h0t, c0t, *weights)
+        ]
+
+    outs, grads = run()
+    monkeypatch.setenv("SWETS_JIT", "0")
+    want_outs, want_grads = run()
+    for got, want in zip(outs, want_outs):
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)
+    for got, want in zip(grads, want_grads):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -167,6 +167,105 @@ def lstm_layer_f64(
 
 
 @njit(**_OPTS)
+def lstm_step_f32(
+    A: np.ndarray, t: int, rec: np.ndarray, Cs: np.ndarray, Tc: np.ndarray, Hs: np.ndarray
+) -> None:
+    """Step ``t`` of the recorded float32 ``lstm`` op's forward, after its recurrent product.
+
+    Args:
+        A: ``(4, L, N, H)`` pre-scaled input pre-activations of every step (gates o, i, f, g,
+            scaled by -1 and, for g, -2: the op's exp form); step ``t`` is overwritten with the
+            activated gates o, i, f and ``g = tanh``, which the backward pass reads.
+        t: the step.
+        rec: ``(4, N, H)`` the step's recurrent product, in the same layout and scaling.
+        Cs, Hs: ``(L + 1, N, H)`` cell and hidden states; reads row ``t``, writes row ``t + 1``.
+        Tc: ``(L, N, H)`` receives ``tanh`` of the new cell state in row ``t``.
+    """
+    N, H = rec.shape[1], rec.shape[2]
+    half = np.float32(0.5)
+    for n in range(N):
+        for s in range(H):
+            # pre-scaled v = -z (-2z for g): sigmoid(z) = (1 - tanh(v/2)) / 2, tanh(z_g) = -tanh(v/2)
+            o = half - half * tanh32(half * (A[0, t, n, s] + rec[0, n, s]))
+            i = half - half * tanh32(half * (A[1, t, n, s] + rec[1, n, s]))
+            f = half - half * tanh32(half * (A[2, t, n, s] + rec[2, n, s]))
+            g = -tanh32(half * (A[3, t, n, s] + rec[3, n, s]))
+            A[0, t, n, s] = o
+            A[1, t, n, s] = i
+            A[2, t, n, s] = f
+            A[3, t, n, s] = g
+            c = f * Cs[t, n, s] + i * g
+            Cs[t + 1, n, s] = c
+            tc = tanh32(c)
+            Tc[t, n, s] = tc
+            Hs[t + 1, n, s] = o * tc
+
+
+@njit(**_OPTS)
+def lstm_backward_factors_f32(
+    A: np.ndarray,
+    Tc: np.ndarray,
+    Cs: np.ndarray,
+    P1: np.ndarray,
+    P2: np.ndarray,
+    Q: np.ndarray,
+) -> None:
+    """The derivative factors of every step of the float32 ``lstm`` op's backward, in one pass
+    (the numpy path's arithmetic in the same order: identical values).
+
+    ``A`` ``(4, L, N, H)`` activated gates o, i, f, g; ``Tc`` ``(L, N, H)``; ``Cs`` ``(L + 1, N, H)``.
+    Writes ``P1 = (1 - Tc^2) o`` and ``P2 = (1 - o) o Tc`` ``(L, N, H)``, ``Q`` ``(3, L, N, H)``:
+    ``(1 - i) i g``, ``(1 - f) f c_prev``, ``(1 - g^2) i``.
+    """
+    _, L, N, H = A.shape
+    one = np.float32(1.0)
+    for t in range(L):
+        for n in range(N):
+            for s in range(H):
+                o = A[0, t, n, s]
+                i = A[1, t, n, s]
+                f = A[2, t, n, s]
+                g = A[3, t, n, s]
+                tc = Tc[t, n, s]
+                P1[t, n, s] = (one - tc * tc) * o
+                P2[t, n, s] = (one - o) * o * tc
+                Q[0, t, n, s] = (one - i) * i * g
+                Q[1, t, n, s] = (one - f) * f * Cs[t, n, s]
+                Q[2, t, n, s] = (one - g * g) * i
+
+
+@njit(**_OPTS)
+def lstm_backward_step_f32(
+    t: int,
+    gy: np.ndarray,
+    has_gy: bool,
+    dh_rec: np.ndarray,
+    dc: np.ndarray,
+    P1: np.ndarray,
+    P2: np.ndarray,
+    Q: np.ndarray,
+    A: np.ndarray,
+    dZ: np.ndarray,
+) -> None:
+    """The elementwise part of step ``t`` of the float32 ``lstm`` op's backward (the numpy path's
+    arithmetic in the same order): ``dh = gy[t] + dh_rec``; ``dc += dh P1[t]``; the gate gradients
+    ``dZ[t]`` ``(N, 4, H)`` (o: ``dh P2[t]``; i, f, g: ``dc Q[:, t]``); then ``dc *= f[t]``, the cell
+    gradient for step ``t - 1``. ``gy`` ``(L, N, H)`` is read only when ``has_gy``."""
+    N, H = dc.shape
+    for n in range(N):
+        for s in range(H):
+            dh = dh_rec[n, s]
+            if has_gy:
+                dh = gy[t, n, s] + dh
+            c = dc[n, s] + dh * P1[t, n, s]
+            dZ[t, n, 0, s] = dh * P2[t, n, s]
+            dZ[t, n, 1, s] = c * Q[0, t, n, s]
+            dZ[t, n, 2, s] = c * Q[1, t, n, s]
+            dZ[t, n, 3, s] = c * Q[2, t, n, s]
+            dc[n, s] = c * A[2, t, n, s]
+
+
+@njit(**_OPTS)
 def tanh32_array(x: np.ndarray, out: np.ndarray) -> None:
     """:func:`tanh32` over a flat float32 array (for tests of the approximation)."""
     for i in range(x.shape[0]):

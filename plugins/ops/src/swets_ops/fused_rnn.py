@@ -247,23 +247,30 @@ def _lstm(
     Hs[0] = h0
     rec = np.empty((4, N, H), dtype=dtype)
     ig = np.empty((N, H), dtype=dtype)
-    with np.errstate(over="ignore", under="ignore"):  # exp: inf and 0 are exact limits
+    jit = kernels() if dtype == np.float32 else None
+    if jit is not None:  # the elementwise part of every step as one compiled pass
+        step = jit.lstm_step_f32
         for t in range(L):
-            a = A[:, t]
             np.matmul(Hs[t], whh4, out=rec)
-            a += rec
-            np.exp(a, out=a)
-            a += 1.0
-            np.reciprocal(a, out=a)  # o, i, f = sigmoid; a[3] = sigmoid(2 z_g)
-            g = a[3]
-            g *= 2.0
-            g -= 1.0  # tanh(z_g)
-            c_t = Cs[t + 1]
-            np.multiply(a[2], Cs[t], out=c_t)  # f * c
-            np.multiply(a[1], g, out=ig)  # i * g
-            c_t += ig
-            np.tanh(c_t, out=Tc[t])
-            np.multiply(a[0], Tc[t], out=Hs[t + 1])  # o * tanh(c)
+            step(A, t, rec, Cs, Tc, Hs)
+    else:
+        with np.errstate(over="ignore", under="ignore"):  # exp: inf and 0 are exact limits
+            for t in range(L):
+                a = A[:, t]
+                np.matmul(Hs[t], whh4, out=rec)
+                a += rec
+                np.exp(a, out=a)
+                a += 1.0
+                np.reciprocal(a, out=a)  # o, i, f = sigmoid; a[3] = sigmoid(2 z_g)
+                g = a[3]
+                g *= 2.0
+                g -= 1.0  # tanh(z_g)
+                c_t = Cs[t + 1]
+                np.multiply(a[2], Cs[t], out=c_t)  # f * c
+                np.multiply(a[1], g, out=ig)  # i * g
+                c_t += ig
+                np.tanh(c_t, out=Tc[t])
+                np.multiply(a[0], Tc[t], out=Hs[t + 1])  # o * tanh(c)
     y = Hs[1:].transpose(1, 0, 2)  # (N, L, H) view of the time-major states
     outs = (y, Hs[L].copy(), Cs[L].copy())
     if not _record:
@@ -275,14 +282,28 @@ def _lstm(
         # derivative factors of every step, in bulk
         # every array below but the returned gradients is a scratch temporary (no fresh pages)
         P1 = scratch("lstm.P1", (L, N, H), dtype)
+        P2 = scratch("lstm.P2", (L, N, H), dtype)
+        Q = scratch("lstm.Q", (3, L, N, H), dtype)  # dz_{i, f, g} = dc * Q
+        dZ = scratch("lstm.dZ", (L, N, 4, H), dtype)  # per step (N, 4H): rows of the w_hh product
+        dh_rec = np.zeros((N, H), dtype=dtype) if gh_n is None else np.array(gh_n, dtype=dtype)
+        dc = np.zeros((N, H), dtype=dtype) if gc_n is None else np.array(gc_n, dtype=dtype)
+        gyt = None
+        if gy is not None:
+            gyt = scratch("lstm.gy", (L, N, H), dtype)
+            np.copyto(gyt, gy.transpose(1, 0, 2))
+        if jit is not None:  # the same arithmetic as below, compiled: one pass each
+            jit.lstm_backward_factors_f32(A, Tc, Cs, P1, P2, Q)
+            gy_arr = P1 if gyt is None else gyt
+            for t in range(L - 1, -1, -1):
+                jit.lstm_backward_step_f32(t, gy_arr, gyt is not None, dh_rec, dc, P1, P2, Q, A, dZ)
+                np.matmul(dZ[t].reshape(N, 4 * H), whh_p, out=dh_rec)
+            return _lstm_grads(needs, dZ, dh_rec, dc, xt, Hs, wih_p, whh_p, perm, N, L, In, H)
         np.multiply(Tc, Tc, out=P1)
         np.subtract(1.0, P1, out=P1)
         P1 *= o  # dc += dh * P1
-        P2 = scratch("lstm.P2", (L, N, H), dtype)
         np.subtract(1.0, o, out=P2)
         P2 *= o
         P2 *= Tc  # dz_o = dh * P2
-        Q = scratch("lstm.Q", (3, L, N, H), dtype)  # dz_{i, f, g} = dc * Q
         np.subtract(1.0, i, out=Q[0])
         Q[0] *= i
         Q[0] *= g
@@ -292,13 +313,6 @@ def _lstm(
         np.multiply(g, g, out=Q[2])
         np.subtract(1.0, Q[2], out=Q[2])
         Q[2] *= i
-        dZ = scratch("lstm.dZ", (L, N, 4, H), dtype)  # per step (N, 4H): rows of the w_hh product
-        dh_rec = np.zeros((N, H), dtype=dtype) if gh_n is None else np.array(gh_n, dtype=dtype)
-        dc = np.zeros((N, H), dtype=dtype) if gc_n is None else np.array(gc_n, dtype=dtype)
-        gyt = None
-        if gy is not None:
-            gyt = scratch("lstm.gy", (L, N, H), dtype)
-            np.copyto(gyt, gy.transpose(1, 0, 2))
         dh = np.empty((N, H), dtype=dtype)
         tmp = np.empty((N, H), dtype=dtype)
         for t in range(L - 1, -1, -1):
@@ -313,33 +327,53 @@ def _lstm(
             np.multiply(dc, Q[:, t], out=dz[:, 1:].transpose(1, 0, 2))
             dc *= f[t]  # the cell gradient flowing to step t - 1
             np.matmul(dz.reshape(N, 4 * H), whh_p, out=dh_rec)
-        dZ2 = dZ.reshape(L * N, 4 * H)
-        inv = np.argsort(perm)
-        gx = gw_ih = gw_hh = None
-        if needs[0]:
-            gx = np.matmul(dZ2, wih_p).reshape(L, N, In).transpose(1, 0, 2)
-        if needs[3]:
-            gw_ih = np.matmul(xt.T, dZ2).T[inv]
-        if needs[4]:
-            gw_hh = np.matmul(Hs[:L].reshape(L * N, H).T, dZ2).T[inv]
-        res: list[Any] = [
-            gx,
-            dh_rec if needs[1] else None,
-            dc if needs[2] else None,
-            gw_ih,
-            gw_hh,
-        ]
-        gb: list[np.ndarray] = []
-
-        def bias_grad() -> np.ndarray:
-            if not gb:
-                gb.append(dZ2.sum(axis=0)[inv])
-            return gb[0]
-
-        res += _bias_grads(needs, 5, bias_grad, bias_grad)
-        return tuple(res)
+        return _lstm_grads(needs, dZ, dh_rec, dc, xt, Hs, wih_p, whh_p, perm, N, L, In, H)
 
     return outs, backward
+
+
+def _lstm_grads(
+    needs: tuple[bool, ...],
+    dZ: np.ndarray,
+    dh_rec: np.ndarray,
+    dc: np.ndarray,
+    xt: np.ndarray,
+    Hs: np.ndarray,
+    wih_p: np.ndarray,
+    whh_p: np.ndarray,
+    perm: np.ndarray,
+    N: int,
+    L: int,
+    In: int,
+    H: int,
+) -> tuple[Any, ...]:
+    """The ``lstm`` op's input gradients from the gate gradients ``dZ`` ``(L, N, 4, H)`` of every
+    step (gate rows permuted by ``perm``) and the state gradients left at step 0."""
+    dZ2 = dZ.reshape(L * N, 4 * H)
+    inv = np.argsort(perm)
+    gx = gw_ih = gw_hh = None
+    if needs[0]:
+        gx = np.matmul(dZ2, wih_p).reshape(L, N, In).transpose(1, 0, 2)
+    if needs[3]:
+        gw_ih = np.matmul(xt.T, dZ2).T[inv]
+    if needs[4]:
+        gw_hh = np.matmul(Hs[:L].reshape(L * N, H).T, dZ2).T[inv]
+    res: list[Any] = [
+        gx,
+        dh_rec if needs[1] else None,
+        dc if needs[2] else None,
+        gw_ih,
+        gw_hh,
+    ]
+    gb: list[np.ndarray] = []
+
+    def bias_grad() -> np.ndarray:
+        if not gb:
+            gb.append(dZ2.sum(axis=0)[inv])
+        return gb[0]
+
+    res += _bias_grads(needs, 5, bias_grad, bias_grad)
+    return tuple(res)
 
 
 def lstm(
