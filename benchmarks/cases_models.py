@@ -304,8 +304,12 @@ def _data(name: str, batch: int) -> tuple[Any, Any]:
 def _swets_train(name: str):
     def setup():
         from swets_core import GradientTape, Tensor, registry
+        from swets_ops import jit
         from swets_optim import Adam
 
+        # the optional compiled kernels (numba and LLVM, when installed and enabled) load with the
+        # framework, as PyTorch's libraries do: a memory case's "increase" counts neither
+        jit.warm_up()
         case = MODEL_CASES[name]
         model = registry.create("models", name, **case["config"], seed=0)
         opt = Adam(model.parameters(), lr=1e-3)

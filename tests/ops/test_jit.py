@@ -35,6 +35,15 @@ def test_the_kernels_are_used_when_numba_is_installed(monkeypatch) -> None:
     assert jit.status() == "off (SWETS_JIT is set to disable it)"
 
 
+def test_warm_up_loads_every_kernel_and_respects_the_switch(monkeypatch) -> None:
+    assert jit.warm_up() is True
+    kernels = jit.kernels()
+    for name in ("lstm_layer_f32", "lstm_layer_f64", "lstm_step_f32", "lstm_backward_step_f32"):
+        assert getattr(kernels, name).signatures, name  # compiled (or loaded from the cache)
+    monkeypatch.setenv("SWETS_JIT", "off")
+    assert jit.warm_up() is False
+
+
 def test_float32_tanh_approximation_is_accurate_everywhere() -> None:
     kernels = jit.kernels()
     x = np.concatenate(

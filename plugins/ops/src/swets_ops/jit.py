@@ -8,7 +8,9 @@ numpy implementations run. Both compute the same values (see the kernels' module
 
 The kernels compile on first use (about two seconds per kernel and dtype) and are cached on disk by
 numba (``__pycache__`` beside the module, or numba's user cache directory when that is read-only), so
-later processes load them in milliseconds.
+later processes only load them. Importing numba and loading the kernels costs a process about half
+a second and 100 MiB of resident memory, once; a service calls :func:`warm_up` at start-up so that no
+request pays for it. ``SWETS_JIT=0`` keeps numba out of the process altogether.
 
 Where they are used:
 
@@ -16,6 +18,8 @@ Where they are used:
   ``swets_nn.LSTM`` in inference) for batches of at most :data:`LSTM_MAX_BATCH` sequences; larger
   batches amortise numpy's per-call cost and keep the numpy path (one matrix product per step for the
   whole batch).
+- the recorded float32 ``lstm`` op (training): the elementwise part of every time step, forward and
+  backward, around numpy's matrix products.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-__all__ = ["LSTM_MAX_BATCH", "enabled", "kernels", "status"]
+__all__ = ["LSTM_MAX_BATCH", "enabled", "kernels", "status", "warm_up"]
 
 #: The largest batch for which the compiled LSTM kernel replaces the numpy time loop.
 LSTM_MAX_BATCH = 2
@@ -53,6 +57,52 @@ def kernels() -> ModuleType | None:
             _state["reason"] = ""
     module = _state["module"]
     return module if isinstance(module, ModuleType) else None
+
+
+def warm_up() -> bool:
+    """Load numba and every compiled kernel now (compiling them on the first run of an
+    installation, loading them from numba's cache afterwards), so that the first forecast or
+    training step of a process does not pay for it: for a service, call it at start-up. Returns
+    False (and does nothing) when the kernels are unavailable or disabled."""
+    k = kernels()
+    if k is None:
+        return False
+    import numpy as np
+
+    for dtype in (np.float32, np.float64):
+        pre = np.zeros((1, 1, 4), dtype)
+        w = np.zeros((4, 1), dtype)
+        state = np.zeros((1, 1), dtype)
+        layer = k.lstm_layer_f32 if dtype == np.float32 else k.lstm_layer_f64
+        layer(
+            pre,
+            np.zeros(4, dtype),
+            w,
+            np.zeros((1, 4), dtype),
+            state,
+            state.copy(),
+            np.zeros((1, 1, 1), dtype),
+        )
+    A = np.zeros((4, 1, 1, 1), np.float32)
+    seq = np.zeros((2, 1, 1), np.float32)
+    k.lstm_step_f32(A, 0, np.zeros((4, 1, 1), np.float32), seq, seq[:1].copy(), seq.copy())
+    cells = np.zeros((1, 1, 1), np.float32)
+    k.lstm_backward_factors_f32(
+        A, cells, seq, cells.copy(), cells.copy(), np.zeros((3, 1, 1, 1), np.float32)
+    )
+    k.lstm_backward_step_f32(
+        0,
+        cells,
+        True,
+        np.zeros((1, 1), np.float32),
+        np.zeros((1, 1), np.float32),
+        cells,
+        cells,
+        np.zeros((3, 1, 1, 1), np.float32),
+        A,
+        np.zeros((1, 1, 4, 1), np.float32),
+    )
+    return True
 
 
 def status() -> str:
