@@ -65,8 +65,10 @@ def wait_replaced(client, address: str, timeout: float = 60.0) -> None:
     worker has joined, so that the next test finds 2 live workers."""
     import time
 
+    from swets_dask.cluster import worker_addresses
+
     deadline = time.monotonic() + timeout
-    while address in client.scheduler_info(n_workers=-1)["workers"]:
+    while address in worker_addresses(client):
         if time.monotonic() > deadline:
             raise TimeoutError(f"the scheduler still lists the killed worker {address}")
         time.sleep(0.05)

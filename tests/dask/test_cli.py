@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from swets_core.cli import main
+from swets_dask.cluster import worker_addresses
 from swets_dask.plugin import parse_grid, parse_value
 
 TOML = """\
@@ -96,7 +97,7 @@ def test_sweep_on_an_existing_cluster_by_address(job_file, tmp_path, client, cap
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "[2/2] configuration" in captured.err
-    workers = set(client.scheduler_info()["workers"])
+    workers = set(worker_addresses(client))
     with open(tmp_path / "out" / "sweep.csv") as fh:
         assert {r["worker"] for r in csv.DictReader(fh)} <= workers
 

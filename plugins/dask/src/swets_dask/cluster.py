@@ -22,6 +22,7 @@ __all__ = [
     "check_workers",
     "client_scope",
     "connect",
+    "worker_addresses",
     "worker_versions",
 ]
 
@@ -144,6 +145,23 @@ def worker_versions() -> dict[str, str | None]:
     return out
 
 
+def worker_addresses(client: Any) -> list[str]:
+    """The addresses of the workers connected to the client's scheduler now, sorted.
+
+    Asks the scheduler directly: ``Client.scheduler_info()`` returns the client's cached identity,
+    which its periodic refresh can replace, between the fetch and the read, with a summary that lists
+    no worker (Dask 2026), so a cluster with live workers would look empty."""
+    scheduler = getattr(client, "scheduler", None)
+    if scheduler is not None and hasattr(client, "sync"):
+        try:
+            info = client.sync(scheduler.identity, n_workers=-1)
+        except TypeError:  # Dask before the n_workers argument lists them all
+            info = client.sync(scheduler.identity)
+    else:  # a client-like object without a scheduler connection
+        info = client.scheduler_info()
+    return sorted(info["workers"])
+
+
 def check_workers(client: Any) -> list[str]:
     """Check that every worker has swets at this process's versions; returns the worker addresses.
 
@@ -151,11 +169,7 @@ def check_workers(client: Any) -> list[str]:
         ConfigError: no worker is connected, or a worker lacks a distribution or has another
             version (each such worker and distribution is named).
     """
-    try:
-        info = client.scheduler_info(n_workers=-1)  # recent Dask lists 5 workers by default
-    except TypeError:  # Dask before the n_workers argument lists them all
-        info = client.scheduler_info()
-    workers = sorted(info["workers"])
+    workers = worker_addresses(client)
     if not workers:
         raise ConfigError(
             "the Dask cluster has no worker; start some with `dask worker <scheduler address>`"
