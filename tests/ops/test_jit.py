@@ -38,7 +38,7 @@ def test_the_kernels_are_used_when_numba_is_installed(monkeypatch) -> None:
 def test_warm_up_loads_every_kernel_and_respects_the_switch(monkeypatch) -> None:
     assert jit.warm_up() is True
     kernels = jit.kernels()
-    for name in ("lstm_layer_f32", "lstm_layer_f64", "lstm_step_f32", "lstm_backward_step_f32"):
+    for name in ("lstm_layer", "lstm_step_f32", "lstm_backward_step_f32"):
         assert getattr(kernels, name).signatures, name  # compiled (or loaded from the cache)
     monkeypatch.setenv("SWETS_JIT", "off")
     assert jit.warm_up() is False
@@ -113,13 +113,13 @@ def test_compiled_lstm_op_equals_the_recorded_op() -> None:
 def test_larger_batches_keep_the_numpy_path(monkeypatch) -> None:
     calls = []
     kernels = jit.kernels()
-    real = kernels.lstm_layer_f32
+    real = kernels.lstm_layer
 
     def spy(*args):
         calls.append(args[0].shape[0])
         return real(*args)
 
-    monkeypatch.setattr(kernels, "lstm_layer_f32", spy)
+    monkeypatch.setattr(kernels, "lstm_layer", spy)
     rng = np.random.default_rng(0)
     weights = _stack(rng, 2, 3, 4, "float32")
     for batch in (1, jit.LSTM_MAX_BATCH, jit.LSTM_MAX_BATCH + 1, 16):

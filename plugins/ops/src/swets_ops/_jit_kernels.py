@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 _OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -96,8 +97,22 @@ def _recurrent_product(
         d += 1
 
 
+def tanh(x: float) -> float:
+    """``tanh`` for the kernels: :func:`tanh32` on float32, the C library's on float64 (chosen when
+    a kernel is compiled, see the overload below)."""
+    return math.tanh(x)
+
+
+# no annotations here: numba compares the overload's signature with its implementations'
+@overload(tanh, inline="always", jit_options={"error_model": "numpy", "nogil": True})
+def _tanh_by_type(x):
+    if x == types.float32:
+        return lambda x: tanh32(x)
+    return lambda x: math.tanh(x)
+
+
 @njit(**_OPTS)
-def lstm_layer_f32(
+def lstm_layer(
     pre: np.ndarray,
     bias: np.ndarray,
     w_hh: np.ndarray,
@@ -106,7 +121,7 @@ def lstm_layer_f32(
     c: np.ndarray,
     y: np.ndarray,
 ) -> None:
-    """One LSTM layer over a sequence, float32.
+    """One LSTM layer over a sequence, in the arrays' dtype (float32 or float64).
 
     Args:
         pre: ``(N, L, 4H)`` input products ``x @ w_ih.T``, gates i, f, g, o (PyTorch's order).
@@ -119,49 +134,19 @@ def lstm_layer_f32(
     N, L, G = pre.shape
     H = G // 4
     _transpose_into(w_hh, w_hh_t)
-    z = np.empty((N, G), np.float32)
-    half = np.float32(0.5)
+    z = np.empty((N, G), pre.dtype)
+    half = np.float32(0.5)  # exact: keeps float32 arithmetic float32, float64 float64
     for t in range(L):
         _recurrent_product(z, pre, t, bias, h, w_hh_t)
         for n in range(N):
             for s in range(H):
-                i = half + half * tanh32(half * z[n, s])  # sigmoid(v) = (1 + tanh(v / 2)) / 2
-                f = half + half * tanh32(half * z[n, H + s])
-                g = tanh32(z[n, 2 * H + s])
-                o = half + half * tanh32(half * z[n, 3 * H + s])
+                i = half + half * tanh(half * z[n, s])  # sigmoid(v) = (1 + tanh(v / 2)) / 2
+                f = half + half * tanh(half * z[n, H + s])
+                g = tanh(z[n, 2 * H + s])
+                o = half + half * tanh(half * z[n, 3 * H + s])
                 cs = f * c[n, s] + i * g
                 c[n, s] = cs
-                hs = o * tanh32(cs)
-                h[n, s] = hs
-                y[n, t, s] = hs
-
-
-@njit(**_OPTS)
-def lstm_layer_f64(
-    pre: np.ndarray,
-    bias: np.ndarray,
-    w_hh: np.ndarray,
-    w_hh_t: np.ndarray,
-    h: np.ndarray,
-    c: np.ndarray,
-    y: np.ndarray,
-) -> None:
-    """:func:`lstm_layer_f32` in float64, with the C library's ``tanh``."""
-    N, L, G = pre.shape
-    H = G // 4
-    _transpose_into(w_hh, w_hh_t)
-    z = np.empty((N, G), np.float64)
-    for t in range(L):
-        _recurrent_product(z, pre, t, bias, h, w_hh_t)
-        for n in range(N):
-            for s in range(H):
-                i = 0.5 + 0.5 * math.tanh(0.5 * z[n, s])
-                f = 0.5 + 0.5 * math.tanh(0.5 * z[n, H + s])
-                g = math.tanh(z[n, 2 * H + s])
-                o = 0.5 + 0.5 * math.tanh(0.5 * z[n, 3 * H + s])
-                cs = f * c[n, s] + i * g
-                c[n, s] = cs
-                hs = o * math.tanh(cs)
+                hs = o * tanh(cs)
                 h[n, s] = hs
                 y[n, t, s] = hs
 

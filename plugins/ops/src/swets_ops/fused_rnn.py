@@ -201,6 +201,22 @@ def _lstm_perm(H: int) -> np.ndarray:
     )
 
 
+def _lstm_args(
+    x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any
+) -> tuple[Any, ...]:
+    """The ``lstm`` op's inputs checked (shapes, one float dtype) and as arrays, zero states for
+    None: ``(x, h0, c0, w_ih, w_hh, b_ih, b_hh)``."""
+    op = "lstm"
+    x = _sequence(op, x)
+    N, _, In = x.shape
+    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 4, In, w_ih, w_hh, b_ih, b_hh)
+    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    h0 = _state(op, "h0", h0, N, H, dtype, True)
+    c0 = _state(op, "c0", c0, N, H, dtype, True)
+    same_dtype(op, x=x, h0=h0, c0=c0)
+    return x, h0, c0, w_ih, w_hh, b_ih, b_hh
+
+
 def _lstm(
     x: Any,
     h0: Any,
@@ -212,14 +228,10 @@ def _lstm(
     *,
     _record: bool = True,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], Any]:
-    op = "lstm"
-    x = _sequence(op, x)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _lstm_args(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
     N, L, In = x.shape
-    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 4, In, w_ih, w_hh, b_ih, b_hh)
-    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
-    h0 = _state(op, "h0", h0, N, H, dtype, True)
-    c0 = _state(op, "c0", c0, N, H, dtype, True)
-    same_dtype(op, x=x, h0=h0, c0=c0)
+    H = w_hh.shape[1]
+    dtype = x.dtype
     perm = _lstm_perm(H)
     wih_p = w_ih[perm]  # (4H, In), gate rows o, i, f, g
     whh_p = w_hh[perm]  # (4H, H)
@@ -410,15 +422,9 @@ def _lstm_infer(
     b_ih: Any = None,
     b_hh: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    op = "lstm"
-    x = _sequence(op, x)
-    N, _, In = x.shape
-    w_ih, w_hh, b_ih, b_hh, H = _weights(op, 4, In, w_ih, w_hh, b_ih, b_hh)
-    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
-    h0 = _state(op, "h0", h0, N, H, dtype, True)
-    c0 = _state(op, "c0", c0, N, H, dtype, True)
-    same_dtype(op, x=x, h0=h0, c0=c0)
-    y, h_n, c_n = lstm_stack_infer(x, [(w_ih, w_hh, b_ih, b_hh)], h0[None], c0[None], op=op)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _lstm_args(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    weights = [(w_ih, w_hh, b_ih, b_hh)]
+    y, h_n, c_n = lstm_stack_infer(x, weights, h0[None], c0[None], op="lstm")
     return y, h_n[0], c_n[0]
 
 
@@ -557,7 +563,6 @@ def _lstm_stack_compiled(
     one matrix product gives every step's input product (plus the biases), then the kernel runs the
     time loop. Arguments already checked; returns ``y (N, L, H)``, ``h_n``, ``c_n``."""
     N, L, _ = x.shape
-    kernel = jit.lstm_layer_f32 if x.dtype == np.float32 else jit.lstm_layer_f64
     dtype = x.dtype
     h_n = np.array(h0, order="C")  # (layers, N, H); the kernel updates each layer's rows in place
     c_n = np.array(c0, order="C")
@@ -579,7 +584,7 @@ def _lstm_stack_compiled(
             else scratch(f"lstm_jit.y{layer % 2}", (N, L, H), dtype)
         )
         w_hh_t = scratch("lstm_jit.w_hh_t", (H, G), dtype)
-        kernel(pre.reshape(N, L, G), bias, w_hh, w_hh_t, h_n[layer], c_n[layer], y)
+        jit.lstm_layer(pre.reshape(N, L, G), bias, w_hh, w_hh_t, h_n[layer], c_n[layer], y)
         inp = y
     return inp, h_n, c_n
 

@@ -73,8 +73,7 @@ def warm_up() -> bool:
         pre = np.zeros((1, 1, 4), dtype)
         w = np.zeros((4, 1), dtype)
         state = np.zeros((1, 1), dtype)
-        layer = k.lstm_layer_f32 if dtype == np.float32 else k.lstm_layer_f64
-        layer(
+        k.lstm_layer(
             pre,
             np.zeros(4, dtype),
             w,
