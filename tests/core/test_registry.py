@@ -157,3 +157,54 @@ def test_unknown_component_message_uses_the_singular(kind, word):
     reg = _registry((LayersA(), "dist-a"))
     with pytest.raises(UnknownComponentError, match=rf"^unknown {word} 'nope'"):
         reg.get(kind, "nope")
+
+
+class _DoubleOp:
+    @swets_core.hookimpl
+    def swets_register_ops(self, register):
+        def forward(x):
+            """x doubled (a test op that shares the name of the standard ``exp``)."""
+            return x * 2.0, None
+
+        register("exp", forward)
+
+
+def test_functional_namespace_follows_the_activated_registry():
+    """``swets_core.ops.<name>`` and ``run_op`` look the op up per call, so a function fetched before
+    ``activate`` runs the activated registry's op inside the block and the default one after it."""
+    import numpy as np
+
+    from swets_core import ops, registry, run_op
+
+    x = np.array([0.0, 1.0], dtype=np.float64)
+    exp = ops.exp  # resolved (and cached as a function) under the default registry
+    np.testing.assert_allclose(exp(x).numpy(), np.exp(x))
+    with registry.activate(_registry((_DoubleOp(), "dist-double"))):
+        np.testing.assert_array_equal(exp(x).numpy(), [0.0, 2.0])
+        np.testing.assert_array_equal(ops.exp(x).numpy(), [0.0, 2.0])
+        np.testing.assert_array_equal(run_op("exp", x), [0.0, 2.0])
+    np.testing.assert_allclose(exp(x).numpy(), np.exp(x))
+    np.testing.assert_allclose(run_op("exp", x), np.exp(x))
+
+
+class _NumpyErrorOp:
+    @swets_core.hookimpl
+    def swets_register_ops(self, register):
+        def forward(x):
+            """Reshapes to an impossible shape (numpy raises ValueError)."""
+            return x.reshape(7), None
+
+        register("bad_reshape", forward)
+
+
+def test_run_op_reports_numpy_errors_as_op_errors():
+    import numpy as np
+
+    from swets_core import registry, run_op
+    from swets_core.errors import OpError
+
+    with registry.activate(_registry((_NumpyErrorOp(), "dist-bad"))):
+        with pytest.raises(OpError, match=r"bad_reshape: .*\(inputs: \(2, 3\)\)"):
+            run_op("bad_reshape", np.ones((2, 3)))
+        with pytest.raises(UnknownComponentError, match="did you mean"):
+            run_op("bad_reshap", np.ones(2))

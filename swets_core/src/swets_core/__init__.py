@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_core import errors, registry
+from swets_core import dispatch, errors, registry
 from swets_core.autograd import (
     GradientTape,
     OpDef,
@@ -25,6 +25,7 @@ from swets_core.autograd import (
     unbroadcast,
     using_tape,
 )
+from swets_core.dispatch import run_op
 from swets_core.dtype import DType
 from swets_core.errors import SwetsError
 from swets_core.hookspecs import hookimpl
@@ -44,11 +45,13 @@ __all__ = [
     "apply",
     "as_tensor",
     "call_op",
+    "dispatch",
     "errors",
     "grads_of",
     "hookimpl",
     "no_grad",
     "registry",
+    "run_op",
     "tensor",
     "unbroadcast",
     "using_tape",

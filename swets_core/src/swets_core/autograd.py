@@ -13,7 +13,8 @@ Reads top to bottom:
   gradients back to the input's shape, accumulates gradients of tensors used more than once, and returns
   ``{TensorId: gradient Tensor}`` for the tracked leaves (parameters and watched tensors).
 
-Op lookup for Tensor operators is a dict access into :data:`OPS`, filled once from the registry.
+Op lookup for Tensor operators is one dict access into :data:`swets_core.dispatch.OPS`, which the
+registry fills; this module does not import the registry.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from typing import Any, NewType
 
 import numpy as np
 
+from swets_core.dispatch import OPS, lookup, op_failed
 from swets_core.dtype import _FROM_NP, DEFAULT_FLOAT, DType
 from swets_core.errors import (
     ArgumentTypeError,
     DTypeError,
-    OpError,
     ShapeError,
     SwetsError,
     TapeError,
@@ -90,7 +91,7 @@ def _binary_operator(name: str) -> Callable[[Any, Any], Any]:
                 except SwetsError:
                     raise
                 except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
-                    raise _op_failed(op, (ad, bd), exc) from exc
+                    raise op_failed(op.name, (ad, bd), exc) from exc
                 if type(out) is not _ndarray:
                     return _finish(op, tape, (a, b), (ad, bd), (na, nb), out, backward)
                 result = _new_object(Tensor)
@@ -118,7 +119,7 @@ def _binary_operator(name: str) -> Callable[[Any, Any], Any]:
         except SwetsError:
             raise
         except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
-            raise _op_failed(op, (ad, bd), exc) from exc
+            raise op_failed(op.name, (ad, bd), exc) from exc
         if type(out) is not _ndarray:
             return _wrap_any(out)
         result = _new_object(Tensor)
@@ -422,23 +423,7 @@ class OpDef:
         return f"OpDef({self.name!r})"
 
 
-OPS: dict[str, OpDef] = {}
-"""Name -> OpDef, filled from the registry on first use; Tensor operators read it directly."""
-
-
-def _op(name: str) -> OpDef:
-    try:
-        return OPS[name]
-    except KeyError:
-        from swets_core.registry import default_registry
-
-        default_registry().load()
-        try:
-            return OPS[name]
-        except KeyError:
-            from swets_core.errors import UnknownComponentError
-
-            raise UnknownComponentError("ops", name, OPS) from None
+_op = lookup
 
 
 def call_op(name: str, *inputs: Any, **attrs: Any) -> Any:
@@ -460,12 +445,6 @@ class _Local(threading.local):
 _state = _Local()
 _new_object = object.__new__
 _ndarray = np.ndarray
-
-
-def _shapes_of(arrays: tuple[Any, ...]) -> str:
-    return ", ".join(
-        str(tuple(a.shape)) if isinstance(a, np.ndarray) else type(a).__name__ for a in arrays
-    )
 
 
 def _as_output(out: Any) -> np.ndarray:
@@ -490,10 +469,6 @@ def _wrap_any(out: Any) -> Any:
     if type(out) is tuple:
         return tuple([_wrap(_as_output(o)) for o in out])
     return _wrap(_as_output(out))
-
-
-def _op_failed(op: OpDef, arrays: tuple[Any, ...], exc: Exception) -> OpError:
-    return OpError(f"{op.name}: {exc} (inputs: {_shapes_of(arrays)})")
 
 
 def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
@@ -530,7 +505,7 @@ def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
     except SwetsError:
         raise
     except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
-        raise _op_failed(op, arrays, exc) from exc
+        raise op_failed(op.name, arrays, exc) from exc
     if type(out) is _ndarray:
         return _wrap(out)
     return _wrap_any(out)
@@ -549,7 +524,7 @@ def _record(
     except SwetsError:
         raise
     except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
-        raise _op_failed(op, arrays, exc) from exc
+        raise op_failed(op.name, arrays, exc) from exc
     return _finish(op, tape, inputs, arrays, needs, out, backward)
 
 
@@ -831,7 +806,6 @@ def grads_of(grads: Mapping[TensorId, Tensor], tensors: Iterable[Tensor]) -> lis
 
 
 __all__ = [
-    "OPS",
     "GradientTape",
     "OpDef",
     "Parameter",

@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 import pluggy
 
-from swets_core import autograd, hookspecs
+from swets_core import autograd, dispatch, hookspecs
 from swets_core.errors import (
     DuplicateComponentError,
     PluginLoadError,
@@ -241,7 +241,7 @@ class Registry:
             self._conflicts[key] = [first, second]
             del table[comp.name]
             if comp.kind == "ops" and self is _default:
-                autograd.OPS.pop(comp.name, None)
+                dispatch.OPS.pop(comp.name, None)
             err = DuplicateComponentError(comp.kind, comp.name, first, second)
             if _strict():
                 raise err
@@ -250,7 +250,7 @@ class Registry:
         table[comp.name] = comp
         record.registered.setdefault(comp.kind, []).append(comp.name)
         if comp.kind == "ops" and self is _default:
-            autograd.OPS[comp.name] = comp.obj
+            dispatch.OPS[comp.name] = comp.obj
 
     # -- lookup -------------------------------------------------------------------------------
     def _check_kind(self, kind: str) -> dict[str, Component]:
@@ -335,21 +335,28 @@ def default_registry() -> Registry:
     return _default
 
 
+def _load_default() -> None:
+    default_registry().load()
+
+
+dispatch.set_loader(_load_default)
+
+
 @contextmanager
 def activate(registry: Registry) -> Iterator[Registry]:
     """Make ``registry`` the default (and its ops the Tensor operators' table) within the block."""
     global _default
     registry.load()
-    prev, prev_ops = _default, dict(autograd.OPS)
+    prev, prev_ops = _default, dict(dispatch.OPS)
     _default = registry
-    autograd.OPS.clear()
-    autograd.OPS.update({c.name: c.obj for c in registry.items("ops")})
+    dispatch.OPS.clear()
+    dispatch.OPS.update({c.name: c.obj for c in registry.items("ops")})
     try:
         yield registry
     finally:
         _default = prev
-        autograd.OPS.clear()
-        autograd.OPS.update(prev_ops)
+        dispatch.OPS.clear()
+        dispatch.OPS.update(prev_ops)
 
 
 def names(kind: str) -> list[str]:

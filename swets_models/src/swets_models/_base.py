@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor, ops
-from swets_core.autograd import OPS
+from swets_core.dispatch import run_op
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
 
@@ -274,23 +274,6 @@ class DtypeCache:
             arr.setflags(write=False)
             self._by_dtype[dtype] = arr
         return arr
-
-
-def run_op(name: str, *inputs: Any, **attrs: Any) -> Any:
-    """The registered op ``name`` on arrays, computed exactly as :func:`swets_core.autograd.apply`
-    computes it when nothing records (the op's inference function), without tensors around it.
-
-    The models' tape-free paths (inference, metrics) chain these calls: the same functions as their
-    recorded forward, minus the dispatch and wrapping of every op (a few microseconds each, which
-    is most of the time of a batch-1 forecast).
-    """
-    op = OPS.get(name)
-    if op is None:
-        getattr(ops, name)  # loads the registry and resolves the op
-        op = OPS[name]
-    if op.infer is not None:
-        return op.infer(*inputs, **attrs)
-    return op.forward(*inputs, **attrs)[0]
 
 
 def linear_arrays(layer: Any, x: np.ndarray) -> np.ndarray:
