@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from swets_core import checkpoint as ck
+from swets_core import plaindata, rng
 from swets_serde_msgpack import format as fmt
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "checkpoint-format.md").read_text()
@@ -52,9 +53,14 @@ def test_record_keys_dtypes_and_limits():
 
 
 def test_tags_and_names():
-    for tag in (ck._TAG_TUPLE, ck._TAG_MAP, ck._TAG_INT, ck._TAG_SCALAR):
+    for tag in (
+        plaindata._TAG_TUPLE,
+        plaindata._TAG_MAP,
+        plaindata._TAG_INT,
+        plaindata._TAG_SCALAR,
+    ):
         assert '"\\x00' + tag[1:] + '"' in DOC
-    assert f"at most {ck._MAX_INT_DIGITS} digits" in DOC
+    assert f"at most {plaindata._MAX_INT_DIGITS} digits" in DOC
     assert ck.TEMP_SUFFIX in DOC
     names = re.search(r"allow-list by name\*\* \(([^)]*)\)", DOC).group(1)
-    assert re.findall(r"`(\w+)`", names) == list(ck._BIT_GENERATORS)
+    assert re.findall(r"`(\w+)`", names) == list(rng._BIT_GENERATORS)

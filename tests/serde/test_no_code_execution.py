@@ -19,6 +19,10 @@ from tests.serde.helpers import TinyNet, isolated_registry, perturbed
 
 LOAD_PATH_MODULES = [
     "swets_core.checkpoint",
+    "swets_core.plaindata",
+    "swets_core.serializer",
+    "swets_core.rng",
+    "swets_core.atomic",
     "swets_serde_msgpack",
     "swets_serde_msgpack.format",
     "swets_serde_msgpack.serializer",

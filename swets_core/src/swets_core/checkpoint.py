@@ -1,8 +1,8 @@
 """Checkpoints: save a model (and optionally its training state) to a file and rebuild it by name.
 
 This module is independent of the on-disk format: the bytes are written and read by a *serializer*
-taken from the registry (kind ``serializers``; ``msgpack`` from ``swets-serde-msgpack`` is the
-default). It never imports a serializer's libraries itself.
+taken from the registry (kind ``serializers``, see :mod:`swets_core.serializer`); with
+``serializer=None`` the one installed serializer is used. It never imports a serializer's libraries.
 
 A checkpoint holds the model's registry name, its ``config()`` and its ``state_dict()``; when saved
 from training, a ``training_state`` mapping (optimizer and scheduler state dicts, epoch and step
@@ -13,14 +13,18 @@ time (UTC, ISO 8601) and user metadata.
 Loading rebuilds the model with ``registry.create("models", name, **config)`` -- never from an import
 path read from the file -- and loads its state strictly. See ``docs/checkpoint-format.md``.
 
-Layers of the API:
+Layers of the API (each also importable from here):
 
-* :func:`save_checkpoint` / :func:`load_checkpoint`: models and training state.
-* :func:`save_payload` / :func:`load_payload`: any tree of plain data and arrays.
-* :func:`encode_tree` / :func:`decode_tree`: the lossless mapping between rich Python values (tuples,
-  integer keys, big integers, numpy scalars) and the *plain* payload a serializer stores.
-* :func:`register_migration`: functions upgrading payload format version ``N`` to ``N + 1``.
-* :func:`atomic_write`: the crash-safe file replacement serializers write through.
+* :func:`save_checkpoint` / :func:`load_checkpoint`: models and training state (this module).
+* :func:`save_payload` / :func:`load_payload`: any tree of plain data and arrays (this module).
+* :func:`register_migration`: functions upgrading payload format version ``N`` to ``N + 1`` (this
+  module).
+* :func:`encode_tree` / :func:`decode_tree` and the checks serializers share
+  (:mod:`swets_core.plaindata`): the lossless mapping between rich Python values (tuples, integer
+  keys, big integers, numpy scalars) and the *plain* payload a serializer stores.
+* :func:`generator_state` / :func:`restore_generator` (:mod:`swets_core.rng`): RNG state.
+* :func:`atomic_write` (:mod:`swets_core.atomic`): the crash-safe file replacement serializers write
+  through.
 """
 
 from __future__ import annotations
@@ -28,26 +32,34 @@ from __future__ import annotations
 import datetime as _dt
 import inspect
 import os
-import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import attrs
 import numpy as np
 
 from swets_core import __version__
 from swets_core import registry as _registry
+from swets_core.atomic import TEMP_SUFFIX, atomic_write
 from swets_core.autograd import Tensor
 from swets_core.checks import is_int
 from swets_core.errors import (
-    ArgumentTypeError,
     CheckpointError,
     ConfigError,
     StateDictError,
     SwetsError,
     UnknownComponentError,
 )
+from swets_core.module import Module
+from swets_core.plaindata import (
+    ALLOWED_DTYPES,
+    MAX_DEPTH,
+    check_array,
+    decode_tree,
+    encode_tree,
+)
+from swets_core.rng import generator_state, restore_generator
+from swets_core.serializer import detect_serializer, resolve_serializer
 
 FORMAT_VERSION = 1
 """The payload format version this swets writes (and the newest it reads)."""
@@ -55,39 +67,8 @@ FORMAT_VERSION = 1
 PAYLOAD_FORMAT = "swets.checkpoint"
 """The value of the payload's ``format`` field."""
 
-DEFAULT_SERIALIZER = "msgpack"
-
-MAX_DEPTH = 100
-"""Deepest nesting of containers a payload may have (deeper files are rejected, not recursed into)."""
-
-ALLOWED_DTYPES: tuple[str, ...] = (
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-)
-"""Array dtypes a checkpoint may hold. Never object, structured, string, datetime or void dtypes."""
-
-_ALLOWED_NP = {np.dtype(n).newbyteorder("=") for n in ALLOWED_DTYPES}
-
-# Tags of the plain encoding: a dict whose only key is one of these stands for a richer value.
-# Ordinary dicts with a key starting with "\x00" are escaped into the _TAG_MAP form, so the tags
-# are unambiguous.
-_TAG_TUPLE = "\x00tuple"
-_TAG_MAP = "\x00map"
-_TAG_INT = "\x00int"
-_TAG_SCALAR = "\x00scalar"
-_TAGS = (_TAG_TUPLE, _TAG_MAP, _TAG_INT, _TAG_SCALAR)
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_MAX_INT_DIGITS = 4000
+DEFAULT_SERIALIZER = None
+"""The ``serializer`` argument's default: None, the one installed serializer."""
 
 
 class CheckpointStateError(CheckpointError, StateDictError):
@@ -99,221 +80,7 @@ class CheckpointStateError(CheckpointError, StateDictError):
     """
 
 
-def _where(path: tuple[Any, ...]) -> str:
-    if not path:
-        return "<root>"
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out
-
-
-# -- the plain encoding ---------------------------------------------------------------------------
-def check_array(value: np.ndarray, where: str) -> None:
-    """Raise :class:`CheckpointError` unless ``value``'s dtype is in :data:`ALLOWED_DTYPES`."""
-    dt = value.dtype
-    if dt.fields is not None or dt.subdtype is not None or dt.newbyteorder("=") not in _ALLOWED_NP:
-        raise CheckpointError(
-            f"{where}: arrays of dtype {dt} cannot be stored in a checkpoint; "
-            f"allowed dtypes: {', '.join(ALLOWED_DTYPES)}"
-        )
-
-
-def encode_tree(value: Any, _path: tuple[Any, ...] = ()) -> Any:
-    """Map a rich value to the plain data every serializer stores, losslessly.
-
-    Plain data is: ``None``, ``bool``, ``int`` (64-bit signed), ``float``, ``str``, ``bytes``,
-    numpy arrays of an allowed dtype, lists, and dicts with ``str`` keys. Beyond that this accepts
-    (and :func:`decode_tree` gives back exactly): tuples, dicts with non-string keys (``int``,
-    ``float``, ``bool``, ``None``, ``bytes``, tuples of those) or keys starting with ``"\\x00"``,
-    integers of any size, and numpy scalars. ``bytearray``/``memoryview`` are stored as ``bytes`` and
-    :class:`~swets_core.autograd.Tensor` values as their arrays.
-
-    Raises:
-        CheckpointError: naming the position of a value that cannot be stored (a set, an arbitrary
-            object, an object-dtype array, a tree nested deeper than :data:`MAX_DEPTH`...).
-    """
-    if len(_path) > MAX_DEPTH:
-        raise CheckpointError(f"{_where(_path)}: nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
-        if isinstance(value, (np.str_, np.bytes_)):
-            return encode_tree(value.item(), _path)
-        arr = np.asarray(value)
-        check_array(arr, _where(_path))
-        return {_TAG_SCALAR: arr}
-    if value is None or isinstance(value, (bool, float, str, bytes)):
-        if isinstance(value, str):
-            _check_text(value, _path)
-        return value
-    if isinstance(value, int):
-        value = int(value)
-        if _INT64_MIN <= value <= _INT64_MAX:
-            return value
-        return {_TAG_INT: str(value)}
-    if isinstance(value, np.ndarray):
-        check_array(value, _where(_path))
-        return value
-    if isinstance(value, Tensor):
-        check_array(value._data, _where(_path))
-        return value._data
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, list):
-        return [encode_tree(v, (*_path, i)) for i, v in enumerate(value)]
-    if isinstance(value, tuple):
-        return {_TAG_TUPLE: [encode_tree(v, (*_path, i)) for i, v in enumerate(value)]}
-    if isinstance(value, Mapping):
-        if all(isinstance(k, str) and not k.startswith("\x00") for k in value):
-            return {k: encode_tree(v, (*_path, k)) for k, v in value.items()}
-        pairs = []
-        for k, v in value.items():
-            pairs.append([_encode_key(k, _path), encode_tree(v, (*_path, repr(k)))])
-        return {_TAG_MAP: pairs}
-    raise CheckpointError(
-        f"{_where(_path)}: a checkpoint cannot store a value of type {type(value).__name__}; it "
-        "holds None, bool, int, float, str, bytes, numpy arrays and scalars of plain dtypes, lists, "
-        "tuples and dicts"
-    )
-
-
-def _check_text(value: str, path: tuple[Any, ...]) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise CheckpointError(f"{_where(path)}: string is not valid UTF-8 text ({exc})") from None
-
-
-def _encode_key(key: Any, path: tuple[Any, ...]) -> Any:
-    if key is None or isinstance(key, (bool, int, float, str, bytes)):
-        return encode_tree(key, (*path, "<key>"))
-    if isinstance(key, tuple):
-        return {_TAG_TUPLE: [_encode_key(k, path) for k in key]}
-    raise CheckpointError(
-        f"{_where(path)}: dict key {key!r} of type {type(key).__name__} cannot be stored; keys must "
-        "be str, int, float, bool, None, bytes or tuples of those"
-    )
-
-
-def decode_tree(value: Any, _path: tuple[Any, ...] = ()) -> Any:
-    """Inverse of :func:`encode_tree`: rebuild tuples, non-string keys, big ints, numpy scalars.
-
-    Raises:
-        CheckpointError: on a malformed tag, a value of a type plain data does not have, or nesting
-            deeper than :data:`MAX_DEPTH`.
-    """
-    if len(_path) > MAX_DEPTH:
-        raise CheckpointError(f"{_where(_path)}: nested deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, (bool, int, float, str, bytes, np.ndarray)):
-        return value
-    if isinstance(value, list):
-        return [decode_tree(v, (*_path, i)) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        tagged = [k for k in value if not isinstance(k, str) or k.startswith("\x00")]
-        if not tagged:
-            return {k: decode_tree(v, (*_path, k)) for k, v in value.items()}
-        if len(value) != 1 or tagged[0] not in _TAGS:
-            raise CheckpointError(
-                f"{_where(_path)}: malformed payload: keys {sorted(map(repr, tagged))} are "
-                "reserved for tagged values and must appear alone"
-            )
-        return _decode_tagged(tagged[0], value[tagged[0]], _path)
-    raise CheckpointError(
-        f"{_where(_path)}: payload value of type {type(value).__name__} is not plain data"
-    )
-
-
-def _decode_tagged(tag: str, body: Any, path: tuple[Any, ...]) -> Any:
-    where = _where(path)
-    if tag == _TAG_TUPLE:
-        if not isinstance(body, list):
-            raise CheckpointError(f"{where}: malformed tuple (expected a list)")
-        return tuple(decode_tree(v, (*path, i)) for i, v in enumerate(body))
-    if tag == _TAG_INT:
-        digits = body[1:] if isinstance(body, str) and body.startswith("-") else body
-        if (
-            not isinstance(digits, str)
-            or not 0 < len(digits) <= _MAX_INT_DIGITS
-            or not (digits.isascii() and digits.isdigit())
-        ):
-            raise CheckpointError(f"{where}: malformed integer {body!r:.60}")
-        return int(body)
-    if tag == _TAG_SCALAR:
-        if not isinstance(body, np.ndarray) or body.ndim != 0:
-            raise CheckpointError(f"{where}: malformed numpy scalar (expected a 0-d array)")
-        return body[()]
-    # _TAG_MAP
-    if not isinstance(body, list):
-        raise CheckpointError(f"{where}: malformed mapping (expected a list of pairs)")
-    out: dict[Any, Any] = {}
-    for i, pair in enumerate(body):
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise CheckpointError(f"{where}: malformed mapping entry {i} (expected [key, value])")
-        key = decode_tree(pair[0], (*path, "<key>"))
-        try:
-            hash(key)
-        except TypeError:
-            raise CheckpointError(
-                f"{where}: mapping key of type {type(key).__name__} is not hashable"
-            ) from None
-        if isinstance(key, np.generic) or key in out:
-            reason = "numpy scalar" if isinstance(key, np.generic) else "duplicate"
-            raise CheckpointError(f"{where}: {reason} mapping key {key!r:.60}")
-        out[key] = decode_tree(pair[1], (*path, repr(key)))
-    return out
-
-
-# -- serializers ----------------------------------------------------------------------------------
-def _resolve_serializer(serializer: Any) -> tuple[Any, str | None]:
-    """(serializer object, registry name or None)."""
-    if isinstance(serializer, str):
-        try:
-            return _registry.create("serializers", serializer), serializer
-        except SwetsError as exc:
-            raise CheckpointError(f"cannot use serializer {serializer!r}: {exc}") from exc
-    if callable(getattr(serializer, "save", None)) and callable(getattr(serializer, "load", None)):
-        return serializer, getattr(serializer, "name", None)
-    raise CheckpointError(
-        f"serializer must be a registered name or an object with save() and load(), "
-        f"got {type(serializer).__name__}"
-    )
-
-
-def _detect_serializer(path: str) -> Any:
-    """The registered serializer that recognises the file's first bytes (or its suffix)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint {path!r}: {exc}") from exc
-    reg = _registry.default_registry()
-    names = reg.names("serializers")
-    if not names:
-        raise CheckpointError(
-            f"cannot load {path!r}: no checkpoint serializer is installed "
-            "(pip install swets-serde-msgpack)"
-        )
-    candidates = []
-    for name in names:
-        try:
-            candidates.append((name, reg.create("serializers", name)))
-        except Exception as exc:
-            raise CheckpointError(f"serializer {name!r} failed to start: {exc}") from exc
-    for _, ser in candidates:
-        matches = getattr(ser, "matches", None)
-        if callable(matches) and matches(head):
-            return ser
-    for _, ser in candidates:
-        suffix = getattr(ser, "suffix", None)
-        if suffix and path.endswith(suffix):
-            return ser
-    if len(candidates) == 1:
-        return candidates[0][1]
-    raise CheckpointError(
-        f"{path!r} is not a checkpoint any installed serializer recognises "
-        f"(first bytes {head[:16]!r}; installed: {', '.join(names)})"
-    )
-
-
+# -- payloads -------------------------------------------------------------------------------------
 def save_payload(
     path: str | os.PathLike[str],
     payload: Mapping[str, Any],
@@ -325,16 +92,18 @@ def save_payload(
     Args:
         path: the target file; it is replaced atomically (see :func:`atomic_write`).
         payload: a mapping with ``str`` keys.
-        serializer: a registered serializer name or a serializer object.
+        serializer: a registered serializer name, a serializer object, or None for the one
+            installed serializer.
 
     Raises:
-        CheckpointError: a value cannot be stored or the serializer is unknown.
+        CheckpointError: a value cannot be stored, or the serializer is unknown (or, for None,
+            not exactly one serializer is installed).
     """
     if not isinstance(payload, Mapping):
         raise CheckpointError(f"a payload must be a mapping, got {type(payload).__name__}")
-    ser, _ = _resolve_serializer(serializer)
+    ser, _ = resolve_serializer(serializer)
     plain = encode_tree(payload)
-    if not isinstance(plain, dict) or _TAG_MAP in plain:
+    if not all(isinstance(k, str) and not k.startswith("\x00") for k in payload):
         raise CheckpointError("the keys of a payload's top-level mapping must be str")
     try:
         ser.save(plain, os.fspath(path))
@@ -353,7 +122,7 @@ def load_payload(path: str | os.PathLike[str], *, serializer: Any = None) -> dic
         CheckpointError: the file is missing, corrupt, hostile or of an unknown version.
     """
     path = os.fspath(path)
-    ser = _detect_serializer(path) if serializer is None else _resolve_serializer(serializer)[0]
+    ser = detect_serializer(path) if serializer is None else resolve_serializer(serializer)[0]
     try:
         plain = ser.load(path)
     except CheckpointError:
@@ -560,7 +329,8 @@ def save_checkpoint(
             (state dicts), ``epoch``, ``step``, ``rng`` (:func:`generator_state`), ``scaler``,
             ``loader`` (position), and anything else. Round-trips exactly.
         metadata: user metadata (plain data), returned as ``Checkpoint.user_metadata``.
-        serializer: a registered serializer name (default ``"msgpack"``) or a serializer object.
+        serializer: a registered serializer name, a serializer object, or None (the default) for
+            the one installed serializer (several installed: name one).
         name: the model's registry name, overriding the lookup.
         components: extra ``(kind, name)`` pairs (e.g. ``("optimizers", "adam")``) whose providing
             distribution and version are recorded in the metadata.
@@ -585,7 +355,7 @@ def save_checkpoint(
     except TypeError:
         state = model.state_dict()
     state = {k: (v._data if isinstance(v, Tensor) else np.asarray(v)) for k, v in state.items()}
-    ser, ser_name = _resolve_serializer(serializer)
+    ser, ser_name = resolve_serializer(serializer)
     comps = [_component("models", model_name)]
     if ser_name is not None and ser_name in _registry.names("serializers"):
         comps.append(_component("serializers", ser_name))
@@ -728,114 +498,7 @@ def _accepts_assign(model: Any) -> bool:
 
 
 def _accepts_copy(model: Any) -> bool:
-    from swets_core.module import Module
-
     return isinstance(model, Module)
-
-
-# -- RNG state ------------------------------------------------------------------------------------
-_BIT_GENERATORS = {
-    "PCG64": np.random.PCG64,
-    "PCG64DXSM": np.random.PCG64DXSM,
-    "Philox": np.random.Philox,
-    "SFC64": np.random.SFC64,
-    "MT19937": np.random.MT19937,
-}
-
-
-def generator_state(rng: np.random.Generator) -> dict[str, Any]:
-    """The state of a numpy ``Generator`` as plain data (``rng.bit_generator.state``, copied)."""
-    if not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(f"expected a numpy.random.Generator, got {type(rng).__name__}")
-    return _copy_plain(rng.bit_generator.state)
-
-
-def _copy_plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy_plain(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    return value
-
-
-def restore_generator(state: Mapping[str, Any]) -> np.random.Generator:
-    """A numpy ``Generator`` in exactly the state :func:`generator_state` captured.
-
-    The bit generator class is chosen from an allow-list by its name (PCG64, PCG64DXSM, Philox,
-    SFC64, MT19937), never imported from a name in the file.
-
-    Raises:
-        CheckpointError: unknown bit generator or a state numpy rejects.
-    """
-    name = state.get("bit_generator") if isinstance(state, Mapping) else None
-    cls = _BIT_GENERATORS.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise CheckpointError(
-            f"unknown bit generator {name!r:.40} in RNG state; known: {', '.join(_BIT_GENERATORS)}"
-        )
-    bit_gen = cls()
-    try:
-        bit_gen.state = _copy_plain(dict(state))
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise CheckpointError(f"invalid {name} RNG state: {exc}") from exc
-    return np.random.Generator(bit_gen)
-
-
-# -- crash-safe writing ---------------------------------------------------------------------------
-TEMP_SUFFIX = ".swets-tmp"
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[BinaryIO]:
-    """Write ``path`` crash-safely: yields a binary file opened on a sibling temporary file.
-
-    On normal exit the file is flushed and fsynced, renamed over ``path`` with :func:`os.replace`
-    (atomic on POSIX and Windows), and the directory is fsynced so the rename itself is durable. On
-    an exception the temporary file is removed and ``path`` is untouched. A process killed while
-    writing leaves ``path`` as it was (plus, possibly, a stray ``.<name>.<random>.swets-tmp`` file).
-    The new file gets the usual permissions (``0o666`` minus the umask).
-
-    Args:
-        fsync: with False the two fsyncs are skipped: a killed *process* still leaves the old or the
-            new file whole (the rename is atomic), but a power loss or kernel crash may not.
-    """
-    target = os.path.abspath(os.fspath(path))
-    directory, base = os.path.split(target)
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
-        try:
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - 100 random collisions
-        raise CheckpointError(f"cannot create a temporary file next to {target!r}")
-    try:
-        with os.fdopen(fd, "w+b") as f:
-            yield f
-            f.flush()
-            if fsync:
-                os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if fsync:
-        _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse fsync on directories
-        pass
-    finally:
-        os.close(fd)
 
 
 __all__ = [
@@ -846,6 +509,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_DEPTH",
     "PAYLOAD_FORMAT",
+    "TEMP_SUFFIX",
     "atomic_write",
     "check_array",
     "decode_tree",

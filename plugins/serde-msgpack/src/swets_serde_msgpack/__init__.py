@@ -1,7 +1,9 @@
 """swets_serde_msgpack: the safe, versioned, crash-proof msgpack checkpoint format of swets.
 
-Registered as the ``msgpack`` serializer; :mod:`swets_core.checkpoint` uses it by default. The
-byte layout is documented in ``docs/checkpoint-format.md`` and in :mod:`swets_serde_msgpack.format`.
+Registered as the ``msgpack`` serializer; :mod:`swets_core.checkpoint` uses it by default when it is
+the only serializer installed. The writer and reader apply core's plain-data checks
+(:mod:`swets_core.plaindata`). The byte layout is documented in ``docs/checkpoint-format.md`` and in
+:mod:`swets_serde_msgpack.format`.
 """
 
 from __future__ import annotations

@@ -41,8 +41,16 @@ from typing import Any, BinaryIO
 import msgpack
 import numpy as np
 
-from swets_core.checkpoint import ALLOWED_DTYPES, MAX_DEPTH, atomic_write
+from swets_core.atomic import atomic_write
 from swets_core.errors import CheckpointError
+from swets_core.plaindata import (
+    ALLOWED_DTYPES,
+    MAX_DEPTH,
+    check_array,
+    check_depth,
+    check_text,
+    format_path,
+)
 
 MAGIC = b"\x89SWETS\r\n"
 CONTAINER_VERSION = 1
@@ -76,41 +84,26 @@ def _threads(requested: int | None) -> int:
     return max(1, min(4, n))
 
 
-def _where(path: list[Any] | tuple[Any, ...]) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out or "<root>"
-
-
 # -- writing --------------------------------------------------------------------------------------
 def _split(value: Any, path: list[Any], arrays: list[tuple[list[Any], np.ndarray]]) -> Any:
-    """Copy the tree with every array replaced by None; collect (path, little-endian C array)."""
-    if len(path) > MAX_DEPTH:
-        raise CheckpointError(f"{_where(path)}: nested deeper than {MAX_DEPTH} levels")
+    """Copy the tree with every array replaced by None; collect (path, little-endian C array).
+
+    The rules are core's (:mod:`swets_core.plaindata`): depth, UTF-8 text and the dtype allow-list.
+    """
+    check_depth(path)
     if value is None or isinstance(value, (bool, float, bytes)):
         return value
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise CheckpointError(f"{_where(path)}: string is not valid UTF-8 ({exc})") from None
-        return value
+        return check_text(value, path)
     if isinstance(value, int):
         if not _INT_MIN <= value <= _UINT_MAX:
             raise CheckpointError(
-                f"{_where(path)}: integer {value} does not fit in 64 bits "
-                "(swets_core.checkpoint.encode_tree stores big integers)"
+                f"{format_path(path)}: integer {value} does not fit in 64 bits "
+                "(swets_core.plaindata.encode_tree stores big integers)"
             )
         return int(value)
     if isinstance(value, np.ndarray):
-        dt = value.dtype
-        name = dt.name if dt.fields is None and dt.subdtype is None else None
-        if name not in _DTYPES or dt.newbyteorder("=") != np.dtype(name):
-            raise CheckpointError(
-                f"{_where(path)}: arrays of dtype {dt} cannot be stored; allowed: "
-                f"{', '.join(ALLOWED_DTYPES)}"
-            )
+        name = check_array(value, format_path(path))
         arr = value if value.flags.c_contiguous else value.copy(order="C")  # keeps 0-d shapes
         if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and not _LITTLE):
             arr = arr.astype(_DTYPES[name])
@@ -128,15 +121,15 @@ def _split(value: Any, path: list[Any], arrays: list[tuple[list[Any], np.ndarray
         for k, v in value.items():
             if not isinstance(k, str):
                 raise CheckpointError(
-                    f"{_where(path)}: dict key {k!r:.60} is not a str (plain payloads have str "
-                    "keys; swets_core.checkpoint.encode_tree encodes other keys)"
+                    f"{format_path(path)}: dict key {k!r:.60} is not a str (plain payloads have str "
+                    "keys; swets_core.plaindata.encode_tree encodes other keys)"
                 )
             path.append(k)
             res[k] = _split(v, path, arrays)
             path.pop()
         return res
     raise CheckpointError(
-        f"{_where(path)}: a value of type {type(value).__name__} is not plain data "
+        f"{format_path(path)}: a value of type {type(value).__name__} is not plain data "
         "(None, bool, int, float, str, bytes, numpy array, list, dict with str keys)"
     )
 
@@ -316,7 +309,7 @@ class _Record:
         self.offset, self.nbytes, self.digest = offset, nbytes, digest
 
     def name(self) -> str:
-        return f"tensor record {self.index} ({_where(self.path)})"
+        return f"tensor record {self.index} ({format_path(self.path)})"
 
 
 def _is_int(v: Any) -> bool:
@@ -341,7 +334,7 @@ def _records(raw: Any, data_length: int, source: str) -> list[_Record]:
             or not all(isinstance(s, str) or (_is_int(s) and s >= 0) for s in path)
         ):
             raise CheckpointError(f"{where}: invalid path {path!r:.80}")
-        where = f"{source}: tensor record {i} ({_where(path)})"
+        where = f"{source}: tensor record {i} ({format_path(path)})"
         dtype_name = rec["dtype"]
         if not isinstance(dtype_name, str) or dtype_name not in _DTYPES:
             raise CheckpointError(
