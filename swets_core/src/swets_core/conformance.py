@@ -22,6 +22,8 @@ import numpy as np
 
 from swets_core import registry as _registry
 from swets_core.autograd import GradientTape, Tensor, apply, no_grad
+from swets_core.checkpoint import load_checkpoint, save_checkpoint
+from swets_core.gradcheck import gradcheck
 from swets_core.hookspecs import KINDS
 
 
@@ -41,8 +43,6 @@ def check_registered(distribution: str, expected: Mapping[str, Iterable[str]]) -
 
 def check_op(name: str, *inputs: Any, atol: float = 1e-5, rtol: float = 1e-3, **attrs: Any) -> None:
     """Gradient-check the registered op ``name`` on float64 copies of ``inputs``."""
-    from swets_core.testing import gradcheck
-
     op = _registry.get("ops", name)
     args = [
         Tensor(np.asarray(x, dtype=np.float64)) if np.asarray(x).dtype.kind == "f" else x
@@ -85,8 +85,6 @@ def check_layer(layer: Any, x: Any) -> None:
 
 def check_loss(loss: Any, pred: Any, target: Any) -> None:
     """The loss is a scalar and its gradient w.r.t. ``pred`` matches finite differences (float64)."""
-    from swets_core.testing import gradcheck
-
     p = Tensor(np.asarray(pred, dtype=np.float64))
     t = Tensor(np.asarray(target, dtype=np.float64))
     value = loss(p, t)
@@ -105,8 +103,6 @@ def check_model(name: str, config: Mapping[str, Any], x: Any) -> None:
     - every parameter receives a gradient;
     - a checkpoint written and read through :mod:`swets_core.checkpoint` gives identical outputs.
     """
-    from swets_core.checkpoint import load_checkpoint, save_checkpoint
-
     model = _registry.create("models", name, **config)
     assert getattr(model, "registry_name", None) == name, (
         f"model {name!r}: registry_name is {getattr(model, 'registry_name', None)!r}"

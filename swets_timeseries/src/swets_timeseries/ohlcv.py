@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
@@ -18,6 +18,7 @@ from swets_timeseries._time import (
     require_sorted,
     to_datetime64,
 )
+from swets_timeseries.series import TimeSeries
 from swets_timeseries.validation import (
     Policy,
     Problem,
@@ -29,9 +30,6 @@ from swets_timeseries.validation import (
     check_timestamps,
     finish,
 )
-
-if TYPE_CHECKING:
-    from swets_timeseries.series import TimeSeries
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BASE_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
@@ -328,8 +326,6 @@ class OHLCV:
         """A :class:`~swets_timeseries.series.TimeSeries` over the chosen columns (no copies).
 
         With ``covariates=()`` every other numeric column becomes a past covariate."""
-        from swets_timeseries.series import TimeSeries
-
         names = [c for c in self.columns if c != "timestamp"]
         targets = [target] if isinstance(target, str) else list(target)
         if not covariates:

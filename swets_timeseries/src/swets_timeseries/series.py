@@ -339,17 +339,20 @@ class SeriesCollection:
 
 
 def as_collection(data: Any) -> SeriesCollection:
-    """Coerce a TimeSeries, a SeriesCollection, an OHLCV (target close) or a sequence of series."""
-    from swets_timeseries.ohlcv import OHLCV
-
+    """Coerce a TimeSeries, a SeriesCollection, a sequence of series, or anything whose
+    ``to_series()`` gives a TimeSeries (an OHLCV: its close price as the target)."""
     if isinstance(data, SeriesCollection):
         return data
     if isinstance(data, TimeSeries):
         return SeriesCollection([data])
-    if isinstance(data, OHLCV):
-        return SeriesCollection([data.to_series()])
     if isinstance(data, Sequence) and data and all(isinstance(s, TimeSeries) for s in data):
         return SeriesCollection(list(data))
+    # duck-typed so that series.py does not import ohlcv.py (which builds on this module)
+    to_series = getattr(type(data), "to_series", None)
+    if callable(to_series):
+        series = data.to_series()
+        if isinstance(series, TimeSeries):
+            return SeriesCollection([series])
     raise ConfigError(
         f"expected a TimeSeries, SeriesCollection, OHLCV or a list of TimeSeries, got "
         f"{type(data).__name__}"
