@@ -9,9 +9,10 @@ Reads top to bottom:
 * :func:`apply` runs an op on tensors. When a :class:`GradientTape` is active and one of the inputs is
   tracked (a :class:`Parameter`, a watched tensor, or the output of a recorded op), it appends one node
   to the tape. Otherwise it records nothing.
-* :meth:`GradientTape.backward` walks the nodes in reverse, calls each backward, reduces broadcast
-  gradients back to the input's shape, accumulates gradients of tensors used more than once, and returns
-  ``{TensorId: gradient Tensor}`` for the tracked leaves (parameters and watched tensors).
+* :meth:`GradientTape.backward` (in :mod:`swets_core.tape`, re-exported here with the other tape names)
+  walks the nodes in reverse, calls each backward, reduces broadcast gradients back to the input's
+  shape, accumulates gradients of tensors used more than once, and returns ``{TensorId: gradient
+  Tensor}`` for the tracked leaves (parameters and watched tensors).
 
 Op lookup for Tensor operators is one dict access into :data:`swets_core.dispatch.OPS`, which the
 registry fills; this module does not import the registry.
@@ -20,25 +21,25 @@ registry fills; this module does not import the registry.
 from __future__ import annotations
 
 import itertools
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, NewType
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from swets_core.dispatch import OPS, lookup, op_failed
 from swets_core.dtype import _FROM_NP, DEFAULT_FLOAT, DType
-from swets_core.errors import (
-    ArgumentTypeError,
-    DTypeError,
-    ShapeError,
-    SwetsError,
-    TapeError,
+from swets_core.errors import ArgumentTypeError, DTypeError, ShapeError, SwetsError
+from swets_core.tape import (
+    GradientTape,
+    TensorId,
+    _state,
+    active_tape,
+    grads_of,
+    no_grad,
+    set_tensor_class,
+    unbroadcast,
+    using_tape,
 )
-
-TensorId = NewType("TensorId", int)
-"""A tensor's unique identity: the key of the gradient mapping the tape returns."""
 
 _next_id = itertools.count(1).__next__
 
@@ -131,11 +132,15 @@ def _binary_operator(name: str) -> Callable[[Any, Any], Any]:
     return method
 
 
-def _reflected(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def _operator_pair(name: str) -> tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]:
+    """``(__op__, __rop__)`` for the op ``name``: the reflected one swaps the operands."""
+    method = _binary_operator(name)
+
     def reflected(self: Any, other: Any) -> Any:
         return method(other, self)
 
-    return reflected
+    reflected.__name__ = f"__r{name}__"
+    return method, reflected
 
 
 class Tensor:
@@ -283,23 +288,12 @@ class Tensor:
         return Tensor._wrap(self._data.copy())
 
     # -- operators (dispatch through OPS: one dict lookup) ------------------------------------
-    __add__ = _binary_operator("add")
-    __radd__ = _reflected(__add__)
-
-    __sub__ = _binary_operator("sub")
-    __rsub__ = _reflected(__sub__)
-
-    __mul__ = _binary_operator("mul")
-    __rmul__ = _reflected(__mul__)
-
-    __truediv__ = _binary_operator("div")
-    __rtruediv__ = _reflected(__truediv__)
-
-    __matmul__ = _binary_operator("matmul")
-    __rmatmul__ = _reflected(__matmul__)
-
-    __pow__ = _binary_operator("pow")
-    __rpow__ = _reflected(__pow__)
+    __add__, __radd__ = _operator_pair("add")
+    __sub__, __rsub__ = _operator_pair("sub")
+    __mul__, __rmul__ = _operator_pair("mul")
+    __truediv__, __rtruediv__ = _operator_pair("div")
+    __matmul__, __rmatmul__ = _operator_pair("matmul")
+    __pow__, __rpow__ = _operator_pair("pow")
 
     def __neg__(self) -> Tensor:
         return apply(_op("neg"), self)
@@ -357,6 +351,9 @@ class Parameter(Tensor):
         super().__init__(data, dtype)
         if self._data.dtype.kind != "f":
             raise DTypeError(f"a Parameter must be float32 or float64, got {self._data.dtype}")
+
+
+set_tensor_class(Tensor)  # the tape wraps gradients in it
 
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -431,18 +428,6 @@ def call_op(name: str, *inputs: Any, **attrs: Any) -> Any:
     return apply(_op(name), *inputs, **attrs)
 
 
-# A recorded node is a plain tuple (the cheapest object to build per op):
-# (name, backward, input ids (TensorId | None per input), output id(s), needs, metas), where metas holds
-# (shape, dtype) per input that needs a gradient (None otherwise).
-_NAME, _BACKWARD, _INPUTS, _OUTPUTS, _NEEDS, _METAS = range(6)
-
-
-class _Local(threading.local):
-    tape: GradientTape | None = None
-    stack: list | None = None
-
-
-_state = _Local()
 _new_object = object.__new__
 _ndarray = np.ndarray
 
@@ -563,246 +548,11 @@ def _finish(
     return result
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting (shared by every op's backward)."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra < 0:
-        return np.broadcast_to(grad, shape)  # a scalar-like gradient for a larger input
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, s in enumerate(shape) if s == 1 and grad.shape[i + extra] != 1
-    )
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    if extra:
-        grad = grad.reshape(shape)
-    return grad
-
-
-# ------------------------------------------------------------------------------------------------
-# The tape
-# ------------------------------------------------------------------------------------------------
-
-
-class GradientTape:
-    """Records ops during a forward pass and computes gradients in reverse.
-
-    Args:
-        persistent: allow :meth:`backward` to be called more than once (keeps the recorded nodes).
-        watch: tensors to track from the start, in addition to every :class:`Parameter`.
-
-    Use it as a context manager, which makes it the active tape of the current thread, or pass it to
-    a layer's ``forward(x, tape=tape)``. Only ops with at least one tracked input are recorded, so a
-    tape costs nothing for data preparation, and no active tape means no recording at all.
-
-    Example::
-
-        with GradientTape() as tape:
-            loss = ((model(x) - y) ** 2).mean()
-        grads = tape.backward(loss)  # {param.id: gradient Tensor}
-    """
-
-    __slots__ = ("_nodes", "_prev", "_recording", "_tracked", "_used", "persistent")
-
-    def __init__(self, persistent: bool = False, watch: Iterable[Tensor] = ()) -> None:
-        self.persistent = persistent
-        self._nodes: list[tuple[Any, ...]] = []
-        self._tracked: set[int] = set()
-        self._recording = True
-        self._used = False
-        self._prev: list[GradientTape | None] = []
-        for t in watch:
-            self.watch(t)
-
-    # -- activation ---------------------------------------------------------------------------
-    def __enter__(self) -> GradientTape:
-        self._prev.append(_state.tape)
-        _state.tape = self
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _state.tape = self._prev.pop()
-
-    @contextmanager
-    def stop_recording(self) -> Iterator[None]:
-        """Within this block, ops run without being recorded on this tape."""
-        before = self._recording
-        self._recording = False
-        try:
-            yield
-        finally:
-            self._recording = before
-
-    def watch(self, *tensors: Tensor | Iterable[Tensor]) -> None:
-        """Track tensors that are not parameters (inputs whose gradient you want)."""
-        for t in tensors:
-            if isinstance(t, Tensor):
-                if t._data.dtype.kind != "f":
-                    raise DTypeError(
-                        f"cannot watch a {t._data.dtype} tensor: gradients need floats"
-                    )
-                self._tracked.add(t.id)
-            else:
-                self.watch(*t)
-
-    def __len__(self) -> int:
-        """Number of recorded nodes."""
-        return len(self._nodes)
-
-    @property
-    def op_names(self) -> list[str]:
-        """The names of the recorded ops, in recording order (for debugging and tests)."""
-        return [n[_NAME] for n in self._nodes]
-
-    # -- backward -----------------------------------------------------------------------------
-    def backward(
-        self,
-        output: Tensor,
-        grad: Tensor | np.ndarray | None = None,
-        sources: Iterable[Tensor] | None = None,
-    ) -> dict[TensorId, Tensor]:
-        """Gradients of ``output`` with respect to every tracked leaf it depends on.
-
-        Args:
-            output: the tensor to differentiate, usually a scalar loss.
-            grad: the gradient of some downstream value w.r.t. ``output``; ones when omitted.
-            sources: if given, return gradients for exactly these tensors (intermediates allowed);
-                otherwise for every tracked leaf (parameters and watched tensors).
-
-        Returns:
-            ``{TensorId: Tensor}``. A tracked tensor that does not influence ``output`` is absent.
-            Gradients of a tensor used several times are summed.
-
-        Raises:
-            TapeError: on a second call to a non-persistent tape, or when ``output`` was not produced
-                by a recorded op nor tracked.
-        """
-        if self._used and not self.persistent:
-            raise TapeError(
-                "backward() was already called on this non-persistent GradientTape; "
-                "use GradientTape(persistent=True) to call it more than once"
-            )
-        if not isinstance(output, Tensor):
-            raise TapeError(f"backward() needs a Tensor output, got {type(output).__name__}")
-        if output.id not in self._tracked and not output._trainable:
-            raise TapeError(
-                "the output was not computed from any tracked tensor on this tape "
-                "(no Parameter or watched tensor among its inputs, or it was computed outside the tape)"
-            )
-        out_data = output._data
-        if grad is None:
-            seed = np.ones_like(out_data)
-        else:
-            seed = (
-                grad._data if isinstance(grad, Tensor) else np.asarray(grad, dtype=out_data.dtype)
-            )
-            if seed.shape != out_data.shape:
-                raise ShapeError(
-                    f"backward(): grad has shape {seed.shape} but the output has shape {out_data.shape}"
-                )
-        keep = None if sources is None else {t.id for t in sources}
-        kept: dict[int, np.ndarray] = {}
-        grads: dict[int, np.ndarray] = {output.id: seed}
-        for name, backward, inputs, outs, needs, metas in reversed(self._nodes):
-            if type(outs) is tuple:
-                present = [grads.pop(o, None) for o in outs]
-                if all(g is None for g in present):
-                    continue
-                if keep is not None:
-                    for o, g in zip(outs, present):
-                        if o in keep and g is not None:
-                            kept[o] = g
-                g_out: Any = tuple(present)
-            else:
-                g_out = grads.pop(outs, None)
-                if g_out is None:
-                    continue
-                if keep is not None and outs in keep:
-                    kept[outs] = g_out
-            in_grads = backward(g_out, needs)
-            if len(in_grads) != len(inputs):
-                raise TapeError(
-                    f"{name}: backward returned {len(in_grads)} gradients for {len(inputs)} inputs"
-                )
-            for tid, g, meta in zip(inputs, in_grads, metas):
-                if tid is None or g is None:
-                    continue
-                shape, dtype = meta
-                if g.shape != shape:
-                    try:
-                        g = unbroadcast(g, shape)
-                    except ValueError as exc:
-                        raise TapeError(
-                            f"{name}: backward returned a gradient of shape {g.shape} for an "
-                            f"input of shape {shape}"
-                        ) from exc
-                if g.dtype != dtype:
-                    g = g.astype(dtype)
-                prev = grads.get(tid)
-                grads[tid] = g if prev is None else prev + g
-        if not self.persistent:
-            self._used = True
-            self._nodes = []
-        if keep is not None:
-            kept.update((k, v) for k, v in grads.items() if k in keep)
-            return {TensorId(k): _wrap(_own(v)) for k, v in kept.items()}
-        # every node popped its outputs' gradients above: what is left belongs to leaves
-        return {TensorId(k): _wrap(_own(v)) for k, v in grads.items()}
-
-    def gradient(self, output: Tensor, sources: Sequence[Tensor]) -> list[Tensor | None]:
-        """Gradients of ``output`` for each of ``sources``, in order (None where it has no influence)."""
-        got = self.backward(output, sources=sources)
-        return [got.get(t.id) for t in sources]
-
-
-def _own(g: np.ndarray) -> np.ndarray:
-    # a broadcast view or a read-only array must not leak out as a gradient
-    if not g.flags.writeable or (g.strides and 0 in g.strides):
-        return np.array(g)
-    return g
-
-
-def active_tape() -> GradientTape | None:
-    """The tape recording on this thread, or None."""
-    return _state.tape
-
-
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Within this block no tape records (inference, metrics, parameter updates)."""
-    prev = _state.tape
-    _state.tape = None
-    try:
-        yield
-    finally:
-        _state.tape = prev
-
-
-@contextmanager
-def using_tape(tape: GradientTape | None) -> Iterator[GradientTape | None]:
-    """Make ``tape`` the active tape within the block; ``None`` leaves the current one in place."""
-    if tape is None or tape is _state.tape:
-        yield _state.tape
-        return
-    prev = _state.tape
-    _state.tape = tape
-    try:
-        yield tape
-    finally:
-        _state.tape = prev
-
-
 def as_tensor(x: ArrayLike, dtype: DType | str | None = None) -> Tensor:
     """Return ``x`` if it is a Tensor (of ``dtype`` when given), else wrap it."""
     if isinstance(x, Tensor) and (dtype is None or x.dtype is DType.of(dtype)):
         return x
     return Tensor(x, dtype)
-
-
-def grads_of(grads: Mapping[TensorId, Tensor], tensors: Iterable[Tensor]) -> list[Tensor | None]:
-    """Pick the gradients of ``tensors`` out of a gradient mapping, in order."""
-    return [grads.get(t.id) for t in tensors]
 
 
 __all__ = [

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.autograd import Parameter, Tensor, _state, using_tape
+from swets_core.autograd import Parameter, Tensor
 from swets_core.dtype import DType
 from swets_core.errors import StateDictError
+from swets_core.tape import _state, using_tape
 
 
 def _wrap_forward(f: Any) -> Any:
