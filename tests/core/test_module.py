@@ -52,6 +52,35 @@ def test_dotted_names_from_attributes_and_containers():
     ]  # "shared" is deduplicated
 
 
+class Mixture(Module):
+    """Parameters held in a list and in a dict, beside a plain one."""
+
+    def __init__(self):
+        super().__init__()
+        self.l = [Parameter(np.ones(2))]
+        self.d = {"a": Parameter(np.full(3, 2.0)), "b": Parameter(np.zeros(1))}
+        self.w = Parameter(np.ones(1))
+
+
+def test_parameters_in_dicts_are_found_named_saved_and_optimized():
+    net = Mixture()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["l.0", "d.a", "d.b", "w"]
+    assert [p.id for p in net.parameters()] == [net.l[0].id, net.d["a"].id, net.d["b"].id, net.w.id]
+    assert net.num_parameters() == 7
+    sd = net.state_dict()
+    assert sorted(sd) == ["d.a", "d.b", "l.0", "w"]
+    np.testing.assert_array_equal(sd["d.a"], np.full(3, 2.0))
+    twin = Mixture()
+    twin.d["a"]._data[...] = 0.0
+    twin.load_state_dict(sd)
+    np.testing.assert_array_equal(twin.d["a"]._data, np.full(3, 2.0))
+    with pytest.raises(StateDictError, match=r"missing key 'd\.b'"):
+        twin.load_state_dict({k: v for k, v in sd.items() if k != "d.b"})
+    net.astype("float32")
+    assert net.d["b"]._data.dtype == np.float32
+
+
 def test_state_dict_includes_buffers_and_aliases():
     sd = Net().state_dict()
     assert "norm.running_mean" in sd and "shared.weight" in sd

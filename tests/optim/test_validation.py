@@ -385,3 +385,21 @@ def test_protocols_and_facade_names():
         assert getattr(swets.schedulers, name) is cls
     assert isinstance(so.ExponentialLR(opt, gamma=0.5), protocols.Scheduler)
     assert isinstance(so.ReduceLROnPlateau(opt), protocols.Scheduler)
+
+
+def test_a_module_s_dict_of_parameters_is_optimized():
+    from swets_core import Module
+
+    class Mixture(Module):
+        def __init__(self):
+            super().__init__()
+            self.l = [Parameter(np.ones(2))]
+            self.d = {"a": Parameter(np.full(3, 2.0))}
+
+    net = Mixture()
+    opt = so.SGD(net.parameters(), lr=0.5)
+    with GradientTape() as tape:
+        loss = (net.l[0] * net.l[0]).sum() + (net.d["a"] * net.d["a"]).sum()
+    opt.step(tape.backward(loss))
+    np.testing.assert_allclose(net.l[0]._data, np.zeros(2))  # 1 - 0.5 * 2
+    np.testing.assert_allclose(net.d["a"]._data, np.zeros(3))  # 2 - 0.5 * 4

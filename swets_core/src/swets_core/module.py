@@ -72,28 +72,28 @@ class Module:
             self._buffer_names.append(name)
         setattr(self, name, value)
 
-    def named_children(self) -> Iterator[tuple[str, Module]]:
-        """Direct sub-layers with their attribute names (``blocks.0`` for list items)."""
+    def _attributes(self, cls: type[Any]) -> Iterator[tuple[str, Any]]:
+        """``(name, value)`` for the attributes that are ``cls`` instances, including the items of
+        lists and tuples (``blocks.0``) and the values of dicts (``heads.mean``)."""
         for key, value in vars(self).items():
-            if isinstance(value, Module):
+            if isinstance(value, cls):
                 yield key, value
             elif isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):
-                    if isinstance(item, Module):
+                    if isinstance(item, cls):
                         yield f"{key}.{i}", item
             elif isinstance(value, dict):
                 for k, item in value.items():
-                    if isinstance(item, Module):
+                    if isinstance(item, cls):
                         yield f"{key}.{k}", item
 
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Direct sub-layers with their attribute names (``blocks.0`` for list items, ``heads.mean``
+        for dict values)."""
+        return self._attributes(Module)
+
     def _own_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        for key, value in vars(self).items():
-            if isinstance(value, Parameter):
-                yield key, value
-            elif isinstance(value, (list, tuple)):
-                for i, item in enumerate(value):
-                    if isinstance(item, Parameter):
-                        yield f"{key}.{i}", item
+        return self._attributes(Parameter)
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """This layer and every sub-layer, depth first, with dotted names ("" for self)."""
