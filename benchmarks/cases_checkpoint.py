@@ -26,7 +26,6 @@ from benchmarks.harness import Case
 
 NBEATS = {"lookback": 96, "horizon": 24, "num_blocks": 3, "num_layers": 2, "layer_width": 512}
 N_WIDE, WIDE = 24, 1024
-_KEEP: list[object] = []
 
 
 def _tmpdir() -> str:
@@ -81,9 +80,7 @@ def _registry_and_model(which: str):
         reg.add_plugin(
             serde_plugin, name="serde_msgpack", distribution="swets-serde-msgpack", version="0"
         )
-        active = registry.activate(reg)
-        active.__enter__()  # for the life of this worker process
-        _KEEP.append(active)  # a dropped context manager would restore the default registry
+        registry.activate(reg)  # for the life of this worker process
         model = DenseStack(shapes)
     for p in model.parameters():
         p._data[...] = rng.standard_normal(p._data.shape, dtype=np.float32)

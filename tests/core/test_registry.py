@@ -187,6 +187,34 @@ def test_functional_namespace_follows_the_activated_registry():
     np.testing.assert_allclose(run_op("exp", x), np.exp(x))
 
 
+def test_activate_called_plainly_switches_until_restored():
+    """``registry.activate(reg)`` without ``with`` activates at once (it used to do nothing)."""
+    import numpy as np
+
+    from swets_core import registry, run_op
+
+    before = registry.default_registry()
+    x = np.array([0.0, 1.0])
+    reg = _registry((_DoubleOp(), "dist-double"))
+    active = registry.activate(reg)
+    try:
+        assert registry.default_registry() is reg
+        np.testing.assert_array_equal(run_op("exp", x), [0.0, 2.0])
+        with pytest.raises(UnknownComponentError, match="unknown op 'mul'"):
+            swets_core.Tensor(x) * 1.0  # only the activated registry's ops run
+    finally:
+        active.restore()
+    active.restore()  # a second restore changes nothing
+    assert registry.default_registry() is before
+    np.testing.assert_allclose(run_op("exp", x), np.exp(x))
+    with registry.activate(reg) as got:  # the context-manager form is unchanged
+        assert got is reg and registry.default_registry() is reg
+        with registry.activate(before):  # and nests
+            np.testing.assert_allclose(run_op("exp", x), np.exp(x))
+        np.testing.assert_array_equal(run_op("exp", x), [0.0, 2.0])
+    assert registry.default_registry() is before
+
+
 class _NumpyErrorOp:
     @swets_core.hookimpl
     def swets_register_ops(self, register):

@@ -20,8 +20,7 @@ import os
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -342,21 +341,50 @@ def _load_default() -> None:
 dispatch.set_loader(_load_default)
 
 
-@contextmanager
-def activate(registry: Registry) -> Iterator[Registry]:
-    """Make ``registry`` the default (and its ops the Tensor operators' table) within the block."""
-    global _default
-    registry.load()
-    prev, prev_ops = _default, dict(dispatch.OPS)
-    _default = registry
-    dispatch.OPS.clear()
-    dispatch.OPS.update({c.name: c.obj for c in registry.items("ops")})
-    try:
-        yield registry
-    finally:
-        _default = prev
+class Activation:
+    """What :func:`activate` returns: the switch already made, and how to undo it.
+
+    As a context manager it undoes the switch at the end of the block (``__enter__`` returns the
+    activated registry); :meth:`restore` undoes it explicitly. Dropping it undoes nothing.
+    """
+
+    __slots__ = ("_prev", "_prev_ops", "_restored", "registry")
+
+    def __init__(self, registry: Registry) -> None:
+        global _default
+        registry.load()
+        self.registry = registry
+        self._prev, self._prev_ops = _default, dict(dispatch.OPS)
+        self._restored = False
+        _default = registry
         dispatch.OPS.clear()
-        dispatch.OPS.update(prev_ops)
+        dispatch.OPS.update({c.name: c.obj for c in registry.items("ops")})
+
+    def restore(self) -> None:
+        """Make the registry that was the default before this activation the default again (once)."""
+        global _default
+        if self._restored:
+            return
+        self._restored = True
+        _default = self._prev
+        dispatch.OPS.clear()
+        dispatch.OPS.update(self._prev_ops)
+
+    def __enter__(self) -> Registry:
+        return self.registry
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
+
+
+def activate(registry: Registry) -> Activation:
+    """Make ``registry`` the default registry (and its ops the Tensor operators' table), at once.
+
+    ``with activate(reg): ...`` switches for the block and switches back at its end (activations
+    nest); a plain ``activate(reg)`` switches until :meth:`Activation.restore` is called on what it
+    returns, or for the rest of the process.
+    """
+    return Activation(registry)
 
 
 def names(kind: str) -> list[str]:
@@ -388,6 +416,7 @@ Factory = Callable[..., Any]
 
 __all__ = [
     "KINDS",
+    "Activation",
     "Component",
     "PluginRecord",
     "PluginWarning",
