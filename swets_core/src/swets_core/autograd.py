@@ -465,25 +465,28 @@ def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
     and the input shapes.
     """
     tape = _state.tape
+    needs: tuple[bool, ...] | None = None  # set when the call is recorded
     if len(inputs) == 1:  # unary ops, reductions, shape ops: skip the comprehensions
         x = inputs[0]
         if isinstance(x, Tensor):
             arrays: tuple[Any, ...] = (x._data,)
             if tape is not None and tape._recording and (x._trainable or x.id in tape._tracked):
-                return _record(op, tape, inputs, arrays, (True,), attrs)
+                needs = (True,)
         else:
             arrays = inputs
     else:
         arrays = tuple([x._data if isinstance(x, Tensor) else x for x in inputs])
         if tape is not None and tape._recording:
             tracked = tape._tracked
-            needs = tuple(
+            flags = tuple(
                 [isinstance(x, Tensor) and (x._trainable or x.id in tracked) for x in inputs]
             )
-            if True in needs:
-                return _record(op, tape, inputs, arrays, needs, attrs)
+            if True in flags:
+                needs = flags
     try:
-        if op.infer is not None:
+        if needs is not None:
+            out, backward = op.forward(*arrays, **attrs)
+        elif op.infer is not None:
             out = op.infer(*arrays, **attrs)
         else:
             out = op.forward(*arrays, **attrs)[0]
@@ -491,26 +494,11 @@ def apply(op: OpDef, *inputs: Any, **attrs: Any) -> Any:
         raise
     except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
         raise op_failed(op.name, arrays, exc) from exc
+    if needs is not None:
+        return _finish(op, tape, inputs, arrays, needs, out, backward)
     if type(out) is _ndarray:
         return _wrap(out)
     return _wrap_any(out)
-
-
-def _record(
-    op: OpDef,
-    tape: GradientTape,
-    inputs: tuple[Any, ...],
-    arrays: tuple[Any, ...],
-    needs: tuple[bool, ...],
-    attrs: dict[str, Any],
-) -> Any:
-    try:
-        out, backward = op.forward(*arrays, **attrs)
-    except SwetsError:
-        raise
-    except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
-        raise op_failed(op.name, arrays, exc) from exc
-    return _finish(op, tape, inputs, arrays, needs, out, backward)
 
 
 def _finish(
