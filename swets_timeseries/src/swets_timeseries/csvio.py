@@ -192,6 +192,13 @@ class _CellErrors:
     def add(self, header: str, row: int, cell: str, reason: str) -> None:
         self.items.append((row, self.table.index(header), header, cell, reason))
 
+    def numbers(self, header: str) -> np.ndarray:
+        """The column ``header`` as float64 (NaN where unparseable), recording each bad cell."""
+        values, bad = _numbers(self.table.column(header))
+        for row, cell in bad:
+            self.add(header, row, cell, "not a number")
+        return values
+
     def raise_first(self, ts_header: str | tuple[str, str]) -> None:
         if not self.items:
             return
@@ -294,14 +301,8 @@ def read_csv(
         if field in mapping:
             header = mapping[field]
             assert isinstance(header, str)
-            values[field], bad = _numbers(table.column(header))
-            for row, cell in bad:
-                errors.add(header, row, cell, "not a number")
-    extra = {}
-    for name in extra_columns:
-        extra[name], bad = _numbers(table.column(name))
-        for row, cell in bad:
-            errors.add(name, row, cell, "not a number")
+            values[field] = errors.numbers(header)
+    extra = {name: errors.numbers(name) for name in extra_columns}
     if policy == "raise":
         errors.raise_first(mapping["timestamp"])
     bars = OHLCV(
@@ -362,11 +363,7 @@ def read_series_csv(
             )
     errors = _CellErrors(table)
     ts = _read_timestamps(table, mapping["timestamp"], errors, date_format, tz)
-    values = {}
-    for name in names:
-        values[name], bad = _numbers(table.column(name))
-        for row, cell in bad:
-            errors.add(name, row, cell, "not a number")
+    values = {name: errors.numbers(name) for name in names}
     if policy == "raise":
         errors.raise_first(mapping["timestamp"])
     source = os.path.basename(table.name)

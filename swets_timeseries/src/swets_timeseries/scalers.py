@@ -14,6 +14,7 @@ The state (:meth:`~Scaler.state_dict`) is plain data (str, bool, lists of floats
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -40,6 +41,8 @@ class Scaler:
     """
 
     kind: ClassVar[str] = ""
+    _config_keys: ClassVar[tuple[str, ...]] = ()
+    """The constructor options (attributes of the same name) that ``state_dict()["config"]`` holds."""
 
     def __init__(self, *, per_series: bool = False, columns: Sequence[str] | None = None) -> None:
         self.per_series = bool(per_series)
@@ -52,7 +55,11 @@ class Scaler:
         raise NotImplementedError
 
     def _extra_config(self) -> dict[str, Any]:
-        return {}
+        out = {}
+        for key in self._config_keys:
+            value = getattr(self, key)
+            out[key] = list(value) if isinstance(value, tuple) else value
+        return out
 
     # -- fitting -------------------------------------------------------------------------------
     @property
@@ -278,6 +285,7 @@ class StandardScaler(Scaler):
     """``(x - mean) / std`` per feature; NaN-aware; ``ddof=0`` (population std) by default."""
 
     kind = "standard"
+    _config_keys = ("ddof",)
 
     def __init__(
         self, *, ddof: int = 0, per_series: bool = False, columns: Sequence[str] | None = None
@@ -287,9 +295,6 @@ class StandardScaler(Scaler):
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.nanmean(x, axis=0), np.nanstd(x, axis=0, ddof=self.ddof)
-
-    def _extra_config(self) -> dict[str, Any]:
-        return {"ddof": self.ddof}
 
     @property
     def mean(self) -> np.ndarray:
@@ -306,6 +311,7 @@ class MinMaxScaler(Scaler):
     """Maps the training range ``[min, max]`` to ``feature_range`` (default ``(0, 1)``)."""
 
     kind = "minmax"
+    _config_keys = ("feature_range",)
 
     def __init__(
         self,
@@ -315,12 +321,9 @@ class MinMaxScaler(Scaler):
         columns: Sequence[str] | None = None,
     ) -> None:
         super().__init__(per_series=per_series, columns=columns)
-        lo, hi = (float(v) for v in feature_range)
-        if not lo < hi:
-            raise ConfigError(
-                f"feature_range must be (low, high) with low < high, got {feature_range}"
-            )
-        self.feature_range = (lo, hi)
+        self.feature_range = _increasing_pair(
+            "feature_range", feature_range, "be (low, high) with low < high"
+        )
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.feature_range
@@ -330,15 +333,13 @@ class MinMaxScaler(Scaler):
         offset = xmin - lo * np.where(scale > 0, scale, 1.0)
         return offset, scale
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {"feature_range": list(self.feature_range)}
-
 
 class RobustScaler(Scaler):
     """``(x - median) / IQR`` with the IQR between the quantiles ``quantile_range`` (percent,
     default (25, 75)); insensitive to outliers."""
 
     kind = "robust"
+    _config_keys = ("quantile_range",)
 
     def __init__(
         self,
@@ -348,19 +349,23 @@ class RobustScaler(Scaler):
         columns: Sequence[str] | None = None,
     ) -> None:
         super().__init__(per_series=per_series, columns=columns)
-        q1, q3 = (float(v) for v in quantile_range)
-        if not 0.0 <= q1 < q3 <= 100.0:
-            raise ConfigError(
-                f"quantile_range must satisfy 0 <= q1 < q3 <= 100, got {quantile_range}"
-            )
-        self.quantile_range = (q1, q3)
+        self.quantile_range = _increasing_pair(
+            "quantile_range", quantile_range, "satisfy 0 <= q1 < q3 <= 100", 0.0, 100.0
+        )
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = np.nanpercentile(x, [self.quantile_range[0], 50.0, self.quantile_range[1]], axis=0)
         return q[1], q[2] - q[0]
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {"quantile_range": list(self.quantile_range)}
+
+def _increasing_pair(
+    name: str, value: Any, rule: str, low: float = -math.inf, high: float = math.inf
+) -> tuple[float, float]:
+    """``value`` as floats ``(a, b)`` with ``low <= a < b <= high``, else a ConfigError citing ``rule``."""
+    a, b = (float(v) for v in value)
+    if not low <= a < b <= high:
+        raise ConfigError(f"{name} must {rule}, got {value}")
+    return a, b
 
 
 def _float(data: Any) -> np.ndarray:
