@@ -17,7 +17,17 @@ from swets_losses.base import Loss
 from swets_losses.regression import _positive
 
 
-class MAPELoss(Loss):
+class _RatioLoss(Loss):
+    """An elementwise loss with a denominator clamped from below at ``eps`` (MAPE, sMAPE)."""
+
+    _config_keys = ("eps",)
+
+    def __init__(self, eps: float = 1.17e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.eps = _positive(self.name, "eps", eps)
+
+
+class MAPELoss(_RatioLoss):
     """Mean absolute percentage error: ``L = |pred - target| / max(|target|, eps)``.
 
     Zero denominators: a target of exactly 0 is divided by ``eps`` instead, which gives a very large
@@ -32,18 +42,13 @@ class MAPELoss(Loss):
     """
 
     name = "mape"
-    _config_keys = ("eps",)
-
-    def __init__(self, eps: float = 1.17e-6, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.eps = _positive(self.name, "eps", eps)
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         denom = ops.maximum(ops.abs(target), self.eps)
         return ops.abs(pred - target) / denom
 
 
-class SMAPELoss(Loss):
+class SMAPELoss(_RatioLoss):
     """Symmetric MAPE: ``L = 2 |pred - target| / max(|pred| + |target|, eps)``, in ``[0, 2]``.
 
     Zero denominators: when both ``pred`` and ``target`` are 0 the numerator is 0 too, so the element
@@ -58,11 +63,6 @@ class SMAPELoss(Loss):
     """
 
     name = "smape"
-    _config_keys = ("eps",)
-
-    def __init__(self, eps: float = 1.17e-6, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.eps = _positive(self.name, "eps", eps)
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         denom = ops.maximum(ops.abs(pred) + ops.abs(target), self.eps)

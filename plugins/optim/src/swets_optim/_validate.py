@@ -55,6 +55,20 @@ def in_range(
     return out
 
 
+def unit_interval(owner: str, name: str, value: Any) -> float:
+    """A finite float in ``[0, 1]``."""
+    return in_range(owner, name, value, 0.0, 1.0)
+
+
+def betas(owner: str, name: str, value: Any) -> tuple[float, float]:
+    """A pair of floats, each in ``[0, 1)`` (Adam's ``(beta1, beta2)``)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ConfigError(f"{owner}: {name} must be a pair (beta1, beta2), got {value!r}")
+    b1 = in_range(owner, f"{name}[0]", value[0], 0.0, 1.0, high_open=True)
+    b2 = in_range(owner, f"{name}[1]", value[1], 0.0, 1.0, high_open=True)
+    return (b1, b2)
+
+
 def integer(owner: str, name: str, value: Any, minimum: int | None = None) -> int:
     """A Python int (bools rejected), optionally ``>= minimum``."""
     if not is_int(value):

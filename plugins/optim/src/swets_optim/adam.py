@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
 from swets_optim import _validate as v
-from swets_optim.optimizer import Optimizer, ParamsArg
+from swets_optim.optimizer import Check, Optimizer, ParamsArg
 
 
 class Adam(Optimizer):
@@ -40,6 +41,15 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    _hyper: ClassVar[Mapping[str, Check]] = {
+        "lr": v.non_negative,
+        "betas": v.betas,
+        "eps": v.non_negative,
+        "weight_decay": v.non_negative,
+        "amsgrad": v.boolean,
+        "maximize": v.boolean,
+        "decoupled_weight_decay": v.boolean,
+    }
     _scalar_state = ("step",)
     _array_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _required_state = ("step", "exp_avg", "exp_avg_sq")
@@ -56,34 +66,7 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
-        super().__init__(params, defaults)
-
-    def _check_hyper(self, hyper: dict[str, Any], where: str) -> dict[str, Any]:
-        owner = self._where(where)
-        hyper["lr"] = v.non_negative(owner, "lr", hyper.get("lr"))
-        betas = hyper.get("betas")
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise v.ConfigError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
-        b1 = v.in_range(owner, "betas[0]", betas[0], 0.0, 1.0, high_open=True)
-        b2 = v.in_range(owner, "betas[1]", betas[1], 0.0, 1.0, high_open=True)
-        hyper["betas"] = (b1, b2)
-        hyper["eps"] = v.non_negative(owner, "eps", hyper.get("eps"))
-        hyper["weight_decay"] = v.non_negative(owner, "weight_decay", hyper.get("weight_decay"))
-        hyper["amsgrad"] = v.boolean(owner, "amsgrad", hyper.get("amsgrad"))
-        hyper["maximize"] = v.boolean(owner, "maximize", hyper.get("maximize"))
-        hyper["decoupled_weight_decay"] = v.boolean(
-            owner, "decoupled_weight_decay", hyper.get("decoupled_weight_decay")
-        )
-        return hyper
+        super().__init__(params, self._defaults(locals()))
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         st: dict[str, Any] = {
@@ -108,7 +91,6 @@ class Adam(Optimizer):
         w1 = 1.0 - beta1
         w2 = 1.0 - beta2
         small_w1 = w1 < 0.5
-        coupled_wd = wd != 0.0 and not decoupled
         decay = 1.0 - lr * wd
         add, subtract, multiply, divide, sqrt = np.add, np.subtract, np.multiply, np.divide, np.sqrt
         buffer = self._buffer
@@ -117,16 +99,7 @@ class Adam(Optimizer):
             st["step"] = step
             if decoupled and wd != 0.0:
                 multiply(p, decay, out=p)
-            if coupled_wd:
-                e = buffer(p, 1)
-                multiply(p, wd, out=e)
-                if maximize:
-                    subtract(e, g, out=e)
-                else:
-                    add(g, e, out=e)
-                g = e
-            elif maximize:
-                g = np.negative(g, out=buffer(p, 1))
+            g = self._descent_grad(p, g, 0.0 if decoupled else wd, maximize)
             m = st["exp_avg"]
             sq = st["exp_avg_sq"]
             t = buffer(p, 0)

@@ -8,8 +8,10 @@ parameter's id never changes. The gradient arrays are only read: they may share 
 
 Subclasses implement three things:
 
-* ``_check_hyper(hyper)``: validate and normalise a full set of hyper-parameters (raising
-  :class:`~swets_core.errors.ConfigError` naming the bad one);
+* ``_hyper``: the hyper-parameters, each with the check that validates and normalises it (raising
+  :class:`~swets_core.errors.ConfigError` naming the bad one); ``__init__`` passes its arguments
+  through :meth:`Optimizer._defaults`, and a rule tying several together goes in an override of
+  ``_check_hyper``;
 * ``_init_state(param, group)``: the per-parameter state created the first time a parameter gets a
   gradient;
 * ``_update(group, items)``: the update for one group, ``items`` being ``(param_array, grad_array,
@@ -19,7 +21,7 @@ Subclasses implement three things:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,6 +30,8 @@ from swets_core.autograd import Tensor, TensorId
 from swets_core.errors import ConfigError, DTypeError, ShapeError, StateDictError
 
 ParamsArg = Iterable[Tensor] | Iterable[Mapping[str, Any]]
+Check = Callable[[str, str, Any], Any]
+"""A hyper-parameter check: ``check(owner, name, value) -> normalised value`` (see ``_validate``)."""
 
 
 class Optimizer:
@@ -46,6 +50,7 @@ class Optimizer:
     """
 
     name: ClassVar[str] = "optimizer"
+    _hyper: ClassVar[Mapping[str, Check]] = {}
     _scalar_state: ClassVar[tuple[str, ...]] = ()
     _array_state: ClassVar[tuple[str, ...]] = ()
     _required_state: ClassVar[tuple[str, ...]] = ()
@@ -86,8 +91,16 @@ class Optimizer:
             self.add_param_group({"params": groups})
 
     # -- hyper-parameters -----------------------------------------------------------------------
+    @classmethod
+    def _defaults(cls, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The hyper-parameters among a constructor's ``locals()``, in the order of ``_hyper``."""
+        return {name: arguments[name] for name in cls._hyper}
+
     def _check_hyper(self, hyper: dict[str, Any], where: str) -> dict[str, Any]:
-        """Validate and normalise the hyper-parameters in ``hyper`` (subclasses)."""
+        """Validate and normalise every hyper-parameter in ``hyper`` with its ``_hyper`` check."""
+        owner = self._where(where)
+        for name, check in self._hyper.items():
+            hyper[name] = check(owner, name, hyper.get(name))
         return hyper
 
     def _where(self, where: str) -> str:
@@ -220,6 +233,25 @@ class Optimizer:
         self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
     ) -> None:
         raise NotImplementedError
+
+    def _descent_grad(
+        self, p: np.ndarray, g: np.ndarray, weight_decay: float, maximize: bool
+    ) -> np.ndarray:
+        """The gradient to descend: ``g + weight_decay * p`` (L2 penalty), negated when maximizing.
+
+        Returns ``g`` itself when there is nothing to add, else scratch buffer 1.
+        """
+        if weight_decay != 0.0:
+            e = self._buffer(p, 1)
+            np.multiply(p, weight_decay, out=e)
+            if maximize:
+                np.subtract(e, g, out=e)
+            else:
+                np.add(g, e, out=e)
+            return e
+        if maximize:
+            return np.negative(g, out=self._buffer(p, 1))
+        return g
 
     def _buffer(self, like: np.ndarray, slot: int) -> np.ndarray:
         """A scratch array shaped like ``like`` (``slot`` picks one of several independent ones)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
 from swets_optim import _validate as v
-from swets_optim.optimizer import Optimizer, ParamsArg
+from swets_optim.optimizer import Check, Optimizer, ParamsArg
 
 
 class RMSprop(Optimizer):
@@ -39,6 +40,15 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    _hyper: ClassVar[Mapping[str, Check]] = {
+        "lr": v.non_negative,
+        "alpha": v.unit_interval,
+        "eps": v.non_negative,
+        "weight_decay": v.non_negative,
+        "momentum": v.non_negative,
+        "centered": v.boolean,
+        "maximize": v.boolean,
+    }
     _scalar_state = ("step",)
     _array_state = ("square_avg", "momentum_buffer", "grad_avg")
     _required_state = ("step", "square_avg")
@@ -55,27 +65,7 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "alpha": alpha,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum": momentum,
-            "centered": centered,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
-
-    def _check_hyper(self, hyper: dict[str, Any], where: str) -> dict[str, Any]:
-        owner = self._where(where)
-        hyper["lr"] = v.non_negative(owner, "lr", hyper.get("lr"))
-        hyper["alpha"] = v.in_range(owner, "alpha", hyper.get("alpha"), 0.0, 1.0)
-        hyper["eps"] = v.non_negative(owner, "eps", hyper.get("eps"))
-        hyper["weight_decay"] = v.non_negative(owner, "weight_decay", hyper.get("weight_decay"))
-        hyper["momentum"] = v.non_negative(owner, "momentum", hyper.get("momentum"))
-        hyper["centered"] = v.boolean(owner, "centered", hyper.get("centered"))
-        hyper["maximize"] = v.boolean(owner, "maximize", hyper.get("maximize"))
-        return hyper
+        super().__init__(params, self._defaults(locals()))
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         st: dict[str, Any] = {"step": 0, "square_avg": np.zeros_like(param)}
@@ -99,16 +89,7 @@ class RMSprop(Optimizer):
         add, subtract, multiply, divide = np.add, np.subtract, np.multiply, np.divide
         for p, g, st in items:
             st["step"] += 1
-            if wd != 0.0:
-                e = self._buffer(p, 1)
-                multiply(p, wd, out=e)
-                if maximize:
-                    subtract(e, g, out=e)
-                else:
-                    add(g, e, out=e)
-                g = e
-            elif maximize:
-                g = np.negative(g, out=self._buffer(p, 1))
+            g = self._descent_grad(p, g, wd, maximize)
             sq = st["square_avg"]
             t = self._buffer(p, 0)
             multiply(sq, alpha, out=sq)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
 from swets_optim import _validate as v
-from swets_optim.optimizer import Optimizer, ParamsArg
+from swets_optim.optimizer import Check, Optimizer, ParamsArg
 
 
 class SGD(Optimizer):
@@ -35,6 +36,14 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    _hyper: ClassVar[Mapping[str, Check]] = {
+        "lr": v.non_negative,
+        "momentum": v.non_negative,
+        "dampening": v.unit_interval,
+        "weight_decay": v.non_negative,
+        "nesterov": v.boolean,
+        "maximize": v.boolean,
+    }
     _array_state = ("momentum_buffer",)
 
     def __init__(
@@ -48,27 +57,13 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "dampening": dampening,
-            "weight_decay": weight_decay,
-            "nesterov": nesterov,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, self._defaults(locals()))
 
     def _check_hyper(self, hyper: dict[str, Any], where: str) -> dict[str, Any]:
-        owner = self._where(where)
-        hyper["lr"] = v.non_negative(owner, "lr", hyper.get("lr"))
-        hyper["momentum"] = v.non_negative(owner, "momentum", hyper.get("momentum"))
-        hyper["dampening"] = v.in_range(owner, "dampening", hyper.get("dampening"), 0.0, 1.0)
-        hyper["weight_decay"] = v.non_negative(owner, "weight_decay", hyper.get("weight_decay"))
-        hyper["nesterov"] = v.boolean(owner, "nesterov", hyper.get("nesterov"))
-        hyper["maximize"] = v.boolean(owner, "maximize", hyper.get("maximize"))
+        hyper = super()._check_hyper(hyper, where)
         if hyper["nesterov"] and (hyper["momentum"] <= 0.0 or hyper["dampening"] != 0.0):
             raise v.ConfigError(
-                f"{owner}: nesterov=True needs momentum > 0 and dampening == 0, got "
+                f"{self._where(where)}: nesterov=True needs momentum > 0 and dampening == 0, got "
                 f"momentum={hyper['momentum']!r}, dampening={hyper['dampening']!r}"
             )
         return hyper
@@ -84,17 +79,7 @@ class SGD(Optimizer):
         maximize = group["maximize"]
         multiply = np.multiply
         for p, g, st in items:
-            d = g
-            if wd != 0.0:
-                e = self._buffer(p, 1)
-                multiply(p, wd, out=e)
-                if maximize:
-                    np.subtract(e, g, out=e)
-                else:
-                    np.add(g, e, out=e)
-                d = e
-            elif maximize:
-                d = np.negative(g, out=self._buffer(p, 1))
+            d = self._descent_grad(p, g, wd, maximize)
             t = self._buffer(p, 0)
             if momentum != 0.0:
                 buf = st.get("momentum_buffer")

@@ -283,22 +283,14 @@ def _check_tree(value: Any, depth: int, source: str) -> None:
     """Only plain msgpack types (no Timestamp extension objects), bounded depth."""
     if depth > MAX_DEPTH + 2:
         raise CheckpointError(f"{source}: header nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, dict):
-        for v in value.values():
-            if isinstance(v, (dict, list)):
-                _check_tree(v, depth + 1, source)
-            elif not (v is None or isinstance(v, (bool, int, float, str, bytes))):
-                raise CheckpointError(
-                    f"{source}: header holds a {type(v).__name__} (extension types are not allowed)"
-                )
-    elif isinstance(value, list):
-        for v in value:
-            if isinstance(v, (dict, list)):
-                _check_tree(v, depth + 1, source)
-            elif not (v is None or isinstance(v, (bool, int, float, str, bytes))):
-                raise CheckpointError(
-                    f"{source}: header holds a {type(v).__name__} (extension types are not allowed)"
-                )
+    items = value.values() if isinstance(value, dict) else value
+    for v in items:
+        if isinstance(v, (dict, list)):
+            _check_tree(v, depth + 1, source)
+        elif not (v is None or isinstance(v, (bool, int, float, str, bytes))):
+            raise CheckpointError(
+                f"{source}: header holds a {type(v).__name__} (extension types are not allowed)"
+            )
 
 
 class _Record:
