@@ -64,3 +64,12 @@ def test_tags_and_names():
     assert ck.TEMP_SUFFIX in DOC
     names = re.search(r"allow-list by name\*\* \(([^)]*)\)", DOC).group(1)
     assert re.findall(r"`(\w+)`", names) == list(rng._BIT_GENERATORS)
+
+
+def test_checkpoint_keeps_every_public_name_of_the_modules_it_was_split_into():
+    from swets_core import atomic
+
+    for module in (plaindata, rng, atomic):
+        for name in module.__all__:
+            assert getattr(ck, name) is getattr(module, name), f"{module.__name__}.{name}"
+            assert name in ck.__all__

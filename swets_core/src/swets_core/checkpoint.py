@@ -55,8 +55,11 @@ from swets_core.plaindata import (
     ALLOWED_DTYPES,
     MAX_DEPTH,
     check_array,
+    check_depth,
+    check_text,
     decode_tree,
     encode_tree,
+    format_path,
 )
 from swets_core.rng import generator_state, restore_generator
 from swets_core.serializer import detect_serializer, resolve_serializer
@@ -512,8 +515,11 @@ __all__ = [
     "TEMP_SUFFIX",
     "atomic_write",
     "check_array",
+    "check_depth",
+    "check_text",
     "decode_tree",
     "encode_tree",
+    "format_path",
     "generator_state",
     "load_checkpoint",
     "load_payload",
