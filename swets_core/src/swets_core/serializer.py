@@ -99,7 +99,9 @@ def detect_serializer(path: str) -> Any:
         raise CheckpointError(f"cannot read checkpoint {path!r}: {exc}") from exc
     names = _registry.names(KIND)
     if not names:
-        raise CheckpointError(f"cannot load {path!r}: {not_installed()}")
+        raise CheckpointError(
+            f"cannot load {path!r} (first bytes {head[:16]!r}): {not_installed()}"
+        )
     candidates = [_start(name) for name in names]
     for ser in candidates:
         matches = getattr(ser, "matches", None)
