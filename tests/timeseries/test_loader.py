@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 
 import numpy as np
 import pytest
 
 from swets_core import Tensor
 from swets_core.dtype import DType
-from swets_core.errors import ConfigError, StateDictError
+from swets_core.errors import ConfigError, DataValidationError, StateDictError
 from swets_timeseries import DataLoader, TimeSeries, WindowDataset
 
 
@@ -199,3 +200,29 @@ def test_state_saved_after_the_last_batch_of_an_epoch(dataset):
     assert resumed.epoch == 1 and resumed.position == 0
     for a, b in zip(epoch_indices(resumed), next_epoch):
         np.testing.assert_array_equal(a, b)
+
+
+def test_float32_batches_of_values_beyond_float32_are_refused_up_front():
+    n = 60
+    ts = np.datetime64("2024-01-01", "ns") + np.arange(n) * np.timedelta64(1, "h")
+    y = np.arange(n, dtype=np.float64)
+    c = np.ones(n)
+    c[5] = 1e39
+    s = TimeSeries(ts, {"y": y, "c": c}, "y", ["c"], id="s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warning leaks
+        with pytest.raises(
+            DataValidationError,
+            match=r"series 's': row 5 \(2024-01-01T05:00:00Z\), column 'c' is 1e\+39, beyond the "
+            r"range of float32 .*use DataLoader\(dtype='float64'\), which reads them",
+        ):
+            DataLoader(WindowDataset(s, 4, 2, dtype="float64"), 8)
+        # rows no window of the dataset uses are not looked at; float64 batches read everything
+        c[5] = 1.0
+        c[55] = 1e39
+        parts = WindowDataset(s.with_columns(c=c), 4, 2, dtype="float64").split(val=0, test=10)
+        assert len(DataLoader(parts.train, 8)) > 0
+        with pytest.raises(DataValidationError, match="row 55"):
+            DataLoader(parts.test, 8)
+        batch = next(iter(DataLoader(parts.test, 8, dtype="float64")))
+        assert batch.x_past.numpy().max() == 1e39

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -73,19 +74,24 @@ def test_windows_are_views_of_the_series():
     np.testing.assert_array_equal(x[7, :, 0], np.arange(14, 24))
 
 
+def windows_with_peak(series, lookback, horizon):
+    """(dataset, the windows of its first series, peak bytes traced while making both)."""
+    tracemalloc.start()
+    try:
+        ds = WindowDataset(series, lookback, horizon)
+        x, _, _ = ds.series_windows(0)
+        return ds, x, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.slow
 def test_ten_million_rows_allocate_no_per_window_copies():
     n, lookback, horizon = 10_000_000, 96, 24
     ts = np.datetime64("2000-01-01", "ns") + np.arange(n, dtype=np.int64) * np.timedelta64(1, "m")
     values = np.linspace(0.0, 1.0, n, dtype=np.float32)
     single = TimeSeries(ts, {"y": values}, "y", id="big")
-    tracemalloc.start()
-    try:
-        ds = WindowDataset(single, lookback, horizon)
-        x, _, _ = ds.series_windows(0)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    ds, x, peak = windows_with_peak(single, lookback, horizon)
     assert len(ds) == n - lookback - horizon + 1 and x.shape == (len(ds), lookback, 1)
     assert np.shares_memory(x, values)
     per_window_copies = len(ds) * (lookback + horizon) * 4
@@ -94,13 +100,7 @@ def test_ten_million_rows_allocate_no_per_window_copies():
 
     # two columns: the series is stored once (one copy in float32), nothing per window
     two = TimeSeries(ts, {"y": values, "c": values}, "y", ["c"], id="big2")
-    tracemalloc.start()
-    try:
-        ds = WindowDataset(two, lookback, horizon)
-        x, _, _ = ds.series_windows(0)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    ds, x, peak = windows_with_peak(two, lookback, horizon)
     storage = ds.storage().nbytes
     assert storage == n * 2 * 4
     assert peak < 1.5 * storage
@@ -217,3 +217,26 @@ def test_config_errors(msft):
         WindowDataset(msft, 8, 4, covariates=["close"])
     with pytest.raises(ConfigError, match="expected a TimeSeries"):
         WindowDataset(np.zeros((10, 2)), 2, 2)
+
+
+@pytest.mark.parametrize("columns", [("y",), ("y", "c")])
+def test_values_beyond_float32_are_named_not_turned_into_infinities(columns):
+    # 1e39 is finite in float64 and beyond float32 (max 3.4e38): stored as float32 it would become
+    # inf with a numpy RuntimeWarning, and then "no complete window ... length 0"
+    s = ramp_series("a", 40, 0.0, covariates=len(columns) > 1, known=False)
+    big = s.column(columns[-1]).copy()
+    big[12] = big[30] = -1e39
+    s = s.with_columns(**{columns[-1]: big})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning leaks
+        with pytest.raises(
+            DataValidationError,
+            match=rf"series 'a': row 12 \(2024-01-01T12:00:00Z\), column '{columns[-1]}' is "
+            r"-1e\+39, beyond the range of float32 .*2 value\(s\) of the column overflow\); "
+            r"build the dataset with dtype=float64, which reads them",
+        ):
+            WindowDataset(s, 4, 2)
+        ds = WindowDataset(s, 4, 2, dtype="float64")
+    assert ds.gather(np.array([10]))[0][0, 2, -1] == -1e39
+    # float32 and float64 data that fits are stored as before
+    WindowDataset(ramp_series("b", 40, 3e38), 4, 2)

@@ -153,6 +153,7 @@ class DataLoader:
             raise ConfigError(
                 f"DataLoader dtype must be float32 or float64, got {self.dtype.value}"
             )
+        dataset.require_dtype(self.dtype, f"use DataLoader(dtype={dataset.dtype.name!r})")
         self.prefetch = int(prefetch)
         self._epoch = 0
         self._position = 0

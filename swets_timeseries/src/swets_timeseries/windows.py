@@ -140,14 +140,21 @@ class WindowDataset:
         self.ids = tuple(s.id for s in series)
         lens = np.array([len(s) for s in series], dtype=np.int64)
         offsets = np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64)
-        if len(series) == 1 and len(columns) == 1:
-            col = series[0].column(columns[0])
-            data_arr = col.astype(np_dtype, copy=False).reshape(-1, 1)
-        else:
-            data_arr = np.empty((int(lens.sum()), len(columns)), dtype=np_dtype)
-            for s, off in zip(series, offsets.tolist()):
-                for j, name in enumerate(columns):
-                    data_arr[off : off + len(s), j] = s.column(name)
+        with np.errstate(over="ignore"):  # a finite value beyond np_dtype is named below
+            if len(series) == 1 and len(columns) == 1:
+                col = series[0].column(columns[0])
+                data_arr = col.astype(np_dtype, copy=False).reshape(-1, 1)
+            else:
+                data_arr = np.empty((int(lens.sum()), len(columns)), dtype=np_dtype)
+                for s, off in zip(series, offsets.tolist()):
+                    for j, name in enumerate(columns):
+                        data_arr[off : off + len(s), j] = s.column(name)
+        for s, off in zip(series, offsets.tolist()):
+            for j, name in enumerate(columns):
+                source = s.column(name)
+                if source.dtype.itemsize > np_dtype.itemsize:
+                    over = np.isinf(data_arr[off : off + len(s), j]) & np.isfinite(source)
+                    _require_fits(over, source, s.timestamps, s.id, name, np_dtype)
         self._data = data_arr
         self._timestamps = (
             series[0].timestamps
@@ -233,6 +240,23 @@ class WindowDataset:
     def dtype(self) -> np.dtype:
         """The storage dtype."""
         return self._data.dtype
+
+    def require_dtype(self, dtype: DType | str, advice: str) -> None:
+        """Raise DataValidationError if a stored value the windows use is finite but beyond the
+        range of ``dtype`` (e.g. 1e39 stored in float64, batches in float32), naming the series,
+        row, timestamp and column; ``advice`` says what to do instead."""
+        np_dtype = DType.of(dtype).numpy
+        if np_dtype.itemsize >= self._data.dtype.itemsize:
+            return
+        for i, sid in enumerate(self.ids):
+            lo, hi = self.rows[sid]
+            block = self._data[self._offsets[i] : self._offsets[i] + self._lens[i]]
+            with np.errstate(over="ignore"):
+                over = np.isinf(block.astype(np_dtype)) & np.isfinite(block)
+            over[:lo] = over[hi:] = False  # rows no window of this dataset uses
+            for c, name in enumerate(self.columns):
+                stamps = self._series_timestamps(i)
+                _require_fits(over[:, c], block[:, c], stamps, sid, name, np_dtype, advice)
 
     def starts(self, indices: np.ndarray) -> np.ndarray:
         """Global storage rows where windows ``indices`` start (vectorized, (B,) int64)."""
@@ -467,6 +491,28 @@ class Fold:
     train: WindowDataset
     test: WindowDataset
     origins: dict[str, np.datetime64]
+
+
+def _require_fits(
+    over: np.ndarray,
+    values: np.ndarray,
+    timestamps: np.ndarray,
+    sid: str,
+    name: str,
+    dtype: np.dtype,
+    advice: str = "build the dataset with dtype=float64",
+) -> None:
+    """Raise DataValidationError naming the first row where ``over`` is set: a finite value of
+    ``values`` beyond the range of ``dtype`` (numpy would store an infinity, with a warning)."""
+    if not over.any():
+        return
+    row = int(np.flatnonzero(over)[0])
+    raise DataValidationError(
+        f"series {sid!r}: row {row} ({format_timestamp(timestamps[row])}), column "
+        f"{name!r} is {float(values[row])!r}, beyond the range of {dtype} (largest finite "
+        f"{float(np.finfo(dtype).max):.6g}; {int(over.sum())} value(s) of the column overflow); "
+        f"{advice}, which reads them, or rescale the column"
+    )
 
 
 def _positive(value: Any, name: str, minimum: int = 1) -> int:
