@@ -160,3 +160,39 @@ def test_duplicate_and_unordered_reference_the_earlier_row():
 def test_unknown_policy():
     with pytest.raises(ConfigError, match="unknown validation policy 'ignore'"):
         read_csv(DATA / "good.csv", policy="ignore")
+
+
+def test_thousands_of_problems_print_a_few_lines(tmp_path):
+    n = 10_000
+    ts = np.datetime64("2024-01-01", "ns") + np.arange(n) * np.timedelta64(1, "m")
+    o = np.full(n, 10.0)
+    bars = OHLCV(ts, o, o - 1, o + 1, o, np.full(n, -1.0))  # 4 problems a row
+    with pytest.raises(DataValidationError) as info:
+        bars.validate()
+    lines = str(info.value).splitlines()
+    assert lines[0] == (
+        "OHLCV: 40000 problem(s) in 10000 of 10000 rows (negative_volume: 10000, "
+        "high_below_low: 10000, high_below_body: 10000, low_above_body: 10000)"
+    )
+    assert len(lines) == 1 + 5 + 2
+    assert lines[6] == "  ... and 39995 more (see .report.problems)"
+    assert len(info.value.report.problems) == 4 * n  # the report keeps every one
+    with pytest.warns(DataQualityWarning) as record:
+        bars.validate("drop")
+    text = str(record[0].message)
+    assert len(text.splitlines()) == 1 + 5 + 2
+    assert text.endswith(
+        "rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, ... and 9980 more"
+    )
+
+
+def test_column_lists_in_messages_are_capped(tmp_path):
+    header = ["Date", "Open", "Low", "Close", *(f"f{i}" for i in range(5000))]
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(["2024-01-02"] + ["1"] * 5003) + "\n")
+    with pytest.raises(ConfigError) as info:
+        read_csv(path)
+    msg = str(info.value)
+    assert "columns found: Date, Open, Low, Close, f0, f1," in msg
+    assert "f15, ... and 4984 more; map it with columns=" in msg
+    assert len(msg) < 400

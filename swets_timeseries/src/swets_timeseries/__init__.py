@@ -3,8 +3,11 @@
 * :class:`OHLCV` price bars and general series (:class:`TimeSeries`, :class:`SeriesCollection`),
   with validation under an explicit policy (raise, warn, drop);
 * CSV IO without pandas (:func:`read_csv`, :func:`write_csv`, :func:`read_series_csv`,
-  :func:`write_series_csv`); pandas and Parquet IO in :mod:`swets_timeseries.pandas_io` behind the
-  optional extras;
+  :func:`write_series_csv`, :func:`read_csv_header`), bounded: regular files only, a size bound, and
+  reading stops at the first line that cannot be a row; pandas and Parquet IO in
+  :mod:`swets_timeseries.pandas_io` behind the optional extras;
+* the price-bar rules for general series (:func:`validate_bars`, :func:`bar_columns`) and the id
+  column of a long-format panel (:func:`detect_id_column`, :class:`LongFormatError`);
 * causal features (:mod:`swets_timeseries.features`), scalers, windowed datasets with splits and
   walk-forward folds, and a :class:`DataLoader` yielding swets Tensors;
 * bundled data sets: :func:`load_dataset` (``"msft"``, ``"electricity"``).
@@ -17,7 +20,14 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from swets_timeseries import features
-from swets_timeseries.csvio import read_csv, read_series_csv, write_csv, write_series_csv
+from swets_timeseries.bars import bar_columns, validate_bars
+from swets_timeseries.csvio import (
+    read_csv,
+    read_csv_header,
+    read_series_csv,
+    write_csv,
+    write_series_csv,
+)
 from swets_timeseries.datasets import dataset_names, load_dataset
 from swets_timeseries.loader import Batch, DataLoader
 from swets_timeseries.ohlcv import OHLCV
@@ -30,6 +40,7 @@ from swets_timeseries.pandas_io import (
     to_pandas,
     write_parquet,
 )
+from swets_timeseries.panel import LongFormatError, detect_id_column
 from swets_timeseries.scalers import MinMaxScaler, RobustScaler, Scaler, StandardScaler
 from swets_timeseries.series import SeriesCollection, TimeSeries
 from swets_timeseries.validation import DataQualityWarning, Problem, ValidationReport
@@ -41,6 +52,7 @@ __all__ = [
     "DataLoader",
     "DataQualityWarning",
     "Fold",
+    "LongFormatError",
     "MinMaxScaler",
     "MissingDependencyError",
     "Problem",
@@ -53,16 +65,20 @@ __all__ = [
     "ValidationReport",
     "WindowDataset",
     "__version__",
+    "bar_columns",
     "dataset_names",
+    "detect_id_column",
     "features",
     "from_pandas",
     "load_dataset",
     "read_csv",
+    "read_csv_header",
     "read_parquet",
     "read_series_csv",
     "read_series_parquet",
     "series_from_pandas",
     "to_pandas",
+    "validate_bars",
     "write_csv",
     "write_parquet",
     "write_series_csv",

@@ -16,6 +16,12 @@ volume      volume, vol, v
 ``Adj Close`` (adjusted close) is ignored unless mapped explicitly, e.g.
 ``columns={"close": "Adj Close"}`` or listed in ``extra_columns``. Missing-value tokens (empty,
 ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``#N/A``) read as NaN, which validation then reports.
+
+Reading is bounded (see :mod:`swets_timeseries._files`): only a regular file is opened (a FIFO, a
+device or a link to one is refused before a byte is read), and reading stops with a
+DataValidationError naming the file and line at ``max_bytes`` bytes (default 1 GiB) or at the first
+line that cannot be a row: longer than ``max_line_bytes`` (default 1 MiB), holding a NUL byte, or not
+UTF-8.
 """
 
 from __future__ import annotations
@@ -29,31 +35,56 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError
+from swets_timeseries._columns import match_fields, parse_numbers, role_columns
+from swets_timeseries._files import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    bounded_lines,
+    open_regular,
+)
 from swets_timeseries._time import NS, TimestampParseError, parse_timestamps_lenient
 from swets_timeseries.ohlcv import OHLCV
+from swets_timeseries.panel import validate_one_series
 from swets_timeseries.series import SeriesCollection, TimeSeries
-from swets_timeseries.validation import Policy, Problem, check_policy
+from swets_timeseries.validation import Policy, Problem, check_policy, listing
 
 PathLike = str | os.PathLike
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    "timestamp": ("timestamp", "date", "time", "datetime", "ts"),
-    "open": ("open", "o"),
-    "high": ("high", "h"),
-    "low": ("low", "l"),
-    "close": ("close", "c", "last"),
-    "volume": ("volume", "vol", "v"),
-}
-IGNORED = ("adjclose", "adjustedclose")
-MISSING_TOKENS = ("", "na", "n/a", "nan", "-nan", "null", "none", "#n/a")
+
+def _malformed(name: str, reader: Any, exc: csv.Error) -> DataValidationError:
+    return DataValidationError(f"{name}: line {reader.line_num}: malformed CSV: {exc}")
 
 
-def normalize(header: str) -> str:
-    """The form headers are compared in: lower case without blanks, ``_``, ``-``, ``.``, ``*``."""
-    out = header.strip().lower()
-    for ch in " _-.*\t":
-        out = out.replace(ch, "")
-    return out
+def _header(reader: Any, name: str) -> list[str]:
+    """The first non-blank row (cells stripped); DataValidationError if there is none."""
+    try:
+        for row in reader:
+            if row:
+                return [h.strip() for h in row]
+    except csv.Error as exc:
+        raise _malformed(name, reader, exc) from exc
+    raise DataValidationError(f"{name}: the file is empty (no header row)")
+
+
+def read_csv_header(
+    path: PathLike,
+    *,
+    delimiter: str = ",",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> list[str]:
+    """The header of a CSV file (its first non-blank row, names stripped), reading no further
+    than that row, with the bounds and checks of :func:`read_csv`.
+
+    Raises:
+        ConfigError: the file cannot be opened.
+        DataValidationError: not a regular file, larger than ``max_bytes``, empty, or its first
+            lines cannot be rows (see :func:`read_csv`).
+    """
+    with open_regular(path, "CSV file", max_bytes) as fh:
+        name = os.fspath(path)
+        lines = bounded_lines(fh, name, max_bytes=max_bytes, max_line_bytes=max_line_bytes)
+        return _header(csv.reader(lines, delimiter=delimiter), name)
 
 
 class _Table:
@@ -61,123 +92,37 @@ class _Table:
 
     __slots__ = ("cells", "header", "lines", "name")
 
-    def __init__(self, path: PathLike, delimiter: str) -> None:
-        self.name = os.fspath(path)
-        try:
-            fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
-        except OSError as exc:
-            raise ConfigError(f"cannot open CSV file {self.name!r}: {exc}") from exc
-        with fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            header: list[str] | None = None
+    def __init__(self, path: PathLike, delimiter: str, max_bytes: int, max_line_bytes: int) -> None:
+        with open_regular(path, "CSV file", max_bytes) as fh:
+            self.name = os.fspath(path)
+            lines = bounded_lines(fh, self.name, max_bytes=max_bytes, max_line_bytes=max_line_bytes)
+            reader = csv.reader(lines, delimiter=delimiter)
+            header = _header(reader, self.name)
+            width = len(header)
             rows: list[list[str]] = []
-            lines: list[int] = []
+            numbers: list[int] = []
+            add_row, add_line = rows.append, numbers.append
             try:
                 for row in reader:
-                    if row:
-                        header = [h.strip() for h in row]
-                        break
-                if header is not None:
-                    width = len(header)
-                    add_row, add_line = rows.append, lines.append
-                    for row in reader:
-                        if len(row) == width:
-                            add_row(row)
-                            add_line(reader.line_num)
-                        elif row:
-                            raise DataValidationError(
-                                f"{self.name}: line {reader.line_num} has {len(row)} fields, "
-                                f"the header has {width} ({', '.join(header)})"
-                            )
+                    if len(row) == width:
+                        add_row(row)
+                        add_line(reader.line_num)
+                    elif row:
+                        raise DataValidationError(
+                            f"{self.name}: line {reader.line_num} has {len(row)} fields, "
+                            f"the header has {width} ({listing(header)})"
+                        )
             except csv.Error as exc:
-                raise DataValidationError(
-                    f"{self.name}: line {reader.line_num}: malformed CSV: {exc}"
-                ) from exc
-            except UnicodeDecodeError as exc:
-                raise DataValidationError(f"{self.name}: not UTF-8 text: {exc}") from exc
-        if header is None:
-            raise DataValidationError(f"{self.name}: the file is empty (no header row)")
+                raise _malformed(self.name, reader, exc) from exc
         self.header = header
-        self.cells = np.array(rows, dtype=str).reshape(len(rows), len(header))
-        self.lines = np.array(lines, dtype=np.int64)
+        self.cells = np.array(rows, dtype=str).reshape(len(rows), width)
+        self.lines = np.array(numbers, dtype=np.int64)
 
     def index(self, name: str) -> int:
         return self.header.index(name)
 
     def column(self, name: str) -> np.ndarray:
         return self.cells[:, self.index(name)]
-
-
-def _resolve(
-    table: _Table, fields: Sequence[str], explicit: Mapping[str, str], required: Sequence[str]
-) -> dict[str, str | tuple[str, str]]:
-    """Map each field to a header (or a (date, time) pair of headers for the timestamp)."""
-    unknown = set(explicit) - set(fields)
-    if unknown:
-        raise ConfigError(
-            f"columns= maps unknown field(s) {sorted(unknown)}; fields are {', '.join(fields)}"
-        )
-    out: dict[str, str | tuple[str, str]] = {}
-    used = set()
-    for field, header in explicit.items():
-        if header not in table.header:
-            raise ConfigError(
-                f"{table.name}: columns= maps {field!r} to {header!r}, which is not a column; "
-                f"columns: {', '.join(table.header)}"
-            )
-        out[field] = header
-        used.add(header)
-    for field in fields:
-        if field in out:
-            continue
-        matches = [
-            h for h in table.header if h not in used and normalize(h) in ALIASES.get(field, ())
-        ]
-        if field == "timestamp" and len(matches) == 2:
-            kinds = {normalize(h): h for h in matches}
-            if set(kinds) == {"date", "time"}:
-                out[field] = (kinds["date"], kinds["time"])
-                used.update(matches)
-                continue
-        if len(matches) > 1:
-            raise ConfigError(
-                f"{table.name}: several columns could be {field!r}: {matches}; choose one with "
-                f"columns={{{field!r}: ...}}"
-            )
-        if matches:
-            out[field] = matches[0]
-            used.add(matches[0])
-        elif field in required:
-            raise ConfigError(
-                f"{table.name}: no column for {field!r} (accepted names: "
-                f"{', '.join(ALIASES.get(field, (field,)))}); columns found: "
-                f"{', '.join(table.header)}; map it with columns={{{field!r}: '<header>'}}"
-            )
-    return out
-
-
-def _numbers(cells: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Parse numeric cells: (values with NaN at bad cells, [(row, cell)] of unparseable cells)."""
-    try:
-        return cells.astype(np.float64), []  # C fast path (blanks around numbers are fine)
-    except ValueError:
-        pass
-    text = np.strings.strip(cells)
-    missing = np.isin(np.strings.lower(text), MISSING_TOKENS)
-    if missing.any():
-        text = np.where(missing, "nan", text)
-        try:
-            return text.astype(np.float64), []
-        except ValueError:
-            pass
-    values = np.full(text.shape[0], np.nan)
-    bad = []
-    for i, cell in enumerate(text.tolist()):
-        try:
-            values[i] = float(cell)
-        except ValueError:
-            bad.append((i, str(cells[i])))
-    return values, bad
 
 
 class _CellErrors:
@@ -194,7 +139,7 @@ class _CellErrors:
 
     def numbers(self, header: str) -> np.ndarray:
         """The column ``header`` as float64 (NaN where unparseable), recording each bad cell."""
-        values, bad = _numbers(self.table.column(header))
+        values, bad = parse_numbers(self.table.column(header))
         for row, cell in bad:
             self.add(header, row, cell, "not a number")
         return values
@@ -263,11 +208,13 @@ def read_csv(
     tz: str | _dt.tzinfo | None = None,
     policy: Policy = "raise",
     delimiter: str = ",",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> OHLCV:
     """Read OHLCV bars from a CSV file and validate them.
 
     Args:
-        path: the file (UTF-8, optional BOM, a header row).
+        path: the file (UTF-8, optional BOM, a header row); a regular file, or a link to one.
         columns: explicit mapping field -> header (fields: timestamp, open, high, low, close,
             volume), for headers the aliases do not cover, e.g. ``{"close": "Adj Close"}``.
         extra_columns: further numeric headers to keep as ``bars.extra`` (by their header name).
@@ -281,18 +228,29 @@ def read_csv(
             problem is reported in one DataQualityWarning, rows kept. ``"drop"``: offending rows are
             removed and listed in a DataQualityWarning.
         delimiter: the field separator.
+        max_bytes: the largest file read (default 1 GiB); a larger one raises DataValidationError
+            before it is read.
+        max_line_bytes: the longest line read (default 1 MiB); reading stops at a longer one.
 
     Returns:
         The bars (volume is None when the file has no volume column).
+
+    Raises:
+        ConfigError: the file cannot be opened, or its columns do not give the fields.
+        DataValidationError: not a regular file (a FIFO, a device, a directory), larger than
+            ``max_bytes``, a line that cannot be a row (too long, a NUL byte, not UTF-8, the wrong
+            number of fields), an unparseable cell or a broken rule (policy ``raise``).
     """
     check_policy(policy)
-    table = _Table(path, delimiter)
+    table = _Table(path, delimiter, max_bytes, max_line_bytes)
     fields = ("timestamp", "open", "high", "low", "close", "volume")
-    mapping = _resolve(table, fields, dict(columns or {}), required=fields[:5])
+    mapping = match_fields(
+        table.header, fields, dict(columns or {}), required=fields[:5], source=table.name
+    )
     for name in extra_columns:
         if name not in table.header:
             raise ConfigError(
-                f"{table.name}: extra column {name!r} not found; columns: {', '.join(table.header)}"
+                f"{table.name}: extra column {name!r} not found; columns: {listing(table.header)}"
             )
     errors = _CellErrors(table)
     ts = _read_timestamps(table, mapping["timestamp"], errors, date_format, tz)
@@ -336,31 +294,35 @@ def read_series_csv(
     tz: str | _dt.tzinfo | None = None,
     policy: Policy = "raise",
     delimiter: str = ",",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> TimeSeries | SeriesCollection:
     """Read general series from a CSV file (one series, or many in long format with an id column).
 
     Args:
         target, covariates, known_covariates: header names of the value columns by role (only
             these columns are read).
-        id_column: header holding the series id (long format); None for a single series.
+        id_column: header holding the series id (long format); None for a single series. When
+            timestamps repeat without it and another column looks like a series id (see
+            :func:`~swets_timeseries.detect_id_column`), the error (a
+            :class:`~swets_timeseries.LongFormatError` under ``policy="raise"``) names that column
+            in its first line.
         timestamp_column: the timestamp header; default: detected (timestamp, date, time, ...).
         series_id: id of the single series when ``id_column`` is None.
-        date_format, tz, policy, delimiter: as in :func:`read_csv`.
+        date_format, tz, policy, delimiter, max_bytes, max_line_bytes: as in :func:`read_csv`.
 
     Returns:
         A :class:`TimeSeries` (no ``id_column``) or a :class:`SeriesCollection`.
     """
     check_policy(policy)
-    table = _Table(path, delimiter)
+    table = _Table(path, delimiter, max_bytes, max_line_bytes)
     explicit = {"timestamp": timestamp_column} if timestamp_column else {}
-    mapping = _resolve(table, ("timestamp",), explicit, required=("timestamp",))
-    targets = (target,) if isinstance(target, str) else tuple(target)
-    names = targets + tuple(covariates) + tuple(known_covariates)
-    for name in (*names, *([id_column] if id_column else [])):
-        if name not in table.header:
-            raise ConfigError(
-                f"{table.name}: no column {name!r}; columns: {', '.join(table.header)}"
-            )
+    mapping = match_fields(
+        table.header, ("timestamp",), explicit, required=("timestamp",), source=table.name
+    )
+    names = role_columns(
+        target, covariates, known_covariates, table.header, source=table.name, id_column=id_column
+    )
     errors = _CellErrors(table)
     ts = _read_timestamps(table, mapping["timestamp"], errors, date_format, tz)
     values = {name: errors.numbers(name) for name in names}
@@ -370,7 +332,16 @@ def read_series_csv(
     problems = errors.problems(ts)
     if id_column is None:
         series = TimeSeries(ts, values, target, covariates, known_covariates, id=series_id)
-        return series.validate(policy, source=source, lines=table.lines, problems=problems)[0]
+        stamp = mapping["timestamp"]
+        used = {*names, *((stamp,) if isinstance(stamp, str) else stamp)}
+        return validate_one_series(
+            series,
+            policy,
+            lambda: {h: table.column(h) for h in table.header if h not in used},
+            source=source,
+            lines=table.lines,
+            problems=problems,
+        )
     ids = np.strings.strip(table.column(id_column))
     coll = SeriesCollection.from_long(
         ids, ts, values, target=target, covariates=covariates, known_covariates=known_covariates
@@ -448,4 +419,4 @@ def write_series_csv(data: TimeSeries | SeriesCollection, path: PathLike) -> Non
     _write(path, ["id", "timestamp", *names], cols)
 
 
-__all__ = ["read_csv", "read_series_csv", "write_csv", "write_series_csv"]
+__all__ = ["read_csv", "read_csv_header", "read_series_csv", "write_csv", "write_series_csv"]

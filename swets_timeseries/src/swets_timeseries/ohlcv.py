@@ -23,12 +23,9 @@ from swets_timeseries.validation import (
     Policy,
     Problem,
     ValidationReport,
-    _Collector,
-    _fmt,
-    check_finite,
+    bar_report,
     check_policy,
-    check_timestamps,
-    finish,
+    listing,
 )
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -116,7 +113,7 @@ class OHLCV:
             return self.extra[name]
         except KeyError:
             raise ConfigError(
-                f"OHLCV has no column {name!r}; columns: {', '.join(self.columns)}"
+                f"OHLCV has no column {name!r}; columns: {listing(self.columns)}"
             ) from None
 
     def to_array(
@@ -265,51 +262,18 @@ class OHLCV:
             ``(bars, report)``: ``self`` unless rows were dropped, and the report.
         """
         check_policy(policy)
-        col = _Collector(self.timestamps, lines)
-        col.problems.extend(problems)
-        check_timestamps(col, self.timestamps)
-        for name in PRICE_COLUMNS:
-            check_finite(col, name, self.column(name), "non_finite_price")
-        o, h, lo, c = self.open, self.high, self.low, self.close
-        with np.errstate(invalid="ignore"):
-            if self.volume is not None:
-                check_finite(col, "volume", self.volume, "non_finite_volume")
-                neg = np.flatnonzero(self.volume < 0)
-                col.add(
-                    neg,
-                    "negative_volume",
-                    ("volume",),
-                    [f"volume={_fmt(v)} < 0" for v in self.volume[neg]],
-                )
-            bad = np.flatnonzero(h < lo)
-            col.add(
-                bad,
-                "high_below_low",
-                ("high", "low"),
-                [f"high={_fmt(h[i])} < low={_fmt(lo[i])}" for i in bad],
-            )
-            body_hi = np.maximum(o, c)
-            bad = np.flatnonzero(h < body_hi)
-            col.add(
-                bad,
-                "high_below_body",
-                ("high", "open", "close"),
-                [f"high={_fmt(h[i])} < max(open={_fmt(o[i])}, close={_fmt(c[i])})" for i in bad],
-            )
-            body_lo = np.minimum(o, c)
-            bad = np.flatnonzero(lo > body_lo)
-            col.add(
-                bad,
-                "low_above_body",
-                ("low", "open", "close"),
-                [f"low={_fmt(lo[i])} > min(open={_fmt(o[i])}, close={_fmt(c[i])})" for i in bad],
-            )
-        report = finish(col, source=source, policy=policy, n_rows=len(self))
-        if report.dropped_rows.size:
-            keep = np.ones(len(self), dtype=bool)
-            keep[report.dropped_rows] = False
-            return self._take(keep), report
-        return self, report
+        fields = {name: self.column(name) for name in self.columns if name in BASE_COLUMNS[1:]}
+        report = bar_report(
+            self.timestamps,
+            fields,
+            policy=policy,
+            source=source,
+            lines=lines,
+            problems=problems,
+            stacklevel=3,
+        )
+        keep = report.kept()
+        return (self, report) if keep is None else (self._take(keep), report)
 
     def validated(self, policy: Policy = "raise") -> OHLCV:
         """:meth:`validate` returning only the bars."""

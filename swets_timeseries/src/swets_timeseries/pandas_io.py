@@ -4,6 +4,10 @@
 ``pip install "swets-timeseries[parquet]"`` adds :func:`read_parquet` / :func:`write_parquet`
 (pandas + pyarrow). Without them these functions raise :class:`MissingDependencyError`, which says
 what to install. Nothing else in swets_timeseries imports pandas.
+
+The Parquet readers open their file as the CSV readers do: a regular file only (a FIFO, a device or
+a link to one is refused before it is opened) of at most ``max_bytes`` bytes (default 1 GiB); a file
+pyarrow cannot read raises DataValidationError naming it.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.errors import ConfigError, SwetsError
+from swets_core.errors import ConfigError, DataValidationError, SwetsError
+from swets_timeseries._columns import ALIASES, match_fields, normalize, role_columns
+from swets_timeseries._files import DEFAULT_MAX_BYTES, open_regular
 from swets_timeseries._time import NS, zone
-from swets_timeseries.csvio import ALIASES, normalize
 from swets_timeseries.ohlcv import OHLCV
+from swets_timeseries.panel import validate_one_series
 from swets_timeseries.series import SeriesCollection, TimeSeries
-from swets_timeseries.validation import Policy, check_policy
+from swets_timeseries.validation import Policy, check_policy, listing
 
 
 class MissingDependencyError(SwetsError, ImportError):
@@ -59,7 +65,7 @@ def _find_timestamps(df: Any, column: str | None, what: str) -> tuple[Any, str |
     pd = _pandas(what)
     if column is not None:
         if column not in df.columns:
-            raise ConfigError(f"{what}: no column {column!r}; columns: {list(df.columns)}")
+            raise ConfigError(f"{what}: no column {column!r}; columns: {listing(df.columns)}")
         return df[column], column
     matches = [c for c in df.columns if normalize(str(c)) in ALIASES["timestamp"]]
     if len(matches) == 1:
@@ -70,7 +76,7 @@ def _find_timestamps(df: Any, column: str | None, what: str) -> tuple[Any, str |
         return df.index, None
     raise ConfigError(
         f"{what}: no timestamp column ({', '.join(ALIASES['timestamp'])}) and the index is not a "
-        f"DatetimeIndex; columns: {list(df.columns)}"
+        f"DatetimeIndex; columns: {listing(df.columns)}"
     )
 
 
@@ -101,27 +107,16 @@ def from_pandas(
     check_policy(policy)
     explicit = dict(columns or {})
     ts_values, ts_name = _find_timestamps(df, explicit.pop("timestamp", None), what)
-    used = {ts_name}
-    fields = {}
-    for field in ("open", "high", "low", "close", "volume"):
-        if field in explicit:
-            if explicit[field] not in df.columns:
-                raise ConfigError(f"{what}: columns= maps {field!r} to missing {explicit[field]!r}")
-            fields[field] = explicit[field]
-            used.add(explicit[field])
-            continue
-        matches = [c for c in df.columns if c not in used and normalize(str(c)) in ALIASES[field]]
-        if len(matches) > 1:
-            raise ConfigError(f"{what}: several columns could be {field!r}: {matches}")
-        if not matches:
-            if field == "volume":
-                continue
-            raise ConfigError(
-                f"{what}: no column for {field!r} (accepted: {', '.join(ALIASES[field])}); "
-                f"columns: {list(df.columns)}"
-            )
-        fields[field] = matches[0]
-        used.add(matches[0])
+    names = {str(c): c for c in df.columns}
+    found = match_fields(
+        list(names),
+        ("open", "high", "low", "close", "volume"),
+        explicit,
+        required=("open", "high", "low", "close"),
+        source=what,
+        exclude=() if ts_name is None else (str(ts_name),),
+    )
+    fields = {field: names[str(header)] for field, header in found.items()}
     bars = OHLCV(
         _timestamps_from_pandas(ts_values, tz, what),
         *(_numeric(df, fields[f], what) for f in ("open", "high", "low", "close")),
@@ -163,24 +158,31 @@ def series_from_pandas(
     series_id: str = "0",
     tz: str | _dt.tzinfo | None = None,
     policy: Policy = "raise",
+    source: str = "DataFrame",
 ) -> TimeSeries | SeriesCollection:
-    """General series from a DataFrame (wide for one series, long with ``id_column`` for many)."""
+    """General series from a DataFrame (wide for one series, long with ``id_column`` for many).
+
+    Arguments as :func:`~swets_timeseries.read_series_csv` (repeated timestamps without
+    ``id_column`` name the column that looks like the series id); ``source`` is the name used in
+    messages."""
     what = "series_from_pandas()"
     _pandas(what)
     check_policy(policy)
-    ts_values, _ = _find_timestamps(df, timestamp_column, what)
+    ts_values, ts_name = _find_timestamps(df, timestamp_column, what)
     ts = _timestamps_from_pandas(ts_values, tz, what)
-    targets = (target,) if isinstance(target, str) else tuple(target)
-    names = targets + tuple(covariates) + tuple(known_covariates)
-    for name in names:
-        if name not in df.columns:
-            raise ConfigError(f"{what}: no column {name!r}; columns: {list(df.columns)}")
+    names = role_columns(
+        target, covariates, known_covariates, df.columns, source=what, id_column=id_column
+    )
     values = {n: _numeric(df, n, what) for n in names}
     if id_column is None:
         s = TimeSeries(ts, values, target, covariates, known_covariates, id=series_id)
-        return s.validate(policy, source="DataFrame")[0]
-    if id_column not in df.columns:
-        raise ConfigError(f"{what}: no id column {id_column!r}; columns: {list(df.columns)}")
+        used = {*names, ts_name}
+        return validate_one_series(
+            s,
+            policy,
+            lambda: {str(c): df[c].to_numpy() for c in df.columns if c not in used},
+            source=source,
+        )
     coll = SeriesCollection.from_long(
         df[id_column].astype(str).to_numpy(),
         ts,
@@ -198,6 +200,20 @@ def write_parquet(data: OHLCV | TimeSeries | SeriesCollection, path: str | os.Pa
     to_pandas(data).to_parquet(path, engine="pyarrow")
 
 
+def _read_frame(path: str | os.PathLike, what: str, max_bytes: int) -> Any:
+    """The DataFrame of a Parquet file, opened as a bounded regular file."""
+    pd = _pandas(what)
+    _require("pyarrow", "parquet", what)
+    with open_regular(path, "Parquet file", max_bytes) as fh:
+        try:
+            return pd.read_parquet(fh, engine="pyarrow")
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            # pyarrow's ArrowInvalid / ArrowIOError derive from ValueError / OSError
+            raise DataValidationError(
+                f"{os.fspath(path)}: cannot read it as Parquet: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
 def read_parquet(
     path: str | os.PathLike,
     *,
@@ -205,19 +221,24 @@ def read_parquet(
     extra_columns: Sequence[str] = (),
     tz: str | _dt.tzinfo | None = None,
     policy: Policy = "raise",
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> OHLCV:
-    """Read OHLCV bars from a Parquet file (same column matching as :func:`from_pandas`)."""
-    pd = _pandas("read_parquet()")
-    _require("pyarrow", "parquet", "read_parquet()")
-    df = pd.read_parquet(path, engine="pyarrow")
+    """Read OHLCV bars from a Parquet file (same column matching as :func:`from_pandas`).
+
+    ``path`` must be a regular file (or a link to one) of at most ``max_bytes`` bytes (default
+    1 GiB); otherwise, or when pyarrow cannot read it, DataValidationError names the file."""
+    df = _read_frame(path, "read_parquet()", max_bytes)
     return from_pandas(df, columns=columns, extra_columns=extra_columns, tz=tz, policy=policy)
 
 
-def read_series_parquet(path: str | os.PathLike, **kwargs: Any) -> TimeSeries | SeriesCollection:
-    """Read general series from Parquet; keyword arguments as :func:`series_from_pandas`."""
-    pd = _pandas("read_series_parquet()")
-    _require("pyarrow", "parquet", "read_series_parquet()")
-    return series_from_pandas(pd.read_parquet(path, engine="pyarrow"), **kwargs)
+def read_series_parquet(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, **kwargs: Any
+) -> TimeSeries | SeriesCollection:
+    """Read general series from Parquet; keyword arguments as :func:`series_from_pandas`, the
+    file checked as in :func:`read_parquet`."""
+    df = _read_frame(path, "read_series_parquet()", max_bytes)
+    kwargs.setdefault("source", os.path.basename(os.fspath(path)))
+    return series_from_pandas(df, **kwargs)
 
 
 __all__ = [

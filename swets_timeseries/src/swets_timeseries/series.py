@@ -24,6 +24,7 @@ from swets_timeseries.validation import (
     check_policy,
     check_timestamps,
     finish,
+    listing,
 )
 
 
@@ -83,7 +84,7 @@ class TimeSeries:
             if name not in self.values:
                 raise ConfigError(
                     f"series {self.id!r}: column {name!r} is named as a target or covariate but is "
-                    f"not among its columns ({', '.join(self.values)})"
+                    f"not among its columns ({listing(self.values)})"
                 )
         if len(set(roles)) != len(roles):
             raise ConfigError(
@@ -107,7 +108,7 @@ class TimeSeries:
             return self.values[name]
         except KeyError:
             raise ConfigError(
-                f"series {self.id!r} has no column {name!r}; columns: {', '.join(self.values)}"
+                f"series {self.id!r} has no column {name!r}; columns: {listing(self.values)}"
             ) from None
 
     def to_array(self, columns: Sequence[str] | None = None, dtype: Any = np.float64) -> np.ndarray:

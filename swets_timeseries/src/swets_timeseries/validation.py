@@ -21,12 +21,16 @@ Policies never alter a value: ``raise`` raises :class:`~swets_core.errors.DataVa
 the full :class:`ValidationReport` as ``exc.report``); ``warn`` keeps every row and emits one
 :class:`DataQualityWarning`; ``drop`` removes the offending rows and emits a
 :class:`DataQualityWarning` listing what it removed. Both warnings carry the report as ``.report``.
+
+Messages stay short whatever the data: one line first (source, counts per rule), then at most
+:data:`MAX_LISTED` problems and ``... and N more``; lists of names or rows in messages are cut by
+:func:`listing`. The whole list is always in the report.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import attrs
@@ -37,7 +41,17 @@ from swets_timeseries._time import format_timestamp
 
 Policy = Literal["raise", "warn", "drop"]
 POLICIES = ("raise", "warn", "drop")
-MAX_LISTED = 20
+MAX_LISTED = 5  # problems shown in a message; the report holds every one
+MAX_NAMES = 20  # names (columns, ids, rows) shown in one line of a message
+
+
+def listing(items: Sequence[object] | np.ndarray, limit: int = MAX_NAMES) -> str:
+    """``"a, b, c"``, cut after ``limit`` items with ``", ... and N more"`` (for messages)."""
+    seq = items.tolist() if isinstance(items, np.ndarray) else list(items)
+    text = ", ".join(str(x) for x in seq[:limit])
+    if len(seq) > limit:
+        text += f", ... and {len(seq) - limit} more"
+    return text
 
 
 class DataQualityWarning(UserWarning):
@@ -105,6 +119,15 @@ class ValidationReport:
         """Sorted unique row numbers with at least one problem."""
         return np.unique(np.array([p.row for p in self.problems], dtype=np.int64))
 
+    def kept(self) -> np.ndarray | None:
+        """(n_rows,) bool mask of the rows kept by the ``drop`` policy, or None when none was
+        dropped."""
+        if not self.dropped_rows.size:
+            return None
+        keep = np.ones(self.n_rows, dtype=bool)
+        keep[self.dropped_rows] = False
+        return keep
+
     def rules(self) -> dict[str, int]:
         """Number of problems per rule."""
         counts: dict[str, int] = {}
@@ -113,7 +136,8 @@ class ValidationReport:
         return counts
 
     def summary(self, limit: int = MAX_LISTED) -> str:
-        """A readable multi-line summary listing up to ``limit`` problems."""
+        """A one-line head (source, problem count, count per rule), then up to ``limit`` problems
+        one per line, then ``... and N more`` when there are more."""
         n_bad = len(self.bad_rows)
         counts = ", ".join(f"{k}: {v}" for k, v in self.rules().items())
         head = f"{self.source}: {len(self.problems)} problem(s) in {n_bad} of {self.n_rows} rows ({counts})"
@@ -212,6 +236,86 @@ def check_finite(col: _Collector, name: str, values: np.ndarray, rule: str) -> N
         col.add(bad, rule, (name,), [f"{name}={_fmt(v)}" for v in values[bad].tolist()])
 
 
+def check_bars(
+    col: _Collector, values: Mapping[str, np.ndarray], names: Mapping[str, str] | None = None
+) -> None:
+    """Add the price-bar problems of the fields among open, high, low, close, volume in ``values``.
+
+    The one definition of the OHLCV rules (``non_finite_price``, ``non_finite_volume``,
+    ``negative_volume``, ``high_below_low``, ``high_below_body``, ``low_above_body``), used by
+    :meth:`OHLCV.validate <swets_timeseries.OHLCV.validate>` and
+    :func:`~swets_timeseries.validate_bars`. A rule whose columns are absent is not checked; the
+    body is ``open`` and ``close`` (or the one of them present). ``names`` maps a field to the
+    column name shown in problems (default: the field).
+
+    Args:
+        col: the collector the problems go to.
+        values: field -> (n,) float array.
+        names: field -> column name in messages.
+    """
+    label = {f: (names or {}).get(f, f) for f in values}
+    for field in ("open", "high", "low", "close"):
+        if field in values:
+            check_finite(col, label[field], values[field], "non_finite_price")
+    with np.errstate(invalid="ignore"):
+        if "volume" in values:
+            v, name = values["volume"], label["volume"]
+            check_finite(col, name, v, "non_finite_volume")
+            neg = np.flatnonzero(v < 0)
+            col.add(neg, "negative_volume", (name,), [f"{name}={_fmt(x)} < 0" for x in v[neg]])
+        if "high" in values and "low" in values:
+            h, lo = values["high"], values["low"]
+            bad = np.flatnonzero(h < lo)
+            col.add(
+                bad,
+                "high_below_low",
+                (label["high"], label["low"]),
+                [f"{label['high']}={_fmt(h[i])} < {label['low']}={_fmt(lo[i])}" for i in bad],
+            )
+        body = [f for f in ("open", "close") if f in values]
+        for side, rule, compare, reduce in (
+            ("high", "high_below_body", np.less, np.maximum),
+            ("low", "low_above_body", np.greater, np.minimum),
+        ):
+            if side not in values or not body:
+                continue
+            x = values[side]
+            edge = values[body[0]] if len(body) == 1 else reduce(values["open"], values["close"])
+            bad = np.flatnonzero(compare(x, edge))
+            sign, fn = ("<", "max") if side == "high" else (">", "min")
+            parts = [[f"{label[f]}={_fmt(values[f][i])}" for f in body] for i in bad]
+            what = [p[0] if len(p) == 1 else f"{fn}({', '.join(p)})" for p in parts]
+            col.add(
+                bad,
+                rule,
+                (label[side], *(label[f] for f in body)),
+                [f"{label[side]}={_fmt(x[i])} {sign} {w}" for i, w in zip(bad, what)],
+            )
+
+
+def bar_report(
+    timestamps: np.ndarray,
+    values: Mapping[str, np.ndarray],
+    *,
+    policy: str,
+    source: str,
+    names: Mapping[str, str] | None = None,
+    lines: np.ndarray | None = None,
+    problems: Sequence[Problem] = (),
+    stacklevel: int = 2,
+) -> ValidationReport:
+    """Validate price bars: the timestamp rules, then :func:`check_bars` on ``values`` (field ->
+    (n,) array, shown as ``names``), then ``policy`` (see :func:`finish`). ``problems`` found
+    upstream are merged in; ``stacklevel`` places a warning as :func:`warnings.warn` counts from
+    this function."""
+    col = _Collector(timestamps, lines)
+    col.problems.extend(problems)
+    check_timestamps(col, timestamps)
+    check_bars(col, values, names)
+    n = int(timestamps.shape[0])
+    return finish(col, source=source, policy=policy, n_rows=n, stacklevel=stacklevel + 1)
+
+
 def finish(
     col: _Collector, *, source: str, policy: str, n_rows: int, stacklevel: int = 3
 ) -> ValidationReport:
@@ -236,18 +340,10 @@ def finish(
         msg = (
             report.summary()
             + f"\ndropped {dropped.size} row(s) (policy='drop'): rows "
-            + _short_list(dropped)
+            + listing(dropped)
         )
     warnings.warn(DataQualityWarning(msg, report), stacklevel=stacklevel)
     return report
-
-
-def _short_list(rows: np.ndarray, limit: int = MAX_LISTED) -> str:
-    items = rows[:limit].tolist()
-    text = ", ".join(str(r) for r in items)
-    if rows.size > limit:
-        text += f", ... ({rows.size - limit} more)"
-    return text
 
 
 __all__ = [
@@ -256,5 +352,8 @@ __all__ = [
     "Policy",
     "Problem",
     "ValidationReport",
+    "bar_report",
+    "check_bars",
     "check_policy",
+    "listing",
 ]
