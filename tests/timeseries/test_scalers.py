@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -139,6 +140,22 @@ def test_load_state_dict_lists_problems():
         StandardScaler(per_series=True).fit(data())
     with pytest.raises(ConfigError, match="not fitted"):
         StandardScaler().transform(data())
+
+
+@pytest.mark.parametrize(
+    ("cls", "option", "value", "rule"),
+    [
+        (MinMaxScaler, "feature_range", (1.0, 0.0), "be (low, high) with low < high"),
+        (MinMaxScaler, "feature_range", (1.0,), "be (low, high) with low < high (two numbers)"),
+        (MinMaxScaler, "feature_range", "ab", "be (low, high) with low < high (two numbers)"),
+        (RobustScaler, "quantile_range", (25, 75, 90), "satisfy 0 <= q1 < q3 <= 100 (two numbers)"),
+        (RobustScaler, "quantile_range", (-1, 50), "satisfy 0 <= q1 < q3 <= 100"),
+        (RobustScaler, "quantile_range", None, "satisfy 0 <= q1 < q3 <= 100 (two numbers)"),
+    ],
+)
+def test_bad_ranges_are_config_errors_naming_the_option(cls, option, value, rule):
+    with pytest.raises(ConfigError, match=rf"^{option} must {re.escape(rule)}, got"):
+        cls(**{option: value})
 
 
 def test_float32_in_float32_out_with_float64_statistics():

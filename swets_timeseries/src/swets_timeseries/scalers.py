@@ -362,7 +362,10 @@ def _increasing_pair(
     name: str, value: Any, rule: str, low: float = -math.inf, high: float = math.inf
 ) -> tuple[float, float]:
     """``value`` as floats ``(a, b)`` with ``low <= a < b <= high``, else a ConfigError citing ``rule``."""
-    a, b = (float(v) for v in value)
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):  # not two numbers: one, three, None, text
+        raise ConfigError(f"{name} must {rule} (two numbers), got {value!r}") from None
     if not low <= a < b <= high:
         raise ConfigError(f"{name} must {rule}, got {value}")
     return a, b
