@@ -784,6 +784,8 @@ class ReduceLROnPlateau:
     """
 
     name = "reduce_lr_on_plateau"
+    needs_metric = True
+    """``step`` takes the monitored metric: the trainer steps it per epoch with that value."""
     _keys = (
         "mode",
         "factor",

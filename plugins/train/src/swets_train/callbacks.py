@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from swets_train.trainer import Trainer
 
 __all__ = [
+    "HOOKS",
     "Callback",
     "EarlyStopping",
     "LambdaCallback",
@@ -52,6 +53,16 @@ __all__ = [
     "NonFiniteGuard",
     "NonFiniteWarning",
 ]
+
+HOOKS = (
+    "on_fit_start",
+    "on_epoch_start",
+    "on_after_backward",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_fit_end",
+)
+"""The hooks of the callback protocol, in the order a run calls them."""
 
 
 class Callback:
@@ -88,14 +99,7 @@ class Callback:
 class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
 
-    _HOOKS = (
-        "on_fit_start",
-        "on_epoch_start",
-        "on_after_backward",
-        "on_batch_end",
-        "on_epoch_end",
-        "on_fit_end",
-    )
+    _HOOKS = HOOKS
 
     def __init__(self, **hooks: Any) -> None:
         for name, fn in hooks.items():

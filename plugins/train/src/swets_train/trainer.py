@@ -2,178 +2,69 @@
 
 One training step is::
 
-    with GradientTape() as tape:
-        loss = loss_fn(model(x), y)
-    grads = tape.backward(loss)
+    value, grads = executor.gradients(trainer, batch, x, y)   # locally:
+        # with GradientTape() as tape: loss = loss_fn(model(x), y)
+        # grads = tape.backward(loss)
     # callbacks.on_after_backward (the non-finite guard), optional clipping
     grads, norm = clip_grad_norm(grads, max_norm)
     optimizer.step(None, grads)
     scheduler.step()          # when scheduler_interval == "step"
 
+This is the only training loop: where the gradients are computed is the executor's business
+(:mod:`swets_train.executor`; in this process by default, data-parallel on Dask workers with
+swets-dask), everything else happens here for every executor.
+
 Data: ``train`` (and ``validation``) is any re-iterable of batches, typically a
 ``swets_timeseries.DataLoader``; a batch is a ``swets_timeseries.Batch`` (``x_past`` and ``y``), an
-``(x, y)`` pair, a mapping with ``"x"`` and ``"y"``, or an object with ``x`` and ``y`` attributes. ``x`` is ``(B, L, F)`` and
-``y`` ``(B, H)`` (any shapes the model and loss agree on). Optional loader methods the trainer uses
-when present: ``__len__`` (progress bar), ``set_epoch(epoch)`` (called before each epoch),
-``state_dict()`` / ``load_state_dict(state)`` (the position inside an epoch, for mid-epoch resume),
-``generator`` (a numpy Generator that ``fit(seed=...)`` reseeds in place). A loader without a state
-dict is resumed by re-iterating the epoch and skipping the batches already done, which is exact when its
-batch order depends only on the epoch.
+``(x, y)`` pair, a mapping with ``"x"`` and ``"y"``, or an object with ``x`` and ``y`` attributes.
+``x`` is ``(B, L, F)`` and ``y`` ``(B, H)`` (any shapes the model and loss agree on). Optional loader
+methods the trainer uses when present: ``__len__`` (progress bar), ``set_epoch(epoch)`` (called before
+each epoch), ``state_dict()`` / ``load_state_dict(state)`` (the position inside an epoch, for
+mid-epoch resume), ``generator`` (a numpy Generator that ``fit(seed=...)`` reseeds in place). A loader
+without a state dict is resumed by re-iterating the epoch and skipping the batches already done, which
+is exact when its batch order depends only on the epoch.
 
 Reproducibility: ``seed`` reseeds every numpy Generator held by the model's layers (dropout) and the
 loader; with the same seed, model initialisation and data, two runs give bitwise-identical parameters.
 A checkpoint saved by :class:`~swets_train.callbacks.ModelCheckpoint` (or :meth:`Trainer.save_checkpoint`)
-at any step holds everything needed to continue exactly: ``fit(..., resume_from=path)``.
+at any step holds everything needed to continue exactly: ``fit(..., resume_from=path)`` (the format:
+:mod:`swets_train.training_state`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from swets_core import GradientTape, Tensor, no_grad, registry
-from swets_core import checkpoint as _ckpt
+from swets_core import Tensor, no_grad, registry
 from swets_core.checks import is_int
-from swets_core.errors import (
-    CheckpointError,
-    ConfigError,
-    DataValidationError,
-    MissingKeyError,
-    ShapeError,
-    StateDictError,
-)
-from swets_optim import ReduceLROnPlateau
+from swets_core.errors import ConfigError, DataValidationError
 from swets_optim import clip_grad_norm as _clip_grad_norm
 from swets_train._progress import Progress
-from swets_train.callbacks import NonFiniteGuard
+from swets_train.callbacks import HOOKS, NonFiniteGuard
+from swets_train.executor import check_executor, loss_value, unpack_batch
+from swets_train.history import History
 from swets_train.metrics import evaluate, metric_name
-
-__all__ = ["History", "Trainer", "fit", "model_generators", "seed_model", "validate"]
-
-TRAINING_STATE_VERSION = 1
-
-_HOOKS = (
-    "on_fit_start",
-    "on_epoch_start",
-    "on_after_backward",
-    "on_batch_end",
-    "on_epoch_end",
-    "on_fit_end",
+from swets_train.training_state import (
+    TRAINING_STATE_VERSION,
+    TrainingStateMixin,
+    model_generators,
+    seed_loader,
+    seed_model,
 )
 
-
-class History:
-    """Per-epoch records of a training run.
-
-    Each record is a dict: ``epoch`` (0-based), ``step`` (optimizer steps done at its end), ``loss``
-    (the sample-weighted mean training loss of the epoch), ``lr`` (the first group's learning rate
-    during the epoch) and, with validation data, ``val_loss`` and ``val_<metric>`` for each metric.
-    ``history["val_mae"]`` gives one value per epoch (NaN where a record lacks the key).
-
-    Attributes:
-        records: the list of per-epoch dicts.
-        stop_reason: why training stopped before its budget (early stopping, the non-finite guard, a
-            callback), or None.
-    """
-
-    __slots__ = ("records", "stop_reason")
-
-    def __init__(self, records: Iterable[Mapping[str, Any]] = (), stop_reason: str | None = None):
-        self.records: list[dict[str, Any]] = [dict(r) for r in records]
-        self.stop_reason = stop_reason
-
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Add one epoch's record."""
-        self.records.append(dict(record))
-
-    def keys(self) -> list[str]:
-        """Every key that appears in a record, in first-seen order."""
-        seen: dict[str, None] = {}
-        for r in self.records:
-            for k in r:
-                seen.setdefault(k, None)
-        return list(seen)
-
-    def __getitem__(self, key: str) -> list[Any]:
-        if key not in self.keys():
-            raise MissingKeyError(f"no {key!r} in the history; keys: {', '.join(self.keys())}")
-        return [r.get(key, math.nan) for r in self.records]
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __iter__(self):
-        return iter(self.records)
-
-    @property
-    def epochs(self) -> int:
-        """Number of completed epochs recorded."""
-        return len(self.records)
-
-    def best(self, monitor: str = "val_loss", mode: str = "min") -> dict[str, Any]:
-        """The record with the best ``monitor`` value (NaN values are never best)."""
-        if mode not in ("min", "max"):
-            raise ConfigError(f"History.best: mode must be 'min' or 'max', got {mode!r}")
-        values = [(r.get(monitor, math.nan), i) for i, r in enumerate(self.records)]
-        values = [(v, i) for v, i in values if not math.isnan(v)]
-        if not values:
-            raise ConfigError(f"History.best: no finite {monitor!r} value is recorded")
-        pick = min(values) if mode == "min" else max(values, key=lambda t: (t[0], -t[1]))
-        return dict(self.records[pick[1]])
-
-    def state_dict(self) -> dict[str, Any]:
-        """Plain data: ``{"records": [...], "stop_reason": ...}``."""
-        return {"records": [dict(r) for r in self.records], "stop_reason": self.stop_reason}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`."""
-        self.records = [dict(r) for r in state["records"]]
-        self.stop_reason = state["stop_reason"]
-
-    to_dict = state_dict
-
-    def __repr__(self) -> str:
-        last = self.records[-1] if self.records else {}
-        shown = ", ".join(
-            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()
-        )
-        return f"History({len(self.records)} epoch(s); last: {shown or '-'})"
-
-
-# -- RNG helpers ------------------------------------------------------------------------------------
-def model_generators(model: Any) -> list[tuple[str, Any, str, np.random.Generator]]:
-    """Every numpy Generator held by a module of ``model``: ``(dotted_name, module, attr, gen)``.
-
-    In a fixed order (module tree depth first, attributes in definition order); a generator shared by
-    several layers is listed once (under its first name).
-    """
-    out = []
-    seen: set[int] = set()
-    modules = model.named_modules() if hasattr(model, "named_modules") else [("", model)]
-    for mod_name, mod in modules:
-        for attr, value in list(vars(mod).items()):
-            if isinstance(value, np.random.Generator) and id(value) not in seen:
-                seen.add(id(value))
-                name = f"{mod_name}.{attr}" if mod_name else attr
-                out.append((name, mod, attr, value))
-    return out
-
-
-def seed_model(model: Any, seed: int) -> None:
-    """Give every Generator of ``model``'s layers a fresh state derived from ``seed``, in place.
-
-    Layers sharing one generator keep sharing it. The derivation is
-    children ``1..n`` of ``SeedSequence(seed)`` in :func:`model_generators` order (child 0 seeds the
-    data loader in :meth:`Trainer.fit`).
-    """
-    gens = model_generators(model)
-    children = np.random.SeedSequence(seed).spawn(len(gens) + 1)[1:]
-    for (_, _, _, gen), child in zip(gens, children):
-        gen.bit_generator.state = type(gen.bit_generator)(child).state
+__all__ = [
+    "TRAINING_STATE_VERSION",
+    "History",
+    "Trainer",
+    "fit",
+    "model_generators",
+    "seed_model",
+    "validate",
+]
 
 
 def _check_count(value: Any, name: str, minimum: int = 1) -> int | None:
@@ -184,70 +75,11 @@ def _check_count(value: Any, name: str, minimum: int = 1) -> int | None:
     return int(value)
 
 
-def _is_plateau(scheduler: Any) -> bool:
-    if isinstance(scheduler, ReduceLROnPlateau):
-        return True
-    return bool(getattr(scheduler, "needs_metric", False))
-
-
-def _registered_name(kind: str, obj: Any) -> str | None:
-    try:
-        for comp in registry.default_registry().items(kind):
-            if comp.obj is type(obj):
-                return comp.name
-    except Exception:  # pragma: no cover - registry trouble must not block a save
-        return None
-    return None
-
-
-def _unpack(batch: Any) -> tuple[Any, Any]:
-    if hasattr(batch, "x_past") and hasattr(batch, "y"):  # swets_timeseries.Batch
-        if getattr(batch, "x_future", None) is not None:
-            raise DataValidationError(
-                "the batch has known-future covariates (x_future) but the trainer feeds the model "
-                "x_past only; build the WindowDataset with known_in_past=True and no "
-                "known_covariates, or drop them"
-            )
-        return batch.x_past, batch.y
-    if isinstance(batch, (tuple, list)):
-        if len(batch) == 2:
-            return batch[0], batch[1]
-        raise DataValidationError(
-            f"a training batch must be (x, y); got a {type(batch).__name__} of {len(batch)} items"
-        )
-    if isinstance(batch, Mapping):
-        if "x" in batch and "y" in batch:
-            return batch["x"], batch["y"]
-        raise DataValidationError(
-            f"a training batch mapping needs keys 'x' and 'y'; got {sorted(map(str, batch))}"
-        )
-    if hasattr(batch, "x") and hasattr(batch, "y"):
-        return batch.x, batch.y
-    raise DataValidationError(
-        f"a training batch must be (x, y), a mapping with 'x' and 'y', or an object with x and y "
-        f"attributes; got {type(batch).__name__}"
-    )
-
-
-def _as_tensor(value: Any) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
-
-
-def _loss_value(loss_t: Any, where: str) -> float:
-    """The value of a loss that must be a scalar Tensor (ShapeError otherwise)."""
-    if not isinstance(loss_t, Tensor) or loss_t.size != 1:
-        shape = getattr(loss_t, "shape", type(loss_t).__name__)
-        raise ShapeError(
-            f"{where}: the loss must return a scalar Tensor, got {shape}; use reduction='mean'"
-        )
-    return float(loss_t._data)
-
-
 def _batch_size(y: Tensor) -> int:
     return int(y.shape[0]) if y.ndim else 1
 
 
-class Trainer:
+class Trainer(TrainingStateMixin):
     """Runs :meth:`fit`; during a run it is the object callbacks receive.
 
     Attributes available to callbacks: ``model``, ``loss``, ``optimizer``, ``scheduler``, ``epoch``
@@ -282,9 +114,10 @@ class Trainer:
         self._batch: tuple[Tensor, Tensor] | None = None
         self._pending_loader: Any = None
         self._skip_batches = 0
-        self._hooks: dict[str, list[Callable[..., Any]]] = {h: [] for h in _HOOKS}
+        self._hooks: dict[str, list[Callable[..., Any]]] = {h: [] for h in HOOKS}
         self._plateau = False
         self._options: dict[str, Any] = {}
+        self.executor: Any = None
 
     # -- what callbacks call ----------------------------------------------------------------------
     def request_stop(self, reason: str = "stop requested by a callback") -> None:
@@ -321,185 +154,6 @@ class Trainer:
             return ""
         return "the batch's " + " and its ".join(found) + " (the data is the source)"
 
-    # -- state ------------------------------------------------------------------------------------
-    def _callback_keys(self) -> list[str]:
-        keys, counts = [], {}
-        for cb in self.callbacks:
-            base = type(cb).__name__
-            n = counts.get(base, 0)
-            counts[base] = n + 1
-            keys.append(base if n == 0 else f"{base}#{n}")
-        return keys
-
-    def training_state(self) -> dict[str, Any]:
-        """Everything needed to resume this run exactly, as plain data (see the module docstring)."""
-        loader_state = None
-        if callable(getattr(self.train_data, "state_dict", None)):
-            loader_state = self.train_data.state_dict()
-        callbacks = {}
-        for key, cb in zip(self._callback_keys(), self.callbacks):
-            sd = getattr(cb, "state_dict", None)
-            state = sd() if callable(sd) else {}
-            if state:
-                callbacks[key] = state
-        return {
-            "version": TRAINING_STATE_VERSION,
-            "epoch": self.epoch,
-            "batch": self.batch_index,
-            "step": self.global_step,
-            "epoch_loss": {"sum": self._loss_sum, "count": self._loss_count},
-            "history": self.history.state_dict(),
-            "stop": {"requested": self.stop_requested, "reason": self.stop_reason},
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "rng": {
-                "model": {
-                    name: _ckpt.generator_state(gen)
-                    for name, _, _, gen in model_generators(self.model)
-                }
-            },
-            "loader": loader_state,
-            "scaler": None if self.scaler is None else self.scaler.state_dict(),
-            "callbacks": callbacks,
-            "options": dict(self._options),
-        }
-
-    def save_checkpoint(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        serializer: Any = "msgpack",
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Save the model and :meth:`training_state` to ``path`` (atomically)."""
-        components = []
-        for kind, obj in (
-            ("optimizers", self.optimizer),
-            ("schedulers", self.scheduler),
-            ("losses", self.loss),
-        ):
-            name = None if obj is None else _registered_name(kind, obj)
-            if name is not None:
-                components.append((kind, name))
-        _ckpt.save_checkpoint(
-            path,
-            self.model,
-            training_state=self.training_state(),
-            metadata=metadata,
-            serializer=serializer,
-            components=components,
-        )
-
-    def _load_source(self, source: Any) -> Mapping[str, Any]:
-        if isinstance(source, (str, os.PathLike)):
-            source = _ckpt.load_checkpoint(source)
-        if isinstance(source, _ckpt.Checkpoint):
-            ours = getattr(self.model, "registry_name", None)
-            if ours is not None and ours != source.model_name:
-                raise CheckpointError(
-                    f"{source.path}: holds model {source.model_name!r} but the model given to fit "
-                    f"is {ours!r}"
-                )
-            config = getattr(self.model, "config", None)
-            if callable(config):
-                mine = config()
-                diff = sorted(
-                    k for k in set(mine) | set(source.config) if mine.get(k) != source.config.get(k)
-                )
-                if diff:
-                    raise CheckpointError(
-                        f"{source.path}: the model's configuration differs from the checkpoint's "
-                        f"in {', '.join(diff)}"
-                    )
-            self.model.load_state_dict(source.model.state_dict())
-            if source.training_state is None:
-                raise CheckpointError(
-                    f"{source.path}: holds no training state (saved outside training); load it "
-                    "with load_checkpoint to predict, or fine-tune without resume_from"
-                )
-            return source.training_state
-        if isinstance(source, Mapping):
-            return source
-        raise ConfigError(
-            "fit: resume_from must be a checkpoint path, a loaded Checkpoint or a training-state "
-            f"mapping, got {type(source).__name__}"
-        )
-
-    def _restore(self, state: Mapping[str, Any]) -> None:
-        if state.get("version") != TRAINING_STATE_VERSION:
-            raise CheckpointError(
-                f"unknown training-state version {state.get('version')!r}; this swets-train "
-                f"writes version {TRAINING_STATE_VERSION}"
-            )
-        required = (
-            "epoch",
-            "batch",
-            "step",
-            "epoch_loss",
-            "history",
-            "stop",
-            "optimizer",
-            "scheduler",
-            "rng",
-            "loader",
-            "callbacks",
-        )
-        missing = [k for k in required if k not in state]
-        if missing:
-            raise CheckpointError(f"the training state lacks {', '.join(missing)}")
-        self.epoch = int(state["epoch"])
-        self.batch_index = int(state["batch"])
-        self.global_step = int(state["step"])
-        self._loss_sum = float(state["epoch_loss"]["sum"])
-        self._loss_count = int(state["epoch_loss"]["count"])
-        self.history.load_state_dict(state["history"])
-        self.stop_requested = bool(state["stop"]["requested"])
-        self.stop_reason = state["stop"]["reason"]
-        self.optimizer.load_state_dict(state["optimizer"])
-        if (state["scheduler"] is None) != (self.scheduler is None):
-            raise CheckpointError(
-                "the checkpoint was saved "
-                + ("without" if state["scheduler"] is None else "with")
-                + " a scheduler, but fit was given "
-                + ("one" if self.scheduler is not None else "none")
-            )
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        gens = {name: gen for name, _, _, gen in model_generators(self.model)}
-        saved = state["rng"]["model"]
-        if set(saved) != set(gens):
-            raise StateDictError(
-                "the model's random generators",
-                [f"missing {k!r}" for k in sorted(set(gens) - set(saved))]
-                + [f"unexpected {k!r}" for k in sorted(set(saved) - set(gens))],
-            )
-        for name, gen in gens.items():
-            gen.bit_generator.state = _ckpt.restore_generator(saved[name]).bit_generator.state
-        loader_state = state["loader"]
-        if loader_state is not None:
-            if not callable(getattr(self.train_data, "load_state_dict", None)):
-                raise CheckpointError(
-                    "the checkpoint holds a data-loader position but the training data given to "
-                    f"fit ({type(self.train_data).__name__}) has no load_state_dict()"
-                )
-            self._pending_loader = loader_state
-            self._skip_batches = 0
-        else:
-            self._pending_loader = None
-            self._skip_batches = self.batch_index
-        if self.scaler is not None and state.get("scaler") is not None:
-            self.scaler.load_state_dict(state["scaler"])
-        keys = self._callback_keys()
-        by_key = dict(zip(keys, self.callbacks))
-        unknown = sorted(set(state["callbacks"]) - set(by_key))
-        if unknown:
-            raise CheckpointError(
-                f"the checkpoint holds the state of callback(s) {', '.join(unknown)} that fit was not "
-                f"given (callbacks given: {', '.join(keys) or 'none'})"
-            )
-        for key, cb_state in state["callbacks"].items():
-            by_key[key].load_state_dict(cb_state)
-
     # -- the loop ---------------------------------------------------------------------------------
     def fit(
         self,
@@ -522,6 +176,7 @@ class Trainer:
         progress: bool = True,
         resume_from: Any = None,
         scaler: Any = None,
+        executor: Any = None,
     ) -> History:
         """Train ``model`` and return the :class:`History`.
 
@@ -535,9 +190,9 @@ class Trainer:
                 required; training stops at whichever comes first. An epoch cut short by
                 ``max_steps`` is still validated and recorded.
             scheduler: an LR scheduler stepped after the optimizer, per ``scheduler_interval``
-                (``"epoch"`` or ``"step"``). A ReduceLROnPlateau is stepped per epoch with the
-                ``monitor`` value.
-            monitor: the epoch-log value a ReduceLROnPlateau follows (``"val_loss"`` when there is
+                (``"epoch"`` or ``"step"``). A scheduler with ``needs_metric = True``
+                (ReduceLROnPlateau) is stepped per epoch with the ``monitor`` value.
+            monitor: the epoch-log value such a scheduler follows (``"val_loss"`` when there is
                 validation data, else ``"loss"``).
             clip_grad_norm: clip the global gradient norm to this value before each step.
             metrics: validation metrics (names or Metric objects), computed on all validation
@@ -554,6 +209,8 @@ class Trainer:
             scaler: the fitted scaler of the data; not used for training, but stored in every
                 checkpoint (``training_state["scaler"]``) so forecasts can be made from the file
                 (:func:`swets_train.data.scaler_from_state`).
+            executor: where each batch's gradients are computed (:mod:`swets_train.executor`):
+                None for this process, or e.g. ``registry.create("executors", "dask", ...)``.
 
         Returns:
             The :class:`History` (also ``trainer.history``).
@@ -586,12 +243,13 @@ class Trainer:
             raise ConfigError(f"fit: scaler has no state_dict(), got {type(scaler).__name__}")
         if seed is not None and (not is_int(seed) or seed < 0):
             raise ConfigError(f"fit: seed must be a non-negative int or None, got {seed!r}")
-        plateau = scheduler is not None and _is_plateau(scheduler)
+        plateau = scheduler is not None and bool(getattr(scheduler, "needs_metric", False))
         if plateau and scheduler_interval == "step":
             raise ConfigError(
-                "fit: a ReduceLROnPlateau scheduler follows an epoch metric; use "
+                f"fit: the {type(scheduler).__name__} scheduler follows an epoch metric; use "
                 "scheduler_interval='epoch'"
             )
+        executor = check_executor(executor)
         if monitor is None:
             monitor = "val_loss" if validation is not None else "loss"
         metrics = list(metrics or ())
@@ -601,6 +259,7 @@ class Trainer:
 
         self._reset()  # a Trainer may run fit several times; each run starts clean
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
+        self.executor = executor
         self.train_data, self.validation_data = train, validation
         self.scaler = scaler
         self._plateau = plateau
@@ -614,43 +273,45 @@ class Trainer:
         }
         cbs = list(callbacks)
         for cb in cbs:
-            if not any(callable(getattr(cb, h, None)) for h in _HOOKS):
+            if not any(callable(getattr(cb, h, None)) for h in HOOKS):
                 raise ConfigError(
-                    f"fit: {cb!r} is not a callback (it has none of {', '.join(_HOOKS)})"
+                    f"fit: {cb!r} is not a callback (it has none of {', '.join(HOOKS)})"
                 )
         if not any(isinstance(cb, NonFiniteGuard) for cb in cbs):
             cbs.append(NonFiniteGuard())
         cbs.sort(key=lambda cb: getattr(cb, "order", 0))
         self.callbacks = cbs
-        for hook in _HOOKS:
+        for hook in HOOKS:
             self._hooks[hook] = [
                 getattr(cb, hook) for cb in cbs if callable(getattr(cb, hook, None))
             ]
 
         if seed is not None:
             seed_model(model, int(seed))
-            gen = getattr(train, "generator", None)
-            if isinstance(gen, np.random.Generator):
-                child = np.random.SeedSequence(int(seed)).spawn(1)[0]
-                gen.bit_generator.state = type(gen.bit_generator)(child).state
+            seed_loader(train, int(seed))
         if resume_from is not None:
             self._restore(self._load_source(resume_from))
 
         was_training = getattr(model, "training", True)
-        bar = Progress(progress, epochs)
         metric_context = dict(metric_context or {})
-        for hook in self._hooks["on_fit_start"]:
-            hook(self)
         try:
-            while not self.stop_requested:
-                if epochs is not None and self.epoch >= epochs:
-                    break
-                if max_steps is not None and self.global_step >= max_steps:
-                    break
-                self._run_epoch(bar, epochs, max_steps, metrics, metric_context, monitor)
+            executor.start(self)
+            for hook in self._hooks["on_fit_start"]:
+                hook(self)
+            bar = Progress(progress, epochs)
+            try:
+                while not self.stop_requested:
+                    if epochs is not None and self.epoch >= epochs:
+                        break
+                    if max_steps is not None and self.global_step >= max_steps:
+                        break
+                    self._run_epoch(bar, epochs, max_steps, metrics, metric_context, monitor)
+            finally:
+                bar.close()
+                self._batch = None
+            executor.finish(self)
         finally:
-            bar.close()
-            self._batch = None
+            executor.close()
         for hook in self._hooks["on_fit_end"]:
             hook(self)
         if hasattr(model, "train"):
@@ -723,15 +384,9 @@ class Trainer:
         return math.nan
 
     def _train_batch(self, batch: Any, bar: Progress) -> None:
-        x, y = _unpack(batch)
-        x, y = _as_tensor(x), _as_tensor(y)
+        x, y = unpack_batch(batch)
         self._batch = (x, y)
-        model, loss_fn = self.model, self.loss
-        with GradientTape() as tape:
-            pred = model(x)
-            loss_t = loss_fn(pred, y)
-        value = _loss_value(loss_t, "fit")
-        grads = tape.backward(loss_t)
+        value, grads = self.executor.gradients(self, batch, x, y)
         self._skip = False
         for hook in self._hooks["on_after_backward"]:
             hook(self, value, grads)
@@ -820,12 +475,11 @@ def validate(
     try:
         with no_grad():
             for batch in data:
-                x, y = _unpack(batch)
-                x, y = _as_tensor(x), _as_tensor(y)
+                x, y = unpack_batch(batch)
                 pred = model(x)
                 if loss is not None:
                     n = _batch_size(y)
-                    total += _loss_value(loss(pred, y), "validate") * n
+                    total += loss_value(loss(pred, y), "validate") * n
                     count += n
                 preds.append(np.asarray(pred._data if isinstance(pred, Tensor) else pred))
                 targets.append(np.asarray(y._data))

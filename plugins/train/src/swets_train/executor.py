@@ -1,0 +1,163 @@
+"""Where a training step's gradients come from: the executor seam of :meth:`Trainer.fit`.
+
+:meth:`~swets_train.Trainer.fit` is the one training loop. For each batch it asks its executor for
+the batch's mean loss and the gradient of that loss for the model's parameters, and does everything
+else itself: callbacks, gradient clipping, the optimizer and scheduler steps, validation, early
+stopping, the training state and checkpoints. An executor decides only where the forward and backward
+passes run and how their gradients are combined:
+
+* :class:`LocalExecutor` (the default, registered as ``"local"``): one forward and backward pass of the
+  whole batch on the trainer's model, in this process (:func:`batch_gradients`).
+* ``swets_dask.DataParallel`` (registered as ``"dask"`` by swets-dask): replicas of the model on Dask
+  workers, one shard of each batch per replica, their gradients averaged weighted by shard size.
+
+The protocol (:class:`LocalExecutor` is a complete example):
+
+``start(trainer)``
+    once, before the first batch, after the seed and a resumed state have been applied.
+``gradients(trainer, batch, x, y) -> (loss, grads)``
+    ``batch`` as the training data yielded it, ``x`` and ``y`` its inputs and targets as Tensors.
+    Returns the mean loss over the batch (a float) and ``{TensorId: Tensor}``: the gradient of that
+    loss for the parameters of ``trainer.model`` (a parameter without influence is absent).
+``finish(trainer)``
+    once, after the last batch of a run that ends without an exception, before the callbacks'
+    ``on_fit_end`` (so early stopping restores its best weights after it).
+``close()``
+    always, last, also when training raised.
+``metadata() -> dict``
+    plain data describing where training ran: :func:`swets_train.jobs.run_job` records it in the
+    checkpoint's metadata and in ``JobResult.execution`` (``{}`` here).
+
+An executor whose workers build their own copy of a job has one more method, ``for_job(spec,
+data=None) -> executor``: :func:`~swets_train.jobs.run_job` calls it with the job's resolved
+specification (plain data) and its ``data=`` argument before training.
+
+Executors are a registry kind (``executors``, filled by the ``swets_register_executors`` hook); the
+registered factory takes the executor's options as keywords (``registry.create("executors", "dask",
+address=...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from swets_core import GradientTape, Tensor
+from swets_core.errors import ConfigError, DataValidationError, ShapeError
+
+__all__ = ["LocalExecutor", "batch_gradients", "check_executor", "loss_value", "unpack_batch"]
+
+_METHODS = ("start", "gradients", "finish", "close")
+
+
+def unpack_batch(batch: Any) -> tuple[Tensor, Tensor]:
+    """``(x, y)`` as Tensors from a batch: a ``swets_timeseries.Batch`` (``x_past`` and ``y``; known-future
+    covariates are refused), an ``(x, y)`` pair, a mapping with ``"x"`` and ``"y"``, or an object with
+    ``x`` and ``y`` attributes.
+
+    Raises:
+        DataValidationError: any other batch, or a Batch with ``x_future``.
+    """
+    if hasattr(batch, "x_past") and hasattr(batch, "y"):  # swets_timeseries.Batch
+        if getattr(batch, "x_future", None) is not None:
+            raise DataValidationError(
+                "the batch has known-future covariates (x_future) but the trainer feeds the model "
+                "x_past only; build the WindowDataset with known_in_past=True and no "
+                "known_covariates, or drop them"
+            )
+        x, y = batch.x_past, batch.y
+    elif isinstance(batch, (tuple, list)):
+        if len(batch) != 2:
+            raise DataValidationError(
+                f"a training batch must be (x, y); got a {type(batch).__name__} of {len(batch)} items"
+            )
+        x, y = batch
+    elif isinstance(batch, Mapping):
+        if "x" not in batch or "y" not in batch:
+            raise DataValidationError(
+                f"a training batch mapping needs keys 'x' and 'y'; got {sorted(map(str, batch))}"
+            )
+        x, y = batch["x"], batch["y"]
+    elif hasattr(batch, "x") and hasattr(batch, "y"):
+        x, y = batch.x, batch.y
+    else:
+        raise DataValidationError(
+            f"a training batch must be (x, y), a mapping with 'x' and 'y', or an object with x and y "
+            f"attributes; got {type(batch).__name__}"
+        )
+    return _as_tensor(x), _as_tensor(y)
+
+
+def _as_tensor(value: Any) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+
+def loss_value(loss_t: Any, where: str) -> float:
+    """The value of a loss that must be a scalar Tensor.
+
+    Raises:
+        ShapeError: anything else (``where`` names the caller: ``fit``, ``validate``).
+    """
+    if not isinstance(loss_t, Tensor) or loss_t.size != 1:
+        shape = getattr(loss_t, "shape", type(loss_t).__name__)
+        raise ShapeError(
+            f"{where}: the loss must return a scalar Tensor, got {shape}; use reduction='mean'"
+        )
+    return float(loss_t._data)
+
+
+def batch_gradients(model: Any, loss: Any, x: Tensor, y: Tensor) -> tuple[float, dict[int, Tensor]]:
+    """One forward and backward pass: ``(loss value, {TensorId: gradient})`` of ``loss(model(x), y)``
+    for the model's parameters (and any other tracked leaf).
+
+    The single definition of a training step's gradients; every executor computes them with it.
+    """
+    with GradientTape() as tape:
+        loss_t = loss(model(x), y)
+    value = loss_value(loss_t, "fit")
+    return value, tape.backward(loss_t)
+
+
+class LocalExecutor:
+    """Gradients of the whole batch on the trainer's own model, in this process (the default)."""
+
+    def start(self, trainer: Any) -> None:
+        """Nothing to set up."""
+
+    def gradients(
+        self, trainer: Any, batch: Any, x: Tensor, y: Tensor
+    ) -> tuple[float, dict[int, Tensor]]:
+        """:func:`batch_gradients` of ``trainer.model`` and ``trainer.loss`` on ``(x, y)``."""
+        return batch_gradients(trainer.model, trainer.loss, x, y)
+
+    def finish(self, trainer: Any) -> None:
+        """Nothing to check."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def metadata(self) -> dict[str, Any]:
+        """``{}``: a local run records nothing beyond the training state."""
+        return {}
+
+    def __repr__(self) -> str:
+        return "LocalExecutor()"
+
+
+def check_executor(executor: Any, where: str = "fit") -> Any:
+    """``executor``, or a :class:`LocalExecutor` for None.
+
+    Raises:
+        ConfigError: an object lacking one of ``start``, ``gradients``, ``finish``, ``close``.
+    """
+    if executor is None:
+        return LocalExecutor()
+    missing = [m for m in _METHODS if not callable(getattr(executor, m, None))]
+    if missing:
+        raise ConfigError(
+            f"{where}: executor {type(executor).__name__} has no {', '.join(missing)}() (an executor "
+            "has start, gradients, finish and close; see swets_train.executor)"
+        )
+    return executor
