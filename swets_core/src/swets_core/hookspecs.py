@@ -100,6 +100,16 @@ def swets_register_metrics(register: Any) -> None:
 
 
 @hookspec
+def swets_register_executors(register: Any) -> None:
+    """Register training executors: where :meth:`swets_train.Trainer.fit` computes each batch's
+    gradients (see :mod:`swets_train.executor`).
+
+    :param register: ``register(name, factory, doc=None)``; ``factory(**options)`` returns an
+        executor (``start``, ``gradients``, ``finish``, ``close``).
+    """
+
+
+@hookspec
 def swets_register_commands(cli: Any) -> None:
     """Add sub-commands to the ``swets`` console script.
 
@@ -117,6 +127,7 @@ KIND_HOOKS = {
     "schedulers": "swets_register_schedulers",
     "serializers": "swets_register_serializers",
     "metrics": "swets_register_metrics",
+    "executors": "swets_register_executors",
 }
 """Registry kind -> the hook that fills it."""
 

@@ -5,7 +5,8 @@
   progress bar, reproducible and exactly resumable runs; returns a :class:`History`.
 * :mod:`swets_train.metrics`: MAE, RMSE, MAPE, sMAPE, MASE, R², directional accuracy, pinball loss
   and interval coverage, registered as ``metrics``.
-* :func:`prepare`: splits, a scaler fitted on the training rows, and loaders in one call.
+* :func:`prepare`: splits, a scaler fitted on the training rows, and loaders in one call (from
+  data, or from a job: :mod:`swets_train.jobs`).
 * :func:`predict` / :func:`forecast`: forecasts in the original scale with their timestamps.
 * :func:`backtest`: rolling-origin evaluation against baselines in one call.
 * Baselines registered as ``models``: ``naive``, ``seasonal_naive``, ``mean``, ``drift``.
@@ -27,7 +28,7 @@ from swets_train.callbacks import (
     NonFiniteGuard,
     NonFiniteWarning,
 )
-from swets_train.data import Prepared, prepare, scaler_from_state
+from swets_train.jobs.prepare import Prepared, prepare, scaler_from_state
 from swets_train.metrics import evaluate
 from swets_train.predict import Forecast, forecast, predict
 from swets_train.trainer import History, Trainer, fit, validate

@@ -40,6 +40,7 @@ from swets_train.predict import (
     _windows,
     run_model,
 )
+from swets_train.tables import text_table
 
 __all__ = ["BacktestReport", "backtest"]
 
@@ -111,30 +112,14 @@ class BacktestReport:
         for m in self.models:
             if per_fold:
                 for k in range(self.folds):
-                    rows.append([m, str(k)] + [_fmt(self.per_fold[m][x][k]) for x in self.metrics])
+                    rows.append([m, str(k)] + [self.per_fold[m][x][k] for x in self.metrics])
             rows.append(
-                [m]
-                + (["all"] if per_fold else [])
-                + [_fmt(self.overall[m][x]) for x in self.metrics]
+                [m] + (["all"] if per_fold else []) + [self.overall[m][x] for x in self.metrics]
             )
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = [
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
-            )
-            for r in [head, *rows]
-        ]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(head, rows, left=1)
 
     def __repr__(self) -> str:
         return f"BacktestReport({self.folds} folds, models={self.models}, metrics={self.metrics})"
-
-
-def _fmt(value: float) -> str:
-    if np.isnan(value):
-        return "nan"
-    return f"{value:.4g}"
 
 
 def _resolve(spec: Any, season_length: int) -> Any:

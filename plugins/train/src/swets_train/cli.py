@@ -11,17 +11,11 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from swets_core.errors import ConfigError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
-    import tomli as tomllib
 
 __all__ = ["register_commands", "spec_from_args"]
 
@@ -77,51 +71,6 @@ def _add_spec_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_config(path: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"--config: cannot read {path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"--config: {path} is a directory, not a TOML file") from None
-    except OSError as exc:
-        raise ConfigError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--config: {path} is not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"--config: {path} is not UTF-8 text: {exc}") from None
-
-
-def _set_key(d: dict[str, Any], dotted: str, value: Any, where: str) -> None:
-    from swets_train.jobs import SECTIONS
-
-    parts = [p.strip() for p in dotted.split(".")]
-    if len(parts) < 2 or not all(parts):
-        raise ConfigError(f"{where}: the key must be SECTION.KEY (e.g. model.layer_width)")
-    if parts[0] not in SECTIONS:
-        close = difflib.get_close_matches(parts[0], SECTIONS, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"{where}: unknown section {parts[0]!r} (sections: {', '.join(SECTIONS)}){hint}"
-        )
-    node = d
-    for key in parts[:-1]:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = {}
-            node[key] = child
-        node = child
-    node[parts[-1]] = value
-
-
-def _parse_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
 def _data_source(value: str) -> dict[str, str]:
     from swets_timeseries import dataset_names
 
@@ -155,9 +104,11 @@ def _apply_data_options(d: dict[str, Any], args: argparse.Namespace) -> None:
 def spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The plain-data job of ``swets train`` / ``swets backtest``: the ``--config`` file, then the
     options given on the command line, then the ``--set`` keys (later ones win)."""
+    from swets_train.jobs import parse_value, read_job_file, set_dotted
+
     d: dict[str, Any] = {}
     if getattr(args, "config", None):
-        d = _read_config(args.config)
+        d = read_job_file(args.config, "--config")
     _apply_data_options(d, args)
     for section in ("model", "training", "output"):
         if section in d and not isinstance(d[section], dict):
@@ -194,7 +145,10 @@ def spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"--set {item}: expected SECTION.KEY=VALUE")
         key, raw = item.split("=", 1)
-        _set_key(d, key.strip(), _parse_value(raw.strip()), f"--set {item}")
+        try:
+            set_dotted(d, key.strip(), parse_value(raw))
+        except ConfigError as exc:
+            raise ConfigError(f"--set {item}: {exc}") from None
     return d
 
 
@@ -204,38 +158,29 @@ def _say(*parts: Any) -> None:
 
 
 def _summary(result: Any) -> str:
-    epochs = len(result.history)
-    steps = result.history[-1]["step"] if result.history else 0
     why = result.stop_reason or "budget reached"
-    return f"trained {epochs} epoch(s), {steps} steps in {result.seconds:.1f} s ({why})"
+    return (
+        f"trained {result.epochs} epoch(s), {result.steps} steps in {result.seconds:.1f} s ({why})"
+    )
 
 
 def _forecast_table(fc: Any, limit: int | None = None) -> str:
-    from swets_train.jobs import _fmt
+    from swets_train.tables import text_table
 
     cols = fc.to_columns()
     many = len(set(cols["series_id"].tolist())) > 1
     value_cols = [k for k in cols if k == "forecast" or k.startswith("q")]
     head = (["series"] if many else []) + ["timestamp", "step", *value_cols]
     n = len(cols["timestamp"])
-    shown = range(n if limit is None else min(n, limit))
     rows = []
-    for i in shown:
+    for i in range(n if limit is None else min(n, limit)):
         ts = np.datetime_as_string(cols["timestamp"][i], unit="s") + "Z"
         row = ([str(cols["series_id"][i])] if many else []) + [ts, str(cols["step"][i])]
-        row += [_fmt(float(cols[k][i])) for k in value_cols]
-        rows.append(row)
-    widths = [max(len(r[j]) for r in [head, *rows]) for j in range(len(head))]
-    lines = [
-        "  ".join(
-            c.rjust(w) if j >= len(head) - len(value_cols) - 1 else c.ljust(w)
-            for j, (c, w) in enumerate(zip(r, widths))
-        )
-        for r in [head, *rows]
-    ]
+        rows.append(row + [float(cols[k][i]) for k in value_cols])
+    text = text_table(head, rows, left=len(head) - len(value_cols) - 1)
     if limit is not None and n > limit:
-        lines.append(f"... {n - limit} more rows")
-    return "\n".join(lines)
+        text += f"\n... {n - limit} more rows"
+    return text
 
 
 # -- train ------------------------------------------------------------------------------------------
@@ -260,22 +205,25 @@ def _conf_train(p: argparse.ArgumentParser) -> None:
     _add_debug(p)
 
 
-def _import_dask() -> Any:
+def _dask_executor(address: str | None) -> Any:
+    """The data-parallel executor of swets-dask, found through the registry."""
+    from swets_core import registry
+    from swets_core.errors import UnknownComponentError
+
     try:
-        import swets_dask
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] in ("swets_dask", "dask", "distributed"):
-            raise ConfigError(
-                '--dask needs swets-dask, which is not installed: pip install "swets[dask]"'
-            ) from None
-        raise ConfigError(f"--dask: swets-dask failed to import: {exc}") from exc
-    except ImportError as exc:
-        raise ConfigError(f"--dask: swets-dask failed to import: {exc}") from exc
-    return swets_dask
+        factory = registry.get("executors", "dask")
+    except UnknownComponentError:
+        failed = [r for r in registry.plugins() if r.distribution == "swets-dask" and r.error]
+        if failed:
+            raise ConfigError(f"--dask: swets-dask failed to load: {failed[0].error}") from None
+        raise ConfigError(
+            '--dask needs swets-dask, which is not installed: pip install "swets[dask]"'
+        ) from None
+    return factory(address=address)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from swets_train.jobs import JobResult, JobSpec, run_job
+    from swets_train.jobs import JobSpec, run_job
 
     spec = JobSpec.from_dict(spec_from_args(args))
     d, t = spec.data, spec.training
@@ -289,15 +237,8 @@ def _run_train(args: argparse.Namespace) -> int:
         f"training {spec.model.name} on {d.label}{where}: lookback {d.lookback}, horizon "
         f"{d.horizon}, {' and '.join(budget)}"
     )
-    if args.dask is not None:
-        swets_dask = _import_dask()
-        result = swets_dask.train_data_parallel(spec.to_dict(), address=args.dask or None)
-        if isinstance(result, Mapping):
-            result = JobResult.from_dict(result)
-        elif callable(getattr(result, "job_result", None)):
-            result = result.job_result()
-    else:
-        result = run_job(spec, progress=not args.no_progress)
+    executor = None if args.dask is None else _dask_executor(args.dask or None)
+    result = run_job(spec, progress=not args.no_progress, executor=executor)
     for note in result.notes:
         _say(f"note: {note}")
     if result.windows:
@@ -432,18 +373,7 @@ def _conf_backtest(p: argparse.ArgumentParser) -> None:
 
 
 def _run_backtest(args: argparse.Namespace) -> int:
-    import attrs
-
-    from swets_timeseries.series import as_collection
-    from swets_train.backtest import backtest
-    from swets_train.jobs import (
-        JobSpec,
-        build_model,
-        fit_prepared,
-        load_series,
-        prepare,
-        resolve_season_length,
-    )
+    from swets_train.jobs import JobSpec, backtest_job
 
     if args.folds < 1:
         raise ConfigError(f"--folds must be >= 1, got {args.folds}")
@@ -480,63 +410,25 @@ def _run_backtest(args: argparse.Namespace) -> int:
     else:
         raise ConfigError("give a CHECKPOINT, or --model NAME / --config FILE to train one")
 
-    series, data_spec = load_series(spec)
-    spec = attrs.evolve(spec, data=data_spec)
-    d = spec.data
-    stride = args.stride or d.horizon
-    progress = not args.no_progress
-
-    fit_spec = attrs.evolve(spec, data=attrs.evolve(d, test=0.0))  # the fold's rows: train + val
-
-    def fit(train_data: Any, fold: int) -> Any:
-        rows = sum(len(s) for s in as_collection(train_data))
-        _say(f"fold {fold}: training {spec.model.name} on the {rows} rows before its origin")
-        p = prepare(fit_spec, data=train_data)
-        fit_prepared(p, progress=progress)
-        return p.model, p.scaler
-
+    name, label = spec.model.name, spec.data.label
     if job is None or args.refit:
-        season = job.season_length if job is not None else resolve_season_length(spec, series)
-        refit: bool | int = True if args.refit else args.folds
         what = "before every fold" if args.refit else "once, on the rows before the first fold"
-        _say(f"backtest of {spec.model.name} on {d.label}: training {what}")
-        # an untrained model of the job; the backtest replaces it with each fold's trained one
-        model = build_model(spec, 1 + len(d.covariates))
-        report = backtest(
-            {spec.model.name: model},
-            series,
-            lookback=d.lookback,
-            horizon=d.horizon,
-            folds=args.folds,
-            stride=stride,
-            refit=refit,
-            fit=fit,
-            season_length=season,
-            target=d.target,
-            covariates=list(d.covariates),
+        _say(f"backtest of {name} on {label}: training {what}")
+        refit: bool | int = True if args.refit else args.folds
+        bt = backtest_job(
+            spec, args.folds, args.stride, refit, progress=not args.no_progress, log=_say
         )
     else:
-        season = job.season_length
-        _say(f"backtest of {spec.model.name} from {job.checkpoint} on {d.label}")
-        report = backtest(
-            {spec.model.name: job.model},
-            series,
-            lookback=d.lookback,
-            horizon=d.horizon,
-            folds=args.folds,
-            stride=stride,
-            scaler=job.scaler,
-            season_length=season,
-            target=d.target,
-            covariates=list(d.covariates),
-        )
+        _say(f"backtest of {name} from {job.checkpoint} on {label}")
+        bt = backtest_job(spec, args.folds, args.stride, trained=job)
+    report, d = bt.report, bt.spec.data
     first = min(str(t) for o in report.origins[:1] for t in o.values())
     _say(
-        f"{report.folds} folds {stride} rows apart, horizon {d.horizon}, first origin "
-        f"{first[:19]}, season length {season}"
+        f"{report.folds} folds {bt.stride} rows apart, horizon {d.horizon}, first origin "
+        f"{first[:19]}, season length {bt.season_length}"
     )
     _say("")
-    _say(report.table(per_fold=args.per_fold))
+    _say(bt.table(per_fold=args.per_fold))
     return 0
 
 

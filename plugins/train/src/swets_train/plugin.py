@@ -1,4 +1,5 @@
-"""Entry point of swets-train in the ``swets`` group: registers the metrics and the baseline models."""
+"""Entry point of swets-train in the ``swets`` group: the metrics, the baseline models, the local
+executor and the commands."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def swets_register_models(register: Any) -> None:
 
     for name, cls in BASELINES.items():
         register(name, cls, doc=_MODEL_DOCS[name])
+
+
+@hookimpl
+def swets_register_executors(register: Any) -> None:
+    """Register ``local``: gradients of the whole batch in this process (the default)."""
+    from swets_train.executor import LocalExecutor
+
+    register("local", LocalExecutor, doc="Gradients of the whole batch in this process (default).")
 
 
 @hookimpl

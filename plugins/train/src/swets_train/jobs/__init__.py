@@ -1,0 +1,104 @@
+"""Training jobs as plain data: :class:`JobSpec`, :func:`prepare`, :func:`run_job` and :class:`JobResult`.
+
+A job is everything a training run needs, written as plain data (the ``[data]``, ``[model]``,
+``[training]`` and ``[output]`` sections of a TOML file), so the same description drives
+``swets train``, a Python call and a distributed run::
+
+    from swets_train.jobs import JobSpec, run_job
+
+    spec = JobSpec.from_dict({
+        "data": {"dataset": "electricity", "lookback": 336, "horizon": 48},
+        "model": {"name": "nbeats", "num_blocks": 2, "num_layers": 2, "layer_width": 128},
+        "training": {"epochs": 10, "patience": 3},
+    })
+    result = run_job(spec)          # trains, evaluates against baselines, writes the checkpoint
+    print(result.table())
+
+:func:`prepare` turns a spec into ready objects (data, splits, scaler, loaders, model, loss, optimizer,
+scheduler), deterministically for a seed; :func:`run_job` trains with :class:`~swets_train.Trainer`
+(early stopping on the validation loss, best weights restored), scores the validation and test windows
+in the original scale next to the naive and seasonal-naive baselines, and saves a checkpoint holding the
+full training state (scaler included) and the resolved spec in its metadata, from which
+:func:`load_job` later rebuilds everything. See docs/cli.md for every key.
+
+The package, one module per concern: :mod:`~swets_train.jobs.spec` (the specification and its
+validation, dotted keys, job files), :mod:`~swets_train.jobs.sources` (reading the data),
+:mod:`~swets_train.jobs.prepare` (the one :func:`prepare`, from a job or from data),
+:mod:`~swets_train.jobs.evaluate` (scores against the baselines), :mod:`~swets_train.jobs.report`
+(:class:`JobResult`, tables, the forecast CSV), :mod:`~swets_train.jobs.run` (:func:`run_job`,
+:func:`backtest_job`) and :mod:`~swets_train.jobs.loaded` (:func:`load_job`). Every public name is
+importable from ``swets_train.jobs``.
+"""
+
+from __future__ import annotations
+
+from swets_train.jobs.evaluate import (
+    BASELINES,
+    METRICS,
+    evaluate_prepared,
+    evaluate_windows,
+    mase_scales,
+    score_splits,
+)
+from swets_train.jobs.loaded import LoadedJob, load_job
+from swets_train.jobs.prepare import (
+    Prepared,
+    build_model,
+    prepare,
+    resolve_season_length,
+    scaler_from_state,
+)
+from swets_train.jobs.report import JobResult, format_table, write_forecast_csv
+from swets_train.jobs.run import JobBacktest, backtest_job, fit_prepared, run_job
+from swets_train.jobs.sources import default_season_length, load_series
+from swets_train.jobs.spec import (
+    SECTIONS,
+    DataSpec,
+    JobSpec,
+    ModelSpec,
+    OutputSpec,
+    TrainingSpec,
+    apply_overrides,
+    as_spec,
+    get_dotted,
+    parse_value,
+    read_job_file,
+    set_dotted,
+)
+
+__all__ = [
+    "BASELINES",
+    "DataSpec",
+    "JobBacktest",
+    "JobResult",
+    "JobSpec",
+    "LoadedJob",
+    "METRICS",
+    "ModelSpec",
+    "OutputSpec",
+    "Prepared",
+    "SECTIONS",
+    "TrainingSpec",
+    "apply_overrides",
+    "as_spec",
+    "backtest_job",
+    "build_model",
+    "default_season_length",
+    "evaluate_prepared",
+    "evaluate_windows",
+    "fit_prepared",
+    "format_table",
+    "get_dotted",
+    "load_job",
+    "load_series",
+    "mase_scales",
+    "parse_value",
+    "prepare",
+    "read_job_file",
+    "resolve_season_length",
+    "run_job",
+    "scaler_from_state",
+    "score_splits",
+    "set_dotted",
+    "write_forecast_csv",
+]

@@ -1,0 +1,174 @@
+"""Trained jobs: :func:`load_job` reads a checkpoint written by a job into a :class:`LoadedJob`,
+which forecasts, predicts and evaluates on the job's data or on other data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from swets_core.errors import CheckpointError, ConfigError, SwetsError
+from swets_train.jobs.evaluate import mase_scales, score_splits
+from swets_train.jobs.prepare import scaler_from_state
+from swets_train.jobs.sources import load_series
+from swets_train.jobs.spec import JobSpec
+
+__all__ = ["LoadedJob", "load_job"]
+
+
+@attrs.define(kw_only=True)
+class LoadedJob:
+    """A trained job: its spec, model and scaler (from :func:`load_job` or a finished run).
+
+    Methods forecast, predict and evaluate it on the job's data or on other data;
+    :func:`~swets_train.jobs.backtest_job` backtests it (``trained=``).
+    """
+
+    spec: JobSpec
+    model: Any
+    scaler: Any
+    history: list[dict[str, Any]] = attrs.field(factory=list)
+    checkpoint: str | None = None
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+
+    def with_data(self, **changes: Any) -> LoadedJob:
+        """The same job reading other data: ``dataset=``, ``path=``, ``target=``, ``covariates=``,
+        ``timestamp_column=``, ``id_column=`` (None values are ignored; a new source replaces the
+        old one)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            return self
+        d = self.spec.to_dict()
+        data = dict(d["data"])
+        if "dataset" in changes or "path" in changes:
+            data.pop("dataset", None)
+            data.pop("path", None)
+        data.update(changes)
+        d["data"] = data
+        return attrs.evolve(self, spec=JobSpec.from_dict(d))
+
+    def series(self) -> Any:
+        """The job's data (original scale) with its roles."""
+        return load_series(self.spec)[0]
+
+    @property
+    def season_length(self) -> int:
+        m = self.spec.training.season_length
+        return 1 if m is None else m
+
+    def forecast(self, data: Any = None) -> Any:
+        """The forecast beyond the end of each series (:func:`swets_train.forecast`)."""
+        from swets_train.predict import forecast
+
+        coll = self.series() if data is None else data
+        d = self.spec.data
+        return forecast(
+            self.model,
+            coll,
+            scaler=self.scaler,
+            lookback=d.lookback,
+            horizon=d.horizon,
+            target=d.target,
+            covariates=list(d.covariates),
+        )
+
+    def predict(self, data: Any = None, stride: int = 1) -> Any:
+        """Forecasts from every ``stride``-th window origin with the actuals (:func:`swets_train.predict`)."""
+        from swets_train.predict import predict
+
+        coll = self.series() if data is None else data
+        d = self.spec.data
+        return predict(
+            self.model,
+            coll,
+            scaler=self.scaler,
+            lookback=d.lookback,
+            horizon=d.horizon,
+            stride=stride,
+            target=d.target,
+            covariates=list(d.covariates),
+        )
+
+    def evaluate(
+        self, *, whole: bool = False, stride: int = 1
+    ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, dict[str, float]]]]:
+        """Metrics next to the baselines, as :func:`evaluate_prepared` returns them.
+
+        By default the job's validation and test splits are rebuilt from its data (the same rows
+        as in training, so the figures match the run's). With ``whole=True`` every window of the
+        data (every ``stride`` rows) is scored under the split name ``"all"``, MASE scaled by each
+        series' seasonal differences over all its rows.
+        """
+        from swets_timeseries import WindowDataset
+
+        d = self.spec.data
+        coll = self.series()
+        m = self.season_length
+        if d.lookback < m:
+            raise ConfigError(f"season_length {m} is longer than the lookback {d.lookback}")
+        ds = WindowDataset(
+            coll,
+            d.lookback,
+            d.horizon,
+            stride=stride if whole else 1,
+            target=d.target,
+            covariates=list(d.covariates),
+            dtype="float64",
+        )
+        if whole:
+            parts = [("all", ds)]
+            scales = mase_scales(coll, d.target, None, m)
+        else:
+            splits = ds.split(val=d.val, test=d.test, gap=d.gap)
+            parts = [("validation", splits.val), ("test", splits.test)]
+            scales = mase_scales(coll, d.target, splits.train.rows, m)
+        return score_splits(self.model, parts, scaler=self.scaler, season_length=m, scales=scales)
+
+
+def load_job(path: str | os.PathLike[str]) -> LoadedJob:
+    """Load a checkpoint written by :func:`run_job` (or ``swets train``) as a :class:`LoadedJob`.
+
+    Raises:
+        CheckpointError: the file is not a readable checkpoint, or was not written by a job (its
+            metadata holds no ``"job"``).
+    """
+    from swets_core.checkpoint import load_checkpoint
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
+    try:
+        ckpt = load_checkpoint(path)
+    except SwetsError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot read the checkpoint: {exc}") from exc
+    meta = ckpt.user_metadata
+    job = meta.get("job") if isinstance(meta, Mapping) else None
+    if not isinstance(job, Mapping):
+        raise CheckpointError(
+            f"{path}: holds model {ckpt.model_name!r} but no job description (it was not written by "
+            "swets train / run_job), so its data and scaler are unknown"
+        )
+    try:
+        spec = JobSpec.from_dict(job)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: the stored job description is invalid: {exc}") from exc
+    state = ckpt.training_state or {}
+    scaler = scaler_from_state(state.get("scaler"))
+    history = []
+    hist = state.get("history")
+    if isinstance(hist, Mapping):
+        history = [dict(r) for r in hist.get("records", [])]
+    return LoadedJob(
+        spec=spec,
+        model=ckpt.model,
+        scaler=scaler,
+        history=history,
+        checkpoint=path,
+        metadata=dict(meta),
+    )

@@ -1,0 +1,401 @@
+"""One way to get ready for training: :func:`prepare`, from a job or from data, and its :class:`Prepared`.
+
+The sequence is always the same and free of leakage: chronological train / validation / test splits of
+the windows, a scaler fitted on the training rows only, the data scaled with it, a shuffled training
+``DataLoader`` (explicit seed) and an ordered validation loader. From a job (``prepare(spec)``) the
+data comes from the spec's source and the model, loss, optimizer and scheduler are built through the
+registry as well; from data (``prepare(series, lookback, horizon, ...)``) only the data part is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from swets_core.errors import CheckpointError, ConfigError, SwetsError
+from swets_train.jobs.sources import default_season_length, load_series
+from swets_train.jobs.spec import JobSpec, _auto_model_config, _build, _component, as_spec
+from swets_train.predict import _quantiles, model_dtype
+
+__all__ = [
+    "Prepared",
+    "build_model",
+    "prepare",
+    "resolve_season_length",
+    "scaler_from_state",
+]
+
+_SCALERS = ("standard", "minmax", "robust")
+
+
+def _scaler_classes() -> dict[str, Any]:
+    from swets_timeseries import MinMaxScaler, RobustScaler, StandardScaler
+
+    return {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+
+
+def scaler_from_state(state: Mapping[str, Any] | None) -> Any:
+    """Rebuild a swets-timeseries scaler from its ``state_dict()`` (as stored by
+    ``fit(..., scaler=...)`` under ``training_state["scaler"]``); None gives None.
+
+    Raises:
+        CheckpointError: an unknown scaler kind or a state that does not load.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, Mapping) or "kind" not in state:
+        raise CheckpointError(f"a scaler state must be a mapping with a 'kind', got {state!r:.80}")
+    classes = _scaler_classes()
+    cls = classes.get(state["kind"])
+    if cls is None:
+        raise CheckpointError(f"unknown scaler kind {state['kind']!r}; known: {', '.join(classes)}")
+    config = state.get("config") or {}
+    try:
+        scaler = cls(**config)
+        scaler.load_state_dict(state)
+    except Exception as exc:
+        raise CheckpointError(f"cannot rebuild the {state['kind']} scaler: {exc}") from exc
+    return scaler
+
+
+@attrs.define(kw_only=True, repr=False)
+class Prepared:
+    """What :func:`prepare` returns.
+
+    Attributes:
+        train: the shuffled training DataLoader (scaled windows).
+        val: the validation DataLoader, or None; ``test`` the scaled test WindowDataset, or None.
+        dataset: the unscaled ``WindowDataset`` over ``series`` (float64 for a job);
+            ``splits`` its chronological train / validation / test splits (``splits.train.rows``
+            are the rows the scaler was fitted on).
+        scaler: the scaler fitted on the training rows, or None.
+        series: the data in its original scale, a ``SeriesCollection`` (with the job's roles).
+        n_features: F, the number of input features of each window; lookback, horizon: the geometry.
+        spec: the resolved JobSpec (target, covariates, loss and season length filled in); None
+            when prepared from data.
+        model, loss, optimizer, scheduler: built through the registry from the job (None from data;
+            scheduler None when the job sets none).
+        season_length: the seasonal period of the seasonal-naive baseline and of MASE (jobs).
+        notes: remarks about choices made (printed by the CLI).
+    """
+
+    train: Any
+    val: Any
+    test: Any
+    dataset: Any
+    splits: Any
+    scaler: Any
+    series: Any
+    n_features: int
+    lookback: int
+    horizon: int
+    spec: JobSpec | None = None
+    model: Any = None
+    loss: Any = None
+    optimizer: Any = None
+    scheduler: Any = None
+    season_length: int | None = None
+    notes: list[str] = attrs.field(factory=list)
+
+    def __repr__(self) -> str:
+        val = "none" if self.val is None else f"{len(self.val.dataset)} windows"
+        test = "none" if self.test is None else f"{len(self.test)} windows"
+        job = "" if self.spec is None else f"model={self.spec.model.name}, "
+        return (
+            f"Prepared({job}train={len(self.train.dataset)} windows in {len(self.train)} batches, "
+            f"val={val}, test={test}, n_features={self.n_features}, scaler={self.scaler!r})"
+        )
+
+
+def build_model(spec: JobSpec, n_features: int) -> Any:
+    """Create the job's model through the registry with its options, the window geometry, the number
+    of input features and the seed (each passed when the model's factory takes it).
+
+    Raises:
+        ConfigError: the model rejects its configuration (the message names the model).
+    """
+    name = spec.model.name
+    factory = _component("models", name, "model.name")
+    d = spec.data
+    config = _auto_model_config(factory, d.lookback, d.horizon, n_features, spec.training.seed)
+    config.update(spec.model.options)
+    try:
+        return factory(**config)
+    except SwetsError as exc:
+        raise ConfigError(f"model {name!r}: {exc}") from exc
+    except TypeError as exc:
+        raise ConfigError(
+            f"model {name!r} cannot be built from {sorted(config)}: {exc}; add the missing "
+            "options to [model] (or --set model.KEY=VALUE)"
+        ) from exc
+
+
+def resolve_season_length(spec: JobSpec, series: Any, notes: list[str] | None = None) -> int:
+    """The job's seasonal period: ``training.season_length``, else :func:`default_season_length` of
+    the first series (1 when that is longer than the lookback; a note is appended to ``notes``).
+
+    Raises:
+        ConfigError: an explicit season length longer than the lookback.
+    """
+    notes = [] if notes is None else notes
+    lookback = spec.data.lookback
+    m = spec.training.season_length
+    if m is not None:
+        if m > lookback:
+            raise ConfigError(
+                f"training.season_length ({m}) is longer than data.lookback ({lookback}): the "
+                "seasonal-naive baseline repeats the last season of the input window; raise "
+                "data.lookback or lower training.season_length"
+            )
+        return m
+    m = default_season_length(series[0].timestamps)
+    if m > lookback:
+        notes.append(
+            f"the data's natural season ({m} rows) is longer than the lookback ({lookback}); the "
+            "seasonal-naive baseline and MASE use season_length 1 (set training.season_length)"
+        )
+        return 1
+    return m
+
+
+def _split(coll: Any, lookback: int, horizon: int, dtype: str, parts: Mapping[str, Any]) -> Any:
+    """The unscaled windows of ``coll`` and their chronological splits."""
+    from swets_timeseries import WindowDataset
+
+    dataset = WindowDataset(
+        coll,
+        lookback,
+        horizon,
+        target=parts["target"],
+        covariates=parts["covariates"],
+        dtype=dtype,
+    )
+    return dataset, dataset.split(val=parts["val"], test=parts["test"], gap=parts["gap"])
+
+
+def _scale_and_load(
+    coll: Any, dataset: Any, splits: Any, scaler: Any, dtype: str, o: Mapping[str, Any]
+) -> tuple[Any, Any, Any, Any]:
+    """Fit ``scaler`` on the training rows (unless fitted), scale, and load: ``(scaler, train
+    loader, validation loader, scaled test windows)``."""
+    from swets_timeseries import DataLoader, WindowDataset
+
+    if isinstance(scaler, str):
+        classes = _scaler_classes()
+        if scaler not in classes:
+            raise ConfigError(
+                f"prepare: scaler must be one of {', '.join(_SCALERS)} or None, got {scaler!r}"
+            )
+        scaler = classes[scaler]()
+    if scaler is not None:
+        if not getattr(scaler, "fitted", False):
+            scaler.fit(coll, rows=splits.train.rows)
+        coll = scaler.transform(coll)
+    parts = splits
+    if scaler is not None or dataset.dtype != np.dtype(dtype):
+        parts = WindowDataset(
+            coll,
+            o["lookback"],
+            o["horizon"],
+            target=o["target"],
+            covariates=o["covariates"],
+            dtype=dtype,
+        ).split(val=o["val"], test=o["test"], gap=o["gap"])
+    train = DataLoader(
+        parts.train,
+        o["batch_size"],
+        shuffle=True,
+        seed=o["seed"],
+        dtype=dtype,
+        drop_last=o["drop_last"],
+        prefetch=o["prefetch"],
+    )
+    val = None if parts.val is None else DataLoader(parts.val, o["val_batch_size"], dtype=dtype)
+    return scaler, train, val, parts.test
+
+
+def prepare(
+    source: Any,
+    lookback: int | None = None,
+    horizon: int | None = None,
+    *,
+    data: Any = None,
+    val: Any = 0.15,
+    test: Any = 0.0,
+    gap: int = 0,
+    batch_size: int = 64,
+    seed: int = 0,
+    scaler: Any = "standard",
+    dtype: str = "float32",
+    target: str | Sequence[str] | None = None,
+    covariates: Sequence[str] | None = None,
+    val_batch_size: int = 512,
+    drop_last: bool = False,
+    prefetch: int = 0,
+) -> Prepared:
+    """Split, scale (fitted on the training rows only) and load data for training, from a job or
+    from data.
+
+    ``prepare(spec, *, data=None)``: ``spec`` a :class:`JobSpec` or its plain data. The data comes
+    from the spec (or ``data``, already loaded, see :func:`load_series`), every option from its
+    sections (the unscaled windows are float64, the loaders in the model's dtype), and the model,
+    loss, optimizer and scheduler are built too. Deterministic for ``training.seed``: two calls give
+    identical models and batches.
+
+    ``prepare(data, lookback, horizon, ...)``: the data part only, with these options:
+
+    Args:
+        data: TimeSeries / SeriesCollection / OHLCV in the original scale.
+        lookback, horizon: window geometry.
+        val, test, gap: the sizes of the validation and test parts (fractions, row counts or start
+            timestamps) and the rows left out between parts, as ``WindowDataset.split``.
+        batch_size, seed, drop_last, prefetch: the training loader (shuffled with ``seed``).
+        scaler: ``"standard"``, ``"minmax"``, ``"robust"``, None (no scaling), or a scaler object
+            (fitted on the training rows here unless it is already fitted).
+        dtype: float32 (default) or float64 windows and batches.
+        target, covariates: column roles (default: the data's).
+        val_batch_size: windows per validation batch.
+
+    Raises:
+        ConfigError: a bad option, or (jobs) a problem of the data, the model or the components,
+            naming the section and key.
+    """
+    o = {
+        "lookback": lookback,
+        "horizon": horizon,
+        "val": val,
+        "test": test,
+        "gap": gap,
+        "batch_size": batch_size,
+        "seed": seed,
+        "target": target,
+        "covariates": covariates,
+        "val_batch_size": val_batch_size,
+        "drop_last": drop_last,
+        "prefetch": prefetch,
+    }
+    if isinstance(source, (JobSpec, Mapping)):
+        defaults = {"lookback": None, "horizon": None, **(prepare.__kwdefaults__ or {})}
+        options = {**o, "scaler": scaler, "dtype": dtype}
+        given = [k for k, v in options.items() if _differs(v, defaults[k])]
+        if given:
+            raise ConfigError(
+                f"prepare: a job takes its options from its sections, not from {', '.join(given)}="
+            )
+        return _prepare_job(as_spec(source), data, o)
+    if data is not None:
+        raise ConfigError("prepare: data= goes with a job spec; pass the data first instead")
+    if lookback is None or horizon is None:
+        raise ConfigError("prepare: give lookback and horizon (or a job spec)")
+    from swets_timeseries.series import as_collection
+
+    coll = as_collection(source)
+    dataset, splits = _split(coll, lookback, horizon, dtype, o)
+    fitted, train, val_loader, test_windows = _scale_and_load(
+        coll, dataset, splits, scaler, dtype, o
+    )
+    return Prepared(
+        train=train,
+        val=val_loader,
+        test=test_windows,
+        dataset=dataset,
+        splits=splits,
+        scaler=fitted,
+        series=coll,
+        n_features=dataset.n_features,
+        lookback=lookback,
+        horizon=horizon,
+    )
+
+
+def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
+    coll, ds = load_series(spec, data)
+    t = spec.training
+    o.update(
+        lookback=ds.lookback,
+        horizon=ds.horizon,
+        val=ds.val,
+        test=ds.test,
+        gap=ds.gap,
+        batch_size=t.batch_size,
+        seed=t.seed,
+        target=ds.target,
+        covariates=ds.covariates,
+    )
+    try:
+        dataset, splits = _split(coll, ds.lookback, ds.horizon, "float64", o)
+    except ConfigError as exc:
+        if "no complete window" not in str(exc):
+            raise
+        raise ConfigError(
+            f"{ds.label}: {exc}; lower data.lookback ({ds.lookback}) or data.horizon "
+            f"({ds.horizon}), or use more data"
+        ) from exc
+    notes: list[str] = []
+    season = resolve_season_length(spec, coll, notes)
+    model = build_model(spec, dataset.n_features)
+    dtype = model_dtype(model)
+    if dtype.kind != "f":  # pragma: no cover - models have float parameters
+        dtype = np.dtype(np.float32)
+    scaler, train, val, test = _scale_and_load(coll, dataset, splits, ds.scaler, str(dtype), o)
+
+    quantiles = _quantiles(model)
+    quantiles = None if quantiles is None else list(quantiles)
+    loss_name = t.loss or ("quantile" if quantiles is not None else "mse")
+    loss_options = dict(t.loss_options)
+    if loss_name == "quantile" and quantiles is not None:
+        given = loss_options.setdefault("quantiles", quantiles)
+        if [float(q) for q in given] != quantiles:
+            raise ConfigError(
+                f"training.loss_options.quantiles {list(given)} differ from the model's quantiles "
+                f"{quantiles}"
+            )
+    loss = _create("losses", loss_name, (), loss_options, "training.loss")
+    opt_kwargs = {"lr": t.lr, **t.optimizer_options}
+    if t.weight_decay is not None:
+        opt_kwargs["weight_decay"] = t.weight_decay
+    params = (model.parameters(),)
+    optimizer = _create("optimizers", t.optimizer, params, opt_kwargs, "training.optimizer")
+    scheduler = None
+    if t.scheduler is not None:
+        options = t.scheduler_options
+        scheduler = _create("schedulers", t.scheduler, (optimizer,), options, "training.scheduler")
+    resolved = attrs.evolve(
+        spec,
+        data=ds,
+        training=attrs.evolve(t, loss=loss_name, loss_options=loss_options, season_length=season),
+    )
+    return Prepared(
+        train=train,
+        val=val,
+        test=test,
+        dataset=dataset,
+        splits=splits,
+        scaler=scaler,
+        series=coll,
+        n_features=dataset.n_features,
+        lookback=ds.lookback,
+        horizon=ds.horizon,
+        spec=resolved,
+        model=model,
+        loss=loss,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        season_length=season,
+        notes=notes,
+    )
+
+
+def _differs(value: Any, default: Any) -> bool:
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # an array compared with a default
+        return True
+
+
+def _create(kind: str, name: str, args: tuple[Any, ...], options: Any, where: str) -> Any:
+    """The registered ``kind`` ``name`` built with ``args`` and ``options``; errors name ``where``."""
+    return _build(_component(kind, name, where), args, options, where, repr(name))

@@ -1,0 +1,334 @@
+"""Running a job: :func:`fit_prepared`, :func:`run_job` and :func:`backtest_job`.
+
+:func:`run_job` prepares a job, trains it with :class:`~swets_train.Trainer` (in this process, or on
+whatever ``executor=`` says), scores it against the baselines and writes its checkpoint and outputs.
+:func:`backtest_job` is the one rolling-origin backtest of a job, behind ``swets backtest`` and the
+backtests of a sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from swets_core.checks import is_int
+from swets_core.errors import ConfigError
+from swets_train.jobs.evaluate import METRICS, evaluate_prepared
+from swets_train.jobs.loaded import LoadedJob
+from swets_train.jobs.prepare import Prepared, build_model, prepare, resolve_season_length
+from swets_train.jobs.report import JobResult, _EpochLog, _history_records, write_forecast_csv
+from swets_train.jobs.sources import load_series
+from swets_train.jobs.spec import JobSpec, _plain, as_spec
+
+__all__ = ["JobBacktest", "backtest_job", "fit_prepared", "run_job"]
+
+
+def fit_prepared(
+    prepared: Prepared,
+    *,
+    progress: bool = False,
+    callbacks: Sequence[Any] = (),
+    executor: Any = None,
+) -> tuple[Any, Any]:
+    """Train ``prepared.model`` as the job says; returns ``(trainer, history)``.
+
+    Early stopping on the validation loss (``training.patience``; the best epoch's weights are
+    restored), the scheduler, gradient clipping, the seed and the scaler (stored in checkpoints the
+    trainer writes) come from the spec; ``executor`` says where the gradients are computed (see
+    :mod:`swets_train.executor`). With ``progress``, a bar on a terminal, else one line per epoch on
+    stderr.
+    """
+    from swets_train.callbacks import EarlyStopping
+    from swets_train.predict import _quantiles
+    from swets_train.trainer import Trainer
+
+    p = prepared
+    t = p.spec.training
+    cbs = list(callbacks)
+    if t.patience is not None:
+        cbs.append(EarlyStopping(patience=t.patience, restore_best_weights=True))
+    stream = sys.stderr
+    if progress and not (callable(getattr(stream, "isatty", None)) and stream.isatty()):
+        cbs.append(_EpochLog(t.epochs, stream))
+    trainer = Trainer()
+    history = trainer.fit(
+        p.model,
+        p.loss,
+        p.optimizer,
+        p.train,
+        p.val,
+        epochs=t.epochs,
+        max_steps=t.max_steps,
+        scheduler=p.scheduler,
+        scheduler_interval=t.scheduler_interval,
+        clip_grad_norm=t.clip_grad_norm,
+        metrics=() if _quantiles(p.model) is not None else ("mae",),
+        callbacks=cbs,
+        seed=t.seed,
+        progress=progress,
+        scaler=p.scaler,
+        executor=executor,
+    )
+    return trainer, history
+
+
+def run_job(
+    spec: JobSpec | Mapping[str, Any],
+    *,
+    progress: bool = False,
+    write: bool = True,
+    data: Any = None,
+    callbacks: Sequence[Any] = (),
+    executor: Any = None,
+) -> JobResult:
+    """Train, evaluate and save one job.
+
+    Trains with :class:`~swets_train.Trainer` (early stopping on the validation loss with
+    ``training.patience``, best weights restored), scores the validation and test windows in the
+    original scale next to the naive and seasonal-naive baselines (:func:`evaluate_prepared`) and,
+    with ``write``, saves the checkpoint (model, full training state with the scaler, and in its
+    metadata the resolved spec under ``"job"`` plus the metrics and the executor's
+    :attr:`JobResult.execution`), then the forecast CSV and the plot when ``[output]`` asks for them.
+
+    Args:
+        spec: a JobSpec or its plain-data form.
+        progress: show training progress on stderr (a bar on a terminal, else one line per epoch).
+        write: write the checkpoint and the other outputs.
+        data: already loaded data instead of the spec's data source.
+        callbacks: extra training callbacks.
+        executor: where the gradients are computed: None for this process, or an executor such as
+            ``registry.create("executors", "dask")`` (data-parallel on Dask workers). One with a
+            ``for_job`` method is given the resolved spec and ``data`` first.
+    """
+    return _run_prepared(
+        prepare(as_spec(spec), data=data),
+        data=data,
+        progress=progress,
+        write=write,
+        callbacks=callbacks,
+        executor=executor,
+    )
+
+
+def _run_prepared(
+    p: Prepared,
+    *,
+    data: Any,
+    progress: bool,
+    write: bool,
+    callbacks: Sequence[Any] = (),
+    executor: Any = None,
+) -> JobResult:
+    if callable(getattr(executor, "for_job", None)):
+        executor = executor.for_job(p.spec.to_dict(), data)
+    start = time.perf_counter()
+    trainer, history = fit_prepared(p, progress=progress, callbacks=callbacks, executor=executor)
+    seconds = time.perf_counter() - start
+    describe = getattr(trainer.executor, "metadata", None)
+    execution = dict(describe()) if callable(describe) else {}
+    metrics, baselines = evaluate_prepared(p)
+    spec_dict = p.spec.to_dict()
+    path = None
+    if write:
+        path = p.spec.checkpoint_path
+        directory = os.path.dirname(path)
+        try:
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"output.checkpoint: cannot create {directory}: {exc}") from exc
+        metadata = {
+            "job": spec_dict,
+            "metrics": _plain(metrics),
+            "baselines": _plain(baselines),
+            "season_length": p.season_length,
+            **_plain(execution),
+        }
+        try:
+            trainer.save_checkpoint(path, metadata=metadata)
+        except OSError as exc:
+            raise ConfigError(f"output.checkpoint: cannot write {path}: {exc}") from exc
+    result = JobResult(
+        metrics=metrics,
+        baselines=baselines,
+        checkpoint=path,
+        history=_history_records(history),
+        spec=spec_dict,
+        stop_reason=history.stop_reason,
+        seconds=seconds,
+        windows={
+            split: len(part)
+            for split, part in (
+                ("train", p.splits.train),
+                ("validation", p.splits.val),
+                ("test", p.splits.test),
+            )
+            if part is not None
+        },
+        notes=list(p.notes),
+        execution=execution,
+        model=p.model,
+        scaler=p.scaler,
+    )
+    out = p.spec.output
+    if write and (out.forecast_csv or out.plot):
+        job = LoadedJob(
+            spec=p.spec, model=p.model, scaler=p.scaler, history=result.history, checkpoint=path
+        )
+        if out.forecast_csv:
+            write_forecast_csv(job.forecast(p.series), out.forecast_csv)
+        if out.plot:
+            from swets_train.plot import plot_job
+
+            plot_job(job, out.plot, data=p.series)
+    return result
+
+
+@attrs.define(kw_only=True)
+class JobBacktest:
+    """What :func:`backtest_job` returns.
+
+    Attributes:
+        report: the :class:`~swets_train.BacktestReport` (the model under its name, then the naive
+            and seasonal-naive baselines; metrics mae, rmse, smape, mase).
+        spec: the job with its data roles resolved.
+        season_length: the seasonal period of ``seasonal_naive`` and MASE.
+        stride: rows between consecutive origins.
+        result: the training run of a backtest without refitting that trained the job itself
+            (:func:`run_job`'s result), else None.
+        in_sample_folds: the folds whose origin falls inside the rows the model was trained on
+            (0 with refitting; None for a given trained model, whose training rows are unknown).
+    """
+
+    report: Any
+    spec: JobSpec
+    season_length: int
+    stride: int
+    result: JobResult | None = None
+    in_sample_folds: int | None = None
+
+    def table(self, per_fold: bool = False) -> str:
+        """The report's table (see :meth:`BacktestReport.table`)."""
+        return self.report.table(per_fold=per_fold)
+
+
+def backtest_job(
+    spec: JobSpec | Mapping[str, Any],
+    folds: int = 5,
+    stride: int | None = None,
+    refit: bool | int = False,
+    *,
+    trained: LoadedJob | None = None,
+    data: Any = None,
+    write: bool = False,
+    progress: bool = False,
+    log: Callable[[str], Any] | None = None,
+) -> JobBacktest:
+    """Rolling-origin backtest of a job: ``folds`` forecast origins ``stride`` rows apart (default:
+    the horizon), the last fold ending at the end of each series, next to the baselines.
+
+    Which model forecasts:
+
+    * ``refit=False``: one model for every fold: ``trained`` (a :class:`LoadedJob`, e.g. a
+      checkpoint, with its scaler), or else the job trained as :func:`run_job` trains it, on its own
+      train / validation split (``write`` saves its checkpoint and outputs). ``in_sample_folds``
+      counts the folds whose origin lies inside that training split: keep it 0 by giving the job a
+      test part (``data.test``) at least ``folds * stride`` rows long.
+    * ``refit=True``: a fresh model of the job before every fold, trained on the rows before the
+      fold's origin (split into training and validation rows as the job says, no test part).
+    * ``refit=n`` (an int): a fresh model every ``n`` folds (``n >= folds``: once, on the rows before
+      the first origin).
+
+    Args:
+        spec: the job (a JobSpec or its plain data).
+        data: already loaded data instead of the spec's data source.
+        progress: training progress on stderr.
+        log: called with a line before each refit (``"fold 0: training ..."``).
+
+    Raises:
+        ConfigError: a bad argument, or a problem of the job.
+    """
+    if not is_int(folds) or folds < 1:
+        raise ConfigError(f"backtest_job: folds must be an int >= 1, got {folds!r}")
+    if stride is not None and (not is_int(stride) or stride < 1):
+        raise ConfigError(f"backtest_job: stride must be an int >= 1 or None, got {stride!r}")
+    if not isinstance(refit, bool) and not (is_int(refit) and refit >= 1):
+        raise ConfigError(f"backtest_job: refit must be a bool or an int >= 1, got {refit!r}")
+    if refit and trained is not None:
+        raise ConfigError("backtest_job: a trained model is not refitted; give trained= or refit=")
+    spec = as_spec(spec)
+    result, in_sample, fit = None, None, None
+    if refit:
+        series, data_spec = load_series(spec, data)
+        spec = attrs.evolve(spec, data=data_spec)
+        season = resolve_season_length(spec, series)
+        fit_spec = attrs.evolve(spec, data=attrs.evolve(spec.data, test=0.0))  # train + validation
+
+        def fit(train_data: Any, fold: int) -> Any:
+            from swets_timeseries.series import as_collection
+
+            if log is not None:
+                rows = sum(len(s) for s in as_collection(train_data))
+                log(f"fold {fold}: training {spec.model.name} on the {rows} rows before its origin")
+            p = prepare(fit_spec, data=train_data)
+            fit_prepared(p, progress=progress)
+            return p.model, p.scaler
+
+        # an untrained model of the job; the backtest replaces it with each fold's trained one
+        model, scaler, in_sample = build_model(spec, 1 + len(spec.data.covariates)), None, 0
+    elif trained is not None:
+        series, data_spec = load_series(spec, data)
+        spec = attrs.evolve(spec, data=data_spec)
+        model, scaler, season = trained.model, trained.scaler, trained.season_length
+    else:
+        p = prepare(spec, data=data)
+        result = _run_prepared(p, data=data, progress=progress, write=write)
+        spec, series, season = p.spec, p.series, p.season_length
+        model, scaler = p.model, p.scaler
+    d = spec.data
+    stride = d.horizon if stride is None else int(stride)
+    from swets_train.backtest import backtest
+
+    report = backtest(
+        {spec.model.name: model},
+        series,
+        lookback=d.lookback,
+        horizon=d.horizon,
+        folds=folds,
+        stride=stride,
+        scaler=scaler,
+        refit=refit,
+        fit=fit,
+        season_length=season,
+        metrics=METRICS,
+        target=d.target,
+        covariates=list(d.covariates),
+    )
+    if result is not None:
+        in_sample = _in_sample_folds(report, series, p.splits.train.rows)
+    return JobBacktest(
+        report=report,
+        spec=spec,
+        season_length=season,
+        stride=stride,
+        result=result,
+        in_sample_folds=in_sample,
+    )
+
+
+def _in_sample_folds(report: Any, series: Any, train_rows: Mapping[str, tuple[int, int]]) -> int:
+    """The folds of ``report`` with an origin at or before the last training row of its series."""
+    import numpy as np
+
+    last = {s.id: s.timestamps[train_rows[s.id][1] - 1] for s in series if s.id in train_rows}
+    return int(
+        sum(
+            any(sid in last and np.datetime64(t) <= last[sid] for sid, t in origins.items())
+            for origins in report.origins
+        )
+    )

@@ -1,0 +1,238 @@
+"""Where a job's data comes from: a bundled data set, a CSV or Parquet file, or data given in memory.
+
+:func:`load_series` returns the data as a ``SeriesCollection`` with the job's target and covariates,
+and the data section with what it resolved (the target, the covariates, an absolute path);
+:func:`default_season_length` reads the seasonal period off the sampling interval.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from swets_core.errors import ConfigError, SwetsError
+from swets_train.jobs.spec import DataSpec, JobSpec
+
+__all__ = ["default_season_length", "load_series"]
+
+_TIMESTAMP_HEADERS = ("timestamp", "date", "time", "datetime", "ts")
+
+
+def _header(path: str, delimiter: str = ",") -> list[str]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for row in csv.reader(fh, delimiter=delimiter):
+            if row:
+                return [c.strip() for c in row]
+    raise ConfigError(f"data.path: {path} is empty")
+
+
+def _value_columns(columns: Sequence[str], spec: DataSpec) -> list[str]:
+    skip = {spec.timestamp_column, spec.id_column}
+    out = []
+    for c in columns:
+        norm = c.strip().lower().replace(" ", "").replace("_", "")
+        if c in skip or (spec.timestamp_column is None and norm in _TIMESTAMP_HEADERS):
+            continue
+        out.append(c)
+    return out
+
+
+def _check_columns(columns: Sequence[str], spec: DataSpec, target: str) -> None:
+    """Every column the job names must be in the file's header (with a suggestion if not)."""
+    named = [("target", target)] + [("covariates", c) for c in spec.covariates]
+    named += [(k, getattr(spec, k)) for k in ("timestamp_column", "id_column") if getattr(spec, k)]
+    for role, name in named:
+        if name not in columns:
+            close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"data.{role}: {spec.label} has no column {name!r} (columns: "
+                f"{', '.join(columns)}){hint}"
+            )
+
+
+def _default_target(columns: Sequence[str], spec: DataSpec) -> str:
+    values = _value_columns(columns, spec)
+    if len(values) == 1:
+        return values[0]
+    lowered = {c.strip().lower(): c for c in values}
+    if "close" in lowered:
+        return lowered["close"]
+    raise ConfigError(
+        f"data.target: {spec.label} has {len(values)} value columns ({', '.join(values)}); "
+        "name the target (--target COLUMN or data.target)"
+    )
+
+
+def _with_roles(coll: Any, target: str, covariates: Sequence[str], label: str) -> Any:
+    from swets_timeseries import SeriesCollection, TimeSeries
+
+    out = []
+    for s in coll:
+        for role, name in [("target", target)] + [("covariates", c) for c in covariates]:
+            if name not in s.values:
+                close = difflib.get_close_matches(name, list(s.values), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(
+                    f"data.{role}: {label} has no column {name!r} (columns: "
+                    f"{', '.join(s.values)}){hint}"
+                )
+        if s.target == (target,) and s.covariates == tuple(covariates) and not s.known_covariates:
+            out.append(s)
+        else:
+            out.append(
+                TimeSeries(s.timestamps, s.values, (target,), tuple(covariates), (), id=s.id)
+            )
+    return SeriesCollection(out)
+
+
+def load_series(spec: DataSpec | JobSpec, data: Any = None) -> tuple[Any, DataSpec]:
+    """Load the data of a job as a ``SeriesCollection`` with the job's target and covariates.
+
+    Args:
+        spec: the job (or its data section).
+        data: already loaded data (TimeSeries / SeriesCollection / OHLCV) to use instead of reading
+            ``dataset`` / ``path``; its own target and covariates are kept unless the spec names them.
+
+    Returns:
+        ``(collection, resolved data section)``: the section with ``target`` (and, for given data,
+        ``covariates``) filled in and ``path`` made absolute.
+
+    Raises:
+        ConfigError: an unreadable or unsupported file, a missing column (named with the file's
+            columns), several value columns and no target.
+    """
+    from swets_timeseries.series import as_collection
+
+    ds = spec.data if isinstance(spec, JobSpec) else spec
+    label = ds.label
+    if data is not None:
+        coll = as_collection(data)
+        target = ds.target or coll.target[0]
+        covs = ds.covariates or tuple(c for c in coll.covariates + coll.known_covariates)
+        covs = tuple(c for c in covs if c != target)
+        label = "the data"
+    elif ds.path is not None:
+        loaded, target, covs = _read_file(ds)
+        coll = as_collection(loaded)
+    else:
+        from swets_timeseries import OHLCV, load_dataset
+
+        loaded = load_dataset(ds.dataset)
+        if isinstance(loaded, OHLCV):
+            from swets_timeseries import TimeSeries
+
+            names = [c for c in loaded.columns if c != "timestamp"]
+            loaded = TimeSeries(
+                loaded.timestamps,
+                {c: loaded.column(c) for c in names},
+                "close",
+                id=ds.dataset,
+            )
+        coll = as_collection(loaded)
+        target = ds.target or coll.target[0]
+        covs = ds.covariates
+    coll = _with_roles(coll, target, covs, label)
+    resolved = attrs.evolve(ds, target=target, covariates=tuple(covs))
+    if data is None and ds.path is not None:  # so a checkpoint finds its data from anywhere
+        resolved = attrs.evolve(resolved, path=os.path.abspath(ds.path))
+    return coll, resolved
+
+
+def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
+    path = os.fspath(ds.path)
+    if not os.path.exists(path):
+        raise ConfigError(f"data.path: cannot read {path}: no such file")
+    if os.path.isdir(path):
+        raise ConfigError(f"data.path: {path} is a directory, not a CSV or Parquet file")
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext in (".parquet", ".pq"):
+            from swets_timeseries.pandas_io import MissingDependencyError, series_from_pandas
+
+            try:
+                import pandas as pd
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise MissingDependencyError(
+                    f"data.path: reading {os.path.basename(path)} needs pandas and pyarrow: "
+                    'pip install "swets-timeseries[parquet]"'
+                ) from None
+            df = pd.read_parquet(path, engine="pyarrow")
+            cols = [str(c) for c in df.columns]
+            target = ds.target or _default_target(cols, ds)
+            _check_columns(cols, ds, target)
+            data = series_from_pandas(
+                df,
+                target=target,
+                covariates=ds.covariates,
+                id_column=ds.id_column,
+                timestamp_column=ds.timestamp_column,
+                series_id=os.path.splitext(os.path.basename(path))[0],
+            )
+        elif ext in (".csv", ".txt", ".tsv"):
+            from swets_timeseries import read_series_csv
+
+            delimiter = "\t" if ext == ".tsv" else ","
+            header = _header(path, delimiter)
+            target = ds.target or _default_target(header, ds)
+            _check_columns(header, ds, target)
+            data = read_series_csv(
+                path,
+                target=target,
+                covariates=ds.covariates,
+                id_column=ds.id_column,
+                timestamp_column=ds.timestamp_column,
+                series_id=os.path.splitext(os.path.basename(path))[0],
+                delimiter=delimiter,
+            )
+        else:
+            raise ConfigError(
+                f"data.path: cannot read {path}: unsupported file type {ext or '(none)'!r}; "
+                "use a .csv or .parquet file"
+            )
+    except SwetsError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"data.path: cannot read {path}: {exc}") from exc
+    except Exception as exc:  # pyarrow raises its own error types for corrupt files
+        raise ConfigError(f"data.path: cannot read {path}: {type(exc).__name__}: {exc}") from exc
+    return data, target, ds.covariates
+
+
+def default_season_length(timestamps: np.ndarray) -> int:
+    """The seasonal period implied by the sampling interval of ``timestamps``.
+
+    Sub-daily data: one day (48 for half-hourly, 24 for hourly); daily data: a week (5 when only
+    weekdays occur, as in market data, else 7); weekly 52, monthly 12, quarterly 4; otherwise 1.
+    """
+    ts = np.asarray(timestamps, dtype="datetime64[ns]")
+    if ts.shape[0] < 3:
+        return 1
+    diffs = np.diff(ts[-5000:]).astype(np.int64)
+    diffs = diffs[diffs > 0]
+    if diffs.size == 0:
+        return 1
+    values, counts = np.unique(diffs, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    day = 86_400 * 10**9
+    if step < day:
+        return day // step if day % step == 0 else 1
+    if step == day:
+        weekday = (ts.astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
+        return 5 if bool((weekday < 5).all()) else 7
+    days = step / day
+    if 6.5 <= days <= 7.5:
+        return 52
+    if 27.5 <= days <= 31.5:
+        return 12
+    if 89 <= days <= 92.5:
+        return 4
+    return 1

@@ -1,0 +1,636 @@
+"""The job specification: :class:`JobSpec` and its sections, validated key by key.
+
+A job is plain data in four sections (``[data]``, ``[model]``, ``[training]``, ``[output]``), read from
+a TOML file (:func:`read_job_file`), a mapping or a :class:`JobSpec`. :meth:`JobSpec.from_dict` checks
+every key and names the section and key of the first problem. Dotted keys (``model.layer_width``)
+change one value of a spec's plain data (:func:`set_dotted`, :func:`apply_overrides`): what
+``swets train --set`` and the configurations of a sweep do.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import inspect
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from swets_core import registry
+from swets_core.checks import is_int
+from swets_core.errors import (
+    ConfigError,
+    DuplicateComponentError,
+    SwetsError,
+    UnknownComponentError,
+)
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
+    import tomli as tomllib
+
+__all__ = [
+    "SECTIONS",
+    "DataSpec",
+    "JobSpec",
+    "ModelSpec",
+    "OutputSpec",
+    "TrainingSpec",
+    "apply_overrides",
+    "as_spec",
+    "get_dotted",
+    "parse_value",
+    "read_job_file",
+    "set_dotted",
+]
+
+SECTIONS = ("data", "model", "training", "output")
+_SCALERS = ("standard", "minmax", "robust")
+# keys the job passes to a model when its factory takes them, so they may not be model options
+_AUTO_MODEL_KEYS = {
+    "lookback": "set data.lookback instead",
+    "input_size": "set data.lookback instead",  # another name of the lookback (NeuralForecast's)
+    "horizon": "set data.horizon instead",
+    "n_features": "the job counts the input features (1 + the number of data.covariates)",
+    "seed": "set training.seed instead",
+}
+
+
+def _auto_model_config(factory: Any, lookback: int, horizon: int, n_features: int, seed: int):
+    """What the job gives a model factory itself: each of ``lookback`` (or ``input_size`` for a
+    factory taking that name only), ``horizon``, ``n_features`` and ``seed`` that it takes."""
+    values = {"lookback": lookback, "horizon": horizon, "n_features": n_features, "seed": seed}
+    out = {k: v for k, v in values.items() if _takes(factory, k)}
+    if "lookback" not in out and _takes(factory, "input_size"):
+        out["input_size"] = lookback
+    return out
+
+
+# -- validation helpers -----------------------------------------------------------------------------
+def _suggest(name: str, known: Sequence[str], noun: str = "keys") -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return f"; known {noun}: {', '.join(known)}"
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _plain(value: Any) -> Any:
+    """A copy with tuples as lists and mappings as dicts (TOML/msgpack-friendly)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _int(minimum: int, optional: bool = False) -> Callable[[Any, str], Any]:
+    def check(value: Any, where: str) -> Any:
+        if optional and (value is None or value == "none"):
+            return None
+        if not is_int(value) or value < minimum:
+            extra = ' or "none"' if optional else ""
+            raise ConfigError(f"{where} must be an int >= {minimum}{extra}, got {value!r}")
+        return int(value)
+
+    return check
+
+
+def _number(
+    low: float, high: float = math.inf, *, open_low: bool = False, optional: bool = False
+) -> Callable[[Any, str], Any]:
+    def check(value: Any, where: str) -> Any:
+        if optional and (value is None or value == "none"):
+            return None
+        ok = (
+            not isinstance(value, bool)
+            and isinstance(value, (int, float, np.integer, np.floating))
+            and math.isfinite(float(value))
+        )
+        if ok:
+            v = float(value)
+            ok = (v > low if open_low else v >= low) and v < high
+        if not ok:
+            bound = f"> {low:g}" if open_low else f">= {low:g}"
+            if high != math.inf:
+                bound += f" and < {high:g}"
+            raise ConfigError(f"{where} must be a number {bound}, got {value!r}")
+        return float(value)
+
+    return check
+
+
+def _text(
+    optional: bool = False, choices: Sequence[str] | None = None
+) -> Callable[[Any, str], Any]:
+    def check(value: Any, where: str) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a non-empty string, got {value!r}")
+        if choices is not None and value not in choices:
+            close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}{hint}")
+        return value
+
+    return check
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where} must be a list of column names, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{where} names a column twice: {list(value)}")
+    return tuple(value)
+
+
+def _options(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not _is_plain(value):
+        raise ConfigError(
+            f"{where} must be a table of plain values (numbers, strings, booleans, lists), "
+            f"got {value!r:.80}"
+        )
+    return _plain(value)
+
+
+def _scaler(value: Any, where: str) -> str | None:
+    if value is None or value == "none":
+        return None
+    return _text(choices=(*_SCALERS, "none"))(value, where)
+
+
+def _field(default: Any, check: Callable[[Any, str], Any], doc: str, **kw: Any) -> Any:
+    """An attrs field (immutable default) with its validator and a one-line doc as metadata."""
+    return attrs.field(default=default, metadata={"check": check, "doc": doc}, **kw)
+
+
+def _parse_section(cls: type, section: str, values: Any) -> dict[str, Any]:
+    if values is None:
+        values = {}
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"[{section}] must be a table of keys, got {type(values).__name__}")
+    fields = {f.name: f for f in attrs.fields(cls)}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"[{section}] unknown key {key!r}" + _suggest(str(key), list(fields)))
+        out[key] = fields[key].metadata["check"](value, f"{section}.{key}")
+    return out
+
+
+def _section_dict(obj: Any) -> dict[str, Any]:
+    """The fields of a section as plain data. None is left out where it is the default and written
+    ``"none"`` where it is not (TOML has no null); empty option tables are left out."""
+    out = {}
+    for f in attrs.fields(type(obj)):
+        value = getattr(obj, f.name)
+        if value is None:
+            if f.default is not None and not isinstance(f.default, attrs.Factory):
+                out[f.name] = "none"
+            continue
+        if isinstance(value, dict) and not value:
+            continue
+        out[f.name] = _plain(value)
+    return out
+
+
+# -- the sections -----------------------------------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class DataSpec:
+    """The ``[data]`` section: where the series comes from and the window geometry.
+
+    ``dataset`` (a bundled name, default ``"electricity"``) or ``path`` (a CSV or Parquet file);
+    ``target`` (default: the data's target, or the only value column of a file); ``covariates``
+    (past covariate columns, fed to the model after the target); ``timestamp_column`` and
+    ``id_column`` (long-format files of several series); ``lookback`` and ``horizon`` (rows in and
+    out); ``val`` and ``test`` (fractions of each series' rows, chronological); ``gap`` (rows left out
+    between parts); ``scaler`` (``"standard"``, ``"minmax"``, ``"robust"`` or ``"none"``, fitted on
+    the training rows only).
+    """
+
+    dataset: str | None = _field(None, _text(optional=True), "bundled data set name")
+    path: str | None = _field(None, _text(optional=True), "CSV or Parquet file")
+    target: str | None = _field(None, _text(optional=True), "target column")
+    covariates: tuple[str, ...] = _field((), _names, "past covariate columns", converter=tuple)
+    timestamp_column: str | None = _field(None, _text(optional=True), "timestamp column")
+    id_column: str | None = _field(None, _text(optional=True), "series id column (long format)")
+    lookback: int = _field(96, _int(1), "input rows")
+    horizon: int = _field(24, _int(1), "forecast rows")
+    val: float = _field(0.15, _number(0.0, 1.0, open_low=True), "validation fraction")
+    test: float = _field(0.15, _number(0.0, 1.0), "test fraction")
+    gap: int = _field(0, _int(0), "rows between parts")
+    scaler: str | None = _field("standard", _scaler, "standard, minmax, robust or none")
+
+    @property
+    def label(self) -> str:
+        """A short name of the data for messages: the data set name or the file name."""
+        if self.path is not None:
+            return os.path.basename(self.path)
+        return self.dataset or "electricity"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _section_dict(self)
+
+
+@attrs.frozen(kw_only=True)
+class ModelSpec:
+    """The ``[model]`` section: ``name`` (a registered model) and any options of that model.
+
+    The job passes ``lookback`` (or ``input_size``, the same under NeuralForecast's name),
+    ``horizon``, ``n_features`` and ``seed`` itself to a model whose factory takes them; every other
+    key is given to the factory as is.
+    """
+
+    name: str = "nbeats"
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **_plain(self.options)}
+
+
+@attrs.frozen(kw_only=True)
+class TrainingSpec:
+    """The ``[training]`` section: loss, optimizer, budget, early stopping, scheduler, seed.
+
+    ``loss`` defaults to ``"mse"`` (``"quantile"`` for a model with quantiles); ``weight_decay``
+    to the optimizer's own default. ``patience`` is the early-stopping patience in epochs on the
+    validation loss (leave it out or set ``patience = -1`` in the CLI to train the whole budget).
+    ``season_length`` is the seasonal period of the seasonal-naive baseline and of MASE; by default
+    it is derived from the data's sampling interval (48 for half-hourly data).
+    """
+
+    loss: str | None = _field(None, _text(optional=True), "registered loss")
+    loss_options: dict[str, Any] = attrs.field(
+        factory=dict, metadata={"check": _options, "doc": "loss options"}
+    )
+    optimizer: str = _field("adam", _text(), "registered optimizer")
+    optimizer_options: dict[str, Any] = attrs.field(
+        factory=dict, metadata={"check": _options, "doc": "optimizer options"}
+    )
+    lr: float = _field(1e-3, _number(0.0, open_low=True), "learning rate")
+    weight_decay: float | None = _field(None, _number(0.0, optional=True), "weight decay")
+    epochs: int | None = _field(20, _int(1, optional=True), "epoch budget")
+    max_steps: int | None = _field(None, _int(1, optional=True), "optimizer step budget")
+    batch_size: int = _field(64, _int(1), "windows per batch")
+    seed: int = _field(0, _int(0), "seed of the model, shuffling and dropout")
+    patience: int | None = _field(3, _int(0, optional=True), "early-stopping patience")
+    scheduler: str | None = _field(None, _text(optional=True), "registered LR scheduler")
+    scheduler_options: dict[str, Any] = attrs.field(
+        factory=dict, metadata={"check": _options, "doc": "scheduler options"}
+    )
+    scheduler_interval: str = _field("epoch", _text(choices=("epoch", "step")), "epoch or step")
+    clip_grad_norm: float | None = _field(
+        None, _number(0.0, open_low=True, optional=True), "gradient norm clip"
+    )
+    season_length: int | None = _field(None, _int(1, optional=True), "seasonal period")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _section_dict(self)
+
+
+@attrs.frozen(kw_only=True)
+class OutputSpec:
+    """The ``[output]`` section: ``checkpoint`` (default ``runs/<model>.swets``), ``forecast_csv``
+    (the forecast beyond the end of the data) and ``plot`` (a PNG; needs matplotlib)."""
+
+    checkpoint: str | None = _field(None, _text(optional=True), "checkpoint file")
+    forecast_csv: str | None = _field(None, _text(optional=True), "forecast CSV file")
+    plot: str | None = _field(None, _text(optional=True), "plot PNG file")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _section_dict(self)
+
+
+_SINGULAR = {"losses": "loss", "models": "model", "optimizers": "optimizer"}
+
+
+def _component(kind: str, name: str, where: str) -> Any:
+    try:
+        return registry.get(kind, name)
+    except UnknownComponentError as exc:
+        what = _SINGULAR.get(kind, kind.rstrip("s"))
+        close = difflib.get_close_matches(name, exc.known, n=3, cutoff=0.5)
+        if close:
+            hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+        else:
+            hint = f"; known {kind}: {', '.join(exc.known) or 'none (is the plugin installed?)'}"
+        raise ConfigError(f"{where}: unknown {what} {name!r}{hint}") from None
+    except DuplicateComponentError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _build(
+    factory: Any, args: Sequence[Any], kwargs: Mapping[str, Any], where: str, what: str
+) -> Any:
+    """Call a registry factory; its errors become ConfigErrors naming ``where``."""
+    try:
+        return factory(*args, **kwargs)
+    except SwetsError as exc:
+        raise ConfigError(f"{where} {what}: {exc}") from exc
+    except TypeError as exc:
+        hint = ""
+        if "required" in str(exc) and "argument" in str(exc):
+            hint = f" (give it in {where}_options)"
+        raise ConfigError(f"{where} {what}: {exc}{hint}") from exc
+
+
+def _check_options(
+    factory: Any, options: Mapping[str, Any], where: str, owner: str, reserved: Mapping[str, str]
+) -> None:
+    """Every option must be a parameter of ``factory`` (unless it takes ``**kwargs``)."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    named = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    for key in options:
+        if key in reserved:
+            raise ConfigError(f"{where}.{key}: {reserved[key]}")
+        if not open_ended and key not in params:
+            choices = [n for n in named if n not in reserved]
+            raise ConfigError(
+                f"{where}.{key}: {owner} has no option {key!r}" + _suggest(key, choices)
+            )
+
+
+@attrs.frozen(kw_only=True)
+class JobSpec:
+    """A complete training job as plain data (see the module docstring and docs/cli.md).
+
+    Build it with :meth:`from_dict` (which validates every key) and turn it back into plain data
+    with :meth:`to_dict`; ``JobSpec.from_dict(spec.to_dict()) == spec``.
+    """
+
+    data: DataSpec = attrs.field(factory=DataSpec)
+    model: ModelSpec = attrs.field(factory=ModelSpec)
+    training: TrainingSpec = attrs.field(factory=TrainingSpec)
+    output: OutputSpec = attrs.field(factory=OutputSpec)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None = None) -> JobSpec:
+        """Validate a ``{section: {key: value}}`` mapping (a parsed TOML file) into a JobSpec.
+
+        Raises:
+            ConfigError: naming the section and key of the first problem: an unknown section or key
+                (with "did you mean"), a value of the wrong type or range, an unknown model, loss,
+                optimizer or scheduler (with suggestions), or a model option the model does not take.
+        """
+        d = {} if d is None else d
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"a job spec must be a mapping of sections, got {type(d).__name__}")
+        for key in d:
+            if key not in SECTIONS:
+                raise ConfigError(
+                    f"unknown section [{key}]" + _suggest(str(key), SECTIONS, "sections")
+                )
+        data = DataSpec(**_parse_section(DataSpec, "data", d.get("data")))
+        if data.dataset is not None and data.path is not None:
+            raise ConfigError("[data] give dataset or path, not both")
+        if data.path is None and data.dataset is None:
+            data = attrs.evolve(data, dataset="electricity")
+        if data.path is None:
+            from swets_timeseries import dataset_names
+
+            names = dataset_names()
+            if data.dataset not in names:
+                raise ConfigError(
+                    f"data.dataset: unknown bundled data set {data.dataset!r}"
+                    + _suggest(data.dataset, names, "data sets")
+                    + " (use data.path for a file)"
+                )
+        if data.val + data.test >= 1.0:
+            raise ConfigError(
+                f"[data] val + test must be < 1 to leave training rows, got {data.val} + {data.test}"
+            )
+        if data.target is not None and data.target in data.covariates:
+            raise ConfigError(f"data.covariates: {data.target!r} is the target")
+
+        model_d = d.get("model") or {}
+        if not isinstance(model_d, Mapping):
+            raise ConfigError(f"[model] must be a table of keys, got {type(model_d).__name__}")
+        name = _text()(model_d.get("name", "nbeats"), "model.name")
+        options = {k: v for k, v in model_d.items() if k != "name"}
+        for key, value in options.items():
+            if not isinstance(key, str) or not _is_plain(value):
+                raise ConfigError(
+                    f"model.{key}: model options must be plain values (numbers, strings, "
+                    f"booleans, lists, tables), got {value!r:.60}"
+                )
+        factory = _component("models", name, "model.name")
+        reserved = {k: v for k, v in _AUTO_MODEL_KEYS.items() if _takes(factory, k)}
+        reserved["rng"] = "set training.seed instead (a seed, not a generator)"
+        _check_options(factory, options, "model", f"model {name!r}", reserved)
+        model = ModelSpec(name=name, options=_plain(options))
+
+        training_d = _parse_section(TrainingSpec, "training", d.get("training"))
+        if "max_steps" in training_d and "epochs" not in training_d:
+            training_d["epochs"] = None  # a step budget alone
+        training = TrainingSpec(**training_d)
+        if training.epochs is None and training.max_steps is None:
+            raise ConfigError("[training] give epochs, max_steps or both")
+        if training.loss is not None:
+            _check_options(
+                _component("losses", training.loss, "training.loss"),
+                training.loss_options,
+                "training.loss_options",
+                f"loss {training.loss!r}",
+                {},
+            )
+        _check_options(
+            _component("optimizers", training.optimizer, "training.optimizer"),
+            training.optimizer_options,
+            "training.optimizer_options",
+            f"optimizer {training.optimizer!r}",
+            {
+                "params": "the job passes the model's parameters",
+                "lr": "set training.lr instead",
+                "weight_decay": "set training.weight_decay instead",
+            },
+        )
+        if training.scheduler is not None:
+            _check_options(
+                _component("schedulers", training.scheduler, "training.scheduler"),
+                training.scheduler_options,
+                "training.scheduler_options",
+                f"scheduler {training.scheduler!r}",
+                {"optimizer": "the job passes its optimizer"},
+            )
+        elif training.scheduler_options:
+            raise ConfigError("training.scheduler_options: given without training.scheduler")
+        output = OutputSpec(**_parse_section(OutputSpec, "output", d.get("output")))
+        return cls(data=data, model=model, training=training, output=output)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data accepted by :meth:`from_dict` (TOML has no null: a key at None is left out
+        when None is its default and written ``"none"`` otherwise; empty option tables are left
+        out)."""
+        out = {
+            "data": self.data.to_dict(),
+            "model": self.model.to_dict(),
+            "training": self.training.to_dict(),
+        }
+        output = self.output.to_dict()
+        if output:
+            out["output"] = output
+        return out
+
+    @property
+    def checkpoint_path(self) -> str:
+        """``output.checkpoint``, or ``runs/<model>.swets`` by default."""
+        return self.output.checkpoint or os.path.join("runs", f"{self.model.name}.swets")
+
+
+def _takes(factory: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+    p = params.get(name)
+    return p is not None and p.kind not in (
+        inspect.Parameter.VAR_POSITIONAL,
+        inspect.Parameter.VAR_KEYWORD,
+    )
+
+
+def as_spec(spec: Any) -> JobSpec:
+    """``spec`` as a validated :class:`JobSpec` (a JobSpec is returned as it is).
+
+    Raises:
+        ConfigError: neither a JobSpec nor a mapping of sections, or a problem
+            :meth:`JobSpec.from_dict` reports.
+    """
+    if isinstance(spec, JobSpec):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise ConfigError(
+            f"a job specification must be a JobSpec or a mapping of sections, got "
+            f"{type(spec).__name__}"
+        )
+    return JobSpec.from_dict(spec)
+
+
+# -- dotted keys ------------------------------------------------------------------------------------
+def _split_key(key: Any) -> list[str]:
+    if not isinstance(key, str) or not key or any(not p.strip() for p in key.split(".")):
+        raise ConfigError(
+            f"a configuration key must be a dotted name such as 'model.hidden_size', got {key!r}"
+        )
+    return [p.strip() for p in key.split(".")]
+
+
+def get_dotted(spec: Mapping[str, Any], key: str) -> Any:
+    """The value at dotted ``key`` of a nested mapping.
+
+    Raises:
+        ConfigError: a part of the key is missing (the existing keys at that level are listed).
+    """
+    node: Any = spec
+    parts = _split_key(key)
+    for i, part in enumerate(parts):
+        if not isinstance(node, Mapping) or part not in node:
+            where = ".".join(parts[:i]) or "the specification"
+            have = sorted(map(str, node)) if isinstance(node, Mapping) else []
+            raise ConfigError(
+                f"{key!r}: {where} has no {part!r}"
+                + (f" (it has {', '.join(have)})" if have else "")
+            )
+        node = node[part]
+    return node
+
+
+def set_dotted(spec: dict[str, Any], key: str, value: Any) -> None:
+    """Set dotted ``key`` (``"model.layer_width"``) of a job's plain data in place, creating missing
+    sections and tables.
+
+    Raises:
+        ConfigError: a key of one part, a first part that is not a section (with "did you mean"),
+            or a part of the path that holds a value instead of a table.
+    """
+    parts = _split_key(key)
+    if len(parts) < 2:
+        raise ConfigError(f"{key!r}: the key must be SECTION.KEY (e.g. model.layer_width)")
+    if parts[0] not in SECTIONS:
+        close = difflib.get_close_matches(parts[0], SECTIONS, n=1, cutoff=0.6)
+        raise ConfigError(
+            f"{key!r}: the specification has no section {parts[0]!r} (sections: "
+            f"{', '.join(SECTIONS)})" + (f"; did you mean {close[0]!r}?" if close else "")
+        )
+    node = spec
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"{key!r}: {'.'.join(parts[: i + 1])} is a {type(child).__name__}, not a section"
+            )
+        node = child
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of the plain data ``base`` with every dotted key of ``overrides`` set."""
+    if not isinstance(base, Mapping):
+        raise ConfigError(f"a job specification must be a mapping, got {type(base).__name__}")
+    out = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        set_dotted(out, key, value)
+    return out
+
+
+# -- job files --------------------------------------------------------------------------------------
+def read_job_file(path: str | os.PathLike[str], where: str = "job file") -> dict[str, Any]:
+    """The plain data of a TOML job file (not yet validated: see :meth:`JobSpec.from_dict`).
+
+    Raises:
+        ConfigError: naming ``where`` and the file: missing, a directory, unreadable, not UTF-8, or
+            not valid TOML.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: cannot read {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: {path} is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: {path} is not UTF-8 text: {exc}") from None
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as TOML reads it (``16`` an int, ``1e-3`` a float, ``true`` a bool,
+    ``"a,b"`` a quoted string, ``[1, 2]`` a list); anything else is the text itself."""
+    text = text.strip()
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
