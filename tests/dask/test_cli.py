@@ -11,7 +11,8 @@ import pytest
 
 from swets_core.cli import main
 from swets_dask.cluster import worker_addresses
-from swets_dask.plugin import parse_grid, parse_value
+from swets_dask.plugin import parse_grid
+from swets_train.jobs import parse_value
 
 TOML = """\
 [data]
@@ -120,7 +121,7 @@ def test_errors_are_one_line(job_file, tmp_path, capsys, args, message):
 
 def test_missing_and_invalid_job_files(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "nope.toml"), "--serial"]) == 1
-    assert "no such job file" in capsys.readouterr().err
+    assert "nope.toml: no such file" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text("[data\n")
     assert main(["sweep", str(bad), "--serial"]) == 1

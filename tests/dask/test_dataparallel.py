@@ -1,4 +1,5 @@
-"""Data-parallel training on 2 worker processes equals single-process training (float64: 1e-10)."""
+"""Data-parallel training (the ``dask`` executor of ``Trainer.fit``) equals single-process training:
+bitwise with one replica, within 1e-10 in float64 with two worker processes."""
 
 from __future__ import annotations
 
@@ -7,16 +8,29 @@ import os
 import numpy as np
 import pytest
 
+from swets_core import registry
 from swets_core.errors import ConfigError
 from swets_dask import (
+    DataParallel,
     ReplicaError,
     state_digest,
     train_data_parallel,
-    train_single_process,
 )
 from swets_dask.cluster import worker_addresses
-from swets_dask.dataparallel import _average, _check_same
+from swets_dask.dataparallel import Replica, _average, _check_same
+from swets_train.jobs import JobResult, run_job
 from tests.dask.conftest import job, wait_replaced
+
+# gradient clipping, and a plateau scheduler that halves the learning rate after every epoch from
+# the second on (mode "max" on a falling validation loss: no epoch after the first improves)
+CLIP_PLATEAU = {
+    "clip_grad_norm": 0.05,
+    "scheduler": "reduce_lr_on_plateau",
+    "scheduler_options": {"mode": "max", "patience": 0, "factor": 0.5},
+    "epochs": 4,
+    "patience": None,
+}
+PLATEAU_LRS = [3e-3, 3e-3, 1.5e-3, 7.5e-4]  # the learning rate of each epoch
 
 
 def f64(csv: str, out: str, **training) -> dict:
@@ -35,18 +49,32 @@ def assert_params_close(a: dict, b: dict, rtol: float = 1e-10) -> None:
         assert err <= rtol * scale, f"{name}: max |diff| {err:.3e} > {rtol:g} * {scale:.3e}"
 
 
-def test_single_process_is_run_job_bitwise(series_csv, tmp_path):
-    from swets_train.jobs import run_job
+def assert_bitwise(a: JobResult, b: JobResult) -> None:
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
+    assert a.history == b.history
+    assert a.metrics == b.metrics and a.baselines == b.baselines
+    assert a.stop_reason == b.stop_reason
 
-    spec = f64(series_csv, str(tmp_path / "ref.swets"))
-    ref = run_job(spec)
-    spec["output"]["checkpoint"] = str(tmp_path / "single.swets")
-    single = train_single_process(spec)
-    a, b = ref.model.state_dict(), single.model.state_dict()
-    assert all(np.array_equal(a[k], b[k]) for k in a)
-    assert single.history == ref.history
-    assert single.metrics == ref.metrics and single.baselines == ref.baselines
-    assert single.stop_reason == ref.stop_reason
+
+@pytest.mark.parametrize(
+    "training", [{}, CLIP_PLATEAU], ids=["adam-early-stopping", "clip-plateau"]
+)
+def test_one_replica_is_run_job_bitwise(series_csv, tmp_path, client, training):
+    ref = run_job(f64(series_csv, str(tmp_path / "ref.swets"), **training))
+    dp = train_data_parallel(
+        f64(series_csv, str(tmp_path / "dp.swets"), **training), client=client, replicas=1
+    )
+    assert dp.execution["data_parallel"]["replicas"] == 1 and ref.execution == {}
+    assert_bitwise(dp, ref)
+    if training:
+        assert [r["lr"] for r in ref.history] == pytest.approx(PLATEAU_LRS)
+        # clipping acts: the same run without it ends elsewhere
+        free = run_job(
+            f64(series_csv, str(tmp_path / "free.swets"), **{**training, "clip_grad_norm": "none"})
+        )
+        sa, sb = free.model.state_dict(), ref.model.state_dict()
+        assert not all(np.array_equal(sa[k], sb[k]) for k in sa)
 
 
 @pytest.mark.parametrize(
@@ -68,22 +96,26 @@ def test_single_process_is_run_job_bitwise(series_csv, tmp_path):
             "epochs": None,
             "max_steps": 30,
         },
+        CLIP_PLATEAU,
     ],
-    ids=["adam-early-stopping", "sgd-clip-step-scheduler"],
+    ids=["adam-early-stopping", "sgd-clip-step-scheduler", "clip-plateau"],
 )
 def test_data_parallel_equals_single_process(series_csv, tmp_path, client, training):
-    single = train_single_process(f64(series_csv, str(tmp_path / "single.swets"), **training))
+    single = run_job(f64(series_csv, str(tmp_path / "single.swets"), **training))
     dp = train_data_parallel(f64(series_csv, str(tmp_path / "dp.swets"), **training), client=client)
 
-    assert dp.replicas == 2 and len(set(dp.workers)) == 2
+    info = dp.execution["data_parallel"]
+    assert info["replicas"] == 2 and len(set(info["workers"])) == 2
     assert dp.steps == single.steps > 0 and dp.epochs == single.epochs
-    assert dp.global_batch == single.global_batch == training.get("batch_size", 32)
+    assert info["global_batch"] == training.get("batch_size", 32)
     assert_params_close(dp.model.state_dict(), single.model.state_dict())
     assert len(dp.history) == len(single.history)
     for rd, rs in zip(dp.history, single.history):
         assert rd.keys() == rs.keys()
         for key in rd:
             assert rd[key] == pytest.approx(rs[key], rel=1e-10, abs=1e-12), key
+    if training.get("scheduler") == "reduce_lr_on_plateau":
+        assert [r["lr"] for r in dp.history] == pytest.approx(PLATEAU_LRS)
     for split in single.metrics:
         for m, v in single.metrics[split].items():
             assert dp.metrics[split][m] == pytest.approx(v, rel=1e-9)
@@ -96,19 +128,23 @@ def test_data_parallel_checkpoint_is_a_job_checkpoint(series_csv, tmp_path, clie
     spec = f64(series_csv, path, epochs=1, patience=None)
     spec["output"]["forecast_csv"] = str(tmp_path / "forecast.csv")
     dp = train_data_parallel(spec, client=client)
+    assert isinstance(dp, JobResult)
     assert dp.checkpoint == path and os.path.exists(path)
     with open(tmp_path / "forecast.csv") as fh:
         assert len(fh.read().splitlines()) == 1 + 2 * 6  # a header, 2 series x horizon 6
-    jr = dp.job_result()
-    assert jr.metrics == dp.metrics and jr.history == dp.history and jr.checkpoint == path
-    assert dp.windows == jr.windows and set(dp.windows) == {"train", "validation", "test"}
-    assert dp.digest == state_digest(dp.model)  # no early stopping: the replicas' final weights
+    assert JobResult.from_dict(dp.to_dict()) == dp
+    assert set(dp.windows) == {"train", "validation", "test"}
+    info = dp.execution["data_parallel"]
+    assert info["digest"] == state_digest(
+        dp.model
+    )  # no early stopping: the replicas' final weights
     loaded = load_job(path)
     assert all(
         np.array_equal(v, dp.model.state_dict()[k]) for k, v in loaded.model.state_dict().items()
     )
     assert loaded.history == dp.history
-    assert loaded.metadata["data_parallel"] == {"mode": "dask", "replicas": 2, "global_batch": 32}
+    assert loaded.metadata["data_parallel"] == info
+    assert (info["replicas"], info["global_batch"]) == (2, 32)
     metrics, _ = loaded.evaluate()
     assert metrics["validation"]["mae"] == pytest.approx(dp.metrics["validation"]["mae"])
     assert "nbeats" in dp.table() and "seasonal_naive" in dp.table()
@@ -116,9 +152,9 @@ def test_data_parallel_checkpoint_is_a_job_checkpoint(series_csv, tmp_path, clie
 
 def test_more_replicas_than_workers(series_csv, tmp_path, client):
     spec = f64(series_csv, str(tmp_path / "x.swets"), epochs=None, max_steps=6, patience=None)
-    single = train_single_process(spec, write=False)
+    single = run_job(spec, write=False)
     dp = train_data_parallel(spec, client=client, replicas=3, write=False)
-    assert dp.replicas == 3 and dp.checkpoint is None
+    assert dp.execution["data_parallel"]["replicas"] == 3 and dp.checkpoint is None
     assert_params_close(dp.model.state_dict(), single.model.state_dict())
 
 
@@ -135,9 +171,11 @@ def test_weighted_average_is_the_full_batch_mean():
 
 
 def test_diverging_replicas_are_reported():
-    _check_same(["d1", "d1", None], ["w0", "w1", "w2"], "after step 3")
-    with pytest.raises(ReplicaError, match="replica 1 on w1 differ from replica 0 on w0"):
-        _check_same(["d1", "d2"], ["w0", "w1"], "after step 3")
+    _check_same("d1", ["d1", "d1", None], ["w0", "w1", "w2"], "after step 3")
+    with pytest.raises(
+        ReplicaError, match="differ from the driver's after step 3: replica 1 on w1"
+    ):
+        _check_same("d1", ["d1", "d2"], ["w0", "w1"], "after step 3")
 
 
 def test_bad_arguments(series_csv, client):
@@ -149,9 +187,15 @@ def test_bad_arguments(series_csv, client):
     with pytest.raises(ConfigError, match="give client= or address=, not both"):
         train_data_parallel(spec, client=client, address="tcp://127.0.0.1:1")
     with pytest.raises(ConfigError, match=r"has no option .layer_widht."):
-        train_single_process({**spec, "model": {"name": "nbeats", "layer_widht": 3}})
+        train_data_parallel({**spec, "model": {"name": "nbeats", "layer_widht": 3}}, client=client)
     with pytest.raises(ConfigError, match="check_every"):
         train_data_parallel(spec, client=client, check_every=-1)
+    with pytest.raises(ConfigError, match="builds its replicas from a job"):
+        from swets_train import fit
+        from swets_train.jobs import prepare
+
+        p = prepare(spec)
+        fit(p.model, p.loss, p.optimizer, p.train, epochs=1, executor=DataParallel(client))
 
 
 def test_unreachable_scheduler_is_a_config_error(series_csv):
@@ -163,16 +207,19 @@ def test_unreachable_scheduler_is_a_config_error(series_csv):
         connect("")
 
 
-def test_checkpoint_resumes_in_one_process_with_fit(series_csv, tmp_path):
+def test_the_executor_is_registered_for_swets_train_dask():
+    assert registry.get("executors", "dask") is DataParallel
+    assert registry.info("executors", "dask").distribution == "swets-dask"
+
+
+def test_checkpoint_resumes_in_one_process_with_fit(series_csv, tmp_path, client):
     """The training state is swets_train's: fit(resume_from=...) continues where it stopped."""
     from swets_train import fit
     from swets_train.jobs import prepare
 
     first = f64(series_csv, str(tmp_path / "one.swets"), epochs=1, patience=None)
-    train_single_process(first)
-    whole = train_single_process(
-        f64(series_csv, str(tmp_path / "two.swets"), epochs=2, patience=None)
-    )
+    train_data_parallel(first, client=client, replicas=1)
+    whole = run_job(f64(series_csv, str(tmp_path / "two.swets"), epochs=2, patience=None))
 
     p = prepare(f64(series_csv, str(tmp_path / "x.swets"), epochs=2, patience=None))
     history = fit(
@@ -193,50 +240,77 @@ def test_checkpoint_resumes_in_one_process_with_fit(series_csv, tmp_path):
     assert [dict(r) for r in history] == whole.history
 
 
-class _TwoInProcess:
-    """Two in-process replicas of one job, as the driver's loop talks to Dask actors."""
+class _InProcess:
+    """Replicas in this process, called as the executor calls Dask actors."""
 
-    def __init__(self, spec: dict) -> None:
-        from swets_dask._jobs import build_setup
-        from swets_dask.dataparallel import Replica
-
-        self.setup = build_setup(spec)
-        self.replicas = [Replica(self.setup, 0, 2), Replica(spec, 1, 2)]
-        self.workers = ["w0", "w1"]
-        self.size = 2
+    def __init__(self, replicas: list) -> None:
+        self.replicas = replicas
+        self.workers = [f"w{r}" for r in range(len(replicas))]
 
     def __len__(self) -> int:
-        return 2
+        return len(self.replicas)
 
     def call(self, method, args, what):
         return [getattr(r, method)(*a) for r, a in zip(self.replicas, args)]
 
-    def call_one(self, rank, method, args, what):
-        return getattr(self.replicas[rank], method)(*args)
+    def close(self) -> None:
+        self.replicas = []
+
+
+class _TwoInProcess(DataParallel):
+    """The executor with two in-process replicas; ``make(spec, data, rank, world)`` builds each."""
+
+    def __init__(self, make=Replica) -> None:
+        super().__init__()
+        self.make = make
+
+    def _open(self, spec, data):
+        return _InProcess([self.make(spec, data, r, 2) for r in range(2)])
+
+
+def test_two_in_process_replicas_equal_one_process(series_csv, tmp_path):
+    spec = f64(series_csv, str(tmp_path / "x.swets"), **CLIP_PLATEAU)
+    single = run_job(spec, write=False)
+    dp = run_job(spec, write=False, executor=_TwoInProcess())
+    assert dp.execution["data_parallel"]["workers"] == ["w0", "w1"]
+    assert_params_close(dp.model.state_dict(), single.model.state_dict())
+    assert [r["lr"] for r in dp.history] == [r["lr"] for r in single.history]
 
 
 def test_replicas_that_differ_are_caught(series_csv, tmp_path):
-    from swets_dask.dataparallel import _run
-
     spec = f64(series_csv, str(tmp_path / "x.swets"), epochs=1, patience=None)
-    group = _TwoInProcess(spec)
-    p = next(iter(group.replicas[1].params.values()))
-    p._data[...] += 1.0
-    with pytest.raises(ReplicaError, match="replica 1 on w1 built different initial parameters"):
-        _run(group.setup, group, check_every=1, progress=False, where="test")
 
-    group = _TwoInProcess(spec)  # same start, but replica 1 would step with another learning rate
-    group.replicas[1].setup.optimizer.param_groups[0]["lr"] *= 2
-    with pytest.raises(ReplicaError, match="differ after step 1: replica 1 on w1"):
-        _run(group.setup, group, check_every=1, progress=False, where="test")
+    def perturbed_at_start(spec, data, rank, world):
+        replica = Replica(spec, data, rank, world)
+        if rank == 1:
+            next(iter(replica.params.values()))._data[...] += 1.0
+        return replica
+
+    with pytest.raises(ReplicaError, match="replica 1 on w1 built different initial parameters"):
+        run_job(spec, write=False, executor=_TwoInProcess(perturbed_at_start))
+
+    class Careless(Replica):
+        """Loads the driver's parameters, then changes one."""
+
+        def step(self, params, shard, check):
+            if params is not None and self.rank == 1:
+                params = {k: v + 1e-12 for k, v in params.items()}
+            return super().step(params, shard, check)
+
+    with pytest.raises(
+        ReplicaError, match="differ from the driver's after step 1: replica 1 on w1"
+    ):
+        run_job(spec, write=False, executor=_TwoInProcess(Careless))
 
 
 def test_existing_cluster_by_scheduler_address(series_csv, tmp_path, client):
-    """The signature ``swets train --dask ADDRESS`` calls: spec dict and address only."""
+    """An existing cluster by its scheduler's address, as ``swets train --dask ADDRESS`` gives it."""
     spec = f64(series_csv, str(tmp_path / "a.swets"), epochs=None, max_steps=5, patience=None)
-    dp = train_data_parallel(spec, address=client.scheduler.address)
-    assert dp.workers == worker_addresses(client) and dp.steps == 5
-    single = train_single_process(spec, write=False)
+    dp = run_job(
+        spec, executor=registry.create("executors", "dask", address=client.scheduler.address)
+    )
+    assert dp.execution["data_parallel"]["workers"] == worker_addresses(client) and dp.steps == 5
+    single = run_job(spec, write=False)
     assert_params_close(dp.model.state_dict(), single.model.state_dict())
 
 

@@ -6,10 +6,12 @@
   series) of ``swets_train.jobs`` specifications, one Dask task per configuration, gathered into a
   :class:`SweepResult` table with the best configuration; a worker lost mid-task has its task re-run.
 * :func:`backtest_many`: rolling-origin backtests of many configurations in parallel.
-* :func:`train_data_parallel`: one model trained by replicas on Dask actors that average their
-  gradients every step; :func:`train_single_process` is the same algorithm in one process.
+* :class:`DataParallel`: the executor ``"dask"`` of ``swets_train.Trainer.fit``: one model trained by
+  replicas on Dask actors whose gradients are averaged every step; :func:`train_data_parallel` is
+  ``run_job`` with it.
 
-See docs/distributed.md.
+The configurations, their tasks and their table are ``swets_train.sweep``'s, the training loop
+``swets_train.Trainer``'s: this distribution supplies where they run. See docs/distributed.md.
 """
 
 from __future__ import annotations
@@ -17,18 +19,13 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from swets_dask.cluster import check_workers, connect
-from swets_dask.dataparallel import (
-    DataParallelResult,
-    state_digest,
-    train_data_parallel,
-    train_single_process,
-)
+from swets_dask.dataparallel import DataParallel, state_digest, train_data_parallel
 from swets_dask.errors import ReplicaError, SweepError
-from swets_dask.grid import expand_grid, sample_grid
 from swets_dask.sweep import SweepResult, backtest_many, sweep
+from swets_train.sweep import expand_grid, sample_grid
 
 __all__ = [
-    "DataParallelResult",
+    "DataParallel",
     "ReplicaError",
     "SweepError",
     "SweepResult",
@@ -41,5 +38,4 @@ __all__ = [
     "state_digest",
     "sweep",
     "train_data_parallel",
-    "train_single_process",
 ]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from swets_core.errors import SwetsError
+from swets_train.sweep import SweepError
 
 __all__ = ["ReplicaError", "SweepError"]
 
 
 class ReplicaError(SwetsError):
     """A data-parallel replica failed, was lost with its worker, or its parameters diverged."""
-
-
-class SweepError(SwetsError):
-    """A sweep configuration failed on every attempt Dask allowed it."""

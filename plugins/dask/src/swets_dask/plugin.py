@@ -1,4 +1,5 @@
-"""Entry point of swets-dask in the ``swets`` group: the ``swets sweep`` command."""
+"""Entry point of swets-dask in the ``swets`` group: the ``swets sweep`` command and the executor
+``dask`` (data-parallel training, what ``swets train --dask`` uses)."""
 
 from __future__ import annotations
 
@@ -13,49 +14,14 @@ from swets_core.errors import ConfigError
 _SWEEP_HELP = "train many configurations of a job in parallel on Dask and rank them"
 
 
-def _toml() -> Any:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise ConfigError(
-                "reading TOML on Python 3.10 needs the tomli package: pip install tomli"
-            ) from None
-    return tomllib
-
-
-def _read_toml(path: str) -> dict[str, Any]:
-    toml = _toml()
-    if not os.path.exists(path):
-        raise ConfigError(f"{path}: no such job file")
-    try:
-        with open(path, "rb") as fh:
-            return toml.load(fh)
-    except toml.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
-
-
-def parse_value(text: str) -> Any:
-    """A command-line value as TOML would read it (``16`` int, ``1e-3`` float, ``true`` bool,
-    ``"a,b"`` quoted string); anything else is the text itself."""
-    toml = _toml()
-    text = text.strip()
-    try:
-        return toml.loads(f"v = {text}")["v"]
-    except toml.TOMLDecodeError:
-        return text
-
-
 def parse_grid(items: list[str] | None) -> dict[str, list[Any]] | None:
     """``["model.hidden_size=16,32", "training.lr=1e-3,3e-3"]`` -> ``{key: [values]}``.
 
     Raises:
         ConfigError: an item without ``=``, an empty value list, or a key given twice.
     """
+    from swets_train.jobs import parse_value
+
     if not items:
         return None
     grid: dict[str, list[Any]] = {}
@@ -116,8 +82,9 @@ def _configure_sweep(p: argparse.ArgumentParser) -> None:
 
 def _run_sweep(args: argparse.Namespace) -> int:
     from swets_dask.sweep import sweep
+    from swets_train.jobs import read_job_file
 
-    spec = _read_toml(args.config)
+    spec = read_job_file(args.config, "swets sweep")
     grid = parse_grid(args.grid)
     result = sweep(
         spec,
@@ -158,3 +125,11 @@ def _run_sweep(args: argparse.Namespace) -> int:
 def swets_register_commands(cli: Any) -> None:
     """Add ``swets sweep``."""
     cli.add_command("sweep", _run_sweep, help=_SWEEP_HELP, configure=_configure_sweep)
+
+
+@hookimpl
+def swets_register_executors(register: Any) -> None:
+    """Register ``dask``: data-parallel training on Dask workers."""
+    from swets_dask.dataparallel import DataParallel
+
+    register("dask", DataParallel, doc="Data-parallel training on Dask workers (replicas).")

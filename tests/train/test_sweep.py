@@ -1,4 +1,4 @@
-"""Configurations: dotted keys, grids, random draws, stable ids."""
+"""The configurations of a sweep: dotted keys, grids, random draws, stable ids."""
 
 from __future__ import annotations
 
@@ -7,16 +7,8 @@ import itertools
 import pytest
 
 from swets_core.errors import ConfigError
-from swets_dask.grid import (
-    apply_overrides,
-    config_id,
-    expand_grid,
-    get_dotted,
-    grid_size,
-    sample_grid,
-    set_dotted,
-)
-from swets_dask.sweep import configurations
+from swets_train.jobs import apply_overrides, get_dotted, set_dotted
+from swets_train.sweep import config_id, configurations, expand_grid, grid_size, sample_grid
 
 
 def test_expand_grid_is_the_cartesian_product_in_order():
