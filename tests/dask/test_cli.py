@@ -126,3 +126,17 @@ def test_missing_and_invalid_job_files(tmp_path, capsys):
     bad.write_text("[data\n")
     assert main(["sweep", str(bad), "--serial"]) == 1
     assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_train_dask_reaches_the_executor_through_the_registry(job_file, tmp_path, client, capsys):
+    from swets_train.jobs import load_job
+
+    ckpt = tmp_path / "dp.swets"
+    address = client.scheduler.address
+    code = main(
+        ["train", "--config", job_file, "--dask", address, "--output", str(ckpt), "--no-progress"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and f"on Dask ({address})" in out and "seasonal_naive" in out
+    meta = load_job(ckpt).metadata["data_parallel"]
+    assert meta["replicas"] == 2 and set(meta["workers"]) == set(worker_addresses(client))

@@ -421,3 +421,93 @@ def test_a_trainer_can_run_fit_twice():
     trainer.fit(model, mse_loss(), opt, train, epochs=1, progress=False)
     h = trainer.fit(model, mse_loss(), opt, train, epochs=1, progress=False)
     assert len(h) == 1 and trainer.global_step == len(train)
+
+
+def test_a_scheduler_that_needs_a_metric_says_so_by_attribute():
+    class Halving:
+        """Not a ReduceLROnPlateau: halves the lr whenever the metric did not fall."""
+
+        needs_metric = True
+
+        def __init__(self, optimizer):
+            self.optimizer, self.best, self.metrics = optimizer, math.inf, []
+
+        def step(self, metric=None):
+            self.metrics.append(metric)
+            if metric >= self.best:
+                for g in self.optimizer.param_groups:
+                    g["lr"] *= 0.5
+            self.best = min(self.best, metric)
+
+        def get_last_lr(self):
+            return [g["lr"] for g in self.optimizer.param_groups]
+
+        def state_dict(self):
+            return {"best": self.best}
+
+    model, opt, train, val = linear_setup()
+    sched = Halving(opt)
+    h = fit(model, mse_loss(), opt, train, val, epochs=2, scheduler=sched, progress=False)
+    assert sched.metrics == h["val_loss"]
+    with pytest.raises(ConfigError, match="Halving scheduler follows an epoch metric"):
+        fit(model, mse_loss(), opt, train, epochs=1, scheduler=sched, scheduler_interval="step")
+    assert ReduceLROnPlateau.needs_metric is True and not getattr(StepLR, "needs_metric", False)
+
+
+def test_the_executor_computes_the_gradients_and_the_loop_does_the_rest():
+    from swets_train.executor import LocalExecutor
+
+    class Counting(LocalExecutor):
+        def __init__(self):
+            self.events = []
+
+        def start(self, trainer):
+            self.events.append(("start", trainer.global_step))
+
+        def gradients(self, trainer, batch, x, y):
+            self.events.append(("gradients", trainer.global_step, int(x.shape[0])))
+            return super().gradients(trainer, batch, x, y)
+
+        def finish(self, trainer):
+            self.events.append(("finish", trainer.global_step))
+
+        def close(self):
+            self.events.append(("close",))
+
+    model, opt, train, val = linear_setup()
+    ref = fit(model, mse_loss(), opt, train, val, epochs=2, clip_grad_norm=0.1, progress=False)
+    model2, opt2, train2, val2 = linear_setup()
+    counting = Counting()
+    trainer = Trainer()
+    h = trainer.fit(
+        model2,
+        mse_loss(),
+        opt2,
+        train2,
+        val2,
+        epochs=2,
+        clip_grad_norm=0.1,
+        progress=False,
+        executor=counting,
+    )
+    assert trainer.executor is counting and h.records == ref.records
+    assert all(
+        np.array_equal(a, b) for a, b in zip(params_of(model).values(), params_of(model2).values())
+    )
+    steps = 2 * len(train)
+    assert counting.events[0] == ("start", 0) and counting.events[-2:] == [
+        ("finish", steps),
+        ("close",),
+    ]
+    assert [e[1] for e in counting.events if e[0] == "gradients"] == list(range(steps))
+
+    class Failing(Counting):
+        def gradients(self, trainer, batch, x, y):
+            raise DataValidationError("no gradients here")
+
+    failing = Failing()
+    with pytest.raises(DataValidationError, match="no gradients here"):
+        fit(model, mse_loss(), opt, train, epochs=1, progress=False, executor=failing)
+    assert failing.events == [("start", 0), ("close",)]  # closed, not finished
+    with pytest.raises(ConfigError, match="executor object has no start, gradients, finish, close"):
+        fit(model, mse_loss(), opt, train, epochs=1, executor=object())
