@@ -156,6 +156,7 @@ def sweep(
     retries: int = 3,
     serial: bool = False,
     progress: bool = False,
+    backtest: Mapping[str, Any] | None = None,
 ) -> SweepResult:
     """Train and evaluate many configurations of a job in parallel on Dask.
 
@@ -174,64 +175,48 @@ def sweep(
         output_dir: the sweep's directory: ``<index>-<config id>/model.swets`` and ``result.json``
             for each configuration, and ``sweep.json`` / ``sweep.csv`` for the table.
         metric, split: what ranks the configurations (``mae``, ``rmse``, ``smape``, ``mase`` on
-            ``"validation"`` or ``"test"``); the best is :attr:`SweepResult.best`.
+            ``"validation"`` or ``"test"``; ``"backtest"`` with ``backtest``); the best is
+            :attr:`SweepResult.best`.
         retries: how often Dask re-runs a task that raised something other than a swets error.
             A worker lost mid-task is handled by the scheduler (``allowed-failures``).
         serial: run the configurations one after the other in this process (no Dask), e.g. as a
             reference or for a handful of tiny jobs.
         progress: print a line per finished configuration to stderr.
+        backtest: ``{"folds": n, "stride": s}``: backtest each trained model as well (see
+            :func:`backtest_many`, which sets it).
 
     Returns:
-        A :class:`SweepResult` (also written to ``output_dir/sweep.json`` and ``sweep.csv``).
+        A :class:`SweepResult` (also written to ``output_dir/sweep.json`` and ``sweep.csv``, or
+        ``backtest.json`` and ``backtest.csv``).
 
     Raises:
         ConfigError: a bad argument, grid or configuration (checked before anything runs).
     """
-    greater = check_metric(metric, split, ("validation", "test"))
+    task: Callable[..., dict[str, Any]] = run_configuration
+    extra: tuple[Any, ...] = ()
+    label, splits = "sweep", ("validation", "test")
+    if backtest is not None:
+        folds, stride = backtest.get("folds", 5), backtest.get("stride")
+        _positive(folds, "folds")
+        if stride is not None:
+            _positive(stride, "stride")
+        task, extra, label, splits = (
+            run_backtest_configuration,
+            (folds, stride),
+            "backtest",
+            ("backtest",),
+        )
+    greater = check_metric(metric, split, splits)
     _positive(retries, "retries", 0)
-    return _run_configurations(
-        run_configuration,
-        (),
-        base_spec,
-        grid,
-        dict(configs=configs, n_random=n_random, seed=seed, per_series=per_series),
-        output_dir,
-        dict(
-            client=client,
-            address=address,
-            n_workers=n_workers,
-            retries=retries,
-            serial=serial,
-            progress=progress,
-        ),
-        metric=metric,
-        split=split,
-        greater=greater,
-        label="sweep",
-    )
-
-
-def _run_configurations(
-    task: Callable[..., dict[str, Any]],
-    task_args: tuple[Any, ...],
-    base_spec: Any,
-    grid: Mapping[str, Sequence[Any]] | None,
-    choose: Mapping[str, Any],
-    output_dir: str | os.PathLike[str],
-    run: Mapping[str, Any],
-    *,
-    metric: str,
-    split: str,
-    greater: bool,
-    label: str,
-) -> SweepResult:
-    """The shared body of :func:`sweep` and :func:`backtest_many`: expand the configurations, run
-    ``task`` on each (Dask or serial), gather one table and write it as ``<label>.json/.csv``."""
     from swets_train.jobs import as_spec
 
+    choose = {"configs": configs, "n_random": n_random, "seed": seed, "per_series": per_series}
     overrides = configurations(as_spec(base_spec).to_dict(), grid, **choose)
     out, jobs = plan(base_spec, overrides, output_dir)
-    rows = _execute(task, jobs, task_args, label=label, **run)
+    where = {"client": client, "address": address, "n_workers": n_workers}
+    rows = _execute(
+        task, jobs, extra, **where, retries=retries, serial=serial, progress=progress, label=label
+    )
     result = SweepResult(
         rows, metric=metric, split=split, greater_is_better=greater, output_dir=out
     )
@@ -243,52 +228,20 @@ def backtest_many(
     base_spec: Any,
     grid: Mapping[str, Sequence[Any]] | None = None,
     *,
-    configs: Sequence[Mapping[str, Any]] | None = None,
-    n_random: int | None = None,
-    seed: int = 0,
-    per_series: bool = False,
     folds: int = 5,
     stride: int | None = None,
-    client: Any = None,
-    address: str | None = None,
-    n_workers: int = 2,
-    output_dir: str | os.PathLike[str],
     metric: str = "mase",
-    retries: int = 3,
-    serial: bool = False,
-    progress: bool = False,
+    **options: Any,
 ) -> SweepResult:
-    """Like :func:`sweep`, then a rolling-origin backtest of each trained model.
+    """Like :func:`sweep` (``options``: its other keyword arguments), then a rolling-origin backtest
+    of each trained model.
 
-    Each task trains its configuration (``run_job``) and backtests the model on the last ``folds``
-    origins of its data, ``stride`` rows apart (default: the horizon), next to the naive and
-    seasonal-naive baselines (``swets_train.backtest``). Rows hold ``metrics["backtest"]``,
+    Each task trains its configuration and backtests the model on the last ``folds`` origins of its
+    data, ``stride`` rows apart (default: the horizon), next to the naive and seasonal-naive
+    baselines (``swets_train.jobs.backtest_job``). Rows hold ``metrics["backtest"]``,
     ``baselines[name]["backtest"]``, ``folds`` and ``in_sample_folds`` (folds starting inside the
     training rows; keep it 0 by giving the job a test part at least ``folds * stride`` rows long).
     The table is also written to ``output_dir/backtest.json`` and ``backtest.csv``.
     """
-    greater = check_metric(metric, "backtest", ("backtest",))
-    _positive(retries, "retries", 0)
-    _positive(folds, "folds")
-    if stride is not None:
-        _positive(stride, "stride")
-    return _run_configurations(
-        run_backtest_configuration,
-        (folds, stride),
-        base_spec,
-        grid,
-        dict(configs=configs, n_random=n_random, seed=seed, per_series=per_series),
-        output_dir,
-        dict(
-            client=client,
-            address=address,
-            n_workers=n_workers,
-            retries=retries,
-            serial=serial,
-            progress=progress,
-        ),
-        metric=metric,
-        split="backtest",
-        greater=greater,
-        label="backtest",
-    )
+    backtest = {"folds": folds, "stride": stride}
+    return sweep(base_spec, grid, metric=metric, split="backtest", backtest=backtest, **options)

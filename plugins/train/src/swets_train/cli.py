@@ -40,27 +40,45 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+_SPEC_OPTIONS = (  # flag, job key, type, metavar, help
+    ("--model", ("model", "name"), str, "NAME", "a registered model (see `swets list models`)"),
+    ("--lookback", ("data", "lookback"), int, "N", "input rows per window"),
+    ("--horizon", ("data", "horizon"), int, "N", "rows to forecast"),
+    ("--val", ("data", "val"), float, "F", "validation fraction (0.15)"),
+    ("--test", ("data", "test"), float, "F", "test fraction (0.15)"),
+    ("--epochs", ("training", "epochs"), int, "N", "epoch budget (20)"),
+    ("--max-steps", ("training", "max_steps"), int, "N", "optimizer-step budget"),
+    ("--loss", ("training", "loss"), str, "NAME", "a registered loss (mse)"),
+    ("--optimizer", ("training", "optimizer"), str, "NAME", "a registered optimizer (adam)"),
+    ("--lr", ("training", "lr"), float, "X", "learning rate (1e-3)"),
+    ("--batch-size", ("training", "batch_size"), int, "N", "windows per batch (64)"),
+    ("--seed", ("training", "seed"), int, "N", "seed of everything random (0)"),
+    ("--patience", ("training", "patience"), int, "N", "early-stopping patience (3)"),
+    ("--scheduler", ("training", "scheduler"), str, "NAME", "a registered LR scheduler"),
+    # swets train only
+    ("--output", ("output", "checkpoint"), str, "FILE", "the checkpoint (runs/<model>.swets)"),
+    ("--plot", ("output", "plot"), str, "FILE.png", "also write a plot (needs matplotlib)"),
+    (
+        "--forecast-csv",
+        ("output", "forecast_csv"),
+        str,
+        "FILE.csv",
+        "also the forecast past the end",
+    ),
+)
+"""The command-line options that set one key of the job each."""
+
+
 def _add_spec_options(p: argparse.ArgumentParser) -> None:
     _add_data_options(p)
     g = p.add_argument_group("job")
     g.add_argument(
         "--config", metavar="FILE.toml", help="a job file; command-line options override it"
     )
-    g.add_argument("--model", metavar="NAME", help="a registered model (see `swets list models`)")
-    g.add_argument("--lookback", type=int, metavar="N", help="input rows per window")
-    g.add_argument("--horizon", type=int, metavar="N", help="rows to forecast")
-    g.add_argument("--val", type=float, metavar="F", help="validation fraction (0.15)")
-    g.add_argument("--test", type=float, metavar="F", help="test fraction (0.15)")
-    g.add_argument("--epochs", type=int, metavar="N", help="epoch budget (20)")
-    g.add_argument("--max-steps", type=int, metavar="N", help="optimizer-step budget")
-    g.add_argument("--loss", metavar="NAME", help="a registered loss (mse)")
-    g.add_argument("--optimizer", metavar="NAME", help="a registered optimizer (adam)")
-    g.add_argument("--lr", type=float, metavar="X", help="learning rate (1e-3)")
-    g.add_argument("--batch-size", type=int, metavar="N", help="windows per batch (64)")
-    g.add_argument("--seed", type=int, metavar="N", help="seed of everything random (0)")
-    g.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (3)")
+    for flag, key, kind, metavar, text in _SPEC_OPTIONS:
+        if key[0] != "output":
+            g.add_argument(flag, type=kind, metavar=metavar, help=text)
     g.add_argument("--no-early-stopping", action="store_true", help="train the whole budget")
-    g.add_argument("--scheduler", metavar="NAME", help="a registered LR scheduler")
     g.add_argument(
         "--set",
         action="append",
@@ -115,26 +133,8 @@ def spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(
                 f"[{section}] must be a table of keys, got {type(d[section]).__name__}"
             )
-    simple = {
-        ("data", "lookback"): args.lookback,
-        ("data", "horizon"): args.horizon,
-        ("data", "val"): args.val,
-        ("data", "test"): args.test,
-        ("model", "name"): args.model,
-        ("training", "epochs"): args.epochs,
-        ("training", "max_steps"): args.max_steps,
-        ("training", "loss"): args.loss,
-        ("training", "optimizer"): args.optimizer,
-        ("training", "lr"): args.lr,
-        ("training", "batch_size"): args.batch_size,
-        ("training", "seed"): args.seed,
-        ("training", "patience"): args.patience,
-        ("training", "scheduler"): args.scheduler,
-        ("output", "checkpoint"): getattr(args, "output", None),
-        ("output", "plot"): getattr(args, "plot", None),
-        ("output", "forecast_csv"): getattr(args, "forecast_csv", None),
-    }
-    for (section, key), value in simple.items():
+    for flag, (section, key), *_ in _SPEC_OPTIONS:
+        value = getattr(args, flag[2:].replace("-", "_"), None)
         if value is not None:
             d.setdefault(section, {})[key] = value
     if args.max_steps is not None and args.epochs is None:
@@ -187,11 +187,9 @@ def _forecast_table(fc: Any, limit: int | None = None) -> str:
 def _conf_train(p: argparse.ArgumentParser) -> None:
     _add_spec_options(p)
     g = p.add_argument_group("output")
-    g.add_argument("--output", metavar="FILE", help="the checkpoint to write (runs/<model>.swets)")
-    g.add_argument("--plot", metavar="FILE.png", help="also write a plot (needs matplotlib)")
-    g.add_argument(
-        "--forecast-csv", metavar="FILE.csv", help="also write the forecast past the data's end"
-    )
+    for flag, key, kind, metavar, text in _SPEC_OPTIONS:
+        if key[0] == "output":
+            g.add_argument(flag, type=kind, metavar=metavar, help=text)
     g.add_argument("--no-progress", action="store_true", help="no progress output")
     g.add_argument(
         "--dask",

@@ -58,38 +58,26 @@ class LoadedJob:
         m = self.spec.training.season_length
         return 1 if m is None else m
 
+    def _inputs(self, data: Any) -> tuple[Any, dict[str, Any]]:
+        """The data (the job's by default) and how the model reads it: scaler, geometry, roles."""
+        d = self.spec.data
+        roles = {"target": d.target, "covariates": list(d.covariates)}
+        geometry = {"scaler": self.scaler, "lookback": d.lookback, "horizon": d.horizon}
+        return (self.series() if data is None else data), {**geometry, **roles}
+
     def forecast(self, data: Any = None) -> Any:
         """The forecast beyond the end of each series (:func:`swets_train.forecast`)."""
         from swets_train.predict import forecast
 
-        coll = self.series() if data is None else data
-        d = self.spec.data
-        return forecast(
-            self.model,
-            coll,
-            scaler=self.scaler,
-            lookback=d.lookback,
-            horizon=d.horizon,
-            target=d.target,
-            covariates=list(d.covariates),
-        )
+        coll, how = self._inputs(data)
+        return forecast(self.model, coll, **how)
 
     def predict(self, data: Any = None, stride: int = 1) -> Any:
         """Forecasts from every ``stride``-th window origin with the actuals (:func:`swets_train.predict`)."""
         from swets_train.predict import predict
 
-        coll = self.series() if data is None else data
-        d = self.spec.data
-        return predict(
-            self.model,
-            coll,
-            scaler=self.scaler,
-            lookback=d.lookback,
-            horizon=d.horizon,
-            stride=stride,
-            target=d.target,
-            covariates=list(d.covariates),
-        )
+        coll, how = self._inputs(data)
+        return predict(self.model, coll, stride=stride, **how)
 
     def evaluate(
         self, *, whole: bool = False, stride: int = 1

@@ -161,27 +161,27 @@ def resolve_season_length(spec: JobSpec, series: Any, notes: list[str] | None = 
     return m
 
 
-def _split(coll: Any, lookback: int, horizon: int, dtype: str, parts: Mapping[str, Any]) -> Any:
-    """The unscaled windows of ``coll`` and their chronological splits."""
+def _split(coll: Any, dtype: str, o: Mapping[str, Any]) -> Any:
+    """The windows of ``coll`` in ``dtype`` (``o``: the options) and their chronological splits."""
     from swets_timeseries import WindowDataset
 
     dataset = WindowDataset(
         coll,
-        lookback,
-        horizon,
-        target=parts["target"],
-        covariates=parts["covariates"],
+        o["lookback"],
+        o["horizon"],
+        target=o["target"],
+        covariates=o["covariates"],
         dtype=dtype,
     )
-    return dataset, dataset.split(val=parts["val"], test=parts["test"], gap=parts["gap"])
+    return dataset, dataset.split(val=o["val"], test=o["test"], gap=o["gap"])
 
 
-def _scale_and_load(
+def _load(
     coll: Any, dataset: Any, splits: Any, scaler: Any, dtype: str, o: Mapping[str, Any]
-) -> tuple[Any, Any, Any, Any]:
-    """Fit ``scaler`` on the training rows (unless fitted), scale, and load: ``(scaler, train
-    loader, validation loader, scaled test windows)``."""
-    from swets_timeseries import DataLoader, WindowDataset
+) -> Prepared:
+    """Fit ``scaler`` on the training rows (unless fitted), scale, and load in ``dtype``: the data
+    part of a :class:`Prepared`."""
+    from swets_timeseries import DataLoader
 
     if isinstance(scaler, str):
         classes = _scaler_classes()
@@ -190,20 +190,14 @@ def _scale_and_load(
                 f"prepare: scaler must be one of {', '.join(_SCALERS)} or None, got {scaler!r}"
             )
         scaler = classes[scaler]()
+    scaled = coll
     if scaler is not None:
         if not getattr(scaler, "fitted", False):
             scaler.fit(coll, rows=splits.train.rows)
-        coll = scaler.transform(coll)
+        scaled = scaler.transform(coll)
     parts = splits
     if scaler is not None or dataset.dtype != np.dtype(dtype):
-        parts = WindowDataset(
-            coll,
-            o["lookback"],
-            o["horizon"],
-            target=o["target"],
-            covariates=o["covariates"],
-            dtype=dtype,
-        ).split(val=o["val"], test=o["test"], gap=o["gap"])
+        parts = _split(scaled, dtype, o)[1]
     train = DataLoader(
         parts.train,
         o["batch_size"],
@@ -214,7 +208,18 @@ def _scale_and_load(
         prefetch=o["prefetch"],
     )
     val = None if parts.val is None else DataLoader(parts.val, o["val_batch_size"], dtype=dtype)
-    return scaler, train, val, parts.test
+    return Prepared(
+        train=train,
+        val=val,
+        test=parts.test,
+        dataset=dataset,
+        splits=splits,
+        scaler=scaler,
+        series=coll,
+        n_features=dataset.n_features,
+        lookback=o["lookback"],
+        horizon=o["horizon"],
+    )
 
 
 def prepare(
@@ -293,22 +298,7 @@ def prepare(
     from swets_timeseries.series import as_collection
 
     coll = as_collection(source)
-    dataset, splits = _split(coll, lookback, horizon, dtype, o)
-    fitted, train, val_loader, test_windows = _scale_and_load(
-        coll, dataset, splits, scaler, dtype, o
-    )
-    return Prepared(
-        train=train,
-        val=val_loader,
-        test=test_windows,
-        dataset=dataset,
-        splits=splits,
-        scaler=fitted,
-        series=coll,
-        n_features=dataset.n_features,
-        lookback=lookback,
-        horizon=horizon,
-    )
+    return _load(coll, *_split(coll, dtype, o), scaler, dtype, o)
 
 
 def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
@@ -326,7 +316,7 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
         covariates=ds.covariates,
     )
     try:
-        dataset, splits = _split(coll, ds.lookback, ds.horizon, "float64", o)
+        dataset, splits = _split(coll, "float64", o)
     except ConfigError as exc:
         if "no complete window" not in str(exc):
             raise
@@ -340,7 +330,7 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
     dtype = model_dtype(model)
     if dtype.kind != "f":  # pragma: no cover - models have float parameters
         dtype = np.dtype(np.float32)
-    scaler, train, val, test = _scale_and_load(coll, dataset, splits, ds.scaler, str(dtype), o)
+    p = _load(coll, dataset, splits, ds.scaler, str(dtype), o)
 
     quantiles = _quantiles(model)
     quantiles = None if quantiles is None else list(quantiles)
@@ -363,30 +353,14 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
     if t.scheduler is not None:
         options = t.scheduler_options
         scheduler = _create("schedulers", t.scheduler, (optimizer,), options, "training.scheduler")
-    resolved = attrs.evolve(
+    p.spec = attrs.evolve(
         spec,
         data=ds,
         training=attrs.evolve(t, loss=loss_name, loss_options=loss_options, season_length=season),
     )
-    return Prepared(
-        train=train,
-        val=val,
-        test=test,
-        dataset=dataset,
-        splits=splits,
-        scaler=scaler,
-        series=coll,
-        n_features=dataset.n_features,
-        lookback=ds.lookback,
-        horizon=ds.horizon,
-        spec=resolved,
-        model=model,
-        loss=loss,
-        optimizer=optimizer,
-        scheduler=scheduler,
-        season_length=season,
-        notes=notes,
-    )
+    p.model, p.loss, p.optimizer, p.scheduler = model, loss, optimizer, scheduler
+    p.season_length, p.notes = season, notes
+    return p
 
 
 def _differs(value: Any, default: Any) -> bool:

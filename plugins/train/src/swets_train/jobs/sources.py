@@ -166,38 +166,34 @@ def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
                     'pip install "swets-timeseries[parquet]"'
                 ) from None
             df = pd.read_parquet(path, engine="pyarrow")
-            cols = [str(c) for c in df.columns]
-            target = ds.target or _default_target(cols, ds)
-            _check_columns(cols, ds, target)
-            data = series_from_pandas(
-                df,
-                target=target,
-                covariates=ds.covariates,
-                id_column=ds.id_column,
-                timestamp_column=ds.timestamp_column,
-                series_id=os.path.splitext(os.path.basename(path))[0],
-            )
+            columns = [str(c) for c in df.columns]
+
+            def read(**roles: Any) -> Any:
+                return series_from_pandas(df, **roles)
+
         elif ext in (".csv", ".txt", ".tsv"):
             from swets_timeseries import read_series_csv
 
             delimiter = "\t" if ext == ".tsv" else ","
-            header = _header(path, delimiter)
-            target = ds.target or _default_target(header, ds)
-            _check_columns(header, ds, target)
-            data = read_series_csv(
-                path,
-                target=target,
-                covariates=ds.covariates,
-                id_column=ds.id_column,
-                timestamp_column=ds.timestamp_column,
-                series_id=os.path.splitext(os.path.basename(path))[0],
-                delimiter=delimiter,
-            )
+            columns = _header(path, delimiter)
+
+            def read(**roles: Any) -> Any:
+                return read_series_csv(path, delimiter=delimiter, **roles)
+
         else:
             raise ConfigError(
                 f"data.path: cannot read {path}: unsupported file type {ext or '(none)'!r}; "
                 "use a .csv or .parquet file"
             )
+        target = ds.target or _default_target(columns, ds)
+        _check_columns(columns, ds, target)
+        data = read(
+            target=target,
+            covariates=ds.covariates,
+            id_column=ds.id_column,
+            timestamp_column=ds.timestamp_column,
+            series_id=os.path.splitext(os.path.basename(path))[0],
+        )
     except SwetsError:
         raise
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -325,6 +325,16 @@ class OutputSpec:
 
 
 _SINGULAR = {"losses": "loss", "models": "model", "optimizers": "optimizer"}
+# what the job passes to a component itself, so it may not be one of its options
+_PASSED = {
+    "losses": {},
+    "optimizers": {
+        "params": "the job passes the model's parameters",
+        "lr": "set training.lr instead",
+        "weight_decay": "set training.weight_decay instead",
+    },
+    "schedulers": {"optimizer": "the job passes its optimizer"},
+}
 
 
 def _component(kind: str, name: str, where: str) -> Any:
@@ -452,35 +462,18 @@ class JobSpec:
         training = TrainingSpec(**training_d)
         if training.epochs is None and training.max_steps is None:
             raise ConfigError("[training] give epochs, max_steps or both")
-        if training.loss is not None:
-            _check_options(
-                _component("losses", training.loss, "training.loss"),
-                training.loss_options,
-                "training.loss_options",
-                f"loss {training.loss!r}",
-                {},
-            )
-        _check_options(
-            _component("optimizers", training.optimizer, "training.optimizer"),
-            training.optimizer_options,
-            "training.optimizer_options",
-            f"optimizer {training.optimizer!r}",
-            {
-                "params": "the job passes the model's parameters",
-                "lr": "set training.lr instead",
-                "weight_decay": "set training.weight_decay instead",
-            },
-        )
-        if training.scheduler is not None:
-            _check_options(
-                _component("schedulers", training.scheduler, "training.scheduler"),
-                training.scheduler_options,
-                "training.scheduler_options",
-                f"scheduler {training.scheduler!r}",
-                {"optimizer": "the job passes its optimizer"},
-            )
-        elif training.scheduler_options:
+        if training.scheduler is None and training.scheduler_options:
             raise ConfigError("training.scheduler_options: given without training.scheduler")
+        t = training
+        for kind, what, name, options in (
+            ("losses", "loss", t.loss, t.loss_options),
+            ("optimizers", "optimizer", t.optimizer, t.optimizer_options),
+            ("schedulers", "scheduler", t.scheduler, t.scheduler_options),
+        ):
+            if name is not None:
+                factory = _component(kind, name, f"training.{what}")
+                where, owner = f"training.{what}_options", f"{what} {name!r}"
+                _check_options(factory, options, where, owner, _PASSED[kind])
         output = OutputSpec(**_parse_section(OutputSpec, "output", d.get("output")))
         return cls(data=data, model=model, training=training, output=output)
 
