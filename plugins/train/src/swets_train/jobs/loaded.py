@@ -60,10 +60,8 @@ class LoadedJob:
 
     def _inputs(self, data: Any) -> tuple[Any, dict[str, Any]]:
         """The data (the job's by default) and how the model reads it: scaler, geometry, roles."""
-        d = self.spec.data
-        roles = {"target": d.target, "covariates": list(d.covariates)}
-        geometry = {"scaler": self.scaler, "lookback": d.lookback, "horizon": d.horizon}
-        return (self.series() if data is None else data), {**geometry, **roles}
+        how = {"scaler": self.scaler, **self.spec.data.reading()}
+        return (self.series() if data is None else data), how
 
     def forecast(self, data: Any = None) -> Any:
         """The forecast beyond the end of each series (:func:`swets_train.forecast`)."""

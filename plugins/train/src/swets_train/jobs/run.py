@@ -189,7 +189,7 @@ def _run_prepared(
     return result
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class JobBacktest:
     """What :func:`backtest_job` returns.
 
@@ -294,31 +294,14 @@ def backtest_job(
     stride = d.horizon if stride is None else int(stride)
     from swets_train.backtest import backtest
 
+    name, roles = spec.model.name, d.reading()
+    options = {"folds": folds, "stride": stride, "refit": refit, "fit": fit, "metrics": METRICS}
     report = backtest(
-        {spec.model.name: model},
-        series,
-        lookback=d.lookback,
-        horizon=d.horizon,
-        folds=folds,
-        stride=stride,
-        scaler=scaler,
-        refit=refit,
-        fit=fit,
-        season_length=season,
-        metrics=METRICS,
-        target=d.target,
-        covariates=list(d.covariates),
+        {name: model}, series, scaler=scaler, season_length=season, **options, **roles
     )
     if result is not None:
         in_sample = _in_sample_folds(report, series, p.splits.train.rows)
-    return JobBacktest(
-        report=report,
-        spec=spec,
-        season_length=season,
-        stride=stride,
-        result=result,
-        in_sample_folds=in_sample,
-    )
+    return JobBacktest(report, spec, season, stride, result, in_sample)
 
 
 def _in_sample_folds(report: Any, series: Any, train_rows: Mapping[str, tuple[int, int]]) -> int:

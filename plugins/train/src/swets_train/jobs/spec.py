@@ -251,6 +251,12 @@ class DataSpec:
             return os.path.basename(self.path)
         return self.dataset or "electricity"
 
+    def reading(self) -> dict[str, Any]:
+        """How a model of the job reads data: ``lookback``, ``horizon``, ``target`` and
+        ``covariates``, the keyword arguments of ``predict``, ``forecast`` and ``backtest``."""
+        roles = {"target": self.target, "covariates": list(self.covariates)}
+        return {"lookback": self.lookback, "horizon": self.horizon, **roles}
+
     def to_dict(self) -> dict[str, Any]:
         return _section_dict(self)
 
