@@ -509,5 +509,10 @@ def test_the_executor_computes_the_gradients_and_the_loop_does_the_rest():
     with pytest.raises(DataValidationError, match="no gradients here"):
         fit(model, mse_loss(), opt, train, epochs=1, progress=False, executor=failing)
     assert failing.events == [("start", 0), ("close",)]  # closed, not finished
+    model3, opt3, train3, val3 = linear_setup()
+    by_name = fit(
+        model3, mse_loss(), opt3, train3, val3, epochs=2, clip_grad_norm=0.1, executor="local"
+    )
+    assert by_name.records == ref.records
     with pytest.raises(ConfigError, match="executor object has no start, gradients, finish, close"):
         fit(model, mse_loss(), opt, train, epochs=1, executor=object())

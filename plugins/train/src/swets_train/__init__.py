@@ -2,7 +2,9 @@
 
 * :class:`Trainer` / :func:`fit`: epochs or a step budget, LR schedulers, gradient clipping,
   callbacks (:class:`EarlyStopping`, :class:`ModelCheckpoint`, :class:`NonFiniteGuard`), a tqdm
-  progress bar, reproducible and exactly resumable runs; returns a :class:`History`.
+  progress bar, reproducible and exactly resumable runs; returns a :class:`History`. The one
+  training loop: an executor (:mod:`swets_train.executor`) decides only where each batch's
+  gradients are computed (``local`` here; ``dask`` with swets-dask).
 * :mod:`swets_train.metrics`: MAE, RMSE, MAPE, sMAPE, MASE, R², directional accuracy, pinball loss
   and interval coverage, registered as ``metrics``.
 * :func:`prepare`: splits, a scaler fitted on the training rows, and loaders in one call (from
@@ -10,6 +12,8 @@
 * :func:`predict` / :func:`forecast`: forecasts in the original scale with their timestamps.
 * :func:`backtest`: rolling-origin evaluation against baselines in one call.
 * Baselines registered as ``models``: ``naive``, ``seasonal_naive``, ``mean``, ``drift``.
+* :mod:`swets_train.jobs`: training jobs as plain data behind the commands; :mod:`swets_train.sweep`:
+  the configurations of a sweep and the table of their results.
 
 See docs/training.md and docs/metrics.md.
 """

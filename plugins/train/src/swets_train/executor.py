@@ -34,7 +34,7 @@ specification (plain data) and its ``data=`` argument before training.
 
 Executors are a registry kind (``executors``, filled by the ``swets_register_executors`` hook); the
 registered factory takes the executor's options as keywords (``registry.create("executors", "dask",
-address=...)``).
+address=...)``), and ``fit(..., executor="dask")`` creates one with its defaults.
 """
 
 from __future__ import annotations
@@ -147,13 +147,19 @@ class LocalExecutor:
 
 
 def check_executor(executor: Any, where: str = "fit") -> Any:
-    """``executor``, or a :class:`LocalExecutor` for None.
+    """``executor``, a :class:`LocalExecutor` for None, or the registered executor of that name
+    for a string (``"local"``, ``"dask"``) created with its default options.
 
     Raises:
         ConfigError: an object lacking one of ``start``, ``gradients``, ``finish``, ``close``.
+        UnknownComponentError: a name no installed plugin registered.
     """
     if executor is None:
         return LocalExecutor()
+    if isinstance(executor, str):
+        from swets_core import registry
+
+        executor = registry.create("executors", executor)
     missing = [m for m in _METHODS if not callable(getattr(executor, m, None))]
     if missing:
         raise ConfigError(

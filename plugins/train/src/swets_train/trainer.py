@@ -84,7 +84,8 @@ class Trainer(TrainingStateMixin):
 
     Attributes available to callbacks: ``model``, ``loss``, ``optimizer``, ``scheduler``, ``epoch``
     (current epoch, 0-based), ``batch_index`` (batches done in the current epoch), ``global_step``
-    (optimizer steps done), ``history``, ``stop_requested``, ``stop_reason``; methods
+    (optimizer steps done), ``history``, ``stop_requested``, ``stop_reason``, ``executor`` (where the
+    gradients are computed, :mod:`swets_train.executor`); methods
     :meth:`request_stop`, :meth:`skip_step`, :meth:`parameter_names`, :meth:`training_state`,
     :meth:`save_checkpoint`.
     """
