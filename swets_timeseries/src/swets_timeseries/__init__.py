@@ -10,6 +10,8 @@
   column of a long-format panel (:func:`detect_id_column`, :class:`LongFormatError`);
 * causal features (:mod:`swets_timeseries.features`), scalers, windowed datasets with splits and
   walk-forward folds, and a :class:`DataLoader` yielding swets Tensors;
+* :class:`PanelSampler`: N-BEATS training windows over a panel (a series uniformly, then a cut in
+  the last points of its history), as numpy arrays with masks;
 * bundled data sets: :func:`load_dataset` (``"msft"``, ``"electricity"``).
 
 See docs/timeseries.md.
@@ -41,6 +43,7 @@ from swets_timeseries.pandas_io import (
     write_parquet,
 )
 from swets_timeseries.panel import LongFormatError, detect_id_column
+from swets_timeseries.sampler import PanelBatch, PanelSampler
 from swets_timeseries.scalers import MinMaxScaler, RobustScaler, Scaler, StandardScaler
 from swets_timeseries.series import SeriesCollection, TimeSeries
 from swets_timeseries.validation import DataQualityWarning, Problem, ValidationReport
@@ -55,6 +58,8 @@ __all__ = [
     "LongFormatError",
     "MinMaxScaler",
     "MissingDependencyError",
+    "PanelBatch",
+    "PanelSampler",
     "Problem",
     "RobustScaler",
     "Scaler",

@@ -1,0 +1,202 @@
+"""The N-BEATS panel sampler: window contents, padding and masks, and the distribution of its draws
+over series and cut points (seeded generators, chi-square bounds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from swets_core.errors import ArgumentTypeError, ConfigError, DataValidationError
+from swets_timeseries import PanelSampler, SeriesCollection, TimeSeries
+
+# Upper 0.1 % points of the chi-square distribution (df -> value): a uniform draw exceeds them
+# with probability 0.001.
+CHI2_999 = {3: 16.266, 9: 27.877, 28: 56.892}
+
+
+def chi_square(counts: np.ndarray) -> float:
+    expected = counts.sum() / counts.size
+    return float(((counts - expected) ** 2 / expected).sum())
+
+
+def panel(lengths, start=0.0):
+    """Series whose values encode (series, position): v = 1000 * i + t + 1 (never zero)."""
+    return {
+        f"s{i}": 1000.0 * i + np.arange(n, dtype=np.float64) + 1 + start
+        for i, n in enumerate(lengths)
+    }
+
+
+def expected_window(values, cut, lookback, horizon):
+    """The window at ``cut`` written out element by element."""
+    x = np.zeros(lookback)
+    xm = np.zeros(lookback)
+    for j in range(lookback):
+        p = cut - lookback + j
+        if p >= 0:
+            x[j], xm[j] = values[p], 1.0
+    y = np.zeros(horizon)
+    ym = np.zeros(horizon)
+    for j in range(horizon):
+        p = cut + j
+        if p < len(values):
+            y[j], ym[j] = values[p], 1.0
+    return x, xm, y, ym
+
+
+def test_windows_hold_the_values_before_and_after_the_cut_with_padding_masks():
+    data = panel([3, 8, 40])
+    sampler = PanelSampler(
+        data, lookback=6, horizon=4, rng=np.random.default_rng(0), batch_size=500, dtype="float64"
+    )
+    batch = sampler.sample()
+    x, x_mask, y, y_mask = batch
+    assert x.shape == x_mask.shape == (500, 6) and y.shape == y_mask.shape == (500, 4)
+    assert x.dtype == y.dtype == x_mask.dtype == np.float64
+    values = list(data.values())
+    for k in range(500):
+        ex = expected_window(values[batch.series[k]], batch.cut[k], 6, 4)
+        np.testing.assert_array_equal(x[k], ex[0])
+        np.testing.assert_array_equal(x_mask[k], ex[1])
+        np.testing.assert_array_equal(y[k], ex[2])
+        np.testing.assert_array_equal(y_mask[k], ex[3])
+    # the short series produced left padding and the horizon ran past ends
+    assert (x_mask == 0).any() and (y_mask == 0).any()
+    assert ((x == 0) == (x_mask == 0)).all()  # padding is zero, values never are here
+
+
+def test_explicit_windows_short_series_padding():
+    sampler = PanelSampler(
+        [np.array([5.0, 6.0, 7.0])], lookback=4, horizon=3, rng=np.random.default_rng(1)
+    )
+    b = sampler.windows([0], [2])
+    np.testing.assert_array_equal(b.x, [[0, 0, 5, 6]])
+    np.testing.assert_array_equal(b.x_mask, [[0, 0, 1, 1]])
+    np.testing.assert_array_equal(b.y, [[7, 0, 0]])
+    np.testing.assert_array_equal(b.y_mask, [[1, 0, 0]])
+    assert b.x.dtype == np.float32
+    with pytest.raises(ConfigError, match="cut 0 is out of range for series '0'"):
+        sampler.windows([0], [0])
+    with pytest.raises(ConfigError, match="series index 3"):
+        sampler.windows([3], [1])
+
+
+def test_every_series_counts_equally_however_long():
+    lengths = [2, 3, 10, 50, 100, 500, 1000, 4000, 7, 20]
+    sampler = PanelSampler(
+        panel(lengths), lookback=8, horizon=4, rng=np.random.default_rng(2024), batch_size=5000
+    )
+    counts = np.zeros(len(lengths))
+    for _ in range(10):
+        counts += np.bincount(sampler.sample().series, minlength=len(lengths))
+    assert counts.sum() == 50_000
+    assert chi_square(counts) < CHI2_999[len(lengths) - 1]
+    # each share within 5 standard deviations of 1/10
+    sd = np.sqrt(50_000 * 0.1 * 0.9)
+    assert np.all(np.abs(counts - 5000) < 5 * sd)
+
+
+def test_cuts_are_uniform_over_the_last_history_size_times_horizon_points():
+    # horizon 5, history_size 2: the last 10 points of the 60-long series, all 4 cuts of the short one
+    sampler = PanelSampler(
+        {"long": np.arange(1.0, 61.0), "short": np.arange(1.0, 6.0)},
+        lookback=10,
+        horizon=5,
+        history_size=2,
+        rng=np.random.default_rng(7),
+        batch_size=4000,
+    )
+    np.testing.assert_array_equal(sampler.first_cut, [50, 1])
+    cuts = {0: [], 1: []}
+    for _ in range(10):
+        b = sampler.sample()
+        for s in (0, 1):
+            cuts[s].append(b.cut[b.series == s])
+    long_cuts = np.concatenate(cuts[0])
+    short_cuts = np.concatenate(cuts[1])
+    assert long_cuts.min() >= 50 and long_cuts.max() <= 59
+    assert short_cuts.min() >= 1 and short_cuts.max() <= 4
+    long_counts = np.bincount(long_cuts - 50, minlength=10)
+    short_counts = np.bincount(short_cuts - 1, minlength=4)
+    assert long_counts.size == 10 and short_counts.size == 4
+    assert chi_square(long_counts) < CHI2_999[9]
+    assert chi_square(short_counts) < CHI2_999[3]
+
+
+def test_fractional_history_size_and_whole_history():
+    # the paper's L_H = 1.5 for yearly data: int(1.5 * 6) = 9 points
+    lengths = [30, 12, 9, 4]
+    s = PanelSampler(
+        panel(lengths), lookback=12, horizon=6, history_size=1.5, rng=np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(s.first_cut, [21, 3, 1, 1])
+    whole = PanelSampler(panel(lengths), lookback=12, horizon=6, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(whole.first_cut, [1, 1, 1, 1])
+    cuts = whole.sample(20_000)
+    c0 = cuts.cut[cuts.series == 0]
+    assert c0.min() == 1 and c0.max() == 29
+    assert chi_square(np.bincount(c0 - 1, minlength=29)) < CHI2_999[28]
+
+
+def test_seeded_generators_give_identical_batches():
+    data = panel([15, 30, 45])
+    a = PanelSampler(data, lookback=5, horizon=3, rng=np.random.default_rng(11), batch_size=64)
+    b = PanelSampler(data, lookback=5, horizon=3, rng=np.random.default_rng(11), batch_size=64)
+    c = PanelSampler(data, lookback=5, horizon=3, rng=np.random.default_rng(12), batch_size=64)
+    for batch_a, batch_b, batch_c, _ in zip(a, b, c, range(3)):
+        for u, v in zip(batch_a, batch_b):
+            np.testing.assert_array_equal(u, v)
+        assert not np.array_equal(batch_a.cut, batch_c.cut)
+
+
+def test_series_collection_input_and_last_windows():
+    ts = np.arange(5).astype("datetime64[D]")
+    coll = SeriesCollection(
+        [
+            TimeSeries(ts, {"y": [1.0, 2, 3, 4, 5]}, target="y", id="a"),
+            TimeSeries(ts[:3], {"y": [7.0, 8, 9]}, target="y", id="b"),
+        ]
+    )
+    s = PanelSampler(coll, lookback=4, horizon=2, rng=np.random.default_rng(0))
+    assert s.ids == ("a", "b")
+    np.testing.assert_array_equal(s.lengths, [5, 3])
+    x, m = s.last_windows()
+    np.testing.assert_array_equal(x, [[2, 3, 4, 5], [0, 7, 8, 9]])
+    np.testing.assert_array_equal(m, [[1, 1, 1, 1], [0, 1, 1, 1]])
+
+
+def test_storage_grows_with_the_data_not_with_the_windows():
+    short = PanelSampler([np.ones(1000)], lookback=100, horizon=10, rng=np.random.default_rng(0))
+    # one series of 1000 values has about 1000 windows; ten of 10_000 have about 100_000
+    longer = PanelSampler(
+        [np.ones(10_000)] * 10, lookback=100, horizon=10, rng=np.random.default_rng(0)
+    )
+    assert short.nbytes == 1000 * 4 + 3 * 8
+    assert longer.nbytes == 100_000 * 4 + 10 * 3 * 8
+
+
+def test_bad_arguments_and_data_raise_named_errors():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ArgumentTypeError, match="default_rng"):
+        PanelSampler([np.ones(5)], lookback=2, horizon=1, rng=0)
+    with pytest.raises(ConfigError, match="lookback must be an integer >= 1"):
+        PanelSampler([np.ones(5)], lookback=0, horizon=1, rng=rng)
+    with pytest.raises(ConfigError, match="leaves no point"):
+        PanelSampler([np.ones(5)], lookback=2, horizon=2, history_size=0.4, rng=rng)
+    with pytest.raises(DataValidationError, match="series 'x' has 1 value"):
+        PanelSampler({"ok": np.ones(4), "x": np.ones(1)}, lookback=2, horizon=1, rng=rng)
+    with pytest.raises(
+        DataValidationError, match=r"series 'b' has a non-finite value .* position 2"
+    ):
+        PanelSampler(
+            {"a": np.ones(4), "b": np.array([1.0, 2.0, np.nan])}, lookback=2, horizon=1, rng=rng
+        )
+    two = TimeSeries(
+        np.arange(3).astype("datetime64[D]"),
+        {"u": [1.0, 2, 3], "v": [1.0, 2, 3]},
+        target=["u", "v"],
+    )
+    with pytest.raises(ConfigError, match="column="):
+        PanelSampler(two, lookback=2, horizon=1, rng=rng)
+    s = PanelSampler(two, lookback=2, horizon=1, rng=rng, column="v")
+    assert s.lengths.tolist() == [3]
