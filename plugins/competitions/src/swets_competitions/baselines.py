@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from swets_competitions.datasets import CompetitionSplit, finite_series
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 
@@ -64,18 +65,6 @@ ALPHA_BOUNDS = (1e-4, 0.9999)
 _T_CRIT = 1.645  # the one-sided 95 % normal quantile: a two-sided 90 % limit
 
 
-def _series(x: Any, what: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 1 or arr.shape[0] == 0:
-        raise ShapeError(f"{what}: needs a non-empty 1-D series, got shape {arr.shape}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise DataValidationError(
-            f"{what}: value {arr[bad[0]]} at position {int(bad[0])} is not finite"
-        )
-    return arr
-
-
 def _int(value: Any, name: str, what: str, minimum: int = 1) -> int:
     if not is_int(value) or value < minimum:
         raise ConfigError(f"{what}: {name} must be an integer >= {minimum}, got {value!r}")
@@ -89,7 +78,7 @@ def acf(x: Any, max_lag: int) -> np.ndarray:
     Returns:
         (max_lag,) float64.
     """
-    arr = _series(x, "acf")
+    arr = finite_series(x, "acf")
     lag = _int(max_lag, "max_lag", "acf")
     if lag >= arr.shape[0]:
         raise ConfigError(f"acf: max_lag {lag} needs more than {lag} values, got {arr.shape[0]}")
@@ -107,7 +96,7 @@ def seasonality_test(x: Any, season_length: int) -> bool:
     series and when ``season_length`` exceeds ``min(floor(10 log10 n), n - 1)`` (the lags the M4
     reference code computes).
     """
-    arr = _series(x, "seasonality_test")
+    arr = finite_series(x, "seasonality_test")
     m = _int(season_length, "season_length", "seasonality_test")
     n = arr.shape[0]
     if m == 1 or n < 3 * m:
@@ -132,7 +121,7 @@ def multiplicative_indices(x: Any, season_length: int) -> np.ndarray:
     Raises:
         ConfigError: fewer than two full seasons (``n < 2m``) or m < 2.
     """
-    arr = _series(x, "multiplicative_indices")
+    arr = finite_series(x, "multiplicative_indices")
     m = _int(season_length, "season_length", "multiplicative_indices", minimum=2)
     n = arr.shape[0]
     if n < 2 * m:
@@ -174,7 +163,7 @@ class SeasonalAdjustment:
 def seasonal_adjustment(x: Any, season_length: int, horizon: int) -> SeasonalAdjustment:
     """Test for seasonality and, if found, divide the multiplicative indices out (module
     docstring, steps 1 and 2)."""
-    arr = _series(x, "seasonal_adjustment")
+    arr = finite_series(x, "seasonal_adjustment")
     m = _int(season_length, "season_length", "seasonal_adjustment")
     h = _int(horizon, "horizon", "seasonal_adjustment")
     n = arr.shape[0]
@@ -235,7 +224,7 @@ def fit_ses(x: Any) -> SesFit:
     The grid: 100 values of ``α`` over the bounds, then twice 41 values between the neighbours of
     the best one (final spacing about 2.5e-5).
     """
-    arr = _series(x, "fit_ses")
+    arr = finite_series(x, "fit_ses")
     lo, hi = ALPHA_BOUNDS
     alphas = np.linspace(lo, hi, 100)
     for _ in range(3):
@@ -280,8 +269,6 @@ def _panel(
     season_length: int | None,
     name: str,
 ) -> np.ndarray:
-    from swets_competitions.datasets import CompetitionSplit
-
     if isinstance(data, CompetitionSplit):
         series: Sequence[Any] = data.train_values()
         ids: Sequence[str] = data.ids

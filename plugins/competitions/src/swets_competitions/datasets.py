@@ -218,10 +218,16 @@ class CompetitionSplit:
         )
 
 
-def _check_values(values: np.ndarray, what: str) -> np.ndarray:
+def finite_series(values: Any, what: str) -> np.ndarray:
+    """``values`` as a non-empty 1-D float64 array of finite numbers.
+
+    Raises:
+        ShapeError: not 1-D or empty.
+        DataValidationError: a NaN or an infinity, named with its position and ``what``.
+    """
     arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ShapeError(f"{what}: values must be 1-D, got shape {arr.shape}")
+    if arr.ndim != 1 or arr.shape[0] == 0:
+        raise ShapeError(f"{what}: needs a non-empty 1-D series, got shape {arr.shape}")
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise DataValidationError(
@@ -258,8 +264,8 @@ def build_split(
         if sid in test:
             raise DataValidationError(f"{source}: series id {sid!r} appears twice")
         where = f"{source}: series {sid!r}"
-        x = _check_values(x, f"{where} (training part)")
-        xx = _check_values(xx, f"{where} (test part)")
+        x = finite_series(x, f"{where} (training part)")
+        xx = finite_series(xx, f"{where} (test part)")
         if xx.shape[0] != spec.horizon:
             raise DataValidationError(
                 f"{where} has {xx.shape[0]} test values; {_DISPLAY[key]} {sub} has horizon "
