@@ -25,6 +25,7 @@ identical batches (save ``swets_core.checkpoint.generator_state(rng)`` to resume
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -181,7 +182,7 @@ class PanelSampler:
             raise ConfigError(f"PanelSampler: dtype must be a float dtype, got {np_dtype}")
         self.dtype = np_dtype
         if history_size is not None:
-            if isinstance(history_size, bool) or not isinstance(history_size, (int, float)):
+            if isinstance(history_size, bool) or not isinstance(history_size, numbers.Real):
                 raise ConfigError(
                     f"PanelSampler: history_size must be a number > 0 or None, got {history_size!r}"
                 )
