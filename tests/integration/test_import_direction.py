@@ -54,6 +54,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "swets-models",
         "swets-train",
     },
+    "swets-competitions": {"swets-core", "swets-timeseries", "swets-train"},
     "swets-example-dlinear": {"swets-core", "swets-nn"},
 }
 """Distribution -> the sibling distributions its modules may import (docs/architecture.md)."""

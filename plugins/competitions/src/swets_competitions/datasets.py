@@ -169,8 +169,9 @@ class CompetitionSplit:
         time_index: ``"position"`` (timestamps are positions, see the module docstring) or
             ``"calendar"``.
         test_timestamps: series id -> (horizon,) timestamps of the test values.
-        metrics: the metrics the competition reports (:func:`swets_competitions.evaluate`'s
-            default): sMAPE, MASE, OWA for M1/M3/M4; MAPE and MASE for Tourism.
+        metrics: the metrics the competition reports (the default of
+            ``swets_competitions.evaluate(split, forecast)``): sMAPE, MASE, OWA for M1/M3/M4; MAPE
+            and MASE for Tourism.
     """
 
     name: str
@@ -204,12 +205,6 @@ class CompetitionSplit:
     def test_values(self) -> np.ndarray:
         """The test values as one (N, horizon) float64 array, in ``ids`` order."""
         return np.stack([self.test[i] for i in self.ids])
-
-    def evaluate(self, forecast: Any, **kwargs: Any) -> dict[str, float]:
-        """Score a forecast the competition's way: :func:`swets_competitions.evaluate`."""
-        from swets_competitions.metrics import evaluate
-
-        return evaluate(self, forecast, **kwargs)
 
     def __repr__(self) -> str:
         return (

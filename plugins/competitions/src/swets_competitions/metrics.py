@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from swets_competitions.baselines import naive2 as naive2_forecast
 from swets_competitions.datasets import CompetitionSplit
 from swets_core import registry
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
@@ -282,8 +283,6 @@ def evaluate(
             out[name] = mase(y, f, scale)
         else:
             if naive2 is None:
-                from swets_competitions.baselines import naive2 as naive2_forecast
-
                 n2 = naive2_forecast(split)
             else:
                 n2 = _forecast_array(split, naive2, "evaluate (naive2)")
