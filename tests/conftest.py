@@ -1,4 +1,9 @@
-"""Shared fixtures: a wheelhouse of every distribution and helpers for throwaway virtual environments."""
+"""Shared fixtures: a wheelhouse of every distribution and helpers for throwaway virtual environments.
+
+Property-based tests (hypothesis) are derandomized: each test draws the same examples on every run
+and every machine, so the suite passes or fails the same way everywhere. To search for new failing
+examples, run ``scripts/test --hypothesis-profile=explore``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,11 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("swets", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("swets")
 
 ROOT = Path(__file__).resolve().parent.parent
 

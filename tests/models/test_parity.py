@@ -39,6 +39,7 @@ def test_reference_architecture_matches(name, overrides):
 
     cfg = {**SMALL_CONFIGS[name], **overrides}
     model = registry.create("models", name, **cfg, seed=0, dtype="float64").eval()
+    torch.manual_seed(0)  # the reference's own initial weights are replaced by the model's below
     ref = torch_models()[name](**cfg).double().eval()
     state = {k: torch.from_numpy(v) for k, v in torch_state_from_swets(model.state_dict()).items()}
     ref.load_state_dict(state, strict=True)

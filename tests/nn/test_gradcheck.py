@@ -144,5 +144,7 @@ def test_transformer_encoder(rng, norm_first):
 
 
 def test_sequential(rng):
-    layer = nn.Sequential(nn.Linear(3, 4, dtype=F64, rng=0), nn.Tanh(), nn.Linear(4, 2, dtype=F64))
+    layer = nn.Sequential(
+        nn.Linear(3, 4, dtype=F64, rng=0), nn.Tanh(), nn.Linear(4, 2, dtype=F64, rng=1)
+    )
     layer_gradcheck(layer, _x(rng, 2, 3))

@@ -167,6 +167,35 @@ def test_erfc_matches_math_over_the_range() -> None:
     )
 
 
+def test_gelu_float32_tails_and_limits_match_float64() -> None:
+    # the float32 path (Abramowitz-Stegun erfc in blocks) against the float64 one (Cephes), over
+    # several blocks, both tails, signed zeros, infinities and NaN
+    x = np.concatenate(
+        [np.linspace(-30, 30, 70001), [-np.inf, np.inf, np.nan, -0.0, 0.0, 1e-30, -1e-30]]
+    )
+    p32, p64 = Parameter(x.astype(np.float32)), Parameter(x)
+    with GradientTape() as tape:
+        y32 = ops.gelu(p32)
+    g32 = tape.backward(y32, grad=np.ones(x.shape, np.float32))[p32.id].numpy()
+    with GradientTape() as tape, np.errstate(invalid="ignore"):
+        y64 = ops.gelu(p64)
+        g64 = tape.backward(y64, grad=np.ones(x.shape))[p64.id].numpy()
+    fin = np.isfinite(x)
+    ref = y64[fin].astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(y32.numpy()[fin], ref, rtol=2e-6, atol=3e-7)
+    np.testing.assert_allclose(g32[fin], g64[fin], rtol=2e-6, atol=3e-7)
+    # the documented values at the infinities and NaN, in both dtypes: gelu(inf) = inf (the limit),
+    # gelu(-inf) = -inf * Phi(-inf) = -inf * 0 = nan, gelu(nan) = nan. Not PyTorch's output, which
+    # depends on the CPU: its float32 gelu(inf) is nan where oneDNN runs AVX-512 kernels, inf elsewhere
+    for y in (y32.numpy(), y64.numpy()):
+        np.testing.assert_array_equal(y[-7:-4], np.array([np.nan, np.inf, np.nan], y.dtype))
+    # far negative tail: tiny negative values of the right size, not zero (no cancellation)
+    tail = (x > -13) & (x < -6)
+    assert np.all(y32.numpy()[tail] < 0)
+    np.testing.assert_allclose(y32.numpy()[tail], y64[tail], rtol=0.05)
+    assert y32.dtype.value == "float32"
+
+
 def test_var_std_with_too_few_elements_give_nan_like_torch() -> None:
     with np.errstate(all="raise"):
         assert np.isnan(run("var", np.array([1.5])))

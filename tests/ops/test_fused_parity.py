@@ -227,6 +227,7 @@ def test_lstm_cell(rng) -> None:
 def _torch_rnn(kind: str, x, states, wi, wh, bi=None, bh=None):
     n_in, hidden = x.shape[-1], wh.shape[1]
     cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+    torch.manual_seed(0)  # the module's own initial weights are replaced by ours below
     mod = cls(n_in, hidden, batch_first=True, bias=bi is not None).double()
     # functional call with our tensors as the parameters, so their gradients are tracked
     params = {"weight_ih_l0": wi, "weight_hh_l0": wh}

@@ -76,6 +76,16 @@ class UnknownComponentError(RegistryError, KeyError):
         return str(self.args[0])
 
 
+class UnknownAttributeError(UnknownComponentError, AttributeError):
+    """An attribute of a ``swets`` namespace (``swets.losses.nope``, ``swets.ops.nope``) names no
+    registered component.
+
+    Also an :class:`AttributeError`, so Python's attribute protocol keeps working on the namespaces:
+    ``hasattr`` returns False, ``getattr(ns, name, default)`` returns the default, and ``dir``-based
+    tools (tab completion, mocks, ``copy``) see a missing attribute, not a crash.
+    """
+
+
 class DuplicateComponentError(RegistryError):
     """Two plugins registered the same name for the same kind."""
 
@@ -132,5 +142,6 @@ __all__ = [
     "StateDictError",
     "SwetsError",
     "TapeError",
+    "UnknownAttributeError",
     "UnknownComponentError",
 ]

@@ -110,6 +110,15 @@ def swets_register_executors(register: Any) -> None:
 
 
 @hookspec
+def swets_register_functions(register: Any) -> None:
+    """Register plain functions that training code calls directly (gradient clipping...).
+
+    :param register: ``register(name, function, doc=None)``; the ``swets`` facade reaches each as
+        ``swets.NAME`` and ``swets.functions.NAME`` (``swets.clip_grad_norm(grads, 1.0)``).
+    """
+
+
+@hookspec
 def swets_register_commands(cli: Any) -> None:
     """Add sub-commands to the ``swets`` console script.
 
@@ -128,6 +137,7 @@ KIND_HOOKS = {
     "serializers": "swets_register_serializers",
     "metrics": "swets_register_metrics",
     "executors": "swets_register_executors",
+    "functions": "swets_register_functions",
 }
 """Registry kind -> the hook that fills it."""
 

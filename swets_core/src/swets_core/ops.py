@@ -15,6 +15,7 @@ from typing import Any
 
 from swets_core.autograd import Tensor, apply
 from swets_core.dispatch import OPS, lookup
+from swets_core.errors import UnknownAttributeError, UnknownComponentError
 
 
 def _make(name: str) -> Callable[..., Any]:
@@ -34,7 +35,10 @@ def _make(name: str) -> Callable[..., Any]:
 def __getattr__(name: str) -> Callable[..., Any]:
     if name.startswith("__"):
         raise AttributeError(name)
-    fn = _make(name)
+    try:
+        fn = _make(name)
+    except UnknownComponentError as exc:  # an AttributeError too: hasattr, getattr(..., default)
+        raise UnknownAttributeError("ops", name, exc.known) from None
     globals()[name] = fn
     return fn
 

@@ -46,3 +46,19 @@ def swets_register_schedulers(register: Any) -> None:
     register("sequential_lr", SequentialLR, doc="Schedulers one after another, at milestones.")
     register("one_cycle_lr", OneCycleLR, doc="The 1cycle policy (lr and momentum).")
     register("reduce_lr_on_plateau", ReduceLROnPlateau, doc="Reduce the lr when a metric plateaus.")
+
+
+@hookimpl
+def swets_register_functions(register: Any) -> None:
+    """Register gradient clipping: clip_grad_norm, clip_grad_value and grad_norm."""
+    from swets_optim.clip import clip_grad_norm, clip_grad_value, grad_norm
+
+    register(
+        "clip_grad_norm",
+        clip_grad_norm,
+        doc="Scale gradients so their global norm is at most max_norm.",
+    )
+    register(
+        "clip_grad_value", clip_grad_value, doc="Clamp every gradient element to [-clip, clip]."
+    )
+    register("grad_norm", grad_norm, doc="The global norm of a gradient mapping (a Python float).")
