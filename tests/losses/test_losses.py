@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -12,8 +14,17 @@ from swets_core.testing import check_loss, check_registered, gradcheck
 RNG = np.random.default_rng(0)
 
 
-def away_from_zero(shape, low=0.3, high=2.0, rng=RNG):
+@pytest.fixture(autouse=True)
+def _generator_per_test(request) -> None:
+    """Each test draws from its own stream, seeded by its name: its data does not depend on which
+    tests ran before it (a test run alone, with -k, sees what it sees in the whole suite)."""
+    global RNG
+    RNG = np.random.default_rng(zlib.crc32(request.node.name.encode()))
+
+
+def away_from_zero(shape, low=0.3, high=2.0, rng=None):
     """Values with |x| in [low, high]: no kinks of abs/max inside the finite-difference step."""
+    rng = RNG if rng is None else rng
     return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
 
 
@@ -24,6 +35,7 @@ POINTWISE = [
     ("huber", {"delta": 0.7}),
     ("mape", {}),
     ("smape", {}),
+    ("smape", {"mean_over": "all"}),
 ]
 
 
@@ -130,6 +142,34 @@ def test_mape_smape_values_and_zero_denominators():
     assert np.array_equal(both_zero, np.zeros(3))
 
 
+def test_smape_mean_over_all_forecast_points_is_the_competition_definition():
+    # M4's sMAPE (and the N-BEATS reference's training loss) averages over every forecast point,
+    # masked points counting 0; swets' default mean is over the unmasked points only
+    target = np.array([[2.0, -4.0, 1.0], [3.0, 1.0, 5.0]])
+    pred = np.array([[1.0, -5.0, 2.0], [3.0, 2.0, 4.0]])
+    mask = np.array([[True, True, False], [True, False, False]])
+    per = 2 * np.abs(pred - target) / (np.abs(pred) + np.abs(target))
+    observed = registry.create("losses", "smape")(Tensor(pred), Tensor(target), mask=mask)
+    assert observed.item() == pytest.approx(per[mask].mean(), rel=1e-12)
+    every = registry.create("losses", "smape", mean_over="all")
+    assert every(Tensor(pred), Tensor(target), mask=mask).item() == pytest.approx(
+        per[mask].sum() / per.size, rel=1e-12
+    )
+    w = np.array([[2.0], [1.0]])
+    assert every(Tensor(pred), Tensor(target), mask=mask, weights=w).item() == pytest.approx(
+        (w * per)[mask].sum() / per.size, rel=1e-12
+    )
+    # without a mask both are the plain mean; sum and none are unaffected
+    assert every(Tensor(pred), Tensor(target)).item() == pytest.approx(per.mean(), rel=1e-12)
+    for reduction in ("sum", "none"):
+        a = registry.create("losses", "smape", reduction=reduction, mean_over="all")
+        b = registry.create("losses", "smape", reduction=reduction)
+        np.testing.assert_array_equal(
+            a(Tensor(pred), Tensor(target), mask=mask).numpy(),
+            b(Tensor(pred), Tensor(target), mask=mask).numpy(),
+        )
+
+
 def test_mase_scale_sources_agree():
     insample = RNG.standard_normal((3, 12)).cumsum(axis=1)
     target = RNG.standard_normal((3, 5))
@@ -209,6 +249,7 @@ def test_config_round_trips_through_the_registry():
         ("gaussian_nll", {"full": True, "eps": 1e-4}),
         ("mase", {"m": 7, "scale": 1.5}),
         ("mape", {"eps": 1e-3}),
+        ("smape", {"mean_over": "all", "eps": 1e-4}),
     ]:
         loss = registry.create("losses", name, **config)
         twin = registry.create("losses", name, **loss.config())
@@ -265,6 +306,7 @@ def test_shape_mismatch_names_loss_and_shapes():
         ("gaussian_nll", {"full": 1}, "full"),
         ("mape", {"eps": -1.0}, "eps"),
         ("mase", {"m": 0}, "seasonal period"),
+        ("smape", {"mean_over": "unmasked"}, "'observed'.*'all'"),
         ("mase", {"scale": -2.0}, "scale"),
     ],
 )

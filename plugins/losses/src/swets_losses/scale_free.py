@@ -55,18 +55,45 @@ class SMAPELoss(_RatioLoss):
     contributes 0 (the ``eps`` clamp only avoids ``0 / 0``; its gradient there is that of
     ``2 |pred| / eps`` and pushes ``pred`` toward 0).
 
+    The mean with a mask: by default (``mean_over="observed"``, as every swets loss) ``mean`` divides
+    by the unmasked elements, ``sum(mask * L) / sum(mask)``. The M3/M4 competition sMAPE, and the
+    N-BEATS reference implementation that trains on it, average over **all** forecast points, the
+    masked ones counting as 0: ``mean_over="all"`` gives ``sum(mask * L) / L.size`` (with weights,
+    ``sum(weights * mask * L) / L.size``). Without a mask both are the plain mean. Multiply by 100
+    for the competition's percentage (0..200).
+
     Shapes: ``pred`` and ``target`` equal, any shape.
 
     Args:
         eps: the smallest denominator, ``> 0``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        mean_over: ``"observed"`` (divide by the unmasked elements) or ``"all"`` (by every element,
+            the competition's definition); used by ``reduction="mean"`` only.
     """
 
     name = "smape"
+    _config_keys = ("eps", "mean_over")
+
+    def __init__(
+        self, eps: float = 1.17e-6, reduction: str = "mean", mean_over: str = "observed"
+    ) -> None:
+        super().__init__(eps, reduction)
+        if mean_over not in ("observed", "all"):
+            raise ConfigError(
+                f"{self.name}: mean_over must be 'observed' (the mean over unmasked elements) or "
+                f"'all' (over every forecast point, the competition's sMAPE), got {mean_over!r}"
+            )
+        self.mean_over = mean_over
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         denom = ops.maximum(ops.abs(pred) + ops.abs(target), self.eps)
         return ops.abs(pred - target) * 2.0 / denom
+
+    def _loss(self, pred: Tensor, target: Tensor, coef: np.ndarray | None, **extra: Any) -> Tensor:
+        if coef is None or self.mean_over == "observed" or self.reduction != "mean":
+            return super()._loss(pred, target, coef, **extra)
+        elem = self._elementwise(pred, target)
+        return self._reduce(elem * coef, float(elem.size))
 
 
 class MASELoss(Loss):
