@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from swets_core.errors import ConfigError, ShapeError, StateDictError
+from swets_core.errors import CheckpointError, ConfigError, ShapeError, StateDictError
 from swets_timeseries import (
     MinMaxScaler,
     RobustScaler,
@@ -166,3 +166,19 @@ def test_float32_in_float32_out_with_float64_statistics():
     assert z.dtype == np.float32
     np.testing.assert_allclose(s.inverse_transform(z), x, rtol=1e-5)
     assert s.transform(np.ones((2, 3), dtype=np.int64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler, RobustScaler])
+def test_scaler_from_state_rebuilds_the_right_kind(cls):
+    from swets_timeseries import scaler_from_state
+
+    x = np.random.default_rng(4).normal(size=(20, 2))
+    fitted = cls().fit(x)
+    again = scaler_from_state(json.loads(json.dumps(fitted.state_dict())))
+    assert type(again) is cls
+    np.testing.assert_array_equal(again.transform(x), fitted.transform(x))
+    assert scaler_from_state(None) is None
+    with pytest.raises(CheckpointError, match="unknown scaler kind 'zscore'"):
+        scaler_from_state({"kind": "zscore"})
+    with pytest.raises(CheckpointError, match="cannot rebuild"):
+        scaler_from_state({**fitted.state_dict(), "config": {"nope": 0}})

@@ -44,7 +44,13 @@ from swets_timeseries.pandas_io import (
 )
 from swets_timeseries.panel import LongFormatError, detect_id_column
 from swets_timeseries.sampler import PanelBatch, PanelSampler
-from swets_timeseries.scalers import MinMaxScaler, RobustScaler, Scaler, StandardScaler
+from swets_timeseries.scalers import (
+    MinMaxScaler,
+    RobustScaler,
+    Scaler,
+    StandardScaler,
+    scaler_from_state,
+)
 from swets_timeseries.series import SeriesCollection, TimeSeries
 from swets_timeseries.validation import DataQualityWarning, Problem, ValidationReport
 from swets_timeseries.windows import Fold, Splits, WindowDataset
@@ -81,6 +87,7 @@ __all__ = [
     "read_parquet",
     "read_series_csv",
     "read_series_parquet",
+    "scaler_from_state",
     "series_from_pandas",
     "to_pandas",
     "validate_bars",

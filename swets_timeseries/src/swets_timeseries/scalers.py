@@ -9,7 +9,9 @@ Fit only on the training range: pass ``rows=`` (a slice, or ``{series_id: slice}
 ``train.rows`` of a split :class:`~swets_timeseries.WindowDataset`) or ``until=`` (a timestamp; rows
 strictly before it are used).
 
-The state (:meth:`~Scaler.state_dict`) is plain data (str, bool, lists of floats) for checkpoints.
+The state (:meth:`~Scaler.state_dict`) is plain data (str, bool, lists of floats) for checkpoints;
+:func:`scaler_from_state` rebuilds the scaler of the right kind from it (as stored by
+``swets_train.fit(..., scaler=...)`` under a checkpoint's ``training_state["scaler"]``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from swets_core.errors import ConfigError, ShapeError, StateDictError
+from swets_core.errors import CheckpointError, ConfigError, ShapeError, StateDictError
 from swets_timeseries._time import to_datetime64
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.series import SeriesCollection, TimeSeries
@@ -369,6 +371,33 @@ def _increasing_pair(
     if not low <= a < b <= high:
         raise ConfigError(f"{name} must {rule}, got {value}")
     return a, b
+
+
+def scaler_from_state(state: Mapping[str, Any] | None) -> Scaler | None:
+    """Rebuild a scaler from its :meth:`~Scaler.state_dict` (its ``kind`` picks the class); None
+    gives None.
+
+    A checkpoint written with ``swets_train.fit(..., scaler=...)`` (or by a job) stores the scaler
+    under ``training_state["scaler"]``: ``scaler_from_state(ckpt.training_state["scaler"])``.
+
+    Raises:
+        CheckpointError: an unknown scaler kind or a state that does not load.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, Mapping) or "kind" not in state:
+        raise CheckpointError(f"a scaler state must be a mapping with a 'kind', got {state!r:.80}")
+    classes = {cls.kind: cls for cls in (StandardScaler, MinMaxScaler, RobustScaler)}
+    cls = classes.get(state["kind"])
+    if cls is None:
+        raise CheckpointError(f"unknown scaler kind {state['kind']!r}; known: {', '.join(classes)}")
+    config = state.get("config") or {}
+    try:
+        scaler = cls(**config)
+        scaler.load_state_dict(state)
+    except Exception as exc:
+        raise CheckpointError(f"cannot rebuild the {state['kind']} scaler: {exc}") from exc
+    return scaler
 
 
 def _float(data: Any) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from swets_core.errors import CheckpointError, ConfigError, SwetsError
+from swets_core.errors import ConfigError, SwetsError
 from swets_train.jobs.sources import default_season_length, load_series
 from swets_train.jobs.spec import JobSpec, _auto_model_config, _build, _component, as_spec
 from swets_train.predict import _quantiles, model_dtype
@@ -38,27 +38,14 @@ def _scaler_classes() -> dict[str, Any]:
 
 
 def scaler_from_state(state: Mapping[str, Any] | None) -> Any:
-    """Rebuild a swets-timeseries scaler from its ``state_dict()`` (as stored by
-    ``fit(..., scaler=...)`` under ``training_state["scaler"]``); None gives None.
+    """Rebuild a swets-timeseries scaler from its ``state_dict()``; None gives None.
 
-    Raises:
-        CheckpointError: an unknown scaler kind or a state that does not load.
+    The same as :func:`swets_timeseries.scaler_from_state`, where scalers live (re-exported here
+    beside :func:`prepare`, which fits them).
     """
-    if state is None:
-        return None
-    if not isinstance(state, Mapping) or "kind" not in state:
-        raise CheckpointError(f"a scaler state must be a mapping with a 'kind', got {state!r:.80}")
-    classes = _scaler_classes()
-    cls = classes.get(state["kind"])
-    if cls is None:
-        raise CheckpointError(f"unknown scaler kind {state['kind']!r}; known: {', '.join(classes)}")
-    config = state.get("config") or {}
-    try:
-        scaler = cls(**config)
-        scaler.load_state_dict(state)
-    except Exception as exc:
-        raise CheckpointError(f"cannot rebuild the {state['kind']} scaler: {exc}") from exc
-    return scaler
+    from swets_timeseries import scaler_from_state as rebuild
+
+    return rebuild(state)
 
 
 @attrs.define(kw_only=True, repr=False)
