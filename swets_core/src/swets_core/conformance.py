@@ -7,8 +7,12 @@ contract, and returns nothing otherwise. Re-exported by :mod:`swets_core.testing
 - :func:`check_op`: a registered op's backward agrees with central finite differences (float64).
 - :func:`check_layer`: forward runs, every parameter receives a gradient, state dicts round-trip.
 - :func:`check_loss`: scalar output, gradient w.r.t. the prediction agrees with finite differences.
-- :func:`check_model`: registry name and configuration rebuild the model, and a checkpoint saved and
-  loaded through the registered serializer reproduces its outputs exactly.
+- :func:`check_model`: registry name and configuration rebuild the model, its state loaded into the
+  rebuilt model reproduces its outputs exactly, and so does a checkpoint file when a checkpoint
+  serializer is installed (``swets-serde-msgpack``).
+
+Floating-point inputs are converted to the dtype of the component's parameters (float32 by default),
+so a check written with ``numpy``'s float64 arrays runs on a float32 model.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from swets_core import registry as _registry
 from swets_core.autograd import GradientTape, Tensor, apply, no_grad
-from swets_core.checkpoint import load_checkpoint, save_checkpoint
+from swets_core.checkpoint import DEFAULT_SERIALIZER, load_checkpoint, save_checkpoint
 from swets_core.gradcheck import gradcheck
 from swets_core.hookspecs import KINDS
 
@@ -64,9 +68,21 @@ def _param_grads(layer: Any, run: Any, watch: Any = None) -> dict[str, Any]:
     return {name: grads.get(p.id) for name, p in params.items()}
 
 
+def _in_dtype_of(component: Any, x: Any) -> Tensor:
+    """``x`` as a Tensor; floating-point data in the dtype of ``component``'s float parameters."""
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    dtypes = {p.numpy().dtype for p in component.parameters() if p.numpy().dtype.kind == "f"}
+    if data.dtype.kind == "f" and len(dtypes) == 1:
+        data = data.astype(dtypes.pop(), copy=False)
+    return x if isinstance(x, Tensor) and data is x._data else Tensor(data)
+
+
 def check_layer(layer: Any, x: Any) -> None:
-    """Forward runs on ``x``, every parameter gets a finite gradient, and state dicts round-trip."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    """Forward runs on ``x``, every parameter gets a finite gradient, and state dicts round-trip.
+
+    A floating-point ``x`` is converted to the layer's parameter dtype.
+    """
+    x = _in_dtype_of(layer, x)
     grads = _param_grads(layer, lambda: layer(x), watch=x)
     missing = [n for n, g in grads.items() if g is None]
     assert not missing, f"{type(layer).__name__}: no gradient reached {', '.join(missing)}"
@@ -96,12 +112,24 @@ def _first(out: Any) -> Tensor:
     return out[0] if isinstance(out, tuple) else out
 
 
-def check_model(name: str, config: Mapping[str, Any], x: Any) -> None:
+def check_model(
+    name: str, config: Mapping[str, Any], x: Any, *, checkpoint: bool | None = None
+) -> None:
     """Create model ``name`` from ``config`` and check its contract.
 
     - ``registry_name`` equals ``name`` and ``config()`` is plain data that recreates the model;
     - every parameter receives a gradient;
+    - a model rebuilt from ``config()`` with the state dict loaded gives identical outputs;
     - a checkpoint written and read through :mod:`swets_core.checkpoint` gives identical outputs.
+
+    Args:
+        name: the model's registry name.
+        config: keyword configuration for ``registry.create("models", name, **config)``.
+        x: an input batch ``(batch, lookback, features)``; floating-point data is converted to the
+            model's parameter dtype.
+        checkpoint: the checkpoint-file round trip needs a registered checkpoint serializer
+            (``swets-serde-msgpack``). None (default): run it when one is installed; True: require
+            it (fail when none is); False: skip it.
     """
     model = _registry.create("models", name, **config)
     assert getattr(model, "registry_name", None) == name, (
@@ -111,16 +139,33 @@ def check_model(name: str, config: Mapping[str, Any], x: Any) -> None:
     _assert_plain(cfg, f"model {name!r} config()")
     twin = _registry.create("models", name, **cfg)
     assert twin.config() == cfg, f"model {name!r}: config() does not round-trip through create()"
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = _in_dtype_of(model, x)
     grads = _param_grads(model, lambda: model(x))
     missing = [n for n, g in grads.items() if g is None]
     assert not missing, f"model {name!r}: no gradient reached {', '.join(missing)}"
     model.eval()
     with no_grad():
         expected = _first(model(x)).numpy().copy()
+    twin.load_state_dict(model.state_dict())
+    twin.eval()
+    with no_grad():
+        got = _first(twin(x)).numpy()
+    np.testing.assert_array_equal(
+        got, expected, err_msg=f"model {name!r}: rebuilt from config() and state_dict()"
+    )
+    serializers = _registry.names("serializers")
+    if checkpoint is None:
+        checkpoint = bool(serializers)
+    if not checkpoint:
+        return
+    assert serializers, (
+        f"model {name!r}: check_model(checkpoint=True) needs a checkpoint serializer; install "
+        "swets-serde-msgpack (pip install swets-serde-msgpack)"
+    )
+    serializer = DEFAULT_SERIALIZER if DEFAULT_SERIALIZER in serializers else serializers[0]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"{name}.swets")
-        save_checkpoint(path, model)
+        save_checkpoint(path, model, serializer=serializer)
         loaded = load_checkpoint(path).model
     loaded.eval()
     with no_grad():
