@@ -54,6 +54,22 @@ def test_predict_without_scaler_and_with_the_model_geometry():
     assert np.isfinite(fc.values).all()
 
 
+def test_a_model_configured_with_input_size_gives_its_geometry():
+    class LastValue(Module):
+        """Repeats the last target value; configured as NeuralForecast names it (input_size)."""
+
+        def config(self):
+            return {"input_size": L, "horizon": H}
+
+        def forward(self, x):
+            return ops.broadcast_to(x[:, -1:, 0], shape=(x.shape[0], H))
+
+    series = seasonal_series(n=60)
+    fc = forecast(LastValue(), series)
+    np.testing.assert_allclose(fc.values[0], series.column("y")[-1], rtol=1e-12)
+    assert len(predict(LastValue(), series)) == 60 - L - H + 1
+
+
 def test_forecast_continues_the_timestamps_beyond_the_data():
     series = two_column_series()
     scaler = StandardScaler().fit(series)

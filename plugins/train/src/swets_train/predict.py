@@ -156,7 +156,8 @@ def _collection(data: Any) -> Any:
 
 def _geometry(model: Any, lookback: int | None, horizon: int | None) -> tuple[int, int]:
     config = model.config() if callable(getattr(model, "config", None)) else {}
-    lookback = config.get("lookback") if lookback is None else lookback
+    if lookback is None:  # input_size: another name of the lookback (NeuralForecast's)
+        lookback = config.get("lookback", config.get("input_size"))
     horizon = config.get("horizon") if horizon is None else horizon
     if lookback is None:
         raise ConfigError(
