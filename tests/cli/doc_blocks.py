@@ -54,7 +54,9 @@ def no_fresh_entropy() -> Iterator[None]:
     """Fail when code inside the block draws from a generator made without a seed.
 
     ``numpy.random.default_rng()`` without a seed is allowed (loaders create one they may never
-    use); drawing from it is not, since the result would differ from run to run.
+    use); drawing from it is not, since the result would differ from run to run. One exception:
+    ``load_checkpoint`` rebuilds a model from its configuration (drawing initial weights) and then
+    replaces every weight with the checkpoint's, so nothing drawn there survives.
     """
     original = np.random.default_rng
     made: list[tuple[np.random.Generator, str, str]] = []
@@ -62,8 +64,10 @@ def no_fresh_entropy() -> Iterator[None]:
     def default_rng(seed=None):
         gen = original(seed)
         if seed is None:
-            where = "".join(traceback.format_stack(limit=4)[:-1])
-            made.append((gen, repr(gen.bit_generator.state), where))
+            stack = traceback.extract_stack()
+            if not any(f.name == "load_checkpoint" for f in stack):
+                where = "".join(traceback.format_list(stack[-4:-1]))
+                made.append((gen, repr(gen.bit_generator.state), where))
         return gen
 
     np.random.default_rng = default_rng

@@ -8,7 +8,13 @@ where its tests pass again. The other Python blocks run in order with that plugi
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import importlib
+import inspect
+import io
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -129,3 +135,130 @@ def test_the_guide_plugin_installs_into_a_fresh_venv_and_passes_its_tests(wheelh
     env.pop("PYTHONPATH", None)
     out = run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project, env=env)
     assert "6 passed" in out.stdout, out.stdout
+
+
+# -- docs/training.md -------------------------------------------------------------------------------
+TRAINING = ROOT / "docs" / "training.md"
+MARKER = re.compile(r"<!-- test: (.*?) -->\n```", re.S)
+
+
+def _markers(path: Path) -> dict[int, str]:
+    """Block start line -> the ``<!-- test: ... -->`` marker just above it."""
+    text = path.read_text()
+    return {text.count("\n", 0, m.end()) + 1: m.group(1) for m in MARKER.finditer(text)}
+
+
+def _check_signature(block: str, target: str) -> None:
+    """The documented call signature equals ``target``'s: names, kinds and defaults in order."""
+    parts = target.split(".")
+    fn = importlib.import_module(parts[0])
+    for part in parts[1:]:  # swets_train.Trainer.fit: a module, then attributes
+        fn = getattr(fn, part)
+    text = " ".join(block.split())
+    end = text.rindex(")")  # the parameter list is the last parenthesised group
+    depth, start = 0, end
+    while start > 0:
+        depth += {")": 1, "(": -1}.get(text[start], 0)
+        if depth == 0:
+            break
+        start -= 1
+    params = text[start + 1 : end]
+    documented = ast.parse(f"def f({params}): pass").body[0].args
+    real = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
+    doc_params = [(a.arg, "positional") for a in documented.args]
+    doc_params += [(a.arg, "keyword") for a in documented.kwonlyargs]
+    assert [n for n, _ in doc_params] == [p.name for p in real], target
+    positional = {inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY}
+    for (n, kind), p in zip(doc_params, real):
+        assert (p.kind in positional) == (kind == "positional"), f"{target}: {n} kind"
+    defaults = dict(zip([a.arg for a in documented.args][::-1], documented.defaults[::-1]))
+    defaults.update(
+        {a.arg: d for a, d in zip(documented.kwonlyargs, documented.kw_defaults) if d is not None}
+    )
+    for p in real:
+        if p.default is inspect.Parameter.empty:
+            assert p.name not in defaults, f"{target}: {p.name} has no default"
+        else:
+            assert p.name in defaults, f"{target}: the default of {p.name} is not documented"
+            assert ast.literal_eval(defaults[p.name]) == p.default, f"{target}: {p.name}"
+
+
+def _step_objects() -> dict:
+    from swets_core import Tensor, registry
+    from swets_optim import SGD, StepLR
+
+    rng = np.random.default_rng(0)
+    model = registry.create(
+        "models", "nbeats", lookback=8, horizon=2, num_blocks=1, num_layers=1, layer_width=8, seed=0
+    )
+    optimizer = SGD(model.parameters(), lr=0.1)
+    return {
+        "model": model,
+        "loss_fn": registry.create("losses", "mse"),
+        "x": Tensor(rng.standard_normal((4, 8, 1)).astype(np.float32)),
+        "y": Tensor(rng.standard_normal((4, 2)).astype(np.float32)),
+        "optimizer": optimizer,
+        "scheduler": StepLR(optimizer, step_size=1, gamma=0.5),
+        "max_norm": 1e-3,
+    }
+
+
+def _write_tcn_job() -> None:
+    from swets_train.jobs import JobSpec, run_job
+
+    spec = {
+        "model": {"name": "tcn", "channels": 8, "levels": 2},
+        "data": {"lookback": 48, "horizon": 12},
+        "training": {"max_steps": 4, "seed": 0},
+        "output": {"checkpoint": "runs/tcn.swets"},
+    }
+    run_job(JobSpec.from_dict(spec))
+
+
+def test_every_code_block_of_the_training_guide_runs(tmp_path, monkeypatch):
+    found = blocks(TRAINING)
+    markers = _markers(TRAINING)
+    for b in found:
+        assert b.lang in LANGS, f"docs/training.md line {b.line}: block language {b.lang!r}"
+    monkeypatch.chdir(tmp_path)
+    ran, spaces = [], {}
+    with no_fresh_entropy():
+        for i, b in enumerate(found):
+            if b.lang != "python":
+                continue
+            marker = markers.get(b.line, "")
+            space = {"__name__": "__doc_example__"}
+            if marker.startswith("the signature of "):
+                _check_signature(b.code, marker.removeprefix("the signature of "))
+                ran.append(marker)
+                continue
+            if marker == "with model, loss_fn, x, y, optimizer, scheduler, max_norm":
+                space.update(_step_objects())
+            elif marker == "after a job wrote runs/tcn.swets":
+                _write_tcn_job()
+            elif marker == "after the whole path above":
+                assert "whole path" in spaces, "the whole-path block must come first"
+            else:
+                assert marker == "", f"docs/training.md line {b.line}: unknown marker {marker!r}"
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(b.code, f"docs/training.md:{b.line}", "exec"), space)
+            spaces["whole path" if i == 0 else marker] = (space, out.getvalue(), i)
+            ran.append(marker or f"line {b.line}")
+    assert len(ran) == 6, ran
+
+    # the whole path prints a table laid out as the documented output after it
+    space, printed, i = spaces["whole path"]
+    documented = found[i + 1]
+    assert documented.lang == "text"
+    rows = [ln.split()[0] for ln in documented.code.splitlines()]
+    assert [ln.split()[0] for ln in printed.strip().splitlines()] == rows
+    assert printed.splitlines()[0].split() == documented.code.splitlines()[0].split()
+    assert space["future"].values.shape == (1, 48)
+    # the step updated the parameters with clipped gradients
+    step, _, _ = spaces["with model, loss_fn, x, y, optimizer, scheduler, max_norm"]
+    assert step["norm"] > 1e-3 and step["optimizer"].param_groups[0]["lr"] == 0.05
+    job, _, _ = spaces["after a job wrote runs/tcn.swets"]
+    assert job["future"].values.shape == (1, 12)
+    ckpt, _, _ = spaces["after the whole path above"]
+    np.testing.assert_allclose(ckpt["future"].values, space["future"].values, rtol=1e-5)
