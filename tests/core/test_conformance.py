@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from swets_core import Module, Parameter, Tensor, hookimpl, testing
+from swets_core import Module, Parameter, Tensor, as_tensor, hookimpl, testing
+from swets_core.errors import DTypeError
 from swets_core.registry import Registry, activate
 
 
@@ -27,6 +28,11 @@ class LastValueLinear(Module):
         return dict(self._config)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        if x.dtype != self.weight.dtype:  # as every swets model: no silent promotion
+            raise DTypeError(
+                f"LastValueLinear: input {x.dtype.value}, parameters {self.weight.dtype.value}"
+            )
         return x[:, :, 0] @ self.weight
 
 
