@@ -9,7 +9,7 @@ contract, and returns nothing otherwise. Re-exported by :mod:`swets_core.testing
 - :func:`check_loss`: scalar output, gradient w.r.t. the prediction agrees with finite differences.
 - :func:`check_model`: registry name and configuration rebuild the model, its state loaded into the
   rebuilt model reproduces its outputs exactly, and so does a checkpoint file when a checkpoint
-  serializer is installed (``swets-serde-msgpack``).
+  serializer is installed (``swets-serde-msgpack`` provides one).
 
 Floating-point inputs are converted to the dtype of the component's parameters (float32 by default),
 so a check written with ``numpy``'s float64 arrays runs on a float32 model.
@@ -26,7 +26,7 @@ import numpy as np
 
 from swets_core import registry as _registry
 from swets_core.autograd import GradientTape, Tensor, apply, no_grad
-from swets_core.checkpoint import DEFAULT_SERIALIZER, load_checkpoint, save_checkpoint
+from swets_core.checkpoint import load_checkpoint, save_checkpoint
 from swets_core.gradcheck import gradcheck
 from swets_core.hookspecs import KINDS
 
@@ -128,8 +128,9 @@ def check_model(
         x: an input batch ``(batch, lookback, features)``; floating-point data is converted to the
             model's parameter dtype.
         checkpoint: the checkpoint-file round trip needs a registered checkpoint serializer
-            (``swets-serde-msgpack``). None (default): run it when one is installed; True: require
-            it (fail when none is); False: skip it.
+            (``swets-serde-msgpack`` provides one). None (default): run it through every installed
+            serializer, when there is one; True: require one (fail when none is installed); False:
+            skip it.
     """
     model = _registry.create("models", name, **config)
     assert getattr(model, "registry_name", None) == name, (
@@ -159,18 +160,20 @@ def check_model(
     if not checkpoint:
         return
     assert serializers, (
-        f"model {name!r}: check_model(checkpoint=True) needs a checkpoint serializer; install "
-        "swets-serde-msgpack (pip install swets-serde-msgpack)"
+        f"model {name!r}: check_model(checkpoint=True) needs a checkpoint serializer and none is "
+        "installed (swets list serializers is empty); install the distribution that provides one"
     )
-    serializer = DEFAULT_SERIALIZER if DEFAULT_SERIALIZER in serializers else serializers[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, f"{name}.swets")
-        save_checkpoint(path, model, serializer=serializer)
-        loaded = load_checkpoint(path).model
-    loaded.eval()
-    with no_grad():
-        got = _first(loaded(x)).numpy()
-    np.testing.assert_array_equal(got, expected, err_msg=f"model {name!r}: checkpoint round trip")
+    for serializer in serializers:  # every installed format
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, f"{name}.swets")
+            save_checkpoint(path, model, serializer=serializer)
+            loaded = load_checkpoint(path).model
+        loaded.eval()
+        with no_grad():
+            got = _first(loaded(x)).numpy()
+        np.testing.assert_array_equal(
+            got, expected, err_msg=f"model {name!r}: checkpoint round trip ({serializer})"
+        )
 
 
 def _assert_plain(value: Any, where: str) -> None:
