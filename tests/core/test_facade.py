@@ -140,3 +140,11 @@ def test_a_hand_written_loop_needs_only_the_facade():
     assert np.abs(layer.weight.numpy() - before).max() <= 1e-5 + 2 * ulp
     with swets.no_grad():
         assert layer(x).shape == (16, 1)
+
+
+def test_every_registry_kind_has_a_namespace():
+    from swets_core.hookspecs import KINDS
+
+    for kind in KINDS:
+        namespace = getattr(swets, kind)
+        assert sorted(dir(namespace)) == dir(namespace) and kind in repr(namespace) or kind == "ops"

@@ -132,6 +132,7 @@ schedulers = KindNamespace("schedulers")
 serializers = KindNamespace("serializers")
 metrics = KindNamespace("metrics")
 functions = KindNamespace("functions")
+executors = KindNamespace("executors")
 
 
 def __getattr__(name: str) -> Any:
@@ -151,6 +152,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_CORE_LAZY, *registry.names("functions")})
 
 
-__all__ = [*_core_all, "KINDS", "functions", "layers", "losses", "metrics", "models", "ops"]
+__all__ = [*_core_all, "KINDS", "executors", "functions", "layers", "losses", "metrics", "models"]
+__all__ += ["ops"]
 __all__ += ["optimizers", "schedulers", "serializers"]
 __all__ += ["load_checkpoint", "save_checkpoint"]  # noqa: F405 - imported on first use (__getattr__)
