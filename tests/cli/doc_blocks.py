@@ -1,4 +1,4 @@
-"""Helpers of the documentation tests: the fenced code blocks of a Markdown file, the files a guide's
+"""What the documentation tests share: the fenced code blocks of a Markdown file, the files a guide's
 blocks make up, and running code without fresh entropy."""
 
 from __future__ import annotations
