@@ -81,3 +81,22 @@ def trained(tmp_path_factory):
     work = tmp_path_factory.mktemp("trained")
     proc = swets("train", *TINY, "--output", "ckpt/tiny.swets", cwd=work)
     return work, work / "ckpt" / "tiny.swets", proc.stdout
+
+
+def fake_distribution(
+    root: Path, name: str, module: str, source: str, entry_points: dict[str, dict[str, str]]
+) -> dict[str, str]:
+    """An installed distribution without pip: ``module.py`` and a ``.dist-info`` directory under
+    ``root``, found by ``importlib.metadata`` through PYTHONPATH. Returns the environment that sees it
+    (call again with the same ``root`` for more distributions)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{module}.py").write_text(source)
+    info = root / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    lines = []
+    for group, entries in entry_points.items():
+        lines.append(f"[{group}]")
+        lines += [f"{k} = {v}" for k, v in entries.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return {"PYTHONPATH": str(root)}

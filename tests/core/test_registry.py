@@ -236,3 +236,106 @@ def test_run_op_reports_numpy_errors_as_op_errors():
             run_op("bad_reshape", np.ones((2, 3)))
         with pytest.raises(UnknownComponentError, match="did you mean"):
             run_op("bad_reshap", np.ones(2))
+
+
+class _EntryPoint:
+    """What ``importlib.metadata.entry_points`` yields, for a plugin of a made-up distribution."""
+
+    def __init__(self, name, dist, load, value=None):
+        from types import SimpleNamespace
+
+        self.name, self._load = name, load
+        self.value = value or f"{dist.replace('-', '_')}.plugin"
+        self.dist = SimpleNamespace(name=dist, version="1.0")
+
+    def load(self):
+        return self._load()
+
+
+def _from_entry_points(monkeypatch, *eps):
+    from swets_core import registry as registry_module
+
+    monkeypatch.setattr(registry_module.md, "entry_points", lambda group: list(eps))
+    return Registry()
+
+
+def _exits():
+    import sys
+
+    sys.exit(3)
+
+
+class ExitsWhileRegistering:
+    @swets_core.hookimpl
+    def swets_register_losses(self, register):
+        raise SystemExit("bye")
+
+
+def test_a_plugin_calling_sys_exit_on_import_is_a_recorded_failure(monkeypatch):
+    reg = _from_entry_points(
+        monkeypatch,
+        _EntryPoint("exits", "dist-exit", _exits),
+        _EntryPoint("layers", "dist-a", LayersA),
+        _EntryPoint("raises", "dist-register", ExitsWhileRegistering),
+    )
+    with pytest.warns(PluginWarning) as caught:
+        reg.load()
+    assert any("dist-exit" in str(w.message) for w in caught)
+    assert reg.names("layers") == ["conv1d", "linear"]
+    failed = {r.distribution: r.error for r in reg.failures()}
+    assert failed == {
+        "dist-exit": "import failed: SystemExit: the plugin called sys.exit(3)",
+        "dist-register": "swets_register_losses raised SystemExit: the plugin called sys.exit('bye')",
+    }
+
+
+def test_keyboard_interrupt_in_a_plugin_stays_an_interrupt(monkeypatch):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    reg = _from_entry_points(monkeypatch, _EntryPoint("slow", "dist-slow", interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        reg.load()
+
+
+class ModelsOfAcme:
+    @swets_core.hookimpl
+    def swets_register_models(self, register):
+        register("acme", object, doc="Acme's model.")
+
+
+class ModelsBuiltIn:
+    @swets_core.hookimpl
+    def swets_register_models(self, register):
+        register("nbeats", object, doc="N-BEATS.")
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_two_distributions_may_use_the_same_entry_point_name(monkeypatch, order):
+    eps = [
+        _EntryPoint("models", "swets-models", ModelsBuiltIn),
+        _EntryPoint("models", "acme-models", ModelsOfAcme),
+    ]
+    reg = _from_entry_points(monkeypatch, *(eps[i] for i in order))
+    reg.load()  # no warning: nothing collides
+    assert reg.names("models") == ["acme", "nbeats"]
+    assert reg.info("models", "nbeats").distribution == "swets-models"
+    assert reg.info("models", "acme").distribution == "acme-models"
+    assert [(r.name, r.distribution, r.ok) for r in reg.plugins()] == [
+        ("models", "acme-models", True),
+        ("models", "swets-models", True),
+    ]
+
+
+def test_each_plugin_records_how_long_it_took_to_load(monkeypatch):
+    from swets_core import registry as registry_module
+
+    clock = iter([10.0, 12.5, 20.0, 20.25])
+    monkeypatch.setattr(registry_module.time, "perf_counter", lambda: next(clock))
+    reg = _from_entry_points(
+        monkeypatch,
+        _EntryPoint("layers", "dist-a", LayersA),
+        _EntryPoint("models", "dist-m", ModelsOfAcme),
+    )
+    reg.load()
+    assert {r.distribution: r.seconds for r in reg.plugins()} == {"dist-a": 2.5, "dist-m": 0.25}

@@ -196,3 +196,50 @@ def test_numpy_array_on_the_left_keeps_the_gradient():
         assert isinstance(y, Tensor)
         z = y.sum()
     np.testing.assert_array_equal(tape.backward(z)[w.id].numpy(), [3.0, 4.0])
+
+
+def _op_with_backward(returns):
+    """An op ``bad(a, b) = a * b`` whose backward returns ``returns(grad)``."""
+    from swets_core.autograd import OpDef
+
+    def forward(a, b):
+        return a * b, lambda g, needs: returns(g)
+
+    return OpDef("bad_backward", forward)
+
+
+@pytest.mark.parametrize(
+    ("returns", "said"),
+    [
+        (lambda g: None, "returned None for 2 input(s)"),
+        (lambda g: (g,), "returned a tuple of 1 gradient(s) for 2 input(s)"),
+        (lambda g: (g, g, g), "returned a tuple of 3 gradient(s) for 2 input(s)"),
+        (lambda g: g, "returned an array of shape (3,) (not wrapped in a tuple)"),
+        (lambda g: (g, 1.0), "returned a float as the gradient of input 1"),
+        (lambda g: (g, np.ones((2, 2))), "gradient of shape (2, 2) for input 1 of shape (3,)"),
+    ],
+    ids=["none", "too-few", "too-many", "bare-array", "not-an-array", "wrong-shape"],
+)
+def test_a_backward_returning_the_wrong_thing_is_named(returns, said):
+    from swets_core.autograd import apply
+
+    a, b = Parameter(np.ones(3)), Parameter(np.full(3, 2.0))
+    with GradientTape() as tape:
+        y = apply(_op_with_backward(returns), a, b).sum()
+    with pytest.raises(TapeError) as info:
+        tape.backward(y)
+    message = str(info.value)
+    assert message.startswith("op 'bad_backward': its backward returned"), message
+    assert said in message
+    if "for 2 input(s)" in said:
+        assert "it must return a tuple of 2 gradient(s), one per input" in message
+
+
+def test_a_backward_returning_a_list_of_one_per_input_is_accepted():
+    from swets_core.autograd import apply
+
+    a, b = Parameter(np.ones(3)), Parameter(np.full(3, 2.0))
+    with GradientTape() as tape:
+        y = apply(_op_with_backward(lambda g: [g * 2.0, g * 1.0]), a, b).sum()
+    grads = tape.backward(y)
+    np.testing.assert_array_equal(grads[a.id].numpy(), [2.0, 2.0, 2.0])

@@ -1,9 +1,13 @@
 """Plugin discovery and the component registry.
 
 Plugins are found through the ``swets`` entry-point group and driven by pluggy. Loading is lazy (on
-first use), per entry point and fault-tolerant: an entry point that fails to import, fails pluggy's
-validation (a misspelled hook, unknown hook arguments) or raises while registering is recorded with its
-distribution's name, a :class:`PluginWarning` is issued, and everything else keeps working.
+first use), per entry point and fault-tolerant: an entry point that fails to import (including one that
+calls ``sys.exit``), fails pluggy's validation (a misspelled hook, unknown hook arguments) or raises
+while registering is recorded with its distribution's name, a :class:`PluginWarning` is issued, and
+everything else keeps working; only ``KeyboardInterrupt`` (the user's interrupt) goes through. Plugins
+are keyed by distribution and entry-point name, so two distributions may use the same entry-point
+name and both load. Each record keeps how long its plugin took to import and register
+(:attr:`PluginRecord.seconds`, shown by ``swets plugins``).
 
 Environment:
     ``SWETS_STRICT_PLUGINS=1``: a plugin failure raises :class:`PluginLoadError` instead.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import os
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -65,6 +70,12 @@ class PluginRecord:
     commands: list[str] = attrs.field(factory=list)
     error: str | None = None
     disabled: bool = False
+    seconds: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """The plugin's unique key: ``distribution:name`` (two distributions may use one name)."""
+        return f"{self.distribution}:{self.name}"
 
     @property
     def ok(self) -> bool:
@@ -81,6 +92,19 @@ def _first_line(obj: Any, doc: str | None) -> str:
         text = getattr(obj, "__doc__", None) or ""
     lines = text.strip().splitlines()
     return lines[0].strip() if lines else ""
+
+
+def _describe(exc: BaseException) -> str:
+    """What went wrong, on one line: ``ImportError: no module named x``; for ``sys.exit`` in a
+    plugin, what it exited with."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    text = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return text if text else type(exc).__name__
+
+
+def _entry_point_order(ep: Any) -> tuple[str, str]:
+    return (ep.name, ep.dist.name if ep.dist is not None else "")
 
 
 def _env_list(var: str) -> set[str]:
@@ -149,40 +173,57 @@ class Registry:
 
     def _load_entry_points(self) -> None:
         disabled = _env_list("SWETS_DISABLE_PLUGINS")
-        seen: set[tuple[str, str]] = set()
-        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        seen: set[tuple[str, str, str]] = set()
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=_entry_point_order):
             dist = ep.dist.name if ep.dist is not None else "<unknown>"
             version = ep.dist.version if ep.dist is not None else "0"
-            if (ep.name, ep.value) in seen:  # the same distribution visible twice on sys.path
+            if (dist, ep.name, ep.value) in seen:  # the same distribution visible twice on sys.path
                 continue
-            seen.add((ep.name, ep.value))
+            seen.add((dist, ep.name, ep.value))
             record = PluginRecord(ep.name, dist, version, ep.value)
             if ep.name in disabled or dist in disabled:
                 record.disabled = True
-                self._plugins[ep.name] = record
+                self._plugins[record.key] = record
                 continue
+            start = time.perf_counter()
             try:
                 plugin = ep.load()
-            except Exception as exc:
-                self._fail(record, f"import failed: {type(exc).__name__}: {exc}", exc)
+            except KeyboardInterrupt:
+                raise
+            except (Exception, SystemExit) as exc:  # a plugin's sys.exit must not end swets
+                record.seconds = time.perf_counter() - start
+                self._fail(record, f"import failed: {_describe(exc)}", exc)
                 continue
-            self._install(plugin, record)
+            self._install(plugin, record, start)
 
     def _fail(self, record: PluginRecord, message: str, exc: BaseException | None) -> None:
         record.error = message
-        self._plugins[record.name] = record
-        text = f"swets plugin {record.name!r} from distribution {record.distribution} {record.version}: {message}"
+        self._plugins[record.key] = record
+        who = (
+            f"swets plugin {record.name!r} from distribution {record.distribution} {record.version}"
+        )
         if _strict():
-            raise PluginLoadError(text + " (SWETS_STRICT_PLUGINS is set)") from exc
-        warnings.warn(text + "; the rest of swets keeps working", PluginWarning, stacklevel=4)
+            raise PluginLoadError(
+                f"{who} failed to load (SWETS_STRICT_PLUGINS is set): {message}"
+            ) from exc
+        warnings.warn(
+            f"{who}: {message}; the rest of swets keeps working", PluginWarning, stacklevel=4
+        )
 
-    def _install(self, plugin: object, record: PluginRecord) -> None:
+    def _install(self, plugin: object, record: PluginRecord, start: float | None = None) -> None:
+        start = time.perf_counter() if start is None else start
+        try:
+            self._register(plugin, record)
+        finally:
+            record.seconds = time.perf_counter() - start
+
+    def _register(self, plugin: object, record: PluginRecord) -> None:
         pm = self.plugin_manager
-        if record.name in self._plugins and self._plugins[record.name].ok:
+        if record.key in self._plugins and self._plugins[record.key].ok:
             self._fail(record, f"a plugin named {record.name!r} is already loaded", None)
             return
         try:
-            pm.register(plugin, name=record.name)
+            pm.register(plugin, name=record.key)
             pm.check_pending()
         except Exception as exc:
             if pm.is_registered(plugin):
@@ -218,12 +259,13 @@ class Registry:
 
                 try:
                     impl.function(register)
-                except Exception as exc:
+                except KeyboardInterrupt:
+                    raise
+                except (Exception, SystemExit) as exc:
                     pm.unregister(plugin)
-                    tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                    self._fail(record, f"{hook_name} raised {tb}", exc)
+                    self._fail(record, f"{hook_name} raised {_describe(exc)}", exc)
                     return
-        self._plugins[record.name] = record
+        self._plugins[record.key] = record
         for comp in staged:
             self._add(comp, record)
 
@@ -297,7 +339,7 @@ class Registry:
     def plugins(self) -> list[PluginRecord]:
         """Every plugin seen, loaded or failed, sorted by name."""
         self.load()
-        return [self._plugins[n] for n in sorted(self._plugins)]
+        return sorted(self._plugins.values(), key=lambda r: (r.name, r.distribution))
 
     def failures(self) -> list[PluginRecord]:
         """Plugins that failed to load."""
@@ -312,9 +354,11 @@ class Registry:
             before = set(getattr(cli, "commands", {}))
             try:
                 impl.function(cli)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except (Exception, SystemExit) as exc:
                 if record is not None:
-                    self._fail(record, f"swets_register_commands raised {exc!r}", exc)
+                    self._fail(record, f"swets_register_commands raised {_describe(exc)}", exc)
                 continue
             if record is not None:
                 record.commands = sorted(set(getattr(cli, "commands", {})) - before)

@@ -211,21 +211,29 @@ class GradientTape:
                 if keep is not None and outs in keep:
                     kept[outs] = g_out
             in_grads = backward(g_out, needs)
-            if len(in_grads) != len(inputs):
-                raise TapeError(
-                    f"{name}: backward returned {len(in_grads)} gradients for {len(inputs)} inputs"
-                )
+            if type(in_grads) is not tuple or len(in_grads) != len(inputs):
+                in_grads = _checked_gradients(name, in_grads, len(inputs))
             for tid, g, meta in zip(inputs, in_grads, metas):
                 if tid is None or g is None:
                     continue
                 shape, dtype = meta
-                if g.shape != shape:
+                try:
+                    mismatch = g.shape != shape
+                except AttributeError:  # not an array (the failure path only)
+                    i = next(k for k, x in enumerate(in_grads) if x is g)
+                    raise TapeError(
+                        f"op {name!r}: its backward returned a {type(g).__name__} as the "
+                        f"gradient of input {i}; it must be a numpy array of shape {shape} "
+                        "(or None)"
+                    ) from None
+                if mismatch:
                     try:
                         g = unbroadcast(g, shape)
                     except ValueError as exc:
+                        i = next(k for k, x in enumerate(in_grads) if x is g)
                         raise TapeError(
-                            f"{name}: backward returned a gradient of shape {g.shape} for an "
-                            f"input of shape {shape}"
+                            f"op {name!r}: its backward returned a gradient of shape {g.shape} "
+                            f"for input {i} of shape {shape}"
                         ) from exc
                 if g.dtype != dtype:
                     g = g.astype(dtype)
@@ -244,6 +252,29 @@ class GradientTape:
         """Gradients of ``output`` for each of ``sources``, in order (None where it has no influence)."""
         got = self.backward(output, sources=sources)
         return [got.get(t.id) for t in sources]
+
+
+def _checked_gradients(name: str, returned: Any, n_inputs: int) -> tuple[Any, ...]:
+    """The gradients an op's backward returned, when they are not a tuple of one per input: a list
+    of the right length is accepted, anything else is a TapeError naming the op, what it returned
+    and what it should have returned."""
+    if type(returned) is list and len(returned) == n_inputs:
+        return tuple(returned)
+    expected = (
+        f"a tuple of {n_inputs} gradient(s), one per input (a numpy array, or None for an input "
+        "that needs none)"
+    )
+    if isinstance(returned, (tuple, list)):
+        got = f"a {type(returned).__name__} of {len(returned)} gradient(s)"
+    elif returned is None:
+        got = "None"
+    elif isinstance(returned, np.ndarray):
+        got = f"an array of shape {returned.shape} (not wrapped in a tuple)"
+    else:
+        got = f"a {type(returned).__name__}"
+    raise TapeError(
+        f"op {name!r}: its backward returned {got} for {n_inputs} input(s); it must return {expected}"
+    )
 
 
 def _own(g: np.ndarray) -> np.ndarray:
