@@ -47,7 +47,7 @@ def test_nan_in_a_batch_raises_naming_the_step_and_the_parameters():
         )
     message = str(info.value)
     step = len(train) + 3
-    assert f"at step {step} (epoch 1, batch 2)" in message
+    assert f"at step {step} (epoch 2, batch 3)" in message  # 1-based, as progress counts
     assert "the loss is nan" in message
     assert "'lstm.weight_ih_l0' (" in message and "'head.weight' (" in message
     assert re.search(r"'head\.bias' \(\d+ NaN, 0 Inf of 6\)", message)

@@ -293,13 +293,38 @@ def test_early_stopping_stops_training_and_restores_the_best_weights():
         assert not np.array_equal(final[k], snapshots[2][k])
 
 
-def test_progress_is_silent_without_a_terminal_and_writes_no_files(tmp_path, monkeypatch, capfd):
+def test_progress_without_a_terminal_is_one_line_per_epoch_and_writes_no_files(
+    tmp_path, monkeypatch, capfd
+):
     monkeypatch.chdir(tmp_path)
     model, opt, train, val = linear_setup()
-    fit(model, mse_loss(), opt, train, val, epochs=1, progress=True)
+    fit(model, mse_loss(), opt, train, val, epochs=2, progress=True)
     out, err = capfd.readouterr()
-    assert out == "" and err == ""
+    assert out == ""
+    lines = err.splitlines()
+    assert [ln.split("  ")[0] for ln in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert all(k in lines[1] for k in ("step ", "loss ", "lr ", "val_loss ", "val_mae "))
     assert list(tmp_path.iterdir()) == []
+    fit(model, mse_loss(), opt, train, val, epochs=1, progress=False)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_progress_in_a_notebook_uses_the_notebook_bar_or_plain_lines(monkeypatch):
+    from swets_train import _progress
+
+    monkeypatch.setattr(_progress, "_in_notebook", lambda: True)
+    monkeypatch.setattr(_progress, "_notebook_widgets", lambda: False)
+    stream = io.StringIO()  # a notebook's stderr is no terminal
+    bar = Progress(True, epochs=2, stream=stream)
+    assert bar.mode == "lines"
+    bar.start_epoch(0, total=2)
+    bar.update(0.5)
+    bar.end_epoch({"epoch": 0, "step": 2, "loss": 0.5, "val_loss": 0.25})
+    assert stream.getvalue() == "epoch 1/2  step 2  loss 0.5  val_loss 0.25\n"
+    monkeypatch.setattr(_progress, "_notebook_widgets", lambda: True)
+    assert Progress(True, epochs=2, stream=io.StringIO()).mode == "notebook"
+    monkeypatch.setattr(_progress, "_in_notebook", lambda: False)
+    assert Progress(True, epochs=2, stream=io.StringIO()).mode == "lines"
 
 
 class FakeTTY(io.StringIO):
@@ -317,8 +342,9 @@ def test_progress_bar_shows_loss_and_metrics_on_a_terminal():
     bar.end_epoch({"epoch": 0, "loss": 0.375, "val_loss": 0.3, "val_mae": 0.41})
     text = stream.getvalue()
     assert "epoch 1/3" in text and "loss=0.375" in text and "val_mae=0.41" in text
+    assert bar.mode == "bar"
     assert not Progress(False, 3, stream=FakeTTY()).enabled
-    assert not Progress(True, 3, stream=io.StringIO()).enabled
+    assert Progress(True, 3, stream=io.StringIO()).mode == "lines"
 
 
 def test_configuration_errors():
@@ -360,7 +386,7 @@ def test_batch_formats_and_data_errors():
         fit(model, mse_loss(), opt, [with_future], epochs=1)
     with pytest.raises(DataValidationError, match="3 items"):
         fit(model, mse_loss(), opt, [(x, y, y)], epochs=1)
-    with pytest.raises(DataValidationError, match="no batch in epoch 0"):
+    with pytest.raises(DataValidationError, match="no batch in epoch 1"):  # 1-based
         fit(model, mse_loss(), opt, [], epochs=1)
     with pytest.raises(ShapeError, match="scalar"):
         fit(model, lambda p, t, tape=None: p - t, opt, [(x, y)], epochs=1)

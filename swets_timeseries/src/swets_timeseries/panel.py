@@ -147,7 +147,7 @@ def validate_one_series(
     When validation finds repeated timestamps and :func:`detect_id_column` finds an id among
     ``candidates()`` (called only then), policy ``raise`` raises :class:`LongFormatError` instead
     of the plain validation error, and ``warn`` / ``drop`` add a DataQualityWarning whose first
-    line names the column. Otherwise this is ``series.validate(...)[0]``.
+    line names the column (and whose ``id_column`` attribute holds it). Otherwise this is ``series.validate(...)[0]``.
     """
     check_policy(policy)
     try:
@@ -162,7 +162,9 @@ def validate_one_series(
     column = _suggest(series, report, candidates)
     if column is not None:
         head = _head(source, column, report.rules()["duplicate_timestamp"])
-        warnings.warn(DataQualityWarning(head, report), stacklevel=3)
+        warning = DataQualityWarning(head, report)
+        warning.id_column = column  # type: ignore[attr-defined]
+        warnings.warn(warning, stacklevel=3)
     return out
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from swets_core import registry
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError
-from swets_train.metrics import MASE, get_metric, metric_name
+from swets_train.metrics import FORECAST_METRICS, MASE, get_metric, metric_name
 from swets_train.predict import (
     Forecast,
     _check_output,
@@ -176,7 +176,7 @@ def backtest(
     fit: Callable[[Any, int], Any] | None = None,
     baselines: Sequence[Any] = ("naive", "seasonal_naive"),
     season_length: int = 1,
-    metrics: Sequence[Any] = ("mae", "rmse", "mase", "smape"),
+    metrics: Sequence[Any] = FORECAST_METRICS,
     target: str | None = None,
     covariates: Sequence[str] | None = None,
     train_size: int | None = None,

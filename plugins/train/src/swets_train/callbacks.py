@@ -215,7 +215,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             trainer.request_stop(
                 f"early stopping: {self.monitor} did not improve for {self.wait} epoch(s); best "
-                f"{self._tracker.best:.6g} at epoch {self.best_epoch}"
+                f"{self._tracker.best:.6g} at epoch {self.best_epoch + 1}"
             )
 
     def on_fit_end(self, trainer: Trainer) -> None:
@@ -410,7 +410,10 @@ class NonFiniteGuard(Callback):
 
     def _describe(self, trainer: Trainer, loss: float, grads: Mapping[Any, Any]) -> str:
         names = trainer.parameter_names()
-        where = f"at step {trainer.global_step + 1} (epoch {trainer.epoch}, batch {trainer.batch_index})"
+        where = (  # 1-based, as the progress lines count
+            f"at step {trainer.global_step + 1} (epoch {trainer.epoch + 1}, batch "
+            f"{trainer.batch_index + 1})"
+        )
         parts = [f"non-finite values in training {where}: the loss is {loss!r}"]
         bad = []
         ordered = [t for t in names if t in grads] + [t for t in grads if t not in names]

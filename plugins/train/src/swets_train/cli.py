@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError
+from swets_train.jobs.spec import CLI_OPTIONS, DATA_OPTIONS, cli_spelling
 
 __all__ = ["register_commands", "spec_from_args"]
 
@@ -27,6 +28,25 @@ def _add_debug(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace output files swets did not write (never the data or the checkpoint read)",
+    )
+
+
+def _dest(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def _add_option(g: Any, flag: str, kind: Any, metavar: str | None, text: str) -> None:
+    if kind is bool:
+        g.add_argument(flag, action="store_true", default=None, help=text)
+    else:
+        g.add_argument(flag, type=kind, metavar=metavar, help=text)
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument(
@@ -34,39 +54,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME|PATH",
         help="a bundled data set (electricity, msft) or a CSV / Parquet file",
     )
-    g.add_argument("--target", metavar="COLUMN", help="the column to forecast")
-    g.add_argument(
-        "--covariates", metavar="COL,COL", help="past covariate columns, comma-separated"
-    )
-
-
-_SPEC_OPTIONS = (  # flag, job key, type, metavar, help
-    ("--model", ("model", "name"), str, "NAME", "a registered model (see `swets list models`)"),
-    ("--lookback", ("data", "lookback"), int, "N", "input rows per window"),
-    ("--horizon", ("data", "horizon"), int, "N", "rows to forecast"),
-    ("--val", ("data", "val"), float, "F", "validation fraction (0.15)"),
-    ("--test", ("data", "test"), float, "F", "test fraction (0.15)"),
-    ("--epochs", ("training", "epochs"), int, "N", "epoch budget (20)"),
-    ("--max-steps", ("training", "max_steps"), int, "N", "optimizer-step budget"),
-    ("--loss", ("training", "loss"), str, "NAME", "a registered loss (mse)"),
-    ("--optimizer", ("training", "optimizer"), str, "NAME", "a registered optimizer (adam)"),
-    ("--lr", ("training", "lr"), float, "X", "learning rate (1e-3)"),
-    ("--batch-size", ("training", "batch_size"), int, "N", "windows per batch (64)"),
-    ("--seed", ("training", "seed"), int, "N", "seed of everything random (0)"),
-    ("--patience", ("training", "patience"), int, "N", "early-stopping patience (3)"),
-    ("--scheduler", ("training", "scheduler"), str, "NAME", "a registered LR scheduler"),
-    # swets train only
-    ("--output", ("output", "checkpoint"), str, "FILE", "the checkpoint (runs/<model>.swets)"),
-    ("--plot", ("output", "plot"), str, "FILE.png", "also write a plot (needs matplotlib)"),
-    (
-        "--forecast-csv",
-        ("output", "forecast_csv"),
-        str,
-        "FILE.csv",
-        "also the forecast past the end",
-    ),
-)
-"""The command-line options that set one key of the job each."""
+    for flag, _, kind, metavar, text in DATA_OPTIONS:
+        _add_option(g, flag, kind, metavar, text)
 
 
 def _add_spec_options(p: argparse.ArgumentParser) -> None:
@@ -75,9 +64,9 @@ def _add_spec_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--config", metavar="FILE.toml", help="a job file; command-line options override it"
     )
-    for flag, key, kind, metavar, text in _SPEC_OPTIONS:
-        if key[0] != "output":
-            g.add_argument(flag, type=kind, metavar=metavar, help=text)
+    for flag, key, kind, metavar, text in CLI_OPTIONS:
+        if not key.startswith("output."):
+            _add_option(g, flag, kind, metavar, text)
     g.add_argument("--no-early-stopping", action="store_true", help="train the whole budget")
     g.add_argument(
         "--set",
@@ -105,18 +94,30 @@ def _data_source(value: str) -> dict[str, str]:
     )
 
 
+def _data_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``[data]`` keys the data options of the command line set."""
+    changes: dict[str, Any] = {}
+    if getattr(args, "data", None) is not None:
+        changes.update(_data_source(args.data))
+    for flag, key, *_ in DATA_OPTIONS:
+        value = getattr(args, _dest(flag), None)
+        if value is None:
+            continue
+        if key == "data.covariates":
+            value = [c.strip() for c in value.split(",") if c.strip()]
+        changes[key.split(".", 1)[1]] = value
+    return changes
+
+
 def _apply_data_options(d: dict[str, Any], args: argparse.Namespace) -> None:
     data = d.setdefault("data", {})
     if not isinstance(data, dict):
         raise ConfigError(f"[data] must be a table of keys, got {type(data).__name__}")
-    if args.data is not None:
-        data.pop("dataset", None)
-        data.pop("path", None)
-        data.update(_data_source(args.data))
-    if args.target is not None:
-        data["target"] = args.target
-    if args.covariates is not None:
-        data["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
+    changes = _data_changes(args)
+    if "dataset" in changes or "path" in changes:
+        for key in ("dataset", "path", "in_memory"):
+            data.pop(key, None)
+    data.update(changes)
 
 
 def spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -133,10 +134,10 @@ def spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(
                 f"[{section}] must be a table of keys, got {type(d[section]).__name__}"
             )
-    for flag, (section, key), *_ in _SPEC_OPTIONS:
-        value = getattr(args, flag[2:].replace("-", "_"), None)
+    for flag, key, *_ in CLI_OPTIONS:
+        value = getattr(args, _dest(flag), None)
         if value is not None:
-            d.setdefault(section, {})[key] = value
+            set_dotted(d, key, value)
     if args.max_steps is not None and args.epochs is None:
         d["training"]["epochs"] = "none"  # --max-steps alone: a step budget
     if args.no_early_stopping:
@@ -152,12 +153,22 @@ def spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return d
 
 
+def _inputs(job: Any) -> list[tuple[str, str]]:
+    """The files a command on a checkpoint reads: the checkpoint and the data file."""
+    inputs = [(job.checkpoint, "the checkpoint")]
+    if job.spec.data.path:
+        inputs.append((job.spec.data.path, "the data"))
+    return inputs
+
+
 # -- printing ---------------------------------------------------------------------------------------
 def _say(*parts: Any) -> None:
     print(*parts, flush=True)
 
 
 def _summary(result: Any) -> str:
+    if result.epochs == 0:
+        return f"nothing to train: model {result.model_name!r} has no parameters"
     why = result.stop_reason or "budget reached"
     return (
         f"trained {result.epochs} epoch(s), {result.steps} steps in {result.seconds:.1f} s ({why})"
@@ -187,9 +198,10 @@ def _forecast_table(fc: Any, limit: int | None = None) -> str:
 def _conf_train(p: argparse.ArgumentParser) -> None:
     _add_spec_options(p)
     g = p.add_argument_group("output")
-    for flag, key, kind, metavar, text in _SPEC_OPTIONS:
-        if key[0] == "output":
-            g.add_argument(flag, type=kind, metavar=metavar, help=text)
+    for flag, key, kind, metavar, text in CLI_OPTIONS:
+        if key.startswith("output."):
+            _add_option(g, flag, kind, metavar, text)
+    _add_force(g)
     g.add_argument("--no-progress", action="store_true", help="no progress output")
     g.add_argument(
         "--dask",
@@ -221,7 +233,7 @@ def _dask_executor(address: str | None) -> Any:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from swets_train.jobs import JobSpec, run_job
+    from swets_train.jobs import JobSpec, check_job_outputs, run_job
 
     spec = JobSpec.from_dict(spec_from_args(args))
     d, t = spec.data, spec.training
@@ -235,8 +247,9 @@ def _run_train(args: argparse.Namespace) -> int:
         f"training {spec.model.name} on {d.label}{where}: lookback {d.lookback}, horizon "
         f"{d.horizon}, {' and '.join(budget)}"
     )
+    check_job_outputs(spec, force=args.force)  # before the data is read or anything trains
     executor = None if args.dask is None else _dask_executor(args.dask or None)
-    result = run_job(spec, progress=not args.no_progress, executor=executor)
+    result = run_job(spec, progress=not args.no_progress, executor=executor, force=args.force)
     for note in result.notes:
         _say(f"note: {note}")
     if result.windows:
@@ -246,7 +259,8 @@ def _run_train(args: argparse.Namespace) -> int:
     _say(result.table())
     _say("")
     if result.checkpoint:
-        _say(f"checkpoint: {result.checkpoint}")
+        trained = "" if result.epochs else " (the model as it is: nothing was trained)"
+        _say(f"checkpoint: {result.checkpoint}{trained}")
     out = result.spec.get("output", {})
     if out.get("forecast_csv"):
         _say(f"forecast: {out['forecast_csv']}")
@@ -259,15 +273,7 @@ def _run_train(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> Any:
     from swets_train.jobs import load_job
 
-    job = load_job(args.checkpoint)
-    changes: dict[str, Any] = {}
-    if getattr(args, "data", None) is not None:
-        changes.update(_data_source(args.data))
-    if getattr(args, "target", None) is not None:
-        changes["target"] = args.target
-    if getattr(args, "covariates", None) is not None:
-        changes["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
-    return job.with_data(**changes)
+    return load_job(args.checkpoint).with_data(**_data_changes(args))
 
 
 def _conf_checkpoint(p: argparse.ArgumentParser) -> None:
@@ -309,17 +315,23 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _conf_forecast(p: argparse.ArgumentParser) -> None:
     _conf_checkpoint(p)
     p.add_argument("--output", metavar="FILE.csv", help="write the forecast to a CSV file")
+    _add_force(p)
     _add_debug(p)
 
 
 def _run_forecast(args: argparse.Namespace) -> int:
     from swets_train.jobs import write_forecast_csv
+    from swets_train.outputs import Output, StagedWrites, check_outputs
 
     job = _load(args)
+    if args.output:
+        out = Output(args.output, "forecast_csv", "--output")
+        check_outputs([out], force=args.force, inputs=_inputs(job))
     fc = job.forecast()
     d = job.spec.data
     if args.output:
-        write_forecast_csv(fc, args.output)
+        with StagedWrites() as staged:
+            write_forecast_csv(fc, staged.path(args.output, "--output"), name=args.output)
         _say(f"wrote {len(fc)} forecast(s) of {d.horizon} steps of {d.target!r} to {args.output}")
         return 0
     _say(f"forecast of {d.target!r} by {job.spec.model.name} on {d.label}, {d.horizon} steps:")
@@ -333,16 +345,24 @@ def _conf_plot(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--windows", type=int, default=4, metavar="N", help="consecutive forecasts to draw (4)"
     )
+    p.add_argument(
+        "--series", metavar="ID", help="which series of a panel to draw (default: the first)"
+    )
+    _add_force(p)
     _add_debug(p)
 
 
 def _run_plot(args: argparse.Namespace) -> int:
+    from swets_train.outputs import Output, StagedWrites, check_outputs
     from swets_train.plot import plot_job, require_matplotlib
 
     require_matplotlib()  # before reading anything
     job = _load(args)
-    path = plot_job(job, args.output, windows=args.windows)
-    _say(f"wrote {path}")
+    check_outputs([Output(args.output, "plot", "--output")], force=args.force, inputs=_inputs(job))
+    with StagedWrites() as staged:
+        where = staged.path(args.output, "--output")
+        plot_job(job, where, windows=args.windows, series_id=args.series)
+    _say(f"wrote {args.output}")
     return 0
 
 
@@ -423,7 +443,7 @@ def _run_backtest(args: argparse.Namespace) -> int:
     first = min(str(t) for o in report.origins[:1] for t in o.values())
     _say(
         f"{report.folds} folds {bt.stride} rows apart, horizon {d.horizon}, first origin "
-        f"{first[:19]}, season length {bt.season_length}"
+        f"{first[:19]}Z, season length {bt.season_length}"
     )
     _say("")
     _say(bt.table(per_fold=args.per_fold))
@@ -470,6 +490,7 @@ def _conf_demo(p: argparse.ArgumentParser) -> None:
         "--output-dir", default=_DEMO_DIR, metavar="DIR", help=f"where to write ({_DEMO_DIR})"
     )
     p.add_argument("--no-progress", action="store_true", help="no training progress output")
+    _add_force(p)
     _add_debug(p)
 
 
@@ -477,11 +498,14 @@ def _run_demo(args: argparse.Namespace) -> int:
     from swets_core.errors import CheckpointError
     from swets_timeseries.pandas_io import MissingDependencyError
     from swets_train.backtest import backtest
-    from swets_train.jobs import JobSpec, LoadedJob, load_job, run_job
+    from swets_train.jobs import JobSpec, LoadedJob, job_outputs, load_job, run_job
+    from swets_train.outputs import Output, StagedWrites, check_outputs
     from swets_train.plot import plot_job
 
     out = args.output_dir
     spec = JobSpec.from_dict(demo_spec(out, args.quick))
+    png = os.path.join(out, "demo.png")
+    check_outputs([*job_outputs(spec), Output(png, "plot", "--output-dir")], force=args.force)
     d = spec.data
     _say("swets demo: forecast half-hourly electricity demand in England and Wales (2000)")
     _say(
@@ -491,7 +515,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     )
     _say("")
     _say("1. train (early stopping on the validation loss) and score against the baselines")
-    result = run_job(spec, progress=not args.no_progress)
+    result = run_job(spec, progress=not args.no_progress, force=args.force)
     _say(f"   {_summary(result)}")
     _say("")
     _say(result.table())
@@ -538,9 +562,9 @@ def _run_demo(args: argparse.Namespace) -> int:
     _say(f"5. rolling-origin backtest over the last {folds} days (inside the test split):")
     _say(report.table())
     _say("")
-    png = os.path.join(out, "demo.png")
     try:
-        plot_job(job, png)
+        with StagedWrites() as staged:
+            plot_job(job, staged.path(png, "--output-dir"))
         _say(f"6. plot of forecasts against actuals and of the training history: {png}")
     except MissingDependencyError as exc:
         _say(f"6. plot skipped: {exc}")
@@ -554,43 +578,57 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 # -- the hook ---------------------------------------------------------------------------------------
+def _speaking_cli(run: Any) -> Any:
+    """``run`` with messages that suggest an option spelling it the command line's way."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        with cli_spelling():
+            return int(run(args) or 0)
+
+    return wrapper
+
+
 def register_commands(cli: Any) -> None:
     """Add train, evaluate, forecast, backtest, plot and demo to the ``swets`` command."""
-    cli.add_command(
-        "train",
-        _run_train,
-        help="train a model on bundled data or a file, print its metrics next to the naive and "
-        "seasonal-naive baselines, save a checkpoint",
-        configure=_conf_train,
-    )
-    cli.add_command(
-        "evaluate",
-        _run_evaluate,
-        help="metrics of a checkpoint next to the baselines, on its own splits or on other data",
-        configure=_conf_evaluate,
-    )
-    cli.add_command(
-        "forecast",
-        _run_forecast,
-        help="forecast past the end of the data from a checkpoint, to the terminal or a CSV",
-        configure=_conf_forecast,
-    )
-    cli.add_command(
-        "backtest",
-        _run_backtest,
-        help="rolling-origin backtest of a checkpoint or of a model trained per fold",
-        configure=_conf_backtest,
-    )
-    cli.add_command(
-        "plot",
-        _run_plot,
-        help="a PNG of a checkpoint's forecasts against the actuals and of its training history",
-        configure=_conf_plot,
-    )
-    cli.add_command(
-        "demo",
-        _run_demo,
-        help="the main job end to end: train on bundled data, compare with baselines, save, "
-        "reload, forecast, backtest, plot",
-        configure=_conf_demo,
-    )
+    for name, run, configure, text in (
+        (
+            "train",
+            _run_train,
+            _conf_train,
+            "train a model on bundled data or a file, print its metrics next to the naive and "
+            "seasonal-naive baselines, save a checkpoint",
+        ),
+        (
+            "evaluate",
+            _run_evaluate,
+            _conf_evaluate,
+            "metrics of a checkpoint next to the baselines, on its own splits or on other data",
+        ),
+        (
+            "forecast",
+            _run_forecast,
+            _conf_forecast,
+            "forecast past the end of the data from a checkpoint, to the terminal or a CSV",
+        ),
+        (
+            "backtest",
+            _run_backtest,
+            _conf_backtest,
+            "rolling-origin backtest of a checkpoint or of a model trained per fold",
+        ),
+        (
+            "plot",
+            _run_plot,
+            _conf_plot,
+            "a PNG of a checkpoint's forecasts against the actuals, its forecast beyond the data, "
+            "and its training history",
+        ),
+        (
+            "demo",
+            _run_demo,
+            _conf_demo,
+            "the main job end to end: train on bundled data, compare with baselines, save, "
+            "reload, forecast, backtest, plot",
+        ),
+    ):
+        cli.add_command(name, _speaking_cli(run), help=text, configure=configure)

@@ -35,6 +35,7 @@ from swets_core.checks import is_int
 from swets_core.errors import ConfigError, ShapeError
 
 __all__ = [
+    "FORECAST_METRICS",
     "MAE",
     "MAPE",
     "MASE",
@@ -50,6 +51,11 @@ __all__ = [
     "get_metric",
     "in_sample_scale",
 ]
+
+
+FORECAST_METRICS = ("mae", "rmse", "smape", "mase")
+"""The metrics every table of forecasts shows by default, in this order (``swets train``,
+``evaluate``, ``backtest``, :func:`swets_train.backtest`, sweeps)."""
 
 
 def _array(value: Any, what: str, metric: str) -> np.ndarray:

@@ -1,8 +1,12 @@
-"""PNG plots of a trained job: forecasts against the actual values, and the training history.
+"""PNG plots of a trained job: forecasts against the actual values, the forecast beyond the data,
+and the training history.
 
 matplotlib is an optional extra (``pip install "swets[plot]"``); without it :func:`plot_job` raises
 :class:`~swets_timeseries.MissingDependencyError` (a SwetsError) saying what to install. The figure is
-drawn with the Agg canvas directly, so no display and no global pyplot state are involved.
+drawn with the Agg canvas directly, so no display and no global pyplot state are involved. The file
+is always a PNG written at exactly the path given (matplotlib would otherwise add ``.png`` to a name
+without one), with ``swets`` in its ``Software`` text (:data:`swets_train.outputs.PLOT_SOFTWARE`), by
+which a later run knows it may replace it.
 """
 
 from __future__ import annotations
@@ -53,16 +57,20 @@ def plot_forecasts(
     history: Sequence[Mapping[str, Any]] = (),
     title: str = "",
     ylabel: str = "",
+    future: Any = None,
 ) -> str:
-    """Draw the actual values with forecasts over them and, when given, the training history.
+    """Draw the actual values with forecasts over them and, when given, the forecast beyond the
+    data and the training history.
 
     Args:
-        path: the PNG file to write (its directory is created).
+        path: the PNG file to write, exactly there (its directory is created).
         timestamps, actual: ``(T,)`` the observed series to draw.
         forecasts: a :class:`~swets_train.Forecast` (``timestamps`` ``(N, H)``, ``point``; with
             quantiles the band between the lowest and highest level is shaded).
         history: per-epoch records (``loss``, ``val_loss``) for a second panel.
         title, ylabel: the forecast panel's labels.
+        future: a :class:`~swets_train.Forecast` of one forecast past the end of the data, drawn
+            dashed after the last actual value.
 
     Returns:
         The path written.
@@ -103,6 +111,25 @@ def plot_forecasts(
                     else None
                 ),
             )
+    if future is not None and len(future):
+        ax.plot(
+            future.timestamps[0],
+            future.point[0],
+            color="tab:blue",
+            linewidth=1.6,
+            linestyle="--",
+            label="forecast beyond the data",
+        )
+        if future.quantiles is not None and len(future.quantiles) > 1:
+            lo, hi = np.argmin(future.quantiles), np.argmax(future.quantiles)
+            ax.fill_between(
+                future.timestamps[0],
+                future.values[0, :, lo],
+                future.values[0, :, hi],
+                color="tab:blue",
+                alpha=0.2,
+            )
+        ax.axvline(future.timestamps[0][0], color="tab:blue", linewidth=0.6, linestyle=":")
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
@@ -128,10 +155,19 @@ def plot_forecasts(
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, format="png", metadata={"Software": _software()})
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot write the plot to {path}: {exc}") from exc
     return path
+
+
+def _software() -> str:
+    import matplotlib
+
+    from swets_core import __version__  # every swets distribution has the same version
+    from swets_train.outputs import PLOT_SOFTWARE
+
+    return f"{PLOT_SOFTWARE} {__version__} (matplotlib {matplotlib.__version__})"
 
 
 def plot_job(
@@ -144,14 +180,15 @@ def plot_job(
 ) -> str:
     """Plot a trained job (a :class:`~swets_train.jobs.LoadedJob`): its forecasts from the last
     ``windows`` origins of the data, one horizon apart, against the actual values, with the lookback
-    before them for context, and its training history.
+    before them for context; its forecast of the horizon after the data ends; and its training
+    history.
 
     Args:
         job: the trained job.
         path: the PNG to write.
         data: the data to plot (default: the job's data), a SeriesCollection with the job's roles.
         windows: how many consecutive forecasts to draw.
-        series_id: which series of a collection (default: the first).
+        series_id: which series of a collection (default: the first; the error lists the ids).
 
     Returns:
         The path written.
@@ -162,7 +199,8 @@ def plot_job(
     coll = job.series() if data is None else data
     sid = coll.ids[0] if series_id is None else series_id
     if sid not in coll.ids:
-        raise ConfigError(f"plot: no series {sid!r}; series: {', '.join(coll.ids[:10])}")
+        shown = ", ".join(coll.ids[:10]) + (f" ... ({len(coll.ids)} series)" if len(coll.ids) > 10 else "")
+        raise ConfigError(f"plot: no series {sid!r} in the data; series: {shown}")
     s = coll[sid]
     d = job.spec.data
     lookback, horizon = d.lookback, d.horizon
@@ -177,6 +215,7 @@ def plot_job(
     from swets_timeseries import SeriesCollection
 
     fc = job.predict(SeriesCollection([tail]), stride=horizon)
+    future = job.forecast(SeriesCollection([s]))
     target = d.target
     name = job.spec.model.name
     span = f"{k} forecast{'s' if k > 1 else ''} of {horizon} steps"
@@ -187,6 +226,7 @@ def plot_job(
         actual=np.asarray(tail.column(target), dtype=np.float64),
         forecasts=fc,
         history=job.history,
-        title=f"{name} on {d.label}{more}: {span} against the actual {target}",
+        title=f"{name} on {d.label}{more}: {span} against the actual {target}, and beyond",
         ylabel=target,
+        future=future,
     )

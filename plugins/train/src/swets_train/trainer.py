@@ -47,7 +47,8 @@ from swets_train._progress import Progress
 from swets_train.callbacks import HOOKS, NonFiniteGuard
 from swets_train.executor import check_executor, loss_value, unpack_batch
 from swets_train.history import History
-from swets_train.metrics import evaluate, metric_name
+from swets_train.metrics import evaluate, get_metric, metric_name
+from swets_train.predict import _quantiles
 from swets_train.training_state import (
     TRAINING_STATE_VERSION,
     TrainingStateMixin,
@@ -197,13 +198,16 @@ class Trainer(TrainingStateMixin):
                 validation data, else ``"loss"``).
             clip_grad_norm: clip the global gradient norm to this value before each step.
             metrics: validation metrics (names or Metric objects), computed on all validation
-                predictions at once and logged as ``val_<name>``.
-            metric_context: context passed to the metrics (``insample``/``scale`` for MASE...).
+                predictions at once and logged as ``val_<name>``. For a quantile model the point
+                metrics score the 0.5 level.
+            metric_context: context passed to the metrics (``insample``/``scale`` for MASE...);
+                ``quantiles`` defaults to the model's (``model.config()["quantiles"]``).
             callbacks: callback objects (see :mod:`swets_train.callbacks`). A
                 :class:`~swets_train.callbacks.NonFiniteGuard` raising on NaN/Inf is added when none
                 is given.
             seed: reseed the model's random generators (dropout) and the loader's shuffling.
-            progress: show a progress bar (only when stderr is a terminal).
+            progress: show progress on stderr: a bar on a terminal, tqdm's notebook bar in Jupyter
+                (with ipywidgets), one line per epoch anywhere else.
             resume_from: a checkpoint path (or loaded ``Checkpoint``, or a training-state mapping)
                 to continue from; the model, optimizer, scheduler, RNGs, loader position, counters,
                 history and callback states are restored. Pass the same objects as the original run.
@@ -294,7 +298,7 @@ class Trainer(TrainingStateMixin):
             self._restore(self._load_source(resume_from))
 
         was_training = getattr(model, "training", True)
-        metric_context = dict(metric_context or {})
+        metric_context = _metric_context(model, metrics, metric_context)
         try:
             executor.start(self)
             for hook in self._hooks["on_fit_start"]:
@@ -369,11 +373,11 @@ class Trainer(TrainingStateMixin):
                 break
         if skip:
             raise DataValidationError(
-                f"cannot resume epoch {epoch} at batch {self.batch_index}: the training data "
+                f"cannot resume epoch {epoch + 1} at batch {self.batch_index + 1}: the training data "
                 f"yielded only {self.batch_index - skip} batch(es)"
             )
         if not ran:
-            raise DataValidationError(f"the training data yielded no batch in epoch {epoch}")
+            raise DataValidationError(f"the training data yielded no batch in epoch {epoch + 1}")
         self._end_epoch(bar, metrics, metric_context, monitor)
 
     def _lr(self) -> float:
@@ -452,6 +456,28 @@ class Trainer(TrainingStateMixin):
         bar.end_epoch(record)
         for hook in self._hooks["on_epoch_end"]:
             hook(self, epoch, record)
+
+
+def _metric_context(
+    model: Any, metrics: Sequence[Any], context: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The metrics' context, with the model's quantile levels when it has a quantile head; a point
+    metric on a quantile model without a 0.5 level is refused before training, not after an epoch."""
+    out = dict(context or {})
+    quantiles = _quantiles(model)
+    if quantiles is None:
+        return out
+    out.setdefault("quantiles", list(quantiles))
+    levels = [float(q) for q in np.asarray(out["quantiles"], dtype=np.float64).ravel()]
+    if any(abs(q - 0.5) <= 1e-9 for q in levels):
+        return out
+    point = [metric_name(m) for m in metrics if getattr(get_metric(m), "kind", "point") == "point"]
+    if point:
+        raise ConfigError(
+            f"fit: the model forecasts the quantiles {levels}, without 0.5, so the point metrics "
+            f"{point} have nothing to score; pass metrics=('pinball', 'coverage')"
+        )
+    return out
 
 
 def validate(

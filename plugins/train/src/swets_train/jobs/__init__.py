@@ -47,11 +47,21 @@ from swets_train.jobs.prepare import (
     prepare,
     resolve_season_length,
     scaler_from_state,
+    trainable,
 )
 from swets_train.jobs.report import JobResult, format_table, write_forecast_csv
-from swets_train.jobs.run import JobBacktest, backtest_job, fit_prepared, run_job
+from swets_train.jobs.run import (
+    JobBacktest,
+    backtest_job,
+    check_job_outputs,
+    fit_prepared,
+    job_outputs,
+    run_job,
+)
 from swets_train.jobs.sources import default_season_length, load_series
 from swets_train.jobs.spec import (
+    CLI_OPTIONS,
+    DATA_OPTIONS,
     SECTIONS,
     DataSpec,
     JobSpec,
@@ -60,7 +70,9 @@ from swets_train.jobs.spec import (
     TrainingSpec,
     apply_overrides,
     as_spec,
+    cli_spelling,
     get_dotted,
+    option,
     parse_value,
     read_job_file,
     set_dotted,
@@ -68,6 +80,8 @@ from swets_train.jobs.spec import (
 
 __all__ = [
     "BASELINES",
+    "CLI_OPTIONS",
+    "DATA_OPTIONS",
     "DataSpec",
     "JobBacktest",
     "JobResult",
@@ -83,15 +97,19 @@ __all__ = [
     "as_spec",
     "backtest_job",
     "build_model",
+    "check_job_outputs",
+    "cli_spelling",
     "default_season_length",
     "evaluate_prepared",
     "evaluate_windows",
     "fit_prepared",
     "format_table",
     "get_dotted",
+    "job_outputs",
     "load_job",
     "load_series",
     "mase_scales",
+    "option",
     "parse_value",
     "prepare",
     "read_job_file",
@@ -100,5 +118,6 @@ __all__ = [
     "scaler_from_state",
     "score_splits",
     "set_dotted",
+    "trainable",
     "write_forecast_csv",
 ]

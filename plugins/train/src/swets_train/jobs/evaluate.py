@@ -16,6 +16,7 @@ import numpy as np
 
 from swets_core import registry
 from swets_core.errors import ConfigError
+from swets_train.metrics import FORECAST_METRICS
 
 __all__ = [
     "BASELINES",
@@ -26,7 +27,7 @@ __all__ = [
     "score_splits",
 ]
 
-METRICS = ("mae", "rmse", "smape", "mase")
+METRICS = FORECAST_METRICS
 """The metrics of every job table, in their order."""
 BASELINES = ("naive", "seasonal_naive")
 """The baselines every job is scored against."""

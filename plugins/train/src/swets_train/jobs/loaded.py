@@ -35,8 +35,8 @@ class LoadedJob:
 
     def with_data(self, **changes: Any) -> LoadedJob:
         """The same job reading other data: ``dataset=``, ``path=``, ``target=``, ``covariates=``,
-        ``timestamp_column=``, ``id_column=`` (None values are ignored; a new source replaces the
-        old one)."""
+        ``timestamp_column=``, ``date_format=``, ``id_column=``, ``policy=`` (None values are
+        ignored; a new source replaces the old one, also a job's data given in memory)."""
         changes = {k: v for k, v in changes.items() if v is not None}
         if not changes:
             return self
@@ -45,6 +45,7 @@ class LoadedJob:
         if "dataset" in changes or "path" in changes:
             data.pop("dataset", None)
             data.pop("path", None)
+            data.pop("in_memory", None)
         data.update(changes)
         d["data"] = data
         return attrs.evolve(self, spec=JobSpec.from_dict(d))

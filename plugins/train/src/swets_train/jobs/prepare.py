@@ -17,7 +17,15 @@ import numpy as np
 
 from swets_core.errors import ConfigError, SwetsError
 from swets_train.jobs.sources import default_season_length, load_series
-from swets_train.jobs.spec import JobSpec, _auto_model_config, _build, _component, as_spec
+from swets_train.jobs.spec import (
+    JobSpec,
+    _auto_model_config,
+    _build,
+    _component,
+    _takes,
+    as_spec,
+    option,
+)
 from swets_train.predict import _quantiles, model_dtype
 
 __all__ = [
@@ -26,6 +34,7 @@ __all__ = [
     "prepare",
     "resolve_season_length",
     "scaler_from_state",
+    "trainable",
 ]
 
 _SCALERS = ("standard", "minmax", "robust")
@@ -64,7 +73,8 @@ class Prepared:
         spec: the resolved JobSpec (target, covariates, loss and season length filled in); None
             when prepared from data.
         model, loss, optimizer, scheduler: built through the registry from the job (None from data;
-            scheduler None when the job sets none).
+            scheduler None when the job sets none; optimizer and scheduler None for a model without
+            parameters, such as a baseline, which is evaluated without training).
         season_length: the seasonal period of the seasonal-naive baseline and of MASE (jobs).
         notes: remarks about choices made (printed by the CLI).
     """
@@ -97,17 +107,21 @@ class Prepared:
         )
 
 
-def build_model(spec: JobSpec, n_features: int) -> Any:
+def build_model(spec: JobSpec, n_features: int, season_length: int | None = None) -> Any:
     """Create the job's model through the registry with its options, the window geometry, the number
-    of input features and the seed (each passed when the model's factory takes it).
+    of input features and the seed (each passed when the model's factory takes it), and the job's
+    ``season_length`` to a model that takes one and was given none (``seasonal_naive``).
 
     Raises:
-        ConfigError: the model rejects its configuration (the message names the model).
+        ConfigError: the model rejects its configuration, or asks for more memory than there is
+            (the message names the model and its options).
     """
     name = spec.model.name
     factory = _component("models", name, "model.name")
     d = spec.data
     config = _auto_model_config(factory, d.lookback, d.horizon, n_features, spec.training.seed)
+    if season_length is not None and _takes(factory, "season_length"):
+        config["season_length"] = season_length
     config.update(spec.model.options)
     try:
         return factory(**config)
@@ -116,8 +130,19 @@ def build_model(spec: JobSpec, n_features: int) -> Any:
     except TypeError as exc:
         raise ConfigError(
             f"model {name!r} cannot be built from {sorted(config)}: {exc}; add the missing "
-            "options to [model] (or --set model.KEY=VALUE)"
+            f"options ({option('model.KEY', 'VALUE')})"
         ) from exc
+    except MemoryError as exc:
+        options = ", ".join(f"{k}={v!r}" for k, v in spec.model.options.items()) or "its defaults"
+        raise ConfigError(
+            f"model {name!r} with {options} needs more memory than there is: "
+            f"{_lower_first(str(exc)) or 'out of memory'}"
+        ) from None
+
+
+def _lower_first(text: str) -> str:
+    text = text.strip()
+    return text[:1].lower() + text[1:]
 
 
 def resolve_season_length(spec: JobSpec, series: Any, notes: list[str] | None = None) -> int:
@@ -135,14 +160,15 @@ def resolve_season_length(spec: JobSpec, series: Any, notes: list[str] | None = 
             raise ConfigError(
                 f"training.season_length ({m}) is longer than data.lookback ({lookback}): the "
                 "seasonal-naive baseline repeats the last season of the input window; raise "
-                "data.lookback or lower training.season_length"
+                f"{option('data.lookback')} or lower {option('training.season_length')}"
             )
         return m
     m = default_season_length(series[0].timestamps)
     if m > lookback:
         notes.append(
             f"the data's natural season ({m} rows) is longer than the lookback ({lookback}); the "
-            "seasonal-naive baseline and MASE use season_length 1 (set training.season_length)"
+            f"seasonal-naive baseline and MASE use season_length 1 (set "
+            f"{option('training.season_length')})"
         )
         return 1
     return m
@@ -289,7 +315,8 @@ def prepare(
 
 
 def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
-    coll, ds = load_series(spec, data)
+    notes: list[str] = []
+    coll, ds = load_series(spec, data, notes)
     t = spec.training
     o.update(
         lookback=ds.lookback,
@@ -308,16 +335,18 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
         if "no complete window" not in str(exc):
             raise
         raise ConfigError(
-            f"{ds.label}: {exc}; lower data.lookback ({ds.lookback}) or data.horizon "
-            f"({ds.horizon}), or use more data"
+            f"{ds.label}: {exc}; lower {option('data.lookback')} ({ds.lookback}) or "
+            f"{option('data.horizon')} ({ds.horizon}), or use more data"
         ) from exc
-    notes: list[str] = []
     season = resolve_season_length(spec, coll, notes)
-    model = build_model(spec, dataset.n_features)
+    model = build_model(spec, dataset.n_features, season)
     dtype = model_dtype(model)
-    if dtype.kind != "f":  # pragma: no cover - models have float parameters
+    if dtype.kind != "f":  # a model without parameters (a baseline) works in float32
         dtype = np.dtype(np.float32)
-    p = _load(coll, dataset, splits, ds.scaler, str(dtype), o)
+    scaler = None
+    if ds.scaler is not None:
+        scaler = _scaler_classes()[ds.scaler](per_series=ds.scaler_per_series)
+    p = _load(coll, dataset, splits, scaler, str(dtype), o)
 
     quantiles = _quantiles(model)
     quantiles = None if quantiles is None else list(quantiles)
@@ -331,15 +360,18 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
                 f"{quantiles}"
             )
     loss = _create("losses", loss_name, (), loss_options, "training.loss")
-    opt_kwargs = {"lr": t.lr, **t.optimizer_options}
-    if t.weight_decay is not None:
-        opt_kwargs["weight_decay"] = t.weight_decay
-    params = (model.parameters(),)
-    optimizer = _create("optimizers", t.optimizer, params, opt_kwargs, "training.optimizer")
-    scheduler = None
-    if t.scheduler is not None:
-        options = t.scheduler_options
-        scheduler = _create("schedulers", t.scheduler, (optimizer,), options, "training.scheduler")
+    optimizer = scheduler = None
+    if trainable(model):  # a model without parameters (a baseline) is evaluated as it is
+        opt_kwargs = {"lr": t.lr, **t.optimizer_options}
+        if t.weight_decay is not None:
+            opt_kwargs["weight_decay"] = t.weight_decay
+        params = (model.parameters(),)
+        optimizer = _create("optimizers", t.optimizer, params, opt_kwargs, "training.optimizer")
+        if t.scheduler is not None:
+            options = t.scheduler_options
+            scheduler = _create(
+                "schedulers", t.scheduler, (optimizer,), options, "training.scheduler"
+            )
     p.spec = attrs.evolve(
         spec,
         data=ds,
@@ -348,6 +380,12 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
     p.model, p.loss, p.optimizer, p.scheduler = model, loss, optimizer, scheduler
     p.season_length, p.notes = season, notes
     return p
+
+
+def trainable(model: Any) -> bool:
+    """Whether ``model`` has parameters to train (the baselines have none)."""
+    parameters = getattr(model, "parameters", None)
+    return callable(parameters) and any(True for _ in parameters())
 
 
 def _differs(value: Any, default: Any) -> bool:

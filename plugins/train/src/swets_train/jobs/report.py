@@ -1,4 +1,4 @@
-"""What a job reports: :class:`JobResult`, its metrics table, the forecast CSV and epoch lines.
+"""What a job reports: :class:`JobResult`, its metrics table and the forecast CSV.
 
 Every table goes through :mod:`swets_train.tables` (one rule for numbers, one layout).
 """
@@ -125,26 +125,13 @@ class JobResult:
         )
 
 
-class _EpochLog:
-    """Prints one line per epoch to a stream (progress when stderr is not a terminal)."""
-
-    def __init__(self, epochs: int | None, stream: Any) -> None:
-        self.epochs, self.stream = epochs, stream
-
-    def on_epoch_end(self, trainer: Any, epoch: int, logs: Mapping[str, Any]) -> None:
-        total = f"/{self.epochs}" if self.epochs else ""
-        shown = "  ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in logs.items()
-            if k != "epoch"
-        )
-        print(f"epoch {epoch + 1}{total}  {shown}", file=self.stream, flush=True)
-
-
-def write_forecast_csv(forecast: Any, path: str | os.PathLike[str]) -> None:
+def write_forecast_csv(
+    forecast: Any, path: str | os.PathLike[str], *, name: str | None = None
+) -> None:
     """Write a :class:`~swets_train.Forecast` in long format: ``series_id, timestamp, step``, the
     forecast (``forecast`` or one ``q<level>`` column per quantile) and ``actual`` when known.
-    Timestamps are UTC ISO 8601 (``2000-08-28T00:00:00Z``)."""
+    Timestamps are UTC ISO 8601 (``2000-08-28T00:00:00Z``). ``name`` is the file messages name
+    (default ``path``; a caller writing a temporary file first names the final one)."""
     cols = forecast.to_columns()
     cols.pop("origin", None)
     names = list(cols)
@@ -165,7 +152,8 @@ def write_forecast_csv(forecast: Any, path: str | os.PathLike[str]) -> None:
             for i in range(len(cols[names[0]])):
                 fh.write(",".join(str(text[k][i]) for k in names) + "\n")
     except OSError as exc:
-        raise ConfigError(f"cannot write the forecast to {os.fspath(path)}: {exc}") from exc
+        where = os.fspath(path) if name is None else name
+        raise ConfigError(f"cannot write the forecast to {where}: {exc.strerror or exc}") from exc
 
 
 def _history_records(history: Any) -> list[dict[str, Any]]:

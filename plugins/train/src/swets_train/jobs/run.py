@@ -2,14 +2,16 @@
 
 :func:`run_job` prepares a job, trains it with :class:`~swets_train.Trainer` (in this process, or on
 whatever ``executor=`` says), scores it against the baselines and writes its checkpoint and outputs.
+The outputs are checked before anything else happens (:func:`check_job_outputs`) and written through
+:class:`swets_train.outputs.StagedWrites`: the forecast CSV and the plot first, the checkpoint last,
+each moved into place only once all were written. A model without parameters (a baseline such as
+``seasonal_naive``) is not trained: it is evaluated and saved as it is.
 :func:`backtest_job` is the one rolling-origin backtest of a job, behind ``swets backtest`` and the
 backtests of a sweep.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,12 +22,54 @@ from swets_core.checks import is_int
 from swets_core.errors import ConfigError
 from swets_train.jobs.evaluate import METRICS, evaluate_prepared
 from swets_train.jobs.loaded import LoadedJob
-from swets_train.jobs.prepare import Prepared, build_model, prepare, resolve_season_length
-from swets_train.jobs.report import JobResult, _EpochLog, _history_records, write_forecast_csv
+from swets_train.jobs.prepare import (
+    Prepared,
+    build_model,
+    prepare,
+    resolve_season_length,
+    trainable,
+)
+from swets_train.jobs.report import JobResult, _history_records, write_forecast_csv
 from swets_train.jobs.sources import load_series
-from swets_train.jobs.spec import JobSpec, _plain, as_spec
+from swets_train.jobs.spec import JobSpec, _plain, as_spec, option
+from swets_train.outputs import Output, StagedWrites, check_outputs
 
-__all__ = ["JobBacktest", "backtest_job", "fit_prepared", "run_job"]
+__all__ = [
+    "JobBacktest",
+    "backtest_job",
+    "check_job_outputs",
+    "fit_prepared",
+    "job_outputs",
+    "run_job",
+]
+
+
+def job_outputs(spec: JobSpec) -> list[Output]:
+    """The files a job writes, in the order it writes them: the forecast CSV and the plot when
+    ``[output]`` asks for them, then the checkpoint."""
+    out = spec.output
+    files = []
+    if out.forecast_csv:
+        files.append(Output(out.forecast_csv, "forecast_csv", option("output.forecast_csv")))
+    if out.plot:
+        files.append(Output(out.plot, "plot", option("output.plot")))
+    files.append(Output(spec.checkpoint_path, "checkpoint", option("output.checkpoint")))
+    return files
+
+
+def check_job_outputs(spec: JobSpec | Mapping[str, Any], *, force: bool = False) -> None:
+    """Check every file the job writes before it runs (:func:`swets_train.outputs.check_outputs`):
+    none is the job's data file, a directory, or a file swets did not write (unless ``force``),
+    and each one's directory takes new files.
+
+    Raises:
+        ConfigError: naming the output (``output.checkpoint``, or ``--output`` under the command
+            line) and the file.
+    """
+    spec = as_spec(spec)
+    path = spec.data.path
+    inputs = [(path, f"the data ({option('data.path')})")] if path else []
+    check_outputs(job_outputs(spec), force=force, inputs=inputs)
 
 
 def fit_prepared(
@@ -41,20 +85,19 @@ def fit_prepared(
     restored), the scheduler, gradient clipping, the seed and the scaler (stored in checkpoints the
     trainer writes) come from the spec; ``executor`` says where the gradients are computed (see
     :mod:`swets_train.executor`). With ``progress``, a bar on a terminal, else one line per epoch on
-    stderr.
+    stderr. A model without parameters (a baseline) is not trained: ``(None, History())``.
     """
     from swets_train.callbacks import EarlyStopping
-    from swets_train.predict import _quantiles
+    from swets_train.history import History
     from swets_train.trainer import Trainer
 
     p = prepared
+    if p.optimizer is None and not trainable(p.model):
+        return None, History()
     t = p.spec.training
     cbs = list(callbacks)
     if t.patience is not None:
         cbs.append(EarlyStopping(patience=t.patience, restore_best_weights=True))
-    stream = sys.stderr
-    if progress and not (callable(getattr(stream, "isatty", None)) and stream.isatty()):
-        cbs.append(_EpochLog(t.epochs, stream))
     trainer = Trainer()
     history = trainer.fit(
         p.model,
@@ -67,7 +110,7 @@ def fit_prepared(
         scheduler=p.scheduler,
         scheduler_interval=t.scheduler_interval,
         clip_grad_norm=t.clip_grad_norm,
-        metrics=() if _quantiles(p.model) is not None else ("mae",),
+        metrics=("mae",),
         callbacks=cbs,
         seed=t.seed,
         progress=progress,
@@ -85,28 +128,42 @@ def run_job(
     data: Any = None,
     callbacks: Sequence[Any] = (),
     executor: Any = None,
+    force: bool = False,
 ) -> JobResult:
     """Train, evaluate and save one job.
 
     Trains with :class:`~swets_train.Trainer` (early stopping on the validation loss with
     ``training.patience``, best weights restored), scores the validation and test windows in the
     original scale next to the naive and seasonal-naive baselines (:func:`evaluate_prepared`) and,
-    with ``write``, saves the checkpoint (model, full training state with the scaler, and in its
-    metadata the resolved spec under ``"job"`` plus the metrics and the executor's
-    :attr:`JobResult.execution`), then the forecast CSV and the plot when ``[output]`` asks for them.
+    with ``write``, saves the forecast CSV and the plot when ``[output]`` asks for them, then the
+    checkpoint (model, full training state with the scaler, and in its metadata the resolved spec
+    under ``"job"`` plus the metrics and the executor's :attr:`JobResult.execution`). A model
+    without parameters (a baseline) is evaluated and saved without training.
+
+    Every output is checked before the data is read (:func:`check_job_outputs`), and nothing is
+    moved into place unless every output was written: a run that fails leaves the files as they
+    were.
 
     Args:
         spec: a JobSpec or its plain-data form.
         progress: show training progress on stderr (a bar on a terminal, else one line per epoch).
         write: write the checkpoint and the other outputs.
-        data: already loaded data instead of the spec's data source.
+        data: already loaded data instead of the spec's data source (the checkpoint then records
+            ``data.in_memory``: commands on it need the data again).
         callbacks: extra training callbacks.
         executor: where the gradients are computed: None for this process, or an executor such as
             ``registry.create("executors", "dask")`` (data-parallel on Dask workers). One with a
             ``for_job`` method is given the resolved spec and ``data`` first.
+        force: replace existing output files that swets did not write (never the data file).
+
+    Raises:
+        ConfigError: a problem of the job or of an output file, before training.
     """
+    spec = as_spec(spec)
+    if write:
+        check_job_outputs(spec, force=force)
     return _run_prepared(
-        prepare(as_spec(spec), data=data),
+        prepare(spec, data=data),
         data=data,
         progress=progress,
         write=write,
@@ -129,30 +186,11 @@ def _run_prepared(
     start = time.perf_counter()
     trainer, history = fit_prepared(p, progress=progress, callbacks=callbacks, executor=executor)
     seconds = time.perf_counter() - start
-    describe = getattr(trainer.executor, "metadata", None)
+    describe = getattr(getattr(trainer, "executor", None), "metadata", None)
     execution = dict(describe()) if callable(describe) else {}
     metrics, baselines = evaluate_prepared(p)
     spec_dict = p.spec.to_dict()
-    path = None
-    if write:
-        path = p.spec.checkpoint_path
-        directory = os.path.dirname(path)
-        try:
-            if directory:
-                os.makedirs(directory, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"output.checkpoint: cannot create {directory}: {exc}") from exc
-        metadata = {
-            "job": spec_dict,
-            "metrics": _plain(metrics),
-            "baselines": _plain(baselines),
-            "season_length": p.season_length,
-            **_plain(execution),
-        }
-        try:
-            trainer.save_checkpoint(path, metadata=metadata)
-        except OSError as exc:
-            raise ConfigError(f"output.checkpoint: cannot write {path}: {exc}") from exc
+    path = p.spec.checkpoint_path if write else None
     result = JobResult(
         metrics=metrics,
         baselines=baselines,
@@ -175,18 +213,45 @@ def _run_prepared(
         model=p.model,
         scaler=p.scaler,
     )
-    out = p.spec.output
-    if write and (out.forecast_csv or out.plot):
-        job = LoadedJob(
-            spec=p.spec, model=p.model, scaler=p.scaler, history=result.history, checkpoint=path
-        )
+    if write:
+        metadata = {
+            "job": spec_dict,
+            "metrics": _plain(metrics),
+            "baselines": _plain(baselines),
+            "season_length": p.season_length,
+            **_plain(execution),
+        }
+        _write_outputs(p, trainer, result, metadata)
+    return result
+
+
+def _write_outputs(p: Prepared, trainer: Any, result: JobResult, metadata: dict[str, Any]) -> None:
+    """The forecast CSV, the plot and the checkpoint, staged: all of them or none."""
+    out, path = p.spec.output, p.spec.checkpoint_path
+    job = LoadedJob(
+        spec=p.spec, model=p.model, scaler=p.scaler, history=result.history, checkpoint=path
+    )
+    with StagedWrites() as staged:
         if out.forecast_csv:
-            write_forecast_csv(job.forecast(p.series), out.forecast_csv)
+            csv_path = staged.path(out.forecast_csv, option("output.forecast_csv"))
+            write_forecast_csv(job.forecast(p.series), csv_path, name=out.forecast_csv)
         if out.plot:
             from swets_train.plot import plot_job
 
-            plot_job(job, out.plot, data=p.series)
-    return result
+            plot_job(job, staged.path(out.plot, option("output.plot")), data=p.series)
+        staging = staged.path(path, option("output.checkpoint"))
+        try:
+            if trainer is not None:
+                trainer.save_checkpoint(staging, metadata=metadata)
+            else:  # nothing was trained: the model as it is, and the scaler forecasts need
+                from swets_core.checkpoint import save_checkpoint
+
+                state = {} if p.scaler is None else {"scaler": p.scaler.state_dict()}
+                save_checkpoint(staging, p.model, training_state=state, metadata=metadata)
+        except OSError as exc:
+            raise ConfigError(
+                f"{option('output.checkpoint')}: cannot write {path}: {exc.strerror or exc}"
+            ) from exc
 
 
 @attrs.define
@@ -228,6 +293,7 @@ def backtest_job(
     write: bool = False,
     progress: bool = False,
     log: Callable[[str], Any] | None = None,
+    force: bool = False,
 ) -> JobBacktest:
     """Rolling-origin backtest of a job: ``folds`` forecast origins ``stride`` rows apart (default:
     the horizon), the last fold ending at the end of each series, next to the baselines.
@@ -248,6 +314,7 @@ def backtest_job(
         spec: the job (a JobSpec or its plain data).
         data: already loaded data instead of the spec's data source.
         progress: training progress on stderr.
+        force: with ``write``, replace output files swets did not write (see :func:`run_job`).
         log: called with a line before each refit (``"fold 0: training ..."``).
 
     Raises:
@@ -286,6 +353,8 @@ def backtest_job(
         spec = attrs.evolve(spec, data=data_spec)
         model, scaler, season = trained.model, trained.scaler, trained.season_length
     else:
+        if write:
+            check_job_outputs(spec, force=force)
         p = prepare(spec, data=data)
         result = _run_prepared(p, data=data, progress=progress, write=write)
         spec, series, season = p.spec, p.series, p.season_length

@@ -1,8 +1,16 @@
 """Where a job's data comes from: a bundled data set, a CSV or Parquet file, or data given in memory.
 
 :func:`load_series` returns the data as a ``SeriesCollection`` with the job's target and covariates,
-and the data section with what it resolved (the target, the covariates, an absolute path);
-:func:`default_season_length` reads the seasonal period off the sampling interval.
+and the data section with what it resolved (the target, the covariates, an absolute path, the id
+column it detected, ``in_memory`` for data given in memory); :func:`default_season_length` reads
+the seasonal period off the sampling interval.
+
+A file is read with the job's ``timestamp_column``, ``date_format`` and ``policy``. A file whose
+timestamps repeat, read without ``id_column``, is read again by the column that tells its series
+apart when there is one (:func:`swets_timeseries.detect_id_column`; a note names it). A file whose
+columns are price bars (open, high, low, close and maybe volume: :func:`swets_timeseries.bar_columns`)
+is validated with the bar rules as well (:func:`swets_timeseries.validate_bars`: high below low,
+negative volume...), as :func:`swets_timeseries.read_csv` would.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError, SwetsError
-from swets_train.jobs.spec import DataSpec, JobSpec
+from swets_train.jobs.spec import DataSpec, JobSpec, option
 
 __all__ = ["default_season_length", "load_series"]
 
@@ -67,7 +75,7 @@ def _default_target(columns: Sequence[str], spec: DataSpec) -> str:
         return lowered["close"]
     raise ConfigError(
         f"data.target: {spec.label} has {len(values)} value columns ({', '.join(values)}); "
-        "name the target (--target COLUMN or data.target)"
+        f"name the target ({option('data.target', 'COLUMN')})"
     )
 
 
@@ -93,25 +101,32 @@ def _with_roles(coll: Any, target: str, covariates: Sequence[str], label: str) -
     return SeriesCollection(out)
 
 
-def load_series(spec: DataSpec | JobSpec, data: Any = None) -> tuple[Any, DataSpec]:
+def load_series(
+    spec: DataSpec | JobSpec, data: Any = None, notes: list[str] | None = None
+) -> tuple[Any, DataSpec]:
     """Load the data of a job as a ``SeriesCollection`` with the job's target and covariates.
 
     Args:
         spec: the job (or its data section).
         data: already loaded data (TimeSeries / SeriesCollection / OHLCV) to use instead of reading
             ``dataset`` / ``path``; its own target and covariates are kept unless the spec names them.
+        notes: remarks about choices made (the id column detected) are appended here.
 
     Returns:
         ``(collection, resolved data section)``: the section with ``target`` (and, for given data,
-        ``covariates``) filled in and ``path`` made absolute.
+        ``covariates``) filled in, ``path`` made absolute, a detected ``id_column``, and for data
+        given in memory ``in_memory`` set (no dataset, no path: a checkpoint of the job then needs
+        the data again rather than reading a wrong default).
 
     Raises:
         ConfigError: an unreadable or unsupported file, a missing column (named with the file's
-            columns), several value columns and no target.
+            columns), several value columns and no target, or a job run on data given in memory
+            asked for its data without ``data``.
     """
     from swets_timeseries.series import as_collection
 
     ds = spec.data if isinstance(spec, JobSpec) else spec
+    notes = [] if notes is None else notes
     label = ds.label
     if data is not None:
         coll = as_collection(data)
@@ -119,8 +134,13 @@ def load_series(spec: DataSpec | JobSpec, data: Any = None) -> tuple[Any, DataSp
         covs = ds.covariates or tuple(c for c in coll.covariates + coll.known_covariates)
         covs = tuple(c for c in covs if c != target)
         label = "the data"
+    elif ds.in_memory:
+        raise ConfigError(
+            "data.in_memory: the job was run on data given in memory, and the checkpoint does not "
+            f"hold it; give the data ({option('data.path', 'PATH')}, or data= in Python)"
+        )
     elif ds.path is not None:
-        loaded, target, covs = _read_file(ds)
+        loaded, target, covs, ds = _read_file(ds, notes)
         coll = as_collection(loaded)
     else:
         from swets_timeseries import OHLCV, load_dataset
@@ -141,12 +161,14 @@ def load_series(spec: DataSpec | JobSpec, data: Any = None) -> tuple[Any, DataSp
         covs = ds.covariates
     coll = _with_roles(coll, target, covs, label)
     resolved = attrs.evolve(ds, target=target, covariates=tuple(covs))
-    if data is None and ds.path is not None:  # so a checkpoint finds its data from anywhere
+    if data is not None:  # the spec says so, instead of naming a data set it never read
+        resolved = attrs.evolve(resolved, dataset=None, path=None, in_memory=True)
+    elif ds.path is not None:  # so a checkpoint finds its data from anywhere
         resolved = attrs.evolve(resolved, path=os.path.abspath(ds.path))
     return coll, resolved
 
 
-def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
+def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...], DataSpec]:
     path = os.fspath(ds.path)
     if not os.path.exists(path):
         raise ConfigError(f"data.path: cannot read {path}: no such file")
@@ -168,7 +190,14 @@ def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
             df = pd.read_parquet(path, engine="pyarrow")
             columns = [str(c) for c in df.columns]
 
+            if ds.date_format is not None:
+                raise ConfigError(
+                    f"{option('data.date_format')}: {os.path.basename(path)} is a Parquet file, "
+                    "whose timestamps are typed; a date format applies to CSV files"
+                )
+
             def read(**roles: Any) -> Any:
+                roles.pop("date_format")
                 return series_from_pandas(df, **roles)
 
         elif ext in (".csv", ".txt", ".tsv"):
@@ -187,20 +216,109 @@ def _read_file(ds: DataSpec) -> tuple[Any, str, tuple[str, ...]]:
             )
         target = ds.target or _default_target(columns, ds)
         _check_columns(columns, ds, target)
-        data = read(
-            target=target,
-            covariates=ds.covariates,
-            id_column=ds.id_column,
-            timestamp_column=ds.timestamp_column,
-            series_id=os.path.splitext(os.path.basename(path))[0],
-        )
+        bars = _bar_columns(columns, ds)
+        extra = tuple(c for c in (bars or {}).values() if c != target and c not in ds.covariates)
+        roles = {
+            "target": target,
+            "covariates": (*ds.covariates, *extra),
+            "timestamp_column": ds.timestamp_column,
+            "date_format": ds.date_format,
+            "policy": ds.policy,
+            "series_id": os.path.splitext(os.path.basename(path))[0],
+        }
+        data, ds = _read_panel(read, roles, ds, notes)
+        if bars is not None:
+            data = _validated_bars(data, bars, ds, target, extra)
     except SwetsError:
         raise
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"data.path: cannot read {path}: {exc}") from exc
     except Exception as exc:  # pyarrow raises its own error types for corrupt files
         raise ConfigError(f"data.path: cannot read {path}: {type(exc).__name__}: {exc}") from exc
-    return data, target, ds.covariates
+    return data, target, ds.covariates, ds
+
+
+def _read_panel(
+    read: Any, roles: dict[str, Any], ds: DataSpec, notes: list[str]
+) -> tuple[Any, DataSpec]:
+    """Read with the job's ``id_column``; without one, a long-format file (repeated timestamps and a
+    column telling the series apart) is read again by that column, and a note says so."""
+    import warnings
+
+    from swets_core.errors import DataValidationError
+    from swets_timeseries import DataQualityWarning, LongFormatError
+
+    if ds.id_column is not None:
+        return read(id_column=ds.id_column, **roles), ds
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            data, column = read(id_column=None, **roles), None
+        except LongFormatError as exc:
+            data, column = None, exc.id_column
+        except DataValidationError as exc:
+            report = getattr(exc, "report", None)
+            if report is None or "duplicate_timestamp" not in report.rules():
+                raise
+            first, _, rest = str(exc).partition("\n")
+            hint = f"; if it holds several series, name their id column ({option('data.id_column', 'COLUMN')})"
+            err = DataValidationError(first + hint + ("\n" + rest if rest else ""))
+            err.report = report  # type: ignore[attr-defined]
+            raise err from None
+    if column is None:  # the warn and drop policies: the reader warns, naming the column
+        column = next(
+            (
+                w.message.id_column
+                for w in caught
+                if isinstance(w.message, DataQualityWarning) and hasattr(w.message, "id_column")
+            ),
+            None,
+        )
+    if column is None:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return data, ds
+    try:
+        data = read(id_column=column, **roles)
+    except LongFormatError as exc:  # the message in this caller's spelling
+        raise DataValidationError(exc.message(option("data.id_column", exc.id_column))) from None
+    n = len(getattr(data, "ids", ())) or 1
+    notes.append(
+        f"{ds.label} repeats its timestamps: read it as {n} series in long format, one per value "
+        f"of column {column!r} (set {option('data.id_column', 'COLUMN')} to choose the column)"
+    )
+    return data, attrs.evolve(ds, id_column=column)
+
+
+def _bar_columns(columns: Sequence[str], ds: DataSpec) -> dict[str, str] | None:
+    """The OHLCV columns of a file, or None when they are not all there (or are ambiguous)."""
+    from swets_timeseries import bar_columns
+
+    skip = {ds.timestamp_column, ds.id_column} - {None}
+    try:
+        return bar_columns([c for c in columns if c not in skip])
+    except ConfigError:  # two columns could be one field: not plainly bars
+        return None
+
+
+def _validated_bars(
+    data: Any, bars: dict[str, str], ds: DataSpec, target: str, extra: tuple[str, ...]
+) -> Any:
+    """The data checked with the price-bar rules, without the bar columns read only for that."""
+    from swets_timeseries import SeriesCollection, TimeSeries, validate_bars
+
+    columns = {field: name for field, name in bars.items()}
+    data, _ = validate_bars(data, ds.policy, columns=columns, source=ds.label)
+    if not extra:
+        return data
+
+    def strip(s: Any) -> Any:
+        keep = {k: v for k, v in s.values.items() if k not in extra}
+        return TimeSeries(s.timestamps, keep, s.target, ds.covariates, (), id=s.id)
+
+    if isinstance(data, SeriesCollection):
+        return SeriesCollection([strip(s) for s in data])
+    return strip(data)
 
 
 def default_season_length(timestamps: np.ndarray) -> int:

@@ -5,16 +5,23 @@ a TOML file (:func:`read_job_file`), a mapping or a :class:`JobSpec`. :meth:`Job
 every key and names the section and key of the first problem. Dotted keys (``model.layer_width``)
 change one value of a spec's plain data (:func:`set_dotted`, :func:`apply_overrides`): what
 ``swets train --set`` and the configurations of a sweep do.
+
+The command-line options that set one key each are listed once, in :data:`CLI_OPTIONS`; a message
+that suggests an option names it with :func:`option`, which spells it the command line's way
+(``--id-column store``) inside :func:`cli_spelling` (the ``swets`` commands run in it) and the job's
+way (``data.id_column='store'``) everywhere else.
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import difflib
 import inspect
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
@@ -35,6 +42,8 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib
 
 __all__ = [
+    "CLI_OPTIONS",
+    "DATA_OPTIONS",
     "SECTIONS",
     "DataSpec",
     "JobSpec",
@@ -43,7 +52,9 @@ __all__ = [
     "TrainingSpec",
     "apply_overrides",
     "as_spec",
+    "cli_spelling",
     "get_dotted",
+    "option",
     "parse_value",
     "read_job_file",
     "set_dotted",
@@ -51,13 +62,89 @@ __all__ = [
 
 SECTIONS = ("data", "model", "training", "output")
 _SCALERS = ("standard", "minmax", "robust")
+_POLICIES = ("raise", "warn", "drop")
+
+CLI_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
+    # flag, job key, type (bool: a flag without a value), metavar, help
+    ("--model", "model.name", str, "NAME", "a registered model (see `swets list models`)"),
+    ("--lookback", "data.lookback", int, "N", "input rows per window"),
+    ("--horizon", "data.horizon", int, "N", "rows to forecast"),
+    ("--val", "data.val", float, "F", "validation fraction (0.15)"),
+    ("--test", "data.test", float, "F", "test fraction (0.15)"),
+    ("--scaler", "data.scaler", str, "NAME", "standard (default), minmax, robust or none"),
+    ("--scaler-per-series", "data.scaler_per_series", bool, None, "one scaler fit per series"),
+    ("--epochs", "training.epochs", int, "N", "epoch budget (20)"),
+    ("--max-steps", "training.max_steps", int, "N", "optimizer-step budget"),
+    ("--loss", "training.loss", str, "NAME", "a registered loss (mse)"),
+    ("--optimizer", "training.optimizer", str, "NAME", "a registered optimizer (adam)"),
+    ("--lr", "training.lr", float, "X", "learning rate (1e-3)"),
+    ("--batch-size", "training.batch_size", int, "N", "windows per batch (64)"),
+    ("--seed", "training.seed", int, "N", "seed of everything random (0)"),
+    ("--patience", "training.patience", int, "N", "early-stopping patience (3)"),
+    ("--scheduler", "training.scheduler", str, "NAME", "a registered LR scheduler"),
+    ("--season-length", "training.season_length", int, "N", "seasonal period (derived)"),
+    # swets train only
+    ("--output", "output.checkpoint", str, "FILE", "the checkpoint (runs/<model>.swets)"),
+    ("--plot", "output.plot", str, "FILE.png", "also write a plot (needs matplotlib)"),
+    ("--forecast-csv", "output.forecast_csv", str, "FILE.csv", "also the forecast past the end"),
+)
+"""The command-line options that set one job key each (``swets train``, ``swets backtest``)."""
+
+DATA_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
+    ("--target", "data.target", str, "COLUMN", "the column to forecast"),
+    ("--covariates", "data.covariates", str, "COL,COL", "past covariate columns, comma-separated"),
+    ("--timestamp-column", "data.timestamp_column", str, "COLUMN", "the timestamp column"),
+    ("--date-format", "data.date_format", str, "FORMAT", "strptime format, unix or unix_ms"),
+    ("--id-column", "data.id_column", str, "COLUMN", "series id column of a long-format file"),
+    (
+        "--data-policy",
+        "data.policy",
+        str,
+        "raise|warn|drop",
+        "rows that break a data rule: raise (default), warn and keep them, or drop them",
+    ),
+)
+"""The options that say how to read the data (every command that reads data has them)."""
+
+_FLAGS = {key: flag for flag, key, *_ in (*CLI_OPTIONS, *DATA_OPTIONS)}
+_FLAGS["data.dataset"] = _FLAGS["data.path"] = "--data"
+_SPELLING = contextvars.ContextVar("swets_cli_spelling", default=False)
+
+
+@contextmanager
+def cli_spelling() -> Iterator[None]:
+    """Within the block, :func:`option` spells options the command line's way."""
+    token = _SPELLING.set(True)
+    try:
+        yield
+    finally:
+        _SPELLING.reset(token)
+
+
+def option(key: str, value: Any = None) -> str:
+    """How a message names the job key ``key`` (with ``value`` when given).
+
+    Inside :func:`cli_spelling` the command-line option: ``--id-column store``, ``--lookback``,
+    or ``--set training.clip_grad_norm=1.0`` for a key without an option of its own; elsewhere the
+    key: ``data.id_column='store'``, ``data.lookback``.
+    """
+    if _SPELLING.get():
+        flag = _FLAGS.get(key)
+        if flag is None:
+            return f"--set {key}={'VALUE' if value is None else value}"
+        return flag if value is None else f"{flag} {value}"
+    return key if value is None else f"{key}={value!r}"
+
+
 # keys the job passes to a model when its factory takes them, so they may not be model options
 _AUTO_MODEL_KEYS = {
-    "lookback": "set data.lookback instead",
-    "input_size": "set data.lookback instead",  # another name of the lookback (NeuralForecast's)
-    "horizon": "set data.horizon instead",
-    "n_features": "the job counts the input features (1 + the number of data.covariates)",
-    "seed": "set training.seed instead",
+    "lookback": lambda: f"set {option('data.lookback')} instead",
+    "input_size": lambda: f"set {option('data.lookback')} instead",  # NeuralForecast's name
+    "horizon": lambda: f"set {option('data.horizon')} instead",
+    "n_features": lambda: (
+        f"the job counts the input features (1 + the number of {option('data.covariates')})"
+    ),
+    "seed": lambda: f"set {option('training.seed')} instead",
 }
 
 
@@ -176,6 +263,12 @@ def _options(value: Any, where: str) -> dict[str, Any]:
     return _plain(value)
 
 
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
 def _scaler(value: Any, where: str) -> str | None:
     if value is None or value == "none":
         return None
@@ -222,33 +315,45 @@ def _section_dict(obj: Any) -> dict[str, Any]:
 class DataSpec:
     """The ``[data]`` section: where the series comes from and the window geometry.
 
-    ``dataset`` (a bundled name, default ``"electricity"``) or ``path`` (a CSV or Parquet file);
-    ``target`` (default: the data's target, or the only value column of a file); ``covariates``
-    (past covariate columns, fed to the model after the target); ``timestamp_column`` and
-    ``id_column`` (long-format files of several series); ``lookback`` and ``horizon`` (rows in and
-    out); ``val`` and ``test`` (fractions of each series' rows, chronological); ``gap`` (rows left out
-    between parts); ``scaler`` (``"standard"``, ``"minmax"``, ``"robust"`` or ``"none"``, fitted on
-    the training rows only).
+    ``dataset`` (a bundled name, default ``"electricity"``) or ``path`` (a CSV or Parquet file), or
+    ``in_memory`` (the job was run on data given in memory, ``run_job(spec, data=...)``: commands
+    on its checkpoint need the data again); ``target`` (default: the data's target, or the only
+    value column of a file); ``covariates`` (past covariate columns, fed to the model after the
+    target); ``timestamp_column`` (default: detected) and ``date_format`` (a strptime format,
+    ``"unix"`` or ``"unix_ms"``; default: ISO 8601 detection); ``id_column`` (long-format files of
+    several series; detected when timestamps repeat and a column tells the series apart);
+    ``policy`` (rows that break a data rule: ``"raise"``, ``"warn"`` or ``"drop"``); ``lookback``
+    and ``horizon`` (rows in and out); ``val`` and ``test`` (fractions of each series' rows,
+    chronological); ``gap`` (rows left out between parts); ``scaler`` (``"standard"``,
+    ``"minmax"``, ``"robust"`` or ``"none"``, fitted on the training rows only) and
+    ``scaler_per_series`` (one fit per series of a panel).
     """
 
     dataset: str | None = _field(None, _text(optional=True), "bundled data set name")
     path: str | None = _field(None, _text(optional=True), "CSV or Parquet file")
     target: str | None = _field(None, _text(optional=True), "target column")
     covariates: tuple[str, ...] = _field((), _names, "past covariate columns", converter=tuple)
+    in_memory: bool = _field(False, _bool, "the data was given in memory")
     timestamp_column: str | None = _field(None, _text(optional=True), "timestamp column")
+    date_format: str | None = _field(None, _text(optional=True), "timestamp format")
     id_column: str | None = _field(None, _text(optional=True), "series id column (long format)")
+    policy: str = _field("raise", _text(choices=_POLICIES), "raise, warn or drop")
     lookback: int = _field(96, _int(1), "input rows")
     horizon: int = _field(24, _int(1), "forecast rows")
     val: float = _field(0.15, _number(0.0, 1.0, open_low=True), "validation fraction")
     test: float = _field(0.15, _number(0.0, 1.0), "test fraction")
     gap: int = _field(0, _int(0), "rows between parts")
     scaler: str | None = _field("standard", _scaler, "standard, minmax, robust or none")
+    scaler_per_series: bool = _field(False, _bool, "one scaler fit per series")
 
     @property
     def label(self) -> str:
-        """A short name of the data for messages: the data set name or the file name."""
+        """A short name of the data for messages: the data set name, the file name, or
+        ``in-memory data``."""
         if self.path is not None:
             return os.path.basename(self.path)
+        if self.in_memory:
+            return "in-memory data"
         return self.dataset or "electricity"
 
     def reading(self) -> dict[str, Any]:
@@ -336,8 +441,8 @@ _PASSED = {
     "losses": {},
     "optimizers": {
         "params": "the job passes the model's parameters",
-        "lr": "set training.lr instead",
-        "weight_decay": "set training.weight_decay instead",
+        "lr": lambda: f"set {option('training.lr')} instead",
+        "weight_decay": lambda: f"set {option('training.weight_decay')} instead",
     },
     "schedulers": {"optimizer": "the job passes its optimizer"},
 }
@@ -369,7 +474,7 @@ def _build(
     except TypeError as exc:
         hint = ""
         if "required" in str(exc) and "argument" in str(exc):
-            hint = f" (give it in {where}_options)"
+            hint = f" (give it in {option(where + '_options.NAME')})"
         raise ConfigError(f"{where} {what}: {exc}{hint}") from exc
 
 
@@ -385,7 +490,8 @@ def _check_options(
     named = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
     for key in options:
         if key in reserved:
-            raise ConfigError(f"{where}.{key}: {reserved[key]}")
+            why = reserved[key]
+            raise ConfigError(f"{where}.{key}: {why() if callable(why) else why}")
         if not open_ended and key not in params:
             choices = [n for n in named if n not in reserved]
             raise ConfigError(
@@ -426,9 +532,13 @@ class JobSpec:
         data = DataSpec(**_parse_section(DataSpec, "data", d.get("data")))
         if data.dataset is not None and data.path is not None:
             raise ConfigError("[data] give dataset or path, not both")
-        if data.path is None and data.dataset is None:
+        if data.in_memory and (data.dataset is not None or data.path is not None):
+            raise ConfigError(
+                "data.in_memory: a job run on data given in memory has no dataset or path"
+            )
+        if data.path is None and data.dataset is None and not data.in_memory:
             data = attrs.evolve(data, dataset="electricity")
-        if data.path is None:
+        if data.path is None and not data.in_memory:
             from swets_timeseries import dataset_names
 
             names = dataset_names()
@@ -436,7 +546,7 @@ class JobSpec:
                 raise ConfigError(
                     f"data.dataset: unknown bundled data set {data.dataset!r}"
                     + _suggest(data.dataset, names, "data sets")
-                    + " (use data.path for a file)"
+                    + f" (use {option('data.path')} for a file)"
                 )
         if data.val + data.test >= 1.0:
             raise ConfigError(
@@ -444,6 +554,11 @@ class JobSpec:
             )
         if data.target is not None and data.target in data.covariates:
             raise ConfigError(f"data.covariates: {data.target!r} is the target")
+        if data.scaler_per_series and data.scaler is None:
+            raise ConfigError(
+                f"{option('data.scaler_per_series')}: there is no scaler to fit per series "
+                f"({option('data.scaler')} is none)"
+            )
 
         model_d = d.get("model") or {}
         if not isinstance(model_d, Mapping):
@@ -458,7 +573,7 @@ class JobSpec:
                 )
         factory = _component("models", name, "model.name")
         reserved = {k: v for k, v in _AUTO_MODEL_KEYS.items() if _takes(factory, k)}
-        reserved["rng"] = "set training.seed instead (a seed, not a generator)"
+        reserved["rng"] = lambda: f"set {option('training.seed')} instead (a seed, not a generator)"
         _check_options(factory, options, "model", f"model {name!r}", reserved)
         model = ModelSpec(name=name, options=_plain(options))
 
