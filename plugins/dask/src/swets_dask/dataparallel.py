@@ -375,7 +375,9 @@ class DataParallel:
         check = self.check_every > 0 and step > 0 and step % self.check_every == 0
         params = self._send(trainer)
         replies = group.call(
-            "step", [(params, s, check) for s in shards], f"epoch {trainer.epoch + 1} step {step + 1}"
+            "step",
+            [(params, s, check) for s in shards],
+            f"epoch {trainer.epoch + 1} step {step + 1}",
         )
         if check:
             when = f"after step {step}"

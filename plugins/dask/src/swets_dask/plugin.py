@@ -77,10 +77,20 @@ def _configure_sweep(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--retries", type=int, default=3, help="retries of a task that errored")
     p.add_argument("--serial", action="store_true", help="run in this process, one at a time")
+    p.add_argument(
+        "--force", action="store_true", help="replace files in --output swets did not write"
+    )
     p.add_argument("--quiet", action="store_true", help="no per-configuration progress lines")
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
+    from swets_train.jobs import cli_spelling
+
+    with cli_spelling():  # messages name options as the command line spells them
+        return _sweep(args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
     from swets_dask.sweep import sweep
     from swets_train.jobs import read_job_file
 
@@ -100,6 +110,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         retries=args.retries,
         serial=args.serial,
         progress=not args.quiet,
+        force=args.force,
     )
     print(result.table())
     try:

@@ -157,6 +157,7 @@ def sweep(
     serial: bool = False,
     progress: bool = False,
     backtest: Mapping[str, Any] | None = None,
+    force: bool = False,
 ) -> SweepResult:
     """Train and evaluate many configurations of a job in parallel on Dask.
 
@@ -184,6 +185,8 @@ def sweep(
         progress: print a line per finished configuration to stderr.
         backtest: ``{"folds": n, "stride": s}``: backtest each trained model as well (see
             :func:`backtest_many`, which sets it).
+        force: replace files in ``output_dir`` that swets did not write. Every file the sweep
+            writes is checked before anything runs (``swets_train.sweep.plan``).
 
     Returns:
         A :class:`SweepResult` (also written to ``output_dir/sweep.json`` and ``sweep.csv``, or
@@ -212,7 +215,7 @@ def sweep(
 
     choose = {"configs": configs, "n_random": n_random, "seed": seed, "per_series": per_series}
     overrides = configurations(as_spec(base_spec).to_dict(), grid, **choose)
-    out, jobs = plan(base_spec, overrides, output_dir)
+    out, jobs = plan(base_spec, overrides, output_dir, tables=(label,), force=force)
     where = {"client": client, "address": address, "n_workers": n_workers}
     rows = _execute(
         task, jobs, extra, **where, retries=retries, serial=serial, progress=progress, label=label

@@ -236,6 +236,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from swets_train.jobs import JobSpec, check_job_outputs, run_job
 
     spec = JobSpec.from_dict(spec_from_args(args))
+    check_job_outputs(spec, force=args.force)  # before the data is read or anything trains
     d, t = spec.data, spec.training
     budget = []
     if t.epochs is not None:
@@ -247,7 +248,6 @@ def _run_train(args: argparse.Namespace) -> int:
         f"training {spec.model.name} on {d.label}{where}: lookback {d.lookback}, horizon "
         f"{d.horizon}, {' and '.join(budget)}"
     )
-    check_job_outputs(spec, force=args.force)  # before the data is read or anything trains
     executor = None if args.dask is None else _dask_executor(args.dask or None)
     result = run_job(spec, progress=not args.no_progress, executor=executor, force=args.force)
     for note in result.notes:

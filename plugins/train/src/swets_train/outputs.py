@@ -141,9 +141,7 @@ def _probe_directory(path: str, option: str) -> None:
             break
         directory = parent
     if not os.path.isdir(directory):
-        raise ConfigError(
-            f"{option}: cannot write {path}: {directory} is a file, not a directory"
-        )
+        raise ConfigError(f"{option}: cannot write {path}: {directory} is a file, not a directory")
     probe = os.path.join(directory, f".swets-probe.{secrets.token_hex(6)}{TEMP_SUFFIX}")
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -193,7 +191,7 @@ def check_outputs(
         suffix = os.path.splitext(path)[1].lower()
         if out.kind == "plot" and suffix not in ("", ".png"):
             raise ConfigError(
-                f"{out.option}: {path}: swets draws plots as PNG files; name it {suffix!r} -> '.png'"
+                f"{out.option}: {path}: swets writes plots as PNG files; give it a .png name"
             )
         if os.path.isdir(path):
             raise ConfigError(
@@ -239,7 +237,9 @@ class StagedWrites:
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"{option}: cannot create {directory}: {exc.strerror or exc}") from exc
+            raise ConfigError(
+                f"{option}: cannot create {directory}: {exc.strerror or exc}"
+            ) from exc
         tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
         self._staged.append((tmp, target, option))
         return tmp

@@ -199,7 +199,9 @@ def plot_job(
     coll = job.series() if data is None else data
     sid = coll.ids[0] if series_id is None else series_id
     if sid not in coll.ids:
-        shown = ", ".join(coll.ids[:10]) + (f" ... ({len(coll.ids)} series)" if len(coll.ids) > 10 else "")
+        shown = ", ".join(coll.ids[:10]) + (
+            f" ... ({len(coll.ids)} series)" if len(coll.ids) > 10 else ""
+        )
         raise ConfigError(f"plot: no series {sid!r} in the data; series: {shown}")
     s = coll[sid]
     d = job.spec.data

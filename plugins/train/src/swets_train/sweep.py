@@ -233,26 +233,54 @@ Job = tuple[dict[str, Any], dict[str, Any], str, int]
 
 
 def plan(
-    base_spec: Any, overrides: Sequence[dict[str, Any]], output_dir: Any
+    base_spec: Any,
+    overrides: Sequence[dict[str, Any]],
+    output_dir: Any,
+    *,
+    tables: Sequence[str] = ("sweep",),
+    force: bool = False,
 ) -> tuple[str, list[Job]]:
     """The absolute ``output_dir`` (created) and each configuration's ``(spec, overrides,
     directory, index)``: its validated job, outputs redirected into its own directory.
 
+    Every file the sweep will write is checked first (:func:`swets_train.outputs.check_outputs`):
+    the ``<table>.json`` and ``<table>.csv`` of each of ``tables`` and each configuration's
+    checkpoint, ``result.json``, forecast CSV and plot. None may be the data, a directory, or a
+    file swets did not write (unless ``force``), and the directory must take new files.
+
     Raises:
-        ConfigError: a bad ``output_dir``, or a configuration that is not a valid job (naming it).
+        ConfigError: a bad ``output_dir``, a configuration that is not a valid job (naming it), or
+            an output file that may not be written.
     """
+    from swets_train.jobs import job_outputs
+    from swets_train.outputs import Output, check_outputs
+
     if output_dir is None or not isinstance(output_dir, (str, os.PathLike)):
         raise ConfigError(f"output_dir must be a directory path, got {output_dir!r}")
     out = os.path.abspath(os.fspath(output_dir))
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise ConfigError(f"output_dir: {out} exists and is not a directory")
+    base = as_spec(base_spec).to_dict()
+    jobs = []
+    files = []
+    for name in tables:
+        files.append(Output(os.path.join(out, f"{name}.json"), "json", "output_dir"))
+        files.append(Output(os.path.join(out, f"{name}.csv"), "table_csv", "output_dir"))
+    inputs: list[tuple[str, str]] = []
+    for i, c in enumerate(overrides):
+        directory = os.path.join(out, f"{i:04d}-{config_id(c)}")
+        spec = _job_spec(base, c, directory, i)
+        jobs.append((spec, c, directory, i))
+        files.extend(job_outputs(as_spec(spec)))
+        files.append(Output(os.path.join(directory, RESULT_NAME), "json", "output_dir"))
+        path = spec["data"].get("path")
+        if path:
+            inputs.append((path, "the data of a configuration"))
+    check_outputs(files, force=force, inputs=sorted(set(inputs)))
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"output_dir: cannot create {out}: {exc}") from exc
-    base = as_spec(base_spec).to_dict()
-    jobs = []
-    for i, c in enumerate(overrides):
-        directory = os.path.join(out, f"{i:04d}-{config_id(c)}")
-        jobs.append((_job_spec(base, c, directory, i), c, directory, i))
     return out, jobs
 
 
@@ -373,7 +401,8 @@ def run_configuration(
     def body(row: dict[str, Any]) -> None:
         from swets_train.jobs import run_job
 
-        result = run_job(spec, write=True, data=_load_data(spec, overrides.get(SERIES_KEY)))
+        data = _load_data(spec, overrides.get(SERIES_KEY))
+        result = run_job(spec, write=True, data=data, force=True)  # plan() checked the outputs
         row.update(metrics=result.metrics, baselines=result.baselines)
         _trained(row, result)
 
@@ -404,7 +433,7 @@ def run_backtest_configuration(
         from swets_train.jobs import backtest_job
 
         data = _load_data(spec, overrides.get(SERIES_KEY))
-        bt = backtest_job(spec, folds, stride, data=data, write=True)
+        bt = backtest_job(spec, folds, stride, data=data, write=True, force=True)  # see plan()
         overall, (name, *baselines) = bt.report.overall, bt.report.models
         row.update(
             metrics={"backtest": dict(overall[name])},

@@ -72,7 +72,8 @@ def evaluate_windows(
 
     Returns:
         ``{name: {"mae", "rmse", "smape", "mase"}}`` for the model (under its registry name) and
-        each baseline. A quantile model is scored on its 0.5 level.
+        each baseline (but the one the model is, when it is a baseline). A quantile model is scored
+        on its 0.5 level.
     """
     from swets_train.metrics import MASE, evaluate
     from swets_train.predict import _quantiles, _Scaling, run_model
@@ -83,6 +84,8 @@ def evaluate_windows(
     horizon = windows.horizon
     base_models = {}
     for b in baselines:
+        if b == name:  # the model is this baseline (swets train --model seasonal_naive)
+            continue
         config: dict[str, Any] = {"horizon": horizon}
         if b == "seasonal_naive":
             config["season_length"] = season_length

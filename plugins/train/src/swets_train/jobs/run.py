@@ -20,7 +20,7 @@ import attrs
 
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError
-from swets_train.jobs.evaluate import METRICS, evaluate_prepared
+from swets_train.jobs.evaluate import BASELINES, METRICS, evaluate_prepared
 from swets_train.jobs.loaded import LoadedJob
 from swets_train.jobs.prepare import (
     Prepared,
@@ -365,6 +365,7 @@ def backtest_job(
 
     name, roles = spec.model.name, d.reading()
     options = {"folds": folds, "stride": stride, "refit": refit, "fit": fit, "metrics": METRICS}
+    options["baselines"] = tuple(b for b in BASELINES if b != name)  # a baseline model is itself
     report = backtest(
         {name: model}, series, scaler=scaler, season_length=season, **options, **roles
     )

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
 import numpy as np
 
-from swets_core.errors import ConfigError, SwetsError
-from swets_train.jobs.spec import DataSpec, JobSpec, option
+from swets_core.errors import ConfigError, DataValidationError, SwetsError
+from swets_train.jobs.spec import DataSpec, JobSpec, option, spelling_cli
 
 __all__ = ["default_season_length", "load_series"]
 
@@ -41,12 +43,48 @@ def _header(path: str, delimiter: str = ",") -> list[str]:
     raise ConfigError(f"data.path: {path} is empty")
 
 
-def _value_columns(columns: Sequence[str], spec: DataSpec) -> list[str]:
+_MISSING = {"", "na", "n/a", "nan", "null", "none", "#n/a"}
+
+
+def _first_row(path: str, delimiter: str) -> dict[str, str]:
+    """The first data row of a CSV file by header name, read from its first 64 KiB only (empty
+    when there is none): enough to tell text columns (a series id, dates) from value columns."""
+    import csv
+    import io
+
+    if not os.path.isfile(path):
+        return {}
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16).decode("utf-8-sig", errors="replace")
+    rows = [r for r in csv.reader(io.StringIO(head), delimiter=delimiter) if r]
+    if len(rows) < 3:  # a header, a row, and the row after it (so the first is whole)
+        return {}
+    return {h.strip(): c.strip() for h, c in zip(rows[0], rows[1])}
+
+
+def _numeric(cell: str) -> bool:
+    if cell.lower() in _MISSING:
+        return True
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _value_columns(
+    columns: Sequence[str], spec: DataSpec, first: dict[str, str] | None = None
+) -> list[str]:
+    """The columns that can be the target: not the timestamp or id column, and (when the first
+    row is known) holding a number there."""
     skip = {spec.timestamp_column, spec.id_column}
+    first = first or {}
     out = []
     for c in columns:
         norm = c.strip().lower().replace(" ", "").replace("_", "")
         if c in skip or (spec.timestamp_column is None and norm in _TIMESTAMP_HEADERS):
+            continue
+        if c in first and not _numeric(first[c]):
             continue
         out.append(c)
     return out
@@ -66,8 +104,10 @@ def _check_columns(columns: Sequence[str], spec: DataSpec, target: str) -> None:
             )
 
 
-def _default_target(columns: Sequence[str], spec: DataSpec) -> str:
-    values = _value_columns(columns, spec)
+def _default_target(
+    columns: Sequence[str], spec: DataSpec, first: dict[str, str] | None = None
+) -> str:
+    values = _value_columns(columns, spec, first)
     if len(values) == 1:
         return values[0]
     lowered = {c.strip().lower(): c for c in values}
@@ -135,9 +175,14 @@ def load_series(
         covs = tuple(c for c in covs if c != target)
         label = "the data"
     elif ds.in_memory:
+        how = (
+            option("data.path", "PATH")
+            if spelling_cli()
+            else "pass it (job.forecast(data), prepare(spec, data=data)) or set data.path"
+        )
         raise ConfigError(
-            "data.in_memory: the job was run on data given in memory, and the checkpoint does not "
-            f"hold it; give the data ({option('data.path', 'PATH')}, or data= in Python)"
+            "data.in_memory: the job was run on data given in memory, which its checkpoint does "
+            f"not hold; give the data again: {how}"
         )
     elif ds.path is not None:
         loaded, target, covs, ds = _read_file(ds, notes)
@@ -189,6 +234,7 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
                 ) from None
             df = pd.read_parquet(path, engine="pyarrow")
             columns = [str(c) for c in df.columns]
+            first = {str(c): "0" if df[c].dtype.kind in "biuf" else "text" for c in df.columns}
 
             if ds.date_format is not None:
                 raise ConfigError(
@@ -205,6 +251,7 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
 
             delimiter = "\t" if ext == ".tsv" else ","
             columns = _header(path, delimiter)
+            first = _first_row(path, delimiter)
 
             def read(**roles: Any) -> Any:
                 return read_series_csv(path, delimiter=delimiter, **roles)
@@ -214,7 +261,7 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
                 f"data.path: cannot read {path}: unsupported file type {ext or '(none)'!r}; "
                 "use a .csv or .parquet file"
             )
-        target = ds.target or _default_target(columns, ds)
+        target = ds.target or _default_target(columns, ds, first)
         _check_columns(columns, ds, target)
         bars = _bar_columns(columns, ds)
         extra = tuple(c for c in (bars or {}).values() if c != target and c not in ds.covariates)
@@ -226,9 +273,10 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
             "policy": ds.policy,
             "series_id": os.path.splitext(os.path.basename(path))[0],
         }
-        data, ds = _read_panel(read, roles, ds, notes)
-        if bars is not None:
-            data = _validated_bars(data, bars, ds, target, extra)
+        with _job_spelling(ds.date_format):
+            data, ds = _read_panel(read, roles, ds, notes)
+            if bars is not None:
+                data = _validated_bars(data, bars, ds, target, extra)
     except SwetsError:
         raise
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -245,7 +293,6 @@ def _read_panel(
     column telling the series apart) is read again by that column, and a note says so."""
     import warnings
 
-    from swets_core.errors import DataValidationError
     from swets_timeseries import DataQualityWarning, LongFormatError
 
     if ds.id_column is not None:
@@ -261,10 +308,12 @@ def _read_panel(
             if report is None or "duplicate_timestamp" not in report.rules():
                 raise
             first, _, rest = str(exc).partition("\n")
-            hint = f"; if it holds several series, name their id column ({option('data.id_column', 'COLUMN')})"
-            err = DataValidationError(first + hint + ("\n" + rest if rest else ""))
-            err.report = report  # type: ignore[attr-defined]
-            raise err from None
+            hint = option("data.id_column", "COLUMN")
+            raise _with_message(
+                exc,
+                f"{first}; if it holds several series, name their id column ({hint})"
+                + ("\n" + rest if rest else ""),
+            ) from None
     if column is None:  # the warn and drop policies: the reader warns, naming the column
         column = next(
             (
@@ -288,6 +337,66 @@ def _read_panel(
         f"of column {column!r} (set {option('data.id_column', 'COLUMN')} to choose the column)"
     )
     return data, attrs.evolve(ds, id_column=column)
+
+
+_SPELLINGS = (  # how the readers name an option, and the job key it is
+    (re.compile(r"policy='(\w+)'"), "data.policy"),
+    (re.compile(r"columns=\{'timestamp': [^}]*\}"), "data.timestamp_column"),
+    (re.compile(r"\btimestamp_column="), "data.timestamp_column"),
+)
+
+
+def _respell(text: str) -> str:
+    """A reader's message with the options it suggests named as the job (or the command line)
+    names them: ``policy='drop'`` -> ``--data-policy drop``."""
+    for pattern, key in _SPELLINGS:
+        text = pattern.sub(
+            lambda m, key=key: option(key, m.group(1) if m.groups() else "COLUMN"), text
+        )
+    return text
+
+
+def _with_message(exc: Exception, text: str) -> Exception:
+    """An error of ``exc``'s class with another message, keeping its ``report``."""
+    try:
+        out = type(exc)(text)
+    except TypeError:  # an error class whose constructor takes more than a message
+        out = DataValidationError(text)
+    if hasattr(exc, "report"):
+        out.report = exc.report  # type: ignore[attr-defined]
+    return out
+
+
+@contextmanager
+def _job_spelling(date_format: str | None = None) -> Iterator[None]:
+    """Errors and data-quality warnings of the readers within the block name options the job's
+    way (:func:`_respell`); a timestamp that does not parse without a ``date_format`` says how to
+    give one."""
+    import warnings
+
+    from swets_timeseries import DataQualityWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except (ConfigError, DataValidationError) as exc:
+            text = _respell(str(exc))
+            first, newline, rest = text.partition("\n")
+            if date_format is None and "not a timestamp in ISO 8601" in first:
+                hint = option("data.date_format", "FORMAT")
+                text = f"{first}; give the timestamps' format with {hint} (e.g. %d.%m.%Y)"
+                text += newline + rest
+            if text == str(exc):
+                raise
+            raise _with_message(exc, text) from None
+        finally:
+            pending = list(caught)
+    for w in pending:
+        message = w.message
+        if isinstance(message, DataQualityWarning):
+            message = DataQualityWarning(_respell(str(message)), message.report)
+        warnings.warn_explicit(message, w.category, w.filename, w.lineno)
 
 
 def _bar_columns(columns: Sequence[str], ds: DataSpec) -> dict[str, str] | None:

@@ -121,6 +121,11 @@ def cli_spelling() -> Iterator[None]:
         _SPELLING.reset(token)
 
 
+def spelling_cli() -> bool:
+    """Whether messages are being spelled for the command line (inside :func:`cli_spelling`)."""
+    return _SPELLING.get()
+
+
 def option(key: str, value: Any = None) -> str:
     """How a message names the job key ``key`` (with ``value`` when given).
 
