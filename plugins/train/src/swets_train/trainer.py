@@ -471,7 +471,11 @@ def _metric_context(
     levels = [float(q) for q in np.asarray(out["quantiles"], dtype=np.float64).ravel()]
     if any(abs(q - 0.5) <= 1e-9 for q in levels):
         return out
-    point = [metric_name(m) for m in metrics if getattr(get_metric(m), "kind", "point") == "point"]
+    point = [
+        m if isinstance(m, str) else metric_name(m)
+        for m in metrics
+        if getattr(get_metric(m), "kind", "point") == "point"
+    ]
     if point:
         raise ConfigError(
             f"fit: the model forecasts the quantiles {levels}, without 0.5, so the point metrics "
