@@ -87,7 +87,7 @@ def test_defaults_and_round_trip():
         ({"training": {"lr": 0}}, "training.lr must be a number > 0, got 0"),
         ({"training": {"lr": "fast"}}, "training.lr must be a number > 0, got 'fast'"),
         ({"training": {"epochs": True}}, "training.epochs must be an int >= 1"),
-        ({"training": {"epochs": "none"}}, "give epochs, max_steps or both"),
+        ({"training": {"epochs": "none"}}, "give training.epochs, training.max_steps or both"),
         ({"training": {"loss": "hubber"}}, "unknown loss 'hubber'; did you mean 'huber'?"),
         ({"training": {"loss": "huber", "loss_options": {"delta_": 1}}}, "did you mean 'delta'?"),
         ({"training": {"optimizer_options": {"lr": 1}}}, "set training.lr instead"),

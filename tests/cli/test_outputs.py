@@ -141,6 +141,13 @@ def test_outputs_are_checked_before_training_and_a_failure_replaces_nothing(work
     )
     assert proc.stdout == ""
     proc = swets(
+        "train", "--data", data, *SMALL, "--output", "/proc/m.swets", cwd=tmp_path, rc=None
+    )
+    assert one_error_line(proc).startswith(  # a place that takes no files, even for root
+        "swets: error: --output: cannot write /proc/m.swets: /proc does not take new files"
+    )
+    assert proc.stdout == ""
+    proc = swets(
         "train",
         "--data",
         data,

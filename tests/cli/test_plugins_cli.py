@@ -154,3 +154,13 @@ def test_list_shows_the_options_of_each_model(tmp_path):
     assert "season_length=1" in seasonal and "the period m" in seasonal
     # every kind at once stays a list of names
     assert "layer_width" not in swets("list", cwd=tmp_path).stdout
+
+
+def test_every_command_of_the_built_in_plugins_is_declared():
+    from swets_core.cli import _CORE_COMMANDS, build_parser, declared_commands
+
+    _, cli = build_parser()
+    added = {name for name in cli.commands if name not in _CORE_COMMANDS}
+    declared = declared_commands()
+    assert added == set(declared)
+    assert {declared[name][0] for name in added} == {"swets-train", "swets-dask"}

@@ -587,9 +587,14 @@ class JobSpec:
             training_d["epochs"] = None  # a step budget alone
         training = TrainingSpec(**training_d)
         if training.epochs is None and training.max_steps is None:
-            raise ConfigError("[training] give epochs, max_steps or both")
+            raise ConfigError(
+                f"[training] give {option('training.epochs')}, {option('training.max_steps')} "
+                "or both"
+            )
         if training.scheduler is None and training.scheduler_options:
-            raise ConfigError("training.scheduler_options: given without training.scheduler")
+            raise ConfigError(
+                f"training.scheduler_options: given without {option('training.scheduler')}"
+            )
         t = training
         for kind, what, name, options in (
             ("losses", "loss", t.loss, t.loss_options),
