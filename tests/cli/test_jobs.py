@@ -232,3 +232,19 @@ def test_parquet_files_are_read_with_the_extra(tmp_path):
     assert len(p.series[0]) == 240 and p.season_length == 24
     with pytest.raises(ConfigError, match=r"has 2 value columns \(y, x\)"):
         prepare({**SMALL, "data": {**SMALL["data"], "path": str(path)}})
+
+
+def test_a_job_s_quantile_model_needs_a_median_and_validates_on_it():
+    from swets_train.jobs import run_job
+
+    base = {
+        "data": {"lookback": 48, "horizon": 6},
+        "model": {"name": "nbeats", "num_blocks": 1, "num_layers": 1, "layer_width": 8},
+        "training": {"max_steps": 3},
+    }
+    base["model"]["quantiles"] = [0.1, 0.9]
+    with pytest.raises(ConfigError, match=r"model.quantiles: \[0.1, 0.9\] has no 0.5 level"):
+        prepare(base)
+    base["model"]["quantiles"] = [0.1, 0.5, 0.9]
+    result = run_job(base, write=False)
+    assert all(np.isfinite(r["val_mae"]) for r in result.history)  # fit took the model's levels

@@ -285,8 +285,8 @@ def _command_parser(name: str) -> argparse.ArgumentParser:
         if ep.dist is not None and ep.dist.name == dist and ep.value == module:
             try:
                 plugin = ep.load()
-            except Exception:
-                return build_parser()[0]  # report the failure the usual way
+            except (Exception, SystemExit):
+                return build_parser()[0]  # the registry records and reports the failure
             reg.add_plugin(plugin, name=ep.name, distribution=dist, version=ep.dist.version)
     parser, cli = _core_parser(lambda: reg)
     reg.call_command_hooks(cli)

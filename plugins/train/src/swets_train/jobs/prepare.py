@@ -350,6 +350,11 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
 
     quantiles = _quantiles(model)
     quantiles = None if quantiles is None else list(quantiles)
+    if quantiles is not None and not any(abs(q - 0.5) <= 1e-9 for q in quantiles):
+        raise ConfigError(
+            f"model.quantiles: {quantiles} has no 0.5 level; a job scores a quantile "
+            "model on its median (add 0.5)"
+        )
     loss_name = t.loss or ("quantile" if quantiles is not None else "mse")
     loss_options = dict(t.loss_options)
     if loss_name == "quantile" and quantiles is not None:
