@@ -30,6 +30,22 @@ TINY = [
 ]
 
 
+# a smaller job for a CSV of a few hundred hourly rows (write_hourly_csv): lookback 24, horizon 6
+SMALL = [
+    "--lookback",
+    "24",
+    "--horizon",
+    "6",
+    "--max-steps",
+    "2",
+    "--set",
+    "model.layer_width=8",
+    "--set",
+    "model.num_blocks=1",
+    "--no-progress",
+]
+
+
 def swets(*args: object, cwd: Path, env: dict | None = None, rc: int | None = 0):
     """Run ``swets ARGS`` in ``cwd``; check the exit code when ``rc`` is not None."""
     full_env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})}

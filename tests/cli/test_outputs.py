@@ -7,23 +7,10 @@ import subprocess
 
 import pytest
 
+from .conftest import SMALL as SMALL_JOB
 from .conftest import SWETS, one_error_line, swets, write_hourly_csv
 
-SMALL = [
-    "--target",
-    "load",
-    "--lookback",
-    "24",
-    "--horizon",
-    "6",
-    "--max-steps",
-    "2",
-    "--set",
-    "model.layer_width=8",
-    "--set",
-    "model.num_blocks=1",
-    "--no-progress",
-]
+SMALL = ["--target", "load", *SMALL_JOB]
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,16 @@ def swets_register_models(register):
 """
 
 
-def test_a_plugin_calling_sys_exit_on_import_does_not_take_swets_down(tmp_path):
-    env = fake_distribution(
-        tmp_path / "site",
-        "acme-exit",
-        "acme_exit",
-        "import sys\nsys.exit(3)\n",
-        {"swets": {"acme": "acme_exit"}},
+def _exiting_plugin(tmp_path):
+    """The environment of an installed plugin whose import calls ``sys.exit(3)``."""
+    source = "import sys\nsys.exit(3)\n"
+    return fake_distribution(
+        tmp_path / "site", "acme-exit", "acme_exit", source, {"swets": {"acme": "acme_exit"}}
     )
+
+
+def test_a_plugin_calling_sys_exit_on_import_does_not_take_swets_down(tmp_path):
+    env = _exiting_plugin(tmp_path)
     listing = swets("list", "models", "--short", cwd=tmp_path, env=env)
     assert "nbeats" in listing.stdout and "seasonal_naive" in listing.stdout
     assert listing.stderr.strip() == (
@@ -42,13 +44,7 @@ def test_a_plugin_calling_sys_exit_on_import_does_not_take_swets_down(tmp_path):
 
 
 def test_strict_mode_names_the_plugin_on_the_first_line(tmp_path):
-    env = fake_distribution(
-        tmp_path / "site",
-        "acme-exit",
-        "acme_exit",
-        "import sys\nsys.exit(3)\n",
-        {"swets": {"acme": "acme_exit"}},
-    )
+    env = _exiting_plugin(tmp_path)
     proc = swets("list", cwd=tmp_path, env={**env, "SWETS_STRICT_PLUGINS": "1"}, rc=None)
     line = one_error_line(proc)
     assert line == (

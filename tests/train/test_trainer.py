@@ -544,10 +544,11 @@ def test_the_executor_computes_the_gradients_and_the_loop_does_the_rest():
         fit(model, mse_loss(), opt, train, epochs=1, executor=object())
 
 
-def _quantile_nbeats(quantiles):
+def _quantile_fit(quantiles, **kw):
+    """``(model, fit(...) with these keywords)`` for a tiny N-BEATS with a quantile head."""
     from swets_core import registry
 
-    return registry.create(
+    model = registry.create(
         "models",
         "nbeats",
         lookback=LOOKBACK,
@@ -559,48 +560,27 @@ def _quantile_nbeats(quantiles):
         dtype="float64",
         seed=0,
     )
+    _, _, train, val = data(batch_size=32)
+    loss = registry.create("losses", "quantile", quantiles=quantiles)
+    run = lambda **more: fit(  # noqa: E731
+        model, loss, Adam(model.parameters()), train, val, progress=False, **{**kw, **more}
+    )
+    return model, run
 
 
 def test_fit_takes_the_quantiles_of_a_quantile_model_for_its_metrics():
-    from swets_core import registry
-
-    model = _quantile_nbeats([0.1, 0.5, 0.9])
-    _, _, train, val = data(batch_size=32)
-    loss = registry.create("losses", "quantile", quantiles=[0.1, 0.5, 0.9])
-    history = fit(model, loss, Adam(model.parameters()), train, val, epochs=2, progress=False)
+    _, run = _quantile_fit([0.1, 0.5, 0.9], epochs=2)
+    history = run()
     assert len(history) == 2
     assert all(np.isfinite(history["val_mae"])) and all(np.isfinite(history["val_rmse"]))
-    more = fit(
-        model,
-        loss,
-        Adam(model.parameters()),
-        train,
-        val,
-        epochs=1,
-        progress=False,
-        metrics=("mae", "pinball", "coverage"),
-    )
+    more = run(epochs=1, metrics=("mae", "pinball", "coverage"))
     assert 0.0 <= more["val_coverage"][0] <= 1.0 and np.isfinite(more["val_pinball"][0])
 
 
 def test_point_metrics_on_quantiles_without_a_median_are_refused_before_training():
-    from swets_core import registry
-
-    model = _quantile_nbeats([0.1, 0.9])
+    model, run = _quantile_fit([0.1, 0.9], epochs=1)
     before = {k: v.copy() for k, v in model.state_dict().items()}
-    _, _, train, val = data(batch_size=32)
-    loss = registry.create("losses", "quantile", quantiles=[0.1, 0.9])
     with pytest.raises(ConfigError, match=r"without 0.5, so the point metrics \['mae', 'rmse'\]"):
-        fit(model, loss, Adam(model.parameters()), train, val, epochs=2, progress=False)
+        run()
     assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
-    history = fit(
-        model,
-        loss,
-        Adam(model.parameters()),
-        train,
-        val,
-        epochs=1,
-        progress=False,
-        metrics=("pinball", "coverage"),
-    )
-    assert np.isfinite(history["val_pinball"][0])
+    assert np.isfinite(run(metrics=("pinball", "coverage"))["val_pinball"][0])
