@@ -91,12 +91,13 @@ def test_msgpack_unpacking_is_configured_safely():
         and n.func.value.id == "msgpack"
         and "unpack" in n.func.attr.lower()
     ]
-    assert [c.func.attr for c in calls] == ["unpackb"]
+    assert [c.func.attr for c in calls] == ["Unpacker"]
     kw = {k.arg: k.value for k in calls[0].keywords}
     for key in (
         "raw",
         "strict_map_key",
         "object_pairs_hook",
+        "list_hook",
         "ext_hook",
         "max_str_len",
         "max_bin_len",

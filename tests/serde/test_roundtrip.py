@@ -318,9 +318,9 @@ def test_model_factory_out_of_memory_is_a_checkpoint_error(tmp_path):
     [
         (lambda p: p.update(format="other"), "not a swets checkpoint"),
         (lambda p: p.pop("model"), "missing field 'model'"),
-        (lambda p: p["model"].update(name=3), "field 'name' has type int"),
+        (lambda p: p["model"].update(name=3), "field 'model.name' is an int"),
         (lambda p: p["model"]["state"].update(w1=[1.0]), "not a named array"),
-        (lambda p: p.update(training=[1]), "field 'training' has type list"),
+        (lambda p: p.update(training=[1]), "field 'training' is a list"),
         (lambda p: p.update(format_version=-1), "invalid format_version"),
         (lambda p: p.update(format_version=ck.FORMAT_VERSION + 1), "newer than this swets reads"),
     ],
@@ -384,7 +384,7 @@ def test_unstorable_values_are_refused_before_writing(iso, tmp_path):
 def test_unknown_serializer_and_missing_file(iso, tmp_path):
     with pytest.raises(CheckpointError, match="cannot use serializer 'yaml'"):
         ck.save_checkpoint(tmp_path / "a.swets", TinyNet(), serializer="yaml")
-    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+    with pytest.raises(CheckpointError, match=r"cannot open checkpoint .*missing\.swets"):
         ck.load_checkpoint(tmp_path / "missing.swets")
     with pytest.raises(CheckpointError, match="cannot open checkpoint"):
         ck.load_checkpoint(tmp_path / "missing.swets", serializer="msgpack")

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from swets_core.budget import charge
 from swets_core.dispatch import OPS, lookup, op_failed
 from swets_core.dtype import _FROM_NP, DEFAULT_FLOAT, DType
 from swets_core.errors import ArgumentTypeError, DTypeError, ShapeError, SwetsError
@@ -351,6 +352,12 @@ class Parameter(Tensor):
         super().__init__(data, dtype)
         if self._data.dtype.kind != "f":
             raise DTypeError(f"a Parameter must be float32 or float64, got {self._data.dtype}")
+        charge(self._data.size)  # the parameter budget of a model built from a file
+
+    @classmethod
+    def _wrap(cls, array: np.ndarray) -> Tensor:
+        charge(array.size)
+        return super()._wrap(array)
 
 
 set_tensor_class(Tensor)  # the tape wraps gradients in it

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -42,6 +43,7 @@ from swets_core import __version__
 from swets_core import registry as _registry
 from swets_core.atomic import TEMP_SUFFIX, atomic_write
 from swets_core.autograd import Tensor
+from swets_core.budget import parameter_budget
 from swets_core.checks import is_int
 from swets_core.errors import (
     CheckpointError,
@@ -49,6 +51,7 @@ from swets_core.errors import (
     StateDictError,
     SwetsError,
     UnknownComponentError,
+    list_problems,
 )
 from swets_core.module import Module
 from swets_core.plaindata import (
@@ -62,7 +65,7 @@ from swets_core.plaindata import (
     format_path,
 )
 from swets_core.rng import generator_state, restore_generator
-from swets_core.serializer import detect_serializer, resolve_serializer
+from swets_core.serializer import detect_serializer, open_checkpoint, resolve_serializer
 
 FORMAT_VERSION = 1
 """The payload format version this swets writes (and the newest it reads)."""
@@ -72,6 +75,16 @@ PAYLOAD_FORMAT = "swets.checkpoint"
 
 DEFAULT_SERIALIZER = None
 """The ``serializer`` argument's default: None, the one installed serializer."""
+
+STRICT_ENV = "SWETS_STRICT_CHECKPOINTS"
+"""The environment variable that makes loading strict (see :func:`strict_loading`)."""
+
+_FLOAT_DTYPES = ("float32", "float64", "float16")
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint loaded, but holds values that cannot give finite forecasts (NaN or infinite
+    weights, a scaler dividing by zero). Strict loading raises :class:`CheckpointError` instead."""
 
 
 class CheckpointStateError(CheckpointError, StateDictError):
@@ -125,7 +138,11 @@ def load_payload(path: str | os.PathLike[str], *, serializer: Any = None) -> dic
         CheckpointError: the file is missing, corrupt, hostile or of an unknown version.
     """
     path = os.fspath(path)
-    ser = detect_serializer(path) if serializer is None else resolve_serializer(serializer)[0]
+    if serializer is None:
+        ser = detect_serializer(path)  # refuses what is not a regular file
+    else:
+        ser = resolve_serializer(serializer)[0]
+        open_checkpoint(path).close()  # a named pipe must not reach a serializer's reader
     try:
         plain = ser.load(path)
     except CheckpointError:
@@ -387,89 +404,227 @@ def save_checkpoint(
     save_payload(path, payload, serializer=ser)
 
 
-def _require(mapping: Any, key: str, types: Any, where: str) -> Any:
-    if not isinstance(mapping, dict) or key not in mapping:
-        raise CheckpointError(f"{where}: missing field {key!r}")
+def strict_loading(strict: bool | None = None) -> bool:
+    """Whether loading is strict: ``strict`` when given, else the environment variable
+    ``SWETS_STRICT_CHECKPOINTS`` (``1``, ``true``, ``yes`` or ``on``; anything else is lenient).
+
+    Strict loading turns what lenient loading warns about (:class:`CheckpointWarning`: NaN or
+    infinite weights, a scaler that divides by zero) into a :class:`CheckpointError`.
+    """
+    if strict is not None:
+        return bool(strict)
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def report_suspect(problems: list[str], source: str, strict: bool | None = None) -> None:
+    """Warn about (or, when loading is strict, refuse) values that load but cannot forecast.
+
+    ``problems`` name each value (``model state 'head.weight' holds 3 NaN ...``); nothing happens
+    when it is empty.
+
+    Raises:
+        CheckpointError: when :func:`strict_loading` says so.
+    """
+    if not problems:
+        return
+    text = f"{source}: {len(problems):,} value(s) that cannot give finite forecasts:" + (
+        list_problems(problems)
+    )
+    if strict_loading(strict):
+        raise CheckpointError(f"{text}\n(strict loading: {STRICT_ENV} or strict=True)")
+    warnings.warn(
+        f"{text}\n(set {STRICT_ENV}=1 or pass strict=True to refuse such files)",
+        CheckpointWarning,
+        stacklevel=3,
+    )
+
+
+def nonfinite_problems(arrays: Mapping[str, Any], what: str) -> list[str]:
+    """One line per floating array of ``arrays`` holding NaN or infinite values, naming it with
+    ``what`` (``model state``) and its counts."""
+    out = []
+    for name, arr in arrays.items():
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f" or not arr.size:
+            continue
+        with np.errstate(all="ignore"):
+            if np.isfinite(np.add.reduce(arr, axis=None)):  # cheap; exact check only if needed
+                continue
+            finite = np.isfinite(arr)
+            if finite.all():
+                continue
+            n_nan = int(np.isnan(arr).sum())
+        n_inf = int(arr.size - finite.sum()) - n_nan
+        out.append(
+            f"{what} {name!r} holds {n_nan:,} NaN and {n_inf:,} infinite value(s) of {arr.size:,}"
+        )
+    return out
+
+
+def _kind(value: Any) -> str:
+    """What a value is, for messages: ``a list``, ``an int (3)``, ``a str ('x')``."""
+    name = type(value).__name__
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if value is None:
+        return "None"
+    article = "an" if name[:1] in "aeiou" else "a"
+    if isinstance(value, (bool, int, float)):
+        return f"{article} {name} ({str(value)[:40]})"
+    if isinstance(value, str):
+        return f"{article} {name} ({value!r:.40})"
+    return f"{article} {name}"
+
+
+def _field(source: str, field: str, problem: str) -> CheckpointError:
+    return CheckpointError(f"{source}: field {field!r} {problem}")
+
+
+def _get(
+    mapping: dict[str, Any], key: str, field: str, types: Any, expect: str, source: str
+) -> Any:
+    """``mapping[key]``, which must be of ``types`` (a CheckpointError naming ``field`` otherwise)."""
+    if key not in mapping:
+        raise CheckpointError(f"{source}: missing field {field!r}")
     value = mapping[key]
     if not isinstance(value, types):
-        raise CheckpointError(f"{where}: field {key!r} has type {type(value).__name__}")
+        raise _field(source, field, f"is {_kind(value)}, expected {expect}")
     return value
 
 
-def _saved_by(components: Any, kind: str, name: str) -> str:
-    if isinstance(components, list):
-        for c in components:
-            if isinstance(c, dict) and c.get("kind") == kind and c.get("name") == name:
-                return f"{c.get('distribution', '?')} {c.get('version', '?')}"
+_CONFIG_SCALARS = (type(None), bool, int, float, str, np.bool_, np.integer, np.floating)
+
+
+def _check_config(value: Any, field: str, source: str) -> None:
+    """A model configuration is plain data: numbers, strings, bools, None, lists, tuples and
+    dicts with str keys (no arrays, no bytes), as ``config()`` returns it."""
+    if isinstance(value, _CONFIG_SCALARS):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_config(v, f"{field}[{i}]", source)
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise _field(source, field, f"has a key {k!r:.40} that is not a str")
+            _check_config(v, f"{field}.{k}", source)
+        return
+    raise _field(
+        source,
+        field,
+        f"is {_kind(value)}; a model configuration holds numbers, strings, bools, None, lists "
+        "and tables",
+    )
+
+
+_COMPONENT_KEYS = ("kind", "name", "distribution", "version", "plugin")
+
+
+def _check_metadata(metadata: dict[str, Any], source: str) -> None:
+    """The fields save_checkpoint writes, each of its type when present."""
+    for key in ("swets_version", "created"):
+        if key in metadata and not isinstance(metadata[key], str):
+            raise _field(source, f"metadata.{key}", f"is {_kind(metadata[key])}, expected a str")
+    if "user" in metadata and not isinstance(metadata["user"], dict):
+        raise _field(source, "metadata.user", f"is {_kind(metadata['user'])}, expected a mapping")
+    components = metadata.get("components", [])
+    if not isinstance(components, list):
+        raise _field(source, "metadata.components", f"is {_kind(components)}, expected a list")
+    for i, comp in enumerate(components):
+        where = f"metadata.components[{i}]"
+        if not isinstance(comp, dict):
+            raise _field(source, where, f"is {_kind(comp)}, expected a mapping")
+        for key in _COMPONENT_KEYS:
+            if key in comp and not isinstance(comp[key], str):
+                raise _field(source, f"{where}.{key}", f"is {_kind(comp[key])}, expected a str")
+
+
+def _saved_by(components: list[dict[str, Any]], kind: str, name: str) -> str:
+    for c in components:
+        if c.get("kind") == kind and c.get("name") == name:
+            return f"{c.get('distribution', '?')} {c.get('version', '?')}"
     return "an unrecorded distribution"
 
 
-def load_checkpoint(path: str | os.PathLike[str], *, serializer: Any = None) -> Checkpoint:
+def _check_schema(payload: dict[str, Any], source: str) -> tuple[Any, ...]:
+    """Every field of a (migrated) checkpoint payload, by type; a CheckpointError names the first
+    one that is wrong. Returns ``(name, config, dtype, state, training, metadata)``."""
+    fmt = payload.get("format")
+    if not isinstance(fmt, str) or fmt != PAYLOAD_FORMAT:
+        shown = f"{fmt!r:.40}" if isinstance(fmt, str) else _kind(fmt)
+        raise CheckpointError(
+            f"{source}: not a swets checkpoint (field 'format' is {shown}, expected "
+            f"{PAYLOAD_FORMAT!r})"
+        )
+    model = _get(payload, "model", "model", dict, "a mapping", source)
+    name = _get(model, "name", "model.name", str, "a str (a registry name)", source)
+    if not name:
+        raise _field(source, "model.name", "is empty")
+    config = _get(model, "config", "model.config", dict, "a mapping", source)
+    _check_config(config, "model.config", source)
+    state = _get(model, "state", "model.state", dict, "a mapping of names to arrays", source)
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, np.ndarray):
+            raise CheckpointError(
+                f"{source}: model state entry {key!r:.60} is not a named array (field "
+                f"'model.state' holds {_kind(value)} there)"
+            )
+    dtype = model.get("dtype")
+    if dtype is not None and dtype not in _FLOAT_DTYPES:
+        shown = f"{dtype!r:.40}" if isinstance(dtype, str) else _kind(dtype)
+        raise _field(source, "model.dtype", f"is {shown}, expected None or one of {_FLOAT_DTYPES}")
+    training = payload.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise _field(source, "training", f"is {_kind(training)}, expected None or a mapping")
+    metadata = _get(payload, "metadata", "metadata", dict, "a mapping", source)
+    _check_metadata(metadata, source)
+    return name, config, dtype, state, training, metadata
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], *, serializer: Any = None, strict: bool | None = None
+) -> Checkpoint:
     """Load a checkpoint: rebuild the model by registry name and load its state strictly.
 
     Args:
         path: a file written by :func:`save_checkpoint`.
         serializer: a registered name, a serializer object, or None to detect it from the file.
+        strict: refuse (instead of warning about) weights holding NaN or infinite values; None
+            reads ``SWETS_STRICT_CHECKPOINTS`` (:func:`strict_loading`).
 
     Returns:
         A :class:`Checkpoint` (model, training_state, metadata, ...).
 
     Raises:
-        CheckpointError: the file is corrupt, hostile or of an unknown version; the model's plugin
-            is not installed (the message names the component and the distribution that provided
-            it); the configuration is rejected by the model; or, as :class:`CheckpointStateError`
-            (also a ``StateDictError``), the stored state does not fit the rebuilt model (every
-            problem listed).
+        CheckpointError: the file is not a regular file, is corrupt, hostile or of an unknown
+            version; a field of the payload is missing or of the wrong type (the message names
+            it); the model's plugin is not installed (the message names the component and the
+            distribution that provided it); the configuration is rejected by the model or would
+            create more parameter values than the file stores (see :mod:`swets_core.budget`); or,
+            as :class:`CheckpointStateError` (also a ``StateDictError``), the stored state does
+            not fit the rebuilt model (every problem counted, the first ones listed).
+
+    Warns:
+        CheckpointWarning: (lenient loading) a stored weight holds NaN or infinite values.
     """
     path = os.fspath(path)
     payload = migrate(load_payload(path, serializer=serializer), path)
-    if payload.get("format") != PAYLOAD_FORMAT:
-        raise CheckpointError(
-            f"{path}: not a swets checkpoint (format {payload.get('format')!r:.40})"
-        )
-    model_part = _require(payload, "model", dict, path)
-    model_name = _require(model_part, "name", str, f"{path}: model")
-    config = _require(model_part, "config", dict, f"{path}: model")
-    state = _require(model_part, "state", dict, f"{path}: model")
-    dtype = model_part.get("dtype")
-    training = payload.get("training")
-    if training is not None and not isinstance(training, dict):
-        raise CheckpointError(f"{path}: field 'training' has type {type(training).__name__}")
-    metadata = _require(payload, "metadata", dict, path)
-    for key, value in state.items():
-        if not isinstance(key, str) or not isinstance(value, np.ndarray):
-            raise CheckpointError(f"{path}: model state entry {key!r:.60} is not a named array")
-    if not all(isinstance(k, str) for k in config):
-        raise CheckpointError(f"{path}: model config keys must be str")
+    model_name, config, dtype, state, training, metadata = _check_schema(payload, path)
+    components = metadata.get("components", [])
 
     reg = _registry.default_registry()
     try:
         factory = reg.get("models", model_name)
     except UnknownComponentError:
-        saved_by = _saved_by(metadata.get("components"), "models", model_name)
+        saved_by = _saved_by(components, "models", model_name)
         raise CheckpointError(
             f"{path}: needs model {model_name!r}, which no installed plugin provides; when saved it "
             f"came from {saved_by}; install that distribution"
         ) from None
     except SwetsError as exc:  # registered twice
         raise CheckpointError(f"{path}: cannot rebuild model {model_name!r}: {exc}") from exc
-    try:
-        model = factory(**config)
-    except SwetsError as exc:
-        raise CheckpointError(
-            f"{path}: model {model_name!r} rejected the saved configuration: {exc}"
-        ) from exc
-    except TypeError as exc:
-        raise CheckpointError(
-            f"{path}: model {model_name!r} cannot be built from the saved configuration "
-            f"{sorted(config)}: {exc}"
-        ) from exc
-    except MemoryError as exc:
-        raise CheckpointError(
-            f"{path}: model {model_name!r} with the saved configuration needs more memory than "
-            "is available"
-        ) from exc
-    if dtype in ("float32", "float64", "float16") and hasattr(model, "astype"):
+    model = _build(factory, model_name, config, state, path)
+    if dtype in _FLOAT_DTYPES and hasattr(model, "astype"):
         fresh = model.state_dict(copy=False) if _accepts_copy(model) else model.state_dict()
         if _float_dtype(fresh) not in (None, dtype):
             model.astype(dtype)
@@ -480,6 +635,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, serializer: Any = None) -> 
             model.load_state_dict(state, strict=True)
     except StateDictError as exc:
         raise CheckpointStateError(f"model {model_name!r} from {path}", exc.problems) from exc
+    report_suspect(nonfinite_problems(state, "model state"), path, strict)
     return Checkpoint(
         model=model,
         training_state=training,
@@ -488,6 +644,67 @@ def load_checkpoint(path: str | os.PathLike[str], *, serializer: Any = None) -> 
         model_name=model_name,
         config=config,
         path=path,
+    )
+
+
+BUILD_SLACK = 1 << 20
+"""Parameter and buffer values a model built from a file may create beyond twice what it stores."""
+
+
+def build_limit(stored: int) -> int:
+    """The most parameter and buffer values a model rebuilt from a file storing ``stored`` values
+    may create: ``2 * stored + BUILD_SLACK``. A model that matches its file creates exactly
+    ``stored``; the margin lets a slightly different one be built so that the strict state
+    comparison can list every mismatch, while a forged configuration cannot make loading allocate
+    more than a small multiple of the file."""
+    return 2 * stored + BUILD_SLACK
+
+
+def _build(
+    factory: Any, name: str, config: dict[str, Any], state: dict[str, Any], path: str
+) -> Any:
+    """``factory(**config)`` under a parameter budget (:func:`build_limit`) of the values the file
+    stores: the stored tensors fix every shape, so a model far larger cannot be the one it
+    describes."""
+    stored = sum(int(a.size) for a in state.values())
+    limit = build_limit(stored)
+    budget = None
+    try:
+        with parameter_budget(limit, f"{path} allows") as budget:
+            model = factory(**config)
+    except Exception as exc:  # a hostile configuration may make any plugin fail
+        if budget is not None and budget.exceeded:
+            raise _over_budget(path, name, stored, limit) from None
+        if isinstance(exc, MemoryError):
+            raise CheckpointError(
+                f"{path}: model {name!r} with the saved configuration needs more memory than "
+                "is available"
+            ) from exc
+        if isinstance(exc, TypeError) and not isinstance(exc, SwetsError):
+            raise CheckpointError(
+                f"{path}: model {name!r} cannot be built from the saved configuration "
+                f"{sorted(config)[:20]}: {_short(exc)}"
+            ) from exc
+        what = "" if isinstance(exc, SwetsError) else f"{type(exc).__name__}: "
+        raise CheckpointError(
+            f"{path}: model {name!r} rejected the saved configuration: {what}{_short(exc)}"
+        ) from exc
+    if budget.exceeded:  # the factory caught the budget's error and went on
+        raise _over_budget(path, name, stored, limit)
+    return model
+
+
+def _short(exc: BaseException, limit: int = 1000) -> str:
+    """A plugin's message, cut at ``limit`` characters (a hostile configuration may be echoed)."""
+    text = str(exc)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _over_budget(path: str, name: str, stored: int, limit: int) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: model {name!r} with the saved configuration would create more than {limit:,} "
+        f"parameter and buffer values, but the file stores {stored:,}: the configuration does not "
+        "describe the stored tensors (the file is corrupt or forged)"
     )
 
 
@@ -506,14 +723,18 @@ def _accepts_copy(model: Any) -> bool:
 
 __all__ = [
     "ALLOWED_DTYPES",
+    "BUILD_SLACK",
     "Checkpoint",
     "CheckpointStateError",
+    "CheckpointWarning",
     "DEFAULT_SERIALIZER",
     "FORMAT_VERSION",
     "MAX_DEPTH",
     "PAYLOAD_FORMAT",
+    "STRICT_ENV",
     "TEMP_SUFFIX",
     "atomic_write",
+    "build_limit",
     "check_array",
     "check_depth",
     "check_text",
@@ -525,9 +746,12 @@ __all__ = [
     "load_payload",
     "migrate",
     "model_registry_name",
+    "nonfinite_problems",
     "register_migration",
+    "report_suspect",
     "restore_generator",
     "save_checkpoint",
     "save_payload",
+    "strict_loading",
     "unregister_migration",
 ]

@@ -7,7 +7,20 @@ with one ``except``. Messages name what was wrong and where (the op, the layer, 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+MAX_LISTED = 20
+"""How many problems an error that lists problems shows before "... and N more"."""
+
+
+def list_problems(problems: Sequence[str], limit: int = MAX_LISTED) -> str:
+    """The first ``limit`` problems, one per indented line, then ``... and N more`` when there are
+    more: how every error that lists problems shows them (a list of 600,000 problems must not make
+    a 600,000-line message)."""
+    shown = [f"\n  {p}" for p in problems[:limit]]
+    if len(problems) > limit:
+        shown.append(f"\n  ... and {len(problems) - limit:,} more")
+    return "".join(shown)
 
 
 class SwetsError(Exception):
@@ -110,12 +123,17 @@ class CheckpointError(SwetsError, ValueError):
 
 
 class StateDictError(SwetsError, KeyError):
-    """A state dict does not match the object it is loaded into; lists every problem at once."""
+    """A state dict does not match the object it is loaded into.
+
+    ``problems`` holds every problem; the message shows the first :data:`MAX_LISTED` of them and
+    how many more there are.
+    """
 
     def __init__(self, owner: str, problems: list[str]) -> None:
         self.owner, self.problems = owner, problems
-        lines = "\n  ".join(problems)
-        super().__init__(f"cannot load state into {owner}: {len(problems)} problem(s):\n  {lines}")
+        super().__init__(
+            f"cannot load state into {owner}: {len(problems):,} problem(s):{list_problems(problems)}"
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -126,6 +144,7 @@ class NonFiniteError(SwetsError, FloatingPointError):
 
 
 __all__ = [
+    "MAX_LISTED",
     "ArgumentTypeError",
     "IndexOutOfRangeError",
     "MissingKeyError",
@@ -144,4 +163,5 @@ __all__ = [
     "TapeError",
     "UnknownAttributeError",
     "UnknownComponentError",
+    "list_problems",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.autograd import Parameter, Tensor
+from swets_core.budget import charge
 from swets_core.dtype import DType
 from swets_core.errors import StateDictError
 from swets_core.tape import _state, using_tape
@@ -66,6 +67,7 @@ class Module:
     # -- structure ----------------------------------------------------------------------------
     def register_buffer(self, name: str, value: np.ndarray) -> None:
         """Store a non-trainable array (running statistics...) that ``state_dict`` includes."""
+        charge(int(np.size(value)))  # the parameter budget of a model built from a file
         if "_buffer_names" not in self.__dict__:
             self._buffer_names = []
         if name not in self._buffer_names:

@@ -12,7 +12,9 @@ kind (:class:`~swets_core.protocols.Serializer`).
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import stat
+from typing import Any, BinaryIO
 
 from swets_core import registry as _registry
 from swets_core.errors import CheckpointError, SwetsError
@@ -86,6 +88,51 @@ def not_installed() -> str:
     return text + ("; " + "; ".join(why) if why else "")
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def open_checkpoint(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a checkpoint file for binary reading (unbuffered), refusing what is not a regular file.
+
+    The open is non-blocking, so a named pipe cannot make it wait for a writer, and the opened
+    file is then checked with ``fstat`` (so a path swapped after a check cannot slip through); a
+    link is judged by what it points to. Every serializer reads through this function (or applies
+    the same rule), and :func:`~swets_core.checkpoint.load_payload` applies it before any
+    serializer sees the path.
+
+    Raises:
+        CheckpointError: the file does not exist or cannot be opened, or it is a directory, a named
+            pipe, a device or a socket (a pipe or a device could block or never end).
+    """
+    name = os.fspath(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(name, flags)
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot open checkpoint {name!r}: {exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
+            via = f" (a link to {os.path.realpath(name)})" if os.path.islink(name) else ""
+            raise CheckpointError(
+                f"{name}{via} is {kind}, not a regular file; a checkpoint is read only from a "
+                "regular file (a pipe or a device could block or never end)"
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def detect_serializer(path: str) -> Any:
     """The installed serializer that recognises the file's first bytes (or its suffix).
 
@@ -93,7 +140,7 @@ def detect_serializer(path: str) -> Any:
         CheckpointError: the file cannot be read, no serializer is installed, or none recognises it.
     """
     try:
-        with open(path, "rb") as f:
+        with open_checkpoint(path) as f:
             head = f.read(64)
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path!r}: {exc}") from exc
@@ -119,4 +166,4 @@ def detect_serializer(path: str) -> Any:
     )
 
 
-__all__ = ["detect_serializer", "not_installed", "resolve_serializer"]
+__all__ = ["detect_serializer", "not_installed", "open_checkpoint", "resolve_serializer"]

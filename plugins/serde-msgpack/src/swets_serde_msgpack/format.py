@@ -51,6 +51,7 @@ from swets_core.plaindata import (
     check_text,
     format_path,
 )
+from swets_core.serializer import open_checkpoint
 
 MAGIC = b"\x89SWETS\r\n"
 CONTAINER_VERSION = 1
@@ -64,10 +65,18 @@ MAX_NDIM = 32
 HASH_IN_THREADS_BYTES = 1 << 20
 """Tensors at least this large are hashed on worker threads (hashlib releases the GIL)."""
 READ_CHUNK = 16 << 20
+TREE_OBJECTS = 250_000
+"""Objects (containers and scalars) a payload tree may hold beside its tensors' share: the model
+configuration, the metadata, the counters and per-epoch records of a training state..."""
+OBJECTS_PER_TENSOR = 64
+"""Objects each tensor record adds to what the tree may hold (its placeholder and name, the
+optimizer's per-parameter entries...)."""
 
 _DTYPES: dict[str, np.dtype] = {n: np.dtype(n).newbyteorder("<") for n in ALLOWED_DTYPES}
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
 _ZERO_DIGEST = bytes(32)
+_MAX_EXTENT = 2**63 - 1
+_RECORD_OBJECTS = 2 * (MAX_DEPTH + 1 + MAX_NDIM) + 32  # a record's map, path, shape and scalars
 
 
 def _align(n: int) -> int:
@@ -252,31 +261,127 @@ def _pairs_hook(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
     return out
 
 
-def _unpack_header(data: bytes, source: str) -> Any:
+class _Count:
+    """The objects a header has decoded so far, against a limit (msgpack's container hooks)."""
+
+    __slots__ = ("count", "limit", "what")
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.count, self.limit, self.what = 0, limit, what
+
+    def add(self, n: int) -> None:
+        self.count += n
+        if self.count > self.limit:
+            raise _RejectedError(f"{self.what} holds more than {self.limit:,} objects")
+
+    def list_hook(self, items: list[Any]) -> list[Any]:
+        self.add(1 + len(items))
+        return items
+
+    def pairs_hook(self, pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+        self.add(1 + 2 * len(pairs))
+        return _pairs_hook(pairs)
+
+
+def _unpacker(data: bytes, count: _Count | None, max_len: int) -> msgpack.Unpacker:
+    """An unpacker over ``data`` with every limit: no container longer than ``max_len`` (nor than
+    ``data``), and with ``count``, no more objects in all than its limit."""
     n = len(data)
+    unp = msgpack.Unpacker(
+        None,
+        raw=False,
+        strict_map_key=True,
+        use_list=True,
+        object_pairs_hook=_pairs_hook if count is None else count.pairs_hook,
+        list_hook=None if count is None else count.list_hook,
+        ext_hook=_ext_hook,
+        max_buffer_size=max(n, 1),
+        max_str_len=n,
+        max_bin_len=n,
+        max_array_len=min(n, max_len),
+        max_map_len=min(n // 2, max_len),
+        max_ext_len=n,
+    )
+    unp.feed(data)
+    return unp
+
+
+def _invalid(exc: BaseException, source: str, where: str = "") -> CheckpointError:
+    at = f" ({where})" if where else ""
+    if isinstance(exc, _RejectedError):
+        return CheckpointError(f"{source}: invalid header{at}: {exc}")
+    if isinstance(exc, UnicodeDecodeError):
+        return CheckpointError(f"{source}: invalid header{at}: a string is not valid UTF-8 ({exc})")
+    return CheckpointError(f"{source}: invalid msgpack header{at} ({type(exc).__name__}: {exc})")
+
+
+_UNPACK_ERRORS = (
+    _RejectedError,
+    ValueError,
+    TypeError,
+    msgpack.UnpackException,
+    RecursionError,
+    MemoryError,
+)
+_STR_TYPES = frozenset(range(0xA0, 0xC0)) | {0xD9, 0xDA, 0xDB}
+_MAP_TYPES = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
+
+
+def _header_spans(data: bytes, source: str) -> dict[str, tuple[int, int]]:
+    """Where the values of the header map's keys lie in ``data``, found without decoding them."""
+    unp = _unpacker(data, None, 0)
     try:
-        return msgpack.unpackb(
-            data,
-            raw=False,
-            strict_map_key=True,
-            use_list=True,
-            object_pairs_hook=_pairs_hook,
-            ext_hook=_ext_hook,
-            max_str_len=n,
-            max_bin_len=n,
-            max_array_len=n,
-            max_map_len=n // 2,
-            max_ext_len=n,
-        )
-    except _RejectedError as exc:
-        raise CheckpointError(f"{source}: invalid header: {exc}") from None
-    except UnicodeDecodeError as exc:
+        n = unp.read_map_header()
+    except _UNPACK_ERRORS:  # not a map: say what it is, decoding no more than a few objects
+        try:
+            got = type(_unpacker(data, _Count(64, "the header"), 16).unpack()).__name__
+        except _UNPACK_ERRORS as exc:
+            raise _invalid(exc, source) from None
         raise CheckpointError(
-            f"{source}: invalid header: a string is not valid UTF-8 ({exc})"
+            f"{source}: header must be a map with keys tree, tensors; got {got}"
         ) from None
-    except (ValueError, TypeError, msgpack.UnpackException, RecursionError, MemoryError) as exc:
-        kind = type(exc).__name__
-        raise CheckpointError(f"{source}: invalid msgpack header ({kind}: {exc})") from None
+    spans: dict[str, tuple[int, int]] = {}
+    try:
+        for _ in range(min(n, len(HEADER_KEYS) + 1)):
+            pos = unp.tell()
+            if data[pos] not in _STR_TYPES:
+                raise _RejectedError("the keys of the header map must be str (tree, tensors)")
+            key = unp.unpack()
+            if key in spans:
+                raise _RejectedError(f"duplicate map key {key!r:.60}")
+            start = unp.tell()
+            unp.skip()  # nothing is built: the value is decoded later, within its limits
+            spans[key] = (start, unp.tell())
+        if n == len(HEADER_KEYS) and unp.tell() != len(data):
+            raise CheckpointError(
+                f"{source}: invalid msgpack header: {len(data) - unp.tell()} extra byte(s) after "
+                "the header map"
+            )
+    except CheckpointError:
+        raise
+    except (*_UNPACK_ERRORS, IndexError) as exc:
+        raise _invalid(exc, source) from None
+    if n != len(HEADER_KEYS) or set(spans) != HEADER_KEYS:
+        raise CheckpointError(
+            f"{source}: header must be a map with keys tree, tensors; got {n} key(s): "
+            f"{', '.join(map(repr, sorted(spans)))}"
+        )
+    return spans
+
+
+def _unpack_tree(data: bytes, source: str, n_records: int) -> dict[str, Any]:
+    """Decode the payload tree, at most ``TREE_OBJECTS + OBJECTS_PER_TENSOR * n_records`` objects."""
+    limit = TREE_OBJECTS + OBJECTS_PER_TENSOR * n_records
+    count = _Count(limit, f"the payload tree ({n_records:,} tensor(s))")
+    unp = _unpacker(data, count, limit)
+    try:
+        tree = unp.unpack()
+    except _UNPACK_ERRORS as exc:
+        raise _invalid(exc, source) from None
+    if not isinstance(tree, dict):
+        raise CheckpointError(f"{source}: the payload tree must be a map")
+    _check_tree(tree, 1, source)
+    return tree
 
 
 def _check_tree(value: Any, depth: int, source: str) -> None:
@@ -308,12 +413,22 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _records(raw: Any, data_length: int, source: str) -> list[_Record]:
-    if not isinstance(raw, list):
-        raise CheckpointError(f"{source}: header field 'tensors' must be a list")
+def _records(data: bytes, data_length: int, source: str) -> list[_Record]:
+    """The tensor records, decoded one at a time (a record is a small map of fixed keys)."""
+    objects = _Count(0, "a tensor record")
+    unp = _unpacker(data, objects, MAX_DEPTH + 1)
+    try:
+        n = unp.read_array_header()
+    except _UNPACK_ERRORS:
+        raise CheckpointError(f"{source}: header field 'tensors' must be a list") from None
     out: list[_Record] = []
     expected_offset = 0
-    for i, rec in enumerate(raw):
+    for i in range(n):
+        objects.limit = objects.count + _RECORD_OBJECTS
+        try:
+            rec = unp.unpack()
+        except _UNPACK_ERRORS as exc:
+            raise _invalid(exc, source, f"tensor record {i}") from None
         where = f"{source}: tensor record {i}"
         if not isinstance(rec, dict) or set(rec) != RECORD_KEYS:
             got = sorted(rec) if isinstance(rec, dict) else type(rec).__name__
@@ -361,6 +476,16 @@ def _records(raw: Any, data_length: int, source: str) -> list[_Record]:
                         f"{where}: shape {shape} of {dtype_name} needs more than the {remaining} "
                         "bytes of tensor data that remain in the file"
                     )
+        # numpy refuses a shape whose non-zero sizes multiply (with the item size) beyond
+        # 2**63 - 1, even when a zero size makes it empty
+        extent = itemsize
+        for d in shape:
+            extent *= d or 1
+            if extent > _MAX_EXTENT:
+                raise CheckpointError(
+                    f"{where}: shape {shape!r:.120} of {dtype_name} is too large for an array "
+                    "(its sizes multiply beyond 2**63 bytes)"
+                )
         if nbytes != count * itemsize:
             raise CheckpointError(
                 f"{where}: nbytes {nbytes} does not match shape {shape} of {dtype_name} "
@@ -455,16 +580,14 @@ def read(f: Any, size: int, source: str, *, mmap_fd: int | None = None, threads:
     header_bytes = _read_exact(f, header_length, source, "header")
     if _digest(header_bytes) != header_digest:
         raise CheckpointError(f"{source}: header SHA-256 mismatch: the file is corrupt")
-    header = _unpack_header(header_bytes, source)
-    del header_bytes
-    if not isinstance(header, dict) or set(header) != HEADER_KEYS:
-        got = sorted(header) if isinstance(header, dict) else type(header).__name__
-        raise CheckpointError(f"{source}: header must be a map with keys tree, tensors; got {got}")
-    tree = header["tree"]
-    _check_tree(header, 0, source)
-    if not isinstance(tree, dict):
+    spans = _header_spans(header_bytes, source)
+    if header_bytes[spans["tree"][0]] not in _MAP_TYPES:
         raise CheckpointError(f"{source}: the payload tree must be a map")
-    records = _records(header["tensors"], data_length, source)
+    t0, t1 = spans["tensors"]
+    records = _records(header_bytes[t0:t1], data_length, source)
+    t0, t1 = spans["tree"]
+    tree = _unpack_tree(header_bytes[t0:t1], source, len(records))
+    del header_bytes
     padding = _read_exact(f, data_start - PREFIX_SIZE - header_length, source, "padding")
     if padding.count(0) != len(padding):
         raise CheckpointError(f"{source}: non-zero padding bytes before the tensor data")
@@ -536,10 +659,7 @@ def _verify(records: list[_Record], data: np.ndarray, f: Any, threads: int | Non
 
 def load(path: str, *, mmap: bool = False, threads: int | None = None) -> dict[str, Any]:
     """Read and validate the checkpoint at ``path`` (see :func:`read`)."""
-    try:
-        f = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise CheckpointError(f"cannot open checkpoint {path!r}: {exc}") from exc
+    f = open_checkpoint(path)  # regular files only: a named pipe must not block the open
     with f:
         size = os.fstat(f.fileno()).st_size
         return read(f, size, path, mmap_fd=f.fileno() if mmap else None, threads=threads)
