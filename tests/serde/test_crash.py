@@ -76,3 +76,6 @@ def test_kill_during_save_leaves_a_loadable_file(tmp_path):
     # stray temporary files of killed saves are the only other entries, and never the target's name
     others = [p.name for p in tmp_path.iterdir() if p.name != "ckpt.swets"]
     assert all(n.startswith(".ckpt.swets.") and n.endswith(ck.TEMP_SUFFIX) for n in others)
+    # the next save removes them: their writers are gone
+    ck.save_payload(path, {"version": -1, "weights": np.zeros(1), "steps": []})
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.swets"]

@@ -41,7 +41,7 @@ import numpy as np
 
 from swets_core import __version__
 from swets_core import registry as _registry
-from swets_core.atomic import TEMP_SUFFIX, atomic_write
+from swets_core.atomic import TEMP_SUFFIX, atomic_write, remove_stale_temporaries
 from swets_core.autograd import Tensor
 from swets_core.budget import parameter_budget
 from swets_core.checks import is_int
@@ -748,6 +748,7 @@ __all__ = [
     "model_registry_name",
     "nonfinite_problems",
     "register_migration",
+    "remove_stale_temporaries",
     "report_suspect",
     "restore_generator",
     "save_checkpoint",
