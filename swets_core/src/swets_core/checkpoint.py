@@ -479,6 +479,13 @@ def _field(source: str, field: str, problem: str) -> CheckpointError:
     return CheckpointError(f"{source}: field {field!r} {problem}")
 
 
+def field_error(source: str, field: str, value: Any, expected: str) -> CheckpointError:
+    """The error for a payload field of the wrong type or range, the way every loader of a
+    checkpoint's parts words it: ``<file>: field 'training.epoch' is a str ('x'), expected an int
+    >= 0``."""
+    return _field(source, field, f"is {_kind(value)}, expected {expected}")
+
+
 def _get(
     mapping: dict[str, Any], key: str, field: str, types: Any, expect: str, source: str
 ) -> Any:
@@ -740,6 +747,7 @@ __all__ = [
     "check_text",
     "decode_tree",
     "encode_tree",
+    "field_error",
     "format_path",
     "generator_state",
     "load_checkpoint",

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from swets_core.errors import ConfigError, MissingKeyError
+from swets_core.errors import ConfigError, MissingKeyError, StateDictError
 
 __all__ = ["History"]
 
@@ -23,17 +23,27 @@ class History:
         records: the list of per-epoch dicts.
         stop_reason: why training stopped before its budget (early stopping, the non-finite guard, a
             callback), or None.
+        partial: True when the last record closes an epoch the budget (``max_steps``, ``max_time``)
+            cut short: a run resumed with a larger budget continues that epoch and replaces the
+            record with the epoch's full one.
     """
 
-    __slots__ = ("records", "stop_reason")
+    __slots__ = ("partial", "records", "stop_reason")
 
-    def __init__(self, records: Iterable[Mapping[str, Any]] = (), stop_reason: str | None = None):
+    def __init__(
+        self,
+        records: Iterable[Mapping[str, Any]] = (),
+        stop_reason: str | None = None,
+        partial: bool = False,
+    ):
         self.records: list[dict[str, Any]] = [dict(r) for r in records]
         self.stop_reason = stop_reason
+        self.partial = bool(partial)
 
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Add one epoch's record."""
+    def append(self, record: Mapping[str, Any], partial: bool = False) -> None:
+        """Add one epoch's record (``partial``: of an epoch the budget cut short)."""
         self.records.append(dict(record))
+        self.partial = bool(partial)
 
     def keys(self) -> list[str]:
         """Every key that appears in a record, in first-seen order."""
@@ -71,13 +81,43 @@ class History:
         return dict(self.records[pick[1]])
 
     def state_dict(self) -> dict[str, Any]:
-        """Plain data: ``{"records": [...], "stop_reason": ...}``."""
-        return {"records": [dict(r) for r in self.records], "stop_reason": self.stop_reason}
+        """Plain data: ``{"records": [...], "stop_reason": ..., "partial": ...}``."""
+        return {
+            "records": [dict(r) for r in self.records],
+            "stop_reason": self.stop_reason,
+            "partial": self.partial,
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`."""
-        self.records = [dict(r) for r in state["records"]]
-        self.stop_reason = state["stop_reason"]
+        """Restore :meth:`state_dict` (``partial`` defaults to False, as older states lack it).
+
+        Raises:
+            StateDictError: ``records`` is not a list of mappings, ``stop_reason`` neither a str
+                nor None, or ``partial`` not a bool (every problem listed).
+        """
+        problems = []
+        if not isinstance(state, Mapping):
+            raise StateDictError("History", [f"expected a mapping, got {type(state).__name__}"])
+        records = state.get("records")
+        if not isinstance(records, list):
+            problems.append(f"'records' must be a list of mappings, got {type(records).__name__}")
+        else:
+            problems += [
+                f"records[{i}] is a {type(r).__name__}, not a mapping"
+                for i, r in enumerate(records)
+                if not isinstance(r, Mapping)
+            ]
+        reason = state.get("stop_reason")
+        if reason is not None and not isinstance(reason, str):
+            problems.append(f"'stop_reason' must be a str or None, got {type(reason).__name__}")
+        partial = state.get("partial", False)
+        if not isinstance(partial, bool):
+            problems.append(f"'partial' must be a bool, got {type(partial).__name__}")
+        if problems:
+            raise StateDictError("History", problems)
+        self.records = [dict(r) for r in records]
+        self.stop_reason = reason
+        self.partial = partial and bool(self.records)
 
     to_dict = state_dict
 

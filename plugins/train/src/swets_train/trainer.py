@@ -34,6 +34,7 @@ at any step holds everything needed to continue exactly: ``fit(..., resume_from=
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,7 @@ from swets_train.predict import _quantiles
 from swets_train.training_state import (
     TRAINING_STATE_VERSION,
     TrainingStateMixin,
+    _load_component,
     model_generators,
     seed_loader,
     seed_model,
@@ -120,6 +122,12 @@ class Trainer(TrainingStateMixin):
         self._plateau = False
         self._options: dict[str, Any] = {}
         self.executor: Any = None
+        self._resume_point: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self._resume_source = "the training state"
+        self._elapsed = 0.0
+        self._elapsed_base = 0.0
+        self._clock: Callable[[], float] = time.monotonic
+        self._t0 = 0.0
 
     # -- what callbacks call ----------------------------------------------------------------------
     def request_stop(self, reason: str = "stop requested by a callback") -> None:
@@ -167,6 +175,7 @@ class Trainer(TrainingStateMixin):
         *,
         epochs: int | None = None,
         max_steps: int | None = None,
+        max_time: float | None = None,
         scheduler: Any = None,
         scheduler_interval: str = "epoch",
         monitor: str | None = None,
@@ -179,6 +188,7 @@ class Trainer(TrainingStateMixin):
         resume_from: Any = None,
         scaler: Any = None,
         executor: Any = None,
+        clock: Callable[[], float] | None = None,
     ) -> History:
         """Train ``model`` and return the :class:`History`.
 
@@ -188,9 +198,12 @@ class Trainer(TrainingStateMixin):
             optimizer: an optimizer built on ``model.parameters()``.
             train: the training batches (see the module docstring), iterated once per epoch.
             validation: batches evaluated after each epoch (no gradients, eval mode).
-            epochs: number of epochs; ``max_steps``: number of optimizer steps. At least one is
-                required; training stops at whichever comes first. An epoch cut short by
-                ``max_steps`` is still validated and recorded.
+            epochs: number of epochs; ``max_steps``: number of optimizer steps; ``max_time``:
+                seconds of training (checked after every batch and every epoch's end, read from
+                ``clock``). At least one is required; training stops at whichever comes first. An
+                epoch cut short by ``max_steps`` or ``max_time`` is still validated and recorded
+                (``History.partial``); the training state saved after it is the moment the budget
+                ran out, so resuming with a larger budget equals never having stopped.
             scheduler: an LR scheduler stepped after the optimizer, per ``scheduler_interval``
                 (``"epoch"`` or ``"step"``). A scheduler with ``needs_metric = True``
                 (ReduceLROnPlateau) is stepped per epoch with the ``monitor`` value.
@@ -216,6 +229,9 @@ class Trainer(TrainingStateMixin):
                 (:func:`swets_train.data.scaler_from_state`).
             executor: where each batch's gradients are computed (:mod:`swets_train.executor`):
                 None for this process, or e.g. ``registry.create("executors", "dask", ...)``.
+            clock: a function returning seconds (``time.monotonic`` by default) that ``max_time``
+                is measured with; a test passes one it controls. A resumed run adds the seconds
+                its checkpoint recorded.
 
         Returns:
             The :class:`History` (also ``trainer.history``).
@@ -226,8 +242,17 @@ class Trainer(TrainingStateMixin):
         """
         epochs = _check_count(epochs, "epochs")
         max_steps = _check_count(max_steps, "max_steps")
-        if epochs is None and max_steps is None:
-            raise ConfigError("fit: give epochs=, max_steps=, or both")
+        if max_time is not None and not (
+            isinstance(max_time, (int, float))
+            and not isinstance(max_time, bool)
+            and math.isfinite(max_time)
+            and max_time > 0
+        ):
+            raise ConfigError(f"fit: max_time must be a number of seconds > 0, got {max_time!r}")
+        if epochs is None and max_steps is None and max_time is None:
+            raise ConfigError("fit: give epochs=, max_steps=, max_time= or several")
+        if clock is not None and not callable(clock):
+            raise ConfigError(f"fit: clock must be a function returning seconds, got {clock!r}")
         if scheduler_interval not in ("epoch", "step"):
             raise ConfigError(
                 f"fit: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
@@ -268,9 +293,11 @@ class Trainer(TrainingStateMixin):
         self.train_data, self.validation_data = train, validation
         self.scaler = scaler
         self._plateau = plateau
+        self._clock = time.monotonic if clock is None else clock
         self._options = {
             "epochs": epochs,
             "max_steps": max_steps,
+            "max_time": None if max_time is None else float(max_time),
             "scheduler_interval": scheduler_interval,
             "monitor": monitor,
             "clip_grad_norm": clip_grad_norm,
@@ -295,7 +322,8 @@ class Trainer(TrainingStateMixin):
             seed_model(model, int(seed))
             seed_loader(train, int(seed))
         if resume_from is not None:
-            self._restore(self._load_source(resume_from))
+            state, self._resume_source = self._load_source(resume_from)
+            self._restore(state, self._resume_source)
 
         was_training = getattr(model, "training", True)
         metric_context = _metric_context(model, metrics, metric_context)
@@ -304,13 +332,15 @@ class Trainer(TrainingStateMixin):
             for hook in self._hooks["on_fit_start"]:
                 hook(self)
             bar = Progress(progress, epochs)
+            self._elapsed_base, self._t0 = self._elapsed, self._clock()
             try:
                 while not self.stop_requested:
-                    if epochs is not None and self.epoch >= epochs:
+                    if self._budget_spent():
+                        self._mark_resume_point()
+                        if self.batch_index > 0:  # the budget ran out inside an epoch
+                            self._end_epoch(bar, metrics, metric_context, monitor, partial=True)
                         break
-                    if max_steps is not None and self.global_step >= max_steps:
-                        break
-                    self._run_epoch(bar, epochs, max_steps, metrics, metric_context, monitor)
+                    self._run_epoch(bar, metrics, metric_context, monitor)
             finally:
                 bar.close()
                 self._batch = None
@@ -323,11 +353,40 @@ class Trainer(TrainingStateMixin):
             model.train(was_training)
         return self.history
 
+    def _budget_spent(self, within_epoch: bool = False) -> bool:
+        """Whether the budget ran out (``within_epoch``: the step and time budgets only)."""
+        o = self._options
+        if not within_epoch and o["epochs"] is not None and self.epoch >= o["epochs"]:
+            return True
+        if o["max_steps"] is not None and self.global_step >= o["max_steps"]:
+            return True
+        return o["max_time"] is not None and self._elapsed >= o["max_time"]
+
+    def _tick(self) -> None:
+        """Read the clock (after each batch, and at each epoch's end before ``on_epoch_end``):
+        the seconds of training so far, those before a resume included."""
+        self._elapsed = self._elapsed_base + (float(self._clock()) - self._t0)
+
+    def _resume_loader(self, total: int | None) -> bool:
+        """Load the data loader's saved position; False when the epoch has no batch left to run
+        (saved after its last batch, before the trainer closed it)."""
+        state, self._pending_loader = self._pending_loader, None
+        train = self.train_data
+        _load_component(self._resume_source, "loader", train.load_state_dict, state)
+        position = state.get("position") if isinstance(state, Mapping) else None
+        if total is None or position != total:
+            return True
+        # saved after the epoch's last batch, before the loader noticed the end: an empty
+        # iteration closes the loader's epoch exactly as finishing the loop would have
+        for _ in train:
+            raise DataValidationError(
+                f"the training data yielded a batch past the end of epoch {self.epoch} when resumed"
+            )
+        return self.batch_index != total
+
     def _run_epoch(
         self,
         bar: Progress,
-        epochs: int | None,
-        max_steps: int | None,
         metrics: list[Any],
         metric_context: dict[str, Any],
         monitor: str,
@@ -343,17 +402,9 @@ class Trainer(TrainingStateMixin):
         except TypeError:
             total = None
         skip, self._skip_batches = self._skip_batches, 0
+        iterate = True
         if self._pending_loader is not None:
-            state, self._pending_loader = self._pending_loader, None
-            position = state.get("position") if isinstance(state, Mapping) else None
-            if total is not None and position == total and self.batch_index == total:
-                # saved after the epoch's last batch but before the loader noticed the end:
-                # replay the epoch from its start and skip every batch, which leaves the loader
-                # exactly where finishing the epoch would have
-                train.load_state_dict({**state, "position": 0})
-                skip = self.batch_index
-            else:
-                train.load_state_dict(state)
+            iterate = self._resume_loader(total)
         if not resumed:
             self._loss_sum, self._loss_count = 0.0, 0
             for hook in self._hooks["on_epoch_start"]:
@@ -361,7 +412,7 @@ class Trainer(TrainingStateMixin):
         self.model.train()
         bar.start_epoch(epoch, total, initial=self.batch_index)
         ran = resumed
-        for batch in train:
+        for batch in train if iterate else ():
             if skip:
                 skip -= 1
                 continue
@@ -369,8 +420,12 @@ class Trainer(TrainingStateMixin):
             self._train_batch(batch, bar)
             if self.stop_requested:
                 return
-            if max_steps is not None and self.global_step >= max_steps:
-                break
+            # the budget ran out: leave the epoch, unless that was its last batch (then the loop
+            # ends by itself, so the loader closes its epoch and the trainer closes it in full)
+            if self._budget_spent(within_epoch=True) and (
+                total is None or self.batch_index < total
+            ):
+                return
         if skip:
             raise DataValidationError(
                 f"cannot resume epoch {epoch + 1} at batch {self.batch_index + 1}: the training data "
@@ -396,6 +451,7 @@ class Trainer(TrainingStateMixin):
         for hook in self._hooks["on_after_backward"]:
             hook(self, value, grads)
         self.batch_index += 1
+        self._tick()
         if self._skip:
             return
         clip = self._options["clip_grad_norm"]
@@ -427,7 +483,10 @@ class Trainer(TrainingStateMixin):
         metrics: list[Any],
         metric_context: dict[str, Any],
         monitor: str,
+        partial: bool = False,
     ) -> None:
+        """Close the epoch: validation, the History record (``partial``: of an epoch the budget cut
+        short), the epoch's scheduler step, ``on_epoch_end``."""
         epoch = self.epoch
         record: dict[str, Any] = {
             "epoch": epoch,
@@ -439,7 +498,7 @@ class Trainer(TrainingStateMixin):
             record.update(
                 validate(self.model, self.loss, self.validation_data, metrics, metric_context)
             )
-        self.history.append(record)
+        self.history.append(record, partial=partial)
         if self.scheduler is not None and self._options["scheduler_interval"] == "epoch":
             if self._plateau:
                 if monitor not in record:
@@ -453,6 +512,7 @@ class Trainer(TrainingStateMixin):
         self.epoch += 1
         self.batch_index = 0
         self._loss_sum, self._loss_count = 0.0, 0
+        self._tick()
         bar.end_epoch(record)
         for hook in self._hooks["on_epoch_end"]:
             hook(self, epoch, record)
