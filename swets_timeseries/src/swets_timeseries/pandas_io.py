@@ -214,6 +214,35 @@ def _read_frame(path: str | os.PathLike, what: str, max_bytes: int) -> Any:
             ) from exc
 
 
+def read_parquet_columns(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> dict[str, str]:
+    """The columns of a Parquet file with the numpy dtype kind of each (``"f"``, ``"i"``, ``"M"``
+    for timestamps, ``"O"`` for text...), in file order, read from its footer (no data is read);
+    the file is checked as in :func:`read_parquet`."""
+    _require("pandas", "parquet", "read_parquet_columns()")
+    pq = _require("pyarrow.parquet", "parquet", "read_parquet_columns()")
+    with open_regular(path, "Parquet file", max_bytes) as fh:
+        try:
+            schema = pq.read_schema(fh)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise DataValidationError(
+                f"{os.fspath(path)}: cannot read it as Parquet: {type(exc).__name__}: {exc}"
+            ) from exc
+    meta = schema.pandas_metadata or {}
+    index = {str(c) for c in meta.get("index_columns", []) if isinstance(c, str)}
+    out = {}
+    for field in schema:
+        if field.name in index:
+            continue
+        try:
+            kind = np.dtype(field.type.to_pandas_dtype()).kind
+        except (NotImplementedError, TypeError, ValueError):
+            kind = "O"
+        out[str(field.name)] = kind
+    return out
+
+
 def read_parquet(
     path: str | os.PathLike,
     *,
@@ -245,6 +274,7 @@ __all__ = [
     "MissingDependencyError",
     "from_pandas",
     "read_parquet",
+    "read_parquet_columns",
     "read_series_parquet",
     "series_from_pandas",
     "to_pandas",

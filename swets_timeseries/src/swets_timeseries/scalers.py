@@ -388,12 +388,13 @@ def scaler_from_state(state: Mapping[str, Any] | None) -> Scaler | None:
     if not isinstance(state, Mapping) or "kind" not in state:
         raise CheckpointError(f"a scaler state must be a mapping with a 'kind', got {state!r:.80}")
     classes = {cls.kind: cls for cls in (StandardScaler, MinMaxScaler, RobustScaler)}
-    cls = classes.get(state["kind"])
+    kind = state["kind"]
+    cls = classes.get(kind) if isinstance(kind, str) else None  # a list would be unhashable
     if cls is None:
-        raise CheckpointError(f"unknown scaler kind {state['kind']!r}; known: {', '.join(classes)}")
-    config = state.get("config") or {}
+        raise CheckpointError(f"unknown scaler kind {kind!r:.60}; known: {', '.join(classes)}")
+    config = state.get("config")
     try:
-        scaler = cls(**config)
+        scaler = cls(**({} if config is None else config))  # an array has no truth value
         scaler.load_state_dict(state)
     except Exception as exc:
         raise CheckpointError(f"cannot rebuild the {state['kind']} scaler: {exc}") from exc

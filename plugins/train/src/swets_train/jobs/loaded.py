@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from swets_core.checkpoint import field_error
 from swets_core.errors import CheckpointError, ConfigError, SwetsError
 from swets_train.jobs.evaluate import mase_scales, score_splits
 from swets_train.jobs.prepare import scaler_from_state
@@ -114,43 +115,55 @@ class LoadedJob:
         return score_splits(self.model, parts, scaler=self.scaler, season_length=m, scales=scales)
 
 
-def load_job(path: str | os.PathLike[str]) -> LoadedJob:
+def load_job(path: str | os.PathLike[str], *, strict: bool | None = None) -> LoadedJob:
     """Load a checkpoint written by :func:`run_job` (or ``swets train``) as a :class:`LoadedJob`.
 
+    Everything the file holds is checked before it is used: the checkpoint itself
+    (:func:`~swets_core.checkpoint.load_checkpoint`), the job description in its metadata (it must
+    name the checkpoint's model, and the window geometry of the model's configuration), and the
+    training state (:func:`~swets_train.training_state.check_training_state`, the scaler).
+
+    Args:
+        strict: refuse (instead of warning about) weights or a scaler that cannot give finite
+            forecasts; None reads ``SWETS_STRICT_CHECKPOINTS``.
+
     Raises:
-        CheckpointError: the file is not a readable checkpoint, or was not written by a job (its
-            metadata holds no ``"job"``).
+        CheckpointError: the file is not a readable checkpoint, was not written by a job (its
+            metadata holds no ``"job"``), or a field of it is invalid (the message names it).
     """
     from swets_core.checkpoint import load_checkpoint
+    from swets_train.training_state import check_training_state
 
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
     if os.path.isdir(path):
         raise CheckpointError(f"{path} is a directory, not a checkpoint file")
-    try:
-        ckpt = load_checkpoint(path)
-    except SwetsError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: cannot read the checkpoint: {exc}") from exc
+    ckpt = load_checkpoint(path, strict=strict)
     meta = ckpt.user_metadata
-    job = meta.get("job") if isinstance(meta, Mapping) else None
-    if not isinstance(job, Mapping):
+    job = meta.get("job")
+    if job is None:
         raise CheckpointError(
             f"{path}: holds model {ckpt.model_name!r} but no job description (it was not written by "
             "swets train / run_job), so its data and scaler are unknown"
         )
+    if not isinstance(job, Mapping):
+        raise field_error(path, "metadata.user.job", job, "a mapping of job sections")
     try:
         spec = JobSpec.from_dict(job)
-    except ConfigError as exc:
-        raise CheckpointError(f"{path}: the stored job description is invalid: {exc}") from exc
-    state = ckpt.training_state or {}
-    scaler = scaler_from_state(state.get("scaler"))
-    history = []
-    hist = state.get("history")
-    if isinstance(hist, Mapping):
-        history = [dict(r) for r in hist.get("records", [])]
+    except Exception as exc:  # a hostile job description may fail anywhere in the validators
+        text = str(exc) if isinstance(exc, SwetsError) else f"{type(exc).__name__}: {exc}"
+        raise CheckpointError(
+            f"{path}: field 'metadata.user.job': the stored job description is invalid: "
+            f"{text[:1000]}"
+        ) from exc
+    _check_job_matches_model(spec, ckpt, path)
+    state = ckpt.training_state
+    scaler, history = None, []
+    if state is not None:
+        check_training_state(state, path)
+        scaler = scaler_from_state(state.get("scaler"), source=path, strict=strict)
+        history = [dict(r) for r in state["history"]["records"]]
     return LoadedJob(
         spec=spec,
         model=ckpt.model,
@@ -159,3 +172,20 @@ def load_job(path: str | os.PathLike[str]) -> LoadedJob:
         checkpoint=path,
         metadata=dict(meta),
     )
+
+
+def _check_job_matches_model(spec: JobSpec, ckpt: Any, path: str) -> None:
+    """The job must describe the checkpoint's model: its name, and the lookback and horizon of the
+    model's configuration when it has them."""
+    if spec.model.name != ckpt.model_name:
+        raise CheckpointError(
+            f"{path}: field 'metadata.user.job' describes model {spec.model.name!r} but the "
+            f"checkpoint holds {ckpt.model_name!r}"
+        )
+    config = ckpt.config
+    for key, want in (("lookback", spec.data.lookback), ("horizon", spec.data.horizon)):
+        if key in config and config[key] != want:
+            raise CheckpointError(
+                f"{path}: field 'metadata.user.job.data.{key}' is {want} but the model's "
+                f"configuration ('model.config.{key}') says {config[key]!r:.40}"
+            )

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from swets_core.errors import ConfigError, SwetsError
+from swets_core.errors import CheckpointError, ConfigError, SwetsError
 from swets_train.jobs.sources import default_season_length, load_series
 from swets_train.jobs.spec import (
     JobSpec,
@@ -46,15 +46,57 @@ def _scaler_classes() -> dict[str, Any]:
     return {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
 
 
-def scaler_from_state(state: Mapping[str, Any] | None) -> Any:
+def scaler_from_state(
+    state: Mapping[str, Any] | None, *, source: str = "", strict: bool | None = None
+) -> Any:
     """Rebuild a swets-timeseries scaler from its ``state_dict()``; None gives None.
 
-    The same as :func:`swets_timeseries.scaler_from_state`, where scalers live (re-exported here
-    beside :func:`prepare`, which fits them).
+    :func:`swets_timeseries.scaler_from_state` (where scalers live) rebuilds it; here, beside
+    :func:`prepare`, which fits them, the state is read as a checkpoint's: a problem names the field
+    ``training.scaler``, and a scaler whose offsets or scales are NaN or infinite, or whose scale is
+    0, would give non-finite forecasts, so it is rebuilt with a
+    :class:`~swets_core.checkpoint.CheckpointWarning` naming the value, or refused when loading is
+    strict (``strict=True`` or ``SWETS_STRICT_CHECKPOINTS=1``, see
+    :func:`swets_core.checkpoint.strict_loading`).
+
+    Args:
+        source: where the state comes from (a checkpoint's path), for messages.
+
+    Raises:
+        CheckpointError: an unknown scaler kind, a state that does not load, or (strict) a value
+            that cannot give finite forecasts.
     """
+    from swets_core.checkpoint import report_suspect
     from swets_timeseries import scaler_from_state as rebuild
 
-    return rebuild(state)
+    if state is None:
+        return None
+    try:
+        scaler = rebuild(state)
+    except CheckpointError as exc:
+        where = f"{source}: " if source else ""
+        raise CheckpointError(f"{where}field 'training.scaler': {exc}") from exc
+    report_suspect(_suspect_scaler(state), source or "the scaler state", strict)
+    return scaler
+
+
+def _suspect_scaler(state: Mapping[str, Any]) -> list[str]:
+    """The offsets and scales that would make forecasts non-finite: NaN, infinite, a 0 scale."""
+    columns = state.get("columns")
+    out = []
+    for sid, stats in state["stats"].items():
+        for part in ("offset", "scale"):
+            values = np.asarray(stats[part], dtype=np.float64).reshape(-1)
+            bad = ~np.isfinite(values)
+            if part == "scale":
+                bad |= values == 0
+            for i in np.flatnonzero(bad)[:20]:
+                col = (
+                    f" (column {columns[i]!r})" if columns is not None and i < len(columns) else ""
+                )
+                who = "" if sid == "*" else f" of series {sid!r}"
+                out.append(f"scaler {part}[{i}]{col}{who} is {float(values[i])!r}")
+    return out
 
 
 @attrs.define(kw_only=True, repr=False)

@@ -33,16 +33,6 @@ __all__ = ["default_season_length", "load_series"]
 _TIMESTAMP_HEADERS = ("timestamp", "date", "time", "datetime", "ts")
 
 
-def _header(path: str, delimiter: str = ",") -> list[str]:
-    import csv
-
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        for row in csv.reader(fh, delimiter=delimiter):
-            if row:
-                return [c.strip() for c in row]
-    raise ConfigError(f"data.path: {path} is empty")
-
-
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "#n/a"}
 
 
@@ -214,6 +204,8 @@ def load_series(
 
 
 def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...], DataSpec]:
+    """Read ``data.path`` through swets-timeseries' bounded readers: a regular file only (a named
+    pipe or a device is refused before it is opened, so it cannot hang), of a bounded size."""
     path = os.fspath(ds.path)
     if not os.path.exists(path):
         raise ConfigError(f"data.path: cannot read {path}: no such file")
@@ -222,19 +214,20 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
     ext = os.path.splitext(path)[1].lower()
     try:
         if ext in (".parquet", ".pq"):
-            from swets_timeseries.pandas_io import MissingDependencyError, series_from_pandas
+            from swets_timeseries.pandas_io import MissingDependencyError, read_series_parquet
+            from swets_timeseries.pandas_io import read_parquet_columns as kinds_of
 
             try:
-                import pandas as pd
+                import pandas  # noqa: F401
                 import pyarrow  # noqa: F401
             except ImportError:
                 raise MissingDependencyError(
                     f"data.path: reading {os.path.basename(path)} needs pandas and pyarrow: "
                     'pip install "swets-timeseries[parquet]"'
                 ) from None
-            df = pd.read_parquet(path, engine="pyarrow")
-            columns = [str(c) for c in df.columns]
-            first = {str(c): "0" if df[c].dtype.kind in "biuf" else "text" for c in df.columns}
+            kinds = kinds_of(path)
+            columns = list(kinds)
+            first = {c: "0" if kind in "biuf" else "text" for c, kind in kinds.items()}
 
             if ds.date_format is not None:
                 raise ConfigError(
@@ -244,13 +237,13 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
 
             def read(**roles: Any) -> Any:
                 roles.pop("date_format")
-                return series_from_pandas(df, **roles)
+                return read_series_parquet(path, **roles)
 
         elif ext in (".csv", ".txt", ".tsv"):
-            from swets_timeseries import read_series_csv
+            from swets_timeseries import read_csv_header, read_series_csv
 
             delimiter = "\t" if ext == ".tsv" else ","
-            columns = _header(path, delimiter)
+            columns = read_csv_header(path, delimiter=delimiter)
             first = _first_row(path, delimiter)
 
             def read(**roles: Any) -> Any:
