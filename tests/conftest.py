@@ -17,8 +17,14 @@ import pytest
 from hypothesis import settings
 
 settings.register_profile("swets", derandomize=True, database=None)
-settings.register_profile("explore", derandomize=False)
+settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile("swets")
+
+
+def fuzz_examples(n: int) -> int:
+    """``n`` examples in the suite, 20 times as many under ``--hypothesis-profile=explore`` (the
+    fuzz tests of checkpoints scale their example counts with it)."""
+    return n if settings.default.derandomize else 20 * n
 
 ROOT = Path(__file__).resolve().parent.parent
 

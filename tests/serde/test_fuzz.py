@@ -1,5 +1,9 @@
 """Property-based fuzzing of the reader: mutated, truncated and re-sealed files never raise anything but
-CheckpointError (and what loads is plain data)."""
+CheckpointError (and what loads is plain data).
+
+In the suite the examples are the same on every run (the ``swets`` profile of tests/conftest.py);
+``--hypothesis-profile=explore`` draws new ones, 20 times as many.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +22,11 @@ from swets_core import checkpoint as ck
 from swets_core.errors import CheckpointError
 from swets_core.registry import activate
 from swets_serde_msgpack import dumps, loads
+from tests.conftest import fuzz_examples
 from tests.serde.helpers import TinyNet, isolated_registry, perturbed, seal, split_file
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=fuzz_examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -165,7 +170,7 @@ def checkpoint_file():
         yield path.read_bytes(), Path(tmp)
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=fuzz_examples(120))
 @given(data=st.data(), new=plain_values, how=st.sampled_from(["replace", "delete", "add"]))
 def test_resealed_checkpoint_mutations_through_load_checkpoint(checkpoint_file, data, new, how):
     """The whole load path (payload decoding, validation, model building) raises only CheckpointError."""

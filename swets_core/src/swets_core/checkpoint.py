@@ -152,9 +152,12 @@ def load_payload(path: str | os.PathLike[str], *, serializer: Any = None) -> dic
     if not isinstance(plain, dict):
         raise CheckpointError(f"{path}: the payload is a {type(plain).__name__}, not a mapping")
     try:
-        return decode_tree(plain)
+        payload = decode_tree(plain)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
+    if not isinstance(payload, dict):  # a tagged value at the root
+        raise CheckpointError(f"{path}: the payload is a {type(payload).__name__}, not a mapping")
+    return payload
 
 
 # -- migrations -----------------------------------------------------------------------------------
@@ -204,7 +207,11 @@ def migrate(payload: dict[str, Any], source: str = "payload") -> dict[str, Any]:
     """
     version = payload.get("format_version")
     if not is_int(version) or version < 0:
-        raise CheckpointError(f"{source}: missing or invalid format_version {version!r:.40}")
+        what = "is missing" if "format_version" not in payload else f"is {_kind(version)}"
+        raise CheckpointError(
+            f"{source}: missing or invalid format_version (field 'format_version' {what}, "
+            "expected an int >= 0)"
+        )
     if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{source}: checkpoint format version {version} is newer than this swets reads "
@@ -577,7 +584,7 @@ def _check_schema(payload: dict[str, Any], source: str) -> tuple[Any, ...]:
                 f"'model.state' holds {_kind(value)} there)"
             )
     dtype = model.get("dtype")
-    if dtype is not None and dtype not in _FLOAT_DTYPES:
+    if dtype is not None and not (isinstance(dtype, str) and dtype in _FLOAT_DTYPES):
         shown = f"{dtype!r:.40}" if isinstance(dtype, str) else _kind(dtype)
         raise _field(source, "model.dtype", f"is {shown}, expected None or one of {_FLOAT_DTYPES}")
     training = payload.get("training")
@@ -625,8 +632,8 @@ def load_checkpoint(
     except UnknownComponentError:
         saved_by = _saved_by(components, "models", model_name)
         raise CheckpointError(
-            f"{path}: needs model {model_name!r}, which no installed plugin provides; when saved it "
-            f"came from {saved_by}; install that distribution"
+            f"{path}: needs model {model_name!r:.80}, which no installed plugin provides; when "
+            f"saved it came from {saved_by}; install that distribution"
         ) from None
     except SwetsError as exc:  # registered twice
         raise CheckpointError(f"{path}: cannot rebuild model {model_name!r}: {exc}") from exc

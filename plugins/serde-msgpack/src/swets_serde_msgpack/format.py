@@ -377,6 +377,10 @@ def _unpack_tree(data: bytes, source: str, n_records: int) -> dict[str, Any]:
     try:
         tree = unp.unpack()
     except _UNPACK_ERRORS as exc:
+        if isinstance(exc, ValueError) and "exceeds max_" in str(exc):  # one container too long
+            raise CheckpointError(
+                f"{source}: invalid header: {count.what} holds more than {limit:,} objects ({exc})"
+            ) from None
         raise _invalid(exc, source) from None
     if not isinstance(tree, dict):
         raise CheckpointError(f"{source}: the payload tree must be a map")
@@ -429,78 +433,90 @@ def _records(data: bytes, data_length: int, source: str) -> list[_Record]:
             rec = unp.unpack()
         except _UNPACK_ERRORS as exc:
             raise _invalid(exc, source, f"tensor record {i}") from None
-        where = f"{source}: tensor record {i}"
-        if not isinstance(rec, dict) or set(rec) != RECORD_KEYS:
-            got = sorted(rec) if isinstance(rec, dict) else type(rec).__name__
-            raise CheckpointError(f"{where}: expected keys {sorted(RECORD_KEYS)}, got {got}")
-        path = rec["path"]
-        if (
-            not isinstance(path, list)
-            or not path
-            or len(path) > MAX_DEPTH + 1
-            or not all(isinstance(s, str) or (_is_int(s) and s >= 0) for s in path)
-        ):
-            raise CheckpointError(f"{where}: invalid path {path!r:.80}")
-        where = f"{source}: tensor record {i} ({format_path(path)})"
-        dtype_name = rec["dtype"]
-        if not isinstance(dtype_name, str) or dtype_name not in _DTYPES:
-            raise CheckpointError(
-                f"{where}: dtype {dtype_name!r:.40} is not allowed (allowed: {', '.join(ALLOWED_DTYPES)})"
-            )
-        dtype = _DTYPES[dtype_name]
-        shape = rec["shape"]
-        if not isinstance(shape, list) or len(shape) > MAX_NDIM:
-            raise CheckpointError(f"{where}: shape must be a list of at most {MAX_NDIM} sizes")
-        if not all(_is_int(d) and 0 <= d < 2**63 for d in shape):
-            raise CheckpointError(f"{where}: invalid shape {shape!r:.120}")
-        offset, nbytes, digest = rec["offset"], rec["nbytes"], rec["sha256"]
-        if not _is_int(offset) or not _is_int(nbytes) or offset < 0 or nbytes < 0:
-            raise CheckpointError(f"{where}: offset and nbytes must be non-negative integers")
-        if not isinstance(digest, bytes) or len(digest) != 32:
-            raise CheckpointError(f"{where}: sha256 must be 32 bytes")
-        if offset != expected_offset:
-            what = "overlaps the previous tensor" if offset < expected_offset else "leaves a gap"
-            raise CheckpointError(
-                f"{where}: offset {offset} {what} (expected {expected_offset}: tensors are stored "
-                "back to back)"
-            )
-        remaining = data_length - offset
-        itemsize = dtype.itemsize
-        count = 0 if 0 in shape else 1
-        if count:
-            limit = remaining // itemsize
-            for d in shape:
-                count *= d
-                if count > limit:
-                    raise CheckpointError(
-                        f"{where}: shape {shape} of {dtype_name} needs more than the {remaining} "
-                        "bytes of tensor data that remain in the file"
-                    )
-        # numpy refuses a shape whose non-zero sizes multiply (with the item size) beyond
-        # 2**63 - 1, even when a zero size makes it empty
-        extent = itemsize
-        for d in shape:
-            extent *= d or 1
-            if extent > _MAX_EXTENT:
-                raise CheckpointError(
-                    f"{where}: shape {shape!r:.120} of {dtype_name} is too large for an array "
-                    "(its sizes multiply beyond 2**63 bytes)"
-                )
-        if nbytes != count * itemsize:
-            raise CheckpointError(
-                f"{where}: nbytes {nbytes} does not match shape {shape} of {dtype_name} "
-                f"({count * itemsize} bytes)"
-            )
-        if offset % itemsize:
-            raise CheckpointError(f"{where}: offset {offset} is not aligned to {itemsize} bytes")
-        out.append(_Record(i, tuple(path), dtype, tuple(shape), offset, nbytes, digest))
-        expected_offset = offset + nbytes
+        record = _record(i, rec, expected_offset, data_length, source)
+        out.append(record)
+        expected_offset = record.offset + record.nbytes
     if expected_offset != data_length:
         raise CheckpointError(
             f"{source}: the tensors account for {expected_offset} bytes but the data section holds "
             f"{data_length} (unreferenced bytes)"
         )
     return out
+
+
+def _record(i: int, rec: Any, expected_offset: int, data_length: int, source: str) -> _Record:
+    """Check one decoded tensor record (rule 7 of the format) against the data section."""
+
+    def bad(message: str, path: Any = None) -> CheckpointError:
+        at = f" ({format_path(path)})" if path is not None else ""
+        return CheckpointError(f"{source}: tensor record {i}{at}: {message}")
+
+    if not isinstance(rec, dict) or rec.keys() != RECORD_KEYS:
+        got = sorted(rec) if isinstance(rec, dict) else type(rec).__name__
+        raise bad(f"expected keys {sorted(RECORD_KEYS)}, got {got}")
+    path = rec["path"]
+    if (
+        not isinstance(path, list)
+        or not path
+        or len(path) > MAX_DEPTH + 1
+        or not all(isinstance(s, str) or (_is_int(s) and s >= 0) for s in path)
+    ):
+        raise bad(f"invalid path {path!r:.80}")
+    dtype_name = rec["dtype"]
+    dtype = _DTYPES.get(dtype_name) if isinstance(dtype_name, str) else None
+    if dtype is None:
+        raise bad(
+            f"dtype {dtype_name!r:.40} is not allowed (allowed: {', '.join(ALLOWED_DTYPES)})", path
+        )
+    shape = rec["shape"]
+    if not isinstance(shape, list) or len(shape) > MAX_NDIM:
+        raise bad(f"shape must be a list of at most {MAX_NDIM} sizes", path)
+    if not all(_is_int(d) and 0 <= d < 2**63 for d in shape):
+        raise bad(f"invalid shape {shape!r:.120}", path)
+    offset, nbytes, digest = rec["offset"], rec["nbytes"], rec["sha256"]
+    if not _is_int(offset) or not _is_int(nbytes) or offset < 0 or nbytes < 0:
+        raise bad("offset and nbytes must be non-negative integers", path)
+    if not isinstance(digest, bytes) or len(digest) != 32:
+        raise bad("sha256 must be 32 bytes", path)
+    if offset != expected_offset:
+        what = "overlaps the previous tensor" if offset < expected_offset else "leaves a gap"
+        raise bad(
+            f"offset {offset} {what} (expected {expected_offset}: tensors are stored back to back)",
+            path,
+        )
+    remaining = data_length - offset
+    itemsize = dtype.itemsize
+    count = 0 if 0 in shape else 1
+    if count:
+        limit = remaining // itemsize
+        for d in shape:
+            count *= d
+            if count > limit:
+                raise bad(
+                    f"shape {shape} of {dtype_name} needs more than the {remaining} bytes of "
+                    "tensor data that remain in the file",
+                    path,
+                )
+    # numpy refuses a shape whose non-zero sizes multiply (with the item size) beyond
+    # 2**63 - 1, even when a zero size makes it empty
+    extent = itemsize
+    for d in shape:
+        extent *= d or 1
+        if extent > _MAX_EXTENT:
+            raise bad(
+                f"shape {shape!r:.120} of {dtype_name} is too large for an array (its sizes "
+                "multiply beyond 2**63 bytes)",
+                path,
+            )
+    if nbytes != count * itemsize:
+        raise bad(
+            f"nbytes {nbytes} does not match shape {shape} of {dtype_name} "
+            f"({count * itemsize} bytes)",
+            path,
+        )
+    if offset % itemsize:
+        raise bad(f"offset {offset} is not aligned to {itemsize} bytes", path)
+    return _Record(i, tuple(path), dtype, tuple(shape), offset, nbytes, digest)
 
 
 def _has(node: Any, step: Any) -> bool:

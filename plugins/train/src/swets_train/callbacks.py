@@ -232,15 +232,38 @@ class EarlyStopping(Callback):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        _expect_keys(
-            "EarlyStopping", state, ("best", "best_epoch", "wait", "stopped_epoch", "best_weights")
-        )
+        keys = ("best", "best_epoch", "wait", "stopped_epoch", "best_weights")
+        _expect_keys("EarlyStopping", state, keys)
+        problems = _value_problems(state)
+        if not (is_int(state["wait"]) and state["wait"] >= 0):
+            problems.append(f"'wait' must be an int >= 0, got {state['wait']!r:.40}")
+        bw = state["best_weights"]
+        if bw is not None and not (
+            isinstance(bw, Mapping)
+            and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in bw.items())
+        ):
+            problems.append("'best_weights' must be None or a mapping of names to arrays")
+        if problems:
+            raise StateDictError("EarlyStopping", problems)
         self._tracker.best = state["best"]
         self.best_epoch = state["best_epoch"]
         self.wait = int(state["wait"])
         self.stopped_epoch = state["stopped_epoch"]
         bw = state["best_weights"]
         self.best_weights = None if bw is None else {k: np.array(v) for k, v in bw.items()}
+
+
+def _value_problems(state: Mapping[str, Any]) -> list[str]:
+    """The problems of the ``best`` value and the epoch numbers of a tracker's state."""
+    problems = []
+    best = state["best"]
+    if best is not None and not (isinstance(best, (int, float)) and not isinstance(best, bool)):
+        problems.append(f"'best' must be None or a number, got {best!r:.40}")
+    for key in ("best_epoch", "stopped_epoch"):
+        value = state.get(key)
+        if value is not None and not (is_int(value) and value >= 0):
+            problems.append(f"{key!r} must be None or an int >= 0, got {value!r:.40}")
+    return problems
 
 
 def _expect_keys(owner: str, state: Any, keys: tuple[str, ...]) -> None:
@@ -355,6 +378,9 @@ class ModelCheckpoint(Callback):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         _expect_keys("ModelCheckpoint", state, ("best", "best_epoch"))
+        problems = _value_problems(state)
+        if problems:
+            raise StateDictError("ModelCheckpoint", problems)
         self._tracker.best = state["best"]
         self.best_epoch = state["best_epoch"]
 

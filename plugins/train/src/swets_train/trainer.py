@@ -374,7 +374,7 @@ class Trainer(TrainingStateMixin):
         train = self.train_data
         _load_component(self._resume_source, "loader", train.load_state_dict, state)
         position = state.get("position") if isinstance(state, Mapping) else None
-        if total is None or position != total:
+        if total is None or not is_int(position) or position != total:
             return True
         # saved after the epoch's last batch, before the loader noticed the end: an empty
         # iteration closes the loader's epoch exactly as finishing the loop would have

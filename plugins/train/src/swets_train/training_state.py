@@ -193,6 +193,8 @@ def check_training_state(state: Any, source: str = "the training state") -> None
     _check_history(state["history"], source)
     stop = state["stop"]
     _mapping(stop, source, "stop")
+    for key in ("requested", "reason"):
+        _present(stop, key, source, f"stop.{key}")
     _expect(
         isinstance(stop.get("requested"), bool),
         source,
@@ -514,6 +516,9 @@ class TrainingStateMixin:
                     f"{source}: the checkpoint holds a data-loader position but the training data "
                     f"given to fit ({type(self.train_data).__name__}) has no load_state_dict()"
                 )
+            # loaded now so that a state the loader refuses fails before training, and again
+            # when the epoch starts (after set_epoch)
+            _load_component(source, "loader", self.train_data.load_state_dict, loader_state)
             self._pending_loader = loader_state
             self._skip_batches = 0
         else:

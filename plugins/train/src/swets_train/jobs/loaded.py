@@ -149,6 +149,13 @@ def load_job(path: str | os.PathLike[str], *, strict: bool | None = None) -> Loa
         )
     if not isinstance(job, Mapping):
         raise field_error(path, "metadata.user.job", job, "a mapping of job sections")
+    model_section = job.get("model")
+    named = model_section.get("name") if isinstance(model_section, Mapping) else None
+    if isinstance(named, str) and named != ckpt.model_name:
+        raise CheckpointError(
+            f"{path}: field 'metadata.user.job.model.name' is {named!r:.80} but the checkpoint "
+            f"holds model {ckpt.model_name!r}"
+        )
     try:
         spec = JobSpec.from_dict(job)
     except Exception as exc:  # a hostile job description may fail anywhere in the validators
