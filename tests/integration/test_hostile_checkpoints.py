@@ -11,7 +11,7 @@ is fine for that path, succeed, within ``CPU_SECONDS`` (2 s) of CPU time and ``M
   ``swets_core.cli.main`` as the console script does) in children forked from two warm servers
   (``hostile_runner.py``), so a case costs the file and not the interpreter's start.
 * ``test_the_console_script_on_a_sample``: the real ``swets`` console script in fresh processes on
-  a sample of the files, limited to what a bare ``swets --version`` needs plus the same margins
+  a sample of the files (two commands each, every command on several files), limited to what a bare ``swets --version`` needs plus the same margins
   (measured by ``_baseline``: about 120 MiB of address space and 0.4 s of CPU on the development
   machine, with ``OPENBLAS_NUM_THREADS=1``).
 """
@@ -202,7 +202,14 @@ def test_the_console_script_on_a_sample(files):
         resource.setrlimit(resource.RLIMIT_CPU, (limit_cpu, limit_cpu + 1))
 
     swets = Path(sys.executable).parent / "swets"
-    cases = [(name, op) for name in SAMPLE for op in hostile.CLI_PATHS]
+    # two commands per file, in turn, so each command meets several files (the forked runs above
+    # cover every command on every file)
+    commands = hostile.CLI_PATHS
+    cases = [
+        (name, commands[(2 * i + k) % len(commands)])
+        for i, name in enumerate(SAMPLE)
+        for k in range(2)
+    ]
     extra = {"plot": ["--output", str(work / "sample.png")], "backtest": ["--folds", "2"]}
     failures = []
 

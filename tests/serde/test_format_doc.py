@@ -7,6 +7,7 @@ from pathlib import Path
 
 from swets_core import checkpoint as ck
 from swets_core import plaindata, rng
+from swets_core.errors import MAX_LISTED
 from swets_serde_msgpack import format as fmt
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "checkpoint-format.md").read_text()
@@ -62,6 +63,11 @@ def test_tags_and_names():
         assert '"\\x00' + tag[1:] + '"' in DOC
     assert f"at most {plaindata._MAX_INT_DIGITS} digits" in DOC
     assert ck.TEMP_SUFFIX in DOC
+    assert f"`TREE_OBJECTS` = {fmt.TREE_OBJECTS:,}" in DOC
+    assert f"`OBJECTS_PER_TENSOR` = {fmt.OBJECTS_PER_TENSOR}" in DOC
+    assert f"`BUILD_SLACK` = {ck.BUILD_SLACK:,}" in DOC
+    assert f"`MAX_LISTED` ({MAX_LISTED})" in DOC
+    assert ck.STRICT_ENV in DOC
     names = re.search(r"allow-list by name\*\* \(([^)]*)\)", DOC).group(1)
     assert re.findall(r"`(\w+)`", names) == list(rng._BIT_GENERATORS)
 
