@@ -134,6 +134,24 @@ def test_tensor_claiming_2_to_the_40_elements_fails_fast_without_allocating():
     _raises(forge({"w": None}, [record(["w"], W, shape=[1] * 40)], W.tobytes()), "at most 32")
 
 
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [
+        ([0, 3036988439, 3037012561], "float32"),
+        ([0, 2**61, 1], "float32"),
+        ([2**31, 0, 2**33], "uint8"),
+    ],
+)
+def test_an_empty_shape_numpy_cannot_represent_is_refused(shape, dtype):
+    """Found by the fuzz: a zero size makes the shape empty (0 bytes needed), but numpy refuses
+    sizes whose non-zero product exceeds 2**63 bytes, with a bare ValueError."""
+    empty = np.zeros(0, dtype)
+    rec = record(["w"], empty, shape=shape, nbytes=0)
+    _raises(forge({"w": None}, [rec], b""), r"too large for an array")
+    fine = record(["w"], empty, shape=[0, 2**30, 2**30], nbytes=0)  # 2**62 bytes: numpy takes it
+    assert loads(forge({"w": None}, [fine], b""))["w"].shape == (0, 2**30, 2**30)
+
+
 def test_extension_types_are_rejected():
     for ext in (msgpack.ExtType(5, b"payload"), msgpack.Timestamp(10, 0)):
         hb = msgpack.packb({"tree": {"x": ext}, "tensors": []}, use_bin_type=True)
