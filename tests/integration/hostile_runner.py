@@ -54,13 +54,11 @@ class Paths:
         from swets_core import checkpoint
         from swets_core.cli import build_parser, main
         from swets_train import backtest, plot, predict  # noqa: F401 - imported by the commands
-        from swets_train.callbacks import EarlyStopping
-        from swets_train.jobs import load_job, prepare
-        from swets_train.trainer import Trainer
+        from swets_train.jobs import fit_prepared, load_job, prepare
 
         self.workdir = workdir
         self.checkpoint, self.main, self.load_job = checkpoint, main, load_job
-        self.Trainer, self.EarlyStopping = Trainer, EarlyStopping
+        self.fit_prepared = fit_prepared
         build_parser()  # every plugin loaded
         self.base_spec = load_job(base).spec
         self.prepare = prepare
@@ -79,23 +77,7 @@ class Paths:
             elif op == "load_job":
                 self.load_job(path)
             else:
-                p = self.prepare(self.base_spec)
-                t = self.base_spec.training
-                self.Trainer().fit(
-                    p.model,
-                    p.loss,
-                    p.optimizer,
-                    p.train,
-                    p.val,
-                    epochs=t.epochs,
-                    max_steps=t.max_steps,
-                    metrics=("mae",),
-                    callbacks=[self.EarlyStopping(patience=t.patience, restore_best_weights=True)],
-                    seed=t.seed,
-                    progress=False,
-                    scaler=p.scaler,
-                    resume_from=path,
-                )
+                self.fit_prepared(self.prepare(self.base_spec), resume_from=path)
         except SwetsError as exc:
             text = str(exc)
             return {

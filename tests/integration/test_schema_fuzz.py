@@ -80,25 +80,9 @@ def job(tmp_path_factory):
 
 
 def _resume(prepared: Any, path: Any) -> None:
-    from swets_train import EarlyStopping, Trainer
+    from swets_train.jobs import fit_prepared
 
-    p = prepared
-    t = p.spec.training
-    Trainer().fit(
-        p.model,
-        p.loss,
-        p.optimizer,
-        p.train,
-        p.val,
-        epochs=t.epochs,
-        max_steps=t.max_steps,
-        metrics=("mae",),
-        callbacks=[EarlyStopping(patience=t.patience, restore_best_weights=True)],
-        seed=t.seed,
-        progress=False,
-        scaler=p.scaler,
-        resume_from=path,
-    )
+    fit_prepared(prepared, resume_from=path)
 
 
 @settings(

@@ -15,9 +15,10 @@ from swets_core import checkpoint as ck
 from swets_core.errors import CheckpointError, ConfigError, DataValidationError, StateDictError
 from swets_serde_msgpack import dumps, loads
 from swets_train import EarlyStopping, History, ModelCheckpoint, Trainer
-from swets_train.jobs import load_job, prepare, run_job
+from swets_train.jobs import fit_prepared, load_job, prepare, run_job
 from tests.integration.hostile import BASE_JOB
 from tests.train.conftest import data, mse_loss, small_model
+from tests.train.test_resume_matrix import Clock
 
 
 @pytest.fixture(scope="module")
@@ -35,25 +36,8 @@ def _forge(src, dst, mutate):
 
 
 def _resume_with_base_objects(base, path):
-    """Resume ``path`` with the objects the (valid) base job prepares."""
-    spec = load_job(base).spec
-    p = prepare(spec)
-    t = spec.training
-    Trainer().fit(
-        p.model,
-        p.loss,
-        p.optimizer,
-        p.train,
-        p.val,
-        epochs=t.epochs,
-        max_steps=t.max_steps,
-        metrics=("mae",),
-        callbacks=[EarlyStopping(patience=t.patience, restore_best_weights=True)],
-        seed=t.seed,
-        progress=False,
-        scaler=p.scaler,
-        resume_from=path,
-    )
+    """Resume ``path`` with the objects the (valid) base job prepares (the job's resume path)."""
+    fit_prepared(prepare(load_job(base).spec), resume_from=path)
 
 
 @pytest.mark.parametrize(
@@ -202,15 +186,6 @@ def test_callback_states_are_checked_by_type():
     mc = ModelCheckpoint("unused", save_best=False)
     with pytest.raises(StateDictError, match="'best' must be None or a number"):
         mc.load_state_dict({"best": [1], "best_epoch": None})
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = -1.0
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
 
 
 def test_a_time_budget_stops_where_the_clock_says_and_counts_across_a_resume(tmp_path):

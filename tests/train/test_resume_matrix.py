@@ -28,7 +28,14 @@ import pytest
 from swets_core import registry
 from swets_optim import Adam, ReduceLROnPlateau
 from swets_train import EarlyStopping, ModelCheckpoint, Trainer
-from tests.train.conftest import HORIZON, LOOKBACK, assert_bitwise_equal, data, mse_loss
+from tests.train.conftest import (
+    HORIZON,
+    LOOKBACK,
+    assert_bitwise_equal,
+    data,
+    mse_loss,
+    small_model,
+)
 
 BATCHES = 5  # per epoch: 265 training windows in batches of 64 (the last one short)
 
@@ -73,17 +80,7 @@ def _model(name: str):
             seed=0,
             dtype="float32",
         )
-    return registry.create(
-        "models",
-        "lstm",
-        lookback=LOOKBACK,
-        horizon=HORIZON,
-        hidden_size=8,
-        num_layers=2,
-        dropout=0.2,
-        seed=0,
-        dtype="float32",
-    )
+    return small_model("float32", dropout=0.2)  # an LSTM with dropout: its generators matter
 
 
 def _run(model_name, extras, budget, ckpt_dir, resume_from=None):

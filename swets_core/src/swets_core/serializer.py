@@ -17,6 +17,7 @@ import stat
 from typing import Any, BinaryIO
 
 from swets_core import registry as _registry
+from swets_core.checks import file_kind
 from swets_core.errors import CheckpointError, SwetsError
 
 KIND = "serializers"
@@ -88,15 +89,6 @@ def not_installed() -> str:
     return text + ("; " + "; ".join(why) if why else "")
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def open_checkpoint(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a checkpoint file for binary reading (unbuffered), refusing what is not a regular file.
 
@@ -119,7 +111,7 @@ def open_checkpoint(path: str | os.PathLike[str]) -> BinaryIO:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
+            kind = file_kind(mode)
             via = f" (a link to {os.path.realpath(name)})" if os.path.islink(name) else ""
             raise CheckpointError(
                 f"{name}{via} is {kind}, not a regular file; a checkpoint is read only from a "

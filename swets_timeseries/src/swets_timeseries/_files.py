@@ -23,27 +23,12 @@ from typing import BinaryIO
 
 import numpy as np
 
-from swets_core.checks import is_int
+from swets_core.checks import file_kind, is_int
 from swets_core.errors import ConfigError, DataValidationError
 
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: far beyond the bundled data, well below what exhausts memory
 DEFAULT_MAX_LINE_BYTES = 1 << 20  # 1 MiB: a row of tens of thousands of numeric columns
 _CHUNK = 1 << 22  # read 4 MiB at a time; lines never straddle a decoded block
-
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _kind(mode: int) -> str:
-    for test, name in _KINDS:
-        if test(mode):
-            return name
-    return "not a regular file"
 
 
 def size_text(n: int) -> str:
@@ -67,7 +52,7 @@ def check_bound(value: object, name: str) -> int:
 def _not_regular(name: str, mode: int) -> DataValidationError:
     via = f" (a link to {os.path.realpath(name)})" if os.path.islink(name) else ""
     return DataValidationError(
-        f"{name}{via} is {_kind(mode)}, not a regular file; swets reads data only from regular "
+        f"{name}{via} is {file_kind(mode)}, not a regular file; swets reads data only from regular "
         f"files (a pipe or a device could block or never end)"
     )
 

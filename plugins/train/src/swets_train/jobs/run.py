@@ -78,6 +78,7 @@ def fit_prepared(
     progress: bool = False,
     callbacks: Sequence[Any] = (),
     executor: Any = None,
+    resume_from: Any = None,
 ) -> tuple[Any, Any]:
     """Train ``prepared.model`` as the job says; returns ``(trainer, history)``.
 
@@ -86,6 +87,9 @@ def fit_prepared(
     trainer writes) come from the spec; ``executor`` says where the gradients are computed (see
     :mod:`swets_train.executor`). With ``progress``, a bar on a terminal, else one line per epoch on
     stderr. A model without parameters (a baseline) is not trained: ``(None, History())``.
+    ``resume_from`` (a checkpoint the job wrote, or its training state) continues that run exactly
+    (see :meth:`~swets_train.Trainer.fit`); the job's budget may be larger than the one it stopped
+    at.
     """
     from swets_train.callbacks import EarlyStopping
     from swets_train.history import History
@@ -116,6 +120,7 @@ def fit_prepared(
         progress=progress,
         scaler=p.scaler,
         executor=executor,
+        resume_from=resume_from,
     )
     return trainer, history
 
