@@ -26,6 +26,7 @@ def fuzz_examples(n: int) -> int:
     fuzz tests of checkpoints scale their example counts with it)."""
     return n if settings.default.derandomize else 20 * n
 
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -83,7 +83,7 @@ class Paths:
             return {
                 "outcome": "error",
                 "type": type(exc).__name__,
-                "message": text[:2000],
+                "message": _clip(text),
                 "lines": text.count("\n") + 1,
             }
         return {"outcome": "ok"}
@@ -110,10 +110,15 @@ class Paths:
             return {
                 "outcome": "error",
                 "type": raised,
-                "message": "\n".join(message)[:2000],
+                "message": _clip("\n".join(message)),
                 "lines": len(message),
             }
         return {"outcome": "crash", "detail": f"exit {code}, raised {raised}\n{text[-3000:]}"}
+
+
+def _clip(text: str) -> str:
+    """A message for the answer: its beginning and its end (where "... and N more" is)."""
+    return text if len(text) <= 4000 else f"{text[:2500]}\n[...]\n{text[-1000:]}"
 
 
 def _raised(lines: list[str]) -> str | None:

@@ -243,7 +243,7 @@ def test_a_list_of_many_problems_shows_twenty_and_counts_the_rest():
     lines = str(err).splitlines()
     assert lines[0] == "cannot load state into Thing: 100,000 problem(s):"
     assert lines[1:3] == ["  unexpected key 'k0'", "  unexpected key 'k1'"]
-    assert lines[-1] == "  ... and 99,980 more" and len(lines) == 22
+    assert lines[-1] == "  ... and 99,900 more" and len(lines) == 102
     assert len(err.problems) == 100_000
 
 
@@ -256,4 +256,4 @@ def test_many_unexpected_tensors_give_a_short_message(reg, tmp_path):
     with pytest.raises(ck.CheckpointStateError) as err:
         ck.load_checkpoint(path)
     assert len(err.value.problems) == 5000
-    assert len(str(err.value).splitlines()) == 22 and "... and 4,980 more" in str(err.value)
+    assert len(str(err.value).splitlines()) == 102 and "... and 4,900 more" in str(err.value)

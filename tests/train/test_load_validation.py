@@ -82,7 +82,7 @@ def _resume_with_base_objects(base, path):
         ),
         (
             lambda t: t["training"]["scaler"].update(kind=[1]),
-            "field 'training.scaler.kind': unknown scaler kind",
+            "field 'training.scaler': unknown scaler kind",
             True,
         ),
     ],

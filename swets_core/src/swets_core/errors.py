@@ -9,8 +9,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-MAX_LISTED = 20
-"""How many problems an error that lists problems shows before "... and N more"."""
+MAX_LISTED = 100
+"""How many problems an error that lists problems holds in its message before "... and N more"
+(the ``swets`` command shows fewer lines again, unless ``--debug``)."""
 
 
 def list_problems(problems: Sequence[str], limit: int = MAX_LISTED) -> str:

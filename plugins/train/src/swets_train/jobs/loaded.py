@@ -168,9 +168,12 @@ def load_job(path: str | os.PathLike[str], *, strict: bool | None = None) -> Loa
     state = ckpt.training_state
     scaler, history = None, []
     if state is not None:
-        check_training_state(state, path)
+        if not set(state) <= {
+            "scaler"
+        }:  # a model saved untrained (a baseline) holds its scaler only
+            check_training_state(state, path)
+            history = [dict(r) for r in state["history"]["records"]]
         scaler = scaler_from_state(state.get("scaler"), source=path, strict=strict)
-        history = [dict(r) for r in state["history"]["records"]]
     return LoadedJob(
         spec=spec,
         model=ckpt.model,
