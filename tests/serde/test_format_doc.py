@@ -73,9 +73,9 @@ def test_tags_and_names():
 
 
 def test_checkpoint_keeps_every_public_name_of_the_modules_it_was_split_into():
-    from swets_core import atomic
+    from swets_core import atomic, schema
 
-    for module in (plaindata, rng, atomic):
+    for module in (plaindata, rng, atomic, schema):
         for name in module.__all__:
             assert getattr(ck, name) is getattr(module, name), f"{module.__name__}.{name}"
             assert name in ck.__all__

@@ -24,6 +24,7 @@ LOAD_PATH_MODULES = [
     "swets_core.rng",
     "swets_core.atomic",
     "swets_core.budget",
+    "swets_core.schema",
     "swets_serde_msgpack",
     "swets_serde_msgpack.format",
     "swets_serde_msgpack.serializer",

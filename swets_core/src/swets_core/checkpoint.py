@@ -25,6 +25,13 @@ Layers of the API (each also importable from here):
 * :func:`generator_state` / :func:`restore_generator` (:mod:`swets_core.rng`): RNG state.
 * :func:`atomic_write` (:mod:`swets_core.atomic`): the crash-safe file replacement serializers write
   through.
+* :func:`check_payload`, :func:`field_error`, :func:`strict_loading` (:mod:`swets_core.schema`):
+  every field of a payload checked by type, and what loads but cannot forecast.
+
+Loading trusts nothing in the file: only a regular file is opened, every field is checked, and the
+model is built under a parameter budget of the values the file stores (:func:`build_limit`,
+:mod:`swets_core.budget`), so a configuration that does not describe the stored tensors fails at
+once instead of allocating what it asks for.
 """
 
 from __future__ import annotations
@@ -32,7 +39,6 @@ from __future__ import annotations
 import datetime as _dt
 import inspect
 import os
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -51,7 +57,6 @@ from swets_core.errors import (
     StateDictError,
     SwetsError,
     UnknownComponentError,
-    list_problems,
 )
 from swets_core.module import Module
 from swets_core.plaindata import (
@@ -65,26 +70,24 @@ from swets_core.plaindata import (
     format_path,
 )
 from swets_core.rng import generator_state, restore_generator
+from swets_core.schema import (
+    PAYLOAD_FORMAT,
+    STRICT_ENV,
+    CheckpointWarning,
+    check_payload,
+    describe_value,
+    field_error,
+    nonfinite_problems,
+    report_suspect,
+    strict_loading,
+)
 from swets_core.serializer import detect_serializer, open_checkpoint, resolve_serializer
 
 FORMAT_VERSION = 1
 """The payload format version this swets writes (and the newest it reads)."""
 
-PAYLOAD_FORMAT = "swets.checkpoint"
-"""The value of the payload's ``format`` field."""
-
 DEFAULT_SERIALIZER = None
 """The ``serializer`` argument's default: None, the one installed serializer."""
-
-STRICT_ENV = "SWETS_STRICT_CHECKPOINTS"
-"""The environment variable that makes loading strict (see :func:`strict_loading`)."""
-
-_FLOAT_DTYPES = ("float32", "float64", "float16")
-
-
-class CheckpointWarning(UserWarning):
-    """A checkpoint loaded, but holds values that cannot give finite forecasts (NaN or infinite
-    weights, a scaler dividing by zero). Strict loading raises :class:`CheckpointError` instead."""
 
 
 class CheckpointStateError(CheckpointError, StateDictError):
@@ -207,7 +210,7 @@ def migrate(payload: dict[str, Any], source: str = "payload") -> dict[str, Any]:
     """
     version = payload.get("format_version")
     if not is_int(version) or version < 0:
-        what = "is missing" if "format_version" not in payload else f"is {_kind(version)}"
+        what = "is missing" if "format_version" not in payload else f"is {describe_value(version)}"
         raise CheckpointError(
             f"{source}: missing or invalid format_version (field 'format_version' {what}, "
             "expected an int >= 0)"
@@ -411,188 +414,11 @@ def save_checkpoint(
     save_payload(path, payload, serializer=ser)
 
 
-def strict_loading(strict: bool | None = None) -> bool:
-    """Whether loading is strict: ``strict`` when given, else the environment variable
-    ``SWETS_STRICT_CHECKPOINTS`` (``1``, ``true``, ``yes`` or ``on``; anything else is lenient).
-
-    Strict loading turns what lenient loading warns about (:class:`CheckpointWarning`: NaN or
-    infinite weights, a scaler that divides by zero) into a :class:`CheckpointError`.
-    """
-    if strict is not None:
-        return bool(strict)
-    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def report_suspect(problems: list[str], source: str, strict: bool | None = None) -> None:
-    """Warn about (or, when loading is strict, refuse) values that load but cannot forecast.
-
-    ``problems`` name each value (``model state 'head.weight' holds 3 NaN ...``); nothing happens
-    when it is empty.
-
-    Raises:
-        CheckpointError: when :func:`strict_loading` says so.
-    """
-    if not problems:
-        return
-    text = f"{source}: {len(problems):,} value(s) that cannot give finite forecasts:" + (
-        list_problems(problems)
-    )
-    if strict_loading(strict):
-        raise CheckpointError(f"{text}\n(strict loading: {STRICT_ENV} or strict=True)")
-    warnings.warn(
-        f"{text}\n(set {STRICT_ENV}=1 or pass strict=True to refuse such files)",
-        CheckpointWarning,
-        stacklevel=3,
-    )
-
-
-def nonfinite_problems(arrays: Mapping[str, Any], what: str) -> list[str]:
-    """One line per floating array of ``arrays`` holding NaN or infinite values, naming it with
-    ``what`` (``model state``) and its counts."""
-    out = []
-    for name, arr in arrays.items():
-        if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f" or not arr.size:
-            continue
-        with np.errstate(all="ignore"):
-            if np.isfinite(np.add.reduce(arr, axis=None)):  # cheap; exact check only if needed
-                continue
-            finite = np.isfinite(arr)
-            if finite.all():
-                continue
-            n_nan = int(np.isnan(arr).sum())
-        n_inf = int(arr.size - finite.sum()) - n_nan
-        out.append(
-            f"{what} {name!r} holds {n_nan:,} NaN and {n_inf:,} infinite value(s) of {arr.size:,}"
-        )
-    return out
-
-
-def _kind(value: Any) -> str:
-    """What a value is, for messages: ``a list``, ``an int (3)``, ``a str ('x')``."""
-    name = type(value).__name__
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    if value is None:
-        return "None"
-    article = "an" if name[:1] in "aeiou" else "a"
-    if isinstance(value, (bool, int, float)):
-        return f"{article} {name} ({str(value)[:40]})"
-    if isinstance(value, str):
-        return f"{article} {name} ({value!r:.40})"
-    return f"{article} {name}"
-
-
-def _field(source: str, field: str, problem: str) -> CheckpointError:
-    return CheckpointError(f"{source}: field {field!r} {problem}")
-
-
-def field_error(source: str, field: str, value: Any, expected: str) -> CheckpointError:
-    """The error for a payload field of the wrong type or range, the way every loader of a
-    checkpoint's parts words it: ``<file>: field 'training.epoch' is a str ('x'), expected an int
-    >= 0``."""
-    return _field(source, field, f"is {_kind(value)}, expected {expected}")
-
-
-def _get(
-    mapping: dict[str, Any], key: str, field: str, types: Any, expect: str, source: str
-) -> Any:
-    """``mapping[key]``, which must be of ``types`` (a CheckpointError naming ``field`` otherwise)."""
-    if key not in mapping:
-        raise CheckpointError(f"{source}: missing field {field!r}")
-    value = mapping[key]
-    if not isinstance(value, types):
-        raise _field(source, field, f"is {_kind(value)}, expected {expect}")
-    return value
-
-
-_CONFIG_SCALARS = (type(None), bool, int, float, str, np.bool_, np.integer, np.floating)
-
-
-def _check_config(value: Any, field: str, source: str) -> None:
-    """A model configuration is plain data: numbers, strings, bools, None, lists, tuples and
-    dicts with str keys (no arrays, no bytes), as ``config()`` returns it."""
-    if isinstance(value, _CONFIG_SCALARS):
-        return
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_config(v, f"{field}[{i}]", source)
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise _field(source, field, f"has a key {k!r:.40} that is not a str")
-            _check_config(v, f"{field}.{k}", source)
-        return
-    raise _field(
-        source,
-        field,
-        f"is {_kind(value)}; a model configuration holds numbers, strings, bools, None, lists "
-        "and tables",
-    )
-
-
-_COMPONENT_KEYS = ("kind", "name", "distribution", "version", "plugin")
-
-
-def _check_metadata(metadata: dict[str, Any], source: str) -> None:
-    """The fields save_checkpoint writes, each of its type when present."""
-    for key in ("swets_version", "created"):
-        if key in metadata and not isinstance(metadata[key], str):
-            raise _field(source, f"metadata.{key}", f"is {_kind(metadata[key])}, expected a str")
-    if "user" in metadata and not isinstance(metadata["user"], dict):
-        raise _field(source, "metadata.user", f"is {_kind(metadata['user'])}, expected a mapping")
-    components = metadata.get("components", [])
-    if not isinstance(components, list):
-        raise _field(source, "metadata.components", f"is {_kind(components)}, expected a list")
-    for i, comp in enumerate(components):
-        where = f"metadata.components[{i}]"
-        if not isinstance(comp, dict):
-            raise _field(source, where, f"is {_kind(comp)}, expected a mapping")
-        for key in _COMPONENT_KEYS:
-            if key in comp and not isinstance(comp[key], str):
-                raise _field(source, f"{where}.{key}", f"is {_kind(comp[key])}, expected a str")
-
-
 def _saved_by(components: list[dict[str, Any]], kind: str, name: str) -> str:
     for c in components:
         if c.get("kind") == kind and c.get("name") == name:
             return f"{c.get('distribution', '?')} {c.get('version', '?')}"
     return "an unrecorded distribution"
-
-
-def _check_schema(payload: dict[str, Any], source: str) -> tuple[Any, ...]:
-    """Every field of a (migrated) checkpoint payload, by type; a CheckpointError names the first
-    one that is wrong. Returns ``(name, config, dtype, state, training, metadata)``."""
-    fmt = payload.get("format")
-    if not isinstance(fmt, str) or fmt != PAYLOAD_FORMAT:
-        shown = f"{fmt!r:.40}" if isinstance(fmt, str) else _kind(fmt)
-        raise CheckpointError(
-            f"{source}: not a swets checkpoint (field 'format' is {shown}, expected "
-            f"{PAYLOAD_FORMAT!r})"
-        )
-    model = _get(payload, "model", "model", dict, "a mapping", source)
-    name = _get(model, "name", "model.name", str, "a str (a registry name)", source)
-    if not name:
-        raise _field(source, "model.name", "is empty")
-    config = _get(model, "config", "model.config", dict, "a mapping", source)
-    _check_config(config, "model.config", source)
-    state = _get(model, "state", "model.state", dict, "a mapping of names to arrays", source)
-    for key, value in state.items():
-        if not isinstance(key, str) or not isinstance(value, np.ndarray):
-            raise CheckpointError(
-                f"{source}: model state entry {key!r:.60} is not a named array (field "
-                f"'model.state' holds {_kind(value)} there)"
-            )
-    dtype = model.get("dtype")
-    if dtype is not None and not (isinstance(dtype, str) and dtype in _FLOAT_DTYPES):
-        shown = f"{dtype!r:.40}" if isinstance(dtype, str) else _kind(dtype)
-        raise _field(source, "model.dtype", f"is {shown}, expected None or one of {_FLOAT_DTYPES}")
-    training = payload.get("training")
-    if training is not None and not isinstance(training, dict):
-        raise _field(source, "training", f"is {_kind(training)}, expected None or a mapping")
-    metadata = _get(payload, "metadata", "metadata", dict, "a mapping", source)
-    _check_metadata(metadata, source)
-    return name, config, dtype, state, training, metadata
 
 
 def load_checkpoint(
@@ -623,7 +449,7 @@ def load_checkpoint(
     """
     path = os.fspath(path)
     payload = migrate(load_payload(path, serializer=serializer), path)
-    model_name, config, dtype, state, training, metadata = _check_schema(payload, path)
+    model_name, config, dtype, state, training, metadata = check_payload(payload, path)
     components = metadata.get("components", [])
 
     reg = _registry.default_registry()
@@ -638,7 +464,7 @@ def load_checkpoint(
     except SwetsError as exc:  # registered twice
         raise CheckpointError(f"{path}: cannot rebuild model {model_name!r}: {exc}") from exc
     model = _build(factory, model_name, config, state, path)
-    if dtype in _FLOAT_DTYPES and hasattr(model, "astype"):
+    if dtype is not None and hasattr(model, "astype"):
         fresh = model.state_dict(copy=False) if _accepts_copy(model) else model.state_dict()
         if _float_dtype(fresh) not in (None, dtype):
             model.astype(dtype)
@@ -751,8 +577,10 @@ __all__ = [
     "build_limit",
     "check_array",
     "check_depth",
+    "check_payload",
     "check_text",
     "decode_tree",
+    "describe_value",
     "encode_tree",
     "field_error",
     "format_path",
