@@ -565,8 +565,7 @@ class JobSpec:
                 f"({option('data.scaler')} is none)"
             )
 
-        model_d = d.get("model")
-        model_d = {} if model_d is None else model_d
+        model_d = {} if d.get("model") is None else d["model"]  # an array has no truth value
         if not isinstance(model_d, Mapping):
             raise ConfigError(f"[model] must be a table of keys, got {type(model_d).__name__}")
         name = _text()(model_d.get("name", "nbeats"), "model.name")
