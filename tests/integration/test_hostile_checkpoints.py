@@ -12,7 +12,7 @@ is fine for that path, succeed, within ``CPU_SECONDS`` (2 s) of CPU time and ``M
   (``hostile_runner.py``), so a case costs the file and not the interpreter's start.
 * ``test_the_console_script_on_a_sample``: the real ``swets`` console script in fresh processes on
   a sample of the files (two commands each, every command on several files), limited to what a bare ``swets --version`` needs plus the same margins
-  (measured by ``_baseline``: about 120 MiB of address space and 0.4 s of CPU on the development
+  (measured by ``_baseline``: about 105 MiB of address space and 0.1 s of CPU on the development
   machine, with ``OPENBLAS_NUM_THREADS=1``).
 """
 
