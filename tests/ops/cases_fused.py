@@ -327,3 +327,62 @@ case(
     _t(4, 2),
     name="int32 3-d indices transposed weight",
 )
+
+# -- lstm_stack -----------------------------------------------------------------------------------
+case(
+    "lstm_stack",
+    lambda x, h, c, *w: ops.lstm_stack(x, h, c, *w),
+    _n(2, 3, _I),
+    _n(2, 2, _H),
+    _n(2, 2, _H),
+    _n(4 * _H, _I),
+    _n(4 * _H, _H),
+    _n(4 * _H),
+    _n(4 * _H),
+    _n(4 * _H, _H),
+    _n(4 * _H, _H),
+    _n(4 * _H),
+    _n(4 * _H),
+    name="two layers with biases",
+)
+case(
+    "lstm_stack",
+    lambda x, c, w0, u0, w1, u1, w2, u2: ops.lstm_stack(
+        x, None, c, w0, u0, None, None, w1, u1, None, None, w2, u2, None, None
+    )[1],
+    _t(1, 4, _I),
+    _n(3, 1, _H),
+    _n(4 * _H, _I),
+    _t(4 * _H, _H),
+    _n(4 * _H, _H),
+    _n(4 * _H, _H),
+    _n(4 * _H, _H),
+    _n(4 * _H, _H),
+    name="three layers only h_n used zero h0 no bias transposed",
+)
+case(
+    "lstm_stack",
+    lambda x, w, u, b, v: ops.lstm_stack(x, None, None, w, u, b, v)[0],
+    _n(2, 3, _I),
+    _n(4 * _H, _I),
+    _n(4 * _H, _H),
+    _n(4 * _H),
+    _n(4 * _H),
+    name="one layer only y used zero states",
+)
+
+# -- weight_norm ----------------------------------------------------------------------------------
+case(
+    "weight_norm",
+    lambda v, g: ops.weight_norm(v, g),
+    _n(3, 2, 4),
+    _n(3, 1, 1),
+    name="conv kernel axis 0",
+)
+case(
+    "weight_norm",
+    lambda v, g: ops.weight_norm(v, g, axis=-1),
+    _t(4, 3),
+    _n(1, 3),
+    name="last axis transposed v",
+)

@@ -9,7 +9,7 @@ import pytest
 from swets_core import GradientTape, Parameter, Tensor, ops
 from swets_core.errors import ShapeError
 from swets_ops import jit
-from swets_ops.fused_rnn import lstm_stack_infer
+from swets_ops.fused_lstm import lstm_stack_infer
 
 numba = pytest.importorskip("numba")
 

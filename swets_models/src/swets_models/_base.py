@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Tensor, ops
-from swets_core.dispatch import run_op
+from swets_core import Module, Tensor
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 _DEFAULT_LOOKBACK = 96
 
@@ -145,7 +145,12 @@ class ForecastingModel(Module):
     - ``quantiles``: None for a point forecast, or the quantile levels of a quantile head;
     - ``dtype``: ``"float32"`` (default) or ``"float64"``, the parameter dtype.
 
-    Subclasses set ``registry_name`` and implement ``config()`` and ``forward``.
+    The forward pass is written once, as ``_compute(p, x)`` on a :class:`swets_nn.paths.ForwardPath`
+    composing the layers' forwards (``p.forward(layer)``) and registered ops (``p.op``):
+    :meth:`forward` runs it on Tensors when a tape records and on arrays otherwise (no Tensor or
+    layer call per op: most of the time of a batch-1 forecast), :meth:`forward_arrays` on arrays.
+
+    Subclasses set ``registry_name`` and implement ``config()`` and ``_compute``.
     """
 
     registry_name: str = ""
@@ -199,33 +204,54 @@ class ForecastingModel(Module):
         """A parameter whose dtype is the model's (subclasses return e.g. their head's weight)."""
         return self.parameters()[0]
 
+    def forward(self, x: Tensor) -> Tensor:
+        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
+        return forward_on_path(self._compute, self._prepare(x))
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        if not isinstance(x, np.ndarray):
+            x = self._prepare(x)._data
+        self._check_input(x)
+        return self._compute(ARRAYS, x)
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        raise NotImplementedError
+
     def _prepare(self, x: Any) -> Tensor:
-        """Check ``x`` is ``(batch, lookback, n_features)`` of the parameters' dtype."""
-        owner = type(self).__name__
-        dtype = self._param_dtype()
+        """``x`` as a Tensor (lists take the parameters' dtype), checked by :meth:`_check_input`."""
         if not isinstance(x, Tensor):
-            x = Tensor(x) if isinstance(x, np.ndarray) else Tensor(x, dtype)
-        data = x._data
+            x = Tensor(x) if isinstance(x, np.ndarray) else Tensor(x, self._param_dtype())
+        self._check_input(x._data)
+        return x
+
+    def _check_input(self, data: np.ndarray) -> None:
+        """Check ``data`` is ``(batch, lookback, n_features)`` of the parameters' dtype."""
+        owner = type(self).__name__
         shape = data.shape
         if len(shape) != 3 or shape[1] != self.lookback or shape[2] != self.n_features:
             raise ShapeError(
                 f"{owner}: expected input of shape (batch, {self.lookback}, {self.n_features}) "
                 f"= (batch, lookback, features), got shape {shape}"
             )
+        self._check_dtype(data)
+
+    def _check_dtype(self, data: np.ndarray) -> None:
+        dtype = self._param_dtype()
         if data.dtype != dtype:
+            owner = type(self).__name__
             if data.dtype.kind != "f":
                 raise DTypeError(f"{owner}: expected a floating-point input, got {data.dtype}")
             raise DTypeError(
                 f"{owner}: the input has dtype {data.dtype} but the parameters are {dtype}; "
                 f"convert the input or call model.astype({str(data.dtype)!r})"
             )
-        return x
 
-    def _finish(self, y: Tensor) -> Tensor:
+    def _finish(self, p: ForwardPath, y: Any) -> Any:
         """``(batch, horizon * Q)`` head output -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
         if self.quantiles is None:
             return y
-        return ops.reshape(y, shape=(y._data.shape[0], self.horizon, len(self.quantiles)))
+        return p.reshape(y, (y.shape[0], self.horizon, len(self.quantiles)))
 
     def _common_config(self) -> dict[str, Any]:
         return {
@@ -276,25 +302,4 @@ class DtypeCache:
         return arr
 
 
-def linear_arrays(layer: Any, x: np.ndarray) -> np.ndarray:
-    """A :class:`swets_nn.Linear` layer applied to an array (see :func:`run_op`)."""
-    if layer.bias is None:
-        return run_op("linear", x, layer.weight._data)
-    return run_op("linear", x, layer.weight._data, layer.bias._data)
-
-
-def dropout_arrays(layer: Any, x: np.ndarray) -> np.ndarray:
-    """A :class:`swets_nn.Dropout` layer applied to an array: identity in eval mode or with p = 0."""
-    if not layer.training or layer.p == 0.0:
-        return x
-    return run_op("dropout", x, p=layer.p, rng=layer.rng, training=True)
-
-
-__all__ = [
-    "ForecastingModel",
-    "RngLike",
-    "dropout_arrays",
-    "linear_arrays",
-    "run_op",
-    "sinusoidal_encoding",
-]
+__all__ = ["DtypeCache", "ForecastingModel", "RngLike", "sinusoidal_encoding"]

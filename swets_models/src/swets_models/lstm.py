@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from swets_core import Tensor, ops
-from swets_core.autograd import active_tape
 from swets_models._base import (
     ForecastingModel,
     RngLike,
-    linear_arrays,
     positive_int,
     probability,
     resolve_rng,
 )
 from swets_nn import LSTM, Linear
+from swets_nn.paths import ForwardPath
 
 __all__ = ["LSTMModel"]
 
@@ -93,13 +91,7 @@ class LSTMModel(ForecastingModel):
             "dtype": self.dtype,
         }
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
-        x = self._prepare(x)
-        if active_tape() is None:  # nothing records: the layer's inference path on arrays
-            out = self.lstm.infer_arrays(x._data)
-            if out is not None:
-                return self._finish(Tensor(linear_arrays(self.head, out[1][-1])))
-        _, (h_n, _) = self.lstm(x)
-        last = ops.getitem(h_n, index=-1)  # the last layer's final hidden state (batch, hidden)
-        return self._finish(self.head(last))
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        _, (h_n, _) = p.forward(self.lstm)(x)
+        last = p.getitem(h_n, -1)  # the last layer's final hidden state (batch, hidden)
+        return self._finish(p, p.forward(self.head)(last))

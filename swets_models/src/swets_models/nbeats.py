@@ -7,21 +7,19 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Tensor, ops
-from swets_core.autograd import active_tape
-from swets_core.errors import ConfigError, DTypeError, ShapeError
+from swets_core import Module, Tensor
+from swets_core.errors import ConfigError, ShapeError
 from swets_models._base import (
     DtypeCache,
     ForecastingModel,
     RngLike,
     flag,
-    linear_arrays,
     per_stack,
     positive_int,
     resolve_rng,
-    run_op,
 )
 from swets_nn import Linear
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 __all__ = ["NBEATSBlock", "NBEATSModel", "polynomial_basis", "fourier_basis"]
 
@@ -105,49 +103,33 @@ class NBEATSBlock(Module):
     def forward(self, x: Tensor, backcast: bool = True) -> tuple[Tensor | None, Tensor]:
         """``(batch, lookback)`` -> ``(backcast (batch, lookback), forecast (batch, horizon * Q))``;
         the backcast is None when ``backcast=False`` (the last block of a model needs none)."""
-        h = x
-        for layer in self.layers:
-            h = ops.relu(layer(h))
-        theta = self.theta(h)
-        cut = self._split
-        theta_f = ops.getitem(theta, index=(slice(None), slice(cut, None)))
-        back = None
-        if backcast:
-            back = ops.getitem(theta, index=(slice(None), slice(None, cut)))
-        if self._basis_b is None:
-            return back, theta_f
-        dtype = theta._data.dtype
-        if back is not None:
-            back = ops.matmul(back, self._basis_b.get(dtype))
-        if self.n_outputs == 1:
-            return back, ops.matmul(theta_f, self._basis_f.get(dtype))
-        batch = theta._data.shape[0]
-        coeffs = ops.reshape(theta_f, shape=(batch, self._pf, self.n_outputs))
-        forecast = ops.matmul(self._basis_f.get(dtype), coeffs)  # (B, H, Q)
-        return back, ops.reshape(forecast, shape=(batch, self.horizon * self.n_outputs))
+        return forward_on_path(self._compute, x, backcast)
 
-    def forward_array(
+    def forward_arrays(
         self, x: np.ndarray, backcast: bool = True
     ) -> tuple[np.ndarray | None, np.ndarray]:
-        """:meth:`forward` on an array when nothing records (the same ops, no tensors)."""
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, x, backcast)
+
+    def _compute(self, p: ForwardPath, x: Any, backcast: bool) -> tuple[Any, Any]:
         h = x
         for layer in self.layers:
-            h = run_op("relu", linear_arrays(layer, h))
-        theta = linear_arrays(self.theta, h)
+            h = p.op("relu", p.forward(layer)(h))
+        theta = p.forward(self.theta)(h)
         cut = self._split
-        theta_f = theta[:, cut:]
-        back = theta[:, :cut] if backcast else None
+        theta_f = p.getitem(theta, (slice(None), slice(cut, None)))
+        back = p.getitem(theta, (slice(None), slice(None, cut))) if backcast else None
         if self._basis_b is None:
             return back, theta_f
-        dtype = theta.dtype
+        dtype = self.theta.weight._data.dtype
         if back is not None:
-            back = run_op("matmul", back, self._basis_b.get(dtype))
+            back = p.op("matmul", back, self._basis_b.get(dtype))
         if self.n_outputs == 1:
-            return back, run_op("matmul", theta_f, self._basis_f.get(dtype))
+            return back, p.op("matmul", theta_f, self._basis_f.get(dtype))
         batch = theta.shape[0]
-        coeffs = theta_f.reshape(batch, self._pf, self.n_outputs)
-        forecast = run_op("matmul", self._basis_f.get(dtype), coeffs)  # (B, H, Q)
-        return back, forecast.reshape(batch, self.horizon * self.n_outputs)
+        coeffs = p.reshape(theta_f, (batch, self._pf, self.n_outputs))
+        forecast = p.op("matmul", self._basis_f.get(dtype), coeffs)  # (B, H, Q)
+        return back, p.reshape(forecast, (batch, self.horizon * self.n_outputs))
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, layers={len(self.layers)}"
@@ -300,48 +282,30 @@ class NBEATSModel(ForecastingModel):
             "dtype": self.dtype,
         }
 
-    def _prepare_target(self, x: Any) -> Tensor:
-        owner = "NBEATSModel"
-        dtype = self._param_dtype()
-        if not isinstance(x, Tensor):
-            x = Tensor(x) if isinstance(x, np.ndarray) else Tensor(x, dtype)
-        shape = x._data.shape
+    def _check_input(self, data: np.ndarray) -> None:
+        """Check ``data`` is ``(batch, lookback)`` or ``(batch, lookback, 1)`` of the parameters'
+        dtype."""
+        shape = data.shape
         ok = (len(shape) == 2 and shape[1] == self.lookback) or (
             len(shape) == 3 and shape[1] == self.lookback and shape[2] == 1
         )
         if not ok:
             raise ShapeError(
-                f"{owner}: expected input of shape (batch, {self.lookback}) or "
+                f"NBEATSModel: expected input of shape (batch, {self.lookback}) or "
                 f"(batch, {self.lookback}, 1) = (batch, lookback[, 1]) (the target alone, no "
                 f"covariates), got shape {shape}"
             )
-        if x._data.dtype != dtype:
-            raise DTypeError(
-                f"{owner}: the input has dtype {x._data.dtype} but the parameters are {dtype}; "
-                f"convert the input or call model.astype({str(x._data.dtype)!r})"
-            )
-        if len(shape) == 3:
-            x = ops.reshape(x, shape=(shape[0], self.lookback))
-        return x
+        self._check_dtype(data)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(batch, lookback[, 1])`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
-        residual = self._prepare_target(x)
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        """Doubly residual stacking: each block reads the residual left by the blocks before it."""
+        residual = p.reshape(x, (x.shape[0], self.lookback)) if len(x.shape) == 3 else x
         forecast = None
-        blocks = self.blocks
         last = len(self._schedule) - 1
-        if active_tape() is None:  # nothing records: the same ops on arrays
-            r = residual._data
-            for i, index in enumerate(self._schedule):
-                back, f = blocks[index].forward_array(r, backcast=i != last)
-                forecast = f if forecast is None else run_op("add", forecast, f)
-                if back is not None:
-                    r = run_op("sub", r, back)
-            return self._finish(Tensor(forecast))
         for i, index in enumerate(self._schedule):
             # the last block's backcast would feed nothing
-            backcast, f = blocks[index](residual, backcast=i != last)
-            forecast = f if forecast is None else ops.add(forecast, f)
+            backcast, f = p.forward(self.blocks[index])(residual, backcast=i != last)
+            forecast = f if forecast is None else p.op("add", forecast, f)
             if backcast is not None:
-                residual = ops.sub(residual, backcast)
-        return self._finish(forecast)
+                residual = p.op("sub", residual, backcast)
+        return self._finish(p, forecast)

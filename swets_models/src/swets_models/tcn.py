@@ -6,21 +6,18 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops
-from swets_core.autograd import active_tape
+from swets_core import Module, Parameter, Tensor
 from swets_core.errors import ConfigError
 from swets_models._base import (
     ForecastingModel,
     RngLike,
-    dropout_arrays,
     flag,
-    linear_arrays,
     positive_int,
     probability,
     resolve_rng,
-    run_op,
 )
 from swets_nn import Conv1d, Dropout, Linear, init
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 __all__ = ["CausalConv1d", "TCNModel", "TemporalBlock"]
 
@@ -80,39 +77,25 @@ class CausalConv1d(Module):
 
     def kernel(self) -> Tensor:
         """The effective kernel ``(C_out, C_in, K)`` (``g * v / ||v||`` with weight norm)."""
-        if not self.weight_norm:
-            return self.weight
-        if active_tape() is None:
-            return Tensor(self._kernel_array())
-        v = self.weight_v
-        norm = ops.sqrt(ops.sum(ops.square(v), axis=(1, 2), keepdims=True))
-        return ops.mul(ops.div(self.weight_g, norm), v)
+        return forward_on_path(self._kernel)
 
-    def _kernel_array(self) -> np.ndarray:
+    def _kernel(self, p: ForwardPath) -> Any:
         if not self.weight_norm:
-            return self.weight._data
-        # the recorded kernel's arithmetic, with the squared norm as one contraction (the sum may
-        # round differently in the last bit)
-        v = self.weight_v._data
-        norm = np.sqrt(np.einsum("oik,oik->o", v, v)).reshape(-1, 1, 1)
-        return np.multiply(np.divide(self.weight_g._data, norm), v)
-
-    def forward_array(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array when nothing records (the same ops, no tensors)."""
-        bias = None if self.bias is None else self.bias._data
-        return run_op(
-            "conv1d",
-            x,
-            self._kernel_array(),
-            bias,
-            padding=(self._left, 0),
-            dilation=self.dilation,
-        )
+            return p.value(self.weight)
+        return p.op("weight_norm", p.value(self.weight_v), p.value(self.weight_g), axis=0)
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
-        return ops.conv1d(
-            x, self.kernel(), self.bias, padding=(self._left, 0), dilation=self.dilation
+        return forward_on_path(self._compute, x)
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, x)
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        bias = None if self.bias is None else p.value(self.bias)
+        return p.op(
+            "conv1d", x, self._kernel(p), bias, padding=(self._left, 0), dilation=self.dilation
         )
 
     def extra_repr(self) -> str:
@@ -155,19 +138,20 @@ class TemporalBlock(Module):
             self.downsample = Conv1d(in_channels, out_channels, 1, rng=rng, dtype=dtype)
             init.normal_(self.downsample.weight, 0.0, 0.01, rng=rng)
 
-    def forward_array(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array when nothing records (the same ops, no tensors)."""
-        out = dropout_arrays(self.dropout1, run_op("relu", self.conv1.forward_array(x)))
-        out = dropout_arrays(self.dropout2, run_op("relu", self.conv2.forward_array(out)))
-        res = x if self.downsample is None else self.downsample(Tensor(x))._data
-        return run_op("relu", run_op("add", out, res))
-
     def forward(self, x: Tensor) -> Tensor:
         """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
-        out = self.dropout1(ops.relu(self.conv1(x)))
-        out = self.dropout2(ops.relu(self.conv2(out)))
-        res = x if self.downsample is None else self.downsample(x)
-        return ops.relu(ops.add(out, res))
+        return forward_on_path(self._compute, x)
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, x)
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        f = p.forward
+        out = f(self.dropout1)(p.op("relu", f(self.conv1)(x)))
+        out = f(self.dropout2)(p.op("relu", f(self.conv2)(out)))
+        res = x if self.downsample is None else f(self.downsample)(x)
+        return p.op("relu", p.op("add", out, res))
 
 
 class TCNModel(ForecastingModel):
@@ -272,16 +256,9 @@ class TCNModel(ForecastingModel):
             "dtype": self.dtype,
         }
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
-        x = self._prepare(x)
-        if active_tape() is None:  # nothing records: the same ops on arrays
-            a = x._data.transpose(0, 2, 1)
-            for block in self.blocks:
-                a = block.forward_array(a)
-            return self._finish(Tensor(linear_arrays(self.head, a[:, :, -1])))
-        h = ops.transpose(x, axes=(0, 2, 1))
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        h = p.transpose(x, (0, 2, 1))
         for block in self.blocks:
-            h = block(h)
-        last = ops.getitem(h, index=(slice(None), slice(None), -1))
-        return self._finish(self.head(last))
+            h = p.forward(block)(h)
+        last = p.getitem(h, (slice(None), slice(None), -1))
+        return self._finish(p, p.forward(self.head)(last))

@@ -75,19 +75,43 @@ def _fmt(shape: Sequence[Any]) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
+def _check_dtype(data: np.ndarray, owner: str, dtype: np.dtype | None) -> None:
+    if data.dtype.kind != "f":
+        raise DTypeError(f"{owner}: expected a floating-point input, got dtype {data.dtype}")
+    if dtype is not None and data.dtype != dtype:
+        raise DTypeError(
+            f"{owner}: the input has dtype {data.dtype} but the parameters are {dtype}; "
+            f"convert the input or call layer.astype({str(data.dtype)!r})"
+        )
+
+
 def to_input(x: Any, owner: str, dtype: np.dtype | None) -> Tensor:
     """Wrap ``x`` as a Tensor and check it is floating point of the layer's dtype."""
     if not isinstance(x, Tensor):
         # numpy arrays keep their dtype (and are checked below); lists and scalars take the layer's
         x = Tensor(x) if dtype is None or isinstance(x, np.ndarray) else Tensor(x, dtype)
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"{owner}: expected a floating-point input, got dtype {x._data.dtype}")
-    if dtype is not None and x._data.dtype != dtype:
-        raise DTypeError(
-            f"{owner}: the input has dtype {x._data.dtype} but the parameters are {dtype}; "
-            f"convert the input or call layer.astype({str(x._data.dtype)!r})"
-        )
+    data = x._data
+    if data.dtype is not dtype:
+        _check_dtype(data, owner, dtype)
     return x
+
+
+def to_input_array(x: Any, owner: str, dtype: np.dtype | None) -> np.ndarray:
+    """:func:`to_input` for ``forward_arrays``: ``x`` as a numpy array (a Tensor gives its array)
+    checked to be floating point of the layer's dtype."""
+    if type(x) is not np.ndarray:
+        if isinstance(x, Tensor):
+            x = x._data
+        elif not isinstance(x, np.ndarray):
+            x = to_input(x, owner, dtype)._data
+    if x.dtype is not dtype:
+        _check_dtype(x, owner, dtype)
+    return x
+
+
+def as_array(x: Any) -> Any:
+    """A Tensor's array (anything else as is): a state or mask handed to the array path."""
+    return x._data if isinstance(x, Tensor) else x
 
 
 def describe(layer: Any) -> str:
@@ -96,7 +120,7 @@ def describe(layer: Any) -> str:
 
 
 def check_shape(
-    x: Tensor,
+    x: Tensor | np.ndarray,
     owner: Any,
     expected: Sequence[Any],
     ndims: Sequence[int] | None = None,
@@ -111,7 +135,7 @@ def check_shape(
     layer in the message: a string, or the layer itself (described only when an error is raised, so
     the check costs nothing on the hot path).
     """
-    shape = x._data.shape
+    shape = x.shape if type(x) is np.ndarray else x._data.shape
     if not isinstance(owner, str):
         rank_ok = len(shape) in ndims if ndims is not None else len(shape) >= min_ndim
         if rank_ok and not (features and any(shape[a] != n for a, n in features.items())):

@@ -4,65 +4,83 @@ from __future__ import annotations
 
 from typing import Any
 
-from swets_core import Module, Tensor, ops
+import numpy as np
+
+from swets_core import Module, Tensor, call_op, run_op
 from swets_core.errors import ConfigError
-from swets_nn._common import to_input
+from swets_nn._common import as_array, to_input, to_input_array
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softplus", "Tanh", "activation"]
 
 
-class ReLU(Module):
-    """``max(x, 0)`` elementwise. Shape: any, output like the input."""
+class _Activation(Module):
+    """An activation layer: the registered op :attr:`_op` with the layer's attributes."""
+
+    _op = ""
+
+    def _attrs(self) -> dict[str, Any]:
+        return {}
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the activation."""
-        return ops.relu(to_input(x, "ReLU", None))
+        return call_op(self._op, to_input(x, type(self).__name__, None), **self._attrs())
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return run_op(self._op, to_input_array(x, type(self).__name__, None), **self._attrs())
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self._attrs().items())
 
 
-class LeakyReLU(Module):
+class ReLU(_Activation):
+    """``max(x, 0)`` elementwise. Shape: any, output like the input."""
+
+    _op = "relu"
+
+
+class LeakyReLU(_Activation):
     """``x`` where ``x >= 0``, ``negative_slope * x`` elsewhere. Shape: any.
 
     Args:
         negative_slope: slope for negative inputs (0.01, as PyTorch).
     """
 
+    _op = "leaky_relu"
+
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the activation."""
-        return ops.leaky_relu(to_input(x, "LeakyReLU", None), negative_slope=self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+    def _attrs(self) -> dict[str, Any]:
+        return {"negative_slope": self.negative_slope}
 
 
-class ELU(Module):
+class ELU(_Activation):
     """``x`` where ``x > 0``, ``alpha * (exp(x) - 1)`` elsewhere. Shape: any.
 
     Args:
         alpha: the saturation value for negative inputs (1.0).
     """
 
+    _op = "elu"
+
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = float(alpha)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the activation."""
-        return ops.elu(to_input(x, "ELU", None), alpha=self.alpha)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+    def _attrs(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
 
 
-class GELU(Module):
+class GELU(_Activation):
     """Gaussian error linear unit ``x * Phi(x)``. Shape: any.
 
     Args:
         approximate: ``"none"`` (exact, with erf) or ``"tanh"`` (the tanh approximation).
     """
+
+    _op = "gelu"
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -70,45 +88,37 @@ class GELU(Module):
             raise ConfigError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the activation."""
-        return ops.gelu(to_input(x, "GELU", None), approximate=self.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
+    def _attrs(self) -> dict[str, Any]:
+        return {"approximate": self.approximate}
 
 
-class SiLU(Module):
+class SiLU(_Activation):
     """``x * sigmoid(x)`` (swish). Shape: any."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the activation."""
-        return ops.silu(to_input(x, "SiLU", None))
+    _op = "silu"
 
 
-class Sigmoid(Module):
+class Sigmoid(_Activation):
     """``1 / (1 + exp(-x))``. Shape: any."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the activation."""
-        return ops.sigmoid(to_input(x, "Sigmoid", None))
+    _op = "sigmoid"
 
 
-class Tanh(Module):
+class Tanh(_Activation):
     """Hyperbolic tangent. Shape: any."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the activation."""
-        return ops.tanh(to_input(x, "Tanh", None))
+    _op = "tanh"
 
 
-class Softplus(Module):
+class Softplus(_Activation):
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``. Shape: any.
 
     Args:
         beta: sharpness (1.0).
         threshold: above ``beta * x > threshold`` the output is ``x`` (20.0), as PyTorch.
     """
+
+    _op = "softplus"
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -117,12 +127,8 @@ class Softplus(Module):
         if self.beta == 0.0:
             raise ConfigError("Softplus: beta must be non-zero")
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the activation."""
-        return ops.softplus(to_input(x, "Softplus", None), beta=self.beta, threshold=self.threshold)
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
+    def _attrs(self) -> dict[str, Any]:
+        return {"beta": self.beta, "threshold": self.threshold}
 
 
 _BY_NAME: dict[str, type[Module]] = {
@@ -164,6 +170,10 @@ class _Function(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fn(x)
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """The callable on a Tensor of ``x`` (it takes Tensors), its result as an array."""
+        return as_array(self.fn(Tensor(x)))
 
     def extra_repr(self) -> str:
         return getattr(self.fn, "__name__", repr(self.fn))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops
+from swets_core import Module, Parameter, Tensor, active_tape, ops
 from swets_core.errors import ConfigError, DTypeError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
@@ -19,8 +19,10 @@ from swets_nn._common import (
     positive_int,
     probability,
     to_input,
+    to_input_array,
 )
 from swets_nn.linear import Linear
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, as_tensors
 
 __all__ = ["MultiheadAttention", "causal_mask"]
 
@@ -36,11 +38,12 @@ def causal_mask(size: int, dtype: Any = "float32") -> np.ndarray:
     return mask
 
 
-def _mask_array(mask: Any, name: str, owner: Any, dtype: np.dtype) -> Any:
-    """A mask as an additive float array/Tensor: bool True (masked out) becomes ``-inf``."""
+def _mask_array(p: ForwardPath, mask: Any, name: str, owner: Any, dtype: np.dtype) -> Any:
+    """A mask as an additive float array (or Tensor, on the Tensor path): bool True (masked out)
+    becomes ``-inf``."""
     if isinstance(mask, Tensor):
         arr = mask._data
-        if arr.dtype.kind == "f" and (mask._trainable or arr.dtype == dtype):
+        if not p.arrays and arr.dtype.kind == "f" and (mask._trainable or arr.dtype == dtype):
             return mask if arr.dtype == dtype else ops.cast(mask, dtype=str(dtype))
     else:
         arr = np.asarray(mask)
@@ -203,72 +206,117 @@ class MultiheadAttention(Module):
         ``<= i``); with an ``attn_mask`` it is a hint and the given mask is used, as PyTorch.
         Returns ``(output, weights or None)``.
         """
+        q_in, k_in, v_in = self._inputs(query, key, value, to_input)
+        args = (key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal)
+        if active_tape() is not None:
+            return self._compute(TENSORS, q_in, k_in, v_in, *args)
+        arrays = {id(t): t._data for t in (q_in, k_in, v_in)}
+        q, k, v = (arrays[id(t)] for t in (q_in, k_in, v_in))
+        return as_tensors(self._compute(ARRAYS, q, k, v, *args))
+
+    def forward_arrays(
+        self,
+        query: np.ndarray,
+        key: np.ndarray | None = None,
+        value: np.ndarray | None = None,
+        key_padding_mask: Any = None,
+        need_weights: bool = True,
+        attn_mask: Any = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`forward` on arrays, nothing recorded: ``(output, weights or None)`` as arrays."""
+        q_in, k_in, v_in = self._inputs(query, key, value, to_input_array)
+        args = (key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal)
+        return self._compute(ARRAYS, q_in, k_in, v_in, *args)
+
+    def _inputs(self, query: Any, key: Any, value: Any, convert: Any) -> tuple[Any, Any, Any]:
+        """Query, key and value converted and checked (``key``/``value`` default to ``query`` /
+        ``key``; the same object given twice stays one object)."""
         dtype = self._param_dtype()
         if key is None:
             key = query
         if value is None:
             value = key
-        same_kv = key is value
-        self_attn = same_kv and query is key
-        q_in = to_input(query, "MultiheadAttention", dtype)
-        k_in = q_in if key is query else to_input(key, "MultiheadAttention", dtype)
-        v_in = k_in if same_kv else to_input(value, "MultiheadAttention", dtype)
-        nd = q_in._data.ndim
+        q_in = convert(query, "MultiheadAttention", dtype)
+        k_in = q_in if key is query else convert(key, "MultiheadAttention", dtype)
+        v_in = k_in if value is key else convert(value, "MultiheadAttention", dtype)
+        nd = len(q_in.shape)
         if nd not in (2, 3):
             raise ShapeError(
-                f"{describe(self)}: expected query of shape {self._expect('L', self.embed_dim)} (3-D) or "
-                f"(L, {self.embed_dim}) unbatched, got shape {q_in._data.shape}"
+                f"{describe(self)}: expected query of shape {self._expect('L', self.embed_dim)} "
+                f"(3-D) or (L, {self.embed_dim}) unbatched, got shape {tuple(q_in.shape)}"
             )
         for t, name, size, seq in (
             (q_in, "query", self.embed_dim, "L"),
             (k_in, "key", self.kdim, "S"),
             (v_in, "value", self.vdim, "S"),
         ):
-            if t._data.ndim != nd or t._data.shape[-1] != size:
+            if len(t.shape) != nd or t.shape[-1] != size:
                 raise ShapeError(
                     f"{describe(self)}: expected {name} of shape {self._expect(seq, size, nd)}, "
-                    f"got shape {t._data.shape}"
+                    f"got shape {tuple(t.shape)}"
                 )
-        given = (q_in._data.shape, k_in._data.shape, v_in._data.shape)
-        unbatched = nd == 2
+        return q_in, k_in, v_in
+
+    def _compute(
+        self,
+        p: ForwardPath,
+        q_in: Any,
+        k_in: Any,
+        v_in: Any,
+        key_padding_mask: Any,
+        need_weights: bool,
+        attn_mask: Any,
+        average_attn_weights: bool,
+        is_causal: bool,
+    ) -> tuple[Any, Any]:
+        """The attention on path ``p`` (inputs checked by :meth:`_inputs`)."""
+        dtype = self._param_dtype()
+        same_kv = k_in is v_in
+        self_attn = same_kv and q_in is k_in
+        given = (tuple(q_in.shape), tuple(k_in.shape), tuple(v_in.shape))
+        unbatched = len(given[0]) == 2
         if unbatched:
-            q_in = ops.unsqueeze(q_in, axis=0)
-            k_in = q_in if key is query else ops.unsqueeze(k_in, axis=0)
-            v_in = k_in if same_kv else ops.unsqueeze(v_in, axis=0)
+            q_in = p.unsqueeze(q_in, 0)
+            k_in = q_in if self_attn else p.unsqueeze(k_in, 0)
+            v_in = k_in if same_kv else p.unsqueeze(v_in, 0)
         elif not self.batch_first:
-            q_in = ops.transpose(q_in, axes=(1, 0, 2))
-            k_in = q_in if key is query else ops.transpose(k_in, axes=(1, 0, 2))
-            v_in = k_in if same_kv else ops.transpose(v_in, axes=(1, 0, 2))
-        n, tgt_len, _ = q_in._data.shape
-        src_len = k_in._data.shape[1]
+            q_in = p.transpose(q_in, (1, 0, 2))
+            k_in = q_in if self_attn else p.transpose(k_in, (1, 0, 2))
+            v_in = k_in if same_kv else p.transpose(v_in, (1, 0, 2))
+        n, tgt_len, _ = q_in.shape
+        src_len = k_in.shape[1]
         if (
-            k_in._data.shape[:2] != (n, src_len)
-            or v_in._data.shape[:2] != (n, src_len)
-            or (q_in._data.shape[0] != k_in._data.shape[0])
+            tuple(k_in.shape[:2]) != (n, src_len)
+            or tuple(v_in.shape[:2]) != (n, src_len)
+            or (q_in.shape[0] != k_in.shape[0])
         ):
             raise ShapeError(
-                f"{describe(self)}: query, key and value must share the batch size and key and value the "
-                f"sequence length; got query {given[0]}, key {given[1]}, value {given[2]}"
+                f"{describe(self)}: query, key and value must share the batch size and key and "
+                f"value the sequence length; got query {given[0]}, key {given[1]}, value {given[2]}"
             )
 
-        q, k, v = self._project(q_in, k_in, v_in, self_attn, same_kv)
+        q, k, v = self._project(p, q_in, k_in, v_in, self_attn, same_kv)
         mask = self._build_mask(
-            attn_mask, key_padding_mask, is_causal, n, tgt_len, src_len, unbatched, dtype
+            p, attn_mask, key_padding_mask, is_causal, n, tgt_len, src_len, unbatched, dtype
         )
         e, h, d = self.embed_dim, self.num_heads, self.head_dim
         if self.bias_k is not None:
-            k = ops.concat([k, ops.broadcast_to(self.bias_k, shape=(n, 1, e))], axis=1)
-            v = ops.concat([v, ops.broadcast_to(self.bias_v, shape=(n, 1, e))], axis=1)
+            bias_k = p.op("broadcast_to", p.value(self.bias_k), shape=(n, 1, e))
+            bias_v = p.op("broadcast_to", p.value(self.bias_v), shape=(n, 1, e))
+            k = p.op("concat", k, bias_k, axis=1)
+            v = p.op("concat", v, bias_v, axis=1)
             if mask is not None:
                 mask = _pad_last(mask, 1)
-        s_total = k._data.shape[1]
-        q = ops.transpose(ops.reshape(q, shape=(n, tgt_len, h, d)), axes=(0, 2, 1, 3))
-        k = ops.transpose(ops.reshape(k, shape=(n, s_total, h, d)), axes=(0, 2, 1, 3))
-        v = ops.transpose(ops.reshape(v, shape=(n, s_total, h, d)), axes=(0, 2, 1, 3))
+        s_total = k.shape[1]
+        q = p.transpose(p.reshape(q, (n, tgt_len, h, d)), (0, 2, 1, 3))
+        k = p.transpose(p.reshape(k, (n, s_total, h, d)), (0, 2, 1, 3))
+        v = p.transpose(p.reshape(v, (n, s_total, h, d)), (0, 2, 1, 3))
         if self.add_zero_attn:
             zeros = np.zeros((n, h, 1, d), dtype)
-            k = ops.concat([k, zeros], axis=2)
-            v = ops.concat([v, zeros], axis=2)
+            k = p.op("concat", k, zeros, axis=2)
+            v = p.op("concat", v, zeros, axis=2)
             if mask is not None:
                 mask = _pad_last(mask, 1)
 
@@ -277,32 +325,31 @@ class MultiheadAttention(Module):
         if not need_weights:
             drop = {"dropout_p": dropout_p, "rng": self.rng} if dropout_p > 0.0 else {}
             if mask is None:
-                out = ops.scaled_dot_product_attention(q, k, v, **drop)
+                out = p.op("scaled_dot_product_attention", q, k, v, **drop)
             elif mask is _CAUSAL:
-                out = ops.scaled_dot_product_attention(q, k, v, is_causal=True, **drop)
+                out = p.op("scaled_dot_product_attention", q, k, v, is_causal=True, **drop)
             else:
-                out = ops.scaled_dot_product_attention(q, k, v, mask, **drop)
+                out = p.op("scaled_dot_product_attention", q, k, v, mask, **drop)
         else:
             if mask is _CAUSAL:
-                mask = _causal_array(tgt_len, k._data.shape[2], dtype)
+                mask = _causal_array(tgt_len, k.shape[2], dtype)
             scale = 1.0 / math.sqrt(d)
-            scores = ops.matmul(q * scale, ops.transpose(k, axes=(0, 1, 3, 2)))
+            scores = p.op("matmul", p.op("mul", q, scale), p.transpose(k, (0, 1, 3, 2)))
             if mask is not None:
-                scores = scores + mask
-            attn = ops.softmax(scores, axis=-1)
+                scores = p.op("add", scores, mask)
+            attn = p.op("softmax", scores, axis=-1)
             if dropout_p > 0.0:
-                attn = ops.dropout(attn, p=dropout_p, rng=self.rng, training=True)
-            out = ops.matmul(attn, v)
-            if need_weights:
-                weights = ops.mean(attn, axis=1) if average_attn_weights else attn
-                if unbatched:
-                    weights = ops.squeeze(weights, axis=0)
-        out = ops.reshape(ops.transpose(out, axes=(0, 2, 1, 3)), shape=(n, tgt_len, e))
-        out = self.out_proj(out)
+                attn = p.op("dropout", attn, p=dropout_p, rng=self.rng, training=True)
+            out = p.op("matmul", attn, v)
+            weights = p.op("mean", attn, axis=1) if average_attn_weights else attn
+            if unbatched:
+                weights = p.squeeze(weights, 0)
+        out = p.reshape(p.transpose(out, (0, 2, 1, 3)), (n, tgt_len, e))
+        out = p.forward(self.out_proj)(out)
         if unbatched:
-            out = ops.squeeze(out, axis=0)
+            out = p.squeeze(out, 0)
         elif not self.batch_first:
-            out = ops.transpose(out, axes=(1, 0, 2))
+            out = p.transpose(out, (1, 0, 2))
         return out, weights
 
     def _expect(self, seq: str, size: int, nd: int = 3) -> str:
@@ -311,41 +358,40 @@ class MultiheadAttention(Module):
         return f"(N, {seq}, {size})" if self.batch_first else f"({seq}, N, {size})"
 
     def _project(
-        self, q_in: Tensor, k_in: Tensor, v_in: Tensor, self_attn: bool, same_kv: bool
-    ) -> tuple[Tensor, Tensor, Tensor]:
+        self, p: ForwardPath, q_in: Any, k_in: Any, v_in: Any, self_attn: bool, same_kv: bool
+    ) -> tuple[Any, Any, Any]:
         e = self.embed_dim
-        b = self.in_proj_bias
+        b = None if self.in_proj_bias is None else p.value(self.in_proj_bias)
         if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
+            w = p.value(self.in_proj_weight)
             if self_attn:
-                qkv = ops.linear(q_in, w) if b is None else ops.linear(q_in, w, b)
-                return ops.split(qkv, sections=3, axis=-1)
-            if b is None:
-                wq, wkv = ops.split(w, sections=[e, 2 * e], axis=0)
-                bq = bkv = None
-            else:
-                wq, wkv = ops.split(w, sections=[e, 2 * e], axis=0)
-                bq, bkv = ops.split(b, sections=[e, 2 * e], axis=0)
-            q = _linear(q_in, wq, bq)
+                qkv = _linear(p, q_in, w, b)
+                return p.op("split", qkv, sections=3, axis=-1)
+            wq, wkv = p.op("split", w, sections=[e, 2 * e], axis=0)
+            bq = bkv = None
+            if b is not None:
+                bq, bkv = p.op("split", b, sections=[e, 2 * e], axis=0)
+            q = _linear(p, q_in, wq, bq)
             if same_kv:
-                k, v = ops.split(_linear(k_in, wkv, bkv), sections=2, axis=-1)
+                k, v = p.op("split", _linear(p, k_in, wkv, bkv), sections=2, axis=-1)
                 return q, k, v
-            wk, wv = ops.split(wkv, sections=2, axis=0)
+            wk, wv = p.op("split", wkv, sections=2, axis=0)
             bk = bv = None
             if bkv is not None:
-                bk, bv = ops.split(bkv, sections=2, axis=0)
-            return q, _linear(k_in, wk, bk), _linear(v_in, wv, bv)
+                bk, bv = p.op("split", bkv, sections=2, axis=0)
+            return q, _linear(p, k_in, wk, bk), _linear(p, v_in, wv, bv)
         bq = bk = bv = None
         if b is not None:
-            bq, bk, bv = ops.split(b, sections=3, axis=0)
+            bq, bk, bv = p.op("split", b, sections=3, axis=0)
         return (
-            _linear(q_in, self.q_proj_weight, bq),
-            _linear(k_in, self.k_proj_weight, bk),
-            _linear(v_in, self.v_proj_weight, bv),
+            _linear(p, q_in, p.value(self.q_proj_weight), bq),
+            _linear(p, k_in, p.value(self.k_proj_weight), bk),
+            _linear(p, v_in, p.value(self.v_proj_weight), bv),
         )
 
     def _build_mask(
         self,
+        p: ForwardPath,
         attn_mask: Any,
         key_padding_mask: Any,
         is_causal: bool,
@@ -360,7 +406,7 @@ class MultiheadAttention(Module):
         h = self.num_heads
         am = None
         if attn_mask is not None:
-            am = _mask_array(attn_mask, "attn_mask", owner, dtype)
+            am = _mask_array(p, attn_mask, "attn_mask", owner, dtype)
             shape = _shape(am)
             heads = h if unbatched else n * h
             if shape == (tgt_len, src_len):
@@ -377,7 +423,7 @@ class MultiheadAttention(Module):
             am = _CAUSAL
         kpm = None
         if key_padding_mask is not None:
-            kpm = _mask_array(key_padding_mask, "key_padding_mask", owner, dtype)
+            kpm = _mask_array(p, key_padding_mask, "key_padding_mask", owner, dtype)
             expected = (src_len,) if unbatched else (n, src_len)
             if _shape(kpm) != expected:
                 raise ShapeError(
@@ -420,5 +466,5 @@ def _causal_array(tgt_len: int, src_len: int, dtype: np.dtype) -> np.ndarray:
     return mask
 
 
-def _linear(x: Tensor, w: Any, b: Any) -> Tensor:
-    return ops.linear(x, w) if b is None else ops.linear(x, w, b)
+def _linear(p: ForwardPath, x: Any, w: Any, b: Any) -> Any:
+    return p.op("linear", x, w) if b is None else p.op("linear", x, w, b)

@@ -13,6 +13,7 @@ from typing import Any, overload
 
 from swets_core import Module
 from swets_core.errors import ConfigError, IndexOutOfRangeError, MissingKeyError
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 __all__ = ["LayerDict", "LayerList", "Sequential", "build_layer"]
 
@@ -188,8 +189,15 @@ class Sequential(LayerList):
 
     def forward(self, x: Any) -> Any:
         """Apply every layer in order; returns what the last one returns."""
+        return forward_on_path(self._compute, x)
+
+    def forward_arrays(self, x: Any) -> Any:
+        """:meth:`forward` on arrays, nothing recorded."""
+        return self._compute(ARRAYS, x)
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
         for layer in self._layers:
-            x = layer(x)
+            x = p.forward(layer)(x)
         return x
 
 

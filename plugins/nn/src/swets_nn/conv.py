@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops
+from swets_core import Module, Parameter, Tensor
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
@@ -18,7 +18,9 @@ from swets_nn._common import (
     float_dtype,
     positive_int,
     to_input,
+    to_input_array,
 )
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 __all__ = ["Conv1d"]
 
@@ -144,59 +146,64 @@ class Conv1d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``x`` ``(N, C_in, L)`` (or ``(C_in, L)``) -> ``(N, C_out, L_out)``."""
-        x = to_input(x, "Conv1d", self.weight._data.dtype)
+        return self._compute(TENSORS, to_input(x, "Conv1d", self.weight._data.dtype))
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, to_input_array(x, "Conv1d", self.weight._data.dtype))
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
         check_shape(x, self, ("N", self.in_channels, "L"), (2, 3), {-2: self.in_channels})
-        unbatched = x._data.ndim == 2
+        unbatched = len(x.shape) == 2
         if unbatched:
-            x = ops.unsqueeze(x, axis=0)
+            x = p.unsqueeze(x, 0)
         left, right = self._pad
-        length = x._data.shape[2]
+        length = x.shape[2]
         span = self.dilation * (self.kernel_size - 1) + 1
         if length + left + right < span:
             raise ShapeError(
                 f"{describe(self)}: input length {length} with padding ({left}, {right}) is shorter "
-                f"than the dilated kernel span {span}; got input shape {x._data.shape}"
+                f"than the dilated kernel span {span}; got input shape {tuple(x.shape)}"
             )
         padding: int | tuple[int, int] = (left, right)
         if self.padding_mode != "zeros" and (left or right):
-            x = self._pad_input(x, left, right)
+            x = p.getitem(x, (slice(None), slice(None), self._pad_index(x.shape, left, right)))
             padding = 0
         elif left == right:
             padding = left
-        args = (x, self.weight) if self.bias is None else (x, self.weight, self.bias)
-        y = ops.conv1d(
+        w = p.value(self.weight)
+        args = (x, w) if self.bias is None else (x, w, p.value(self.bias))
+        y = p.op(
+            "conv1d",
             *args,
             stride=self.stride,
             padding=padding,
             dilation=self.dilation,
             groups=self.groups,
         )
-        if unbatched:
-            y = ops.squeeze(y, axis=0)
-        return y
+        return p.squeeze(y, 0) if unbatched else y
 
-    def _pad_input(self, x: Tensor, left: int, right: int) -> Tensor:
-        length = x._data.shape[2]
+    def _pad_index(self, shape: tuple[int, ...], left: int, right: int) -> np.ndarray:
+        """The input positions of the padded sequence under :attr:`padding_mode`."""
+        length = shape[2]
         pos = np.arange(-left, length + right)
         mode = self.padding_mode
         if mode == "circular":
             if left > length or right > length:
                 raise ShapeError(
                     f"{describe(self)}: circular padding ({left}, {right}) needs an input length of "
-                    f"at least {max(left, right)}, got shape {x._data.shape}"
+                    f"at least {max(left, right)}, got shape {tuple(shape)}"
                 )
-            idx = pos % length
-        elif mode == "reflect":
+            return pos % length
+        if mode == "reflect":
             if left >= length or right >= length:
                 raise ShapeError(
                     f"{describe(self)}: reflect padding ({left}, {right}) needs an input length "
-                    f"greater than {max(left, right)}, got shape {x._data.shape}"
+                    f"greater than {max(left, right)}, got shape {tuple(shape)}"
                 )
             idx = np.abs(pos)
-            idx = np.where(idx > length - 1, 2 * (length - 1) - idx, idx)
-        else:  # replicate
-            idx = np.clip(pos, 0, length - 1)
-        return x[:, :, idx]
+            return np.where(idx > length - 1, 2 * (length - 1) - idx, idx)
+        return np.clip(pos, 0, length - 1)  # replicate
 
     def extra_repr(self) -> str:
         s = (

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from swets_core import Module, Tensor, ops
-from swets_nn._common import RngLike, as_generator, probability, to_input
+from swets_core import Module, Tensor
+from swets_nn._common import RngLike, as_generator, probability, to_input, to_input_array
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 __all__ = ["Dropout", "seed_dropout"]
 
@@ -33,10 +36,16 @@ class Dropout(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply dropout (training mode) or return ``x`` (eval mode)."""
-        x = to_input(x, "Dropout", None)
+        return self._compute(TENSORS, to_input(x, "Dropout", None))
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded (the same mask from the same generator)."""
+        return self._compute(ARRAYS, to_input_array(x, "Dropout", None))
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
         if not self.training or self.p == 0.0:
             return x
-        return ops.dropout(x, p=self.p, rng=self.rng, training=True)
+        return p.op("dropout", x, p=self.p, rng=self.rng, training=True)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops
+from swets_core import Module, Parameter, Tensor
 from swets_core.errors import ConfigError, DTypeError, OpError
 from swets_nn import init
 from swets_nn._common import RngLike, as_generator, describe, float_dtype, positive_int
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 __all__ = ["Embedding"]
 
@@ -69,6 +70,13 @@ class Embedding(Module):
 
     def forward(self, indices: Any) -> Tensor:
         """Look up ``indices`` (integers of any shape) -> ``(*indices.shape, embedding_dim)``."""
+        return self._compute(TENSORS, indices)
+
+    def forward_arrays(self, indices: Any) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, indices)
+
+    def _compute(self, p: ForwardPath, indices: Any) -> Any:
         idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
         if idx.dtype.kind not in "iu":
             raise DTypeError(f"{describe(self)}: indices must be integers, got dtype {idx.dtype}")
@@ -80,9 +88,9 @@ class Embedding(Module):
                     f"{describe(self)}: index {bad} is out of range [0, {self.num_embeddings})"
                 )
         if self.padding_idx is None:
-            return ops.embedding(self.weight, idx)
+            return p.op("embedding", p.value(self.weight), idx)
         # the padding row takes part in the lookup but receives no gradient
-        return ops.embedding(self.weight, idx, padding_idx=self.padding_idx)
+        return p.op("embedding", p.value(self.weight), idx, padding_idx=self.padding_idx)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

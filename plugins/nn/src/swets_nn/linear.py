@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops
+from swets_core import Module, Parameter, Tensor
 from swets_nn import init
 from swets_nn._common import (
     RngLike,
@@ -16,7 +16,9 @@ from swets_nn._common import (
     float_dtype,
     positive_int,
     to_input,
+    to_input_array,
 )
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 __all__ = ["Identity", "Linear"]
 
@@ -28,6 +30,10 @@ class Identity(Module):
         super().__init__()
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x`` itself."""
+        return x
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
         """``x`` itself."""
         return x
 
@@ -77,13 +83,19 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the affine map to the last dimension of ``x`` ``(*, in_features)``."""
-        x = to_input(x, "Linear", self.weight._data.dtype)
-        shape = x._data.shape
+        return self._compute(TENSORS, to_input(x, "Linear", self.weight._data.dtype))
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, to_input_array(x, "Linear", self.weight._data.dtype))
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        shape = x.shape
         if not shape or shape[-1] != self.in_features:
             check_shape(x, self, ("*", self.in_features), features={-1: self.in_features})
         if self.bias is None:
-            return ops.linear(x, self.weight)
-        return ops.linear(x, self.weight, self.bias)
+            return p.op("linear", x, p.value(self.weight))
+        return p.op("linear", x, p.value(self.weight), p.value(self.bias))
 
     def extra_repr(self) -> str:
         return (

@@ -7,10 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops
+from swets_core import Module, Parameter, Tensor
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
-from swets_nn._common import check_shape, describe, float_dtype, positive_int, to_input
+from swets_nn._common import (
+    check_shape,
+    describe,
+    float_dtype,
+    positive_int,
+    to_input,
+    to_input_array,
+)
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 __all__ = ["BatchNorm1d", "LayerNorm"]
 
@@ -68,15 +76,26 @@ class LayerNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise ``x`` ``(*, *normalized_shape)`` over its trailing dimensions."""
-        dtype = self.weight._data.dtype if self.weight is not None else None
-        x = to_input(x, "LayerNorm", dtype)
+        return self._compute(TENSORS, to_input(x, "LayerNorm", self._input_dtype()))
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, to_input_array(x, "LayerNorm", self._input_dtype()))
+
+    def _input_dtype(self) -> np.dtype | None:
+        return self.weight._data.dtype if self.weight is not None else None
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
         k = len(self.normalized_shape)
-        if x._data.shape[x._data.ndim - k :] != self.normalized_shape or x._data.ndim < k:
+        shape = x.shape
+        if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
             raise ShapeError(
                 f"{describe(self)}: expected input of shape (*, "
-                f"{', '.join(map(str, self.normalized_shape))}), got shape {x._data.shape}"
+                f"{', '.join(map(str, self.normalized_shape))}), got shape {shape}"
             )
-        return ops.layer_norm(x, self.weight, self.bias, normalized_ndim=k, eps=self.eps)
+        w = None if self.weight is None else p.value(self.weight)
+        b = None if self.bias is None else p.value(self.bias)
+        return p.op("layer_norm", x, w, b, normalized_ndim=k, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (
@@ -165,8 +184,14 @@ class BatchNorm1d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise ``x`` ``(N, C)`` or ``(N, C, L)`` per channel."""
-        dtype = self._dtype()
-        x = to_input(x, "BatchNorm1d", dtype)
+        return self._compute(TENSORS, to_input(x, "BatchNorm1d", self._dtype()))
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded (the running statistics update in
+        training mode, as in :meth:`forward`)."""
+        return self._compute(ARRAYS, to_input_array(x, "BatchNorm1d", self._dtype()))
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
         check_shape(x, self, ("N", self.num_features, "[L]"), (2, 3), {1: self.num_features})
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -175,18 +200,21 @@ class BatchNorm1d(Module):
                 factor = 1.0 / float(self.num_batches_tracked)
         use_batch = self.training or self.running_mean is None
         if use_batch:
-            shape = x._data.shape
+            shape = x.shape
             per_channel = shape[0] * (shape[2] if len(shape) == 3 else 1)
             if per_channel <= 1 and self.training:
                 raise ShapeError(
                     f"{describe(self)}: expected more than 1 value per channel when training, "
                     f"got input of shape {shape}"
                 )
+        w = None if self.weight is None else p.value(self.weight)
+        b = None if self.bias is None else p.value(self.bias)
         # running arrays are None without track_running_stats; the op updates them in place
-        return ops.batch_norm(
+        return p.op(
+            "batch_norm",
             x,
-            self.weight,
-            self.bias,
+            w,
+            b,
             running_mean=self.running_mean,
             running_var=self.running_var,
             training=use_batch,

@@ -1,9 +1,14 @@
 """Recurrent layers: LSTM, GRU (stacked, optionally bidirectional) and their cells.
 
 The stacked layers run one fused op per layer and direction (``lstm`` / ``gru`` over the whole
-sequence), so the time loop lives inside the op. Parameter names and gate orders are PyTorch's
-(``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ``..._reverse``; LSTM gates
-``i, f, g, o``, GRU gates ``r, z, n``), so a PyTorch state dict loads directly.
+sequence), so the time loop lives inside the op; a unidirectional LSTM stack without dropout between
+its layers runs the ``lstm_stack`` op, the whole stack in one node (one time loop when nothing
+records). Parameter names and gate orders are PyTorch's (``weight_ih_l0``, ``weight_hh_l0``,
+``bias_ih_l0``, ``bias_hh_l0``, ``..._reverse``; LSTM gates ``i, f, g, o``, GRU gates ``r, z, n``), so
+a PyTorch state dict loads directly.
+
+Each layer's computation is written once (``_compute``, see :mod:`swets_nn.paths`): ``forward`` runs
+it on Tensors when a tape records and on arrays otherwise, ``forward_arrays`` on arrays.
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops
-from swets_core.autograd import active_tape
+from swets_core import Module, Parameter, Tensor, active_tape
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
     RngLike,
+    as_array,
     as_generator,
     check_shape,
     child_generator,
@@ -27,16 +32,98 @@ from swets_nn._common import (
     positive_int,
     probability,
     to_input,
+    to_input_array,
 )
-from swets_ops.fused_rnn import lstm_stack_infer
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, as_tensors
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell"]
 
 
-class _RNNBase(Module):
+class _Recurrent(Module):
+    """What the stacked layers and the cells share: sizes, gate parameters ~ U(-1/sqrt(H),
+    1/sqrt(H)), and running their one computation on the path that applies."""
+
     _gates = 4
     _kind = "LSTM"
+    _state_names: tuple[str, ...] = ("h_0", "c_0")
 
+    def _init_sizes(self, input_size: Any, hidden_size: Any, rng: RngLike, dtype: Any) -> np.dtype:
+        kind = self._kind
+        self.input_size = positive_int(input_size, "input_size", kind)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", kind)
+        self._rng = as_generator(rng, kind)
+        return float_dtype(dtype, kind)
+
+    def _gate_parameters(self, in_size: int, bias: bool, dtype: np.dtype) -> list[Parameter]:
+        """``[w_ih (G*H, in_size), w_hh (G*H, H)]`` and, with ``bias``, ``b_ih``, ``b_hh`` ``(G*H,)``."""
+        g, h = self._gates, self.hidden_size
+        params = [
+            Parameter(np.zeros((g * h, in_size), dtype)),
+            Parameter(np.zeros((g * h, h), dtype)),
+        ]
+        if bias:
+            params += [Parameter(np.zeros(g * h, dtype)), Parameter(np.zeros(g * h, dtype))]
+        return params
+
+    def reset_parameters(self, rng: RngLike = None) -> None:
+        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
+        gen = self._rng if rng is None else as_generator(rng, self._kind)
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self._all_weights():
+            init.uniform_(p, -bound, bound, rng=gen)
+
+    def _all_weights(self) -> list[Parameter]:
+        raise NotImplementedError
+
+    def _split_states(self, hx: Any) -> list[Any]:
+        """The initial states given as ``hx`` (None: every state zero), in :attr:`_state_names`."""
+        if len(self._state_names) == 1:
+            return [hx]
+        if hx is None:
+            return [None, None]
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            names = ", ".join(self._state_names)
+            raise ConfigError(f"{describe(self)}: hx must be a pair ({names}), got {type(hx)}")
+        return list(hx)
+
+    def _check_state(
+        self, s: Any, name: str, shape: tuple[int, ...], dtype: np.dtype, convert: Any
+    ) -> Any:
+        """A given state converted and checked to be ``shape``; zeros of ``shape`` for None."""
+        if s is None:
+            return np.zeros(shape, dtype)
+        if isinstance(s, (tuple, list)):
+            raise ConfigError(
+                f"{describe(self)}: {name} must be a tensor, got a {type(s).__name__}"
+            )
+        s = convert(s, self._kind, dtype)
+        if s.shape != shape:
+            raise ShapeError(self._state_error(name, shape, s.shape))
+        return s
+
+    def _state_error(self, name: str, shape: tuple[int, ...], got: tuple[int, ...]) -> str:
+        return f"{describe(self)}: expected {name} of shape {shape}, got shape {got}"
+
+    def _run(self, x: Any, hx: Any, arrays: bool) -> Any:
+        """Check the inputs, then run :meth:`_compute` on the path that applies: arrays for
+        ``forward_arrays`` and whenever nothing records (the result wrapped as Tensors)."""
+        convert = to_input_array if arrays else to_input
+        x, states, unbatched = self._inputs(x, self._split_states(hx), convert)
+        if arrays:
+            return self._compute(ARRAYS, x, states, unbatched)
+        if active_tape() is None:
+            states = [as_array(s) for s in states]
+            return as_tensors(self._compute(ARRAYS, x._data, states, unbatched))
+        return self._compute(TENSORS, x, states, unbatched)
+
+    def _inputs(self, x: Any, states: list[Any], convert: Any) -> tuple[Any, list[Any], bool]:
+        raise NotImplementedError
+
+    def _compute(self, p: ForwardPath, x: Any, states: list[Any], unbatched: bool) -> Any:
+        raise NotImplementedError
+
+
+class _RNNBase(_Recurrent):
     def __init__(
         self,
         input_size: int,
@@ -51,30 +138,24 @@ class _RNNBase(Module):
     ) -> None:
         super().__init__()
         kind = self._kind
-        self.input_size = positive_int(input_size, "input_size", kind)
-        self.hidden_size = positive_int(hidden_size, "hidden_size", kind)
+        np_dtype = self._init_sizes(input_size, hidden_size, rng, dtype)
         self.num_layers = positive_int(num_layers, "num_layers", kind)
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.dropout = probability(dropout, "dropout", kind)
         self.bidirectional = bool(bidirectional)
-        np_dtype = float_dtype(dtype, kind)
-        h, g = self.hidden_size, self._gates
         dirs = 2 if self.bidirectional else 1
         self._names: list[tuple[str, ...]] = []
         for layer in range(self.num_layers):
-            in_size = self.input_size if layer == 0 else h * dirs
+            in_size = self.input_size if layer == 0 else self.hidden_size * dirs
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                names = [f"weight_ih{sfx}", f"weight_hh{sfx}"]
-                setattr(self, names[0], Parameter(np.zeros((g * h, in_size), np_dtype)))
-                setattr(self, names[1], Parameter(np.zeros((g * h, h), np_dtype)))
+                names = (f"weight_ih{sfx}", f"weight_hh{sfx}")
                 if self.bias:
-                    names += [f"bias_ih{sfx}", f"bias_hh{sfx}"]
-                    setattr(self, names[2], Parameter(np.zeros(g * h, np_dtype)))
-                    setattr(self, names[3], Parameter(np.zeros(g * h, np_dtype)))
-                self._names.append(tuple(names))
-        self._rng = as_generator(rng, kind)
+                    names += (f"bias_ih{sfx}", f"bias_hh{sfx}")
+                for name, p in zip(names, self._gate_parameters(in_size, self.bias, np_dtype)):
+                    setattr(self, name, p)
+                self._names.append(names)
         self.reset_parameters()
         self.rng: np.random.Generator = child_generator(self._rng)
 
@@ -83,54 +164,59 @@ class _RNNBase(Module):
         """2 when bidirectional, else 1."""
         return 2 if self.bidirectional else 1
 
-    def reset_parameters(self, rng: RngLike = None) -> None:
-        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
-        gen = self._rng if rng is None else as_generator(rng, self._kind)
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for names in self._names:
-            for name in names:
-                init.uniform_(getattr(self, name), -bound, bound, rng=gen)
+    def _all_weights(self) -> list[Parameter]:
+        return [getattr(self, n) for names in self._names for n in names]
 
-    def _weights(self, index: int) -> tuple[Parameter, ...]:
-        return tuple(getattr(self, n) for n in self._names[index])
+    def _weights(self, p: ForwardPath, row: int) -> list[Any]:
+        """The weights of layer-and-direction ``row`` on path ``p`` (4, biases None when absent)."""
+        w = [p.value(getattr(self, n)) for n in self._names[row]]
+        return w if self.bias else [*w, None, None]
 
-    def _prepare(self, x: Any) -> tuple[Tensor, bool]:
-        x = to_input(x, self._kind, self.weight_ih_l0._data.dtype)
+    def _inputs(self, x: Any, states: list[Any], convert: Any) -> tuple[Any, list[Any], bool]:
+        x = convert(x, self._kind, self.weight_ih_l0._data.dtype)
         if self.batch_first:
             expected: tuple[Any, ...] = ("N", "L", self.input_size)
         else:
             expected = ("L", "N", self.input_size)
         check_shape(x, self, expected, (2, 3), {-1: self.input_size})
-        unbatched = x._data.ndim == 2
+        unbatched = len(x.shape) == 2
+        rows, h = self.num_layers * self.num_directions, self.hidden_size
         if unbatched:
-            x = ops.unsqueeze(x, axis=0)
+            shape: tuple[int, ...] = (rows, h)
+        else:
+            shape = (rows, x.shape[0 if self.batch_first else 1], h)
+        dtype = x.dtype if type(x) is np.ndarray else x._data.dtype
+        names = self._state_names
+        return (
+            x,
+            [self._check_state(s, n, shape, dtype, convert) for s, n in zip(states, names)],
+            unbatched,
+        )
+
+    def _state_error(self, name: str, shape: tuple[int, ...], got: tuple[int, ...]) -> str:
+        batch = "" if len(shape) == 2 else ", N"
+        return (
+            f"{describe(self)}: expected {name} of shape {shape} (num_layers * num_directions"
+            f"{batch}, hidden_size), got shape {got}"
+        )
+
+    def _compute(self, p: ForwardPath, x: Any, states: list[Any], unbatched: bool) -> Any:
+        """The layer on path ``p``: returns ``(output, (final state per state))``."""
+        if unbatched:
+            x = p.unsqueeze(x, 0)
+            states = [p.unsqueeze(s, 1) for s in states]
         elif not self.batch_first:
-            x = ops.transpose(x, axes=(1, 0, 2))
-        return x, unbatched
-
-    def _state(self, s: Any, name: str, batch: int, unbatched: bool, dtype: np.dtype) -> Any:
-        rows = self.num_layers * self.num_directions
-        h = self.hidden_size
-        if s is None:
-            return np.zeros((rows, batch, h), dtype)
-        if isinstance(s, (tuple, list)):
-            raise ConfigError(
-                f"{describe(self)}: {name} must be a tensor, got a {type(s).__name__}"
-            )
-        s = to_input(s, self._kind, dtype)
-        expected = (rows, h) if unbatched else (rows, batch, h)
-        if s._data.shape != expected:
-            raise ShapeError(
-                f"{describe(self)}: expected {name} of shape {expected} (num_layers * num_directions"
-                f"{'' if unbatched else ', N'}, hidden_size), got shape {s._data.shape}"
-            )
+            x = p.transpose(x, (1, 0, 2))
+        out, finals = self._layers(p, x, states)
         if unbatched:
-            s = ops.unsqueeze(s, axis=1)
-        return s
+            return p.squeeze(out, 0), tuple(p.squeeze(s, 1) for s in finals)
+        if not self.batch_first:
+            out = p.transpose(out, (1, 0, 2))
+        return out, tuple(finals)
 
-    def _run(self, x: Tensor, states: list[Any]) -> tuple[Tensor, list[list[Any]]]:
-        """Run every layer and direction; ``states`` are ``(rows, N, H)``. Returns the output
-        ``(N, L, D * H)`` and, per state, the list of final states (one per row)."""
+    def _layers(self, p: ForwardPath, x: Any, states: list[Any]) -> tuple[Any, list[Any]]:
+        """Every layer and direction on batch-first ``x`` and ``states`` ``(rows, N, H)``: the output
+        ``(N, L, D * H)`` and, per state, the final states ``(rows, N, H)``."""
         dirs = self.num_directions
         finals: list[list[Any]] = [[] for _ in states]
         out = x
@@ -138,29 +224,16 @@ class _RNNBase(Module):
             ys = []
             for d in range(dirs):
                 row = layer * dirs + d
-                inp = out if d == 0 else ops.flip(out, axis=1)
-                init_states = [s[row] for s in states]
-                res = self._cell_op(inp, init_states, self._weights(row))
-                y = res[0]
+                inp = out if d == 0 else p.op("flip", out, axis=1)
+                init_states = [p.getitem(s, row) for s in states]
+                res = p.op(self._op, inp, *init_states, *self._weights(p, row))
                 for f, s in zip(finals, res[1:]):
                     f.append(s)
-                ys.append(y if d == 0 else ops.flip(y, axis=1))
-            out = ys[0] if dirs == 1 else ops.concat(ys, axis=2)
+                ys.append(res[0] if d == 0 else p.op("flip", res[0], axis=1))
+            out = ys[0] if dirs == 1 else p.op("concat", *ys, axis=2)
             if self.dropout > 0.0 and self.training and layer < self.num_layers - 1:
-                out = ops.dropout(out, p=self.dropout, rng=self.rng, training=True)
-        return out, finals
-
-    def _cell_op(self, x: Tensor, states: list[Any], weights: tuple[Parameter, ...]) -> tuple:
-        raise NotImplementedError
-
-    def _finish(self, out: Tensor, finals: list[Any], unbatched: bool) -> tuple[Tensor, list]:
-        stacked = [ops.stack(f, axis=0) for f in finals]
-        if unbatched:
-            out = ops.squeeze(out, axis=0)
-            stacked = [ops.squeeze(s, axis=1) for s in stacked]
-        elif not self.batch_first:
-            out = ops.transpose(out, axes=(1, 0, 2))
-        return out, stacked
+                out = p.op("dropout", out, p=self.dropout, rng=self.rng, training=True)
+        return out, [p.op("stack", *f, axis=0) for f in finals]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -210,75 +283,29 @@ class LSTM(_RNNBase):
 
     _gates = 4
     _kind = "LSTM"
+    _op = "lstm"
 
     def forward(
         self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Run the sequence; returns ``(output, (h_n, c_n))``."""
-        x, unbatched = self._prepare(x)
-        dtype = x._data.dtype
-        n = x._data.shape[0]
-        if hx is None:
-            h0 = c0 = None
-        else:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise ConfigError(f"{describe(self)}: hx must be a pair (h_0, c_0), got {type(hx)}")
-            h0, c0 = hx
-        h0 = self._state(h0, "h_0", n, unbatched, dtype)
-        c0 = self._state(c0, "c_0", n, unbatched, dtype)
-        if self._inference_stack_applies():
-            return self._infer(x, h0, c0, unbatched)
-        out, finals = self._run(x, [h0, c0])
-        out, (h_n, c_n) = self._finish(out, finals, unbatched)
+        out, (h_n, c_n) = self._run(x, hx, arrays=False)
         return out, (h_n, c_n)
 
-    def _inference_stack_applies(self) -> bool:
-        """True when nothing records and every layer runs forward in time without dropout: the
-        whole stack then runs in one time loop (:func:`swets_ops.fused_rnn.lstm_stack_infer`)."""
-        return (
-            active_tape() is None
-            and not self.bidirectional
-            and not (self.training and self.dropout > 0.0 and self.num_layers > 1)
-        )
+    def forward_arrays(
+        self, x: np.ndarray, hx: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """:meth:`forward` on arrays, nothing recorded: ``(output, (h_n, c_n))`` as arrays."""
+        out, (h_n, c_n) = self._run(x, hx, arrays=True)
+        return out, (h_n, c_n)
 
-    def _stack_weights(self) -> list[tuple[Any, Any, Any, Any]]:
-        weights = []
-        for row in range(self.num_layers):
-            w = [p._data for p in self._weights(row)]
-            weights.append((w[0], w[1], *(w[2:] if self.bias else (None, None))))
-        return weights
-
-    def infer_arrays(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The layer on a batch-first array ``x (N, L, input_size)`` with zero initial states, when
-        nothing records: ``(output (N, L, H), h_n, c_n (num_layers, N, H))`` as arrays, computed
-        by the one-loop inference path of :meth:`forward`. None when that path does not apply (a
-        tape records, a bidirectional layer, dropout between layers in training mode): use
-        :meth:`forward` then. For models' tape-free forwards: no Tensor is created."""
-        if not self._inference_stack_applies():
-            return None
-        if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ShapeError(
-                f"{describe(self)}: infer_arrays expects (N, L, {self.input_size}), got {x.shape}"
-            )
-        return lstm_stack_infer(x, self._stack_weights())
-
-    def _infer(
-        self, x: Tensor, h0: Any, c0: Any, unbatched: bool
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        y, h_n, c_n = lstm_stack_infer(
-            x._data,
-            self._stack_weights(),
-            h0._data if isinstance(h0, Tensor) else h0,
-            c0._data if isinstance(c0, Tensor) else c0,
-        )
-        if unbatched:
-            return Tensor(y[0]), (Tensor(h_n[:, 0]), Tensor(c_n[:, 0]))
-        if not self.batch_first:
-            y = y.transpose(1, 0, 2)
-        return Tensor(y), (Tensor(h_n), Tensor(c_n))
-
-    def _cell_op(self, x: Tensor, states: list[Any], weights: tuple[Parameter, ...]) -> tuple:
-        return ops.lstm(x, states[0], states[1], *weights)
+    def _layers(self, p: ForwardPath, x: Any, states: list[Any]) -> tuple[Any, list[Any]]:
+        if self.bidirectional or (self.training and self.dropout > 0.0 and self.num_layers > 1):
+            return super()._layers(p, x, states)
+        # the whole unidirectional stack as one op (one time loop when nothing records)
+        weights = [w for row in range(self.num_layers) for w in self._weights(p, row)]
+        y, h_n, c_n = p.op("lstm_stack", x, states[0], states[1], *weights)
+        return y, [h_n, c_n]
 
 
 class GRU(_RNNBase):
@@ -295,23 +322,23 @@ class GRU(_RNNBase):
 
     _gates = 3
     _kind = "GRU"
+    _op = "gru"
+    _state_names = ("h_0",)
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run the sequence; returns ``(output, h_n)``."""
-        x, unbatched = self._prepare(x)
-        h0 = self._state(hx, "h_0", x._data.shape[0], unbatched, x._data.dtype)
-        out, finals = self._run(x, [h0])
-        out, (h_n,) = self._finish(out, finals, unbatched)
+        out, (h_n,) = self._run(x, hx, arrays=False)
         return out, h_n
 
-    def _cell_op(self, x: Tensor, states: list[Any], weights: tuple[Parameter, ...]) -> tuple:
-        return ops.gru(x, states[0], *weights)
+    def forward_arrays(
+        self, x: np.ndarray, hx: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`forward` on arrays, nothing recorded: ``(output, h_n)`` as arrays."""
+        out, (h_n,) = self._run(x, hx, arrays=True)
+        return out, h_n
 
 
-class _CellBase(Module):
-    _gates = 4
-    _kind = "LSTMCell"
-
+class _CellBase(_Recurrent):
     def __init__(
         self,
         input_size: int,
@@ -321,54 +348,41 @@ class _CellBase(Module):
         dtype: Any = "float32",
     ) -> None:
         super().__init__()
-        kind = self._kind
-        self.input_size = positive_int(input_size, "input_size", kind)
-        self.hidden_size = positive_int(hidden_size, "hidden_size", kind)
-        np_dtype = float_dtype(dtype, kind)
-        g, h = self._gates, self.hidden_size
-        self.weight_ih = Parameter(np.zeros((g * h, self.input_size), np_dtype))
-        self.weight_hh = Parameter(np.zeros((g * h, h), np_dtype))
-        self.bias_ih = Parameter(np.zeros(g * h, np_dtype)) if bias else None
-        self.bias_hh = Parameter(np.zeros(g * h, np_dtype)) if bias else None
-        self._rng = as_generator(rng, kind)
+        np_dtype = self._init_sizes(input_size, hidden_size, rng, dtype)
+        params = self._gate_parameters(self.input_size, bias, np_dtype)
+        self.weight_ih, self.weight_hh = params[:2]
+        self.bias_ih, self.bias_hh = params[2:] if bias else (None, None)
         self.reset_parameters()
 
-    def reset_parameters(self, rng: RngLike = None) -> None:
-        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        gen = self._rng if rng is None else as_generator(rng, self._kind)
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
-            if p is not None:
-                init.uniform_(p, -bound, bound, rng=gen)
-
-    def _weights(self) -> tuple[Parameter, ...]:
+    def _all_weights(self) -> list[Parameter]:
         if self.bias_ih is None:
-            return self.weight_ih, self.weight_hh
-        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+            return [self.weight_ih, self.weight_hh]
+        return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
 
-    def _prepare(self, x: Any) -> tuple[Tensor, bool]:
-        x = to_input(x, self._kind, self.weight_ih._data.dtype)
+    def _inputs(self, x: Any, states: list[Any], convert: Any) -> tuple[Any, list[Any], bool]:
+        x = convert(x, self._kind, self.weight_ih._data.dtype)
         check_shape(x, self, ("N", self.input_size), (1, 2), {-1: self.input_size})
-        unbatched = x._data.ndim == 1
-        if unbatched:
-            x = ops.unsqueeze(x, axis=0)
-        return x, unbatched
+        unbatched = len(x.shape) == 1
+        shape = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
+        dtype = x.dtype if type(x) is np.ndarray else x._data.dtype
+        names = self._state_names
+        return (
+            x,
+            [self._check_state(s, n, shape, dtype, convert) for s, n in zip(states, names)],
+            unbatched,
+        )
 
-    def _state(self, s: Any, name: str, batch: int, unbatched: bool, dtype: np.dtype) -> Any:
-        h = self.hidden_size
-        if s is None:
-            return np.zeros((batch, h), dtype)
-        if isinstance(s, (tuple, list)):
-            raise ConfigError(
-                f"{describe(self)}: {name} must be a tensor, got a {type(s).__name__}"
-            )
-        s = to_input(s, self._kind, dtype)
-        expected = (h,) if unbatched else (batch, h)
-        if s._data.shape != expected:
-            raise ShapeError(
-                f"{describe(self)}: expected {name} of shape {expected}, got shape {s._data.shape}"
-            )
-        return ops.unsqueeze(s, axis=0) if unbatched else s
+    def _compute(self, p: ForwardPath, x: Any, states: list[Any], unbatched: bool) -> Any:
+        """One step on path ``p``: the op's output (a state, or a tuple of states)."""
+        if unbatched:
+            x = p.unsqueeze(x, 0)
+            states = [p.unsqueeze(s, 0) for s in states]
+        out = p.op(self._op, x, *states, *(p.value(w) for w in self._all_weights()))
+        if not unbatched:
+            return out
+        if isinstance(out, tuple):
+            return tuple(p.squeeze(s, 0) for s in out)
+        return p.squeeze(out, 0)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -395,22 +409,19 @@ class LSTMCell(_CellBase):
 
     _gates = 4
     _kind = "LSTMCell"
+    _op = "lstm_cell"
+    _state_names = ("h", "c")
 
     def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         """One step; returns ``(h', c')``."""
-        x, unbatched = self._prepare(x)
-        n, dtype = x._data.shape[0], x._data.dtype
-        if hx is None:
-            h = c = None
-        else:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise ConfigError(f"{describe(self)}: hx must be a pair (h, c), got {type(hx)}")
-            h, c = hx
-        h = self._state(h, "h", n, unbatched, dtype)
-        c = self._state(c, "c", n, unbatched, dtype)
-        h1, c1 = ops.lstm_cell(x, h, c, *self._weights())
-        if unbatched:
-            return ops.squeeze(h1, axis=0), ops.squeeze(c1, axis=0)
+        h1, c1 = self._run(x, hx, arrays=False)
+        return h1, c1
+
+    def forward_arrays(
+        self, x: np.ndarray, hx: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`forward` on arrays, nothing recorded: ``(h', c')`` as arrays."""
+        h1, c1 = self._run(x, hx, arrays=True)
         return h1, c1
 
 
@@ -428,10 +439,13 @@ class GRUCell(_CellBase):
 
     _gates = 3
     _kind = "GRUCell"
+    _op = "gru_cell"
+    _state_names = ("hx",)
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         """One step; returns ``h'``."""
-        x, unbatched = self._prepare(x)
-        h = self._state(hx, "hx", x._data.shape[0], unbatched, x._data.dtype)
-        h1 = ops.gru_cell(x, h, *self._weights())
-        return ops.squeeze(h1, axis=0) if unbatched else h1
+        return self._run(x, hx, arrays=False)
+
+    def forward_arrays(self, x: np.ndarray, hx: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`forward` on arrays, nothing recorded: ``h'`` as an array."""
+        return self._run(x, hx, arrays=True)

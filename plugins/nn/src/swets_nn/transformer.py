@@ -19,6 +19,7 @@ from swets_nn._common import (
     positive_int,
     probability,
     to_input,
+    to_input_array,
 )
 from swets_nn.activation import activation as make_activation
 from swets_nn.attention import MultiheadAttention
@@ -26,6 +27,7 @@ from swets_nn.container import LayerList
 from swets_nn.dropout import Dropout
 from swets_nn.linear import Linear
 from swets_nn.normalization import LayerNorm
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 __all__ = ["TransformerEncoder", "TransformerEncoderLayer", "clone_layer"]
 
@@ -142,34 +144,86 @@ class TransformerEncoderLayer(Module):
         src_mask: Any = None,
         src_key_padding_mask: Any = None,
         is_causal: bool = False,
+        *,
+        last_position: bool = False,
     ) -> Tensor:
         """Encode ``src``; ``src_mask`` and ``src_key_padding_mask`` follow
-        :class:`MultiheadAttention`'s ``attn_mask`` and ``key_padding_mask``."""
-        x = to_input(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
+        :class:`MultiheadAttention`'s ``attn_mask`` and ``key_padding_mask``.
+
+        ``last_position=True`` computes the output at the last position only (``L = 1`` in the
+        output shape), for a stack whose reader takes the last row: the keys and values still come
+        from every position, the queries, the feed-forward block and the norms run on one row. The
+        row equals the last row of the full output (the last query sees every key, with or
+        without the causal mask).
+        """
+        x = self._check(src, to_input)
+        masks = (src_mask, src_key_padding_mask)
+        return forward_on_path(self._compute, x, *masks, is_causal, last_position)
+
+    def forward_arrays(
+        self,
+        src: np.ndarray,
+        src_mask: Any = None,
+        src_key_padding_mask: Any = None,
+        is_causal: bool = False,
+        *,
+        last_position: bool = False,
+    ) -> np.ndarray:
+        """:meth:`forward` on arrays, nothing recorded."""
+        x = self._check(src, to_input_array)
+        masks = (src_mask, src_key_padding_mask)
+        return self._compute(ARRAYS, x, *masks, is_causal, last_position)
+
+    def _check(self, src: Any, convert: Any) -> Any:
+        x = convert(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
         seq = ("N", "L", self.d_model) if self.batch_first else ("L", "N", self.d_model)
         check_shape(x, self, seq, (2, 3), {-1: self.d_model})
-        if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            x = x + self._ff_block(self.norm2(x))
-        else:
-            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-            x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
-        out, _ = self.self_attn(
-            x,
-            x,
-            x,
+    def _compute(
+        self, p: ForwardPath, x: Any, mask: Any, kpm: Any, is_causal: bool, last: bool
+    ) -> Any:
+        """The layer on path ``p``: the PyTorch structure above; with ``last``, the queries and
+        residuals of the last position only."""
+        rows = None
+        if last:
+            # the last position's row: (N, 1, E), (1, N, E) or (1, E) unbatched
+            batched_rows = self.batch_first and len(x.shape) == 3
+            rows = (slice(None), slice(-1, None)) if batched_rows else (slice(-1, None),)
+            if mask is not None:  # the last query's row of the mask
+                if not isinstance(mask, (Tensor, np.ndarray)):
+                    mask = np.asarray(mask)
+                mask = mask[..., -1:, :]
+            is_causal = False  # the last query sees every key with or without the mask
+        if self.norm_first:
+            h = p.forward(self.norm1)(x)
+            q = h if rows is None else p.getitem(h, rows)
+            x = x if rows is None else p.getitem(x, rows)
+            x = p.op("add", x, self._sa_block(p, q, h, mask, kpm, is_causal))
+            return p.op("add", x, self._ff_block(p, p.forward(self.norm2)(x)))
+        q = x if rows is None else p.getitem(x, rows)
+        x = p.forward(self.norm1)(p.op("add", q, self._sa_block(p, q, x, mask, kpm, is_causal)))
+        return p.forward(self.norm2)(p.op("add", x, self._ff_block(p, x)))
+
+    def _sa_block(
+        self, p: ForwardPath, q: Any, kv: Any, mask: Any, kpm: Any, is_causal: bool
+    ) -> Any:
+        out, _ = p.forward(self.self_attn)(
+            q,
+            kv,
+            kv,
             attn_mask=mask,
             key_padding_mask=kpm,
             need_weights=False,
             is_causal=is_causal,
         )
-        return self.dropout1(out)
+        return p.forward(self.dropout1)(out)
 
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+    def _ff_block(self, p: ForwardPath, x: Any) -> Any:
+        f = p.forward
+        return f(self.dropout2)(
+            f(self.linear2)(f(self.dropout)(f(self.activation)(f(self.linear1)(x))))
+        )
 
     def extra_repr(self) -> str:
         return (
@@ -242,14 +296,27 @@ class TransformerEncoder(Module):
         is_causal: bool | None = None,
     ) -> Tensor:
         """Run every layer in order, then the final norm."""
+        return forward_on_path(self._compute, src, mask, src_key_padding_mask, is_causal)
+
+    def forward_arrays(
+        self,
+        src: np.ndarray,
+        mask: Any = None,
+        src_key_padding_mask: Any = None,
+        is_causal: bool | None = None,
+    ) -> np.ndarray:
+        """:meth:`forward` on arrays, nothing recorded."""
+        return self._compute(ARRAYS, src, mask, src_key_padding_mask, is_causal)
+
+    def _compute(
+        self, p: ForwardPath, src: Any, mask: Any, kpm: Any, is_causal: bool | None
+    ) -> Any:
         out = src
         causal = bool(is_causal)
         for layer in self.layers:
-            out = layer(
-                out, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=causal
-            )
+            out = p.forward(layer)(out, src_mask=mask, src_key_padding_mask=kpm, is_causal=causal)
         if self.norm is not None:
-            out = self.norm(out)
+            out = p.forward(self.norm)(out)
         return out
 
     def extra_repr(self) -> str:

@@ -111,6 +111,24 @@ def _tanh_by_type(x):
     return lambda x: math.tanh(x)
 
 
+_HALF = np.float32(0.5)  # exact: keeps float32 arithmetic float32, float64 float64
+
+
+@njit(inline="always", **_OPTS)
+def lstm_point(o, i, f, g, c):
+    """:func:`swets_ops.fused_lstm.lstm_step` for one element: the packed pre-activations ``o, i, f``
+    (halved) and ``g`` and the cell state ``c`` give ``(o, i, f, g, c', tanh(c'), h')``, the
+    activated gates, the new cell state, its tanh and the new hidden state, by the step's arithmetic
+    in its order."""
+    o = _HALF * tanh(o) + _HALF  # sigmoid(z) = (1 + tanh(z / 2)) / 2
+    i = _HALF * tanh(i) + _HALF
+    f = _HALF * tanh(f) + _HALF
+    g = tanh(g)
+    c = f * c + i * g
+    tc = tanh(c)
+    return o, i, f, g, c, tc, o * tc
+
+
 @njit(**_OPTS)
 def lstm_layer(
     pre: np.ndarray,
@@ -130,23 +148,26 @@ def lstm_layer(
         w_hh_t: ``(H, 4H)`` scratch space, receives ``w_hh.T``.
         h, c: ``(N, H)`` initial states, overwritten with the final ones.
         y: ``(N, L, H)`` receives the hidden state of every step.
+
+    Each step is :func:`lstm_point` on the packed pre-activations (the sigmoid gates halved here,
+    exactly: a power of two).
     """
     N, L, G = pre.shape
     H = G // 4
     _transpose_into(w_hh, w_hh_t)
     z = np.empty((N, G), pre.dtype)
-    half = np.float32(0.5)  # exact: keeps float32 arithmetic float32, float64 float64
     for t in range(L):
         _recurrent_product(z, pre, t, bias, h, w_hh_t)
         for n in range(N):
             for s in range(H):
-                i = half + half * tanh(half * z[n, s])  # sigmoid(v) = (1 + tanh(v / 2)) / 2
-                f = half + half * tanh(half * z[n, H + s])
-                g = tanh(z[n, 2 * H + s])
-                o = half + half * tanh(half * z[n, 3 * H + s])
-                cs = f * c[n, s] + i * g
+                _, _, _, _, cs, _, hs = lstm_point(
+                    _HALF * z[n, 3 * H + s],
+                    _HALF * z[n, s],
+                    _HALF * z[n, H + s],
+                    z[n, 2 * H + s],
+                    c[n, s],
+                )
                 c[n, s] = cs
-                hs = o * tanh(cs)
                 h[n, s] = hs
                 y[n, t, s] = hs
 
@@ -155,35 +176,35 @@ def lstm_layer(
 def lstm_step_f32(
     A: np.ndarray, t: int, rec: np.ndarray, Cs: np.ndarray, Tc: np.ndarray, Hs: np.ndarray
 ) -> None:
-    """Step ``t`` of the recorded float32 ``lstm`` op's forward, after its recurrent product.
+    """Step ``t`` of the recorded float32 ``lstm`` op's forward, after its recurrent product:
+    :func:`lstm_point` on ``A[:, t] + rec``.
 
     Args:
-        A: ``(4, L, N, H)`` pre-scaled input pre-activations of every step (gates o, i, f, g,
-            scaled by -1 and, for g, -2: the op's exp form); step ``t`` is overwritten with the
-            activated gates o, i, f and ``g = tanh``, which the backward pass reads.
+        A: ``(4, L, N, H)`` packed input pre-activations of every step (gates o, i, f, g, the
+            sigmoid gates halved); step ``t`` is overwritten with the activated gates, which the
+            backward pass reads.
         t: the step.
         rec: ``(4, N, H)`` the step's recurrent product, in the same layout and scaling.
         Cs, Hs: ``(L + 1, N, H)`` cell and hidden states; reads row ``t``, writes row ``t + 1``.
         Tc: ``(L, N, H)`` receives ``tanh`` of the new cell state in row ``t``.
     """
     N, H = rec.shape[1], rec.shape[2]
-    half = np.float32(0.5)
     for n in range(N):
         for s in range(H):
-            # pre-scaled v = -z (-2z for g): sigmoid(z) = (1 - tanh(v/2)) / 2, tanh(z_g) = -tanh(v/2)
-            o = half - half * tanh32(half * (A[0, t, n, s] + rec[0, n, s]))
-            i = half - half * tanh32(half * (A[1, t, n, s] + rec[1, n, s]))
-            f = half - half * tanh32(half * (A[2, t, n, s] + rec[2, n, s]))
-            g = -tanh32(half * (A[3, t, n, s] + rec[3, n, s]))
+            o, i, f, g, c, tc, h = lstm_point(
+                A[0, t, n, s] + rec[0, n, s],
+                A[1, t, n, s] + rec[1, n, s],
+                A[2, t, n, s] + rec[2, n, s],
+                A[3, t, n, s] + rec[3, n, s],
+                Cs[t, n, s],
+            )
             A[0, t, n, s] = o
             A[1, t, n, s] = i
             A[2, t, n, s] = f
             A[3, t, n, s] = g
-            c = f * Cs[t, n, s] + i * g
             Cs[t + 1, n, s] = c
-            tc = tanh32(c)
             Tc[t, n, s] = tc
-            Hs[t + 1, n, s] = o * tc
+            Hs[t + 1, n, s] = h
 
 
 @njit(**_OPTS)

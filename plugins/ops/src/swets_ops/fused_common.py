@@ -1,13 +1,32 @@
-"""Validation helpers shared by the fused ops (conv1d, recurrent cells, attention, norms...)."""
+"""What the fused ops share: the OpDef of one definition, validation helpers, dropout masks and
+scratch buffers."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from swets_core.autograd import OpDef
 from swets_core.errors import DTypeError, OpError, ShapeError
+
+
+def fused_op(name: str, forward: Callable[..., tuple[Any, Any]]) -> OpDef:
+    """The :class:`OpDef` of a fused op from its one definition.
+
+    ``forward(*inputs, **attrs, _record=True)`` computes the output and returns ``(output,
+    backward)``; with ``_record=False`` it may skip what only the backward pass needs (and return
+    None for it). The op's inference function is that call, so the recorded and the inference paths
+    are one computation.
+    """
+
+    def infer(*inputs: Any, **attrs: Any) -> Any:
+        return forward(*inputs, _record=False, **attrs)[0]
+
+    infer.__name__ = infer.__qualname__ = f"{forward.__name__}_infer"
+    return OpDef(name, forward, infer=infer)
 
 
 def float_array(op: str, name: str, a: Any) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""``dropout`` (inverted scaling, explicit Generator) and ``embedding`` (scatter-add backward)."""
+"""``dropout`` (inverted scaling, explicit Generator), ``embedding`` (scatter-add backward) and
+``weight_norm`` (a kernel re-parameterised by direction and magnitude)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.autograd import OpDef
-from swets_core.errors import DTypeError, OpError
+from swets_core.errors import DTypeError, OpError, ShapeError
 from swets_ops.fused_common import (
     check_ndim,
     check_rng,
     float_array,
+    fused_op,
     keep_mask,
     like_layout,
     probability,
+    same_dtype,
 )
 
 # ------------------------------------------------------------------------------------------------
@@ -22,45 +24,13 @@ from swets_ops.fused_common import (
 # ------------------------------------------------------------------------------------------------
 
 
-def _dropout(
+def dropout(
     x: Any,
     *,
     p: float = 0.5,
     rng: np.random.Generator | None = None,
     training: bool = True,
     _record: bool = True,
-) -> tuple[np.ndarray, Any]:
-    op = "dropout"
-    x = float_array(op, "x", x)
-    p = probability(op, "p", p)
-    if not training or p == 0.0:
-        return x, (lambda g, needs: (g,))
-    if p == 1.0:  # everything dropped (PyTorch returns zeros)
-        return np.zeros_like(x), (lambda g, needs: (np.zeros_like(g),))
-    rng = check_rng(op, rng)
-    keep = like_layout(
-        keep_mask(rng, x.shape, p), x
-    )  # bool: a quarter of the memory a float mask would keep
-    scale = x.dtype.type(1.0 / (1.0 - p))
-    out = np.multiply(x, keep)
-    out *= scale
-    if not _record:
-        return out, None
-
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray]:
-        gx = np.multiply(g, keep)
-        gx *= scale
-        return (gx,)
-
-    return out, backward
-
-
-def dropout(
-    x: np.ndarray,
-    *,
-    p: float = 0.5,
-    rng: np.random.Generator | None = None,
-    training: bool = True,
 ) -> tuple[np.ndarray, Any]:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by ``1 / (1 - p)``.
 
@@ -74,11 +44,28 @@ def dropout(
     Returns:
         An array of the shape of ``x``; the gradient is masked and scaled the same way.
     """
-    return _dropout(x, p=p, rng=rng, training=training)
+    op = "dropout"
+    x = float_array(op, "x", x)
+    p = probability(op, "p", p)
+    if not training or p == 0.0:
+        return x, (lambda g, needs: (g,))
+    if p == 1.0:  # everything dropped (PyTorch returns zeros)
+        return np.zeros_like(x), (lambda g, needs: (np.zeros_like(g),))
+    rng = check_rng(op, rng)
+    # bool: a quarter of the memory a float mask would keep
+    keep = like_layout(keep_mask(rng, x.shape, p), x)
+    scale = x.dtype.type(1.0 / (1.0 - p))
+    out = np.multiply(x, keep)
+    out *= scale
+    if not _record:
+        return out, None
 
+    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray]:
+        gx = np.multiply(g, keep)
+        gx *= scale
+        return (gx,)
 
-def _dropout_infer(x: Any, **attrs: Any) -> np.ndarray:
-    return _dropout(x, _record=False, **attrs)[0]
+    return out, backward
 
 
 # ------------------------------------------------------------------------------------------------
@@ -101,9 +88,22 @@ def _indices(op: str, indices: Any, num: int) -> np.ndarray:
     return idx
 
 
-def _embedding(
+def embedding(
     weight: Any, indices: Any, *, padding_idx: int | None = None, _record: bool = True
 ) -> tuple[np.ndarray, Any]:
+    """Row lookup ``weight[indices]``; the backward scatter-adds into the looked-up rows.
+
+    Args:
+        weight: ``(num_embeddings, embedding_dim)``.
+        indices: integers of any shape ``(*)``, each in ``[0, num_embeddings)``; no gradient.
+        padding_idx: optional row that receives no gradient (as PyTorch's ``padding_idx``).
+
+    Returns:
+        ``(*, embedding_dim)``.
+
+    Raises:
+        DTypeError: non-integer indices. OpError: an index out of range.
+    """
     op = "embedding"
     weight = float_array(op, "weight", weight)
     check_ndim(op, "weight", weight, (2,), "(num_embeddings, embedding_dim)")
@@ -129,30 +129,67 @@ def _embedding(
     return out, backward
 
 
-def embedding(
-    weight: np.ndarray, indices: np.ndarray, *, padding_idx: int | None = None
-) -> tuple[np.ndarray, Any]:
-    """Row lookup ``weight[indices]``; the backward scatter-adds into the looked-up rows.
+# ------------------------------------------------------------------------------------------------
+# weight_norm
+# ------------------------------------------------------------------------------------------------
+
+
+def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple[np.ndarray, Any]:
+    """weight_norm(v, g, axis=0): ``g * v / ||v||``, the norm over every axis of ``v`` but ``axis``
+    (PyTorch's ``_weight_norm``, the kernel of ``torch.nn.utils.weight_norm``).
 
     Args:
-        weight: ``(num_embeddings, embedding_dim)``.
-        indices: integers of any shape ``(*)``, each in ``[0, num_embeddings)``; no gradient.
-        padding_idx: optional row that receives no gradient (as PyTorch's ``padding_idx``).
+        v: the direction, any shape with at least one dimension.
+        g: the magnitude: ``v``'s size along ``axis`` and 1 along the others (``(C_out, 1, 1)`` for a
+            convolution kernel ``(C_out, C_in, K)`` and ``axis=0``).
 
     Returns:
-        ``(*, embedding_dim)``.
-
-    Raises:
-        DTypeError: non-integer indices. OpError: an index out of range.
+        The kernel, the shape of ``v``. Computed as ``(g / sqrt(sum(v^2))) * v``; the backward is
+        the chain rule through those steps.
     """
-    return _embedding(weight, indices, padding_idx=padding_idx)
+    op = "weight_norm"
+    v = float_array(op, "v", v)
+    g = float_array(op, "g", g)
+    if g.dtype != v.dtype:
+        same_dtype(op, v=v, g=g)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not v.ndim:
+        raise OpError(
+            f"{op}: axis must be an int and v at least 1-d, got axis={axis!r}, v {v.shape}"
+        )
+    if not -v.ndim <= axis < v.ndim:
+        raise ShapeError(f"{op}: axis {axis} is out of range for v of shape {v.shape}")
+    axis = int(axis) % v.ndim
+    norm_shape = tuple(s if a == axis else 1 for a, s in enumerate(v.shape))
+    if g.shape != norm_shape:
+        raise ShapeError(
+            f"{op}: g must have shape {norm_shape} (v's size along axis {axis}, 1 elsewhere) for v "
+            f"of shape {v.shape}, got {g.shape}"
+        )
+    others = tuple(a for a in range(v.ndim) if a != axis)
+    norm = np.sqrt(np.sum(np.square(v), axis=others, keepdims=True))
+    scale = np.true_divide(g, norm)
+    out = np.multiply(scale, v)
+    if not _record:
+        return out, None
 
+    def backward(grad: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
+        g_scale = np.multiply(grad, v).sum(axis=others, keepdims=True)
+        gv = gg = None
+        if needs[0]:
+            # through the norm: d||v|| / dv = v / ||v||
+            g_norm = np.negative(g_scale * scale) / norm
+            with np.errstate(divide="ignore"):
+                g_sq = g_norm / (norm + norm)
+            gv = grad * scale + g_sq * (v + v)
+        if needs[1]:
+            gg = g_scale / norm
+        return gv, gg
 
-def _embedding_infer(weight: Any, indices: Any, **attrs: Any) -> np.ndarray:
-    return _embedding(weight, indices, _record=False, **attrs)[0]
+    return out, backward
 
 
 OPS = [
-    OpDef("dropout", dropout, infer=_dropout_infer),
-    OpDef("embedding", embedding, infer=_embedding_infer),
+    fused_op("dropout", dropout),
+    fused_op("embedding", embedding),
+    fused_op("weight_norm", weight_norm),
 ]

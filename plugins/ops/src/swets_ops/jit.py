@@ -14,10 +14,10 @@ request pays for it. ``SWETS_JIT=0`` keeps numba out of the process altogether.
 
 Where they are used:
 
-- :func:`swets_ops.fused_rnn.lstm_stack_infer` (the ``lstm`` op when nothing records, and
-  ``swets_nn.LSTM`` in inference) for batches of at most :data:`LSTM_MAX_BATCH` sequences; larger
-  batches amortise numpy's per-call cost and keep the numpy path (one matrix product per step for the
-  whole batch).
+- :func:`swets_ops.fused_lstm.lstm_stack_infer` (the ``lstm`` and ``lstm_stack`` ops when nothing
+  records, so ``swets_nn.LSTM`` in inference) for batches of at most :data:`LSTM_MAX_BATCH`
+  sequences; larger batches amortise numpy's per-call cost and keep the numpy path (one matrix
+  product per step for the whole batch).
 - the recorded float32 ``lstm`` op (training): the elementwise part of every time step, forward and
   backward, around numpy's matrix products.
 """

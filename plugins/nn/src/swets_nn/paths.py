@@ -1,0 +1,175 @@
+"""The two paths of a forward pass: one definition of a layer's maths, run on Tensors or on arrays.
+
+Every layer has two entries: ``forward`` (Tensors in, Tensors out; recorded when a tape is active)
+and ``forward_arrays`` (numpy arrays in, arrays out; nothing recorded, no Tensor created), which
+take the same arguments and compute the same values through the same registered ops. A layer whose
+maths is a single op calls it from both. A layer that composes ops and sub-layers writes the
+composition **once**, as a method taking a :class:`ForwardPath` ``p``::
+
+    def _compute(self, p, x):
+        h = p.forward(self.norm)(x)                 # the sub-layer's forward on this path
+        return p.op("add", x, p.forward(self.ff)(h))  # a registered op on this path
+
+and runs it with :data:`TENSORS` from ``forward`` and :data:`ARRAYS` from ``forward_arrays``:
+
+- :data:`TENSORS`: ``p.op`` is :func:`swets_core.call_op` and ``p.forward(layer)`` is
+  ``layer.forward``, so the ops record on the active tape;
+- :data:`ARRAYS`: ``p.op`` is :func:`swets_core.run_op` (the op's inference function on arrays) and
+  ``p.forward(layer)`` is ``layer.forward_arrays``.
+
+Nothing but the per-op cost differs: an array op skips the Tensor, the tape checks and the layer
+call around it, which is most of the time of a small forward (a forecast at batch size 1). Shape-only
+steps (``reshape``, ``transpose``, indexing) are numpy views on the array path. A layer's ``forward``
+takes the array path itself when nothing records (:func:`swets_core.active_tape` is None) and wraps
+the result (:func:`as_tensors`).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from swets_core import Tensor, active_tape, call_op, no_grad, run_op
+
+__all__ = ["ARRAYS", "TENSORS", "ForwardPath", "as_tensors", "forward_on_path"]
+
+
+class ForwardPath:
+    """What a composite layer's one definition calls: ops, sub-layers and shape steps of one path.
+
+    Attributes:
+        arrays: True on the array path.
+        op: ``op(name, *inputs, **attrs)`` runs the registered op ``name``.
+        forward: ``forward(layer)`` is the sub-layer's forward on this path (call it with the
+            sub-layer's arguments).
+        value: ``value(tensor)`` is a parameter (or tensor) as this path's value: itself, or its
+            array.
+        reshape, transpose, getitem, unsqueeze, squeeze: ``(x, shape)``, ``(x, axes)``,
+            ``(x, index)``, ``(x, axis)``, ``(x, axis)``.
+    """
+
+    __slots__ = (
+        "arrays",
+        "forward",
+        "getitem",
+        "name",
+        "op",
+        "reshape",
+        "squeeze",
+        "transpose",
+        "unsqueeze",
+        "value",
+    )
+
+    def __init__(self, name: str, arrays: bool, **members: Callable[..., Any]) -> None:
+        self.name = name
+        self.arrays = arrays
+        for key, fn in members.items():
+            setattr(self, key, fn)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _same(t: Any) -> Any:
+    return t
+
+
+def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
+    return call_op("reshape", x, shape=shape)
+
+
+def _transpose(x: Any, axes: tuple[int, ...]) -> Any:
+    return call_op("transpose", x, axes=axes)
+
+
+def _getitem(x: Any, index: Any) -> Any:
+    return call_op("getitem", x, index=index)
+
+
+def _unsqueeze(x: Any, axis: int) -> Any:
+    return call_op("unsqueeze", x, axis=axis)
+
+
+def _squeeze(x: Any, axis: int) -> Any:
+    return call_op("squeeze", x, axis=axis)
+
+
+def _forward_arrays(layer: Any) -> Callable[..., Any]:
+    """``layer.forward_arrays``; for a layer without one (a user's own), its ``forward`` on Tensors
+    made from the arrays, with nothing recorded, its result unwrapped."""
+    method = getattr(layer, "forward_arrays", None)
+    if method is not None:
+        return method
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with no_grad():
+            out = layer(*_wrap(args), **kwargs)
+        return _unwrap(out)
+
+    return run
+
+
+def _wrap(items: Any) -> Any:
+    return [Tensor(a) if isinstance(a, np.ndarray) else a for a in items]
+
+
+def _unwrap(out: Any) -> Any:
+    if isinstance(out, Tensor):
+        return out._data
+    if isinstance(out, tuple):
+        return tuple(_unwrap(o) for o in out)
+    return out
+
+
+TENSORS = ForwardPath(
+    "TENSORS",
+    False,
+    op=call_op,
+    forward=operator.attrgetter("forward"),
+    value=_same,
+    reshape=_reshape,
+    transpose=_transpose,
+    getitem=_getitem,
+    unsqueeze=_unsqueeze,
+    squeeze=_squeeze,
+)
+"""Tensors through the tape: recorded when a tape is active."""
+
+ARRAYS = ForwardPath(
+    "ARRAYS",
+    True,
+    op=run_op,
+    forward=_forward_arrays,
+    value=operator.attrgetter("_data"),
+    reshape=np.ndarray.reshape,
+    transpose=np.ndarray.transpose,
+    getitem=operator.getitem,
+    unsqueeze=np.expand_dims,
+    squeeze=np.squeeze,
+)
+"""numpy arrays through the ops' inference functions: nothing recorded, no Tensor created."""
+
+
+def as_tensors(out: Any) -> Any:
+    """The array path's result as ``forward`` returns it: arrays wrapped as Tensors, inside tuples
+    too; None stays None."""
+    if isinstance(out, np.ndarray):
+        return Tensor(out)
+    if isinstance(out, tuple):
+        return tuple(as_tensors(o) for o in out)
+    return out
+
+
+def forward_on_path(compute: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """What a composite layer's ``forward`` returns: ``compute(p, *args, **kwargs)`` on
+    :data:`TENSORS` when a tape is active, else on :data:`ARRAYS` with the Tensor arguments as
+    their arrays and the result wrapped as Tensors (:func:`as_tensors`)."""
+    if active_tape() is not None:
+        return compute(TENSORS, *args, **kwargs)
+    args = tuple(a._data if isinstance(a, Tensor) else a for a in args)
+    kwargs = {k: v._data if isinstance(v, Tensor) else v for k, v in kwargs.items()}
+    return as_tensors(compute(ARRAYS, *args, **kwargs))
