@@ -59,9 +59,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 """Distribution -> the sibling distributions its modules may import (docs/architecture.md)."""
 
-KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    ("swets_nn.recurrent", "swets_ops.fused_rnn"),
-}
+KNOWN_VIOLATIONS: set[tuple[str, str]] = set()
 """(importing module, imported module) pairs breaking rule 1 that are still to be removed."""
 
 

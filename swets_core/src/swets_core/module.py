@@ -23,7 +23,16 @@ from swets_core.autograd import Parameter, Tensor
 from swets_core.budget import charge
 from swets_core.dtype import DType
 from swets_core.errors import StateDictError
-from swets_core.tape import _state, using_tape
+from swets_core.tape import _state, no_grad, using_tape
+
+
+def _arrays_of(out: Any) -> Any:
+    """``out`` with every Tensor (inside tuples and lists too) as its array."""
+    if isinstance(out, Tensor):
+        return out._data
+    if isinstance(out, (tuple, list)):
+        return type(out)(_arrays_of(o) for o in out)
+    return out
 
 
 def _wrap_forward(f: Any) -> Any:
@@ -63,6 +72,19 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
+
+    def forward_arrays(self, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`forward` on numpy arrays, nothing recorded: takes what ``forward`` takes with
+        arrays in place of Tensors and returns what it returns with arrays in place of Tensors.
+
+        Layers that compose ops override it with the ops' inference functions on arrays (no Tensor
+        per op); this default runs ``forward`` on Tensors of the arrays under :func:`no_grad`, so
+        every layer can sit inside one that calls its sub-layers on arrays.
+        """
+        args = tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
+        with no_grad():
+            out = self.forward(*args, **kwargs)
+        return _arrays_of(out)
 
     # -- structure ----------------------------------------------------------------------------
     def register_buffer(self, name: str, value: np.ndarray) -> None:

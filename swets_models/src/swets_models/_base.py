@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Tensor
+from swets_core import Module, Tensor, active_tape
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
-from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 _DEFAULT_LOOKBACK = 96
 
@@ -206,7 +206,10 @@ class ForecastingModel(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
-        return forward_on_path(self._compute, self._prepare(x))
+        x = self._prepare(x)
+        if active_tape() is None:  # nothing records: the array path, one Tensor at the end
+            return Tensor(self._compute(ARRAYS, x._data))
+        return self._compute(TENSORS, x)
 
     def forward_arrays(self, x: np.ndarray) -> np.ndarray:
         """:meth:`forward` on an array, nothing recorded."""

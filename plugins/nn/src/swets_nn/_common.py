@@ -99,13 +99,15 @@ def to_input(x: Any, owner: str, dtype: np.dtype | None) -> Tensor:
 def to_input_array(x: Any, owner: str, dtype: np.dtype | None) -> np.ndarray:
     """:func:`to_input` for ``forward_arrays``: ``x`` as a numpy array (a Tensor gives its array)
     checked to be floating point of the layer's dtype."""
-    if type(x) is not np.ndarray:
-        if isinstance(x, Tensor):
-            x = x._data
-        elif not isinstance(x, np.ndarray):
-            x = to_input(x, owner, dtype)._data
-    if x.dtype is not dtype:
-        _check_dtype(x, owner, dtype)
+    if type(x) is np.ndarray:
+        xd = x.dtype
+        if xd is dtype or (dtype is None and xd.kind == "f"):
+            return x
+    elif isinstance(x, Tensor):
+        x = x._data
+    elif not isinstance(x, np.ndarray):
+        x = to_input(x, owner, dtype)._data
+    _check_dtype(x, owner, dtype)
     return x
 
 

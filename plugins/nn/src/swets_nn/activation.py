@@ -27,7 +27,9 @@ class _Activation(Module):
 
     def forward_arrays(self, x: np.ndarray) -> np.ndarray:
         """:meth:`forward` on an array, nothing recorded."""
-        return run_op(self._op, to_input_array(x, type(self).__name__, None), **self._attrs())
+        if type(x) is not np.ndarray or x.dtype.kind != "f":
+            x = to_input_array(x, type(self).__name__, None)
+        return run_op(self._op, x, **self._attrs())
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self._attrs().items())

@@ -22,7 +22,7 @@ from swets_nn._common import (
     to_input_array,
 )
 from swets_nn.linear import Linear
-from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, as_tensors
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, Parts, as_tensors
 
 __all__ = ["MultiheadAttention", "causal_mask"]
 
@@ -165,6 +165,14 @@ class MultiheadAttention(Module):
             self.bias_k = self.bias_v = None
         self._reset(gen, out_proj=False)
         self.rng: np.random.Generator = child_generator(gen)
+        # how the projections are cut: along the features (-1) or the weight rows (0)
+        self._parts = {
+            "qkv": Parts((e, e, e), -1),
+            "kv": Parts((e, e), -1),
+            "q_kv": Parts((e, 2 * e), 0),
+            "k_v": Parts((e, e), 0),
+            "q_k_v": Parts((e, e, e), 0),
+        }
 
     def reset_parameters(self, rng: RngLike = None) -> None:
         """Re-draw: xavier_uniform projections, zero biases, Linear default for ``out_proj.weight``."""
@@ -206,13 +214,14 @@ class MultiheadAttention(Module):
         ``<= i``); with an ``attn_mask`` it is a hint and the given mask is used, as PyTorch.
         Returns ``(output, weights or None)``.
         """
-        q_in, k_in, v_in = self._inputs(query, key, value, to_input)
+        q, k, v = self._inputs(query, key, value, to_input)
         args = (key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal)
         if active_tape() is not None:
-            return self._compute(TENSORS, q_in, k_in, v_in, *args)
-        arrays = {id(t): t._data for t in (q_in, k_in, v_in)}
-        q, k, v = (arrays[id(t)] for t in (q_in, k_in, v_in))
-        return as_tensors(self._compute(ARRAYS, q, k, v, *args))
+            return self._compute(TENSORS, q, k, v, *args)
+        # the arrays keep the identities (query is key...) the Tensors had
+        k = q._data if k is q else k._data
+        v = k if v is not None and v is k else v._data
+        return as_tensors(self._compute(ARRAYS, q._data, k, v, *args))
 
     def forward_arrays(
         self,
@@ -226,14 +235,29 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """:meth:`forward` on arrays, nothing recorded: ``(output, weights or None)`` as arrays."""
-        q_in, k_in, v_in = self._inputs(query, key, value, to_input_array)
+        dtype = self.out_proj.weight._data.dtype
+        if (
+            type(query) is np.ndarray
+            and query.dtype is dtype
+            and (key is None or key is query or (type(key) is np.ndarray and key.dtype is dtype))
+            and (
+                value is None
+                or value is key
+                or (type(value) is np.ndarray and value.dtype is dtype)
+            )
+        ):  # arrays of the layer's dtype: nothing to convert
+            k = query if key is None else key
+            v = k if value is None else value
+            q = query
+        else:
+            q, k, v = self._inputs(query, key, value, to_input_array)
         args = (key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal)
-        return self._compute(ARRAYS, q_in, k_in, v_in, *args)
+        return self._compute(ARRAYS, q, k, v, *args)
 
     def _inputs(self, query: Any, key: Any, value: Any, convert: Any) -> tuple[Any, Any, Any]:
-        """Query, key and value converted and checked (``key``/``value`` default to ``query`` /
-        ``key``; the same object given twice stays one object)."""
-        dtype = self._param_dtype()
+        """Query, key and value converted (``key``/``value`` default to ``query``/``key``; the
+        same object given twice stays one object)."""
+        dtype = self.out_proj.weight._data.dtype
         if key is None:
             key = query
         if value is None:
@@ -241,23 +265,37 @@ class MultiheadAttention(Module):
         q_in = convert(query, "MultiheadAttention", dtype)
         k_in = q_in if key is query else convert(key, "MultiheadAttention", dtype)
         v_in = k_in if value is key else convert(value, "MultiheadAttention", dtype)
-        nd = len(q_in.shape)
+        return q_in, k_in, v_in
+
+    def _check(self, qs: tuple[int, ...], ks: tuple[int, ...], vs: tuple[int, ...]) -> None:
+        """Check the shapes of query, key and value (as given, before any layout change)."""
+        nd = len(qs)
         if nd not in (2, 3):
             raise ShapeError(
                 f"{describe(self)}: expected query of shape {self._expect('L', self.embed_dim)} "
-                f"(3-D) or (L, {self.embed_dim}) unbatched, got shape {tuple(q_in.shape)}"
+                f"(3-D) or (L, {self.embed_dim}) unbatched, got shape {tuple(qs)}"
             )
-        for t, name, size, seq in (
-            (q_in, "query", self.embed_dim, "L"),
-            (k_in, "key", self.kdim, "S"),
-            (v_in, "value", self.vdim, "S"),
+        for shape, name, size, seq in (
+            (qs, "query", self.embed_dim, "L"),
+            (ks, "key", self.kdim, "S"),
+            (vs, "value", self.vdim, "S"),
         ):
-            if len(t.shape) != nd or t.shape[-1] != size:
+            if len(shape) != nd or shape[-1] != size:
                 raise ShapeError(
                     f"{describe(self)}: expected {name} of shape {self._expect(seq, size, nd)}, "
-                    f"got shape {tuple(t.shape)}"
+                    f"got shape {tuple(shape)}"
                 )
-        return q_in, k_in, v_in
+        if nd == 3:
+            b, t = (0, 1) if self.batch_first else (1, 0)  # the batch and sequence axes
+            bad = qs[b] != ks[b] or vs[b] != ks[b] or ks[t] != vs[t]
+        else:
+            bad = ks[0] != vs[0]
+        if bad:
+            raise ShapeError(
+                f"{describe(self)}: query, key and value must share the batch size and key and "
+                f"value the sequence length; got query {tuple(qs)}, key {tuple(ks)}, value "
+                f"{tuple(vs)}"
+            )
 
     def _compute(
         self,
@@ -271,13 +309,23 @@ class MultiheadAttention(Module):
         average_attn_weights: bool,
         is_causal: bool,
     ) -> tuple[Any, Any]:
-        """The attention on path ``p`` (inputs checked by :meth:`_inputs`)."""
-        dtype = self._param_dtype()
+        """The attention on path ``p``."""
+        e, h, d = self.embed_dim, self.num_heads, self.head_dim
+        qs, ks, vs = q_in.shape, k_in.shape, v_in.shape
+        batched = len(qs) == 3
+        if not (  # the common case, valid at a glance; anything else is checked in full
+            batched
+            and self.batch_first
+            and ks == vs
+            and len(ks) == 3
+            and qs[0] == ks[0]
+            and qs[-1] == e
+            and ks[-1] == self.kdim == self.vdim
+        ):
+            self._check(qs, ks, vs)
         same_kv = k_in is v_in
         self_attn = same_kv and q_in is k_in
-        given = (tuple(q_in.shape), tuple(k_in.shape), tuple(v_in.shape))
-        unbatched = len(given[0]) == 2
-        if unbatched:
+        if not batched:
             q_in = p.unsqueeze(q_in, 0)
             k_in = q_in if self_attn else p.unsqueeze(k_in, 0)
             v_in = k_in if same_kv else p.unsqueeze(v_in, 0)
@@ -287,21 +335,39 @@ class MultiheadAttention(Module):
             v_in = k_in if same_kv else p.transpose(v_in, (1, 0, 2))
         n, tgt_len, _ = q_in.shape
         src_len = k_in.shape[1]
-        if (
-            tuple(k_in.shape[:2]) != (n, src_len)
-            or tuple(v_in.shape[:2]) != (n, src_len)
-            or (q_in.shape[0] != k_in.shape[0])
-        ):
-            raise ShapeError(
-                f"{describe(self)}: query, key and value must share the batch size and key and "
-                f"value the sequence length; got query {given[0]}, key {given[1]}, value {given[2]}"
+        # projections: q, k, v = x W^T + b with W (and b) the rows of in_proj (or q/k/v_proj)
+        b = None if self.in_proj_bias is None else p.value(self.in_proj_bias)
+        if self._qkv_same_embed_dim:
+            w = p.value(self.in_proj_weight)
+            if self_attn:  # one product for q, k and v
+                qkv = p.op("linear", q_in, w) if b is None else p.op("linear", q_in, w, b)
+                q, k, v = p.split(qkv, self._parts["qkv"])
+            else:
+                wq, wkv = p.split(w, self._parts["q_kv"])
+                bq, bkv = (None, None) if b is None else p.split(b, self._parts["q_kv"])
+                q = p.op("linear", q_in, wq) if bq is None else p.op("linear", q_in, wq, bq)
+                if same_kv:  # one product for k and v
+                    kv = p.op("linear", k_in, wkv) if b is None else p.op("linear", k_in, wkv, bkv)
+                    k, v = p.split(kv, self._parts["kv"])
+                else:
+                    wk, wv = p.split(wkv, self._parts["k_v"])
+                    bk, bv = (None, None) if b is None else p.split(bkv, self._parts["k_v"])
+                    k = p.op("linear", k_in, wk) if bk is None else p.op("linear", k_in, wk, bk)
+                    v = p.op("linear", v_in, wv) if bv is None else p.op("linear", v_in, wv, bv)
+        else:
+            bq, bk, bv = (None, None, None) if b is None else p.split(b, self._parts["q_k_v"])
+            wq = p.value(self.q_proj_weight)
+            wk = p.value(self.k_proj_weight)
+            wv = p.value(self.v_proj_weight)
+            q = p.op("linear", q_in, wq) if bq is None else p.op("linear", q_in, wq, bq)
+            k = p.op("linear", k_in, wk) if bk is None else p.op("linear", k_in, wk, bk)
+            v = p.op("linear", v_in, wv) if bv is None else p.op("linear", v_in, wv, bv)
+        mask = None
+        if attn_mask is not None or key_padding_mask is not None or is_causal:
+            dtype = self.out_proj.weight._data.dtype
+            mask = self._build_mask(
+                p, attn_mask, key_padding_mask, is_causal, n, tgt_len, src_len, not batched, dtype
             )
-
-        q, k, v = self._project(p, q_in, k_in, v_in, self_attn, same_kv)
-        mask = self._build_mask(
-            p, attn_mask, key_padding_mask, is_causal, n, tgt_len, src_len, unbatched, dtype
-        )
-        e, h, d = self.embed_dim, self.num_heads, self.head_dim
         if self.bias_k is not None:
             bias_k = p.op("broadcast_to", p.value(self.bias_k), shape=(n, 1, e))
             bias_v = p.op("broadcast_to", p.value(self.bias_v), shape=(n, 1, e))
@@ -314,7 +380,7 @@ class MultiheadAttention(Module):
         k = p.transpose(p.reshape(k, (n, s_total, h, d)), (0, 2, 1, 3))
         v = p.transpose(p.reshape(v, (n, s_total, h, d)), (0, 2, 1, 3))
         if self.add_zero_attn:
-            zeros = np.zeros((n, h, 1, d), dtype)
+            zeros = np.zeros((n, h, 1, d), self.out_proj.weight._data.dtype)
             k = p.op("concat", k, zeros, axis=2)
             v = p.op("concat", v, zeros, axis=2)
             if mask is not None:
@@ -332,7 +398,7 @@ class MultiheadAttention(Module):
                 out = p.op("scaled_dot_product_attention", q, k, v, mask, **drop)
         else:
             if mask is _CAUSAL:
-                mask = _causal_array(tgt_len, k.shape[2], dtype)
+                mask = _causal_array(tgt_len, k.shape[2], self.out_proj.weight._data.dtype)
             scale = 1.0 / math.sqrt(d)
             scores = p.op("matmul", p.op("mul", q, scale), p.transpose(k, (0, 1, 3, 2)))
             if mask is not None:
@@ -342,11 +408,11 @@ class MultiheadAttention(Module):
                 attn = p.op("dropout", attn, p=dropout_p, rng=self.rng, training=True)
             out = p.op("matmul", attn, v)
             weights = p.op("mean", attn, axis=1) if average_attn_weights else attn
-            if unbatched:
+            if not batched:
                 weights = p.squeeze(weights, 0)
         out = p.reshape(p.transpose(out, (0, 2, 1, 3)), (n, tgt_len, e))
         out = p.forward(self.out_proj)(out)
-        if unbatched:
+        if not batched:
             out = p.squeeze(out, 0)
         elif not self.batch_first:
             out = p.transpose(out, (1, 0, 2))
@@ -356,38 +422,6 @@ class MultiheadAttention(Module):
         if nd == 2:
             return f"({seq}, {size})"
         return f"(N, {seq}, {size})" if self.batch_first else f"({seq}, N, {size})"
-
-    def _project(
-        self, p: ForwardPath, q_in: Any, k_in: Any, v_in: Any, self_attn: bool, same_kv: bool
-    ) -> tuple[Any, Any, Any]:
-        e = self.embed_dim
-        b = None if self.in_proj_bias is None else p.value(self.in_proj_bias)
-        if self._qkv_same_embed_dim:
-            w = p.value(self.in_proj_weight)
-            if self_attn:
-                qkv = _linear(p, q_in, w, b)
-                return p.op("split", qkv, sections=3, axis=-1)
-            wq, wkv = p.op("split", w, sections=[e, 2 * e], axis=0)
-            bq = bkv = None
-            if b is not None:
-                bq, bkv = p.op("split", b, sections=[e, 2 * e], axis=0)
-            q = _linear(p, q_in, wq, bq)
-            if same_kv:
-                k, v = p.op("split", _linear(p, k_in, wkv, bkv), sections=2, axis=-1)
-                return q, k, v
-            wk, wv = p.op("split", wkv, sections=2, axis=0)
-            bk = bv = None
-            if bkv is not None:
-                bk, bv = p.op("split", bkv, sections=2, axis=0)
-            return q, _linear(p, k_in, wk, bk), _linear(p, v_in, wv, bv)
-        bq = bk = bv = None
-        if b is not None:
-            bq, bk, bv = p.op("split", b, sections=3, axis=0)
-        return (
-            _linear(p, q_in, p.value(self.q_proj_weight), bq),
-            _linear(p, k_in, p.value(self.k_proj_weight), bk),
-            _linear(p, v_in, p.value(self.v_proj_weight), bv),
-        )
 
     def _build_mask(
         self,
@@ -464,7 +498,3 @@ def _causal_array(tgt_len: int, src_len: int, dtype: np.dtype) -> np.ndarray:
     mask = np.zeros((tgt_len, src_len), dtype)
     mask[np.triu_indices(tgt_len, k=1, m=src_len)] = -np.inf
     return mask
-
-
-def _linear(p: ForwardPath, x: Any, w: Any, b: Any) -> Any:
-    return p.op("linear", x, w) if b is None else p.op("linear", x, w, b)

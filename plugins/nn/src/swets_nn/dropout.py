@@ -40,6 +40,8 @@ class Dropout(Module):
 
     def forward_arrays(self, x: np.ndarray) -> np.ndarray:
         """:meth:`forward` on an array, nothing recorded (the same mask from the same generator)."""
+        if not self.training or self.p == 0.0:
+            return x  # the identity: nothing to check or compute
         return self._compute(ARRAYS, to_input_array(x, "Dropout", None))
 
     def _compute(self, p: ForwardPath, x: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor
+from swets_core import Module, Parameter, Tensor, ops, run_op
 from swets_nn import init
 from swets_nn._common import (
     RngLike,
@@ -18,7 +18,6 @@ from swets_nn._common import (
     to_input,
     to_input_array,
 )
-from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 __all__ = ["Identity", "Linear"]
 
@@ -83,19 +82,28 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the affine map to the last dimension of ``x`` ``(*, in_features)``."""
-        return self._compute(TENSORS, to_input(x, "Linear", self.weight._data.dtype))
-
-    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array, nothing recorded."""
-        return self._compute(ARRAYS, to_input_array(x, "Linear", self.weight._data.dtype))
-
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        x = to_input(x, "Linear", self.weight._data.dtype)
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
-            check_shape(x, self, ("*", self.in_features), features={-1: self.in_features})
+            self._shape_error(x)
         if self.bias is None:
-            return p.op("linear", x, p.value(self.weight))
-        return p.op("linear", x, p.value(self.weight), p.value(self.bias))
+            return ops.linear(x, self.weight)
+        return ops.linear(x, self.weight, self.bias)
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded (the same op)."""
+        w = self.weight._data
+        if type(x) is not np.ndarray or x.dtype is not w.dtype:
+            x = to_input_array(x, "Linear", w.dtype)
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
+            self._shape_error(x)
+        if self.bias is None:
+            return run_op("linear", x, w)
+        return run_op("linear", x, w, self.bias._data)
+
+    def _shape_error(self, x: Any) -> None:
+        check_shape(x, self, ("*", self.in_features), features={-1: self.in_features})
 
     def extra_repr(self) -> str:
         return (

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor
+from swets_core import Module, Parameter, Tensor, ops, run_op
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
@@ -76,26 +76,33 @@ class LayerNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise ``x`` ``(*, *normalized_shape)`` over its trailing dimensions."""
-        return self._compute(TENSORS, to_input(x, "LayerNorm", self._input_dtype()))
-
-    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array, nothing recorded."""
-        return self._compute(ARRAYS, to_input_array(x, "LayerNorm", self._input_dtype()))
-
-    def _input_dtype(self) -> np.dtype | None:
-        return self.weight._data.dtype if self.weight is not None else None
-
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        w, b = self.weight, self.bias
+        x = to_input(x, "LayerNorm", None if w is None else w._data.dtype)
         k = len(self.normalized_shape)
         shape = x.shape
         if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
-            raise ShapeError(
-                f"{describe(self)}: expected input of shape (*, "
-                f"{', '.join(map(str, self.normalized_shape))}), got shape {shape}"
-            )
-        w = None if self.weight is None else p.value(self.weight)
-        b = None if self.bias is None else p.value(self.bias)
-        return p.op("layer_norm", x, w, b, normalized_ndim=k, eps=self.eps)
+            self._shape_error(shape)
+        return ops.layer_norm(x, w, b, normalized_ndim=k, eps=self.eps)
+
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded (the same op)."""
+        w, b = self.weight, self.bias
+        dtype = None if w is None else w._data.dtype
+        if type(x) is not np.ndarray or x.dtype is not dtype:
+            x = to_input_array(x, "LayerNorm", dtype)
+        k = len(self.normalized_shape)
+        shape = x.shape
+        if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
+            self._shape_error(shape)
+        w = None if w is None else w._data
+        b = None if b is None else b._data
+        return run_op("layer_norm", x, w, b, normalized_ndim=k, eps=self.eps)
+
+    def _shape_error(self, shape: tuple[int, ...]) -> None:
+        raise ShapeError(
+            f"{describe(self)}: expected input of shape (*, "
+            f"{', '.join(map(str, self.normalized_shape))}), got shape {shape}"
+        )
 
     def extra_repr(self) -> str:
         return (

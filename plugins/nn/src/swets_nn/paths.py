@@ -26,15 +26,16 @@ the result (:func:`as_tensors`).
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from swets_core import Tensor, active_tape, call_op, no_grad, run_op
+from swets_core import Tensor, active_tape, call_op, run_op
 
-__all__ = ["ARRAYS", "TENSORS", "ForwardPath", "as_tensors", "forward_on_path"]
+__all__ = ["ARRAYS", "TENSORS", "ForwardPath", "Parts", "as_tensors", "forward_on_path"]
 
 
 class ForwardPath:
@@ -49,6 +50,8 @@ class ForwardPath:
             array.
         reshape, transpose, getitem, unsqueeze, squeeze: ``(x, shape)``, ``(x, axes)``,
             ``(x, index)``, ``(x, axis)``, ``(x, axis)``.
+        split: ``(x, parts)`` with a :class:`Parts`: the tuple of parts (the ``split`` op, or
+            views).
     """
 
     __slots__ = (
@@ -58,6 +61,7 @@ class ForwardPath:
         "name",
         "op",
         "reshape",
+        "split",
         "squeeze",
         "transpose",
         "unsqueeze",
@@ -98,31 +102,32 @@ def _squeeze(x: Any, axis: int) -> Any:
     return call_op("squeeze", x, axis=axis)
 
 
-def _forward_arrays(layer: Any) -> Callable[..., Any]:
-    """``layer.forward_arrays``; for a layer without one (a user's own), its ``forward`` on Tensors
-    made from the arrays, with nothing recorded, its result unwrapped."""
-    method = getattr(layer, "forward_arrays", None)
-    if method is not None:
-        return method
+class Parts:
+    """How to cut one axis into parts, for :attr:`ForwardPath.split`: the sizes the ``split`` op
+    takes on the Tensor path, and the index of each part for numpy views on the array path. A
+    layer builds its ``Parts`` once (in ``__init__``)."""
 
-    def run(*args: Any, **kwargs: Any) -> Any:
-        with no_grad():
-            out = layer(*_wrap(args), **kwargs)
-        return _unwrap(out)
+    __slots__ = ("axis", "indices", "sizes")
 
-    return run
+    def __init__(self, sizes: tuple[int, ...], axis: int) -> None:
+        self.sizes = list(sizes)
+        self.axis = axis
+        lead: tuple[Any, ...] = (Ellipsis,) if axis == -1 else (slice(None),) * axis
+        bounds = [0, *itertools.accumulate(sizes)]
+        self.indices = tuple(
+            (*lead, slice(lo, hi)) if lead else slice(lo, hi)
+            for lo, hi in itertools.pairwise(bounds)
+        )
 
 
-def _wrap(items: Any) -> Any:
-    return [Tensor(a) if isinstance(a, np.ndarray) else a for a in items]
+def _split(x: Any, parts: Parts) -> Any:
+    return call_op("split", x, sections=parts.sizes, axis=parts.axis)
 
 
-def _unwrap(out: Any) -> Any:
-    if isinstance(out, Tensor):
-        return out._data
-    if isinstance(out, tuple):
-        return tuple(_unwrap(o) for o in out)
-    return out
+def _split_views(x: np.ndarray, parts: Parts) -> tuple[np.ndarray, ...]:
+    if x.shape[parts.axis] != sum(parts.sizes):
+        return run_op("split", x, sections=parts.sizes, axis=parts.axis)  # the op's error
+    return tuple(map(x.__getitem__, parts.indices))
 
 
 TENSORS = ForwardPath(
@@ -136,6 +141,7 @@ TENSORS = ForwardPath(
     getitem=_getitem,
     unsqueeze=_unsqueeze,
     squeeze=_squeeze,
+    split=_split,
 )
 """Tensors through the tape: recorded when a tape is active."""
 
@@ -143,13 +149,14 @@ ARRAYS = ForwardPath(
     "ARRAYS",
     True,
     op=run_op,
-    forward=_forward_arrays,
+    forward=operator.attrgetter("forward_arrays"),
     value=operator.attrgetter("_data"),
     reshape=np.ndarray.reshape,
     transpose=np.ndarray.transpose,
     getitem=operator.getitem,
     unsqueeze=np.expand_dims,
     squeeze=np.squeeze,
+    split=_split_views,
 )
 """numpy arrays through the ops' inference functions: nothing recorded, no Tensor created."""
 

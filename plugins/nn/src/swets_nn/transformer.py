@@ -156,7 +156,7 @@ class TransformerEncoderLayer(Module):
         row equals the last row of the full output (the last query sees every key, with or
         without the causal mask).
         """
-        x = self._check(src, to_input)
+        x = to_input(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
         masks = (src_mask, src_key_padding_mask)
         return forward_on_path(self._compute, x, *masks, is_causal, last_position)
 
@@ -170,45 +170,38 @@ class TransformerEncoderLayer(Module):
         last_position: bool = False,
     ) -> np.ndarray:
         """:meth:`forward` on arrays, nothing recorded."""
-        x = self._check(src, to_input_array)
-        masks = (src_mask, src_key_padding_mask)
-        return self._compute(ARRAYS, x, *masks, is_causal, last_position)
-
-    def _check(self, src: Any, convert: Any) -> Any:
-        x = convert(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
-        seq = ("N", "L", self.d_model) if self.batch_first else ("L", "N", self.d_model)
-        check_shape(x, self, seq, (2, 3), {-1: self.d_model})
-        return x
+        x = to_input_array(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
+        return self._compute(ARRAYS, x, src_mask, src_key_padding_mask, is_causal, last_position)
 
     def _compute(
         self, p: ForwardPath, x: Any, mask: Any, kpm: Any, is_causal: bool, last: bool
     ) -> Any:
         """The layer on path ``p``: the PyTorch structure above; with ``last``, the queries and
         residuals of the last position only."""
+        shape = x.shape
+        if len(shape) not in (2, 3) or shape[-1] != self.d_model:
+            seq = ("N", "L", self.d_model) if self.batch_first else ("L", "N", self.d_model)
+            check_shape(x, self, seq, (2, 3), {-1: self.d_model})
         rows = None
         if last:
             # the last position's row: (N, 1, E), (1, N, E) or (1, E) unbatched
-            batched_rows = self.batch_first and len(x.shape) == 3
+            batched_rows = self.batch_first and len(shape) == 3
             rows = (slice(None), slice(-1, None)) if batched_rows else (slice(-1, None),)
             if mask is not None:  # the last query's row of the mask
                 if not isinstance(mask, (Tensor, np.ndarray)):
                     mask = np.asarray(mask)
                 mask = mask[..., -1:, :]
             is_causal = False  # the last query sees every key with or without the mask
+        f = p.forward
+        # self-attention block: dropout1(self_attn(q, kv, kv)) for the queries q of the keys kv
         if self.norm_first:
-            h = p.forward(self.norm1)(x)
-            q = h if rows is None else p.getitem(h, rows)
+            kv = f(self.norm1)(x)
+            q = kv if rows is None else p.getitem(kv, rows)
             x = x if rows is None else p.getitem(x, rows)
-            x = p.op("add", x, self._sa_block(p, q, h, mask, kpm, is_causal))
-            return p.op("add", x, self._ff_block(p, p.forward(self.norm2)(x)))
-        q = x if rows is None else p.getitem(x, rows)
-        x = p.forward(self.norm1)(p.op("add", q, self._sa_block(p, q, x, mask, kpm, is_causal)))
-        return p.forward(self.norm2)(p.op("add", x, self._ff_block(p, x)))
-
-    def _sa_block(
-        self, p: ForwardPath, q: Any, kv: Any, mask: Any, kpm: Any, is_causal: bool
-    ) -> Any:
-        out, _ = p.forward(self.self_attn)(
+        else:
+            q = x if rows is None else p.getitem(x, rows)
+            kv = x
+        sa, _ = f(self.self_attn)(
             q,
             kv,
             kv,
@@ -217,13 +210,19 @@ class TransformerEncoderLayer(Module):
             need_weights=False,
             is_causal=is_causal,
         )
-        return p.forward(self.dropout1)(out)
-
-    def _ff_block(self, p: ForwardPath, x: Any) -> Any:
-        f = p.forward
-        return f(self.dropout2)(
-            f(self.linear2)(f(self.dropout)(f(self.activation)(f(self.linear1)(x))))
+        sa = f(self.dropout1)(sa)
+        # then the feed-forward block dropout2(linear2(dropout(activation(linear1(z)))))
+        if self.norm_first:
+            x = p.op("add", x, sa)
+            z = f(self.norm2)(x)
+        else:
+            x = z = f(self.norm1)(p.op("add", q, sa))
+        ff = f(self.dropout2)(
+            f(self.linear2)(f(self.dropout)(f(self.activation)(f(self.linear1)(z))))
         )
+        if self.norm_first:
+            return p.op("add", x, ff)
+        return f(self.norm2)(p.op("add", x, ff))
 
     def extra_repr(self) -> str:
         return (

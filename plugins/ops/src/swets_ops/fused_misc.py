@@ -144,7 +144,7 @@ def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple
             convolution kernel ``(C_out, C_in, K)`` and ``axis=0``).
 
     Returns:
-        The kernel, the shape of ``v``. Computed as ``(g / sqrt(sum(v^2))) * v``; the backward is
+        The kernel, the shape of ``v``, computed as ``(g / sqrt(sum(v^2))) * v``; the backward is
         the chain rule through those steps.
     """
     op = "weight_norm"
@@ -152,25 +152,32 @@ def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple
     g = float_array(op, "g", g)
     if g.dtype != v.dtype:
         same_dtype(op, v=v, g=g)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not v.ndim:
-        raise OpError(
-            f"{op}: axis must be an int and v at least 1-d, got axis={axis!r}, v {v.shape}"
-        )
-    if not -v.ndim <= axis < v.ndim:
-        raise ShapeError(f"{op}: axis {axis} is out of range for v of shape {v.shape}")
-    axis = int(axis) % v.ndim
-    norm_shape = tuple(s if a == axis else 1 for a, s in enumerate(v.shape))
+    nd = v.ndim
+    if type(axis) is not int or not nd or not -nd <= axis < nd:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not nd:
+            raise OpError(
+                f"{op}: axis must be an int and v at least 1-d, got axis={axis!r}, v {v.shape}"
+            )
+        if not -nd <= axis < nd:
+            raise ShapeError(f"{op}: axis {axis} is out of range for v of shape {v.shape}")
+    axis = int(axis) % nd
+    size = v.shape[axis]
+    norm_shape = (1,) * axis + (size,) + (1,) * (nd - axis - 1)
     if g.shape != norm_shape:
         raise ShapeError(
             f"{op}: g must have shape {norm_shape} (v's size along axis {axis}, 1 elsewhere) for v "
             f"of shape {v.shape}, got {g.shape}"
         )
-    others = tuple(a for a in range(v.ndim) if a != axis)
+    if not _record:
+        # the sum of squares as one contraction (it may round differently in the last bit)
+        rows = (v if axis == 0 else np.moveaxis(v, axis, 0)).reshape(size, -1)
+        norm = np.sqrt(np.einsum("ij,ij->i", rows, rows)).reshape(norm_shape)
+        return np.multiply(np.true_divide(g, norm), v), None
+    # the steps of the composition square, sum, sqrt, div, mul, in their order
+    others = tuple(a for a in range(nd) if a != axis)
     norm = np.sqrt(np.sum(np.square(v), axis=others, keepdims=True))
     scale = np.true_divide(g, norm)
     out = np.multiply(scale, v)
-    if not _record:
-        return out, None
 
     def backward(grad: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any, Any]:
         g_scale = np.multiply(grad, v).sum(axis=others, keepdims=True)
