@@ -16,14 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.autograd import OpDef
 from swets_core.errors import DTypeError, OpError, ShapeError
-from swets_ops.fused_common import check_rng, float_array, keep_mask, probability, same_dtype
+from swets_ops.fused_common import (
+    check_rng,
+    float_array,
+    fused_op,
+    keep_mask,
+    probability,
+    same_dtype,
+)
 
 _OP = "scaled_dot_product_attention"
 
 
-def _sdpa(
+def scaled_dot_product_attention(
     q: Any,
     k: Any,
     v: Any,
@@ -35,6 +41,22 @@ def _sdpa(
     rng: np.random.Generator | None = None,
     _record: bool = True,
 ) -> tuple[np.ndarray, Any]:
+    """Scaled dot-product attention ``softmax(q k^T * scale + mask) v``, as PyTorch's.
+
+    Args:
+        q: ``(..., L, E)`` queries; k: ``(..., S, E)`` keys; v: ``(..., S, Ev)`` values. The
+            leading (batch, head) dimensions broadcast.
+        mask: optional, broadcastable to ``(..., L, S)``: bool (True = attend) or float (added to
+            the scores; it receives a gradient).
+        is_causal: mask out keys after the query position (``j > i``); not with ``mask``.
+        scale: multiplies ``q k^T``; default ``1 / sqrt(E)``.
+        dropout_p: dropout on the attention weights (training only; needs ``rng``).
+        rng: :class:`numpy.random.Generator` for the dropout mask.
+
+    Returns:
+        ``(..., L, Ev)``. A query row with every key masked gets zero weights: a zero output row
+        and zero gradients (as PyTorch), never NaN.
+    """
     q = float_array(_OP, "q", q)
     k = float_array(_OP, "k", k)
     v = float_array(_OP, "v", v)
@@ -211,38 +233,4 @@ def _bounded(qs: np.ndarray, k: np.ndarray, scores: np.ndarray | None, dtype: np
     return q2 * k2 <= limit * limit  # False for NaN or infinite inputs
 
 
-def scaled_dot_product_attention(
-    q: np.ndarray,
-    k: np.ndarray,
-    v: np.ndarray,
-    mask: np.ndarray | None = None,
-    *,
-    is_causal: bool = False,
-    scale: float | None = None,
-    dropout_p: float = 0.0,
-    rng: np.random.Generator | None = None,
-) -> tuple[np.ndarray, Any]:
-    """Scaled dot-product attention ``softmax(q k^T * scale + mask) v``, as PyTorch's.
-
-    Args:
-        q: ``(..., L, E)`` queries; k: ``(..., S, E)`` keys; v: ``(..., S, Ev)`` values. The
-            leading (batch, head) dimensions broadcast.
-        mask: optional, broadcastable to ``(..., L, S)``: bool (True = attend) or float (added to
-            the scores; it receives a gradient).
-        is_causal: mask out keys after the query position (``j > i``); not with ``mask``.
-        scale: multiplies ``q k^T``; default ``1 / sqrt(E)``.
-        dropout_p: dropout on the attention weights (training only; needs ``rng``).
-        rng: :class:`numpy.random.Generator` for the dropout mask.
-
-    Returns:
-        ``(..., L, Ev)``. A query row with every key masked gets zero weights: a zero output row
-        and zero gradients (as PyTorch), never NaN.
-    """
-    return _sdpa(q, k, v, mask, is_causal=is_causal, scale=scale, dropout_p=dropout_p, rng=rng)
-
-
-def _sdpa_infer(q: Any, k: Any, v: Any, mask: Any = None, **attrs: Any) -> np.ndarray:
-    return _sdpa(q, k, v, mask, _record=False, **attrs)[0]
-
-
-OPS = [OpDef(_OP, scaled_dot_product_attention, infer=_sdpa_infer)]
+OPS = [fused_op(_OP, scaled_dot_product_attention)]

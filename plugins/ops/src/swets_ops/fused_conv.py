@@ -20,9 +20,15 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from swets_core.autograd import OpDef
 from swets_core.errors import OpError, ShapeError
-from swets_ops.fused_common import check_ndim, float_array, positive_int, same_dtype, scratch
+from swets_ops.fused_common import (
+    check_ndim,
+    float_array,
+    fused_op,
+    positive_int,
+    same_dtype,
+    scratch,
+)
 
 _OP = "conv1d"
 
@@ -62,7 +68,7 @@ def _strided(a: np.ndarray, shape: tuple[int, ...], strides: tuple[int, ...]) ->
     return as_strided(a, shape=shape, strides=strides, writeable=False)
 
 
-def _conv1d(
+def conv1d(
     x: Any,
     weight: Any,
     bias: Any = None,
@@ -73,6 +79,27 @@ def _conv1d(
     groups: int = 1,
     _record: bool = True,
 ) -> tuple[np.ndarray, Any]:
+    """1-d convolution (cross-correlation, as PyTorch): x (N, C_in, L), weight (C_out, C_in/groups, K).
+
+    Args:
+        x: ``(N, C_in, L)`` (or unbatched ``(C_in, L)``).
+        weight: ``(C_out, C_in / groups, K)``.
+        bias: optional ``(C_out,)``.
+        stride: step between output positions.
+        padding: zeros added on both sides (int), ``(left, right)`` (``(d * (K - 1), 0)`` is causal
+            padding), ``"valid"`` (none) or ``"same"`` (output length = input length, stride 1;
+            the odd extra zero goes on the right, as PyTorch).
+        dilation: spacing between kernel taps.
+        groups: split the channels into ``groups`` independent convolutions.
+
+    Returns:
+        ``(N, C_out, L_out)`` with ``L_out = (L + left + right - dilation * (K - 1) - 1) // stride + 1``.
+
+    Raises:
+        ShapeError: wrong ranks, ``C_in`` not matching ``weight`` and ``groups``, a bias of the wrong
+            size, or a kernel longer than the padded input.
+        DTypeError: non-float inputs or mixed float32/float64.
+    """
     x = float_array(_OP, "x", x)
     weight = float_array(_OP, "weight", weight)
     if bias is not None:
@@ -275,44 +302,4 @@ def _input_grad(
     return dxp[:, pl : pl + L].reshape(N, L, C).transpose(0, 2, 1)
 
 
-def conv1d(
-    x: np.ndarray,
-    weight: np.ndarray,
-    bias: np.ndarray | None = None,
-    *,
-    stride: int = 1,
-    padding: int | tuple[int, int] | str = 0,
-    dilation: int = 1,
-    groups: int = 1,
-) -> tuple[np.ndarray, Any]:
-    """1-d convolution (cross-correlation, as PyTorch): x (N, C_in, L), weight (C_out, C_in/groups, K).
-
-    Args:
-        x: ``(N, C_in, L)`` (or unbatched ``(C_in, L)``).
-        weight: ``(C_out, C_in / groups, K)``.
-        bias: optional ``(C_out,)``.
-        stride: step between output positions.
-        padding: zeros added on both sides (int), ``(left, right)`` (``(d * (K - 1), 0)`` is causal
-            padding), ``"valid"`` (none) or ``"same"`` (output length = input length, stride 1;
-            the odd extra zero goes on the right, as PyTorch).
-        dilation: spacing between kernel taps.
-        groups: split the channels into ``groups`` independent convolutions.
-
-    Returns:
-        ``(N, C_out, L_out)`` with ``L_out = (L + left + right - dilation * (K - 1) - 1) // stride + 1``.
-
-    Raises:
-        ShapeError: wrong ranks, ``C_in`` not matching ``weight`` and ``groups``, a bias of the wrong
-            size, or a kernel longer than the padded input.
-        DTypeError: non-float inputs or mixed float32/float64.
-    """
-    return _conv1d(
-        x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
-    )
-
-
-def _conv1d_infer(x: Any, weight: Any, bias: Any = None, **attrs: Any) -> np.ndarray:
-    return _conv1d(x, weight, bias, _record=False, **attrs)[0]
-
-
-OPS = [OpDef("conv1d", conv1d, infer=_conv1d_infer)]
+OPS = [fused_op(_OP, conv1d)]

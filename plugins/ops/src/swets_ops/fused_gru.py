@@ -21,19 +21,14 @@ from typing import Any
 import numpy as np
 
 from swets_ops.fused_common import fused_op
-from swets_ops.fused_rnn import bias_grads, recurrent_args
+from swets_ops.fused_rnn import bias_grads, cell_weight_grads, recurrent_args
+
+Arr = np.ndarray
 
 _HALF_RZ = (0.5, 0.5, 1.0)  # the factor of each gate's pre-activation (r, z halved; n as is)
 
 
-def gru_step(
-    rz: np.ndarray,
-    n: np.ndarray,
-    hn: np.ndarray,
-    h_prev: np.ndarray,
-    h: np.ndarray,
-    tmp: np.ndarray,
-) -> None:
+def gru_step(rz: Arr, n: Arr, hn: Arr, h_prev: Arr, h: Arr, tmp: Arr) -> None:
     """One GRU step in place: the definition every GRU op runs.
 
     Args:
@@ -74,7 +69,7 @@ def gru_cell(
         w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; b_ih, b_hh: optional ``(3H,)``; gates r, z, n.
     """
     x, (h,), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
-        "gru_cell", 3, x, {"h": h}, w_ih, w_hh, b_ih, b_hh, sequence=False
+        "gru_cell", 3, x, {"h": h}, w_ih, w_hh, (b_ih, b_hh), sequence=False
     )
     H = w_hh.shape[1]
     N = x.shape[0] if x.ndim == 2 else 1
@@ -106,14 +101,9 @@ def gru_cell(
         np.multiply(gh2 * (h2 - n), z * (1.0 - z), out=dxz[:, H : 2 * H])
         dhz = dxz.copy()  # state side: the same except n, scaled by r
         np.multiply(dn, r, out=dhz[:, 2 * H :])
-        res: list[np.ndarray | None] = [
-            np.matmul(dxz, w_ih).reshape(x.shape) if needs[0] else None,
-            (np.matmul(dhz, w_hh) + gh2 * z).reshape(h.shape) if needs[1] else None,
-            np.matmul(dxz.T, x2) if needs[2] else None,
-            np.matmul(dhz.T, h2) if needs[3] else None,
-        ]
-        res += bias_grads(needs, 4, lambda: dxz.sum(axis=0), lambda: dhz.sum(axis=0))
-        return tuple(res)
+        gx = np.matmul(dxz, w_ih).reshape(x.shape) if needs[0] else None
+        gh = (np.matmul(dhz, w_hh) + gh2 * z).reshape(h.shape) if needs[1] else None
+        return (gx, gh, *cell_weight_grads(needs, 2, dxz, dhz, x2, h2))
 
     return out, backward
 
@@ -141,7 +131,7 @@ def gru(
         ``y (N, L, H)``, ``h_n (N, H)``.
     """
     x, (h0,), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
-        "gru", 3, x, {"h0": h0}, w_ih, w_hh, b_ih, b_hh, sequence=True
+        "gru", 3, x, {"h0": h0}, w_ih, w_hh, (b_ih, b_hh), sequence=True
     )
     N, L, In = x.shape
     H = w_hh.shape[1]

@@ -39,8 +39,16 @@ import numpy as np
 
 from swets_core.errors import ShapeError
 from swets_ops.fused_common import float_array, fused_op, same_dtype, scratch
-from swets_ops.fused_rnn import bias_grads, check_weights, recurrent_args, sequence_input
+from swets_ops.fused_rnn import (
+    bias_grads,
+    cell_weight_grads,
+    check_weights,
+    recurrent_args,
+    sequence_input,
+)
 from swets_ops.jit import LSTM_MAX_BATCH, kernels
+
+Arr = np.ndarray
 
 PACKED_ORDER = (3, 0, 1, 2)
 """The packed gates o, i, f, g as indices into PyTorch's order i, f, g, o."""
@@ -63,14 +71,7 @@ def gate_views(z: np.ndarray) -> tuple[np.ndarray, ...]:
     return z, z[:3], z[0], z[1], z[2], z[3]
 
 
-def lstm_step(
-    gates: tuple[np.ndarray, ...],
-    c_prev: np.ndarray,
-    c: np.ndarray,
-    tc: np.ndarray,
-    h: np.ndarray,
-    ig: np.ndarray,
-) -> None:
+def lstm_step(gates: tuple[Arr, ...], c_prev: Arr, c: Arr, tc: Arr, h: Arr, ig: Arr) -> None:
     """One LSTM step in place: the definition every LSTM op runs.
 
     Args:
@@ -99,15 +100,7 @@ def lstm_step(
 
 
 def lstm_cell(
-    x: Any,
-    h: Any,
-    c: Any,
-    w_ih: Any,
-    w_hh: Any,
-    b_ih: Any = None,
-    b_hh: Any = None,
-    *,
-    _record: bool = True,
+    x: Any, h: Any, c: Any, w_ih: Any, w_hh: Any, *biases: Any, _record: bool = True
 ) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
     """One LSTM step, as PyTorch's ``LSTMCell``; returns ``(h', c')``.
 
@@ -116,10 +109,10 @@ def lstm_cell(
 
     Args:
         x: ``(N, I)`` (or unbatched ``(I,)``); h, c: ``(N, H)`` (or ``(H,)``), None for zeros.
-        w_ih: ``(4H, I)``; w_hh: ``(4H, H)``; b_ih, b_hh: optional ``(4H,)``.
+        w_ih: ``(4H, I)``; w_hh: ``(4H, H)``; biases: optional ``b_ih``, ``b_hh`` ``(4H,)``.
     """
     x, (h, c), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
-        "lstm_cell", 4, x, {"h": h, "c": c}, w_ih, w_hh, b_ih, b_hh, sequence=False
+        "lstm_cell", 4, x, {"h": h, "c": c}, w_ih, w_hh, biases, sequence=False
     )
     H = w_hh.shape[1]
     N = x.shape[0] if x.ndim == 2 else 1
@@ -155,15 +148,10 @@ def lstm_cell(
         np.multiply(dc * g, i * (1.0 - i), out=dz[:, :H])
         np.multiply(dc * c2, f * (1.0 - f), out=dz[:, H : 2 * H])
         np.multiply(dc * i, 1.0 - g * g, out=dz[:, 2 * H : 3 * H])
-        res: list[np.ndarray | None] = [
-            np.matmul(dz, w_ih).reshape(x.shape) if needs[0] else None,
-            np.matmul(dz, w_hh).reshape(h.shape) if needs[1] else None,
-            (dc * f).reshape(c.shape) if needs[2] else None,
-            np.matmul(dz.T, x2) if needs[3] else None,
-            np.matmul(dz.T, h2) if needs[4] else None,
-        ]
-        res += bias_grads(needs, 5, lambda: dz.sum(axis=0), lambda: dz.sum(axis=0))
-        return tuple(res)
+        gx = np.matmul(dz, w_ih).reshape(x.shape) if needs[0] else None
+        gh = np.matmul(dz, w_hh).reshape(h.shape) if needs[1] else None
+        gc = (dc * f).reshape(c.shape) if needs[2] else None
+        return (gx, gh, gc, *cell_weight_grads(needs, 3, dz, dz, x2, h2))
 
     return outs, backward
 
@@ -174,15 +162,7 @@ def lstm_cell(
 
 
 def lstm(
-    x: Any,
-    h0: Any,
-    c0: Any,
-    w_ih: Any,
-    w_hh: Any,
-    b_ih: Any = None,
-    b_hh: Any = None,
-    *,
-    _record: bool = True,
+    x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, *biases: Any, _record: bool = True
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], Any]:
     """One LSTM layer over a whole batch-first sequence; returns ``(y, h_n, c_n)``.
 
@@ -192,13 +172,14 @@ def lstm(
 
     Args:
         x: ``(N, L, I)``; h0, c0: ``(N, H)`` initial states (None for zeros).
-        w_ih: ``(4H, I)``; w_hh: ``(4H, H)``; b_ih, b_hh: optional ``(4H,)``; gates i, f, g, o.
+        w_ih: ``(4H, I)``; w_hh: ``(4H, H)``; biases: optional ``b_ih``, ``b_hh`` ``(4H,)``;
+            gates i, f, g, o.
 
     Returns:
         ``y (N, L, H)`` (every step's hidden state), ``h_n (N, H)``, ``c_n (N, H)``.
     """
     x, (h0, c0), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
-        "lstm", 4, x, {"h0": h0, "c0": c0}, w_ih, w_hh, b_ih, b_hh, sequence=True
+        "lstm", 4, x, {"h0": h0, "c0": c0}, w_ih, w_hh, biases, sequence=True
     )
     if not _record:
         y, h_n, c_n = _stack_infer(x, [(w_ih, w_hh, b_ih, b_hh)], h0[None], c0[None])
@@ -270,9 +251,7 @@ def lstm(
     return outs, backward
 
 
-def _backward_factors(
-    A: np.ndarray, Tc: np.ndarray, Cs: np.ndarray, P1: np.ndarray, P2: np.ndarray, Q: np.ndarray
-) -> None:
+def _backward_factors(A: Arr, Tc: Arr, Cs: Arr, P1: Arr, P2: Arr, Q: Arr) -> None:
     """The derivative factors of every step in bulk, from the activated gates ``A`` ``(4, L, N, H)``
     (o, i, f, g), ``Tc = tanh(c)`` and the cell states ``Cs``: ``P1 = (1 - Tc^2) o``,
     ``P2 = (1 - o) o Tc``, ``Q = ((1 - i) i g, (1 - f) f c_prev, (1 - g^2) i)``."""
@@ -296,16 +275,7 @@ def _backward_factors(
 
 
 def _backward_step(
-    t: int,
-    gy: np.ndarray,
-    has_gy: bool,
-    dh_rec: np.ndarray,
-    dc: np.ndarray,
-    P1: np.ndarray,
-    P2: np.ndarray,
-    Q: np.ndarray,
-    A: np.ndarray,
-    dZ: np.ndarray,
+    t: int, gy: Arr, has_gy: bool, dh_rec: Arr, dc: Arr, P1: Arr, P2: Arr, Q: Arr, A: Arr, dZ: Arr
 ) -> None:
     """The elementwise part of backward step ``t``: ``dh = gy[t] + dh_rec``, ``dc += dh P1[t]``, the
     gate gradients ``dZ[t]`` (o: ``dh P2[t]``; i, f, g: ``dc Q[:, t]``), then ``dc *= f[t]``."""

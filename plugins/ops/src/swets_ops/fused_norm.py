@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.autograd import OpDef, Tensor
+from swets_core.autograd import Tensor
 from swets_core.errors import OpError, ShapeError
-from swets_ops.fused_common import float_array, positive_int, probability, same_dtype
+from swets_ops.fused_common import float_array, fused_op, positive_int, probability, same_dtype
 
 
 def _eps(op: str, eps: Any) -> float:
@@ -47,7 +47,7 @@ def _mean_vector(d: int, dtype: np.dtype) -> np.ndarray:
     return vec
 
 
-def _layer_norm(
+def layer_norm(
     x: Any,
     weight: Any = None,
     bias: Any = None,
@@ -56,6 +56,18 @@ def _layer_norm(
     eps: float = 1e-5,
     _record: bool = True,
 ) -> tuple[np.ndarray, Any]:
+    """Layer normalisation over the last ``normalized_ndim`` dimensions, as PyTorch's.
+
+    Args:
+        x: ``(*, *normalized_shape)``.
+        weight: optional ``normalized_shape`` scale (None: no scale).
+        bias: optional ``normalized_shape`` shift (None: no shift).
+        normalized_ndim: how many trailing dimensions form ``normalized_shape``.
+        eps: added to the biased variance inside the square root.
+
+    Returns:
+        ``(x - mean) / sqrt(var + eps) * weight + bias``, the shape of ``x``.
+    """
     op = "layer_norm"
     x = float_array(op, "x", x)
     if weight is not None:
@@ -144,33 +156,6 @@ def _layer_norm(
     return out, backward
 
 
-def layer_norm(
-    x: np.ndarray,
-    weight: np.ndarray | None = None,
-    bias: np.ndarray | None = None,
-    *,
-    normalized_ndim: int = 1,
-    eps: float = 1e-5,
-) -> tuple[np.ndarray, Any]:
-    """Layer normalisation over the last ``normalized_ndim`` dimensions, as PyTorch's.
-
-    Args:
-        x: ``(*, *normalized_shape)``.
-        weight: optional ``normalized_shape`` scale (None: no scale).
-        bias: optional ``normalized_shape`` shift (None: no shift).
-        normalized_ndim: how many trailing dimensions form ``normalized_shape``.
-        eps: added to the biased variance inside the square root.
-
-    Returns:
-        ``(x - mean) / sqrt(var + eps) * weight + bias``, the shape of ``x``.
-    """
-    return _layer_norm(x, weight, bias, normalized_ndim=normalized_ndim, eps=eps)
-
-
-def _layer_norm_infer(x: Any, weight: Any = None, bias: Any = None, **attrs: Any) -> np.ndarray:
-    return _layer_norm(x, weight, bias, _record=False, **attrs)[0]
-
-
 # ------------------------------------------------------------------------------------------------
 # batch_norm
 # ------------------------------------------------------------------------------------------------
@@ -194,7 +179,7 @@ def _running(op: str, name: str, arr: Any, C: int, dtype: np.dtype) -> np.ndarra
     return arr
 
 
-def _batch_norm(
+def batch_norm(
     x: Any,
     weight: Any = None,
     bias: Any = None,
@@ -206,6 +191,27 @@ def _batch_norm(
     eps: float = 1e-5,
     _record: bool = True,
 ) -> tuple[np.ndarray, Any]:
+    """Batch normalisation per channel of ``(N, C)`` or ``(N, C, L)`` input, as PyTorch's.
+
+    Args:
+        x: ``(N, C)`` or ``(N, C, L)`` (more trailing dimensions are accepted).
+        weight: optional ``(C,)`` scale; bias: optional ``(C,)`` shift.
+        running_mean, running_var: ``(C,)`` float arrays (or Tensors), or None for no running
+            statistics. In training they are updated **in place**:
+            ``running = (1 - momentum) * running + momentum * batch_stat`` with the batch's
+            **unbiased** variance, as PyTorch.
+        training: True normalises with the batch statistics (biased variance); False with the
+            running statistics (or the batch statistics when none are given).
+        momentum: weight of the new batch statistic in the running average.
+        eps: added to the variance inside the square root.
+
+    Returns:
+        The normalised ``x``, same shape.
+
+    Raises:
+        ShapeError: ``x`` of rank < 2, statistics or affine parameters not of shape ``(C,)``, or one
+            value per channel in training.
+    """
     op = "batch_norm"
     if training is None:
         raise OpError(
@@ -298,55 +304,4 @@ def _batch_norm(
     return out, backward
 
 
-def batch_norm(
-    x: np.ndarray,
-    weight: np.ndarray | None = None,
-    bias: np.ndarray | None = None,
-    *,
-    running_mean: np.ndarray | None = None,
-    running_var: np.ndarray | None = None,
-    training: bool | None = None,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> tuple[np.ndarray, Any]:
-    """Batch normalisation per channel of ``(N, C)`` or ``(N, C, L)`` input, as PyTorch's.
-
-    Args:
-        x: ``(N, C)`` or ``(N, C, L)`` (more trailing dimensions are accepted).
-        weight: optional ``(C,)`` scale; bias: optional ``(C,)`` shift.
-        running_mean, running_var: ``(C,)`` float arrays (or Tensors), or None for no running
-            statistics. In training they are updated **in place**:
-            ``running = (1 - momentum) * running + momentum * batch_stat`` with the batch's
-            **unbiased** variance, as PyTorch.
-        training: True normalises with the batch statistics (biased variance); False with the
-            running statistics (or the batch statistics when none are given).
-        momentum: weight of the new batch statistic in the running average.
-        eps: added to the variance inside the square root.
-
-    Returns:
-        The normalised ``x``, same shape.
-
-    Raises:
-        ShapeError: ``x`` of rank < 2, statistics or affine parameters not of shape ``(C,)``, or one
-            value per channel in training.
-    """
-    return _batch_norm(
-        x,
-        weight,
-        bias,
-        running_mean=running_mean,
-        running_var=running_var,
-        training=training,
-        momentum=momentum,
-        eps=eps,
-    )
-
-
-def _batch_norm_infer(x: Any, weight: Any = None, bias: Any = None, **attrs: Any) -> np.ndarray:
-    return _batch_norm(x, weight, bias, _record=False, **attrs)[0]
-
-
-OPS = [
-    OpDef("layer_norm", layer_norm, infer=_layer_norm_infer),
-    OpDef("batch_norm", batch_norm, infer=_batch_norm_infer),
-]
+OPS = [fused_op("layer_norm", layer_norm), fused_op("batch_norm", batch_norm)]

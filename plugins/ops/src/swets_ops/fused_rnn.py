@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.errors import ShapeError
+from swets_core.errors import OpError, ShapeError
 from swets_ops.fused_common import float_array, same_dtype
 
 _GATE_NAMES = {4: "i, f, g, o", 3: "r, z, n"}
@@ -80,16 +80,22 @@ def recurrent_args(
     states: dict[str, Any],
     w_ih: Any,
     w_hh: Any,
-    b_ih: Any,
-    b_hh: Any,
+    biases: tuple[Any, ...],
     sequence: bool,
 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, Any, Any, bool]:
     """A recurrent op's inputs checked (shapes, one float dtype) and as arrays.
 
     ``x`` is ``(N, L, I)`` for a sequence op (at least one step), else ``(N, I)`` or unbatched
     ``(I,)``; every state of ``states`` (name -> value) is ``(N, H)`` (``(H,)`` unbatched), None
-    giving zeros. Returns ``(x, [states...], w_ih, w_hh, b_ih, b_hh, batched)``.
+    giving zeros; ``biases`` are ``b_ih``, ``b_hh`` (each may be None or left out). Returns
+    ``(x, [states...], w_ih, w_hh, b_ih, b_hh, batched)``.
     """
+    if len(biases) > 2:
+        raise OpError(
+            f"{op}: takes x, the states, w_ih, w_hh and the optional b_ih and b_hh, got "
+            f"{len(biases) - 2} input(s) more"
+        )
+    b_ih, b_hh = (*biases, None, None)[:2]
     if sequence:
         x = sequence_input(op, x)
     else:
@@ -103,6 +109,19 @@ def recurrent_args(
     checked = {name: _state(op, name, s, N, H, dtype, batched) for name, s in states.items()}
     same_dtype(op, x=x, **checked)
     return x, list(checked.values()), w_ih, w_hh, b_ih, b_hh, batched
+
+
+def cell_weight_grads(
+    needs: tuple[bool, ...], first: int, dz_x: Any, dz_h: Any, x2: Any, h2: Any
+) -> list[np.ndarray | None]:
+    """A cell op's gradients of ``w_ih``, ``w_hh`` (input positions ``first``, ``first + 1``) and of
+    the biases given after them, from the pre-activation gradients of the input side ``dz_x`` and
+    of the state side ``dz_h`` ``(N, G * H)`` and the inputs ``x2 (N, I)``, ``h2 (N, H)``."""
+    res = [
+        np.matmul(dz_x.T, x2) if needs[first] else None,
+        np.matmul(dz_h.T, h2) if needs[first + 1] else None,
+    ]
+    return res + bias_grads(needs, first + 2, lambda: dz_x.sum(axis=0), lambda: dz_h.sum(axis=0))
 
 
 def bias_grads(
@@ -121,4 +140,4 @@ def bias_grads(
     return out
 
 
-__all__ = ["bias_grads", "check_weights", "recurrent_args", "sequence_input"]
+__all__ = ["bias_grads", "cell_weight_grads", "check_weights", "recurrent_args", "sequence_input"]
