@@ -68,3 +68,17 @@ def test_tape_free_forward_leaves_the_parameters_and_the_input_alone():
         np.testing.assert_array_equal(x, x_copy)
         for k, v in model.state_dict().items():
             np.testing.assert_array_equal(v, before[k], err_msg=f"{name}: {k}")
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
+@pytest.mark.parametrize(
+    "name, overrides", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
+)
+def test_forward_arrays_equals_the_recorded_forward(name, overrides, training):
+    recorded, on_arrays = _pair(name, overrides, "float64", training)
+    x = np.random.default_rng(2).standard_normal(small_input_shape(name, 2))
+    with GradientTape():
+        want = recorded(Tensor(x)).numpy()
+    got = on_arrays.forward_arrays(x)
+    assert isinstance(got, np.ndarray) and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -97,13 +97,14 @@ def ones_(t: Any) -> Any:
     return constant_(t, 1.0)
 
 
-def _fan(shape: tuple[int, ...], mode: str) -> int:
+def _gain_and_fan(
+    shape: tuple[int, ...], a: float, mode: str, nonlinearity: str
+) -> tuple[float, int]:
+    """He's ``(gain, fan)`` for a weight of ``shape``."""
     fan_in, fan_out = fan_in_and_fan_out(shape)
-    if mode == "fan_in":
-        return fan_in
-    if mode == "fan_out":
-        return fan_out
-    raise ConfigError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    if mode not in ("fan_in", "fan_out"):
+        raise ConfigError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return calculate_gain(nonlinearity, a), fan_in if mode == "fan_in" else fan_out
 
 
 def kaiming_uniform_(
@@ -114,10 +115,10 @@ def kaiming_uniform_(
     rng: RngLike = None,
 ) -> Any:
     """He uniform: U(-b, b) with ``b = gain * sqrt(3 / fan)``; Linear and Conv1d use ``a=sqrt(5)``."""
-    fan = _fan(_array(t).shape, mode)
+    gain, fan = _gain_and_fan(_array(t).shape, a, mode, nonlinearity)
     if fan == 0:
         return t
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    bound = gain * math.sqrt(3.0 / fan)
     return uniform_(t, -bound, bound, rng)
 
 
@@ -129,11 +130,8 @@ def kaiming_normal_(
     rng: RngLike = None,
 ) -> Any:
     """He normal: N(0, std**2) with ``std = gain / sqrt(fan)``."""
-    fan = _fan(_array(t).shape, mode)
-    if fan == 0:
-        return t
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(t, 0.0, std, rng)
+    gain, fan = _gain_and_fan(_array(t).shape, a, mode, nonlinearity)
+    return t if fan == 0 else normal_(t, 0.0, gain / math.sqrt(fan), rng)
 
 
 def xavier_uniform_(t: Any, gain: float = 1.0, rng: RngLike = None) -> Any:

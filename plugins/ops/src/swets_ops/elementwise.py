@@ -12,7 +12,8 @@ Gradient conventions at kinks (the PyTorch ones): ``relu'(0) = 0``, ``abs'(0) = 
 ``a``). ``sign`` and the comparisons have no gradient.
 
 The binary ops (arithmetic and comparisons) come from one factory, :func:`binary_op`, and one table
-(:data:`BINARY`): each row names the op, its numpy ufunc and its gradient rule. The special-function
+(:data:`BINARY`): each row names the op, its numpy ufunc and its gradient rule; the plain unary
+ops likewise (:func:`unary_op`, :data:`UNARY`). The special-function
 numerics (``erfc``, the float32 GELU) live in :mod:`swets_ops.special`.
 """
 
@@ -314,91 +315,103 @@ def _neg_infer(x: Any) -> np.ndarray:
     return np.negative(x)
 
 
-def abs(x: Any) -> tuple[np.ndarray, Any]:
-    """abs(x): ``|x|``; the gradient is ``sign(x)`` (0 at 0)."""
-    x = as_array(x)
-
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        return (g * np.sign(x),)
-
-    return np.abs(x), backward
+UnaryGrad = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""``rule(g, x, out) -> grad_x``: the backward of a unary op."""
 
 
-def exp(x: Any) -> tuple[np.ndarray, Any]:
-    """exp(x): ``e ** x`` (integer inputs give float32)."""
-    out = np.exp(as_float(x))
+def unary_op(
+    name: str,
+    ufunc: np.ufunc,
+    to_float: bool,
+    grad: UnaryGrad | None,
+    doc: str,
+    quiet: tuple[str, ...] = (),
+) -> OpDef:
+    """The :class:`OpDef` of an elementwise unary op ``ufunc(x)``: the input as an array (integers
+    and booleans as float32 when ``to_float``), the gradient by ``grad`` (None: no gradient), and
+    the floating-point conditions of ``quiet`` (``"divide"``, ``"invalid"``) not warned about (their
+    results, inf and NaN, are the op's values there, as numpy's and PyTorch's)."""
+    convert = as_float if to_float else as_array
+    errstate = dict.fromkeys(quiet, "ignore")
 
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        return (g * out,)
+    def infer(x: Any) -> np.ndarray:
+        if not errstate:
+            return ufunc(convert(x))
+        with np.errstate(**errstate):
+            return ufunc(convert(x))
 
-    return out, backward
+    def forward(x: Any) -> tuple[np.ndarray, Any]:
+        x = convert(x)
+        if errstate:
+            with np.errstate(**errstate):
+                out = ufunc(x)
+        else:
+            out = ufunc(x)
+        if grad is None:
+            return out, None
+        return out, lambda g, needs: (grad(g, x, out),)
 
-
-def log(x: Any) -> tuple[np.ndarray, Any]:
-    """log(x): natural logarithm (``-inf`` at 0, NaN below, as numpy and PyTorch)."""
-    x = as_float(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log(x)
-
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        return (g / x,)
-
-    return out, backward
-
-
-def log1p(x: Any) -> tuple[np.ndarray, Any]:
-    """log1p(x): ``log(1 + x)``, accurate for small ``x``."""
-    x = as_float(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log1p(x)
-
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        return (g / (1 + x),)
-
-    return out, backward
-
-
-def sqrt(x: Any) -> tuple[np.ndarray, Any]:
-    """sqrt(x): square root (NaN for negative inputs); the gradient is ``1 / (2 sqrt(x))``."""
-    x = as_float(x)
-    with np.errstate(invalid="ignore"):
-        out = np.sqrt(x)
-
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        with np.errstate(divide="ignore"):
-            return (g / (out + out),)
-
-    return out, backward
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = doc
+    infer.__name__ = infer.__qualname__ = f"{name}_infer"
+    return OpDef(name, forward, infer=infer)
 
 
-def square(x: Any) -> tuple[np.ndarray, Any]:
-    """square(x): ``x * x``."""
-    x = as_array(x)
-
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        return (g * (x + x),)
-
-    return np.square(x), backward
+def _sqrt_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):  # the derivative at 0 is inf
+        return g / (out + out)
 
 
-def sign(x: Any) -> tuple[np.ndarray, None]:
-    """sign(x): -1, 0 or 1 (NaN stays NaN); no gradient."""
-    return np.sign(as_array(x)), None
-
-
-def _unary_infer(ufunc: Any, to_float: bool) -> Any:
-    if to_float:
-
-        def infer(x: Any) -> np.ndarray:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return ufunc(as_float(x))
-
-    else:
-
-        def infer(x: Any) -> np.ndarray:
-            return ufunc(as_array(x))
-
-    return infer
+UNARY: tuple[tuple[Any, ...], ...] = (
+    (
+        "abs",
+        np.abs,
+        False,
+        lambda g, x, out: g * np.sign(x),
+        "abs(x): ``|x|``; the gradient is ``sign(x)`` (0 at 0).",
+    ),
+    (
+        "exp",
+        np.exp,
+        True,
+        lambda g, x, out: g * out,
+        "exp(x): ``e ** x`` (integer inputs give float32).",
+    ),
+    (
+        "log",
+        np.log,
+        True,
+        lambda g, x, out: g / x,
+        "log(x): natural logarithm (``-inf`` at 0, NaN below, as numpy and PyTorch).",
+        ("divide", "invalid"),
+    ),
+    (
+        "log1p",
+        np.log1p,
+        True,
+        lambda g, x, out: g / (1 + x),
+        "log1p(x): ``log(1 + x)``, accurate for small ``x``.",
+        ("divide", "invalid"),
+    ),
+    (
+        "sqrt",
+        np.sqrt,
+        True,
+        _sqrt_grad,
+        "sqrt(x): square root (NaN for negative inputs); the gradient is ``1 / (2 sqrt(x))``.",
+        ("invalid",),
+    ),
+    ("square", np.square, False, lambda g, x, out: g * (x + x), "square(x): ``x * x``."),
+    ("sign", np.sign, False, None, "sign(x): -1, 0 or 1 (NaN stays NaN); no gradient."),
+    (
+        "tanh",
+        np.tanh,
+        True,
+        lambda g, x, out: g * (1 - out * out),
+        "tanh(x): hyperbolic tangent.",
+    ),
+)
+"""``(name, ufunc, to_float, gradient rule or None, doc[, quiet])`` of the table-made unary ops."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -528,16 +541,6 @@ def silu(x: Any) -> tuple[np.ndarray, Any]:
     return x * s, backward
 
 
-def tanh(x: Any) -> tuple[np.ndarray, Any]:
-    """tanh(x): hyperbolic tangent."""
-    out = np.tanh(as_float(x))
-
-    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
-        return (g * (1 - out * out),)
-
-    return out, backward
-
-
 def _softplus_out(x: np.ndarray, beta: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     bx = x * beta
     return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta), bx
@@ -596,17 +599,11 @@ def _cast_infer(x: Any, dtype: Any = None) -> np.ndarray:
 
 def _defs() -> list[Any]:
     defs = [binary_op(*row) for row in BINARY]
+    defs += [unary_op(*row) for row in UNARY]
     defs += [
         opdef("where", where, _where_infer),
         opdef("clip", clip, _clip_infer),
         opdef("neg", neg, _neg_infer),
-        opdef("abs", abs, _unary_infer(np.abs, False)),
-        opdef("exp", exp, _unary_infer(np.exp, True)),
-        opdef("log", log, _unary_infer(np.log, True)),
-        opdef("log1p", log1p, _unary_infer(np.log1p, True)),
-        opdef("sqrt", sqrt, _unary_infer(np.sqrt, True)),
-        opdef("square", square, _unary_infer(np.square, False)),
-        opdef("sign", sign),
         opdef("cast", cast, _cast_infer),
         opdef("relu", relu, lambda x: np.maximum(as_array(x), 0)),
         opdef(
@@ -618,7 +615,6 @@ def _defs() -> list[Any]:
         opdef("gelu", gelu, _gelu_infer),
         opdef("silu", silu, lambda x: as_float(x) * _sigmoid(as_float(x))),
         opdef("sigmoid", sigmoid, lambda x: _sigmoid(as_float(x))),
-        opdef("tanh", tanh, _unary_infer(np.tanh, True)),
         opdef("softplus", softplus, _softplus_infer),
     ]
     return defs
@@ -630,4 +626,4 @@ def register_all(register: Any) -> None:
         register(d.name, d)
 
 
-__all__ = ["BINARY", "binary_op", "erfc", "register_all"]
+__all__ = ["BINARY", "UNARY", "binary_op", "erfc", "register_all", "unary_op"]
