@@ -214,7 +214,7 @@ class ForecastingModel(Module):
     def forward_arrays(self, x: np.ndarray) -> np.ndarray:
         """:meth:`forward` on an array, nothing recorded."""
         if not isinstance(x, np.ndarray):
-            x = self._prepare(x)._data
+            return self._compute(ARRAYS, self._prepare(x)._data)
         self._check_input(x)
         return self._compute(ARRAYS, x)
 

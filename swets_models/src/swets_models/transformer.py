@@ -161,7 +161,7 @@ class TransformerModel(ForecastingModel):
         if self._pe is None:
             pos = p.value(self.pos_embedding)
         else:
-            pos = self._pe.get(self._param_dtype())
+            pos = self._pe.get(self.input_proj.weight._data.dtype)
         h = p.forward(self.input_dropout)(p.op("add", h, pos))
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):

@@ -14,25 +14,31 @@ __all__ = ["ELU", "GELU", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softplus", "T
 
 
 class _Activation(Module):
-    """An activation layer: the registered op :attr:`_op` with the layer's attributes."""
+    """An activation layer: the registered op :attr:`_op` with the layer's attributes (the names in
+    :attr:`_attr_names`, kept as the op's keyword arguments whenever one is set)."""
 
     _op = ""
+    _attr_names: tuple[str, ...] = ()
+    _op_attrs: dict[str, Any] = {}  # noqa: RUF012 (replaced per instance on the first set)
 
-    def _attrs(self) -> dict[str, Any]:
-        return {}
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in self._attr_names:
+            attrs = {k: self.__dict__[k] for k in self._attr_names if k in self.__dict__}
+            super().__setattr__("_op_attrs", attrs)
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the activation."""
-        return call_op(self._op, to_input(x, type(self).__name__, None), **self._attrs())
+        return call_op(self._op, to_input(x, type(self).__name__, None), **self._op_attrs)
 
     def forward_arrays(self, x: np.ndarray) -> np.ndarray:
         """:meth:`forward` on an array, nothing recorded."""
         if type(x) is not np.ndarray or x.dtype.kind != "f":
             x = to_input_array(x, type(self).__name__, None)
-        return run_op(self._op, x, **self._attrs())
+        return run_op(self._op, x, **self._op_attrs)
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self._attrs().items())
+        return ", ".join(f"{k}={v!r}" for k, v in self._op_attrs.items())
 
 
 class ReLU(_Activation):
@@ -49,13 +55,11 @@ class LeakyReLU(_Activation):
     """
 
     _op = "leaky_relu"
+    _attr_names = ("negative_slope",)
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
-
-    def _attrs(self) -> dict[str, Any]:
-        return {"negative_slope": self.negative_slope}
 
 
 class ELU(_Activation):
@@ -66,13 +70,11 @@ class ELU(_Activation):
     """
 
     _op = "elu"
+    _attr_names = ("alpha",)
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = float(alpha)
-
-    def _attrs(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
 
 
 class GELU(_Activation):
@@ -83,15 +85,13 @@ class GELU(_Activation):
     """
 
     _op = "gelu"
+    _attr_names = ("approximate",)
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise ConfigError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
-
-    def _attrs(self) -> dict[str, Any]:
-        return {"approximate": self.approximate}
 
 
 class SiLU(_Activation):
@@ -121,6 +121,7 @@ class Softplus(_Activation):
     """
 
     _op = "softplus"
+    _attr_names = ("beta", "threshold")
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -128,9 +129,6 @@ class Softplus(_Activation):
         self.threshold = float(threshold)
         if self.beta == 0.0:
             raise ConfigError("Softplus: beta must be non-zero")
-
-    def _attrs(self) -> dict[str, Any]:
-        return {"beta": self.beta, "threshold": self.threshold}
 
 
 _BY_NAME: dict[str, type[Module]] = {

@@ -389,13 +389,16 @@ class MultiheadAttention(Module):
         dropout_p = self.dropout if self.training else 0.0
         weights = None
         if not need_weights:
-            drop = {"dropout_p": dropout_p, "rng": self.rng} if dropout_p > 0.0 else {}
-            if mask is None:
-                out = p.op("scaled_dot_product_attention", q, k, v, **drop)
-            elif mask is _CAUSAL:
-                out = p.op("scaled_dot_product_attention", q, k, v, is_causal=True, **drop)
+            if mask is None and dropout_p == 0.0:
+                out = p.op("scaled_dot_product_attention", q, k, v)
             else:
-                out = p.op("scaled_dot_product_attention", q, k, v, mask, **drop)
+                drop = {"dropout_p": dropout_p, "rng": self.rng} if dropout_p > 0.0 else {}
+                if mask is None:
+                    out = p.op("scaled_dot_product_attention", q, k, v, **drop)
+                elif mask is _CAUSAL:
+                    out = p.op("scaled_dot_product_attention", q, k, v, is_causal=True, **drop)
+                else:
+                    out = p.op("scaled_dot_product_attention", q, k, v, mask, **drop)
         else:
             if mask is _CAUSAL:
                 mask = _causal_array(tgt_len, k.shape[2], self.out_proj.weight._data.dtype)

@@ -107,10 +107,11 @@ class Parts:
     takes on the Tensor path, and the index of each part for numpy views on the array path. A
     layer builds its ``Parts`` once (in ``__init__``)."""
 
-    __slots__ = ("axis", "indices", "sizes")
+    __slots__ = ("axis", "indices", "sizes", "total")
 
     def __init__(self, sizes: tuple[int, ...], axis: int) -> None:
         self.sizes = list(sizes)
+        self.total = sum(sizes)
         self.axis = axis
         lead: tuple[Any, ...] = (Ellipsis,) if axis == -1 else (slice(None),) * axis
         bounds = [0, *itertools.accumulate(sizes)]
@@ -125,7 +126,7 @@ def _split(x: Any, parts: Parts) -> Any:
 
 
 def _split_views(x: np.ndarray, parts: Parts) -> tuple[np.ndarray, ...]:
-    if x.shape[parts.axis] != sum(parts.sizes):
+    if x.shape[parts.axis] != parts.total:
         return run_op("split", x, sections=parts.sizes, axis=parts.axis)  # the op's error
     return tuple(map(x.__getitem__, parts.indices))
 

@@ -89,9 +89,10 @@ class _Recurrent(Module):
     def _check_state(
         self, s: Any, name: str, shape: tuple[int, ...], dtype: np.dtype, convert: Any
     ) -> Any:
-        """A given state converted and checked to be ``shape``; zeros of ``shape`` for None."""
+        """A given state converted and checked to be ``shape`` (None stays None: the ops start
+        from zeros)."""
         if s is None:
-            return np.zeros(shape, dtype)
+            return None
         if isinstance(s, (tuple, list)):
             raise ConfigError(
                 f"{describe(self)}: {name} must be a tensor, got a {type(s).__name__}"
@@ -173,19 +174,23 @@ class _RNNBase(_Recurrent):
         return w if self.bias else [*w, None, None]
 
     def _inputs(self, x: Any, states: list[Any], convert: Any) -> tuple[Any, list[Any], bool]:
-        x = convert(x, self._kind, self.weight_ih_l0._data.dtype)
-        if self.batch_first:
-            expected: tuple[Any, ...] = ("N", "L", self.input_size)
-        else:
-            expected = ("L", "N", self.input_size)
-        check_shape(x, self, expected, (2, 3), {-1: self.input_size})
-        unbatched = len(x.shape) == 2
+        dtype = self.weight_ih_l0._data.dtype
+        x = convert(x, self._kind, dtype)
+        xs = x.shape
+        if len(xs) not in (2, 3) or xs[-1] != self.input_size:
+            if self.batch_first:
+                expected: tuple[Any, ...] = ("N", "L", self.input_size)
+            else:
+                expected = ("L", "N", self.input_size)
+            check_shape(x, self, expected, (2, 3), {-1: self.input_size})
+        unbatched = len(xs) == 2
+        if states[0] is None and states[-1] is None:
+            return x, states, unbatched
         rows, h = self.num_layers * self.num_directions, self.hidden_size
         if unbatched:
             shape: tuple[int, ...] = (rows, h)
         else:
-            shape = (rows, x.shape[0 if self.batch_first else 1], h)
-        dtype = x.dtype if type(x) is np.ndarray else x._data.dtype
+            shape = (rows, xs[0 if self.batch_first else 1], h)
         names = self._state_names
         return (
             x,
@@ -204,7 +209,7 @@ class _RNNBase(_Recurrent):
         """The layer on path ``p``: returns ``(output, (final state per state))``."""
         if unbatched:
             x = p.unsqueeze(x, 0)
-            states = [p.unsqueeze(s, 1) for s in states]
+            states = [None if s is None else p.unsqueeze(s, 1) for s in states]
         elif not self.batch_first:
             x = p.transpose(x, (1, 0, 2))
         out, finals = self._layers(p, x, states)
@@ -225,7 +230,7 @@ class _RNNBase(_Recurrent):
             for d in range(dirs):
                 row = layer * dirs + d
                 inp = out if d == 0 else p.op("flip", out, axis=1)
-                init_states = [p.getitem(s, row) for s in states]
+                init_states = [None if s is None else p.getitem(s, row) for s in states]
                 res = p.op(self._op, inp, *init_states, *self._weights(p, row))
                 for f, s in zip(finals, res[1:]):
                     f.append(s)
@@ -303,7 +308,13 @@ class LSTM(_RNNBase):
         if self.bidirectional or (self.training and self.dropout > 0.0 and self.num_layers > 1):
             return super()._layers(p, x, states)
         # the whole unidirectional stack as one op (one time loop when nothing records)
-        weights = [w for row in range(self.num_layers) for w in self._weights(p, row)]
+        value = p.value
+        if self.bias:
+            weights = [value(getattr(self, n)) for names in self._names for n in names]
+        else:
+            weights = []
+            for w_ih, w_hh in self._names:
+                weights += (value(getattr(self, w_ih)), value(getattr(self, w_hh)), None, None)
         y, h_n, c_n = p.op("lstm_stack", x, states[0], states[1], *weights)
         return y, [h_n, c_n]
 
@@ -376,7 +387,7 @@ class _CellBase(_Recurrent):
         """One step on path ``p``: the op's output (a state, or a tuple of states)."""
         if unbatched:
             x = p.unsqueeze(x, 0)
-            states = [p.unsqueeze(s, 0) for s in states]
+            states = [None if s is None else p.unsqueeze(s, 0) for s in states]
         out = p.op(self._op, x, *states, *(p.value(w) for w in self._all_weights()))
         if not unbatched:
             return out

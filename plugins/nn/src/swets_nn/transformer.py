@@ -201,15 +201,8 @@ class TransformerEncoderLayer(Module):
         else:
             q = x if rows is None else p.getitem(x, rows)
             kv = x
-        sa, _ = f(self.self_attn)(
-            q,
-            kv,
-            kv,
-            attn_mask=mask,
-            key_padding_mask=kpm,
-            need_weights=False,
-            is_causal=is_causal,
-        )
+        # (query, key, value, key_padding_mask, need_weights, attn_mask, average, is_causal)
+        sa, _ = f(self.self_attn)(q, kv, kv, kpm, False, mask, True, is_causal)
         sa = f(self.dropout1)(sa)
         # then the feed-forward block dropout2(linear2(dropout(activation(linear1(z)))))
         if self.norm_first:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import DTypeError, OpError, ShapeError
+from swets_ops._common import F32, F64
 from swets_ops.fused_common import (
     check_rng,
     float_array,
@@ -57,17 +58,21 @@ def scaled_dot_product_attention(
         ``(..., L, Ev)``. A query row with every key masked gets zero weights: a zero output row
         and zero gradients (as PyTorch), never NaN.
     """
-    q = float_array(_OP, "q", q)
-    k = float_array(_OP, "k", k)
-    v = float_array(_OP, "v", v)
+    if type(q) is not np.ndarray or (q.dtype is not F32 and q.dtype is not F64):
+        q = float_array(_OP, "q", q)
     dtype = q.dtype
-    if k.dtype != dtype or v.dtype != dtype:
+    if type(k) is not np.ndarray or type(v) is not np.ndarray:
+        k = float_array(_OP, "k", k)
+        v = float_array(_OP, "v", v)
+    if k.dtype is not dtype or v.dtype is not dtype:
+        k = float_array(_OP, "k", k)
+        v = float_array(_OP, "v", v)
         same_dtype(_OP, q=q, k=k, v=v)
-    for name, a in (("q", q), ("k", k), ("v", v)):
-        if a.ndim < 2:
-            raise ShapeError(
-                f"{_OP}: {name} must be at least 2-d (..., length, features), got {a.shape}"
-            )
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        name, a = next((n, a) for n, a in (("q", q), ("k", k), ("v", v)) if a.ndim < 2)
+        raise ShapeError(
+            f"{_OP}: {name} must be at least 2-d (..., length, features), got {a.shape}"
+        )
     L, E = q.shape[-2:]
     S, Ek = k.shape[-2:]
     if Ek != E:

@@ -28,24 +28,26 @@ Arr = np.ndarray
 _HALF_RZ = (0.5, 0.5, 1.0)  # the factor of each gate's pre-activation (r, z halved; n as is)
 
 
-def gru_step(rz: Arr, n: Arr, hn: Arr, h_prev: Arr, h: Arr, tmp: Arr) -> None:
+def gru_step(gates: tuple[Arr, Arr, Arr], n: Arr, hn: Arr, h_prev: Arr, h: Arr, tmp: Arr) -> None:
     """One GRU step in place: the definition every GRU op runs.
 
     Args:
-        rz: ``(2, N, H)`` the halved pre-activations of r and z; becomes the gates r, z.
+        gates: ``(rz, r, z)``: ``rz`` holds the halved pre-activations of the gates r and z (any
+            layout), ``r`` and ``z`` are its views ``(N, H)``; they become the gates.
         n: ``(N, H)`` the input part ``W_in x + b_in`` of the candidate; becomes ``n``.
         hn: ``(N, H)`` the state part ``W_hn h + b_hn`` (kept: the backward pass needs it).
         h_prev: ``(N, H)`` the state before the step; h: ``(N, H)`` receives ``h'``.
         tmp: ``(N, H)`` scratch space.
     """
+    rz, r, z = gates
     np.tanh(rz, out=rz)
     rz *= 0.5
     rz += 0.5  # r, z
-    np.multiply(rz[0], hn, out=tmp)
+    np.multiply(r, hn, out=tmp)
     n += tmp
     np.tanh(n, out=n)
     np.subtract(h_prev, n, out=h)
-    h *= rz[1]
+    h *= z
     h += n  # n + z * (h - n)
 
 
@@ -83,11 +85,12 @@ def gru_cell(
         zh += b_hh
     rz = np.add(zi[:, : 2 * H], zh[:, : 2 * H])
     rz *= 0.5
+    r, z = rz[:, :H], rz[:, H:]
     hn = zh[:, 2 * H :]
     n = zi[:, 2 * H :]
     h_new = np.empty((N, H), dtype=dtype)
-    gru_step(rz.reshape(N, 2, H).transpose(1, 0, 2), n, hn, h2, h_new, np.empty_like(h_new))
-    r, z = rz[:, :H], rz[:, H:]
+    # the state's r-part of zh is spent: its columns are the step's scratch space
+    gru_step((rz, r, z), n, hn, h2, h_new, zh[:, :H])
     out = h_new.reshape(h.shape)
     if not _record:
         return out, None
@@ -164,7 +167,7 @@ def gru(
             np.add(rec[2], bhn, out=hn)
         else:
             hn[...] = rec[2]
-        gru_step(rz, XZ[2, t], hn, Hs[t], Hs[t + 1], tmp)
+        gru_step((rz, rz[0], rz[1]), XZ[2, t], hn, Hs[t], Hs[t + 1], tmp)
     y = Hs[1:].transpose(1, 0, 2)
     outs = (y, Hs[L].copy())
     if not _record:

@@ -65,10 +65,14 @@ def packed_rows(w: np.ndarray, H: int) -> np.ndarray:
     return blocks if w.ndim == 2 else blocks.reshape(4, H)
 
 
-def gate_views(z: np.ndarray) -> tuple[np.ndarray, ...]:
+def gate_views(z: np.ndarray, width: int | None = None) -> tuple[np.ndarray, ...]:
     """``(z, sigmoid gates, o, i, f, g)``: the views :func:`lstm_step` works on, of packed
-    pre-activations ``z`` with the gates on the first axis (``(4, N, H)``)."""
-    return z, z[:3], z[0], z[1], z[2], z[3]
+    pre-activations ``z`` with the gates on the first axis (``(4, N, H)``), or, given ``width``, in
+    consecutive column blocks of that width (``(N, 4 * width)``, the wavefront's layout)."""
+    if width is None:
+        return z, z[:3], z[0], z[1], z[2], z[3]
+    w = width
+    return z, z[:, : 3 * w], z[:, :w], z[:, w : 2 * w], z[:, 2 * w : 3 * w], z[:, 3 * w :]
 
 
 def lstm_step(gates: tuple[Arr, ...], c_prev: Arr, c: Arr, tc: Arr, h: Arr, ig: Arr) -> None:
@@ -507,7 +511,7 @@ def _stack_infer(
     c0_rows = c0.transpose(1, 0, 2).reshape(N, S)
     V[0, :, :S] = h0_rows
     Z = np.empty((N, 4 * S), dtype)
-    gates = gate_views(Z.reshape(N, 4, S).transpose(1, 0, 2))
+    gates = gate_views(Z, S)
     C = c0_rows.copy()  # (N, layers * H), updated in place (never the caller's c0)
     T = np.empty((N, S), dtype)
     P = np.empty((N, S), dtype)

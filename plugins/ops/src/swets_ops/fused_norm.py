@@ -15,6 +15,7 @@ import numpy as np
 
 from swets_core.autograd import Tensor
 from swets_core.errors import OpError, ShapeError
+from swets_ops._common import F32, F64
 from swets_ops.fused_common import float_array, fused_op, positive_int, probability, same_dtype
 
 
@@ -69,14 +70,17 @@ def layer_norm(
         ``(x - mean) / sqrt(var + eps) * weight + bias``, the shape of ``x``.
     """
     op = "layer_norm"
-    x = float_array(op, "x", x)
-    if weight is not None:
+    if type(x) is not np.ndarray or (x.dtype is not F32 and x.dtype is not F64):
+        x = float_array(op, "x", x)
+    if weight is not None and type(weight) is not np.ndarray:
         weight = float_array(op, "weight", weight)
-    if bias is not None:
+    if bias is not None and type(bias) is not np.ndarray:
         bias = float_array(op, "bias", bias)
-    if (weight is not None and weight.dtype != x.dtype) or (
-        bias is not None and bias.dtype != x.dtype
-    ):
+    if (weight is not None and weight.dtype is not x.dtype) or (
+        bias is not None and bias.dtype is not x.dtype
+    ):  # float_array on a float array checks its dtype, same_dtype that they agree
+        weight = None if weight is None else float_array(op, "weight", weight)
+        bias = None if bias is None else float_array(op, "bias", bias)
         same_dtype(op, x=x, weight=weight, bias=bias)
     nd = normalized_ndim
     if type(nd) is not int or nd < 1:
@@ -88,19 +92,27 @@ def layer_norm(
             f"{op}: x of shape {x.shape} has fewer than normalized_ndim={nd} dimensions"
         )
     norm_shape = x.shape[x.ndim - nd :]
-    for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None and p.shape != norm_shape:
-            raise ShapeError(
-                f"{op}: {name} must have the normalized shape {norm_shape} (the last "
-                f"{nd} dimension(s) of x {x.shape}), got {p.shape}"
-            )
+    if (weight is not None and weight.shape != norm_shape) or (
+        bias is not None and bias.shape != norm_shape
+    ):
+        name, p = (
+            ("weight", weight)
+            if weight is not None and weight.shape != norm_shape
+            else ("bias", bias)
+        )
+        raise ShapeError(
+            f"{op}: {name} must have the normalized shape {norm_shape} (the last "
+            f"{nd} dimension(s) of x {x.shape}), got {p.shape}"
+        )
     D = norm_shape[0] if nd == 1 else math.prod(norm_shape)
     R = x.size // D if D else 0
     x2 = x.reshape(R, D)
     dt = x.dtype.type
     # row reductions as matrix-vector products (BLAS), much faster than short-axis reductions;
     # rstd = 1 / sqrt(ss / D + eps) = sqrt(D) / sqrt(ss + D eps) for the sum of squares ss
-    inv_d = _mean_vector(D, x.dtype)
+    inv_d = _MEAN_VECTORS.get((D, x.dtype))
+    if inv_d is None:
+        inv_d = _mean_vector(D, x.dtype)
     xc = x2 - (x2 @ inv_d)[:, None]
     var = np.einsum("ij,ij->i", xc, xc)
     var += dt(D * eps)

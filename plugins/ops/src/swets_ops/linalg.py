@@ -94,6 +94,22 @@ def _float_operand(name: str, x: Any) -> np.ndarray:
 
 
 def _linear_check(x: Any, weight: Any, bias: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
+    b = bias[0] if bias else None
+    if (  # float arrays of matching shapes, as layers pass them: nothing to convert or report
+        type(x) is np.ndarray
+        and type(weight) is np.ndarray
+        and len(bias) < 2
+        and x.dtype.kind == "f"
+        and weight.dtype.kind == "f"
+        and weight.ndim == 2
+        and x.ndim
+        and x.shape[-1] == weight.shape[1]
+        and (
+            b is None
+            or (type(b) is np.ndarray and b.dtype.kind == "f" and b.shape == (weight.shape[0],))
+        )
+    ):
+        return x, weight, b
     if len(bias) > 1:
         raise OpError(f"linear: takes x, weight and an optional bias, got {2 + len(bias)} inputs")
     x = _float_operand("x", x)
