@@ -505,3 +505,47 @@ def test_recurrent_saturated_gates_stay_finite_without_warnings(rng, kind) -> No
         out = cell(x[:, t], *states, wi, wh)
         states = list(out) if kind == "lstm" else [out]
         np.testing.assert_allclose(y[:, t], states[0].numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("batch", [1, 5])
+def test_lstm_stack_equals_chained_lstm_layers_recorded_or_not(dtype, batch) -> None:
+    rng = np.random.default_rng(batch)
+    layers, n_in, hidden = 3, 4, 6
+    x = rng.standard_normal((batch, 7, n_in)).astype(dtype)
+    h0 = rng.standard_normal((layers, batch, hidden)).astype(dtype)
+    c0 = rng.standard_normal((layers, batch, hidden)).astype(dtype)
+    weights = []
+    for layer in range(layers):
+        cols = n_in if layer == 0 else hidden
+        weights.append(
+            [rng.standard_normal(s).astype(dtype) * 0.4 for s in ((24, cols), (24, hidden), 24, 24)]
+        )
+    weights[1][2] = None  # a layer without b_ih
+    flat = [w for ws in weights for w in ws]
+    inp, hs, cs = x, [], []
+    for layer, ws in enumerate(weights):
+        inp, h, c = (t.numpy() for t in ops.lstm(inp, h0[layer], c0[layer], *ws))
+        hs.append(h)
+        cs.append(c)
+    want = (inp, np.stack(hs), np.stack(cs))
+    free = [t.numpy() for t in ops.lstm_stack(x, h0, c0, *flat)]
+    xt = Tensor(x)
+    with GradientTape(watch=[xt]):
+        recorded = [t.numpy() for t in ops.lstm_stack(xt, h0, c0, *flat)]
+    tol = 2e-6 if dtype == "float32" else 1e-12
+    for got in (free, recorded):
+        for g, w in zip(got, want):
+            assert g.dtype == np.dtype(dtype)
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+def test_lstm_stack_errors_name_the_op() -> None:
+    x = np.zeros((1, 3, 2), np.float32)
+    w = [np.zeros((8, 2), np.float32), np.zeros((8, 2), np.float32), None, None]
+    with pytest.raises(ShapeError, match="lstm_stack: weights come 4 per layer"):
+        ops.lstm_stack(x, None, None, *w[:3])
+    with pytest.raises(ShapeError, match=r"lstm_stack: h0 must have shape \(1, 1, 2\)"):
+        ops.lstm_stack(x, np.zeros((2, 1, 2), np.float32), None, *w)
+    with pytest.raises(DTypeError, match="lstm_stack"):
+        ops.lstm_stack(x.astype(np.float64), None, None, *w)

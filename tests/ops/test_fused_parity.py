@@ -283,3 +283,45 @@ def test_embedding_padding_idx(rng) -> None:
         lambda w: F.embedding(torch.tensor(idx), w, padding_idx=3),
         [w],
     )
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_stack(rng, bias) -> None:
+    layers, n_in, hidden = 3, 4, 5
+    x = rng.standard_normal((2, 6, n_in))
+    h0, c0 = rng.standard_normal((layers, 2, hidden)), rng.standard_normal((layers, 2, hidden))
+    weights: list[Any] = []
+    for layer in range(layers):
+        w = _rnn_weights(rng, 4, n_in if layer == 0 else hidden, hidden)
+        weights += w if bias else [w[0], w[1]]
+
+    def swets_fn(x, h, c, *w):
+        per_layer = [
+            w[k : k + 4] if bias else (*w[k : k + 2], None, None)
+            for k in range(0, len(w), 4 if bias else 2)
+        ]
+        return ops.lstm_stack(x, h, c, *[a for ws in per_layer for a in ws])
+
+    def torch_fn(x, h, c, *w):
+        mod = torch.nn.LSTM(n_in, hidden, num_layers=layers, batch_first=True, bias=bias).double()
+        names = ("weight_ih_l{}", "weight_hh_l{}", "bias_ih_l{}", "bias_hh_l{}")[: 4 if bias else 2]
+        params = {
+            name.format(layer): w[layer * len(names) + k]
+            for layer in range(layers)
+            for k, name in enumerate(names)
+        }
+        y, (h_n, c_n) = torch.func.functional_call(mod, params, (x, (h, c)))
+        return y, h_n, c_n
+
+    compare(swets_fn, torch_fn, [x, h0, c0, *weights])
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 2), (5, 3)])
+def test_weight_norm(rng, shape) -> None:
+    v = rng.standard_normal(shape)
+    g = rng.standard_normal((shape[0],) + (1,) * (len(shape) - 1))
+    compare(
+        lambda v, g: ops.weight_norm(v, g),
+        lambda v, g: torch._weight_norm(v, g, 0),
+        [v, g],
+    )
