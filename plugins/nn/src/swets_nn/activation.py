@@ -14,12 +14,18 @@ __all__ = ["ELU", "GELU", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softplus", "T
 
 
 class _Activation(Module):
-    """An activation layer: the registered op :attr:`_op` with the layer's attributes (the names in
-    :attr:`_attr_names`, kept as the op's keyword arguments whenever one is set)."""
+    """An activation layer: the registered op :attr:`_op` with the layer's attributes as its keyword
+    arguments (given to ``__init__``; setting one later updates the op's arguments too)."""
 
     _op = ""
     _attr_names: tuple[str, ...] = ()
-    _op_attrs: dict[str, Any] = {}  # noqa: RUF012 (replaced per instance on the first set)
+    _op_attrs: dict[str, Any] = {}  # noqa: RUF012 (an instance's own dict once it has attributes)
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__()
+        self._attr_names = tuple(attrs)
+        for name, value in attrs.items():
+            setattr(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
@@ -55,11 +61,9 @@ class LeakyReLU(_Activation):
     """
 
     _op = "leaky_relu"
-    _attr_names = ("negative_slope",)
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
-        self.negative_slope = float(negative_slope)
+        super().__init__(negative_slope=float(negative_slope))
 
 
 class ELU(_Activation):
@@ -70,11 +74,9 @@ class ELU(_Activation):
     """
 
     _op = "elu"
-    _attr_names = ("alpha",)
 
     def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
-        self.alpha = float(alpha)
+        super().__init__(alpha=float(alpha))
 
 
 class GELU(_Activation):
@@ -85,13 +87,11 @@ class GELU(_Activation):
     """
 
     _op = "gelu"
-    _attr_names = ("approximate",)
 
     def __init__(self, approximate: str = "none") -> None:
-        super().__init__()
         if approximate not in ("none", "tanh"):
             raise ConfigError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        super().__init__(approximate=approximate)
 
 
 class SiLU(_Activation):
@@ -121,14 +121,11 @@ class Softplus(_Activation):
     """
 
     _op = "softplus"
-    _attr_names = ("beta", "threshold")
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        super().__init__()
-        self.beta = float(beta)
-        self.threshold = float(threshold)
-        if self.beta == 0.0:
+        if float(beta) == 0.0:
             raise ConfigError("Softplus: beta must be non-zero")
+        super().__init__(beta=float(beta), threshold=float(threshold))
 
 
 _BY_NAME: dict[str, type[Module]] = {

@@ -97,14 +97,20 @@ def ones_(t: Any) -> Any:
     return constant_(t, 1.0)
 
 
-def _gain_and_fan(
-    shape: tuple[int, ...], a: float, mode: str, nonlinearity: str
-) -> tuple[float, int]:
-    """He's ``(gain, fan)`` for a weight of ``shape``."""
-    fan_in, fan_out = fan_in_and_fan_out(shape)
+def _kaiming(t: Any, a: float, mode: str, nonlinearity: str, rng: RngLike, uniform: bool) -> Any:
+    """He's initialisation: ``std = gain / sqrt(fan)``, drawn uniform (``b = gain * sqrt(3 / fan)``)
+    or normal; a zero fan leaves ``t`` as it is."""
+    fan_in, fan_out = fan_in_and_fan_out(_array(t).shape)
     if mode not in ("fan_in", "fan_out"):
         raise ConfigError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    return calculate_gain(nonlinearity, a), fan_in if mode == "fan_in" else fan_out
+    fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:
+        return t
+    gain = calculate_gain(nonlinearity, a)
+    if uniform:
+        bound = gain * math.sqrt(3.0 / fan)
+        return uniform_(t, -bound, bound, rng)
+    return normal_(t, 0.0, gain / math.sqrt(fan), rng)
 
 
 def kaiming_uniform_(
@@ -115,11 +121,7 @@ def kaiming_uniform_(
     rng: RngLike = None,
 ) -> Any:
     """He uniform: U(-b, b) with ``b = gain * sqrt(3 / fan)``; Linear and Conv1d use ``a=sqrt(5)``."""
-    gain, fan = _gain_and_fan(_array(t).shape, a, mode, nonlinearity)
-    if fan == 0:
-        return t
-    bound = gain * math.sqrt(3.0 / fan)
-    return uniform_(t, -bound, bound, rng)
+    return _kaiming(t, a, mode, nonlinearity, rng, uniform=True)
 
 
 def kaiming_normal_(
@@ -130,8 +132,7 @@ def kaiming_normal_(
     rng: RngLike = None,
 ) -> Any:
     """He normal: N(0, std**2) with ``std = gain / sqrt(fan)``."""
-    gain, fan = _gain_and_fan(_array(t).shape, a, mode, nonlinearity)
-    return t if fan == 0 else normal_(t, 0.0, gain / math.sqrt(fan), rng)
+    return _kaiming(t, a, mode, nonlinearity, rng, uniform=False)
 
 
 def xavier_uniform_(t: Any, gain: float = 1.0, rng: RngLike = None) -> Any:

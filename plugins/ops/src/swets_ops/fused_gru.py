@@ -52,14 +52,7 @@ def gru_step(gates: tuple[Arr, Arr, Arr], n: Arr, hn: Arr, h_prev: Arr, h: Arr, 
 
 
 def gru_cell(
-    x: Any,
-    h: Any,
-    w_ih: Any,
-    w_hh: Any,
-    b_ih: Any = None,
-    b_hh: Any = None,
-    *,
-    _record: bool = True,
+    x: Any, h: Any, w_ih: Any, w_hh: Any, *biases: Any, _record: bool = True
 ) -> tuple[np.ndarray, Any]:
     """One GRU step, as PyTorch's ``GRUCell``; returns ``h'``.
 
@@ -68,10 +61,11 @@ def gru_cell(
 
     Args:
         x: ``(N, I)`` (or ``(I,)``); h: ``(N, H)`` (or ``(H,)``), None for zeros.
-        w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; b_ih, b_hh: optional ``(3H,)``; gates r, z, n.
+        w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; biases: optional ``b_ih``, ``b_hh`` ``(3H,)``; gates
+            r, z, n.
     """
     x, (h,), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
-        "gru_cell", 3, x, {"h": h}, w_ih, w_hh, (b_ih, b_hh), sequence=False
+        "gru_cell", 3, x, {"h": h}, w_ih, w_hh, biases, sequence=False
     )
     H = w_hh.shape[1]
     N = x.shape[0] if x.ndim == 2 else 1
@@ -112,14 +106,7 @@ def gru_cell(
 
 
 def gru(
-    x: Any,
-    h0: Any,
-    w_ih: Any,
-    w_hh: Any,
-    b_ih: Any = None,
-    b_hh: Any = None,
-    *,
-    _record: bool = True,
+    x: Any, h0: Any, w_ih: Any, w_hh: Any, *biases: Any, _record: bool = True
 ) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
     """One GRU layer over a whole batch-first sequence; returns ``(y, h_n)``.
 
@@ -128,13 +115,14 @@ def gru(
 
     Args:
         x: ``(N, L, I)``; h0: ``(N, H)`` (None for zeros).
-        w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; b_ih, b_hh: optional ``(3H,)``; gates r, z, n.
+        w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; biases: optional ``b_ih``, ``b_hh`` ``(3H,)``; gates
+            r, z, n.
 
     Returns:
         ``y (N, L, H)``, ``h_n (N, H)``.
     """
     x, (h0,), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
-        "gru", 3, x, {"h0": h0}, w_ih, w_hh, (b_ih, b_hh), sequence=True
+        "gru", 3, x, {"h0": h0}, w_ih, w_hh, biases, sequence=True
     )
     N, L, In = x.shape
     H = w_hh.shape[1]
