@@ -75,47 +75,6 @@ def _fmt(shape: Sequence[Any]) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-def _check_dtype(data: np.ndarray, owner: str, dtype: np.dtype | None) -> None:
-    if data.dtype.kind != "f":
-        raise DTypeError(f"{owner}: expected a floating-point input, got dtype {data.dtype}")
-    if dtype is not None and data.dtype != dtype:
-        raise DTypeError(
-            f"{owner}: the input has dtype {data.dtype} but the parameters are {dtype}; "
-            f"convert the input or call layer.astype({str(data.dtype)!r})"
-        )
-
-
-def to_input(x: Any, owner: str, dtype: np.dtype | None) -> Tensor:
-    """Wrap ``x`` as a Tensor and check it is floating point of the layer's dtype."""
-    if not isinstance(x, Tensor):
-        # numpy arrays keep their dtype (and are checked below); lists and scalars take the layer's
-        x = Tensor(x) if dtype is None or isinstance(x, np.ndarray) else Tensor(x, dtype)
-    data = x._data
-    if data.dtype is not dtype:
-        _check_dtype(data, owner, dtype)
-    return x
-
-
-def to_input_array(x: Any, owner: str, dtype: np.dtype | None) -> np.ndarray:
-    """:func:`to_input` for ``forward_arrays``: ``x`` as a numpy array (a Tensor gives its array)
-    checked to be floating point of the layer's dtype."""
-    if type(x) is np.ndarray:
-        xd = x.dtype
-        if xd is dtype or (dtype is None and xd.kind == "f"):
-            return x
-    elif isinstance(x, Tensor):
-        x = x._data
-    elif not isinstance(x, np.ndarray):
-        x = to_input(x, owner, dtype)._data
-    _check_dtype(x, owner, dtype)
-    return x
-
-
-def as_array(x: Any) -> Any:
-    """A Tensor's array (anything else as is): a state or mask handed to the array path."""
-    return x._data if isinstance(x, Tensor) else x
-
-
 def describe(layer: Any) -> str:
     """``Linear(in_features=8, out_features=4, bias=True)``: how errors name a layer."""
     return f"{type(layer).__name__}({layer.extra_repr()})"

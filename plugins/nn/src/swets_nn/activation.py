@@ -8,7 +8,7 @@ import numpy as np
 
 from swets_core import Module, Tensor, call_op, run_op
 from swets_core.errors import ConfigError
-from swets_nn._common import as_array, to_input, to_input_array
+from swets_nn.paths import as_array, to_input, to_input_array
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softplus", "Tanh", "activation"]
 

@@ -18,11 +18,9 @@ from swets_nn._common import (
     float_dtype,
     positive_int,
     probability,
-    to_input,
-    to_input_array,
 )
 from swets_nn.linear import Linear
-from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, Parts, as_tensors
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, Parts, as_tensors, to_input, to_input_array
 
 __all__ = ["MultiheadAttention", "causal_mask"]
 

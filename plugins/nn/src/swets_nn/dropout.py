@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor
-from swets_nn._common import RngLike, as_generator, probability, to_input, to_input_array
-from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
+from swets_nn._common import RngLike, as_generator, probability
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, to_input, to_input_array
 
 __all__ = ["Dropout", "seed_dropout"]
 

@@ -113,26 +113,31 @@ def _kaiming(t: Any, a: float, mode: str, nonlinearity: str, rng: RngLike, unifo
     return normal_(t, 0.0, gain / math.sqrt(fan), rng)
 
 
-def kaiming_uniform_(
-    t: Any,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    rng: RngLike = None,
-) -> Any:
-    """He uniform: U(-b, b) with ``b = gain * sqrt(3 / fan)``; Linear and Conv1d use ``a=sqrt(5)``."""
-    return _kaiming(t, a, mode, nonlinearity, rng, uniform=True)
+def _kaiming_initialiser(name: str, uniform: bool, doc: str) -> Any:
+    """``kaiming_uniform_`` or ``kaiming_normal_``: one signature (PyTorch's), one initialisation."""
+
+    def initialise(
+        t: Any,
+        a: float = 0.0,
+        mode: str = "fan_in",
+        nonlinearity: str = "leaky_relu",
+        rng: RngLike = None,
+    ) -> Any:
+        return _kaiming(t, a, mode, nonlinearity, rng, uniform)
+
+    initialise.__name__ = initialise.__qualname__ = name
+    initialise.__doc__ = doc
+    return initialise
 
 
-def kaiming_normal_(
-    t: Any,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    rng: RngLike = None,
-) -> Any:
-    """He normal: N(0, std**2) with ``std = gain / sqrt(fan)``."""
-    return _kaiming(t, a, mode, nonlinearity, rng, uniform=False)
+kaiming_uniform_ = _kaiming_initialiser(
+    "kaiming_uniform_",
+    True,
+    "He uniform: U(-b, b) with ``b = gain * sqrt(3 / fan)``; Linear and Conv1d use ``a=sqrt(5)``.",
+)
+kaiming_normal_ = _kaiming_initialiser(
+    "kaiming_normal_", False, "He normal: N(0, std**2) with ``std = gain / sqrt(fan)``."
+)
 
 
 def xavier_uniform_(t: Any, gain: float = 1.0, rng: RngLike = None) -> Any:

@@ -9,15 +9,8 @@ import numpy as np
 
 from swets_core import Module, Parameter, Tensor, ops, run_op
 from swets_nn import init
-from swets_nn._common import (
-    RngLike,
-    as_generator,
-    check_shape,
-    float_dtype,
-    positive_int,
-    to_input,
-    to_input_array,
-)
+from swets_nn._common import RngLike, as_generator, check_shape, float_dtype, positive_int
+from swets_nn.paths import to_input, to_input_array
 
 __all__ = ["Identity", "Linear"]
 

@@ -10,15 +10,8 @@ import numpy as np
 from swets_core import Module, Parameter, Tensor, ops, run_op
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
-from swets_nn._common import (
-    check_shape,
-    describe,
-    float_dtype,
-    positive_int,
-    to_input,
-    to_input_array,
-)
-from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
+from swets_nn._common import check_shape, describe, float_dtype, positive_int
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, to_input, to_input_array
 
 __all__ = ["BatchNorm1d", "LayerNorm"]
 

@@ -34,8 +34,19 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor, active_tape, call_op, run_op
+from swets_core.errors import DTypeError
 
-__all__ = ["ARRAYS", "TENSORS", "ForwardPath", "Parts", "as_tensors", "forward_on_path"]
+__all__ = [
+    "ARRAYS",
+    "TENSORS",
+    "ForwardPath",
+    "Parts",
+    "as_array",
+    "as_tensors",
+    "forward_on_path",
+    "to_input",
+    "to_input_array",
+]
 
 
 class ForwardPath:
@@ -160,6 +171,47 @@ ARRAYS = ForwardPath(
     split=_split_views,
 )
 """numpy arrays through the ops' inference functions: nothing recorded, no Tensor created."""
+
+
+def _check_dtype(data: np.ndarray, owner: str, dtype: np.dtype | None) -> None:
+    if data.dtype.kind != "f":
+        raise DTypeError(f"{owner}: expected a floating-point input, got dtype {data.dtype}")
+    if dtype is not None and data.dtype != dtype:
+        raise DTypeError(
+            f"{owner}: the input has dtype {data.dtype} but the parameters are {dtype}; "
+            f"convert the input or call layer.astype({str(data.dtype)!r})"
+        )
+
+
+def to_input(x: Any, owner: str, dtype: np.dtype | None) -> Tensor:
+    """Wrap ``x`` as a Tensor and check it is floating point of the layer's dtype."""
+    if not isinstance(x, Tensor):
+        # numpy arrays keep their dtype (and are checked below); lists and scalars take the layer's
+        x = Tensor(x) if dtype is None or isinstance(x, np.ndarray) else Tensor(x, dtype)
+    data = x._data
+    if data.dtype is not dtype:
+        _check_dtype(data, owner, dtype)
+    return x
+
+
+def to_input_array(x: Any, owner: str, dtype: np.dtype | None) -> np.ndarray:
+    """:func:`to_input` for ``forward_arrays``: ``x`` as a numpy array (a Tensor gives its array)
+    checked to be floating point of the layer's dtype."""
+    if type(x) is np.ndarray:
+        xd = x.dtype
+        if xd is dtype or (dtype is None and xd.kind == "f"):
+            return x
+    elif isinstance(x, Tensor):
+        x = x._data
+    elif not isinstance(x, np.ndarray):
+        x = to_input(x, owner, dtype)._data
+    _check_dtype(x, owner, dtype)
+    return x
+
+
+def as_array(x: Any) -> Any:
+    """A Tensor's array (anything else as is): a state or mask handed to the array path."""
+    return x._data if isinstance(x, Tensor) else x
 
 
 def as_tensors(out: Any) -> Any:

@@ -23,7 +23,6 @@ from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
     RngLike,
-    as_array,
     as_generator,
     check_shape,
     child_generator,
@@ -31,10 +30,16 @@ from swets_nn._common import (
     float_dtype,
     positive_int,
     probability,
+)
+from swets_nn.paths import (
+    ARRAYS,
+    TENSORS,
+    ForwardPath,
+    as_array,
+    as_tensors,
     to_input,
     to_input_array,
 )
-from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, as_tensors
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell"]
 

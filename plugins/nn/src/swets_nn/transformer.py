@@ -18,8 +18,6 @@ from swets_nn._common import (
     float_dtype,
     positive_int,
     probability,
-    to_input,
-    to_input_array,
 )
 from swets_nn.activation import activation as make_activation
 from swets_nn.attention import MultiheadAttention
@@ -27,7 +25,7 @@ from swets_nn.container import LayerList
 from swets_nn.dropout import Dropout
 from swets_nn.linear import Linear
 from swets_nn.normalization import LayerNorm
-from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path, to_input, to_input_array
 
 __all__ = ["TransformerEncoder", "TransformerEncoderLayer", "clone_layer"]
 
