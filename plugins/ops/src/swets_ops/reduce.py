@@ -254,14 +254,13 @@ def register_all(register: Any) -> None:
     """Register the reductions and softmax ops."""
     max_f, max_i = _extreme("max", np.max)
     min_f, min_i = _extreme("min", np.min)
+    here = globals()  # each of these ops is ``name`` with its inference ``_name_infer``
     defs = [
-        opdef("sum", sum, _sum_infer),
-        opdef("mean", mean, _mean_infer),
+        opdef(n, here[n], here[f"_{n}_infer"]) for n in ("sum", "mean", "var", "std", "logsumexp")
+    ]
+    defs += [
         opdef("max", max_f, max_i),
         opdef("min", min_f, min_i),
-        opdef("var", var, _var_infer),
-        opdef("std", std, _std_infer),
-        opdef("logsumexp", logsumexp, _logsumexp_infer),
         opdef("softmax", softmax, lambda x, axis=-1: _softmax_out(x, axis)[0]),
         opdef("log_softmax", log_softmax, lambda x, axis=-1: _log_softmax_out(x, axis)[0]),
     ]
