@@ -230,14 +230,15 @@ class ForecastingModel(Module):
 
     def _check_input(self, data: np.ndarray) -> None:
         """Check ``data`` is ``(batch, lookback, n_features)`` of the parameters' dtype."""
-        owner = type(self).__name__
         shape = data.shape
         if len(shape) != 3 or shape[1] != self.lookback or shape[2] != self.n_features:
+            owner = type(self).__name__
             raise ShapeError(
                 f"{owner}: expected input of shape (batch, {self.lookback}, {self.n_features}) "
                 f"= (batch, lookback, features), got shape {shape}"
             )
-        self._check_dtype(data)
+        if data.dtype is not self._reference_parameter()._data.dtype:
+            self._check_dtype(data)
 
     def _check_dtype(self, data: np.ndarray) -> None:
         dtype = self._param_dtype()

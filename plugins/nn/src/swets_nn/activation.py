@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,16 @@ from swets_core.errors import ConfigError
 from swets_nn.paths import as_array, to_input, to_input_array
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softplus", "Tanh", "activation"]
+
+
+_NO_DEFAULT = object()
+
+
+@functools.cache
+def _defaults(cls: type) -> dict[str, Any]:
+    """An activation class's ``__init__`` defaults: the op's own (PyTorch's) for each attribute."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
 
 
 class _Activation(Module):
@@ -30,8 +42,17 @@ class _Activation(Module):
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
         if name in self._attr_names:
-            attrs = {k: self.__dict__[k] for k in self._attr_names if k in self.__dict__}
+            # the op's keyword arguments: those that differ from its defaults (the layer's)
+            defaults = _defaults(type(self))
+            attrs = {
+                k: self.__dict__[k]
+                for k in self._attr_names
+                if k in self.__dict__ and self.__dict__[k] != defaults.get(k, _NO_DEFAULT)
+            }
             super().__setattr__("_op_attrs", attrs)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._attr_names)
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the activation."""
@@ -42,9 +63,6 @@ class _Activation(Module):
         if type(x) is not np.ndarray or x.dtype.kind != "f":
             x = to_input_array(x, type(self).__name__, None)
         return run_op(self._op, x, **self._op_attrs)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self._op_attrs.items())
 
 
 class ReLU(_Activation):

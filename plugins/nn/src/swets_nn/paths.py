@@ -115,21 +115,21 @@ def _squeeze(x: Any, axis: int) -> Any:
 
 class Parts:
     """How to cut one axis into parts, for :attr:`ForwardPath.split`: the sizes the ``split`` op
-    takes on the Tensor path, and the index of each part for numpy views on the array path. A
-    layer builds its ``Parts`` once (in ``__init__``)."""
+    takes on the Tensor path, and the views of the parts on the array path. A layer builds its
+    ``Parts`` once (in ``__init__``) for arrays whose axis has ``sum(sizes)`` elements."""
 
-    __slots__ = ("axis", "indices", "sizes", "total")
+    __slots__ = ("axis", "sizes", "views")
 
     def __init__(self, sizes: tuple[int, ...], axis: int) -> None:
         self.sizes = list(sizes)
-        self.total = sum(sizes)
         self.axis = axis
         lead: tuple[Any, ...] = (Ellipsis,) if axis == -1 else (slice(None),) * axis
         bounds = [0, *itertools.accumulate(sizes)]
-        self.indices = tuple(
+        index = [
             (*lead, slice(lo, hi)) if lead else slice(lo, hi)
             for lo, hi in itertools.pairwise(bounds)
-        )
+        ]
+        self.views = operator.itemgetter(*index)  # x -> (x[index_0], x[index_1], ...)
 
 
 def _split(x: Any, parts: Parts) -> Any:
@@ -137,9 +137,7 @@ def _split(x: Any, parts: Parts) -> Any:
 
 
 def _split_views(x: np.ndarray, parts: Parts) -> tuple[np.ndarray, ...]:
-    if x.shape[parts.axis] != parts.total:
-        return run_op("split", x, sections=parts.sizes, axis=parts.axis)  # the op's error
-    return tuple(map(x.__getitem__, parts.indices))
+    return parts.views(x)
 
 
 TENSORS = ForwardPath(

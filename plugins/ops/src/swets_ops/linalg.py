@@ -93,9 +93,10 @@ def _float_operand(name: str, x: Any) -> np.ndarray:
     return x
 
 
-def _linear_check(x: Any, weight: Any, bias: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
+def _linear(x: Any, weight: Any, bias: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``(x @ weight.T + bias, x as rows, x, weight, bias)`` after checking the operands."""
     b = bias[0] if bias else None
-    if (  # float arrays of matching shapes, as layers pass them: nothing to convert or report
+    if not (  # float arrays of matching shapes, as layers pass them: nothing to convert or report
         type(x) is np.ndarray
         and type(weight) is np.ndarray
         and len(bias) < 2
@@ -109,7 +110,19 @@ def _linear_check(x: Any, weight: Any, bias: tuple[Any, ...]) -> tuple[np.ndarra
             or (type(b) is np.ndarray and b.dtype.kind == "f" and b.shape == (weight.shape[0],))
         )
     ):
-        return x, weight, b
+        x, weight, b = _linear_check(x, weight, bias)
+    x2 = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
+    y = x2 @ weight.T
+    if b is not None:
+        if y.dtype == b.dtype:
+            y += b
+        else:
+            y = y + b
+    out = y.reshape((*x.shape[:-1], weight.shape[0])) if x.ndim > 2 else y
+    return out, x2, x, weight, b
+
+
+def _linear_check(x: Any, weight: Any, bias: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
     if len(bias) > 1:
         raise OpError(f"linear: takes x, weight and an optional bias, got {2 + len(bias)} inputs")
     x = _float_operand("x", x)
@@ -134,23 +147,10 @@ def _linear_check(x: Any, weight: Any, bias: tuple[Any, ...]) -> tuple[np.ndarra
     return x, w, b
 
 
-def _linear_compute(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    x2 = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
-    y = x2 @ w.T
-    if b is not None:
-        if y.dtype == b.dtype:
-            y += b
-        else:
-            y = y + b
-    out = y.reshape((*x.shape[:-1], w.shape[0])) if x.ndim > 2 else y
-    return out, x2
-
-
 def linear(x: Any, weight: Any, *bias: Any) -> tuple[np.ndarray, Any]:
     """linear(x, weight[, bias]): ``x @ weight.T + bias``; x ``(..., in)``, weight ``(out, in)``,
     bias ``(out,)`` -> ``(..., out)``."""
-    x, w, b = _linear_check(x, weight, bias)
-    out, x2 = _linear_compute(x, w, b)
+    out, x2, x, w, _ = _linear(x, weight, bias)
     n_in = 2 + len(bias)
     n_out = w.shape[0]
 
@@ -171,8 +171,7 @@ def linear(x: Any, weight: Any, *bias: Any) -> tuple[np.ndarray, Any]:
 
 
 def _linear_infer(x: Any, weight: Any, *bias: Any) -> np.ndarray:
-    x, w, b = _linear_check(x, weight, bias)
-    return _linear_compute(x, w, b)[0]
+    return _linear(x, weight, bias)[0]
 
 
 def register_all(register: Any) -> None:
