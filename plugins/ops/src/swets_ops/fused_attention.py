@@ -170,7 +170,7 @@ def scaled_dot_product_attention(
         # normalise (and scale) the (smaller) output instead of the weights
         out = np.matmul(probs if keep is None else np.multiply(probs, keep, out=probs), v)
         out *= inv if keep is None else inv * drop_scale
-        return out, None
+        return out
     probs *= inv
     weights = probs if keep is None else probs * keep  # unscaled: out and gv are scaled instead
     out = np.matmul(weights, v)

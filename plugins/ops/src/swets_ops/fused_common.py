@@ -3,6 +3,7 @@ scratch buffers."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,19 +14,15 @@ from swets_core.autograd import OpDef
 from swets_core.errors import DTypeError, OpError, ShapeError
 
 
-def fused_op(name: str, forward: Callable[..., tuple[Any, Any]]) -> OpDef:
+def fused_op(name: str, forward: Callable[..., Any]) -> OpDef:
     """The :class:`OpDef` of a fused op from its one definition.
 
-    ``forward(*inputs, **attrs, _record=True)`` computes the output and returns ``(output,
-    backward)``; with ``_record=False`` it may skip what only the backward pass needs (and return
-    None for it). The op's inference function is that call, so the recorded and the inference paths
-    are one computation.
+    ``forward(*inputs, **attrs)`` computes the output and returns ``(output, backward)``; called
+    with ``_record=False`` it returns the output alone and may skip what only the backward pass
+    needs. That call is the op's inference function, so the recorded and the inference paths are
+    one computation (and the inference costs no extra call: a ``functools.partial``).
     """
-
-    def infer(*inputs: Any, **attrs: Any) -> Any:
-        return forward(*inputs, _record=False, **attrs)[0]
-
-    infer.__name__ = infer.__qualname__ = f"{forward.__name__}_infer"
+    infer = functools.partial(forward, _record=False)
     return OpDef(name, forward, infer=infer)
 
 

@@ -182,7 +182,7 @@ def conv1d(
     if unbatched:
         out = out[0]
     if not _record:
-        return out, None
+        return out
     if flat:
         cols = None  # a scratch view: not kept
 

@@ -87,7 +87,7 @@ def gru_cell(
     gru_step((rz, r, z), n, hn, h2, h_new, zh[:, :H])
     out = h_new.reshape(h.shape)
     if not _record:
-        return out, None
+        return out
 
     def backward(gh: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         gh2 = gh.reshape(N, H)
@@ -159,7 +159,7 @@ def gru(
     y = Hs[1:].transpose(1, 0, 2)
     outs = (y, Hs[L].copy())
     if not _record:
-        return outs, None
+        return outs
 
     def backward(grads: tuple[Any, Any], needs: tuple[bool, ...]) -> tuple[Any, ...]:
         gy, gh_n = grads

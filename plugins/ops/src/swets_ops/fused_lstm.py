@@ -137,7 +137,7 @@ def lstm_cell(
     o, i, f, g = gates[2:]
     outs = (h_new.reshape(h.shape), c_new.reshape(c.shape))
     if not _record:
-        return outs, None
+        return outs
 
     def backward(grads: tuple[Any, Any], needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         gh_new, gc_new = grads
@@ -187,7 +187,7 @@ def lstm(
     )
     if not _record:
         y, h_n, c_n = _stack_infer(x, [(w_ih, w_hh, b_ih, b_hh)], h0[None], c0[None])
-        return (y, h_n[0], c_n[0]), None
+        return y, h_n[0], c_n[0]
     N, L, In = x.shape
     H = w_hh.shape[1]
     dtype = x.dtype
@@ -410,7 +410,7 @@ def lstm_stack(
     layers = [weights[k : k + 4] for k in range(0, len(weights), 4)]
     x, checked, h0, c0 = _stack_args(op, x, layers, h0, c0)
     if not _record:
-        return _stack_infer(x, checked, h0, c0), None
+        return _stack_infer(x, checked, h0, c0)
     inp = x
     backwards = []
     h_n, c_n = np.empty_like(h0), np.empty_like(c0)

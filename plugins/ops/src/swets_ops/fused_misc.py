@@ -48,9 +48,10 @@ def dropout(
     x = float_array(op, "x", x)
     p = probability(op, "p", p)
     if not training or p == 0.0:
-        return x, (lambda g, needs: (g,))
+        return x if not _record else (x, lambda g, needs: (g,))
     if p == 1.0:  # everything dropped (PyTorch returns zeros)
-        return np.zeros_like(x), (lambda g, needs: (np.zeros_like(g),))
+        zeros = np.zeros_like(x)
+        return zeros if not _record else (zeros, lambda g, needs: (np.zeros_like(g),))
     rng = check_rng(op, rng)
     # bool: a quarter of the memory a float mask would keep
     keep = like_layout(keep_mask(rng, x.shape, p), x)
@@ -58,7 +59,7 @@ def dropout(
     out = np.multiply(x, keep)
     out *= scale
     if not _record:
-        return out, None
+        return out
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray]:
         gx = np.multiply(g, keep)
@@ -115,7 +116,7 @@ def embedding(
         padding_idx = int(padding_idx) % num
     out = np.take(weight, idx, axis=0)
     if not _record:
-        return out, None
+        return out
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, None]:
         if not needs[0]:
@@ -172,7 +173,7 @@ def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple
         # the sum of squares as one contraction (it may round differently in the last bit)
         rows = (v if axis == 0 else np.moveaxis(v, axis, 0)).reshape(size, -1)
         norm = np.sqrt(np.einsum("ij,ij->i", rows, rows)).reshape(norm_shape)
-        return np.multiply(np.true_divide(g, norm), v), None
+        return np.multiply(np.true_divide(g, norm), v)
     # the steps of the composition square, sum, sqrt, div, mul, in their order
     others = tuple(a for a in range(nd) if a != axis)
     norm = np.sqrt(np.sum(np.square(v), axis=others, keepdims=True))

@@ -126,7 +126,7 @@ def layer_norm(
             xhat *= w2
         if bias is not None:
             xhat += bias.reshape(D)
-        return xhat.reshape(x.shape), None
+        return xhat.reshape(x.shape)
     if w2 is not None:
         y = xhat * w2
         if bias is not None:
@@ -289,7 +289,7 @@ def batch_norm(
         y = xhat.copy() if _record else xhat
     out = y.reshape(x.shape)
     if not _record:
-        return out, None
+        return out
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         g3 = g.reshape(N, C, S)
