@@ -54,6 +54,7 @@ class CausalConv1d(Module):
         self.dilation = dilation
         self.weight_norm = weight_norm
         self._left = dilation * (kernel_size - 1)
+        self._padding = (self._left, 0)
         conv = Conv1d(
             in_channels,
             out_channels,
@@ -94,9 +95,8 @@ class CausalConv1d(Module):
 
     def _compute(self, p: ForwardPath, x: Any) -> Any:
         bias = None if self.bias is None else p.value(self.bias)
-        return p.op(
-            "conv1d", x, self._kernel(p), bias, padding=(self._left, 0), dilation=self.dilation
-        )
+        kernel = self._kernel(p)
+        return p.op("conv1d", x, kernel, bias, padding=self._padding, dilation=self.dilation)
 
     def extra_repr(self) -> str:
         return (

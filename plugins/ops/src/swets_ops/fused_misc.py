@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import DTypeError, OpError, ShapeError
+from swets_ops._common import F32, F64
 from swets_ops.fused_common import (
     check_ndim,
     check_rng,
@@ -149,10 +150,12 @@ def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple
         the chain rule through those steps.
     """
     op = "weight_norm"
-    v = float_array(op, "v", v)
-    g = float_array(op, "g", g)
-    if g.dtype != v.dtype:
+    if type(v) is not np.ndarray or type(g) is not np.ndarray or g.dtype is not v.dtype:
+        v = float_array(op, "v", v)
+        g = float_array(op, "g", g)
         same_dtype(op, v=v, g=g)
+    elif v.dtype is not F32 and v.dtype is not F64:
+        float_array(op, "v", v)  # the error for another dtype
     nd = v.ndim
     if type(axis) is not int or not nd or not -nd <= axis < nd:
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not nd:
