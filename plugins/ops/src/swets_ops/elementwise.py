@@ -505,7 +505,8 @@ def gelu(x: Any, approximate: str = "none") -> tuple[np.ndarray, Any]:
 
 
 def _gelu_infer(x: Any, approximate: str = "none") -> np.ndarray:
-    x = as_float(x)
+    if type(x) is not np.ndarray or x.dtype.kind != "f":
+        x = as_float(x)
     if approximate == "none":
         out = gelu_f32(x, record=False)[0] if x.dtype == F32 else _gelu_parts(x, "none")[0]
         _gelu_infinities(x, out)
