@@ -20,6 +20,7 @@ numerics (``erfc``, the float32 GELU) live in :mod:`swets_ops.special`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -54,9 +55,10 @@ ndarray = np.ndarray
 # binary ops: one factory, one table
 # ------------------------------------------------------------------------------------------------
 
-GradRule = Callable[[np.ndarray, tuple[bool, ...], Any, Any, np.ndarray], tuple[Any, Any]]
-"""``rule(g, needs, a, b, out) -> (grad_a, grad_b)``: the backward of a binary op (gradients of the
-broadcast shape; the tape reduces them)."""
+GradRule = Callable[[Any, Any, np.ndarray, np.ndarray, tuple[bool, ...]], tuple[Any, Any]]
+"""``rule(a, b, out, g, needs) -> (grad_a, grad_b)``: the backward of a binary op (gradients of the
+broadcast shape; the tape reduces them), bound to ``a``, ``b`` and ``out`` by
+:func:`functools.partial`, so the tape's call ``backward(g, needs)`` runs the rule directly."""
 
 
 def _bin_error(name: str, a: Any, b: Any, exc: Exception) -> Exception:
@@ -93,7 +95,7 @@ def binary_op(name: str, ufunc: np.ufunc, grad: GradRule | None, doc: str) -> Op
                 raise _bin_error(name, a, b, exc) from None
             if out.dtype is F64:
                 out = demote(out, a, b)
-            return out, lambda g, needs: grad(g, needs, a, b, out)
+            return out, partial(grad, a, b, out)  # the tape calls it with (g, needs)
 
     forward.__name__ = forward.__qualname__ = name
     forward.__doc__ = doc
@@ -101,25 +103,25 @@ def binary_op(name: str, ufunc: np.ufunc, grad: GradRule | None, doc: str) -> Op
     return OpDef(name, forward, infer=infer)
 
 
-def _add_grad(g: np.ndarray, needs: tuple[bool, ...], a: Any, b: Any, out: Any) -> tuple:
+def _add_grad(a: Any, b: Any, out: Any, g: np.ndarray, needs: tuple[bool, ...]) -> tuple:
     return (g if needs[0] else None, g if needs[1] else None)
 
 
-def _sub_grad(g: np.ndarray, needs: tuple[bool, ...], a: Any, b: Any, out: Any) -> tuple:
+def _sub_grad(a: Any, b: Any, out: Any, g: np.ndarray, needs: tuple[bool, ...]) -> tuple:
     return (g if needs[0] else None, np.negative(g) if needs[1] else None)
 
 
-def _mul_grad(g: np.ndarray, needs: tuple[bool, ...], a: Any, b: Any, out: Any) -> tuple:
+def _mul_grad(a: Any, b: Any, out: Any, g: np.ndarray, needs: tuple[bool, ...]) -> tuple:
     return (g * b if needs[0] else None, g * a if needs[1] else None)
 
 
-def _div_grad(g: np.ndarray, needs: tuple[bool, ...], a: Any, b: Any, out: Any) -> tuple:
+def _div_grad(a: Any, b: Any, out: Any, g: np.ndarray, needs: tuple[bool, ...]) -> tuple:
     ga = g / b if needs[0] else None
     gb = np.negative(g * out) / b if needs[1] else None
     return ga, gb
 
 
-def _pow_grad(g: np.ndarray, needs: tuple[bool, ...], a: Any, b: Any, out: Any) -> tuple:
+def _pow_grad(a: Any, b: Any, out: Any, g: np.ndarray, needs: tuple[bool, ...]) -> tuple:
     # PyTorch's: d/da = b * a**(b-1) (0 where b == 0), d/db = a**b * log(a) (0 where a == 0 and
     # b >= 0; NaN for negative a)
     ga = gb = None
@@ -149,7 +151,7 @@ def _extreme_grad(first: np.ufunc) -> GradRule:
     """maximum/minimum: the gradient goes to the operand that is ``first`` (greater or less);
     equal operands share it evenly."""
 
-    def rule(g: np.ndarray, needs: tuple[bool, ...], a: Any, b: Any, out: Any) -> tuple:
+    def rule(a: Any, b: Any, out: Any, g: np.ndarray, needs: tuple[bool, ...]) -> tuple:
         w = first(a, b).astype(g.dtype)
         ties = np.equal(a, b)
         if ties.any():
@@ -315,8 +317,9 @@ def _neg_infer(x: Any) -> np.ndarray:
     return np.negative(x)
 
 
-UnaryGrad = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-"""``rule(g, x, out) -> grad_x``: the backward of a unary op."""
+UnaryGrad = Callable[[np.ndarray, np.ndarray, np.ndarray, tuple[bool, ...]], tuple[np.ndarray]]
+"""``rule(x, out, g, needs) -> (grad_x,)``: the backward of a unary op (bound to ``x`` and ``out`` by
+:func:`functools.partial`, so the tape's call ``backward(g, needs)`` runs the rule directly)."""
 
 
 def unary_op(
@@ -349,7 +352,7 @@ def unary_op(
             out = ufunc(x)
         if grad is None:
             return out, None
-        return out, lambda g, needs: (grad(g, x, out),)
+        return out, partial(grad, x, out)  # the tape calls it with (g, needs)
 
     forward.__name__ = forward.__qualname__ = name
     forward.__doc__ = doc
@@ -357,9 +360,9 @@ def unary_op(
     return OpDef(name, forward, infer=infer)
 
 
-def _sqrt_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+def _sqrt_grad(x: np.ndarray, out: np.ndarray, g: np.ndarray, needs: tuple[bool, ...]) -> tuple:
     with np.errstate(divide="ignore"):  # the derivative at 0 is inf
-        return g / (out + out)
+        return (g / (out + out),)
 
 
 UNARY: tuple[tuple[Any, ...], ...] = (
@@ -367,21 +370,21 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         "abs",
         np.abs,
         False,
-        lambda g, x, out: g * np.sign(x),
+        lambda x, out, g, needs: (g * np.sign(x),),
         "abs(x): ``|x|``; the gradient is ``sign(x)`` (0 at 0).",
     ),
     (
         "exp",
         np.exp,
         True,
-        lambda g, x, out: g * out,
+        lambda x, out, g, needs: (g * out,),
         "exp(x): ``e ** x`` (integer inputs give float32).",
     ),
     (
         "log",
         np.log,
         True,
-        lambda g, x, out: g / x,
+        lambda x, out, g, needs: (g / x,),
         "log(x): natural logarithm (``-inf`` at 0, NaN below, as numpy and PyTorch).",
         ("divide", "invalid"),
     ),
@@ -389,7 +392,7 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         "log1p",
         np.log1p,
         True,
-        lambda g, x, out: g / (1 + x),
+        lambda x, out, g, needs: (g / (1 + x),),
         "log1p(x): ``log(1 + x)``, accurate for small ``x``.",
         ("divide", "invalid"),
     ),
@@ -401,13 +404,13 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         "sqrt(x): square root (NaN for negative inputs); the gradient is ``1 / (2 sqrt(x))``.",
         ("invalid",),
     ),
-    ("square", np.square, False, lambda g, x, out: g * (x + x), "square(x): ``x * x``."),
+    ("square", np.square, False, lambda x, out, g, needs: (g * (x + x),), "square(x): ``x * x``."),
     ("sign", np.sign, False, None, "sign(x): -1, 0 or 1 (NaN stays NaN); no gradient."),
     (
         "tanh",
         np.tanh,
         True,
-        lambda g, x, out: g * (1 - out * out),
+        lambda x, out, g, needs: (g * (1 - out * out),),
         "tanh(x): hyperbolic tangent.",
     ),
 )

@@ -64,7 +64,7 @@ def gru_cell(
         w_ih: ``(3H, I)``; w_hh: ``(3H, H)``; biases: optional ``b_ih``, ``b_hh`` ``(3H,)``; gates
             r, z, n.
     """
-    x, (h,), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
+    x, (h,), w_ih, w_hh, b_ih, b_hh = recurrent_args(
         "gru_cell", 3, x, {"h": h}, w_ih, w_hh, biases, sequence=False
     )
     H = w_hh.shape[1]
@@ -81,7 +81,7 @@ def gru_cell(
     rz *= 0.5
     r, z = rz[:, :H], rz[:, H:]
     hn = zh[:, 2 * H :]
-    n = zi[:, 2 * H :]
+    n = np.ascontiguousarray(zi[:, 2 * H :])  # contiguous: tanh in place on a strided view is slow
     h_new = np.empty((N, H), dtype=dtype)
     # the state's r-part of zh is spent: its columns are the step's scratch space
     gru_step((rz, r, z), n, hn, h2, h_new, zh[:, :H])
@@ -121,7 +121,7 @@ def gru(
     Returns:
         ``y (N, L, H)``, ``h_n (N, H)``.
     """
-    x, (h0,), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
+    x, (h0,), w_ih, w_hh, b_ih, b_hh = recurrent_args(
         "gru", 3, x, {"h0": h0}, w_ih, w_hh, biases, sequence=True
     )
     N, L, In = x.shape

@@ -115,7 +115,7 @@ def lstm_cell(
         x: ``(N, I)`` (or unbatched ``(I,)``); h, c: ``(N, H)`` (or ``(H,)``), None for zeros.
         w_ih: ``(4H, I)``; w_hh: ``(4H, H)``; biases: optional ``b_ih``, ``b_hh`` ``(4H,)``.
     """
-    x, (h, c), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
+    x, (h, c), w_ih, w_hh, b_ih, b_hh = recurrent_args(
         "lstm_cell", 4, x, {"h": h, "c": c}, w_ih, w_hh, biases, sequence=False
     )
     H = w_hh.shape[1]
@@ -182,7 +182,7 @@ def lstm(
     Returns:
         ``y (N, L, H)`` (every step's hidden state), ``h_n (N, H)``, ``c_n (N, H)``.
     """
-    x, (h0, c0), w_ih, w_hh, b_ih, b_hh, _ = recurrent_args(
+    x, (h0, c0), w_ih, w_hh, b_ih, b_hh = recurrent_args(
         "lstm", 4, x, {"h0": h0, "c0": c0}, w_ih, w_hh, biases, sequence=True
     )
     if not _record:

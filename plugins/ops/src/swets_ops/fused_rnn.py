@@ -82,13 +82,13 @@ def recurrent_args(
     w_hh: Any,
     biases: tuple[Any, ...],
     sequence: bool,
-) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, Any, Any, bool]:
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, Any, Any]:
     """A recurrent op's inputs checked (shapes, one float dtype) and as arrays.
 
     ``x`` is ``(N, L, I)`` for a sequence op (at least one step), else ``(N, I)`` or unbatched
     ``(I,)``; every state of ``states`` (name -> value) is ``(N, H)`` (``(H,)`` unbatched), None
     giving zeros; ``biases`` are ``b_ih``, ``b_hh`` (each may be None or left out). Returns
-    ``(x, [states...], w_ih, w_hh, b_ih, b_hh, batched)``.
+    ``(x, [states...], w_ih, w_hh, b_ih, b_hh)``.
     """
     if len(biases) > 2:
         raise OpError(
@@ -106,9 +106,11 @@ def recurrent_args(
     w_ih, w_hh, b_ih, b_hh, H = check_weights(op, gates, x.shape[-1], w_ih, w_hh, b_ih, b_hh)
     N = x.shape[0] if batched else 1
     dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
-    checked = {name: _state(op, name, s, N, H, dtype, batched) for name, s in states.items()}
+    checked = {}
+    for name, s in states.items():
+        checked[name] = _state(op, name, s, N, H, dtype, batched)
     same_dtype(op, x=x, **checked)
-    return x, list(checked.values()), w_ih, w_hh, b_ih, b_hh, batched
+    return x, list(checked.values()), w_ih, w_hh, b_ih, b_hh
 
 
 def cell_weight_grads(
