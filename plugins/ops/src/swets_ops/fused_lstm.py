@@ -57,12 +57,20 @@ PACKED_SCALE = (0.5, 0.5, 0.5, 1.0)
 """The factor of each packed gate's pre-activation: the sigmoid gates o, i, f are halved."""
 
 
-def packed_rows(w: np.ndarray, H: int) -> np.ndarray:
-    """The rows of a PyTorch-layout weight ``(4H, cols)`` or bias ``(4H,)`` in the packed gate order,
-    each gate's block scaled by :data:`PACKED_SCALE`: ``(4, H, cols)`` or ``(4, H)``."""
-    blocks = w.reshape(4, H, -1)[list(PACKED_ORDER)]
-    blocks *= np.asarray(PACKED_SCALE, dtype=w.dtype).reshape(4, 1, 1)
-    return blocks if w.ndim == 2 else blocks.reshape(4, H)
+_PACKING = tuple(enumerate(zip(PACKED_ORDER, PACKED_SCALE)))
+
+
+def packed_cols(w: np.ndarray, H: int, out: np.ndarray | None = None) -> np.ndarray:
+    """A PyTorch-layout weight ``(4H, cols)`` (or bias ``(4H,)``, one column) packed and transposed:
+    ``out[:, k]`` is packed gate ``k`` (:data:`PACKED_ORDER`) of ``w``, transposed and scaled by
+    :data:`PACKED_SCALE`, ``(cols, 4, H)``, so a product ``v @ out.reshape(cols, 4 * H)`` gives
+    packed pre-activations. ``out`` may be a view to fill, e.g. a block of a larger matrix."""
+    w4 = w.reshape(4, H, -1)
+    if out is None:
+        out = np.empty((w4.shape[2], 4, H), w.dtype)
+    for slot, (gate, scale) in _PACKING:  # contiguous writes: numpy reads the transposed input
+        np.multiply(w4[gate].T, scale, out=out[:, slot])
+    return out
 
 
 def gate_views(z: np.ndarray, width: int | None = None) -> tuple[np.ndarray, ...]:
@@ -73,6 +81,9 @@ def gate_views(z: np.ndarray, width: int | None = None) -> tuple[np.ndarray, ...
         return z, z[:3], z[0], z[1], z[2], z[3]
     w = width
     return z, z[:, : 3 * w], z[:, :w], z[:, w : 2 * w], z[:, 2 * w : 3 * w], z[:, 3 * w :]
+
+
+_tanh, _multiply = np.tanh, np.multiply
 
 
 def lstm_step(gates: tuple[Arr, ...], c_prev: Arr, c: Arr, tc: Arr, h: Arr, ig: Arr) -> None:
@@ -87,15 +98,17 @@ def lstm_step(gates: tuple[Arr, ...], c_prev: Arr, c: Arr, tc: Arr, h: Arr, ig: 
         h: receives the new hidden state ``o * tanh(c)``.
         ig: ``(N, H)`` scratch space.
     """
+    # call-bound at small batches: module-level ufuncs, the output positional (numpy parses it
+    # faster than ``out=``)
     z, sig, o, i, f, g = gates
-    np.tanh(z, out=z)
+    _tanh(z, z)
     sig *= 0.5
     sig += 0.5
-    np.multiply(f, c_prev, out=c)
-    np.multiply(i, g, out=ig)
+    _multiply(f, c_prev, c)
+    _multiply(i, g, ig)
     c += ig
-    np.tanh(c, out=tc)
-    np.multiply(o, tc, out=h)
+    _tanh(c, tc)
+    _multiply(o, tc, h)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -128,11 +141,11 @@ def lstm_cell(
         z += b_ih
     if b_hh is not None:
         z += b_hh
-    act = packed_rows(z.T, H)  # (4, H, N): packed, scaled
+    act = packed_cols(z.T, H).reshape(N, 4 * H)  # packed, scaled
     c_new = np.empty((N, H), dtype=dtype)
     h_new = np.empty((N, H), dtype=dtype)
     tc = np.empty((N, H), dtype=dtype)
-    gates = gate_views(act.transpose(0, 2, 1))
+    gates = gate_views(act, H)
     lstm_step(gates, c2, c_new, tc, h_new, np.empty_like(tc))
     o, i, f, g = gates[2:]
     outs = (h_new.reshape(h.shape), c_new.reshape(c.shape))
@@ -194,8 +207,8 @@ def lstm(
     perm = np.concatenate([np.arange(k * H, (k + 1) * H) for k in PACKED_ORDER])
     wih_p = w_ih[perm]  # (4H, In), packed gate order, unscaled (the backward's)
     whh_p = w_hh[perm]  # (4H, H)
-    wih4 = packed_rows(w_ih, H).transpose(0, 2, 1)  # (4, In, H)
-    whh4 = np.ascontiguousarray(packed_rows(w_hh, H).transpose(0, 2, 1))  # (4, H, H)
+    wih4 = packed_cols(w_ih, H).transpose(1, 0, 2)  # (4, In, H)
+    whh4 = np.ascontiguousarray(packed_cols(w_hh, H).transpose(1, 0, 2))  # (4, H, H)
     xt = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(L * N, In)
     # A[k, t] is packed gate k at step t, (N, H) contiguous; activated in place by the steps
     A = np.matmul(xt, wih4).reshape(4, L, N, H)
@@ -205,7 +218,7 @@ def lstm(
             b += b_ih
         if b_hh is not None:
             b += b_hh
-        A += packed_rows(b, H)[:, None, None, :]
+        A += packed_cols(b, H).reshape(4, 1, 1, H)
     Cs = np.empty((L + 1, N, H), dtype=dtype)
     Hs = np.empty((L + 1, N, H), dtype=dtype)
     Tc = np.empty((L, N, H), dtype=dtype)
@@ -498,11 +511,11 @@ def _stack_infer(
     W = np.zeros((D, 4, nl, H), dtype)
     for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights):
         in_rows = slice(S, S + In) if layer == 0 else slice((layer - 1) * H, layer * H)
-        W[layer * H : (layer + 1) * H, :, layer] = packed_rows(w_hh, H).transpose(2, 0, 1)
-        W[in_rows, :, layer] = packed_rows(w_ih, H).transpose(2, 0, 1)
-        for b in (b_ih, b_hh):
-            if b is not None:
-                W[D - 1, :, layer] += packed_rows(b, H)
+        packed_cols(w_hh, H, out=W[layer * H : (layer + 1) * H, :, layer])
+        packed_cols(w_ih, H, out=W[in_rows, :, layer])
+        if b_ih is not None or b_hh is not None:
+            b = b_hh if b_ih is None else b_ih if b_hh is None else b_ih + b_hh
+            packed_cols(b, H, out=W[D - 1 :, :, layer])
     W = W.reshape(D, 4 * S)
     V = np.zeros((K + 1, N, D), dtype)
     V[:L, :, S : S + In] = x.transpose(1, 0, 2)
