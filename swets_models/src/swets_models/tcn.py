@@ -83,7 +83,7 @@ class CausalConv1d(Module):
     def _kernel(self, p: ForwardPath) -> Any:
         if not self.weight_norm:
             return p.value(self.weight)
-        return p.op("weight_norm", p.value(self.weight_v), p.value(self.weight_g), axis=0)
+        return p.op("weight_norm", p.value(self.weight_v), p.value(self.weight_g))  # axis 0
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, C_in, L)`` -> ``(N, C_out, L)``."""

@@ -136,6 +136,29 @@ def embedding(
 # ------------------------------------------------------------------------------------------------
 
 
+def _weight_norm_args(v: Any, g: Any, axis: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """weight_norm's arguments checked in full: ``(v, g, axis)`` as arrays and an axis in range."""
+    op = "weight_norm"
+    v = float_array(op, "v", v)
+    g = float_array(op, "g", g)
+    same_dtype(op, v=v, g=g)
+    nd = v.ndim
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not nd:
+        raise OpError(
+            f"{op}: axis must be an int and v at least 1-d, got axis={axis!r}, v {v.shape}"
+        )
+    if not -nd <= axis < nd:
+        raise ShapeError(f"{op}: axis {axis} is out of range for v of shape {v.shape}")
+    axis = int(axis) % nd
+    norm_shape = (1,) * axis + (v.shape[axis],) + (1,) * (nd - axis - 1)
+    if g.shape != norm_shape:
+        raise ShapeError(
+            f"{op}: g must have shape {norm_shape} (v's size along axis {axis}, 1 elsewhere) for v "
+            f"of shape {v.shape}, got {g.shape}"
+        )
+    return v, g, axis
+
+
 def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple[np.ndarray, Any]:
     """weight_norm(v, g, axis=0): ``g * v / ||v||``, the norm over every axis of ``v`` but ``axis``
     (PyTorch's ``_weight_norm``, the kernel of ``torch.nn.utils.weight_norm``).
@@ -149,29 +172,20 @@ def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple
         The kernel, the shape of ``v``, computed as ``(g / sqrt(sum(v^2))) * v``; the backward is
         the chain rule through those steps.
     """
-    op = "weight_norm"
-    if type(v) is not np.ndarray or type(g) is not np.ndarray or g.dtype is not v.dtype:
-        v = float_array(op, "v", v)
-        g = float_array(op, "g", g)
-        same_dtype(op, v=v, g=g)
-    elif v.dtype is not F32 and v.dtype is not F64:
-        float_array(op, "v", v)  # the error for another dtype
-    nd = v.ndim
-    if type(axis) is not int or not nd or not -nd <= axis < nd:
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not nd:
-            raise OpError(
-                f"{op}: axis must be an int and v at least 1-d, got axis={axis!r}, v {v.shape}"
-            )
-        if not -nd <= axis < nd:
-            raise ShapeError(f"{op}: axis {axis} is out of range for v of shape {v.shape}")
-    axis = int(axis) % nd
+    nd = v.ndim if type(v) is np.ndarray else 0
+    if not (  # the common case (a kernel normalised per output channel), valid at a glance
+        nd
+        and axis == 0
+        and type(axis) is int
+        and type(g) is np.ndarray
+        and g.dtype is v.dtype
+        and (v.dtype is F32 or v.dtype is F64)
+        and g.shape == (v.shape[0],) + (1,) * (nd - 1)
+    ):
+        v, g, axis = _weight_norm_args(v, g, axis)
+        nd = v.ndim
     size = v.shape[axis]
-    norm_shape = (1,) * axis + (size,) + (1,) * (nd - axis - 1)
-    if g.shape != norm_shape:
-        raise ShapeError(
-            f"{op}: g must have shape {norm_shape} (v's size along axis {axis}, 1 elsewhere) for v "
-            f"of shape {v.shape}, got {g.shape}"
-        )
+    norm_shape = g.shape
     if not _record:
         # the sum of squares as one contraction (it may round differently in the last bit)
         rows = (v if axis == 0 else np.moveaxis(v, axis, 0)).reshape(size, -1)
