@@ -374,9 +374,10 @@ class MultiheadAttention(Module):
             if mask is not None:
                 mask = _pad_last(mask, 1)
         s_total = k.shape[1]
-        q = p.transpose(p.reshape(q, (n, tgt_len, h, d)), (0, 2, 1, 3))
-        k = p.transpose(p.reshape(k, (n, s_total, h, d)), (0, 2, 1, 3))
-        v = p.transpose(p.reshape(v, (n, s_total, h, d)), (0, 2, 1, 3))
+        # (Tensors and arrays have the same reshape and transpose methods)
+        q = q.reshape(n, tgt_len, h, d).transpose(0, 2, 1, 3)
+        k = k.reshape(n, s_total, h, d).transpose(0, 2, 1, 3)
+        v = v.reshape(n, s_total, h, d).transpose(0, 2, 1, 3)
         if self.add_zero_attn:
             zeros = np.zeros((n, h, 1, d), self.out_proj.weight._data.dtype)
             k = p.op("concat", k, zeros, axis=2)
@@ -411,7 +412,7 @@ class MultiheadAttention(Module):
             weights = p.op("mean", attn, axis=1) if average_attn_weights else attn
             if not batched:
                 weights = p.squeeze(weights, 0)
-        out = p.reshape(p.transpose(out, (0, 2, 1, 3)), (n, tgt_len, e))
+        out = out.transpose(0, 2, 1, 3).reshape(n, tgt_len, e)
         out = p.forward(self.out_proj)(out)
         if not batched:
             out = p.squeeze(out, 0)

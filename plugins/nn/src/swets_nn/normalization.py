@@ -71,23 +71,25 @@ class LayerNorm(Module):
         """Normalise ``x`` ``(*, *normalized_shape)`` over its trailing dimensions."""
         w, b = self.weight, self.bias
         x = to_input(x, "LayerNorm", None if w is None else w._data.dtype)
-        k = len(self.normalized_shape)
-        shape = x.shape
-        if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
-            self._shape_error(shape)
+        shape = self.normalized_shape
+        k = len(shape)
+        if x.shape[-k:] != shape:  # shorter when x has fewer dimensions
+            self._shape_error(x.shape)
         return ops.layer_norm(x, w, b, normalized_ndim=k, eps=self.eps)
 
     def forward_arrays(self, x: np.ndarray) -> np.ndarray:
         """:meth:`forward` on an array, nothing recorded (the same op)."""
         w, b = self.weight, self.bias
-        dtype = None if w is None else w._data.dtype
-        if type(x) is not np.ndarray or x.dtype is not dtype:
-            x = to_input_array(x, "LayerNorm", dtype)
-        k = len(self.normalized_shape)
-        shape = x.shape
-        if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
-            self._shape_error(shape)
-        w = None if w is None else w._data
+        if w is not None:
+            w = w._data
+            if type(x) is not np.ndarray or x.dtype is not w.dtype:
+                x = to_input_array(x, "LayerNorm", w.dtype)
+        elif type(x) is not np.ndarray or x.dtype.kind != "f":
+            x = to_input_array(x, "LayerNorm", None)
+        shape = self.normalized_shape
+        k = len(shape)
+        if x.shape[-k:] != shape:  # shorter when x has fewer dimensions
+            self._shape_error(x.shape)
         b = None if b is None else b._data
         return run_op("layer_norm", x, w, b, normalized_ndim=k, eps=self.eps)
 

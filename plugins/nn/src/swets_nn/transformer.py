@@ -50,6 +50,10 @@ def clone_layer(layer: Module, rng: RngLike = None) -> Module:
     return new
 
 
+_LAST = (slice(-1, None),)  # the last row of the first axis
+_LAST_ROW = (slice(None), slice(-1, None))  # of the second
+
+
 class TransformerEncoderLayer(Module):
     """Self-attention then a feed-forward block, each with a residual connection and LayerNorm;
     PyTorch's ``nn.TransformerEncoderLayer``.
@@ -168,8 +172,10 @@ class TransformerEncoderLayer(Module):
         last_position: bool = False,
     ) -> np.ndarray:
         """:meth:`forward` on arrays, nothing recorded."""
-        x = to_input_array(src, "TransformerEncoderLayer", self.linear1.weight._data.dtype)
-        return self._compute(ARRAYS, x, src_mask, src_key_padding_mask, is_causal, last_position)
+        dtype = self.linear1.weight._data.dtype
+        if type(src) is not np.ndarray or src.dtype is not dtype:
+            src = to_input_array(src, "TransformerEncoderLayer", dtype)
+        return self._compute(ARRAYS, src, src_mask, src_key_padding_mask, is_causal, last_position)
 
     def _compute(
         self, p: ForwardPath, x: Any, mask: Any, kpm: Any, is_causal: bool, last: bool
@@ -177,14 +183,14 @@ class TransformerEncoderLayer(Module):
         """The layer on path ``p``: the PyTorch structure above; with ``last``, the queries and
         residuals of the last position only."""
         shape = x.shape
-        if len(shape) not in (2, 3) or shape[-1] != self.d_model:
+        nd = len(shape)
+        if not 2 <= nd <= 3 or shape[-1] != self.d_model:
             seq = ("N", "L", self.d_model) if self.batch_first else ("L", "N", self.d_model)
             check_shape(x, self, seq, (2, 3), {-1: self.d_model})
         rows = None
         if last:
             # the last position's row: (N, 1, E), (1, N, E) or (1, E) unbatched
-            batched_rows = self.batch_first and len(shape) == 3
-            rows = (slice(None), slice(-1, None)) if batched_rows else (slice(-1, None),)
+            rows = _LAST_ROW if nd == 3 and self.batch_first else _LAST
             if mask is not None:  # the last query's row of the mask
                 if not isinstance(mask, (Tensor, np.ndarray)):
                     mask = np.asarray(mask)
@@ -194,10 +200,10 @@ class TransformerEncoderLayer(Module):
         # self-attention block: dropout1(self_attn(q, kv, kv)) for the queries q of the keys kv
         if self.norm_first:
             kv = f(self.norm1)(x)
-            q = kv if rows is None else p.getitem(kv, rows)
-            x = x if rows is None else p.getitem(x, rows)
+            q = kv if rows is None else kv[rows]
+            x = x if rows is None else x[rows]
         else:
-            q = x if rows is None else p.getitem(x, rows)
+            q = x if rows is None else x[rows]
             kv = x
         # (query, key, value, key_padding_mask, need_weights, attn_mask, average, is_causal)
         sa, _ = f(self.self_attn)(q, kv, kv, kpm, False, mask, True, is_causal)
