@@ -18,6 +18,13 @@ F32 = np.dtype(np.float32)
 F64 = np.dtype(np.float64)
 ndarray = np.ndarray
 
+try:
+    # what np.einsum runs when it is not asked to optimise, without its Python wrapper (about half
+    # a microsecond a call: a batch-1 forecast makes a dozen); the same results
+    from numpy._core.multiarray import c_einsum as einsum
+except ImportError:  # another numpy layout: the public function
+    einsum = np.einsum
+
 
 def fmt_shape(x: Any) -> str:
     """The shape of an array (``(2, 3)``) or the type name of a scalar, for messages."""

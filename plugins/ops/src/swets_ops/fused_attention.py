@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import DTypeError, OpError, ShapeError
-from swets_ops._common import F32, F64
+from swets_ops._common import F32, F64, einsum
 from swets_ops.fused_common import (
     check_rng,
     float_array,
@@ -187,7 +187,7 @@ def scaled_dot_product_attention(
             if keep is not None:
                 gp *= keep
             # softmax backward: dS = P * (dP - rowsum(dP * P)), and rowsum(dP * P) = rowsum(g * out)
-            row = np.einsum("...i,...i->...", g, out)[..., None]
+            row = einsum("...i,...i->...", g, out)[..., None]
             gp -= row
             gp *= probs
             if float_mask and len(needs) > 3 and needs[3]:
@@ -205,6 +205,7 @@ def scaled_dot_product_attention(
 
 
 _ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+_max, _min = np.maximum.reduce, np.minimum.reduce
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:
@@ -231,10 +232,12 @@ def _bounded(qs: np.ndarray, k: np.ndarray, scores: np.ndarray | None, dtype: np
     if qs.size == 0 or k.size == 0:
         return True
     limit = 60.0 if dtype == np.float32 else 600.0
+    # (the reductions called directly: ndarray.max and .min add a Python call each)
     if scores is not None and scores.size <= qs.size + k.size:
-        return -limit <= float(scores.min()) and float(scores.max()) <= limit  # False for NaN
-    q2 = float(np.einsum("...i,...i->...", qs, qs).max())
-    k2 = float(np.einsum("...i,...i->...", k, k).max())
+        lo, hi = float(_min(scores, axis=None)), float(_max(scores, axis=None))
+        return -limit <= lo and hi <= limit  # False for NaN
+    q2 = float(_max(einsum("...i,...i->...", qs, qs), axis=None))
+    k2 = float(_max(einsum("...i,...i->...", k, k), axis=None))
     return q2 * k2 <= limit * limit  # False for NaN or infinite inputs
 
 

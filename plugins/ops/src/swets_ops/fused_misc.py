@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import DTypeError, OpError, ShapeError
-from swets_ops._common import F32, F64
+from swets_ops._common import F32, F64, einsum
 from swets_ops.fused_common import (
     check_ndim,
     check_rng,
@@ -189,7 +189,7 @@ def weight_norm(v: Any, g: Any, *, axis: int = 0, _record: bool = True) -> tuple
     if not _record:
         # the sum of squares as one contraction (it may round differently in the last bit)
         rows = (v if axis == 0 else np.moveaxis(v, axis, 0)).reshape(size, -1)
-        norm = np.sqrt(np.einsum("ij,ij->i", rows, rows)).reshape(norm_shape)
+        norm = np.sqrt(einsum("ij,ij->i", rows, rows)).reshape(norm_shape)
         return np.multiply(np.true_divide(g, norm), v)
     # the steps of the composition square, sum, sqrt, div, mul, in their order
     others = tuple(a for a in range(nd) if a != axis)

@@ -15,7 +15,7 @@ import numpy as np
 
 from swets_core.autograd import Tensor
 from swets_core.errors import OpError, ShapeError
-from swets_ops._common import F32, F64
+from swets_ops._common import F32, F64, einsum
 from swets_ops.fused_common import float_array, fused_op, positive_int, probability, same_dtype
 
 
@@ -114,7 +114,7 @@ def layer_norm(
     if inv_d is None:
         inv_d = _mean_vector(D, x.dtype)
     xc = x2 - (x2 @ inv_d)[:, None]
-    var = np.einsum("ij,ij->i", xc, xc)
+    var = einsum("ij,ij->i", xc, xc)
     var += dt(D * eps)
     rstd = np.sqrt(var, out=var)
     np.divide(dt(math.sqrt(D)), rstd, out=rstd)
@@ -144,7 +144,7 @@ def layer_norm(
             gxhat = g2 * w2 if w2 is not None else g2
             # rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), per row
             m1 = gxhat @ inv_d
-            m2 = np.einsum("ij,ij->i", gxhat, xhat)
+            m2 = einsum("ij,ij->i", gxhat, xhat)
             m2 *= dt(1.0 / D)
             m1 *= rstd
             m2 *= rstd
@@ -264,7 +264,7 @@ def batch_norm(
             )
         mean = x3.mean(axis=(0, 2))
         xc = x3 - mean[:, None]
-        var = np.einsum("ncs,ncs->c", xc, xc) / count
+        var = einsum("ncs,ncs->c", xc, xc) / count
         rstd = 1.0 / np.sqrt(var + eps)
         if training and rm is not None:
             # PyTorch: running statistics use the unbiased variance
@@ -299,7 +299,7 @@ def batch_norm(
             if use_batch:
                 # rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), per channel
                 m1 = g3.sum(axis=(0, 2)) / count
-                m2 = np.einsum("ncs,ncs->c", g3, xhat) / count
+                m2 = einsum("ncs,ncs->c", g3, xhat) / count
                 gx = xhat * m2[:, None]
                 np.subtract(g3, gx, out=gx)
                 gx -= m1[:, None]
@@ -308,7 +308,7 @@ def batch_norm(
                 gx = g3 * scale[:, None]
             grads[0] = gx.reshape(x.shape)
         if len(needs) > 1 and needs[1] and weight is not None:
-            grads[1] = np.einsum("ncs,ncs->c", g3, xhat)
+            grads[1] = einsum("ncs,ncs->c", g3, xhat)
         if len(needs) > 2 and needs[2] and bias is not None:
             grads[2] = g3.sum(axis=(0, 2))
         return tuple(grads)
