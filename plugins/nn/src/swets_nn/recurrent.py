@@ -370,6 +370,14 @@ class _CellBase(_Recurrent):
         self.bias_ih, self.bias_hh = params[2:] if bias else (None, None)
         self.reset_parameters()
 
+    def forward(self, x: Tensor, hx: Any = None) -> Any:
+        """One step; returns the new state: ``h'`` (GRU), ``(h', c')`` (LSTM)."""
+        return self._run(x, hx, arrays=False)
+
+    def forward_arrays(self, x: np.ndarray, hx: Any = None) -> Any:
+        """:meth:`forward` on arrays, nothing recorded: the new state as arrays."""
+        return self._run(x, hx, arrays=True)
+
     def _all_weights(self) -> list[Parameter]:
         if self.bias_ih is None:
             return [self.weight_ih, self.weight_hh]
@@ -428,18 +436,6 @@ class LSTMCell(_CellBase):
     _op = "lstm_cell"
     _state_names = ("h", "c")
 
-    def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
-        """One step; returns ``(h', c')``."""
-        h1, c1 = self._run(x, hx, arrays=False)
-        return h1, c1
-
-    def forward_arrays(
-        self, x: np.ndarray, hx: tuple[np.ndarray, np.ndarray] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`forward` on arrays, nothing recorded: ``(h', c')`` as arrays."""
-        h1, c1 = self._run(x, hx, arrays=True)
-        return h1, c1
-
 
 class GRUCell(_CellBase):
     """One GRU step, PyTorch's ``nn.GRUCell`` (same equations and gate order as :class:`GRU`).
@@ -457,11 +453,3 @@ class GRUCell(_CellBase):
     _kind = "GRUCell"
     _op = "gru_cell"
     _state_names = ("hx",)
-
-    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
-        """One step; returns ``h'``."""
-        return self._run(x, hx, arrays=False)
-
-    def forward_arrays(self, x: np.ndarray, hx: np.ndarray | None = None) -> np.ndarray:
-        """:meth:`forward` on arrays, nothing recorded: ``h'`` as an array."""
-        return self._run(x, hx, arrays=True)
