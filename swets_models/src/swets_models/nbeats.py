@@ -116,9 +116,9 @@ class NBEATSBlock(Module):
         for layer in self.layers:
             h = p.op("relu", p.forward(layer)(h))
         theta = p.forward(self.theta)(h)
-        cut = self._split
-        theta_f = p.getitem(theta, (slice(None), slice(cut, None)))
-        back = p.getitem(theta, (slice(None), slice(None, cut))) if backcast else None
+        cut = self._split  # (Tensors index as arrays do)
+        theta_f = theta[:, cut:]
+        back = theta[:, :cut] if backcast else None
         if self._basis_b is None:
             return back, theta_f
         dtype = self.theta.weight._data.dtype
