@@ -255,7 +255,7 @@ class ForecastingModel(Module):
         """``(batch, horizon * Q)`` head output -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
         if self.quantiles is None:
             return y
-        return p.reshape(y, (y.shape[0], self.horizon, len(self.quantiles)))
+        return y.reshape(y.shape[0], self.horizon, len(self.quantiles))
 
     def _common_config(self) -> dict[str, Any]:
         return {

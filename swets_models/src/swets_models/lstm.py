@@ -93,5 +93,5 @@ class LSTMModel(ForecastingModel):
 
     def _compute(self, p: ForwardPath, x: Any) -> Any:
         _, (h_n, _) = p.forward(self.lstm)(x)
-        last = p.getitem(h_n, -1)  # the last layer's final hidden state (batch, hidden)
+        last = h_n[-1]  # the last layer's final hidden state (batch, hidden)
         return self._finish(p, p.forward(self.head)(last))

@@ -127,9 +127,9 @@ class NBEATSBlock(Module):
         if self.n_outputs == 1:
             return back, p.op("matmul", theta_f, self._basis_f.get(dtype))
         batch = theta.shape[0]
-        coeffs = p.reshape(theta_f, (batch, self._pf, self.n_outputs))
+        coeffs = theta_f.reshape(batch, self._pf, self.n_outputs)
         forecast = p.op("matmul", self._basis_f.get(dtype), coeffs)  # (B, H, Q)
-        return back, p.reshape(forecast, (batch, self.horizon * self.n_outputs))
+        return back, forecast.reshape(batch, self.horizon * self.n_outputs)
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, layers={len(self.layers)}"
@@ -299,7 +299,7 @@ class NBEATSModel(ForecastingModel):
 
     def _compute(self, p: ForwardPath, x: Any) -> Any:
         """Doubly residual stacking: each block reads the residual left by the blocks before it."""
-        residual = p.reshape(x, (x.shape[0], self.lookback)) if len(x.shape) == 3 else x
+        residual = x.reshape(x.shape[0], self.lookback) if len(x.shape) == 3 else x
         forecast = None
         last = len(self._schedule) - 1
         for i, index in enumerate(self._schedule):

@@ -257,8 +257,8 @@ class TCNModel(ForecastingModel):
         }
 
     def _compute(self, p: ForwardPath, x: Any) -> Any:
-        h = p.transpose(x, (0, 2, 1))
+        h = x.transpose(0, 2, 1)
         for block in self.blocks:
             h = p.forward(block)(h)
-        last = p.getitem(h, (slice(None), slice(None), -1))
+        last = h[:, :, -1]
         return self._finish(p, p.forward(self.head)(last))

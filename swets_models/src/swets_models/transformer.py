@@ -172,9 +172,9 @@ class TransformerModel(ForecastingModel):
         last_only = self.head_type == "last"  # only the last position reaches the head
         h = self._encode(p, x, last_only)
         if last_only:
-            h = p.reshape(h, (h.shape[0], self.d_model))
+            h = h.reshape(h.shape[0], self.d_model)
         if self.final_norm is not None:
             h = p.forward(self.final_norm)(h)  # per position: commutes with taking the last row
         if self.head_type == "flatten":
-            h = p.reshape(h, (h.shape[0], self.lookback * self.d_model))
+            h = h.reshape(h.shape[0], self.lookback * self.d_model)
         return self._finish(p, p.forward(self.head)(h))

@@ -328,9 +328,9 @@ class MultiheadAttention(Module):
             k_in = q_in if self_attn else p.unsqueeze(k_in, 0)
             v_in = k_in if same_kv else p.unsqueeze(v_in, 0)
         elif not self.batch_first:
-            q_in = p.transpose(q_in, (1, 0, 2))
-            k_in = q_in if self_attn else p.transpose(k_in, (1, 0, 2))
-            v_in = k_in if same_kv else p.transpose(v_in, (1, 0, 2))
+            q_in = q_in.transpose(1, 0, 2)
+            k_in = q_in if self_attn else k_in.transpose(1, 0, 2)
+            v_in = k_in if same_kv else v_in.transpose(1, 0, 2)
         n, tgt_len, _ = q_in.shape
         src_len = k_in.shape[1]
         # projections: q, k, v = x W^T + b with W (and b) the rows of in_proj (or q/k/v_proj)
@@ -402,7 +402,7 @@ class MultiheadAttention(Module):
             if mask is _CAUSAL:
                 mask = _causal_array(tgt_len, k.shape[2], self.out_proj.weight._data.dtype)
             scale = 1.0 / math.sqrt(d)
-            scores = p.op("matmul", p.op("mul", q, scale), p.transpose(k, (0, 1, 3, 2)))
+            scores = p.op("matmul", p.op("mul", q, scale), k.transpose(0, 1, 3, 2))
             if mask is not None:
                 scores = p.op("add", scores, mask)
             attn = p.op("softmax", scores, axis=-1)
@@ -417,7 +417,7 @@ class MultiheadAttention(Module):
         if not batched:
             out = p.squeeze(out, 0)
         elif not self.batch_first:
-            out = p.transpose(out, (1, 0, 2))
+            out = out.transpose(1, 0, 2)
         return out, weights
 
     def _expect(self, seq: str, size: int, nd: int = 3) -> str:

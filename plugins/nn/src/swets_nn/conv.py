@@ -158,7 +158,7 @@ class Conv1d(Module):
             )
         padding: int | tuple[int, int] = (left, right)
         if self.padding_mode != "zeros" and (left or right):
-            x = p.getitem(x, (slice(None), slice(None), self._pad_index(x.shape, left, right)))
+            x = x[:, :, self._pad_index(x.shape, left, right)]
             padding = 0
         elif left == right:
             padding = left

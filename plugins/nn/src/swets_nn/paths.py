@@ -19,7 +19,10 @@ and runs it with :data:`TENSORS` from ``forward`` and :data:`ARRAYS` from ``forw
 
 Nothing but the per-op cost differs: an array op skips the Tensor, the tape checks and the layer
 call around it, which is most of the time of a small forward (a forecast at batch size 1). Shape-only
-steps (``reshape``, ``transpose``, indexing) are numpy views on the array path. A layer's ``forward``
+steps are written as on numpy arrays, ``x.reshape(n, -1)``, ``x.transpose(0, 2, 1)``, ``x[:, -1]``
+(Tensors have the same methods and indexing, recorded as the ``reshape``, ``transpose`` and
+``getitem`` ops), so they are numpy views on the array path; ``p.unsqueeze``, ``p.squeeze`` and
+``p.split`` are the ones numpy spells differently. A layer's ``forward``
 takes the array path itself when nothing records (:func:`swets_core.active_tape` is None) and wraps
 the result (:func:`as_tensors`).
 """
@@ -59,8 +62,7 @@ class ForwardPath:
             sub-layer's arguments).
         value: ``value(tensor)`` is a parameter (or tensor) as this path's value: itself, or its
             array.
-        reshape, transpose, getitem, unsqueeze, squeeze: ``(x, shape)``, ``(x, axes)``,
-            ``(x, index)``, ``(x, axis)``, ``(x, axis)``.
+        unsqueeze, squeeze: ``(x, axis)``.
         split: ``(x, parts)`` with a :class:`Parts`: the tuple of parts (the ``split`` op, or
             views).
     """
@@ -68,13 +70,10 @@ class ForwardPath:
     __slots__ = (
         "arrays",
         "forward",
-        "getitem",
         "name",
         "op",
-        "reshape",
         "split",
         "squeeze",
-        "transpose",
         "unsqueeze",
         "value",
     )
@@ -91,18 +90,6 @@ class ForwardPath:
 
 def _same(t: Any) -> Any:
     return t
-
-
-def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
-    return call_op("reshape", x, shape=shape)
-
-
-def _transpose(x: Any, axes: tuple[int, ...]) -> Any:
-    return call_op("transpose", x, axes=axes)
-
-
-def _getitem(x: Any, index: Any) -> Any:
-    return call_op("getitem", x, index=index)
 
 
 def _unsqueeze(x: Any, axis: int) -> Any:
@@ -146,9 +133,6 @@ TENSORS = ForwardPath(
     op=call_op,
     forward=operator.attrgetter("forward"),
     value=_same,
-    reshape=_reshape,
-    transpose=_transpose,
-    getitem=_getitem,
     unsqueeze=_unsqueeze,
     squeeze=_squeeze,
     split=_split,
@@ -161,9 +145,6 @@ ARRAYS = ForwardPath(
     op=run_op,
     forward=operator.attrgetter("forward_arrays"),
     value=operator.attrgetter("_data"),
-    reshape=np.ndarray.reshape,
-    transpose=np.ndarray.transpose,
-    getitem=operator.getitem,
     unsqueeze=np.expand_dims,
     squeeze=np.squeeze,
     split=_split_views,

@@ -216,12 +216,12 @@ class _RNNBase(_Recurrent):
             x = p.unsqueeze(x, 0)
             states = [None if s is None else p.unsqueeze(s, 1) for s in states]
         elif not self.batch_first:
-            x = p.transpose(x, (1, 0, 2))
+            x = x.transpose(1, 0, 2)
         out, finals = self._layers(p, x, states)
         if unbatched:
             return p.squeeze(out, 0), tuple(p.squeeze(s, 1) for s in finals)
         if not self.batch_first:
-            out = p.transpose(out, (1, 0, 2))
+            out = out.transpose(1, 0, 2)
         return out, tuple(finals)
 
     def _layers(self, p: ForwardPath, x: Any, states: list[Any]) -> tuple[Any, list[Any]]:
@@ -235,7 +235,7 @@ class _RNNBase(_Recurrent):
             for d in range(dirs):
                 row = layer * dirs + d
                 inp = out if d == 0 else p.op("flip", out, axis=1)
-                init_states = [None if s is None else p.getitem(s, row) for s in states]
+                init_states = [None if s is None else s[row] for s in states]
                 res = p.op(self._op, inp, *init_states, *self._weights(p, row))
                 for f, s in zip(finals, res[1:]):
                     f.append(s)
