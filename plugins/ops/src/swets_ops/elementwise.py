@@ -57,8 +57,9 @@ ndarray = np.ndarray
 
 GradRule = Callable[[Any, Any, np.ndarray, np.ndarray, tuple[bool, ...]], tuple[Any, Any]]
 """``rule(a, b, out, g, needs) -> (grad_a, grad_b)``: the backward of a binary op (gradients of the
-broadcast shape; the tape reduces them), bound to ``a``, ``b`` and ``out`` by
-:func:`functools.partial`, so the tape's call ``backward(g, needs)`` runs the rule directly."""
+broadcast shape; the tape reduces them), bound to the values it reads (``a``, ``b``, ``out``, the
+others None) by :func:`functools.partial`, so the tape's call ``backward(g, needs)`` runs the rule
+directly."""
 
 
 def _bin_error(name: str, a: Any, b: Any, exc: Exception) -> Exception:
@@ -69,10 +70,14 @@ def _bin_error(name: str, a: Any, b: Any, exc: Exception) -> Exception:
     return OpError(f"{name}: {exc} (inputs: {fmt_shape(a)}, {fmt_shape(b)})")
 
 
-def binary_op(name: str, ufunc: np.ufunc, grad: GradRule | None, doc: str) -> OpDef:
+def binary_op(name: str, ufunc: np.ufunc, grad: GradRule | None, saves: str, doc: str) -> OpDef:
     """The :class:`OpDef` of a broadcasting binary op: ``ufunc(a, b)`` (a float64 result that no
     float64 input asked for is float32, see :func:`~swets_ops._common.demote`), numpy's errors as
-    swets errors naming the op and the shapes, and the gradient by ``grad`` (None: no gradient)."""
+    swets errors naming the op and the shapes, and the gradient by ``grad`` (None: no gradient),
+    which reads the values ``saves`` names (``a``, ``b``, ``o`` for the output): only those are
+    kept for the backward pass, the others are None to the rule."""
+    keep_a, keep_b, keep_out = "a" in saves, "b" in saves, "o" in saves
+    fixed = partial(grad, None, None, None) if grad is not None and not saves else None
 
     def infer(a: Any, b: Any) -> np.ndarray:
         try:
@@ -95,7 +100,12 @@ def binary_op(name: str, ufunc: np.ufunc, grad: GradRule | None, doc: str) -> Op
                 raise _bin_error(name, a, b, exc) from None
             if out.dtype is F64:
                 out = demote(out, a, b)
-            return out, partial(grad, a, b, out)  # the tape calls it with (g, needs)
+            if fixed is not None:
+                return out, fixed
+            # the tape calls it with (g, needs) and keeps it until then: bound to what it reads
+            a = a if keep_a else None
+            b = b if keep_b else None
+            return out, partial(grad, a, b, out if keep_out else None)
 
     forward.__name__ = forward.__qualname__ = name
     forward.__doc__ = doc
@@ -161,14 +171,27 @@ def _extreme_grad(first: np.ufunc) -> GradRule:
     return rule
 
 
-BINARY: tuple[tuple[str, np.ufunc, GradRule | None, str], ...] = (
-    ("add", np.add, _add_grad, "add(a, b): ``a + b`` elementwise with numpy broadcasting."),
-    ("sub", np.subtract, _sub_grad, "sub(a, b): ``a - b`` elementwise with numpy broadcasting."),
-    ("mul", np.multiply, _mul_grad, "mul(a, b): ``a * b`` elementwise with numpy broadcasting."),
+BINARY: tuple[tuple[str, np.ufunc, GradRule | None, str, str], ...] = (
+    ("add", np.add, _add_grad, "", "add(a, b): ``a + b`` elementwise with numpy broadcasting."),
+    (
+        "sub",
+        np.subtract,
+        _sub_grad,
+        "",
+        "sub(a, b): ``a - b`` elementwise with numpy broadcasting.",
+    ),
+    (
+        "mul",
+        np.multiply,
+        _mul_grad,
+        "ab",
+        "mul(a, b): ``a * b`` elementwise with numpy broadcasting.",
+    ),
     (
         "div",
         np.true_divide,
         _div_grad,
+        "bo",
         "div(a, b): true division ``a / b`` elementwise with numpy broadcasting (ints give "
         "float32).",
     ),
@@ -176,18 +199,21 @@ BINARY: tuple[tuple[str, np.ufunc, GradRule | None, str], ...] = (
         "pow",
         np.power,
         _pow_grad,
+        "abo",
         "pow(a, b): ``a ** b`` elementwise with numpy broadcasting.",
     ),
     (
         "maximum",
         np.maximum,
         _extreme_grad(np.greater),
+        "ab",
         "maximum(a, b): elementwise maximum (NaN propagates); equal operands share the gradient.",
     ),
     (
         "minimum",
         np.minimum,
         _extreme_grad(np.less),
+        "ab",
         "minimum(a, b): elementwise minimum (NaN propagates); equal operands share the gradient.",
     ),
     *(
@@ -195,6 +221,7 @@ BINARY: tuple[tuple[str, np.ufunc, GradRule | None, str], ...] = (
             name,
             ufunc,
             None,
+            "",
             f"{name}(a, b): ``a {symbol} b`` elementwise as a bool tensor; no gradient.",
         )
         for name, ufunc, symbol in (
@@ -207,7 +234,8 @@ BINARY: tuple[tuple[str, np.ufunc, GradRule | None, str], ...] = (
         )
     ),
 )
-"""``(name, ufunc, gradient rule or None, doc)`` of every binary op."""
+"""``(name, ufunc, gradient rule or None, the values it reads, doc)`` of every binary op (see
+:func:`binary_op`)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -318,7 +346,7 @@ def _neg_infer(x: Any) -> np.ndarray:
 
 
 UnaryGrad = Callable[[np.ndarray, np.ndarray, np.ndarray, tuple[bool, ...]], tuple[np.ndarray]]
-"""``rule(x, out, g, needs) -> (grad_x,)``: the backward of a unary op (bound to ``x`` and ``out`` by
+"""``rule(x, out, g, needs) -> (grad_x,)``: the backward of a unary op (bound to ``x`` or ``out`` by
 :func:`functools.partial`, so the tape's call ``backward(g, needs)`` runs the rule directly)."""
 
 
@@ -327,14 +355,18 @@ def unary_op(
     ufunc: np.ufunc,
     to_float: bool,
     grad: UnaryGrad | None,
+    saves: str,
     doc: str,
     quiet: tuple[str, ...] = (),
 ) -> OpDef:
     """The :class:`OpDef` of an elementwise unary op ``ufunc(x)``: the input as an array (integers
-    and booleans as float32 when ``to_float``), the gradient by ``grad`` (None: no gradient), and
-    the floating-point conditions of ``quiet`` (``"divide"``, ``"invalid"``) not warned about (their
-    results, inf and NaN, are the op's values there, as numpy's and PyTorch's)."""
+    and booleans as float32 when ``to_float``), the gradient by ``grad`` (None: no gradient), which
+    reads what ``saves`` names (``x``, or ``o`` for the output; only that is kept for the backward
+    pass, the other is None to the rule), and the floating-point conditions of ``quiet``
+    (``"divide"``, ``"invalid"``) not warned about (their results, inf and NaN, are the op's values
+    there, as numpy's and PyTorch's)."""
     convert = as_float if to_float else as_array
+    keep_x = saves == "x"
     errstate = dict.fromkeys(quiet, "ignore")
 
     def infer(x: Any) -> np.ndarray:
@@ -352,7 +384,8 @@ def unary_op(
             out = ufunc(x)
         if grad is None:
             return out, None
-        return out, partial(grad, x, out)  # the tape calls it with (g, needs)
+        # the tape calls it with (g, needs) and keeps it until then: bound to what it reads
+        return out, partial(grad, x, None) if keep_x else partial(grad, None, out)
 
     forward.__name__ = forward.__qualname__ = name
     forward.__doc__ = doc
@@ -371,6 +404,7 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         np.abs,
         False,
         lambda x, out, g, needs: (g * np.sign(x),),
+        "x",
         "abs(x): ``|x|``; the gradient is ``sign(x)`` (0 at 0).",
     ),
     (
@@ -378,6 +412,7 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         np.exp,
         True,
         lambda x, out, g, needs: (g * out,),
+        "o",
         "exp(x): ``e ** x`` (integer inputs give float32).",
     ),
     (
@@ -385,6 +420,7 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         np.log,
         True,
         lambda x, out, g, needs: (g / x,),
+        "x",
         "log(x): natural logarithm (``-inf`` at 0, NaN below, as numpy and PyTorch).",
         ("divide", "invalid"),
     ),
@@ -393,6 +429,7 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         np.log1p,
         True,
         lambda x, out, g, needs: (g / (1 + x),),
+        "x",
         "log1p(x): ``log(1 + x)``, accurate for small ``x``.",
         ("divide", "invalid"),
     ),
@@ -401,20 +438,30 @@ UNARY: tuple[tuple[Any, ...], ...] = (
         np.sqrt,
         True,
         _sqrt_grad,
+        "o",
         "sqrt(x): square root (NaN for negative inputs); the gradient is ``1 / (2 sqrt(x))``.",
         ("invalid",),
     ),
-    ("square", np.square, False, lambda x, out, g, needs: (g * (x + x),), "square(x): ``x * x``."),
-    ("sign", np.sign, False, None, "sign(x): -1, 0 or 1 (NaN stays NaN); no gradient."),
+    (
+        "square",
+        np.square,
+        False,
+        lambda x, out, g, needs: (g * (x + x),),
+        "x",
+        "square(x): ``x * x``.",
+    ),
+    ("sign", np.sign, False, None, "", "sign(x): -1, 0 or 1 (NaN stays NaN); no gradient."),
     (
         "tanh",
         np.tanh,
         True,
         lambda x, out, g, needs: (g * (1 - out * out),),
+        "o",
         "tanh(x): hyperbolic tangent.",
     ),
 )
-"""``(name, ufunc, to_float, gradient rule or None, doc[, quiet])`` of the table-made unary ops."""
+"""``(name, ufunc, to_float, gradient rule or None, what it reads, doc[, quiet])`` of the
+table-made unary ops (see :func:`unary_op`)."""
 
 
 # ------------------------------------------------------------------------------------------------
