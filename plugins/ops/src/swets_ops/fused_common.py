@@ -26,8 +26,13 @@ def fused_op(name: str, forward: Callable[..., Any]) -> OpDef:
     return OpDef(name, forward, infer=infer)
 
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def float_array(op: str, name: str, a: Any) -> np.ndarray:
     """``a`` as a float32/float64 numpy array, or a :class:`DTypeError` naming ``op`` and ``name``."""
+    if type(a) is np.ndarray and (a.dtype is _F32 or a.dtype is _F64):
+        return a  # the common case, at a glance
     if not isinstance(a, np.ndarray):
         if isinstance(a, (float, int)) or a is None:
             raise DTypeError(f"{op}: {name} must be a float tensor, got {type(a).__name__}")

@@ -28,17 +28,20 @@ Arr = np.ndarray
 _HALF_RZ = (0.5, 0.5, 1.0)  # the factor of each gate's pre-activation (r, z halved; n as is)
 
 
-_tanh, _multiply, _subtract = np.tanh, np.multiply, np.subtract
+_tanh, _add, _multiply, _subtract = np.tanh, np.add, np.multiply, np.subtract
 
 
-def gru_step(gates: tuple[Arr, Arr, Arr], n: Arr, hn: Arr, h_prev: Arr, h: Arr, tmp: Arr) -> None:
+def gru_step(
+    gates: tuple[Arr, Arr, Arr], n_in: Arr, hn: Arr, n: Arr, h_prev: Arr, h: Arr, tmp: Arr
+) -> None:
     """One GRU step in place: the definition every GRU op runs.
 
     Args:
         gates: ``(rz, r, z)``: ``rz`` holds the halved pre-activations of the gates r and z (any
             layout), ``r`` and ``z`` are its views ``(N, H)``; they become the gates.
-        n: ``(N, H)`` the input part ``W_in x + b_in`` of the candidate; becomes ``n``.
+        n_in: ``(N, H)`` the input part ``W_in x + b_in`` of the candidate.
         hn: ``(N, H)`` the state part ``W_hn h + b_hn`` (kept: the backward pass needs it).
+        n: ``(N, H)`` receives the candidate ``n`` (may be ``n_in`` itself).
         h_prev: ``(N, H)`` the state before the step; h: ``(N, H)`` receives ``h'``.
         tmp: ``(N, H)`` scratch space.
     """
@@ -48,7 +51,7 @@ def gru_step(gates: tuple[Arr, Arr, Arr], n: Arr, hn: Arr, h_prev: Arr, h: Arr, 
     rz *= 0.5
     rz += 0.5  # r, z
     _multiply(r, hn, tmp)
-    n += tmp
+    _add(n_in, tmp, n)
     _tanh(n, n)
     _subtract(h_prev, n, h)
     h *= z
@@ -85,10 +88,10 @@ def gru_cell(
     rz *= 0.5
     r, z = rz[:, :H], rz[:, H:]
     hn = zh[:, 2 * H :]
-    n = np.ascontiguousarray(zi[:, 2 * H :])  # contiguous: tanh in place on a strided view is slow
+    n = np.empty((N, H), dtype=dtype)  # contiguous (tanh in place on a strided view is slower)
     h_new = np.empty((N, H), dtype=dtype)
     # the state's r-part of zh is spent: its columns are the step's scratch space
-    gru_step((rz, r, z), n, hn, h2, h_new, zh[:, :H])
+    gru_step((rz, r, z), zi[:, 2 * H :], hn, n, h2, h_new, zh[:, :H])
     out = h_new.reshape(h.shape)
     if not _record:
         return out
@@ -159,7 +162,8 @@ def gru(
             np.add(rec[2], bhn, out=hn)
         else:
             hn[...] = rec[2]
-        gru_step((rz, rz[0], rz[1]), XZ[2, t], hn, Hs[t], Hs[t + 1], tmp)
+        n = XZ[2, t]  # becomes the candidate in place
+        gru_step((rz, rz[0], rz[1]), n, hn, n, Hs[t], Hs[t + 1], tmp)
     y = Hs[1:].transpose(1, 0, 2)
     outs = (y, Hs[L].copy())
     if not _record:

@@ -105,12 +105,19 @@ def recurrent_args(
     batched = x.ndim != 1
     w_ih, w_hh, b_ih, b_hh, H = check_weights(op, gates, x.shape[-1], w_ih, w_hh, b_ih, b_hh)
     N = x.shape[0] if batched else 1
-    dtype = same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
-    checked = {}
-    for name, s in states.items():
-        checked[name] = _state(op, name, s, N, H, dtype, batched)
-    same_dtype(op, x=x, **checked)
-    return x, list(checked.values()), w_ih, w_hh, b_ih, b_hh
+    dtype = x.dtype
+    if not (
+        w_ih.dtype is dtype
+        and w_hh.dtype is dtype
+        and (b_ih is None or b_ih.dtype is dtype)
+        and (b_hh is None or b_hh.dtype is dtype)
+    ):
+        same_dtype(op, x=x, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)  # an error if they differ
+    checked = [_state(op, name, s, N, H, dtype, batched) for name, s in states.items()]
+    for s in checked:
+        if s.dtype is not dtype:
+            same_dtype(op, x=x, **dict(zip(states, checked)))  # the error naming the state
+    return x, checked, w_ih, w_hh, b_ih, b_hh
 
 
 def cell_weight_grads(
