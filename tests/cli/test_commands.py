@@ -30,7 +30,10 @@ def _table_rows(text: str) -> dict[tuple[str, str], list[float]]:
 def test_train_prints_metrics_against_baselines_and_writes_a_checkpoint(trained):
     _, ckpt, out = trained
     assert ckpt.exists()
-    assert "training nbeats on electricity: lookback 96, horizon 24, up to 12 steps" in out
+    assert (
+        "training nbeats on electricity: lookback 96, horizon 24, instance normalization, up to 12 "
+        "steps" in out
+    )
     rows = _table_rows(out)
     for split in ("validation", "test"):
         for model in ("nbeats", "naive", "seasonal_naive"):

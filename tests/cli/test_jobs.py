@@ -39,8 +39,10 @@ SMALL = {
 def test_defaults_and_round_trip():
     spec = JobSpec.from_dict({})
     assert spec.data.dataset == "electricity" and spec.data.path is None
-    assert (spec.data.lookback, spec.data.horizon, spec.data.scaler) == (96, 24, "standard")
-    assert spec.model.name == "nbeats" and spec.training.epochs == 20
+    assert (spec.data.lookback, spec.data.horizon, spec.data.scaler) == ("auto", 24, "standard")
+    assert spec.data.calendar == "auto" and spec.data.instance_norm
+    assert spec.model.name == "nbeats" and spec.training.epochs == "auto"
+    assert spec.training.patience == "auto"
     assert spec.checkpoint_path.endswith("nbeats.swets")
     full = JobSpec.from_dict(
         {
@@ -71,7 +73,7 @@ def test_defaults_and_round_trip():
     [
         ({"dat": {}}, "unknown section [dat]; did you mean 'data'?"),
         ({"data": {"lookbak": 3}}, "[data] unknown key 'lookbak'; did you mean 'lookback'?"),
-        ({"data": {"lookback": 0}}, "data.lookback must be an int >= 1, got 0"),
+        ({"data": {"lookback": 0}}, 'data.lookback must be an int >= 1 or "auto", got 0'),
         ({"data": {"lookback": 2.5}}, "data.lookback must be an int >= 1"),
         ({"data": {"val": 0}}, "data.val must be a number > 0 and < 1"),
         ({"data": {"val": 0.5, "test": 0.5}}, "val + test must be < 1"),

@@ -382,7 +382,8 @@ def test_batch_formats_and_data_errors():
     model = LinearForecaster()
     opt = SGD(model.parameters(), lr=0.1)
     with_future = Batch(Tensor(x), Tensor(y), Tensor(np.zeros((4, HORIZON, 1))), np.arange(4))
-    with pytest.raises(DataValidationError, match="x_future"):
+    # the batch's known covariates go to the model as future=; this model takes none
+    with pytest.raises(ConfigError, match="takes no 'future' input"):
         fit(model, mse_loss(), opt, [with_future], epochs=1)
     with pytest.raises(DataValidationError, match="3 items"):
         fit(model, mse_loss(), opt, [(x, y, y)], epochs=1)

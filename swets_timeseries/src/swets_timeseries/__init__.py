@@ -8,11 +8,14 @@
   :mod:`swets_timeseries.pandas_io` behind the optional extras;
 * the price-bar rules for general series (:func:`validate_bars`, :func:`bar_columns`) and the id
   column of a long-format panel (:func:`detect_id_column`, :class:`LongFormatError`);
-* causal features (:mod:`swets_timeseries.features`), scalers, windowed datasets with splits and
-  walk-forward folds, and a :class:`DataLoader` yielding swets Tensors;
+* causal features and calendar features (:mod:`swets_timeseries.features`), scalers, windowed
+  datasets with splits and walk-forward folds, and a :class:`DataLoader` yielding swets Tensors;
+* static covariates per series (:mod:`swets_timeseries.static`: from a column constant per id or a
+  table keyed by id, encoded by a :class:`StaticEncoder`);
 * :class:`PanelSampler`: N-BEATS training windows over a panel (a series uniformly, then a cut in
   the last points of its history), as numpy arrays with masks;
-* bundled data sets: :func:`load_dataset` (``"msft"``, ``"electricity"``).
+* bundled data sets: :func:`load_dataset` (``"msft"``, ``"electricity"``), and a generated one with
+  covariates: :func:`sales_example`.
 
 See docs/timeseries.md.
 """
@@ -26,12 +29,14 @@ from swets_timeseries.bars import bar_columns, validate_bars
 from swets_timeseries.csvio import (
     read_csv,
     read_csv_header,
+    read_dates,
     read_series_csv,
+    read_static_csv,
     write_csv,
     write_series_csv,
 )
-from swets_timeseries.datasets import dataset_names, load_dataset
-from swets_timeseries.loader import Batch, DataLoader
+from swets_timeseries.datasets import dataset_names, load_dataset, sales_example
+from swets_timeseries.loader import Batch, DataLoader, gather_batch
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.pandas_io import (
     MissingDependencyError,
@@ -53,6 +58,7 @@ from swets_timeseries.scalers import (
     scaler_from_state,
 )
 from swets_timeseries.series import SeriesCollection, TimeSeries
+from swets_timeseries.static import StaticEncoder
 from swets_timeseries.validation import DataQualityWarning, Problem, ValidationReport
 from swets_timeseries.windows import Fold, Splits, WindowDataset
 
@@ -73,6 +79,7 @@ __all__ = [
     "SeriesCollection",
     "Splits",
     "StandardScaler",
+    "StaticEncoder",
     "TimeSeries",
     "ValidationReport",
     "WindowDataset",
@@ -82,13 +89,17 @@ __all__ = [
     "detect_id_column",
     "features",
     "from_pandas",
+    "gather_batch",
     "load_dataset",
     "read_csv",
     "read_csv_header",
+    "read_dates",
     "read_parquet",
     "read_parquet_columns",
     "read_series_csv",
     "read_series_parquet",
+    "read_static_csv",
+    "sales_example",
     "scaler_from_state",
     "series_from_pandas",
     "to_pandas",

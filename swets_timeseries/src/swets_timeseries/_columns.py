@@ -134,15 +134,21 @@ def role_columns(
     *,
     source: str,
     id_column: str | None = None,
+    static_covariates: Sequence[str] = (),
 ) -> tuple[str, ...]:
     """The value columns a series reader reads (targets, covariates, known covariates), each
-    checked against ``header`` (and ``id_column`` too): a ConfigError names a missing one."""
+    checked against ``header`` (and ``id_column`` and the static covariates too): a ConfigError
+    names a missing one, or a column given two roles."""
     targets = (target,) if isinstance(target, str) else tuple(target)
     names = targets + tuple(covariates) + tuple(known_covariates)
-    for name in (*names, *([id_column] if id_column is not None else [])):
+    static = tuple(static_covariates)
+    for name in (*names, *static, *([id_column] if id_column is not None else [])):
         if name not in header:
             what = "id column" if name == id_column else "column"
             raise ConfigError(f"{source}: no {what} {name!r}; columns: {listing(header)}")
+    twice = sorted(set(static) & {*names, id_column})
+    if twice:
+        raise ConfigError(f"{source}: column {twice[0]!r} is named as static and in another role")
     return names
 
 

@@ -46,6 +46,7 @@ from swets_timeseries._time import NS, TimestampParseError, parse_timestamps_len
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.panel import validate_one_series
 from swets_timeseries.series import SeriesCollection, TimeSeries
+from swets_timeseries.static import StaticValue, is_missing, static_from_columns
 from swets_timeseries.validation import Policy, Problem, check_policy, listing
 
 PathLike = str | os.PathLike
@@ -121,8 +122,124 @@ class _Table:
     def index(self, name: str) -> int:
         return self.header.index(name)
 
+    def text(self, name: str) -> np.ndarray:
+        """The column ``name`` as stripped text."""
+        return np.strings.strip(self.column(name))
+
     def column(self, name: str) -> np.ndarray:
         return self.cells[:, self.index(name)]
+
+
+def read_table(
+    path: PathLike,
+    *,
+    delimiter: str = ",",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The cells of a CSV file as text: ``(header, cells (rows, columns), line of each row)``,
+    with the bounds and checks of :func:`read_csv` (a side table such as static covariates)."""
+    table = _Table(path, delimiter, max_bytes, max_line_bytes)
+    return table.header, table.cells, table.lines
+
+
+def read_static_csv(
+    path: str | os.PathLike[str],
+    *,
+    id_column: str,
+    columns: Sequence[str] | None = None,
+    delimiter: str = ",",
+) -> dict[str, dict[str, StaticValue]]:
+    """A table of static covariates keyed by series id: one row per series.
+
+    Args:
+        path: a CSV file (a regular file, bounded as the series readers' files).
+        id_column: the header of the series ids.
+        columns: the static columns to read (default: every other column).
+
+    Returns:
+        ``{series id: {name: value}}`` (a column of numbers gives floats, any other column text).
+
+    Raises:
+        ConfigError: a missing column (named with the file's columns).
+        DataValidationError: an id that appears twice, or a missing value (naming the line).
+    """
+    header, cells, lines = read_table(path, delimiter=delimiter)
+    name = os.path.basename(os.fspath(path))
+    if id_column not in header:
+        raise ConfigError(f"{name}: no id column {id_column!r}; columns: {listing(header)}")
+    wanted = [h for h in header if h != id_column] if columns is None else list(columns)
+    for c in wanted:
+        if c not in header:
+            raise ConfigError(f"{name}: no column {c!r}; columns: {listing(header)}")
+    ids = np.strings.strip(cells[:, header.index(id_column)])
+    seen: dict[str, int] = {}
+    for i, sid in enumerate(ids.tolist()):
+        if sid in seen:
+            raise DataValidationError(
+                f"{name}: line {int(lines[i])}: series id {sid!r} appears twice (first on line "
+                f"{int(lines[seen[sid]])}); a static table has one row per series"
+            )
+        seen[sid] = i
+    out: dict[str, dict[str, StaticValue]] = {sid: {} for sid in ids.tolist()}
+    for c in wanted:
+        col = np.strings.strip(cells[:, header.index(c)])
+        missing = is_missing(col)
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise DataValidationError(
+                f"{name}: line {int(lines[i])}: static covariate {c!r} of series {str(ids[i])!r} "
+                "is missing"
+            )
+        numbers, bad = parse_numbers(col)
+        for sid, number, text in zip(ids.tolist(), numbers.tolist(), col.tolist()):
+            out[sid][c] = str(text) if bad else float(number)
+    return out
+
+
+def read_dates(path: PathLike, *, column: str | None = None, delimiter: str = ",") -> list[str]:
+    """The dates listed in a CSV file (holidays, say) as ISO ``YYYY-MM-DD`` text, sorted and
+    unique: the column ``column``, else the only column, else the one headed ``date`` (or
+    ``holiday``, ``timestamp``...). A file without a header (its first line a date) works too.
+
+    Raises:
+        ConfigError: no such column, or several columns and none named like a date.
+        DataValidationError: a cell that is not a date (naming the line).
+    """
+    header, cells, lines = read_table(path, delimiter=delimiter)
+    name = os.path.basename(os.fspath(path))
+    if column is not None:
+        if column not in header:
+            raise ConfigError(f"{name}: no column {column!r}; columns: {listing(header)}")
+        j = header.index(column)
+    elif len(header) == 1:
+        j = 0
+    else:
+        known = ("date", "day", "holiday", "holidays", "timestamp", "ds")
+        found = [i for i, h in enumerate(header) if h.strip().lower() in known]
+        if not found:
+            raise ConfigError(
+                f"{name}: {len(header)} columns ({listing(header)}); name the column of dates"
+            )
+        j = found[0]
+    texts = [(int(line), str(c).strip()) for line, c in zip(lines, cells[:, j]) if str(c).strip()]
+    first = header[j].strip()
+    if _date(first) is not None:  # no header: the first line is a date too
+        texts.insert(0, (1, first))
+    out = set()
+    for line, text in texts:
+        day = _date(text)
+        if day is None:
+            raise DataValidationError(f"{name}: line {line}: {text!r} is not a date (YYYY-MM-DD)")
+        out.add(day)
+    return sorted(out)
+
+
+def _date(text: str) -> str | None:
+    try:
+        return str(np.datetime64(text[:10], "D")) if len(text) >= 10 and text[4] == "-" else None
+    except ValueError:
+        return None
 
 
 class _CellErrors:
@@ -287,6 +404,7 @@ def read_series_csv(
     target: str | Sequence[str],
     covariates: Sequence[str] = (),
     known_covariates: Sequence[str] = (),
+    static_covariates: Sequence[str] = (),
     id_column: str | None = None,
     timestamp_column: str | None = None,
     series_id: str = "0",
@@ -296,12 +414,18 @@ def read_series_csv(
     delimiter: str = ",",
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    future_rows: bool = False,
 ) -> TimeSeries | SeriesCollection:
     """Read general series from a CSV file (one series, or many in long format with an id column).
 
     Args:
         target, covariates, known_covariates: header names of the value columns by role (only
             these columns are read).
+        static_covariates: headers of columns that are constant within each series (numbers or
+            text categories): each series' ``static`` (see
+            :func:`~swets_timeseries.static.static_from_columns`).
+        future_rows: accept rows after a series' last target value with empty targets (the known
+            covariates of the time to forecast; see :meth:`TimeSeries.split_future`).
         id_column: header holding the series id (long format); None for a single series. When
             timestamps repeat without it and another column looks like a series id (see
             :func:`~swets_timeseries.detect_id_column`), the error (a
@@ -321,7 +445,13 @@ def read_series_csv(
         table.header, ("timestamp",), explicit, required=("timestamp",), source=table.name
     )
     names = role_columns(
-        target, covariates, known_covariates, table.header, source=table.name, id_column=id_column
+        target,
+        covariates,
+        known_covariates,
+        table.header,
+        source=table.name,
+        id_column=id_column,
+        static_covariates=static_covariates,
     )
     errors = _CellErrors(table)
     ts = _read_timestamps(table, mapping["timestamp"], errors, date_format, tz)
@@ -330,10 +460,24 @@ def read_series_csv(
         errors.raise_first(mapping["timestamp"])
     source = os.path.basename(table.name)
     problems = errors.problems(ts)
+    ids = None if id_column is None else np.strings.strip(table.column(id_column))
+    static = None
+    if static_covariates:
+        static = static_from_columns(
+            ids, {c: table.text(c) for c in static_covariates}, source=source, timestamps=ts
+        )
     if id_column is None:
-        series = TimeSeries(ts, values, target, covariates, known_covariates, id=series_id)
+        series = TimeSeries(
+            ts,
+            values,
+            target,
+            covariates,
+            known_covariates,
+            id=series_id,
+            static=None if static is None else static[""],
+        )
         stamp = mapping["timestamp"]
-        used = {*names, *((stamp,) if isinstance(stamp, str) else stamp)}
+        used = {*names, *static_covariates, *((stamp,) if isinstance(stamp, str) else stamp)}
         return validate_one_series(
             series,
             policy,
@@ -341,10 +485,17 @@ def read_series_csv(
             source=source,
             lines=table.lines,
             problems=problems,
+            future_rows=future_rows,
         )
-    ids = np.strings.strip(table.column(id_column))
+    assert ids is not None
     coll = SeriesCollection.from_long(
-        ids, ts, values, target=target, covariates=covariates, known_covariates=known_covariates
+        ids,
+        ts,
+        values,
+        target=target,
+        covariates=covariates,
+        known_covariates=known_covariates,
+        static=static,
     )
     # validate each series with its own rows' lines and upstream problems
     out = []
@@ -362,6 +513,7 @@ def read_series_csv(
                 source=f"{source} (series {s.id!r})",
                 lines=table.lines[rows],
                 problems=mine,
+                future_rows=future_rows,
             )[0]
         )
     return SeriesCollection(out)
@@ -404,19 +556,45 @@ def write_csv(bars: OHLCV, path: PathLike) -> None:
     _write(path, ["timestamp", *names], cols)
 
 
+def _cell(value: float) -> str:
+    return "" if value != value else repr(value)  # NaN (a future row's target) as an empty cell
+
+
+def _static_cells(series: Sequence[TimeSeries], name: str) -> list[str]:
+    out = []
+    for s in series:
+        v = s.static[name]
+        out += [_quote(v) if isinstance(v, str) else repr(v)] * len(s)
+    return out
+
+
 def write_series_csv(data: TimeSeries | SeriesCollection, path: PathLike) -> None:
-    """Write series as CSV: ``[id,]timestamp,<columns...>`` (an id column for a collection)."""
+    """Write series as CSV: ``[id,]timestamp,<columns...>,<static covariates...>`` (an id column
+    for a collection; each static covariate repeated on every row of its series; NaN as an empty
+    cell)."""
     if isinstance(data, TimeSeries):
         names = list(data.columns)
         cols: list[Any] = [_timestamp_text(data.timestamps)]
-        cols += [[repr(v) for v in data.column(c).tolist()] for c in names]
-        _write(path, ["timestamp", *names], cols)
+        cols += [[_cell(v) for v in data.column(c).tolist()] for c in names]
+        cols += [_static_cells([data], c) for c in data.static]
+        _write(path, ["timestamp", *names, *data.static], cols)
         return
     ids, ts, vals = data.to_long()
     names = list(vals)
+    static = data.static_covariates
     cols = [[_quote(str(i)) for i in ids.tolist()], _timestamp_text(ts)]
-    cols += [[repr(v) for v in vals[c].tolist()] for c in names]
-    _write(path, ["id", "timestamp", *names], cols)
+    cols += [[_cell(v) for v in vals[c].tolist()] for c in names]
+    cols += [_static_cells(list(data), c) for c in static]
+    _write(path, ["id", "timestamp", *names, *static], cols)
 
 
-__all__ = ["read_csv", "read_csv_header", "read_series_csv", "write_csv", "write_series_csv"]
+__all__ = [
+    "read_csv",
+    "read_csv_header",
+    "read_dates",
+    "read_series_csv",
+    "read_static_csv",
+    "read_table",
+    "write_csv",
+    "write_series_csv",
+]

@@ -415,47 +415,157 @@ def garman_klass_volatility(
 
 
 # -- calendar --------------------------------------------------------------------------------
+CALENDAR = ("hour", "dayofweek", "dayofmonth", "dayofyear", "month", "holiday")
+"""The calendar features :func:`calendar` generates."""
+
+
+def _timestamps(timestamps: Any, what: str) -> np.ndarray:
+    ts = np.asarray(timestamps)
+    if ts.dtype.kind != "M" or ts.ndim != 1:
+        raise ConfigError(f"{what} needs 1-D datetime64 timestamps, got {ts.dtype} {ts.shape}")
+    return ts.astype("datetime64[ns]")
+
+
+def _phase(ts: np.ndarray, name: str) -> np.ndarray:
+    """Where in its cycle each timestamp lies, in [0, 1): the hour of the day (minutes
+    included), the day of the week (Monday 0), of the month, of the year, the month (January 0)."""
+    days = ts.astype("datetime64[D]")
+    if name == "hour":
+        return (ts - days).astype(np.int64) / 8.64e13
+    if name == "dayofweek":
+        return ((days.astype(np.int64) + 3) % 7) / 7.0  # 1970-01-01 was a Thursday
+    months = ts.astype("datetime64[M]")
+    if name == "month":
+        return (months.astype(np.int64) % 12) / 12.0
+    if name == "dayofmonth":
+        length = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(
+            np.int64
+        )
+        return (days - months.astype("datetime64[D]")).astype(np.int64) / length
+    years = ts.astype("datetime64[Y]")
+    start = years.astype("datetime64[D]")
+    length = ((years + 1).astype("datetime64[D]") - start).astype(np.int64)
+    return (days - start).astype(np.int64) / length  # dayofyear
+
+
+def holiday_dates(dates: Any, what: str = "holidays") -> np.ndarray:
+    """A sorted, unique ``datetime64[D]`` array of the dates ``dates`` names (ISO text such as
+    ``"2024-12-25"``, datetime64, ``datetime.date``); ConfigError names one that is not a date."""
+    from swets_timeseries._time import to_datetime64
+
+    out = []
+    for i, d in enumerate(list(dates)):
+        try:
+            out.append(to_datetime64(d, what=f"{what}[{i}]").astype("datetime64[D]"))
+        except Exception as exc:
+            raise ConfigError(f"{what}[{i}]: {d!r} is not a date ({exc})") from None
+    return np.unique(np.asarray(out, dtype="datetime64[D]"))
+
+
+def calendar(
+    timestamps: Any, names: Any = ("hour", "dayofweek", "month"), holidays: Any = None
+) -> dict[str, np.ndarray]:
+    """Calendar features of UTC timestamps, each (n,) float64: known-future covariates (they
+    depend on the row's own timestamp only, so they are known for any future time). No warm-up.
+
+    Args:
+        timestamps: (n,) datetime64.
+        names: features among :data:`CALENDAR`. Each cyclical one (``hour``: of the day, minutes
+            included; ``dayofweek``: Monday first; ``dayofmonth``; ``dayofyear``; ``month``) gives
+            two columns ``<name>_sin`` and ``<name>_cos``, ``sin(2 pi f)`` and ``cos(2 pi f)`` of
+            its phase ``f`` in [0, 1) (neighbours on the cycle, such as Sunday and Monday or
+            December and January, stay neighbours, and two numbers cover the whole cycle);
+            ``holiday`` gives one column, 1.0 on the dates of ``holidays`` and 0.0 elsewhere.
+        holidays: the holiday dates (see :func:`holiday_dates`); compared with the UTC date of
+            each timestamp. Required by ``holiday``.
+
+    Raises:
+        ConfigError: an unknown name (with the known ones), ``holiday`` without dates, or
+            timestamps that are not 1-D datetime64.
+    """
+    ts = _timestamps(timestamps, "calendar()")
+    names = [names] if isinstance(names, str) else list(names)
+    out: dict[str, np.ndarray] = {}
+    nat = np.isnat(ts)
+    for name in names:
+        if name not in CALENDAR:
+            raise ConfigError(f"calendar(): unknown feature {name!r}; known: {', '.join(CALENDAR)}")
+        if name == "holiday":
+            if holidays is None:
+                raise ConfigError("calendar(): 'holiday' needs the holiday dates (holidays=)")
+            days = holiday_dates(holidays)
+            flag = np.isin(ts.astype("datetime64[D]"), days).astype(np.float64)
+            out["holiday"] = np.where(nat, np.nan, flag)
+            continue
+        angle = 2.0 * math.pi * _phase(ts, name)
+        out[f"{name}_sin"] = np.where(nat, np.nan, np.sin(angle))
+        out[f"{name}_cos"] = np.where(nat, np.nan, np.cos(angle))
+    return out
+
+
+def calendar_columns(names: Any) -> list[str]:
+    """The column names :func:`calendar` gives for ``names``, in its order."""
+    cols: list[str] = []
+    for name in [names] if isinstance(names, str) else names:
+        cols += ["holiday"] if name == "holiday" else [f"{name}_sin", f"{name}_cos"]
+    return cols
+
+
+def with_calendar(data: Any, names: Any, holidays: Any = None) -> Any:
+    """``data`` (a TimeSeries, SeriesCollection or list of them) with the :func:`calendar` columns
+    of its timestamps added as known covariates (``holiday`` too when ``holidays`` are given), as
+    a SeriesCollection; future rows get them too, since they depend on the timestamps only.
+    Adding them again changes nothing.
+
+    Raises:
+        ConfigError: a column of that name already exists with other values (named).
+    """
+    from swets_timeseries.series import as_collection
+
+    names = [names] if isinstance(names, str) else list(names)
+    if holidays is not None and len(holidays) and "holiday" not in names:
+        names.append("holiday")
+    coll = as_collection(data)
+    if not names:
+        return coll
+    cols = calendar_columns(names)
+
+    def one(s: Any) -> Any:
+        new = calendar(s.timestamps, names, holidays)
+        for c in cols:  # a column of that name must already hold these values
+            if c in s.values and not np.allclose(s.values[c], new[c], equal_nan=True):
+                raise ConfigError(
+                    f"series {s.id!r} already has a column {c!r}, which the calendar features "
+                    "would replace; rename it or leave the calendar feature out"
+                )
+        return s.with_columns(known_covariates=cols, **new)
+
+    return coll.map(one)
+
+
 def calendar_features(timestamps: Any) -> dict[str, np.ndarray]:
     """Cyclical calendar features of UTC timestamps, each (n,) float64 in [-1, 1]:
 
     ``hour_sin``/``hour_cos`` (hour of day including minutes, period 24), ``dow_sin``/``dow_cos``
     (day of week, Monday = 0, period 7), ``month_sin``/``month_cos`` (month, January = 0,
-    period 12). They depend on the row's own timestamp only, so they are also valid known-future
-    covariates. No warm-up."""
-    ts = np.asarray(timestamps)
-    if ts.dtype.kind != "M" or ts.ndim != 1:
-        raise ConfigError(
-            f"calendar_features() needs 1-D datetime64 timestamps, got {ts.dtype} {ts.shape}"
-        )
-    ts = ts.astype("datetime64[ns]")
-    days = ts.astype("datetime64[D]")
-    hours = (ts - days).astype(np.int64) / 3.6e12
-    dow = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-    month = ts.astype("datetime64[M]").astype(np.int64) % 12
-    tau = 2.0 * math.pi
-    out = {
-        "hour_sin": np.sin(tau * hours / 24.0),
-        "hour_cos": np.cos(tau * hours / 24.0),
-        "dow_sin": np.sin(tau * dow / 7.0),
-        "dow_cos": np.cos(tau * dow / 7.0),
-        "month_sin": np.sin(tau * month / 12.0),
-        "month_cos": np.cos(tau * month / 12.0),
-    }
-    nat = np.isnat(ts)
-    if nat.any():
-        for v in out.values():
-            v[nat] = np.nan
-    return out
+    period 12): :func:`calendar` of ``hour``, ``dayofweek`` and ``month``, with the day of the
+    week named ``dow``. No warm-up."""
+    out = calendar(_timestamps(timestamps, "calendar_features()"), ("hour", "dayofweek", "month"))
+    return {k.replace("dayofweek", "dow"): v for k, v in out.items()}
 
 
 __all__ = [
+    "CALENDAR",
     "MACD",
     "Bollinger",
     "atr",
     "bollinger",
+    "calendar",
+    "calendar_columns",
     "calendar_features",
     "ema",
     "garman_klass_volatility",
+    "holiday_dates",
     "lag",
     "lags",
     "log_returns",
@@ -472,4 +582,5 @@ __all__ = [
     "rsi",
     "true_range",
     "vwap",
+    "with_calendar",
 ]

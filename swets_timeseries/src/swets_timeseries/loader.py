@@ -17,27 +17,56 @@ from swets_timeseries.windows import WindowDataset, _positive
 
 
 class Batch:
-    """One batch of windows.
+    """One batch of windows: what a model reads and what it is scored on.
 
     Attributes:
-        x_past: Tensor (B, lookback, F), the input rows.
+        x_past: Tensor (B, lookback, F), the input rows, laid out ``[targets | past covariates |
+            known covariates' history]``.
         y: Tensor (B, horizon) for a single target given as a string, else (B, horizon, T).
-        x_future: Tensor (B, horizon, K) of known-future covariates, or None.
+        x_future: Tensor (B, horizon, K) of known-future covariates over the horizon, or None.
         index: (B,) int64 numpy array of the dataset's window indices
             (see :meth:`WindowDataset.window_info` for series ids and forecast origins).
+        static: Tensor (B, S) of the windows' encoded static covariates, or None.
+        x_mask: Tensor (B, lookback), 1 where the input is observed and 0 where it is padding, or
+            None (every input observed).
+        y_mask: Tensor (B, horizon), 1 where the target is observed, or None (all of them).
 
+    A model is called with the batch's inputs by keyword: ``model(x_past, future=x_future,
+    static=static, mask=x_mask)`` (those that are not None; see :meth:`model_inputs`).
     Unpacks as ``x_past, y, x_future = batch``.
     """
 
-    __slots__ = ("index", "x_future", "x_past", "y")
+    __slots__ = ("index", "static", "x_future", "x_mask", "x_past", "y", "y_mask")
 
     def __init__(
-        self, x_past: Tensor, y: Tensor, x_future: Tensor | None, index: np.ndarray
+        self,
+        x_past: Tensor,
+        y: Tensor,
+        x_future: Tensor | None,
+        index: np.ndarray,
+        *,
+        static: Tensor | None = None,
+        x_mask: Tensor | None = None,
+        y_mask: Tensor | None = None,
     ) -> None:
         self.x_past = x_past
         self.y = y
         self.x_future = x_future
         self.index = index
+        self.static = static
+        self.x_mask = x_mask
+        self.y_mask = y_mask
+
+    def model_inputs(self) -> dict[str, Tensor]:
+        """The model's keyword inputs this batch holds: ``future``, ``static``, ``mask``."""
+        out = {}
+        if self.x_future is not None:
+            out["future"] = self.x_future
+        if self.static is not None:
+            out["static"] = self.static
+        if self.x_mask is not None:
+            out["mask"] = self.x_mask
+        return out
 
     def __iter__(self) -> Iterator[Tensor | None]:
         return iter((self.x_past, self.y, self.x_future))
@@ -46,8 +75,33 @@ class Batch:
         return int(self.index.shape[0])
 
     def __repr__(self) -> str:
-        xf = None if self.x_future is None else self.x_future.shape
-        return f"Batch(x_past={self.x_past.shape}, y={self.y.shape}, x_future={xf}, dtype={self.x_past.dtype.value})"
+        parts = [f"x_past={self.x_past.shape}", f"y={self.y.shape}"]
+        for name in ("x_future", "static", "x_mask", "y_mask"):
+            value = getattr(self, name)
+            if value is not None or name == "x_future":
+                parts.append(f"{name}={None if value is None else value.shape}")
+        return f"Batch({', '.join(parts)}, dtype={self.x_past.dtype.value})"
+
+
+def gather_batch(dataset: WindowDataset, indices: np.ndarray, dtype: Any = None) -> Batch:
+    """The :class:`Batch` of windows ``indices`` of ``dataset`` (copies, in ``dtype``, default the
+    dataset's): what a :class:`DataLoader` yields, and what a data-parallel replica builds from
+    the window indices of its shard."""
+    idx = np.asarray(indices, dtype=np.int64)
+    x, y, xf = dataset.gather(idx)
+    static = dataset.gather_static(idx)
+    dt = dataset.dtype if dtype is None else DType.of(dtype).numpy
+    if x.dtype != dt:
+        x, y = x.astype(dt), y.astype(dt)
+        xf = None if xf is None else xf.astype(dt)
+        static = None if static is None else static.astype(dt)
+    return Batch(
+        Tensor(x),
+        Tensor(y),
+        None if xf is None else Tensor(xf),
+        idx,
+        static=None if static is None else Tensor(static),
+    )
 
 
 def _encode_state(value: Any) -> Any:
@@ -195,12 +249,7 @@ class DataLoader:
         return order[lo:hi]
 
     def _make(self, idx: np.ndarray) -> Batch:
-        x, y, xf = self.dataset.gather(idx)
-        dt = self._np_dtype
-        if x.dtype != dt:
-            x, y = x.astype(dt), y.astype(dt)
-            xf = None if xf is None else xf.astype(dt)
-        return Batch(Tensor(x), Tensor(y), None if xf is None else Tensor(xf), idx)
+        return gather_batch(self.dataset, idx, self._np_dtype)
 
     def __iter__(self) -> Iterator[Batch]:
         if self._resume is not None:
@@ -352,4 +401,4 @@ class DataLoader:
         )
 
 
-__all__ = ["Batch", "DataLoader"]
+__all__ = ["Batch", "DataLoader", "gather_batch"]

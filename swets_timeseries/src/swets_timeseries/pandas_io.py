@@ -27,6 +27,7 @@ from swets_timeseries._time import NS, zone
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.panel import validate_one_series
 from swets_timeseries.series import SeriesCollection, TimeSeries
+from swets_timeseries.static import static_from_columns
 from swets_timeseries.validation import Policy, check_policy, listing
 
 
@@ -128,12 +129,17 @@ def from_pandas(
 
 def to_pandas(data: OHLCV | TimeSeries | SeriesCollection) -> Any:
     """A DataFrame: OHLCV and TimeSeries get a UTC DatetimeIndex named ``timestamp`` and one column
-    per value column; a SeriesCollection gives long format with ``id`` and ``timestamp`` columns."""
+    per value column; a SeriesCollection gives long format with ``id`` and ``timestamp`` columns
+    (and its static covariates repeated on every row of their series)."""
     pd = _pandas("to_pandas()")
     if isinstance(data, SeriesCollection):
         ids, ts, vals = data.to_long()
         frame = {"id": ids.astype(str), "timestamp": pd.DatetimeIndex(ts).tz_localize("UTC")}
         frame.update(vals)
+        for name in data.static_covariates:  # repeated on every row of its series
+            frame[name] = np.concatenate(
+                [np.full(len(s), s.static[name], dtype=object) for s in data]
+            )
         return pd.DataFrame(frame)
     if isinstance(data, OHLCV):
         names = [c for c in data.columns if c != "timestamp"]
@@ -153,12 +159,14 @@ def series_from_pandas(
     target: str | Sequence[str],
     covariates: Sequence[str] = (),
     known_covariates: Sequence[str] = (),
+    static_covariates: Sequence[str] = (),
     id_column: str | None = None,
     timestamp_column: str | None = None,
     series_id: str = "0",
     tz: str | _dt.tzinfo | None = None,
     policy: Policy = "raise",
     source: str = "DataFrame",
+    future_rows: bool = False,
 ) -> TimeSeries | SeriesCollection:
     """General series from a DataFrame (wide for one series, long with ``id_column`` for many).
 
@@ -171,27 +179,48 @@ def series_from_pandas(
     ts_values, ts_name = _find_timestamps(df, timestamp_column, what)
     ts = _timestamps_from_pandas(ts_values, tz, what)
     names = role_columns(
-        target, covariates, known_covariates, df.columns, source=what, id_column=id_column
+        target,
+        covariates,
+        known_covariates,
+        df.columns,
+        source=what,
+        id_column=id_column,
+        static_covariates=static_covariates,
     )
     values = {n: _numeric(df, n, what) for n in names}
-    if id_column is None:
-        s = TimeSeries(ts, values, target, covariates, known_covariates, id=series_id)
-        used = {*names, ts_name}
+    ids = None if id_column is None else df[id_column].astype(str).to_numpy()
+    static = None
+    if static_covariates:
+        cells = {str(c): df[c].to_numpy() for c in static_covariates}
+        static = static_from_columns(ids, cells, source=source, timestamps=ts)
+    if ids is None:
+        s = TimeSeries(
+            ts,
+            values,
+            target,
+            covariates,
+            known_covariates,
+            id=series_id,
+            static=None if static is None else static[""],
+        )
+        used = {*names, *static_covariates, ts_name}
         return validate_one_series(
             s,
             policy,
             lambda: {str(c): df[c].to_numpy() for c in df.columns if c not in used},
             source=source,
+            future_rows=future_rows,
         )
     coll = SeriesCollection.from_long(
-        df[id_column].astype(str).to_numpy(),
+        ids,
         ts,
         values,
         target=target,
         covariates=covariates,
         known_covariates=known_covariates,
+        static=static,
     )
-    return coll.validate(policy)[0]
+    return coll.validate(policy, future_rows=future_rows)[0]
 
 
 def write_parquet(data: OHLCV | TimeSeries | SeriesCollection, path: str | os.PathLike) -> None:

@@ -141,17 +141,21 @@ def validate_one_series(
     source: str,
     lines: np.ndarray | None = None,
     problems: Sequence[Problem] = (),
+    future_rows: bool = False,
 ) -> TimeSeries:
     """:meth:`TimeSeries.validate` of data read as one series, naming the id column it lacks.
 
     When validation finds repeated timestamps and :func:`detect_id_column` finds an id among
     ``candidates()`` (called only then), policy ``raise`` raises :class:`LongFormatError` instead
     of the plain validation error, and ``warn`` / ``drop`` add a DataQualityWarning whose first
-    line names the column (and whose ``id_column`` attribute holds it). Otherwise this is ``series.validate(...)[0]``.
+    line names the column (and whose ``id_column`` attribute holds it). Otherwise this is
+    ``series.validate(...)[0]`` (``future_rows`` as :meth:`TimeSeries.validate`).
     """
     check_policy(policy)
     try:
-        out, report = series.validate(policy, source=source, lines=lines, problems=problems)
+        out, report = series.validate(
+            policy, source=source, lines=lines, problems=problems, future_rows=future_rows
+        )
     except DataValidationError as exc:
         report = exc.report  # type: ignore[attr-defined]
         column = _suggest(series, report, candidates)

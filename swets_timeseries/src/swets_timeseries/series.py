@@ -2,7 +2,14 @@
 
 A series has UTC timestamps, named float64 columns, and roles for the columns: ``target`` (what is
 forecast), ``covariates`` (observed up to the forecast time only) and ``known_covariates`` (known in
-advance for the forecast horizon too, such as calendar features or planned prices).
+advance for the forecast horizon too, such as calendar features or planned prices). Its ``static``
+covariates say what the series is (a store's region or size): one value per series, a number or a
+text category (see :mod:`swets_timeseries.static`).
+
+**Future rows.** Rows after a series' last target value, whose targets are empty, hold the known
+covariates of the time to forecast (the usual layout of a file to forecast from: the target empty,
+the covariates filled). :meth:`TimeSeries.validate` accepts them with ``future_rows=True`` and
+:meth:`TimeSeries.split_future` separates them from the history.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import numpy as np
 
 from swets_core.errors import ConfigError, ShapeError
 from swets_timeseries._time import as_timestamps, format_timestamp, require_sorted, to_datetime64
+from swets_timeseries.static import StaticValue, static_value
 from swets_timeseries.validation import (
     Policy,
     Problem,
@@ -49,6 +57,16 @@ def _columns(value: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
+def _static(value: Mapping[str, Any] | None) -> dict[str, StaticValue]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"static covariates must be a mapping name -> value, got {type(value).__name__}"
+        )
+    return {str(k): static_value(v, f"static covariate {k!r}") for k, v in value.items()}
+
+
 @attrs.define(frozen=True, slots=True, eq=False)
 class TimeSeries:
     """One series: timestamps plus named columns with roles.
@@ -61,6 +79,7 @@ class TimeSeries:
         covariates: past covariates (known up to the forecast time).
         known_covariates: covariates known for the forecast horizon as well.
         id: the series identifier.
+        static: static covariates, name -> a number (float) or a text category.
     """
 
     timestamps: np.ndarray = attrs.field(converter=as_timestamps)
@@ -69,6 +88,7 @@ class TimeSeries:
     covariates: tuple[str, ...] = attrs.field(default=(), converter=_names)
     known_covariates: tuple[str, ...] = attrs.field(default=(), converter=_names)
     id: str = attrs.field(default="0", converter=str)
+    static: dict[str, StaticValue] = attrs.field(factory=dict, converter=_static)
 
     def __attrs_post_init__(self) -> None:
         n = self.timestamps.shape[0]
@@ -90,6 +110,12 @@ class TimeSeries:
             raise ConfigError(
                 f"series {self.id!r}: a column has two roles (target={self.target}, "
                 f"covariates={self.covariates}, known_covariates={self.known_covariates})"
+            )
+        clash = [c for c in self.static if c in self.values]
+        if clash:
+            raise ConfigError(
+                f"series {self.id!r}: {', '.join(map(repr, clash))} is both a column and a static "
+                "covariate"
             )
 
     def __len__(self) -> int:
@@ -163,6 +189,25 @@ class TimeSeries:
             + tuple(c for c in known_covariates if c not in self.known_covariates),
         )
 
+    def with_static(self, **values: Any) -> TimeSeries:
+        """A new series with static covariates added (or replaced)."""
+        return attrs.evolve(self, static={**self.static, **values})
+
+    def history_length(self) -> int:
+        """The rows up to and including the last row whose targets are all finite (0 when there
+        is none); the rows after it are future rows."""
+        finite = np.ones(len(self), dtype=bool)
+        for name in self.target:
+            finite &= np.isfinite(self.values[name])
+        idx = np.flatnonzero(finite)
+        return int(idx[-1]) + 1 if idx.size else 0
+
+    def split_future(self) -> tuple[TimeSeries, TimeSeries]:
+        """``(history, future)``: the rows up to the last target value, and the rows after it
+        (empty targets, known covariates for the time to forecast; possibly no row)."""
+        n = self.history_length()
+        return self._take(slice(0, n)), self._take(slice(n, len(self)))
+
     def validate(
         self,
         policy: Policy = "raise",
@@ -170,16 +215,22 @@ class TimeSeries:
         source: str | None = None,
         lines: np.ndarray | None = None,
         problems: Sequence[Problem] = (),
+        future_rows: bool = False,
     ) -> tuple[TimeSeries, ValidationReport]:
         """Check timestamps (present, unique, increasing) and that target and covariates are finite.
+
+        With ``future_rows``, the rows after the last target value (see :meth:`split_future`) are
+        future rows: only their timestamps are checked (their values are checked where they are
+        used, for the horizon a forecast needs).
 
         Same policies as :meth:`swets_timeseries.OHLCV.validate`; returns ``(series, report)``."""
         check_policy(policy)
         col = _Collector(self.timestamps, lines)
         col.problems.extend(problems)
         check_timestamps(col, self.timestamps)
+        end = self.history_length() if future_rows else len(self)
         for name in self.target + self.covariates + self.known_covariates:
-            check_finite(col, name, self.values[name], "non_finite_value")
+            check_finite(col, name, self.values[name][:end], "non_finite_value")
         report = finish(
             col, source=source or f"series {self.id!r}", policy=policy, n_rows=len(self)
         )
@@ -193,9 +244,11 @@ class TimeSeries:
         span = ""
         if len(self):
             span = f", {format_timestamp(self.timestamps[0])} .. {format_timestamp(self.timestamps[-1])}"
+        static = f", static={self.static}" if self.static else ""
         return (
             f"TimeSeries(id={self.id!r}, {len(self)} rows{span}, target={list(self.target)}, "
-            f"covariates={list(self.covariates)}, known_covariates={list(self.known_covariates)})"
+            f"covariates={list(self.covariates)}, known_covariates={list(self.known_covariates)}"
+            f"{static})"
         )
 
 
@@ -203,8 +256,9 @@ class SeriesCollection:
     """Many series by id, all with the same column roles (so they can share one model).
 
     Args:
-        series: the series, each with a unique ``id``; they must agree on target, covariates and
-            known covariates (they may differ in length and time span).
+        series: the series, each with a unique ``id``; they must agree on target, covariates,
+            known covariates and the names of their static covariates (they may differ in length
+            and time span).
     """
 
     __slots__ = ("_by_id", "_series")
@@ -228,6 +282,11 @@ class SeriesCollection:
                         f"series {s.id!r} has {role}={list(getattr(s, role))} but series "
                         f"{first.id!r} has {list(getattr(first, role))}; all series must agree"
                     )
+            if set(s.static) != set(first.static):
+                raise ConfigError(
+                    f"series {s.id!r} has the static covariates {sorted(s.static)} but series "
+                    f"{first.id!r} has {sorted(first.static)}; all series must agree"
+                )
             by_id[s.id] = s
         self._series = items
         self._by_id = by_id
@@ -242,9 +301,11 @@ class SeriesCollection:
         target: str | Sequence[str],
         covariates: Sequence[str] = (),
         known_covariates: Sequence[str] = (),
+        static: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> SeriesCollection:
         """Build from long format: one row per (id, timestamp). Ids keep their order of first
-        appearance; rows keep their order within each id (validate to check the ordering)."""
+        appearance; rows keep their order within each id (validate to check the ordering).
+        ``static`` gives the static covariates of each id (``{id: {name: value}}``)."""
         ids_arr = np.asarray(ids).astype(str)
         ts = as_timestamps(timestamps)
         cols = _columns(values)
@@ -265,6 +326,7 @@ class SeriesCollection:
                     covariates=covariates,
                     known_covariates=known_covariates,
                     id=str(uniq[k]),
+                    static=None if static is None else static.get(str(uniq[k])),
                 )
             )
         return cls(series)
@@ -299,6 +361,32 @@ class SeriesCollection:
         """The common known-future covariate names."""
         return self._series[0].known_covariates
 
+    @property
+    def static_covariates(self) -> tuple[str, ...]:
+        """The common static covariate names (in the first series' order)."""
+        return tuple(self._series[0].static)
+
+    def with_static(
+        self, table: Mapping[str, Mapping[str, Any]], *, source: str = "the static table"
+    ) -> SeriesCollection:
+        """A new collection whose series get the static covariates of ``table`` (``{id: {name:
+        value}}``, e.g. from :func:`~swets_timeseries.read_static_csv`).
+
+        Raises:
+            ConfigError: a series without a row in ``table`` (naming the missing ids).
+        """
+        missing = [sid for sid in self.ids if sid not in table]
+        if missing:
+            raise ConfigError(
+                f"{source} has no row for series {listing(missing)} (it has {listing(list(table))})"
+            )
+        return SeriesCollection([s.with_static(**table[s.id]) for s in self._series])
+
+    def split_future(self) -> tuple[SeriesCollection, SeriesCollection]:
+        """``(history, future)`` of every series (see :meth:`TimeSeries.split_future`)."""
+        parts = [s.split_future() for s in self._series]
+        return SeriesCollection([h for h, _ in parts]), SeriesCollection([f for _, f in parts])
+
     def __len__(self) -> int:
         return len(self._series)
 
@@ -321,13 +409,13 @@ class SeriesCollection:
         return SeriesCollection([fn(s) for s in self._series])
 
     def validate(
-        self, policy: Policy = "raise"
+        self, policy: Policy = "raise", *, future_rows: bool = False
     ) -> tuple[SeriesCollection, dict[str, ValidationReport]]:
         """Validate every series (see :meth:`TimeSeries.validate`); reports by id."""
         reports = {}
         out = []
         for s in self._series:
-            s2, rep = s.validate(policy)
+            s2, rep = s.validate(policy, future_rows=future_rows)
             out.append(s2)
             reports[s.id] = rep
         return SeriesCollection(out), reports

@@ -15,6 +15,10 @@ number of rows, never with the number of windows, and each window's parts are pl
 
 Window indices run over the series in order, then by start row; the start rows of a series are
 ``first, first + stride, ...``. No per-window index array is kept.
+
+Static covariates (one value per series, see :mod:`swets_timeseries.static`) are encoded once per
+series into an ``(N series, S)`` array by a :class:`~swets_timeseries.StaticEncoder`;
+:meth:`WindowDataset.gather_static` gives the rows of a batch's windows.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DataValidationError, IndexOutOfRangeError
 from swets_timeseries._time import format_timestamp, to_datetime64
 from swets_timeseries.series import as_collection
+from swets_timeseries.static import StaticEncoder
 
 WindowParts = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
@@ -51,6 +56,9 @@ class WindowDataset:
         known_covariates: known-future covariate columns; default: the data's known covariates.
         target_in_past: include the targets' history in ``x_past`` (default True).
         known_in_past: include the known covariates' history in ``x_past`` (default True).
+        static_covariates: static covariate names; default: the data's (its series' ``static``).
+        static_encoder: the fitted :class:`~swets_timeseries.StaticEncoder` that turns them into
+            numbers (a trained model's); default: one fitted on the data.
         dtype: storage dtype (float32 default); the loader's batches use it without conversion.
         allow_nan: by default rows before the first row where every used column is finite (the
             warm-up of features) are skipped, and a non-finite value after it raises
@@ -59,7 +67,8 @@ class WindowDataset:
     Attributes:
         lookback, horizon, stride, columns (stored column names), past_columns, target_columns,
         known_columns, ids (series ids), rows (``{id: (start, stop)}``: the row range this dataset's
-        windows lie in, e.g. for fitting a scaler on a training split).
+        windows lie in, e.g. for fitting a scaler on a training split), static_columns,
+        static_encoder (None without static covariates).
     """
 
     __slots__ = (
@@ -71,6 +80,7 @@ class WindowDataset:
         "_offsets",
         "_past",
         "_squeeze",
+        "_static",
         "_timestamps",
         "_view",
         "columns",
@@ -80,6 +90,8 @@ class WindowDataset:
         "lookback",
         "past_columns",
         "rows",
+        "static_columns",
+        "static_encoder",
         "stride",
         "target_columns",
     )
@@ -96,6 +108,8 @@ class WindowDataset:
         known_covariates: Sequence[str] | None = None,
         target_in_past: bool = True,
         known_in_past: bool = True,
+        static_covariates: Sequence[str] | None = None,
+        static_encoder: StaticEncoder | None = None,
         dtype: DType | str = "float32",
         allow_nan: bool = False,
     ) -> None:
@@ -138,6 +152,19 @@ class WindowDataset:
 
         series = list(coll)
         self.ids = tuple(s.id for s in series)
+        static = coll.static_covariates if static_covariates is None else tuple(static_covariates)
+        self.static_columns = static
+        self.static_encoder = None
+        self._static = None
+        if static:
+            encoder = static_encoder or StaticEncoder(static).fit(series)
+            if encoder.columns != static:
+                raise ConfigError(
+                    f"the static encoder encodes {list(encoder.columns or ())}, the dataset's "
+                    f"static covariates are {list(static)}"
+                )
+            self.static_encoder = encoder
+            self._static = encoder.transform(series, dtype=np_dtype)
         lens = np.array([len(s) for s in series], dtype=np.int64)
         offsets = np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64)
         with np.errstate(over="ignore"):  # a finite value beyond np_dtype is named below
@@ -294,6 +321,16 @@ class WindowDataset:
             else None
         )
         return x, y, xf
+
+    def gather_static(self, indices: np.ndarray) -> np.ndarray | None:
+        """``(B, S)``: the encoded static covariates of the series of windows ``indices`` in the
+        storage dtype (a copy), or None without static covariates."""
+        if self._static is None:
+            return None
+        s = self._locate(indices)[1]
+        if s is None:
+            return np.repeat(self._static, np.asarray(indices).shape[0], axis=0)
+        return self._static[s]
 
     def __getitem__(self, i: int) -> WindowParts:
         """Window ``i`` as views: ``(x_past (lookback, F), y (horizon,) or (horizon, T),
@@ -466,7 +503,8 @@ class WindowDataset:
         return (
             f"WindowDataset({len(self)} windows over {len(self.ids)} series, lookback={self.lookback}, "
             f"horizon={self.horizon}, stride={self.stride}, target={list(self.target_columns)}, "
-            f"past={list(self.past_columns)}, known_future={list(self.known_columns)}, dtype={self.dtype})"
+            f"past={list(self.past_columns)}, known_future={list(self.known_columns)}, "
+            f"static={list(self.static_columns)}, dtype={self.dtype})"
         )
 
 

@@ -108,8 +108,8 @@ class Replica:
             ``(digest, result)``: the state digest after loading (None unless ``check``), and
             ``(loss, n_windows, {parameter name: gradient array})``, or None without a shard.
         """
-        from swets_timeseries import Batch
-        from swets_train.executor import batch_gradients, unpack_batch
+        from swets_timeseries import gather_batch
+        from swets_train.executor import batch_gradients, model_inputs, target_mask, unpack_batch
 
         if params is not None:
             unknown = sorted(set(params) - set(self.params))
@@ -123,12 +123,10 @@ class Replica:
         if shard is None or len(shard) == 0:
             return digest, None
         idx = np.asarray(shard, dtype=np.int64)
-        x, y, xf = (
-            None if a is None else a.astype(self.dtype, copy=False)
-            for a in self.dataset.gather(idx)
-        )
-        batch = Batch(Tensor(x), Tensor(y), None if xf is None else Tensor(xf), idx)
-        loss, grads = batch_gradients(self.model, self.loss, *unpack_batch(batch))
+        batch = gather_batch(self.dataset, idx, self.dtype)  # what the driver's loader yields
+        x, y = unpack_batch(batch)
+        inputs, mask = model_inputs(batch), target_mask(batch)
+        loss, grads = batch_gradients(self.model, self.loss, x, y, inputs, mask)
         ids = {p.id: name for name, p in self.params.items()}
         return digest, (
             loss,

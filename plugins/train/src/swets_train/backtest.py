@@ -34,6 +34,8 @@ from swets_train.predict import (
     _check_output,
     _collection,
     _geometry,
+    _history,
+    _Inputs,
     _quantiles,
     _Scaling,
     _target_name,
@@ -179,6 +181,8 @@ def backtest(
     metrics: Sequence[Any] = FORECAST_METRICS,
     target: str | None = None,
     covariates: Sequence[str] | None = None,
+    known_covariates: Sequence[str] | None = None,
+    static_encoder: Any = None,
     train_size: int | None = None,
     gap: int = 0,
     batch_size: int = 1024,
@@ -201,7 +205,12 @@ def backtest(
             ``(name, config)`` pairs, or model objects.
         season_length: the seasonal period for ``seasonal_naive`` and MASE.
         metrics: names or Metric objects.
-        target, covariates, train_size, gap: as for ``WindowDataset`` / ``walk_forward``.
+        target, covariates, known_covariates, train_size, gap: as for ``WindowDataset`` /
+            ``walk_forward`` (learned models get the known covariates over each horizon as
+            ``future=``; rows after a series' last target value are left out).
+        static_encoder: the trained :class:`~swets_timeseries.StaticEncoder` of the learned
+            models' static covariates (default: one fitted on ``data``); a ``fit`` returning
+            ``(model, scaler, static_encoder)`` replaces it for its folds.
         batch_size: windows per forward pass.
 
     Returns:
@@ -242,21 +251,25 @@ def backtest(
     if len(set(names)) != len(names):
         raise ConfigError(f"backtest: duplicate metric names {names}")
 
-    coll = _collection(data)
-    ds = _windows(coll, lookback, horizon, target, covariates, 1)
+    coll = _history(_collection(data))
+    ds = _windows(coll, lookback, horizon, target, covariates, 1, known_covariates, static_encoder)
     tname = _target_name(ds)
     fold_list = ds.walk_forward(folds, test_size, step=stride, train_size=train_size, gap=gap)
-    xs, ys, ids, origins, fold_of = [], [], [], [], []
+    xs, fs, ss, ys, ids, origins, fold_of = [], [], [], [], [], [], []
     for fold in fold_list:
         idx = np.arange(len(fold.test), dtype=np.int64)
-        x, y, _ = fold.test.gather(idx)
+        x, y, xf = fold.test.gather(idx)
         sid, org = fold.test.window_info(idx)
         xs.append(np.asarray(x))
+        fs.append(xf)
+        ss.append(fold.test.gather_static(idx))
         ys.append(np.asarray(y))
         ids.append(sid)
         origins.append(org)
         fold_of.append(np.full(idx.shape[0], fold.index))
     x_all = np.concatenate(xs)
+    f_all = None if fs[0] is None else np.concatenate(fs)
+    s_all = None if ss[0] is None else np.concatenate(ss)
     y_all = np.concatenate(ys).astype(np.float64)
     ids_all = np.concatenate(ids)
     org_all = np.concatenate(origins)
@@ -294,29 +307,40 @@ def backtest(
         model_quantiles[name] = _quantiles(model)
         if not every:
             preds[name] = _forecast_rows(
-                model, scaler, x_all, ds, tname, ids_all, rows_of, batch_size
+                model, scaler, (x_all, f_all, s_all), ds, tname, ids_all, batch_size
             )
             continue
         out = None
-        current, current_scaler = model, scaler
+        current, current_scaler, static = model, scaler, s_all
         for fold in fold_list:
             k = fold.index
             if k % every == 0:
                 train_part = _train_data(coll, fold.train.rows)
                 result = fit(train_part, k)
-                if isinstance(result, tuple) and len(result) == 2:
-                    current, current_scaler = result
+                encoder = None
+                if isinstance(result, tuple) and len(result) in (2, 3):
+                    current, current_scaler, *rest = result
+                    encoder = rest[0] if rest else None
                 else:
                     current = result
                 if not callable(current):
                     raise ConfigError(
-                        f"backtest: fit(train_data, {k}) must return a model or (model, scaler), "
-                        f"got {type(current).__name__}"
+                        f"backtest: fit(train_data, {k}) must return a model, (model, scaler) or "
+                        f"(model, scaler, static_encoder), got {type(current).__name__}"
                     )
+                if encoder is not None and s_all is not None:
+                    static = encoder.transform(list(coll), dtype=np.float64)[
+                        _series_index(ds, ids_all)
+                    ]
             rows = np.flatnonzero(fold_all == k)
-            sub_rows = {sid: np.flatnonzero(ids_all[rows] == sid) for sid in coll.ids}
             got = _forecast_rows(
-                current, current_scaler, x_all[rows], ds, tname, ids_all[rows], sub_rows, batch_size
+                current,
+                current_scaler,
+                (x_all[rows], _rows(f_all, rows), _rows(static, rows)),
+                ds,
+                tname,
+                ids_all[rows],
+                batch_size,
             )
             if out is None:
                 out = np.empty((n, *got.shape[1:]))
@@ -354,27 +378,35 @@ def backtest(
     )
 
 
+def _rows(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if a is None else a[rows]
+
+
+def _series_index(ds: Any, ids: np.ndarray) -> np.ndarray:
+    """The position of each row's series among ``ds.ids``."""
+    where = {sid: i for i, sid in enumerate(ds.ids)}
+    return np.asarray([where[str(sid)] for sid in ids], dtype=np.int64)
+
+
 def _forecast_rows(
     model: Any,
     scaler: Any,
-    x: np.ndarray,
+    parts: tuple[np.ndarray, np.ndarray | None, np.ndarray | None],
     ds: Any,
     tname: str,
     ids: np.ndarray,
-    rows_of: Mapping[str, np.ndarray],
     batch_size: int,
 ) -> np.ndarray:
+    """The forecasts of ``model`` for windows ``parts`` (``x``, the known covariates over the
+    horizon, the static covariates) in the original scale."""
+    x, future, static = parts
     scaling = _Scaling(scaler)
-    x_in = np.empty_like(x)
-    for sid, rows in rows_of.items():
-        if rows.size:
-            x_in[rows] = scaling.inputs(x[rows], ds.past_columns, sid)
-    out = run_model(model, x_in, batch_size)
+    out = _Inputs.of(ds, x, future, static, scaling, ids).run(model, batch_size)
     _check_output(model, out, x.shape[0], ds.horizon, _quantiles(model))
     values = np.empty_like(out)
-    for sid, rows in rows_of.items():
-        if rows.size:
-            values[rows] = scaling.target(out[rows], tname, sid)
+    for sid in np.unique(ids):
+        rows = np.flatnonzero(ids == sid)
+        values[rows] = scaling.target(out[rows], tname, sid)
     return values
 
 

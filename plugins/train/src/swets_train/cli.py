@@ -43,6 +43,8 @@ def _dest(flag: str) -> str:
 def _add_option(g: Any, flag: str, kind: Any, metavar: str | None, text: str) -> None:
     if kind is bool:
         g.add_argument(flag, action="store_true", default=None, help=text)
+    elif kind is False:  # a flag that sets the key to false
+        g.add_argument(flag, action="store_const", const=False, default=None, help=text)
     else:
         g.add_argument(flag, type=kind, metavar=metavar, help=text)
 
@@ -103,7 +105,7 @@ def _data_changes(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, _dest(flag), None)
         if value is None:
             continue
-        if key == "data.covariates":
+        if key in ("data.covariates", "data.known_covariates", "data.static_covariates"):
             value = [c.strip() for c in value.split(",") if c.strip()]
         changes[key.split(".", 1)[1]] = value
     return changes
@@ -170,8 +172,10 @@ def _summary(result: Any) -> str:
     if result.epochs == 0:
         return f"nothing to train: model {result.model_name!r} has no parameters"
     why = result.stop_reason or "budget reached"
+    kept = result.kept_weights()
     return (
         f"trained {result.epochs} epoch(s), {result.steps} steps in {result.seconds:.1f} s ({why})"
+        + (f"\n{kept}" if kept else "")
     )
 
 
@@ -232,26 +236,47 @@ def _dask_executor(address: str | None) -> Any:
     return factory(address=address)
 
 
+def _inputs_line(d: Any) -> str:
+    """The model's inputs besides the target, for the first line of a command."""
+    parts = []
+    if d.covariates:
+        parts.append(f"past covariates {', '.join(d.covariates)}")
+    known = list(d.known_covariates)
+    calendar = list(d.calendar) if d.calendar != "auto" else []
+    if d.holidays:
+        calendar.append("holiday")
+    if known or calendar:
+        parts.append("known covariates " + ", ".join(known + [f"calendar {c}" for c in calendar]))
+    if d.static_covariates:
+        parts.append(f"static covariates {', '.join(d.static_covariates)}")
+    return "; ".join(parts)
+
+
 def _run_train(args: argparse.Namespace) -> int:
-    from swets_train.jobs import JobSpec, check_job_outputs, run_job
+    from swets_train.jobs import JobSpec, check_job_outputs, prepare, run_prepared
 
     spec = JobSpec.from_dict(spec_from_args(args))
     check_job_outputs(spec, force=args.force)  # before the data is read or anything trains
-    d, t = spec.data, spec.training
+    executor = None if args.dask is None else _dask_executor(args.dask or None)
+    prepared = prepare(spec)
+    d, t = prepared.spec.data, prepared.spec.training
     budget = []
     if t.epochs is not None:
         budget.append(f"up to {t.epochs} epochs")
     if t.max_steps is not None:
         budget.append(f"up to {t.max_steps} steps")
     where = "" if args.dask is None else f" on Dask ({args.dask or 'local cluster'})"
+    norm = ", instance normalization" if d.instance_norm else ""
     _say(
         f"training {spec.model.name} on {d.label}{where}: lookback {d.lookback}, horizon "
-        f"{d.horizon}, {' and '.join(budget)}"
+        f"{d.horizon}{norm}, {' and '.join(budget)}"
     )
-    executor = None if args.dask is None else _dask_executor(args.dask or None)
-    result = run_job(spec, progress=not args.no_progress, executor=executor, force=args.force)
-    for note in result.notes:
+    inputs = _inputs_line(d)
+    if inputs:
+        _say(f"inputs: {inputs}")
+    for note in prepared.notes:
         _say(f"note: {note}")
+    result = run_prepared(prepared, progress=not args.no_progress, executor=executor)
     if result.windows:
         _say("windows: " + ", ".join(f"{n} {split}" for split, n in result.windows.items()))
     _say(_summary(result))
@@ -314,6 +339,13 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 def _conf_forecast(p: argparse.ArgumentParser) -> None:
     _conf_checkpoint(p)
+    p.add_argument(
+        "--future",
+        metavar="FILE",
+        help="the known covariates over the horizon (a CSV or Parquet file with the timestamp, "
+        "the id of a panel and the job's known covariates); default: the data's rows after its "
+        "last target value",
+    )
     p.add_argument("--output", metavar="FILE.csv", help="write the forecast to a CSV file")
     _add_force(p)
     _add_debug(p)
@@ -326,8 +358,9 @@ def _run_forecast(args: argparse.Namespace) -> int:
     job = _load(args)
     if args.output:
         out = Output(args.output, "forecast_csv", "--output")
-        check_outputs([out], force=args.force, inputs=_inputs(job))
-    fc = job.forecast()
+        inputs = _inputs(job) + ([(args.future, "--future")] if args.future else [])
+        check_outputs([out], force=args.force, inputs=inputs)
+    fc = job.forecast(future=args.future)
     d = job.spec.data
     if args.output:
         with StagedWrites() as staged:

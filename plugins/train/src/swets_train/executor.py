@@ -16,9 +16,11 @@ The protocol (:class:`LocalExecutor` is a complete example):
 ``start(trainer)``
     once, before the first batch, after the seed and a resumed state have been applied.
 ``gradients(trainer, batch, x, y) -> (loss, grads)``
-    ``batch`` as the training data yielded it, ``x`` and ``y`` its inputs and targets as Tensors.
-    Returns the mean loss over the batch (a float) and ``{TensorId: Tensor}``: the gradient of that
-    loss for the parameters of ``trainer.model`` (a parameter without influence is absent).
+    ``batch`` as the training data yielded it, ``x`` and ``y`` its inputs and targets as Tensors;
+    the batch's other model inputs (known-future and static covariates, an input mask) are
+    :func:`model_inputs` and its targets' mask :func:`target_mask`, which :func:`batch_gradients`
+    takes. Returns the mean loss over the batch (a float) and ``{TensorId: Tensor}``: the gradient
+    of that loss for the parameters of ``trainer.model`` (a parameter without influence is absent).
 ``finish(trainer)``
     once, after the last batch of a run that ends without an exception, before the callbacks'
     ``on_fit_end`` (so early stopping restores its best weights after it).
@@ -47,26 +49,34 @@ import numpy as np
 from swets_core import GradientTape, Tensor
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 
-__all__ = ["LocalExecutor", "batch_gradients", "check_executor", "loss_value", "unpack_batch"]
+__all__ = [
+    "LocalExecutor",
+    "batch_gradients",
+    "call_model",
+    "check_executor",
+    "loss_value",
+    "model_inputs",
+    "target_mask",
+    "unpack_batch",
+]
 
 _METHODS = ("start", "gradients", "finish", "close")
 
+# a batch attribute (or mapping key) -> the model's keyword input it is
+_INPUTS = (("x_future", "future"), ("future", "future"), ("static", "static"))
+_INPUTS += (("x_mask", "mask"), ("mask", "mask"))
+
 
 def unpack_batch(batch: Any) -> tuple[Tensor, Tensor]:
-    """``(x, y)`` as Tensors from a batch: a ``swets_timeseries.Batch`` (``x_past`` and ``y``; known-future
-    covariates are refused), an ``(x, y)`` pair, a mapping with ``"x"`` and ``"y"``, or an object with
-    ``x`` and ``y`` attributes.
+    """``(x, y)`` as Tensors from a batch: a ``swets_timeseries.Batch`` (``x_past`` and ``y``), an
+    ``(x, y)`` pair, a mapping with ``"x"`` and ``"y"``, or an object with ``x`` and ``y``
+    attributes (a ``swets_timeseries.PanelBatch``). The model's other inputs are
+    :func:`model_inputs`, the targets' mask :func:`target_mask`.
 
     Raises:
-        DataValidationError: any other batch, or a Batch with ``x_future``.
+        DataValidationError: any other batch.
     """
     if hasattr(batch, "x_past") and hasattr(batch, "y"):  # swets_timeseries.Batch
-        if getattr(batch, "x_future", None) is not None:
-            raise DataValidationError(
-                "the batch has known-future covariates (x_future) but the trainer feeds the model "
-                "x_past only; build the WindowDataset with known_in_past=True and no "
-                "known_covariates, or drop them"
-            )
         x, y = batch.x_past, batch.y
     elif isinstance(batch, (tuple, list)):
         if len(batch) != 2:
@@ -90,8 +100,56 @@ def unpack_batch(batch: Any) -> tuple[Tensor, Tensor]:
     return _as_tensor(x), _as_tensor(y)
 
 
+def model_inputs(batch: Any) -> dict[str, Tensor]:
+    """The model's keyword inputs a batch holds, as Tensors: ``future`` (known-future covariates
+    over the horizon, a batch's ``x_future``), ``static`` (static covariates) and ``mask`` (1 for
+    observed input positions, a batch's ``x_mask``), from the attributes or mapping keys of those
+    names that are not None. ``{}`` for a plain ``(x, y)`` pair: the model is called as ``model(x)``.
+    """
+    if isinstance(batch, (tuple, list)):
+        return {}
+    get = batch.get if isinstance(batch, Mapping) else lambda k: getattr(batch, k, None)
+    out: dict[str, Tensor] = {}
+    for attr, name in _INPUTS:
+        value = get(attr)
+        if value is not None and name not in out:
+            out[name] = _as_tensor(value)
+    return out
+
+
+def target_mask(batch: Any) -> np.ndarray | None:
+    """The batch's ``y_mask`` (1 where the target is observed; a mapping's ``"y_mask"``) as a
+    bool array the loss takes as ``mask=``, or None (every target observed)."""
+    if isinstance(batch, (tuple, list)):
+        return None
+    value = batch.get("y_mask") if isinstance(batch, Mapping) else getattr(batch, "y_mask", None)
+    if value is None:
+        return None
+    arr = np.asarray(value._data if isinstance(value, Tensor) else value)
+    return arr if arr.dtype == bool else arr != 0
+
+
 def _as_tensor(value: Any) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+
+def call_model(model: Any, x: Tensor, inputs: Mapping[str, Any] | None = None) -> Any:
+    """``model(x, **inputs)``; a model that does not take one of the inputs raises a ConfigError
+    naming the model and the input (the keyword contract: ``future``, ``static``, ``mask``)."""
+    if not inputs:
+        return model(x)
+    try:
+        return model(x, **inputs)
+    except TypeError as exc:
+        unexpected = [k for k in inputs if f"'{k}'" in str(exc)]
+        if "unexpected keyword" not in str(exc) or not unexpected:
+            raise
+        name = getattr(model, "registry_name", None) or type(model).__name__
+        raise ConfigError(
+            f"model {name!r} takes no {unexpected[0]!r} input, but the batch holds one (a model "
+            f"declares the covariates it uses: supports_past_covariates, "
+            f"supports_future_covariates, supports_static_covariates)"
+        ) from None
 
 
 def loss_value(loss_t: Any, where: str) -> float:
@@ -108,14 +166,28 @@ def loss_value(loss_t: Any, where: str) -> float:
     return float(loss_t._data)
 
 
-def batch_gradients(model: Any, loss: Any, x: Tensor, y: Tensor) -> tuple[float, dict[int, Tensor]]:
-    """One forward and backward pass: ``(loss value, {TensorId: gradient})`` of ``loss(model(x), y)``
-    for the model's parameters (and any other tracked leaf).
+def batch_loss(loss: Any, pred: Any, y: Tensor, mask: np.ndarray | None) -> Any:
+    """``loss(pred, y)``, or ``loss(pred, y, mask=mask)`` when the targets have a mask."""
+    return loss(pred, y) if mask is None else loss(pred, y, mask=mask)
+
+
+def batch_gradients(
+    model: Any,
+    loss: Any,
+    x: Tensor,
+    y: Tensor,
+    inputs: Mapping[str, Any] | None = None,
+    mask: np.ndarray | None = None,
+) -> tuple[float, dict[int, Tensor]]:
+    """One forward and backward pass: ``(loss value, {TensorId: gradient})`` of
+    ``loss(model(x, **inputs), y[, mask=mask])`` for the model's parameters (and any other
+    tracked leaf); ``inputs`` are the batch's :func:`model_inputs`, ``mask`` its
+    :func:`target_mask`.
 
     The single definition of a training step's gradients; every executor computes them with it.
     """
     with GradientTape() as tape:
-        loss_t = loss(model(x), y)
+        loss_t = batch_loss(loss, call_model(model, x, inputs), y, mask)
     value = loss_value(loss_t, "fit")
     return value, tape.backward(loss_t)
 
@@ -129,8 +201,11 @@ class LocalExecutor:
     def gradients(
         self, trainer: Any, batch: Any, x: Tensor, y: Tensor
     ) -> tuple[float, dict[int, Tensor]]:
-        """:func:`batch_gradients` of ``trainer.model`` and ``trainer.loss`` on ``(x, y)``."""
-        return batch_gradients(trainer.model, trainer.loss, x, y)
+        """:func:`batch_gradients` of ``trainer.model`` and ``trainer.loss`` on ``(x, y)`` and
+        the batch's other model inputs and target mask."""
+        return batch_gradients(
+            trainer.model, trainer.loss, x, y, model_inputs(batch), target_mask(batch)
+        )
 
     def finish(self, trainer: Any) -> None:
         """Nothing to check."""

@@ -4,12 +4,18 @@ Both take the data in its original scale (a ``TimeSeries``, ``SeriesCollection``
 swets-timeseries) and the scaler the model was trained with (fitted on the series, or None). They
 build the model's input windows the way training did (``WindowDataset`` with the same lookback,
 target and covariates), scale the inputs, run the model in eval mode without gradients in large batches,
-and map the forecasts back with the scaler's inverse for the target column.
+and map the forecasts back with the scaler's inverse for the target column. A model trained with
+known covariates gets their values over the horizon (``future=``), one with static covariates the
+encoded values of each series (``static=``, through the trained
+:class:`~swets_timeseries.StaticEncoder`).
 
 * :func:`predict`: a forecast from every window origin of the data, next to the actual values
   (historical forecasts, for evaluation and plots).
 * :func:`forecast`: the forecast beyond the end of each series, from its last ``lookback`` rows, with
-  future timestamps continuing the series' sampling interval.
+  future timestamps continuing the series' sampling interval, or those of the rows after its last
+  target value (future rows), whose known covariates the forecast reads; or of a separate
+  ``future=`` frame. A known covariate missing for a step of the horizon is an error naming the
+  column and the first timestamp without a value, never a silent fallback.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from swets_core import Tensor, no_grad
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 
-__all__ = ["Forecast", "forecast", "model_dtype", "predict", "run_model"]
+__all__ = ["Forecast", "forecast", "horizon_timestamps", "model_dtype", "predict", "run_model"]
 
 
 class Forecast:
@@ -116,24 +122,41 @@ def model_dtype(model: Any) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def run_model(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Forward ``x`` ``(N, L, F)`` through ``model`` in eval mode, without gradients, in batches.
+def run_model(
+    model: Any,
+    x: np.ndarray,
+    batch_size: int = 1024,
+    *,
+    future: np.ndarray | None = None,
+    static: np.ndarray | None = None,
+) -> np.ndarray:
+    """Forward ``x`` ``(N, L, F)`` through ``model`` in eval mode, without gradients, in batches,
+    with the known covariates ``future`` ``(N, H, K)`` and the static covariates ``static``
+    ``(N, S)`` when given (as the model's ``future=`` and ``static=`` inputs).
 
     Returns the stacked outputs as a float64 array ``(N, H)`` or ``(N, H, Q)``; the model's
     train/eval mode is restored.
     """
+    from swets_train.executor import call_model
+
     if not is_int(batch_size) or batch_size < 1:
         raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
     dtype = model_dtype(model)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
+    extra = {"future": future, "static": static}
     outs = []
     try:
         with no_grad():
             for lo in range(0, x.shape[0], batch_size):
                 chunk = np.ascontiguousarray(x[lo : lo + batch_size], dtype=dtype)
-                out = model(Tensor(chunk))
+                inputs = {
+                    k: Tensor(np.ascontiguousarray(v[lo : lo + batch_size], dtype=dtype))
+                    for k, v in extra.items()
+                    if v is not None
+                }
+                out = call_model(model, Tensor(chunk), inputs)
                 outs.append(np.asarray(out._data if isinstance(out, Tensor) else out))
     finally:
         if hasattr(model, "train"):
@@ -220,7 +243,14 @@ class _Scaling:
 
 
 def _windows(
-    coll: Any, lookback: int, horizon: int, target: str | None, covariates: Any, stride: int
+    coll: Any,
+    lookback: int,
+    horizon: int,
+    target: str | None,
+    covariates: Any,
+    stride: int,
+    known_covariates: Any = None,
+    static_encoder: Any = None,
 ):
     from swets_timeseries import WindowDataset
 
@@ -231,8 +261,56 @@ def _windows(
         stride=stride,
         target=target,
         covariates=covariates,
+        known_covariates=known_covariates,
+        static_encoder=static_encoder,
         dtype="float64",
     )
+
+
+def _history(coll: Any) -> Any:
+    """The data up to each series' last target value (future rows left out)."""
+    return coll.split_future()[0]
+
+
+class _Inputs:
+    """A model's inputs for some windows of a dataset, scaled as in training: ``x``, and the
+    ``future`` and ``static`` covariates when the dataset has them."""
+
+    __slots__ = ("future", "static", "x")
+
+    def __init__(self, x: np.ndarray, future: np.ndarray | None, static: np.ndarray | None):
+        self.x, self.future, self.static = x, future, static
+
+    @classmethod
+    def of(
+        cls,
+        ds: Any,
+        x: np.ndarray,
+        future: np.ndarray | None,
+        static: np.ndarray | None,
+        scaling: _Scaling,
+        ids: np.ndarray,
+    ) -> _Inputs:
+        """``x``/``future`` scaled series by series (``ids``: each row's series)."""
+        x_in = np.empty(x.shape, dtype=np.float64)
+        f_in = None if future is None else np.empty(future.shape, dtype=np.float64)
+        for sid in np.unique(ids):
+            rows = np.flatnonzero(ids == sid)
+            x_in[rows] = scaling.inputs(x[rows], ds.past_columns, sid)
+            if f_in is not None:
+                f_in[rows] = scaling.inputs(future[rows], ds.known_columns, sid)
+        return cls(x_in, f_in, static)
+
+    def run(self, model: Any, batch_size: int = 1024, rows: Any = None) -> np.ndarray:
+        """:func:`run_model` on these inputs (``rows``: a subset)."""
+        pick = (lambda a: a) if rows is None else (lambda a: None if a is None else a[rows])
+        return run_model(
+            model,
+            pick(self.x),
+            batch_size,
+            future=pick(self.future),
+            static=pick(self.static),
+        )
 
 
 def _target_name(ds: Any) -> str:
@@ -254,44 +332,48 @@ def predict(
     stride: int = 1,
     target: str | None = None,
     covariates: Sequence[str] | None = None,
+    known_covariates: Sequence[str] | None = None,
+    static_encoder: Any = None,
     batch_size: int = 1024,
 ) -> Forecast:
     """Forecasts from every window origin of ``data`` (every ``stride`` rows), with the actuals.
 
     Args:
-        model: a forecaster ``(B, L, F) -> (B, H)`` or ``(B, H, Q)``.
-        data: TimeSeries / SeriesCollection / OHLCV in the original scale.
+        model: a forecaster ``(B, L, F) -> (B, H)`` or ``(B, H, Q)``, called with ``future=`` and
+            ``static=`` when the data has known or static covariates.
+        data: TimeSeries / SeriesCollection / OHLCV in the original scale (rows after a series'
+            last target value are left out).
         scaler: the fitted scaler the model was trained with (fitted on series), or None.
         lookback, horizon: default to the model's ``config()`` values.
         stride: rows between consecutive origins.
-        target, covariates: as for the training ``WindowDataset`` (default: the data's roles).
+        target, covariates, known_covariates: as for the training ``WindowDataset`` (default: the
+            data's roles).
+        static_encoder: the trained :class:`~swets_timeseries.StaticEncoder` (default: one fitted
+            on ``data``'s static covariates, if it has any).
         batch_size: windows per forward pass.
 
     Returns:
         A :class:`Forecast` with ``values``, ``actuals`` and ``timestamps`` in the original scale.
     """
     lookback, horizon = _geometry(model, lookback, horizon)
-    coll = _collection(data)
-    ds = _windows(coll, lookback, horizon, target, covariates, stride)
+    coll = _history(_collection(data))
+    ds = _windows(
+        coll, lookback, horizon, target, covariates, stride, known_covariates, static_encoder
+    )
     tname = _target_name(ds)
     scaling = _Scaling(scaler)
     quantiles = _quantiles(model)
     n = len(ds)
     idx = np.arange(n, dtype=np.int64)
-    x, y, _ = ds.gather(idx)
+    x, y, xf = ds.gather(idx)
     ids, origins = ds.window_info(idx)
-    x_in = np.empty_like(x)
-    by_series = {}
-    for sid in coll.ids:
-        rows = np.flatnonzero(ids == sid)
-        by_series[sid] = rows
-        if rows.size:
-            x_in[rows] = scaling.inputs(x[rows], ds.past_columns, sid)
-    out = run_model(model, x_in, batch_size)
+    inputs = _Inputs.of(ds, x, xf, ds.gather_static(idx), scaling, ids)
+    out = inputs.run(model, batch_size)
     _check_output(model, out, n, horizon, quantiles)
     values = np.empty_like(out)
     timestamps = np.empty((n, horizon), dtype="datetime64[ns]")
-    for sid, rows in by_series.items():
+    for sid in coll.ids:
+        rows = np.flatnonzero(ids == sid)
         if not rows.size:
             continue
         values[rows] = scaling.target(out[rows], tname, sid)
@@ -314,6 +396,77 @@ def _future_timestamps(ts: np.ndarray, horizon: int, sid: str) -> np.ndarray:
     return ts[-1] + np.arange(1, horizon + 1, dtype=np.int64) * step.astype("timedelta64[ns]")
 
 
+def _format(ts: np.datetime64) -> str:
+    return np.datetime_as_string(ts, unit="s") + "Z"
+
+
+def horizon_timestamps(
+    sid: str, history: np.ndarray, future: np.ndarray | None, horizon: int, source: str
+) -> np.ndarray:
+    """The ``horizon`` timestamps after a series' ``history`` timestamps: those of its ``future``
+    rows, continued at the history's sampling interval when they are fewer.
+
+    Raises:
+        DataValidationError: future rows that do not follow the history with increasing
+            timestamps (``source`` names where they come from).
+    """
+    stamps = (
+        np.empty(0, "datetime64[ns]") if future is None else np.asarray(future, "datetime64[ns]")
+    )
+    last = history[-1]
+    if stamps.size and (stamps[0] <= last or (np.diff(stamps).astype(np.int64) <= 0).any()):
+        raise DataValidationError(
+            f"series {sid!r}: the future rows of {source} must follow the last target value "
+            f"({_format(last)}) with increasing timestamps"
+        )
+    if stamps.size >= horizon:
+        return stamps[:horizon]
+    extra = _future_timestamps(np.concatenate([history, stamps]), horizon - stamps.size, sid)
+    return np.concatenate([stamps, extra])
+
+
+def _horizon_values(
+    sid: str,
+    history: Any,
+    rows: Any,
+    known: Sequence[str],
+    horizon: int,
+    source: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(timestamps (H,), known covariates (H, K) or None)`` of the horizon after ``history``
+    (:func:`horizon_timestamps`) and the known covariates' values there, from ``rows``.
+
+    Raises:
+        DataValidationError: a known covariate without a value at a step of the horizon, naming
+            the series, the column and the first timestamp without one.
+    """
+    stamps = None if rows is None else rows.timestamps
+    ts = horizon_timestamps(sid, history.timestamps, stamps, horizon, source)
+    if not known:
+        return ts, None
+    stamps = np.empty(0, "datetime64[ns]") if stamps is None else stamps
+    values = np.full((horizon, len(known)), np.nan)
+    have = min(horizon, stamps.size)
+    for j, name in enumerate(known):
+        if rows is not None and name not in rows.values:
+            raise DataValidationError(
+                f"series {sid!r}: {source} has no column {name!r}, a known covariate of the model"
+            )
+        if have:
+            values[:have, j] = rows.column(name)[:have]
+    missing = ~np.isfinite(values)
+    if missing.any():
+        step = int(np.flatnonzero(missing.any(axis=1))[0])  # the first step missing a value,
+        j = int(np.flatnonzero(missing[step])[0])  # and its first column without one
+        raise DataValidationError(
+            f"series {sid!r}: the known covariate {known[j]!r} has no value for "
+            f"{_format(ts[step])} (step {step + 1} of the horizon of {horizon}); a forecast "
+            f"needs the known covariates' values over the whole horizon: give them in rows "
+            f"after the last target value (target empty) or in future="
+        )
+    return ts, values
+
+
 def forecast(
     model: Any,
     data: Any,
@@ -323,22 +476,39 @@ def forecast(
     horizon: int | None = None,
     target: str | None = None,
     covariates: Sequence[str] | None = None,
+    known_covariates: Sequence[str] | None = None,
+    static_encoder: Any = None,
+    future: Any = None,
 ) -> Forecast:
-    """The forecast beyond the end of each series, from its last ``lookback`` rows.
+    """The forecast beyond the end of each series, from its last ``lookback`` rows up to its last
+    target value.
 
-    Future timestamps continue each series at its most common sampling interval (of the last 1000
-    rows); calendars with gaps (weekends of daily market data) are not modelled. ``actuals`` is None.
-    Other arguments as :func:`predict`.
+    The horizon's timestamps and known covariates come from the rows after the last target value
+    (future rows: target empty, known covariates filled), or from ``future`` (a TimeSeries /
+    SeriesCollection with the known covariates' columns, by series id) when it is given. Without
+    known covariates and without enough future rows, the timestamps continue each series at its
+    most common sampling interval (of the last 1000 rows); calendars with gaps (weekends of daily
+    market data) are then not modelled. ``actuals`` is None. Other arguments as :func:`predict`.
+
+    Raises:
+        DataValidationError: a known covariate without a value for a step of the horizon (naming
+            the series, the column and the first timestamp without one), or too short a history.
     """
     lookback, horizon = _geometry(model, lookback, horizon)
-    coll = _collection(data)
+    full = _collection(data)
+    coll = _history(full)
     # the windows machinery wants lookback + horizon rows; use horizon 1 on the full series and
     # take the input of a window ending at the last row
-    ds = _windows(coll, lookback, 1, target, covariates, 1)
+    ds = _windows(coll, lookback, 1, target, covariates, 1, known_covariates, static_encoder)
     tname = _target_name(ds)
+    known = list(ds.known_columns)
     scaling = _Scaling(scaler)
     quantiles = _quantiles(model)
-    xs, ids, origins, stamps = [], [], [], []
+    futures = None if future is None else _collection(future)
+    static = None
+    if ds.static_encoder is not None:
+        static = ds.static_encoder.transform(list(coll), dtype=np.float64)
+    xs, fs, ids, origins, stamps = [], [], [], [], []
     for sid in coll.ids:
         s = coll[sid]
         past = np.stack([s.column(c) for c in ds.past_columns], axis=1)
@@ -352,12 +522,29 @@ def forecast(
                 f"series {sid!r}: the last {lookback} rows hold non-finite values in "
                 f"{[c for j, c in enumerate(ds.past_columns) if not np.isfinite(window[:, j]).all()]}"
             )
+        if futures is not None:
+            if sid not in futures.ids:
+                raise DataValidationError(
+                    f"series {sid!r}: future= has no series {sid!r} (it has "
+                    f"{', '.join(futures.ids[:10])})"
+                )
+            rows, source = futures[sid], "future="
+        else:
+            rows, source = full[sid].split_future()[1], "the data"
+        ts, values = _horizon_values(sid, s, rows, known, horizon, source)
         xs.append(scaling.inputs(window[None], ds.past_columns, sid))
+        if values is not None:
+            fs.append(scaling.inputs(values[None], known, sid))
         ids.append(sid)
-        future = _future_timestamps(s.timestamps, horizon, sid)
-        origins.append(future[0])
-        stamps.append(future)
-    out = run_model(model, np.concatenate(xs), batch_size=len(xs))
+        origins.append(ts[0])
+        stamps.append(ts)
+    out = run_model(
+        model,
+        np.concatenate(xs),
+        batch_size=len(xs),
+        future=np.concatenate(fs) if fs else None,
+        static=static,
+    )
     _check_output(model, out, len(xs), horizon, quantiles)
     values = np.stack([scaling.target(out[j : j + 1], tname, sid)[0] for j, sid in enumerate(ids)])
     return Forecast(

@@ -17,7 +17,11 @@ swets-dask), everything else happens here for every executor.
 Data: ``train`` (and ``validation``) is any re-iterable of batches, typically a
 ``swets_timeseries.DataLoader``; a batch is a ``swets_timeseries.Batch`` (``x_past`` and ``y``), an
 ``(x, y)`` pair, a mapping with ``"x"`` and ``"y"``, or an object with ``x`` and ``y`` attributes.
-``x`` is ``(B, L, F)`` and ``y`` ``(B, H)`` (any shapes the model and loss agree on). Optional loader
+``x`` is ``(B, L, F)`` and ``y`` ``(B, H)`` (any shapes the model and loss agree on). The model is
+called as ``model(x, future=..., static=..., mask=...)`` with the inputs the batch holds besides
+``x`` (known-future covariates, static covariates, an input mask:
+:func:`swets_train.executor.model_inputs`), and the loss gets ``mask=`` when the batch has a
+``y_mask`` (:func:`~swets_train.executor.target_mask`). Optional loader
 methods the trainer uses when present: ``__len__`` (progress bar), ``set_epoch(epoch)`` (called before
 each epoch), ``state_dict()`` / ``load_state_dict(state)`` (the position inside an epoch, for
 mid-epoch resume), ``generator`` (a numpy Generator that ``fit(seed=...)`` reseeds in place). A loader
@@ -46,7 +50,15 @@ from swets_core.errors import ConfigError, DataValidationError
 from swets_optim import clip_grad_norm as _clip_grad_norm
 from swets_train._progress import Progress
 from swets_train.callbacks import HOOKS, NonFiniteGuard
-from swets_train.executor import check_executor, loss_value, unpack_batch
+from swets_train.executor import (
+    batch_loss,
+    call_model,
+    check_executor,
+    loss_value,
+    model_inputs,
+    target_mask,
+    unpack_batch,
+)
 from swets_train.history import History
 from swets_train.metrics import evaluate, get_metric, metric_name
 from swets_train.predict import _quantiles
@@ -567,10 +579,11 @@ def validate(
         with no_grad():
             for batch in data:
                 x, y = unpack_batch(batch)
-                pred = model(x)
+                pred = call_model(model, x, model_inputs(batch))
                 if loss is not None:
                     n = _batch_size(y)
-                    total += loss_value(loss(pred, y), "validate") * n
+                    value = batch_loss(loss, pred, y, target_mask(batch))
+                    total += loss_value(value, "validate") * n
                     count += n
                 preds.append(np.asarray(pred._data if isinstance(pred, Tensor) else pred))
                 targets.append(np.asarray(y._data))

@@ -8,7 +8,8 @@ name            what                                         returns
                 2000-06-05..2000-08-27                        (4,032 rows, target ``demand_mw``)
 =============== ============================================ ==========================================
 
-Sources and licences are in ``docs/datasets.md``.
+Sources and licences are in ``docs/datasets.md``. :func:`sales_example` generates a data set with
+covariates (daily sales, temperature, promotions, holidays) from a seed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from swets_core.errors import UnknownComponentError
+from swets_timeseries.datasets.sales import SalesExample, sales_example
 
 _FILES = {
     "msft": "msft_daily_ohlcv.csv",
@@ -52,4 +54,4 @@ def load_dataset(name: str) -> Any:
         return read_series_csv(path, target="demand_mw", series_id="electricity")
 
 
-__all__ = ["dataset_names", "dataset_path", "load_dataset"]
+__all__ = ["SalesExample", "dataset_names", "dataset_path", "load_dataset", "sales_example"]

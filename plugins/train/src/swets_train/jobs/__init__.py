@@ -44,9 +44,14 @@ from swets_train.jobs.loaded import LoadedJob, load_job
 from swets_train.jobs.prepare import (
     Prepared,
     build_model,
+    check_covariates,
+    default_lookback,
     prepare,
+    resolve_budget,
+    resolve_lookback,
     resolve_season_length,
     scaler_from_state,
+    supports,
     trainable,
 )
 from swets_train.jobs.report import JobResult, format_table, write_forecast_csv
@@ -57,8 +62,14 @@ from swets_train.jobs.run import (
     fit_prepared,
     job_outputs,
     run_job,
+    run_prepared,
 )
-from swets_train.jobs.sources import default_season_length, load_series
+from swets_train.jobs.sources import (
+    default_calendar,
+    default_season_length,
+    load_series,
+    read_future,
+)
 from swets_train.jobs.spec import (
     CLI_OPTIONS,
     DATA_OPTIONS,
@@ -97,8 +108,11 @@ __all__ = [
     "as_spec",
     "backtest_job",
     "build_model",
+    "check_covariates",
     "check_job_outputs",
     "cli_spelling",
+    "default_calendar",
+    "default_lookback",
     "default_season_length",
     "evaluate_prepared",
     "evaluate_windows",
@@ -108,16 +122,21 @@ __all__ = [
     "job_outputs",
     "load_job",
     "load_series",
+    "read_future",
     "mase_scales",
     "option",
     "parse_value",
     "prepare",
     "read_job_file",
+    "resolve_budget",
+    "resolve_lookback",
     "resolve_season_length",
     "run_job",
+    "run_prepared",
     "scaler_from_state",
     "score_splits",
     "set_dotted",
+    "supports",
     "trainable",
     "write_forecast_csv",
 ]

@@ -63,7 +63,8 @@ def evaluate_windows(
     """Score ``model`` and the baselines on every window of ``windows`` in the original scale.
 
     Args:
-        model: the trained forecaster (inputs scaled with ``scaler``, outputs mapped back).
+        model: the trained forecaster (inputs scaled with ``scaler``, outputs mapped back; known
+            and static covariates given as ``future=`` and ``static=`` when the windows have them).
         windows: an unscaled WindowDataset (a split of :attr:`Prepared.dataset`).
         scaler: the fitted scaler, or None.
         season_length: the period of ``seasonal_naive`` and of MASE.
@@ -76,7 +77,7 @@ def evaluate_windows(
         on its 0.5 level.
     """
     from swets_train.metrics import MASE, evaluate
-    from swets_train.predict import _quantiles, _Scaling, run_model
+    from swets_train.predict import _Inputs, _quantiles, _Scaling, run_model
 
     name = getattr(model, "registry_name", type(model).__name__.lower())
     quantiles = _quantiles(model)
@@ -99,14 +100,15 @@ def evaluate_windows(
     row_scales = np.empty(n)
     for lo in range(0, n, chunk):
         idx = np.arange(lo, min(n, lo + chunk), dtype=np.int64)
-        x, y, _ = windows.gather(idx)
+        x, y, xf = windows.gather(idx)
         x = np.asarray(x, dtype=np.float64)
         ids, _ = windows.window_info(idx)
         ys.append(np.asarray(y, dtype=np.float64))
+        inputs = _Inputs.of(windows, x, xf, windows.gather_static(idx), scaling, ids)
         out = np.empty((idx.shape[0], horizon) + ((len(quantiles),) if quantiles else ()))
         for sid in np.unique(ids):
             rows = np.flatnonzero(ids == sid)
-            pred = run_model(model, scaling.inputs(x[rows], windows.past_columns, sid))
+            pred = inputs.run(model, rows=rows)
             if pred.shape[1:] != out.shape[1:]:
                 raise ConfigError(
                     f"model {name!r} returned shape {pred.shape}, expected "

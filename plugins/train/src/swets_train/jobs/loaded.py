@@ -1,5 +1,11 @@
 """Trained jobs: :func:`load_job` reads a checkpoint written by a job into a :class:`LoadedJob`,
-which forecasts, predicts and evaluates on the job's data or on other data."""
+which forecasts, predicts and evaluates on the job's data or on other data.
+
+A job's checkpoint holds, besides the model and its training state (with the scaler), the resolved
+job description (``metadata["job"]``: roles, calendar, holiday dates...) and the state of its
+static covariates' encoder (``metadata["static_encoder"]``), so a forecast from the file reads the
+data, computes the calendar features and encodes each series exactly as training did.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import numpy as np
 
 from swets_core.checkpoint import field_error
 from swets_core.errors import CheckpointError, ConfigError, SwetsError
 from swets_train.jobs.evaluate import mase_scales, score_splits
 from swets_train.jobs.prepare import scaler_from_state
-from swets_train.jobs.sources import load_series
+from swets_train.jobs.sources import load_series, read_future
 from swets_train.jobs.spec import JobSpec
 
 __all__ = ["LoadedJob", "load_job"]
+
+STATIC_KEY = "static_encoder"
+"""The checkpoint metadata key of the static covariates' encoder state."""
 
 
 @attrs.define(kw_only=True)
@@ -33,6 +43,7 @@ class LoadedJob:
     history: list[dict[str, Any]] = attrs.field(factory=list)
     checkpoint: str | None = None
     metadata: dict[str, Any] = attrs.field(factory=dict)
+    static_encoder: Any = None
 
     def with_data(self, **changes: Any) -> LoadedJob:
         """The same job reading other data: ``dataset=``, ``path=``, ``target=``, ``covariates=``,
@@ -51,9 +62,11 @@ class LoadedJob:
         d["data"] = data
         return attrs.evolve(self, spec=JobSpec.from_dict(d))
 
-    def series(self) -> Any:
-        """The job's data (original scale) with its roles."""
-        return load_series(self.spec)[0]
+    def series(self, data: Any = None) -> Any:
+        """The job's data (original scale) with its roles and calendar columns (the rows after a
+        series' last target value included: its future rows); ``data`` (TimeSeries,
+        SeriesCollection, OHLCV) read the job's way instead of the job's own data."""
+        return load_series(self.spec, data)[0]
 
     @property
     def season_length(self) -> int:
@@ -61,16 +74,77 @@ class LoadedJob:
         return 1 if m is None else m
 
     def _inputs(self, data: Any) -> tuple[Any, dict[str, Any]]:
-        """The data (the job's by default) and how the model reads it: scaler, geometry, roles."""
-        how = {"scaler": self.scaler, **self.spec.data.reading()}
-        return (self.series() if data is None else data), how
+        """The data (the job's by default) and how the model reads it: scaler, static encoder,
+        geometry, roles."""
+        how = {
+            "scaler": self.scaler,
+            "static_encoder": self.static_encoder,
+            **self.spec.data.reading(),
+        }
+        return self.series(data), how
 
-    def forecast(self, data: Any = None) -> Any:
-        """The forecast beyond the end of each series (:func:`swets_train.forecast`)."""
+    def future(self, future: Any, data: Any = None) -> Any:
+        """The known covariates over the horizon after each series of the data (the job's by
+        default), as a SeriesCollection of ``horizon`` rows per series with the calendar
+        columns: from ``future`` (a CSV or Parquet file, a TimeSeries or SeriesCollection with
+        the job's known covariates) when given, else from the data's rows after the last target
+        value. A known covariate without a value stays NaN there, which :meth:`forecast` names."""
+        return self._future(future, self.series(data))
+
+    def _future(self, future: Any, full: Any) -> Any:
+        from swets_timeseries import SeriesCollection, TimeSeries
+        from swets_timeseries.features import with_calendar
+        from swets_timeseries.series import as_collection
+        from swets_train.predict import horizon_timestamps
+
+        d = self.spec.data
+        given = None
+        if future is not None:
+            if isinstance(future, (str, os.PathLike)):
+                given = read_future(future, d)
+            else:
+                try:
+                    given = as_collection(future)
+                except SwetsError as exc:
+                    raise ConfigError(f"future=: {exc}") from None
+        known, out = list(d.known_covariates), []
+        for s in full:
+            history, rows = s.split_future()
+            source = "the data"
+            if given is not None:
+                if s.id in given.ids:
+                    rows = given[s.id]
+                elif len(full) == 1 and len(given) == 1:
+                    rows = given[0]
+                else:
+                    raise ConfigError(
+                        f"future=: no series {s.id!r} (it has {', '.join(given.ids[:10])})"
+                    )
+                source = "future="
+            ts = horizon_timestamps(s.id, history.timestamps, rows.timestamps, d.horizon, source)
+            values = {}
+            for name in known:
+                if name not in rows.values:
+                    raise ConfigError(f"{source}: no column {name!r}, a known covariate of the job")
+                col = np.full(d.horizon, np.nan)
+                n = min(d.horizon, len(rows))
+                col[:n] = rows.column(name)[:n]
+                values[name] = col
+            if not values:  # a series needs a column: the target, unknown
+                values = {d.target: np.full(d.horizon, np.nan)}
+            target = known[0] if known else d.target
+            out.append(TimeSeries(ts, values, target, (), known[1:] if known else (), id=s.id))
+        return with_calendar(SeriesCollection(out), d.calendar, d.holidays or None)
+
+    def forecast(self, data: Any = None, future: Any = None) -> Any:
+        """The forecast beyond the end of each series (:func:`swets_train.forecast`), with the
+        known covariates over the horizon from :meth:`future` (``future``: a file, a TimeSeries
+        or a SeriesCollection; default: the data's rows after the last target value)."""
         from swets_train.predict import forecast
 
         coll, how = self._inputs(data)
-        return forecast(self.model, coll, **how)
+        frame = self._future(future, coll) if how["known_covariates"] else None
+        return forecast(self.model, coll, future=frame, **how)
 
     def predict(self, data: Any = None, stride: int = 1) -> Any:
         """Forecasts from every ``stride``-th window origin with the actuals (:func:`swets_train.predict`)."""
@@ -92,7 +166,7 @@ class LoadedJob:
         from swets_timeseries import WindowDataset
 
         d = self.spec.data
-        coll = self.series()
+        coll = self.series().split_future()[0]
         m = self.season_length
         if d.lookback < m:
             raise ConfigError(f"season_length {m} is longer than the lookback {d.lookback}")
@@ -103,6 +177,8 @@ class LoadedJob:
             stride=stride if whole else 1,
             target=d.target,
             covariates=list(d.covariates),
+            known_covariates=list(d.known_columns),
+            static_encoder=self.static_encoder,
             dtype="float64",
         )
         if whole:
@@ -181,7 +257,34 @@ def load_job(path: str | os.PathLike[str], *, strict: bool | None = None) -> Loa
         history=history,
         checkpoint=path,
         metadata=dict(meta),
+        static_encoder=_static_encoder(meta, spec, path),
     )
+
+
+def _static_encoder(meta: Mapping[str, Any], spec: JobSpec, path: str) -> Any:
+    """The static covariates' encoder a job stored (None for a job without them)."""
+    from swets_timeseries import StaticEncoder
+
+    state = meta.get(STATIC_KEY)
+    static = list(spec.data.static_covariates)
+    if state is None:
+        if static:
+            raise CheckpointError(
+                f"{path}: the job has static covariates ({', '.join(static)}) but field "
+                f"'metadata.user.{STATIC_KEY}' is missing, so they cannot be encoded as in training"
+            )
+        return None
+    try:
+        encoder = StaticEncoder.from_state(state)
+    except Exception as exc:  # a hostile state may fail anywhere in the checks
+        text = str(exc) if isinstance(exc, SwetsError) else f"{type(exc).__name__}: {exc}"
+        raise CheckpointError(f"{path}: field 'metadata.user.{STATIC_KEY}': {text[:1000]}") from exc
+    if list(encoder.columns or ()) != static:
+        raise CheckpointError(
+            f"{path}: field 'metadata.user.{STATIC_KEY}' encodes {list(encoder.columns or ())}, "
+            f"the job's static covariates are {static}"
+        )
+    return encoder
 
 
 def _check_job_matches_model(spec: JobSpec, ckpt: Any, path: str) -> None:

@@ -9,12 +9,14 @@ registry as well; from data (``prepare(series, lookback, horizon, ...)``) only t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
+from swets_core.checks import is_int
 from swets_core.errors import CheckpointError, ConfigError, SwetsError
 from swets_train.jobs.sources import default_season_length, load_series
 from swets_train.jobs.spec import (
@@ -31,9 +33,15 @@ from swets_train.predict import _quantiles, model_dtype
 __all__ = [
     "Prepared",
     "build_model",
+    "check_covariates",
+    "default_lookback",
+    "for_model",
     "prepare",
+    "resolve_budget",
+    "resolve_lookback",
     "resolve_season_length",
     "scaler_from_state",
+    "supports",
     "trainable",
 ]
 
@@ -110,10 +118,16 @@ class Prepared:
             ``splits`` its chronological train / validation / test splits (``splits.train.rows``
             are the rows the scaler was fitted on).
         scaler: the scaler fitted on the training rows, or None.
-        series: the data in its original scale, a ``SeriesCollection`` (with the job's roles).
-        n_features: F, the number of input features of each window; lookback, horizon: the geometry.
-        spec: the resolved JobSpec (target, covariates, loss and season length filled in); None
-            when prepared from data.
+        series: the data in its original scale, a ``SeriesCollection`` (with the job's roles), up
+            to each series' last target value; ``future`` the rows after it (the known
+            covariates of the time to forecast), or None when there are none.
+        static_encoder: the :class:`~swets_timeseries.StaticEncoder` of the static covariates,
+            or None.
+        n_features: F, the number of input features of each window; ``n_future_features`` K,
+            the known covariates over the horizon; ``static_cardinalities`` one int per static
+            covariate (categories, 0 for a number); lookback, horizon: the geometry.
+        spec: the resolved JobSpec (target, covariates, lookback, calendar, budget, loss and
+            season length filled in); None when prepared from data.
         model, loss, optimizer, scheduler: built through the registry from the job (None from data;
             scheduler None when the job sets none; optimizer and scheduler None for a model without
             parameters, such as a baseline, which is evaluated without training).
@@ -131,6 +145,10 @@ class Prepared:
     n_features: int
     lookback: int
     horizon: int
+    future: Any = None
+    static_encoder: Any = None
+    n_future_features: int = 0
+    static_cardinalities: list[int] = attrs.field(factory=list)
     spec: JobSpec | None = None
     model: Any = None
     loss: Any = None
@@ -139,20 +157,77 @@ class Prepared:
     season_length: int | None = None
     notes: list[str] = attrs.field(factory=list)
 
+    @property
+    def n_static_features(self) -> int:
+        """S, the number of static covariates."""
+        return len(self.static_cardinalities)
+
     def __repr__(self) -> str:
         val = "none" if self.val is None else f"{len(self.val.dataset)} windows"
         test = "none" if self.test is None else f"{len(self.test)} windows"
         job = "" if self.spec is None else f"model={self.spec.model.name}, "
         return (
             f"Prepared({job}train={len(self.train.dataset)} windows in {len(self.train)} batches, "
-            f"val={val}, test={test}, n_features={self.n_features}, scaler={self.scaler!r})"
+            f"val={val}, test={test}, n_features={self.n_features}, "
+            f"n_future_features={self.n_future_features}, "
+            f"n_static_features={self.n_static_features}, scaler={self.scaler!r})"
         )
 
 
-def build_model(spec: JobSpec, n_features: int, season_length: int | None = None) -> Any:
-    """Create the job's model through the registry with its options, the window geometry, the number
-    of input features and the seed (each passed when the model's factory takes it), and the job's
-    ``season_length`` to a model that takes one and was given none (``seasonal_naive``).
+_KINDS = (
+    ("past", "past", ("data.covariates",)),
+    ("future", "known-future", ("data.known_covariates", "data.calendar")),
+    ("static", "static", ("data.static_covariates",)),
+)
+
+
+def supports(factory: Any, kind: str) -> bool:
+    """Whether a model factory uses covariates of ``kind`` (``"past"``, ``"future"``,
+    ``"static"``): its class attribute ``supports_<kind>_covariates``, else whether it takes the
+    job's key for them (``n_features``, ``n_future_features``, ``n_static_features``)."""
+    declared = getattr(factory, f"supports_{kind}_covariates", None)
+    if declared is not None:
+        return bool(declared)
+    key = {"past": "n_features", "future": "n_future_features", "static": "n_static_features"}
+    return _takes(factory, key[kind])
+
+
+def check_covariates(spec: JobSpec, known: Sequence[str] = ()) -> None:
+    """Refuse, in one line naming the model and the columns, a job whose data has a kind of
+    covariate its model does not use (``known``: the known-future columns, calendar included).
+
+    Raises:
+        ConfigError: e.g. ``model 'naive' uses no known-future covariates, but the job gives it
+            promo (data.known_covariates, data.calendar); ...``.
+    """
+    name = spec.model.name
+    factory = _component("models", name, "model.name")
+    d = spec.data
+    given = {"past": d.covariates, "future": tuple(known), "static": d.static_covariates}
+    for kind, words, keys in _KINDS:
+        columns = list(given[kind])
+        if columns and not supports(factory, kind):
+            shown = ", ".join(columns[:8]) + (" ..." if len(columns) > 8 else "")
+            raise ConfigError(
+                f"model {name!r} uses no {words} covariates, but the job gives it {shown} "
+                f"({', '.join(option(k) for k in keys)}); leave them out or choose a model that "
+                "uses them (swets list models)"
+            )
+
+
+def build_model(
+    spec: JobSpec,
+    n_features: int,
+    season_length: int | None = None,
+    *,
+    n_future_features: int = 0,
+    static_cardinalities: Sequence[int] = (),
+) -> Any:
+    """Create the job's model through the registry with its options, the window geometry, the
+    numbers of input features (``n_features`` F, ``n_future_features`` K, ``n_static_features``
+    S with their ``static_cardinalities``), ``instance_norm`` and the seed (each passed when the
+    model's factory takes it), and the job's ``season_length`` to a model that takes one and was
+    given none (``seasonal_naive``).
 
     Raises:
         ConfigError: the model rejects its configuration, or asks for more memory than there is
@@ -161,7 +236,19 @@ def build_model(spec: JobSpec, n_features: int, season_length: int | None = None
     name = spec.model.name
     factory = _component("models", name, "model.name")
     d = spec.data
-    config = _auto_model_config(factory, d.lookback, d.horizon, n_features, spec.training.seed)
+    if d.lookback == "auto":
+        raise ConfigError("build_model: the job's lookback is not resolved yet (prepare it)")
+    values = {
+        "lookback": d.lookback,
+        "horizon": d.horizon,
+        "n_features": n_features,
+        "seed": spec.training.seed,
+        "n_future_features": n_future_features,
+        "n_static_features": len(static_cardinalities),
+        "static_cardinalities": [int(c) for c in static_cardinalities],
+        "instance_norm": d.instance_norm,
+    }
+    config = _auto_model_config(factory, values)
     if season_length is not None and _takes(factory, "season_length"):
         config["season_length"] = season_length
     config.update(spec.model.options)
@@ -187,18 +274,53 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def resolve_season_length(spec: JobSpec, series: Any, notes: list[str] | None = None) -> int:
+def default_lookback(season: int, horizon: int, rows: int | None = None) -> int:
+    """The lookback of a job that leaves it to the data (``data.lookback = "auto"``): a multiple of
+    the season ``season`` covering at least two seasons and twice the horizon,
+    ``season * max(2, ceil(2 * horizon / season))`` (96 for half-hourly data and a horizon of 24,
+    49 for daily data: seven weeks). With ``rows``, the fewest rows of a split of a series, it is
+    capped so that a window (lookback + horizon rows) fits in every split: the largest multiple of
+    the season that fits, else what fits."""
+    lookback = season * max(2, -(-2 * horizon // season))
+    if rows is not None and lookback + horizon > rows:
+        room = rows - horizon
+        if room >= season:
+            lookback = season * (room // season)
+        elif room >= 1:
+            lookback = room
+    return lookback
+
+
+def _split_rows(series: Any, ds: Any) -> int:
+    """The fewest rows any split (train, validation, test) of any series gets, as
+    ``WindowDataset.split`` cuts them."""
+    fewest = None
+    for s in series:
+        n = len(s)
+        test = round(ds.test * n) if ds.test else 0
+        val = round(ds.val * n) if ds.val else 0
+        parts = [n - test - val - (ds.gap if val else 0) - (ds.gap if test else 0)]
+        parts += [p for p in (val, test) if p]
+        low = min(parts)
+        fewest = low if fewest is None else min(fewest, low)
+    return fewest or 0
+
+
+def resolve_season_length(
+    spec: JobSpec, series: Any, notes: list[str] | None = None, lookback: int | None = None
+) -> int:
     """The job's seasonal period: ``training.season_length``, else :func:`default_season_length` of
     the first series (1 when that is longer than the lookback; a note is appended to ``notes``).
+    ``lookback`` is the resolved lookback (default: ``data.lookback``).
 
     Raises:
         ConfigError: an explicit season length longer than the lookback.
     """
     notes = [] if notes is None else notes
-    lookback = spec.data.lookback
+    lookback = spec.data.lookback if lookback is None else lookback
     m = spec.training.season_length
     if m is not None:
-        if m > lookback:
+        if lookback != "auto" and m > lookback:
             raise ConfigError(
                 f"training.season_length ({m}) is longer than data.lookback ({lookback}): the "
                 "seasonal-naive baseline repeats the last season of the input window; raise "
@@ -206,7 +328,7 @@ def resolve_season_length(spec: JobSpec, series: Any, notes: list[str] | None = 
             )
         return m
     m = default_season_length(series[0].timestamps)
-    if m > lookback:
+    if lookback != "auto" and m > lookback:
         notes.append(
             f"the data's natural season ({m} rows) is longer than the lookback ({lookback}); the "
             f"seasonal-naive baseline and MASE use season_length 1 (set "
@@ -216,7 +338,47 @@ def resolve_season_length(spec: JobSpec, series: Any, notes: list[str] | None = 
     return m
 
 
-def _split(coll: Any, dtype: str, o: Mapping[str, Any]) -> Any:
+def resolve_lookback(spec: JobSpec, series: Any, notes: list[str] | None = None) -> JobSpec:
+    """The job with ``data.lookback`` resolved: ``"auto"`` becomes :func:`default_lookback` of the
+    season and of the fewest rows a split of a series gets (a note says so)."""
+    d = spec.data
+    if d.lookback != "auto":
+        return spec
+    notes = [] if notes is None else notes
+    season = spec.training.season_length or default_season_length(series[0].timestamps)
+    lookback = default_lookback(season, d.horizon, _split_rows(series, d))
+    seasons = f"{lookback // season} seasons of {season} rows" if lookback % season == 0 else ""
+    notes.append(
+        f"lookback {lookback} rows"
+        + (f" ({seasons})" if seasons and season > 1 else "")
+        + f" for a horizon of {d.horizon} (set {option('data.lookback')} to choose)"
+    )
+    return attrs.evolve(spec, data=attrs.evolve(d, lookback=lookback))
+
+
+def resolve_budget(spec: JobSpec, steps_per_epoch: int, notes: list[str] | None = None) -> JobSpec:
+    """The job with ``training.epochs`` and ``training.patience`` resolved from the number of
+    optimizer steps an epoch takes: ``"auto"`` epochs are about 2000 steps, at least 20 and at
+    most 500 epochs; ``"auto"`` patience about 300 steps, at least 5 epochs (small data gives
+    short epochs, whose validation loss is noisy)."""
+    t = spec.training
+    steps = max(1, int(steps_per_epoch))
+    changes: dict[str, Any] = {}
+    if t.epochs == "auto":
+        changes["epochs"] = min(500, max(20, -(-2000 // steps)))
+    if t.patience == "auto":
+        changes["patience"] = max(5, -(-300 // steps))
+    if not changes:
+        return spec
+    if notes is not None and "epochs" in changes and changes["epochs"] > 20:
+        notes.append(
+            f"up to {changes['epochs']} epochs of {steps} steps (about 2000 steps; set "
+            f"{option('training.epochs')} to choose)"
+        )
+    return attrs.evolve(spec, training=attrs.evolve(t, **changes))
+
+
+def _split(coll: Any, dtype: str, o: Mapping[str, Any], static_encoder: Any = None) -> Any:
     """The windows of ``coll`` in ``dtype`` (``o``: the options) and their chronological splits."""
     from swets_timeseries import WindowDataset
 
@@ -226,6 +388,8 @@ def _split(coll: Any, dtype: str, o: Mapping[str, Any]) -> Any:
         o["horizon"],
         target=o["target"],
         covariates=o["covariates"],
+        known_covariates=o["known_covariates"],
+        static_encoder=static_encoder,
         dtype=dtype,
     )
     return dataset, dataset.split(val=o["val"], test=o["test"], gap=o["gap"])
@@ -252,7 +416,7 @@ def _load(
         scaled = scaler.transform(coll)
     parts = splits
     if scaler is not None or dataset.dtype != np.dtype(dtype):
-        parts = _split(scaled, dtype, o)[1]
+        parts = _split(scaled, dtype, o, dataset.static_encoder)[1]
     train = DataLoader(
         parts.train,
         o["batch_size"],
@@ -263,6 +427,7 @@ def _load(
         prefetch=o["prefetch"],
     )
     val = None if parts.val is None else DataLoader(parts.val, o["val_batch_size"], dtype=dtype)
+    encoder = dataset.static_encoder
     return Prepared(
         train=train,
         val=val,
@@ -272,6 +437,9 @@ def _load(
         scaler=scaler,
         series=coll,
         n_features=dataset.n_features,
+        n_future_features=len(dataset.known_columns),
+        static_cardinalities=[] if encoder is None else encoder.cardinalities,
+        static_encoder=encoder,
         lookback=o["lookback"],
         horizon=o["horizon"],
     )
@@ -292,6 +460,7 @@ def prepare(
     dtype: str = "float32",
     target: str | Sequence[str] | None = None,
     covariates: Sequence[str] | None = None,
+    known_covariates: Sequence[str] | None = None,
     val_batch_size: int = 512,
     drop_last: bool = False,
     prefetch: int = 0,
@@ -308,7 +477,8 @@ def prepare(
     ``prepare(data, lookback, horizon, ...)``: the data part only, with these options:
 
     Args:
-        data: TimeSeries / SeriesCollection / OHLCV in the original scale.
+        data: TimeSeries / SeriesCollection / OHLCV in the original scale (rows after a series'
+            last target value are its future rows, kept apart in :attr:`Prepared.future`).
         lookback, horizon: window geometry.
         val, test, gap: the sizes of the validation and test parts (fractions, row counts or start
             timestamps) and the rows left out between parts, as ``WindowDataset.split``.
@@ -316,7 +486,8 @@ def prepare(
         scaler: ``"standard"``, ``"minmax"``, ``"robust"``, None (no scaling), or a scaler object
             (fitted on the training rows here unless it is already fitted).
         dtype: float32 (default) or float64 windows and batches.
-        target, covariates: column roles (default: the data's).
+        target, covariates, known_covariates: column roles (default: the data's); the static
+            covariates are the data's.
         val_batch_size: windows per validation batch.
 
     Raises:
@@ -333,6 +504,7 @@ def prepare(
         "seed": seed,
         "target": target,
         "covariates": covariates,
+        "known_covariates": known_covariates,
         "val_batch_size": val_batch_size,
         "drop_last": drop_last,
         "prefetch": prefetch,
@@ -352,13 +524,38 @@ def prepare(
         raise ConfigError("prepare: give lookback and horizon (or a job spec)")
     from swets_timeseries.series import as_collection
 
-    coll = as_collection(source)
-    return _load(coll, *_split(coll, dtype, o), scaler, dtype, o)
+    history, future = _history(as_collection(source))
+    p = _load(history, *_split(history, dtype, o), scaler, dtype, o)
+    p.future = future
+    return p
+
+
+def _history(coll: Any) -> tuple[Any, Any]:
+    """``(history, future rows or None)`` of a collection."""
+    history, future = coll.split_future()
+    return history, (future if any(len(s) for s in future) else None)
+
+
+def for_model(spec: JobSpec) -> JobSpec:
+    """The job with ``data.calendar = "auto"`` turned into no calendar for a model that uses no
+    known-future covariates (a baseline): the default calendar is for models that read it."""
+    if spec.data.calendar != "auto":
+        return spec
+    factory = _component("models", spec.model.name, "model.name")
+    if supports(factory, "future"):
+        return spec
+    return attrs.evolve(spec, data=attrs.evolve(spec.data, calendar=()))
 
 
 def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
     notes: list[str] = []
+    spec = for_model(spec)
     coll, ds = load_series(spec, data, notes)
+    spec = attrs.evolve(spec, data=ds)
+    check_covariates(spec, ds.known_columns)
+    history, future = _history(coll)
+    spec = resolve_lookback(spec, history, notes)
+    ds = spec.data
     t = spec.training
     o.update(
         lookback=ds.lookback,
@@ -370,9 +567,10 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
         seed=t.seed,
         target=ds.target,
         covariates=ds.covariates,
+        known_covariates=ds.known_columns,
     )
     try:
-        dataset, splits = _split(coll, "float64", o)
+        dataset, splits = _split(history, "float64", o)
     except ConfigError as exc:
         if "no complete window" not in str(exc):
             raise
@@ -380,15 +578,26 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
             f"{ds.label}: {exc}; lower {option('data.lookback')} ({ds.lookback}) or "
             f"{option('data.horizon')} ({ds.horizon}), or use more data"
         ) from exc
-    season = resolve_season_length(spec, coll, notes)
-    model = build_model(spec, dataset.n_features, season)
+    season = resolve_season_length(spec, history, notes)
+    encoder = dataset.static_encoder
+    model = build_model(
+        spec,
+        dataset.n_features,
+        season,
+        n_future_features=len(dataset.known_columns),
+        static_cardinalities=[] if encoder is None else encoder.cardinalities,
+    )
+    _check_receptive_field(model, spec)
     dtype = model_dtype(model)
     if dtype.kind != "f":  # a model without parameters (a baseline) works in float32
         dtype = np.dtype(np.float32)
     scaler = None
     if ds.scaler is not None:
         scaler = _scaler_classes()[ds.scaler](per_series=ds.scaler_per_series)
-    p = _load(coll, dataset, splits, scaler, str(dtype), o)
+    p = _load(history, dataset, splits, scaler, str(dtype), o)
+    p.future = future
+    spec = resolve_budget(spec, len(p.train), notes)
+    t = spec.training
 
     quantiles = _quantiles(model)
     quantiles = None if quantiles is None else list(quantiles)
@@ -421,12 +630,26 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
             )
     p.spec = attrs.evolve(
         spec,
-        data=ds,
         training=attrs.evolve(t, loss=loss_name, loss_options=loss_options, season_length=season),
     )
     p.model, p.loss, p.optimizer, p.scheduler = model, loss, optimizer, scheduler
     p.season_length, p.notes = season, notes
     return p
+
+
+def _check_receptive_field(model: Any, spec: JobSpec) -> None:
+    """A one-line warning when a model that says how far back it sees (``receptive_field``)
+    does not see the whole lookback."""
+    field = getattr(model, "receptive_field", None)
+    lookback = spec.data.lookback
+    if is_int(field) and field < lookback:
+        warnings.warn(
+            f"model {spec.model.name!r} sees the last {field} of its {lookback} input rows (its "
+            f"receptive field); raise {option('model.levels')} or {option('model.kernel_size')}, "
+            f"or lower {option('data.lookback')}",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def trainable(model: Any) -> bool:

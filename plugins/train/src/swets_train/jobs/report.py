@@ -54,6 +54,9 @@ class JobResult:
         notes: remarks about choices made (a season length that did not fit...).
         execution: where training ran, as plain data from the executor (``{}`` in this process;
             ``{"data_parallel": {"replicas", "global_batch", "workers", "digest"}}`` on Dask).
+        kept: the epoch whose weights the model kept, ``{"epoch" (counted from 1, as the
+            progress lines), "monitor", "value", "last" (whether it is the last epoch run)}``
+            (early stopping restores the best epoch's weights), or None without early stopping.
         model, scaler: the trained model and the fitted scaler (not part of :meth:`to_dict`).
     """
 
@@ -67,6 +70,7 @@ class JobResult:
     windows: dict[str, int] = attrs.field(factory=dict)
     notes: list[str] = attrs.field(factory=list)
     execution: dict[str, Any] = attrs.field(factory=dict)
+    kept: dict[str, Any] | None = None
     model: Any = attrs.field(default=None, eq=False, repr=False)
     scaler: Any = attrs.field(default=None, eq=False, repr=False)
 
@@ -89,6 +93,16 @@ class JobResult:
         """Validation and test metrics of the model next to the naive and seasonal-naive baselines."""
         return format_table(self.metrics, self.baselines, self.model_name)
 
+    def kept_weights(self) -> str:
+        """Which weights the model kept, for people: ``"restored the weights of epoch 7, val_loss
+        0.0296"`` ("" without early stopping)."""
+        k = self.kept
+        if not k:
+            return ""
+        if k.get("last"):
+            return f"kept the weights of the last epoch, {k['epoch']} ({k['monitor']} {k['value']:.4g})"
+        return f"restored the weights of epoch {k['epoch']}, {k['monitor']} {k['value']:.4g}"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (msgpack-friendly; the model and scaler are left out)."""
         return {
@@ -102,6 +116,7 @@ class JobResult:
             "windows": dict(self.windows),
             "notes": list(self.notes),
             "execution": _plain(self.execution),
+            "kept": None if self.kept is None else dict(self.kept),
         }
 
     @classmethod
@@ -122,6 +137,7 @@ class JobResult:
             windows=dict(d.get("windows", {})),
             notes=list(d.get("notes", [])),
             execution=dict(d.get("execution", {})),
+            kept=None if d.get("kept") is None else dict(d["kept"]),
         )
 
 

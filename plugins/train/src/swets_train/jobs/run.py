@@ -21,11 +21,13 @@ import attrs
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError
 from swets_train.jobs.evaluate import BASELINES, METRICS, evaluate_prepared
-from swets_train.jobs.loaded import LoadedJob
+from swets_train.jobs.loaded import STATIC_KEY, LoadedJob
 from swets_train.jobs.prepare import (
     Prepared,
     build_model,
+    for_model,
     prepare,
+    resolve_lookback,
     resolve_season_length,
     trainable,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "fit_prepared",
     "job_outputs",
     "run_job",
+    "run_prepared",
 ]
 
 
@@ -167,7 +170,7 @@ def run_job(
     spec = as_spec(spec)
     if write:
         check_job_outputs(spec, force=force)
-    return _run_prepared(
+    return run_prepared(
         prepare(spec, data=data),
         data=data,
         progress=progress,
@@ -177,17 +180,23 @@ def run_job(
     )
 
 
-def _run_prepared(
+def run_prepared(
     p: Prepared,
     *,
-    data: Any,
-    progress: bool,
-    write: bool,
+    data: Any = None,
+    progress: bool = False,
+    write: bool = True,
     callbacks: Sequence[Any] = (),
     executor: Any = None,
 ) -> JobResult:
+    """:func:`run_job` of a job already prepared (:func:`prepare`; ``data`` as given to it):
+    train, evaluate and, with ``write``, save. A caller that wants to show the resolved job
+    (lookback, budget, notes) before training prepares it first. Check the outputs first
+    (:func:`check_job_outputs`)."""
     if callable(getattr(executor, "for_job", None)):
         executor = executor.for_job(p.spec.to_dict(), data)
+    if write and p.spec.output.forecast_csv and p.spec.data.known_columns:
+        _loaded(p).forecast(p.series, future=p.future)  # the future values are there: fail early
     start = time.perf_counter()
     trainer, history = fit_prepared(p, progress=progress, callbacks=callbacks, executor=executor)
     seconds = time.perf_counter() - start
@@ -215,6 +224,7 @@ def _run_prepared(
         },
         notes=list(p.notes),
         execution=execution,
+        kept=_kept(trainer, len(history)),
         model=p.model,
         scaler=p.scaler,
     )
@@ -226,20 +236,49 @@ def _run_prepared(
             "season_length": p.season_length,
             **_plain(execution),
         }
+        if p.static_encoder is not None:
+            metadata[STATIC_KEY] = p.static_encoder.state_dict()
         _write_outputs(p, trainer, result, metadata)
     return result
+
+
+def _kept(trainer: Any, epochs: int) -> dict[str, Any] | None:
+    """Which epoch's weights early stopping left in the model (see :attr:`JobResult.kept`)."""
+    from swets_train.callbacks import EarlyStopping
+
+    for cb in getattr(trainer, "callbacks", ()):
+        if isinstance(cb, EarlyStopping) and cb.restore_best_weights and cb.best_epoch is not None:
+            value = cb.best
+            return {
+                "epoch": cb.best_epoch + 1,
+                "monitor": cb.monitor,
+                "value": None if value is None else float(value),
+                "last": cb.best_epoch + 1 == epochs,
+            }
+    return None
+
+
+def _loaded(p: Prepared, history: Any = (), checkpoint: str | None = None) -> LoadedJob:
+    """The prepared job as a :class:`LoadedJob` (what its checkpoint will load as)."""
+    return LoadedJob(
+        spec=p.spec,
+        model=p.model,
+        scaler=p.scaler,
+        history=list(history),
+        checkpoint=checkpoint,
+        static_encoder=p.static_encoder,
+    )
 
 
 def _write_outputs(p: Prepared, trainer: Any, result: JobResult, metadata: dict[str, Any]) -> None:
     """The forecast CSV, the plot and the checkpoint, staged: all of them or none."""
     out, path = p.spec.output, p.spec.checkpoint_path
-    job = LoadedJob(
-        spec=p.spec, model=p.model, scaler=p.scaler, history=result.history, checkpoint=path
-    )
+    job = _loaded(p, result.history, path)
     with StagedWrites() as staged:
         if out.forecast_csv:
             csv_path = staged.path(out.forecast_csv, option("output.forecast_csv"))
-            write_forecast_csv(job.forecast(p.series), csv_path, name=out.forecast_csv)
+            fc = job.forecast(p.series, future=p.future)
+            write_forecast_csv(fc, csv_path, name=out.forecast_csv)
         if out.plot:
             from swets_train.plot import plot_job
 
@@ -334,11 +373,14 @@ def backtest_job(
     if refit and trained is not None:
         raise ConfigError("backtest_job: a trained model is not refitted; give trained= or refit=")
     spec = as_spec(spec)
-    result, in_sample, fit = None, None, None
+    result, in_sample, fit, encoder = None, None, None, None
     if refit:
+        spec = for_model(spec)
         series, data_spec = load_series(spec, data)
         spec = attrs.evolve(spec, data=data_spec)
-        season = resolve_season_length(spec, series)
+        history = series.split_future()[0]
+        spec = resolve_lookback(spec, history)  # one lookback for every fold
+        season = resolve_season_length(spec, history)
         fit_spec = attrs.evolve(spec, data=attrs.evolve(spec.data, test=0.0))  # train + validation
 
         def fit(train_data: Any, fold: int) -> Any:
@@ -349,21 +391,23 @@ def backtest_job(
                 log(f"fold {fold}: training {spec.model.name} on the {rows} rows before its origin")
             p = prepare(fit_spec, data=train_data)
             fit_prepared(p, progress=progress)
-            return p.model, p.scaler
+            return p.model, p.scaler, p.static_encoder
 
         # an untrained model of the job; the backtest replaces it with each fold's trained one
-        model, scaler, in_sample = build_model(spec, 1 + len(spec.data.covariates)), None, 0
+        model, encoder = _untrained(spec, history)
+        scaler, in_sample = None, 0
     elif trained is not None:
         series, data_spec = load_series(spec, data)
         spec = attrs.evolve(spec, data=data_spec)
         model, scaler, season = trained.model, trained.scaler, trained.season_length
+        encoder = trained.static_encoder
     else:
         if write:
             check_job_outputs(spec, force=force)
         p = prepare(spec, data=data)
-        result = _run_prepared(p, data=data, progress=progress, write=write)
+        result = run_prepared(p, data=data, progress=progress, write=write)
         spec, series, season = p.spec, p.series, p.season_length
-        model, scaler = p.model, p.scaler
+        model, scaler, encoder = p.model, p.scaler, p.static_encoder
     d = spec.data
     stride = d.horizon if stride is None else int(stride)
     from swets_train.backtest import backtest
@@ -372,11 +416,36 @@ def backtest_job(
     options = {"folds": folds, "stride": stride, "refit": refit, "fit": fit, "metrics": METRICS}
     options["baselines"] = tuple(b for b in BASELINES if b != name)  # a baseline model is itself
     report = backtest(
-        {name: model}, series, scaler=scaler, season_length=season, **options, **roles
+        {name: model},
+        series,
+        scaler=scaler,
+        static_encoder=encoder,
+        season_length=season,
+        **options,
+        **roles,
     )
     if result is not None:
         in_sample = _in_sample_folds(report, series, p.splits.train.rows)
     return JobBacktest(report, spec, season, stride, result, in_sample)
+
+
+def _untrained(spec: JobSpec, history: Any) -> tuple[Any, Any]:
+    """An untrained model of the job for ``history`` (its input geometry) and the encoder of its
+    static covariates."""
+    from swets_timeseries import StaticEncoder
+
+    d = spec.data
+    encoder = None
+    if d.static_covariates:
+        encoder = StaticEncoder(d.static_covariates).fit(history)
+    known = d.known_columns
+    model = build_model(
+        spec,
+        1 + len(d.covariates) + len(known),
+        n_future_features=len(known),
+        static_cardinalities=[] if encoder is None else encoder.cardinalities,
+    )
+    return model, encoder
 
 
 def _in_sample_folds(report: Any, series: Any, train_rows: Mapping[str, tuple[int, int]]) -> int:

@@ -1,16 +1,19 @@
 """Where a job's data comes from: a bundled data set, a CSV or Parquet file, or data given in memory.
 
-:func:`load_series` returns the data as a ``SeriesCollection`` with the job's target and covariates,
-and the data section with what it resolved (the target, the covariates, an absolute path, the id
-column it detected, ``in_memory`` for data given in memory); :func:`default_season_length` reads
-the seasonal period off the sampling interval.
+:func:`load_series` returns the data as a ``SeriesCollection`` with the job's roles (target, past,
+known and static covariates, calendar features), and the data section with what it resolved (the
+target, the covariates, the calendar, the holiday dates, an absolute path, the id column it
+detected, ``in_memory`` for data given in memory); :func:`default_season_length` reads the seasonal
+period off the sampling interval and :func:`default_calendar` the calendar features.
 
 A file is read with the job's ``timestamp_column``, ``date_format`` and ``policy``. A file whose
 timestamps repeat, read without ``id_column``, is read again by the column that tells its series
 apart when there is one (:func:`swets_timeseries.detect_id_column`; a note names it). A file whose
 columns are price bars (open, high, low, close and maybe volume: :func:`swets_timeseries.bar_columns`)
 is validated with the bar rules as well (:func:`swets_timeseries.validate_bars`: high below low,
-negative volume...), as :func:`swets_timeseries.read_csv` would.
+negative volume...), as :func:`swets_timeseries.read_csv` would. With known covariates, rows after a
+series' last target value (target empty) are its future rows: the known covariates' values for the
+time to forecast (:meth:`swets_timeseries.TimeSeries.split_future`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ import numpy as np
 from swets_core.errors import ConfigError, DataValidationError, SwetsError
 from swets_train.jobs.spec import DataSpec, JobSpec, option, spelling_cli
 
-__all__ = ["default_season_length", "load_series"]
+__all__ = [
+    "default_calendar",
+    "default_season_length",
+    "load_series",
+    "read_future",
+    "resolve_calendar",
+    "sampling_step",
+]
 
 _TIMESTAMP_HEADERS = ("timestamp", "date", "time", "datetime", "ts")
 
@@ -67,7 +77,7 @@ def _value_columns(
 ) -> list[str]:
     """The columns that can be the target: not the timestamp or id column, and (when the first
     row is known) holding a number there."""
-    skip = {spec.timestamp_column, spec.id_column}
+    skip = {spec.timestamp_column, spec.id_column, *spec.static_covariates}
     first = first or {}
     out = []
     for c in columns:
@@ -83,6 +93,9 @@ def _value_columns(
 def _check_columns(columns: Sequence[str], spec: DataSpec, target: str) -> None:
     """Every column the job names must be in the file's header (with a suggestion if not)."""
     named = [("target", target)] + [("covariates", c) for c in spec.covariates]
+    named += [("known_covariates", c) for c in spec.known_covariates]
+    if spec.static_path is None:
+        named += [("static_covariates", c) for c in spec.static_covariates]
     named += [(k, getattr(spec, k)) for k in ("timestamp_column", "id_column") if getattr(spec, k)]
     for role, name in named:
         if name not in columns:
@@ -109,12 +122,18 @@ def _default_target(
     )
 
 
-def _with_roles(coll: Any, target: str, covariates: Sequence[str], label: str) -> Any:
+def _with_roles(
+    coll: Any, target: str, covariates: Sequence[str], known: Sequence[str], label: str
+) -> Any:
+    """The collection with the job's roles: ``target``, the past ``covariates`` and the ``known``
+    covariates (columns not named are dropped from the roles, and static covariates kept)."""
     from swets_timeseries import SeriesCollection, TimeSeries
 
     out = []
     for s in coll:
-        for role, name in [("target", target)] + [("covariates", c) for c in covariates]:
+        named = [("target", target)] + [("covariates", c) for c in covariates]
+        named += [("known_covariates", c) for c in known]
+        for role, name in named:
             if name not in s.values:
                 close = difflib.get_close_matches(name, list(s.values), n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -122,31 +141,165 @@ def _with_roles(coll: Any, target: str, covariates: Sequence[str], label: str) -
                     f"data.{role}: {label} has no column {name!r} (columns: "
                     f"{', '.join(s.values)}){hint}"
                 )
-        if s.target == (target,) and s.covariates == tuple(covariates) and not s.known_covariates:
+        roles = ((target,), tuple(covariates), tuple(known))
+        if (s.target, s.covariates, s.known_covariates) == roles:
             out.append(s)
         else:
             out.append(
-                TimeSeries(s.timestamps, s.values, (target,), tuple(covariates), (), id=s.id)
+                TimeSeries(
+                    s.timestamps,
+                    s.values,
+                    (target,),
+                    tuple(covariates),
+                    tuple(known),
+                    id=s.id,
+                    static=s.static,
+                )
             )
     return SeriesCollection(out)
+
+
+def _with_static(coll: Any, ds: DataSpec, label: str) -> tuple[Any, DataSpec]:
+    """The static covariates of the job: from ``data.static_path`` (a table keyed by series id),
+    else those the data holds, restricted to ``data.static_covariates`` when it names them."""
+    from swets_timeseries import SeriesCollection, read_static_csv
+
+    static = tuple(ds.static_covariates)
+    if ds.static_path is not None:
+        path = os.fspath(ds.static_path)
+        where = option("data.static_path")
+        if not os.path.isfile(path):
+            raise ConfigError(f"{where}: cannot read {path}: no such file")
+        header = _csv_header(path, where)
+        id_column = ds.id_column if ds.id_column in header else header[0]
+        columns = list(static) if static else None
+        table = _reading(where, lambda: read_static_csv(path, id_column=id_column, columns=columns))
+        coll = _reading(where, lambda: coll.with_static(table, source=os.path.basename(path)))
+        static = static or tuple(c for c in header if c != id_column)
+        ds = attrs.evolve(ds, static_path=os.path.abspath(path))
+    elif not static:
+        static = coll.static_covariates
+    have = coll.static_covariates
+    missing = [c for c in static if c not in have]
+    if missing:
+        raise ConfigError(
+            f"{option('data.static_covariates')}: {label} has no static covariate "
+            f"{missing[0]!r} (it has {', '.join(have) or 'none'})"
+        )
+    if tuple(have) != static:
+        coll = SeriesCollection(
+            [attrs.evolve(s, static={c: s.static[c] for c in static}) for s in coll]
+        )
+    return coll, attrs.evolve(ds, static_covariates=static)
+
+
+def _csv_header(path: str, where: str) -> list[str]:
+    from swets_timeseries import read_csv_header
+
+    return _reading(where, lambda: read_csv_header(path))
+
+
+def _reading(where: str, read: Any) -> Any:
+    """``read()``; a ConfigError or a failure to read names the option the file came from."""
+    try:
+        return read()
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except SwetsError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def sampling_step(timestamps: np.ndarray) -> int | None:
+    """The most common positive step between the (last 5000) ``timestamps``, in nanoseconds;
+    None with fewer than 3 timestamps or no positive step."""
+    ts = np.asarray(timestamps, dtype="datetime64[ns]")
+    if ts.shape[0] < 3:
+        return None
+    diffs = np.diff(ts[-5000:]).astype(np.int64)
+    diffs = diffs[diffs > 0]
+    if diffs.size == 0:
+        return None
+    values, counts = np.unique(diffs, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+_DAY = 86_400 * 10**9
+
+
+def default_calendar(timestamps: np.ndarray) -> tuple[str, ...]:
+    """The calendar features a job adds by default (``data.calendar = "auto"``), from the sampling
+    interval: sub-daily data ``hour`` and ``dayofweek``; daily ``dayofweek`` and ``dayofyear``;
+    weekly ``dayofyear``; monthly to quarterly ``month``; none for yearly or irregular data."""
+    step = sampling_step(timestamps)
+    if step is None:
+        return ()
+    if step < _DAY:
+        return ("hour", "dayofweek")
+    if step == _DAY:
+        return ("dayofweek", "dayofyear")
+    days = step / _DAY
+    if 6.5 <= days <= 7.5:
+        return ("dayofyear",)
+    if 27.5 <= days <= 92.5:
+        return ("month",)
+    return ()
+
+
+def resolve_calendar(ds: DataSpec, coll: Any, notes: list[str]) -> DataSpec:
+    """``data.calendar`` resolved (``"auto"``: :func:`default_calendar` of the first series) and
+    ``data.holidays`` read from its file when it names one."""
+    from swets_timeseries import read_dates
+
+    if ds.calendar == "auto":
+        names = default_calendar(coll[0].timestamps)
+        if names:
+            notes.append(
+                f"calendar features {', '.join(names)} of the timestamps are known covariates "
+                f"(set {option('data.calendar')} to choose, {option('data.calendar', 'none')} "
+                "for none)"
+            )
+        ds = attrs.evolve(ds, calendar=names)
+    if isinstance(ds.holidays, str):
+        path = ds.holidays
+        where = option("data.holidays")
+        if not os.path.isfile(path):
+            raise ConfigError(f"{where}: {path!r} is neither a date (YYYY-MM-DD) nor a file")
+        ds = attrs.evolve(ds, holidays=tuple(_reading(where, lambda: read_dates(path))))
+    return ds
+
+
+def _add_calendar(coll: Any, ds: DataSpec) -> Any:
+    from swets_timeseries.features import with_calendar
+
+    try:
+        return with_calendar(coll, ds.calendar, ds.holidays or None)
+    except ConfigError as exc:
+        raise ConfigError(f"{option('data.calendar')}: {exc}") from None
 
 
 def load_series(
     spec: DataSpec | JobSpec, data: Any = None, notes: list[str] | None = None
 ) -> tuple[Any, DataSpec]:
-    """Load the data of a job as a ``SeriesCollection`` with the job's target and covariates.
+    """Load the data of a job as a ``SeriesCollection`` with the job's roles.
 
     Args:
         spec: the job (or its data section).
         data: already loaded data (TimeSeries / SeriesCollection / OHLCV) to use instead of reading
-            ``dataset`` / ``path``; its own target and covariates are kept unless the spec names them.
-        notes: remarks about choices made (the id column detected) are appended here.
+            ``dataset`` / ``path``; its own target, covariates, known and static covariates are
+            kept unless the spec names them.
+        notes: remarks about choices made (the id column detected, the calendar) are appended here.
 
     Returns:
-        ``(collection, resolved data section)``: the section with ``target`` (and, for given data,
-        ``covariates``) filled in, ``path`` made absolute, a detected ``id_column``, and for data
-        given in memory ``in_memory`` set (no dataset, no path: a checkpoint of the job then needs
-        the data again rather than reading a wrong default).
+        ``(collection, resolved data section)``. The collection holds the target, the past
+        covariates, the known covariates (the job's columns, then the calendar columns) and the
+        static covariates; with known covariates, a series' rows after its last target value are
+        kept as future rows (:meth:`~swets_timeseries.TimeSeries.split_future`). The section has
+        ``target``, the covariates, ``calendar`` and ``holidays`` resolved, ``path`` made
+        absolute, a detected ``id_column``, and for data given in memory ``in_memory`` set (no
+        dataset, no path: a checkpoint of the job then needs the data again rather than reading a
+        wrong default).
 
     Raises:
         ConfigError: an unreadable or unsupported file, a missing column (named with the file's
@@ -161,8 +314,10 @@ def load_series(
     if data is not None:
         coll = as_collection(data)
         target = ds.target or coll.target[0]
-        covs = ds.covariates or tuple(c for c in coll.covariates + coll.known_covariates)
-        covs = tuple(c for c in covs if c != target)
+        covs = ds.covariates or tuple(c for c in coll.covariates if c != target)
+        generated = _calendar_names()
+        known = ds.known_covariates or tuple(c for c in coll.known_covariates if c not in generated)
+        ds = attrs.evolve(ds, known_covariates=known)
         label = "the data"
     elif ds.in_memory:
         how = (
@@ -194,7 +349,10 @@ def load_series(
         coll = as_collection(loaded)
         target = ds.target or coll.target[0]
         covs = ds.covariates
-    coll = _with_roles(coll, target, covs, label)
+    coll = _with_roles(coll, target, covs, ds.known_covariates, label)
+    coll, ds = _with_static(coll, ds, label)
+    ds = resolve_calendar(ds, coll, notes)
+    coll = _add_calendar(coll, ds)
     resolved = attrs.evolve(ds, target=target, covariates=tuple(covs))
     if data is not None:  # the spec says so, instead of naming a data set it never read
         resolved = attrs.evolve(resolved, dataset=None, path=None, in_memory=True)
@@ -203,14 +361,72 @@ def load_series(
     return coll, resolved
 
 
-def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...], DataSpec]:
+def _calendar_names() -> set[str]:
+    """The names of the calendar columns a job may have added itself."""
+    from swets_timeseries.features import CALENDAR, calendar_columns
+
+    return set(calendar_columns(CALENDAR))
+
+
+def read_future(path: str | os.PathLike[str], ds: DataSpec) -> Any:
+    """The known covariates' values for the time to forecast, from a CSV or Parquet file: its
+    timestamp column (and the id column of a panel) and the job's known covariates
+    (``data.known_covariates``; the calendar columns are computed from the timestamps). Read
+    with the job's ``timestamp_column``, ``date_format`` and ``id_column``; every value must be
+    there (a missing one is named with its row and timestamp). Returns a ``SeriesCollection``
+    with the calendar columns added.
+
+    Raises:
+        ConfigError: the job has no known covariates of its own, or the file cannot be read or
+            lacks a column.
+    """
+    from swets_timeseries import SeriesCollection, TimeSeries
+    from swets_timeseries.series import as_collection
+
+    path = os.fspath(path)
+    known = list(ds.known_covariates)
+    if not known:
+        raise ConfigError(
+            "--future: the job has no known covariates besides its calendar features, which "
+            f"are computed from the timestamps; {os.path.basename(path)} is not needed"
+        )
+    sub = attrs.evolve(
+        ds,
+        path=path,
+        target=known[0],
+        covariates=(),
+        known_covariates=tuple(known[1:]),
+        static_covariates=(),
+        static_path=None,
+        dataset=None,
+        in_memory=False,
+    )
+    loaded, _, _, _ = _read_file(sub, [], future_rows=False, label="--future")
+    coll = SeriesCollection(
+        [
+            TimeSeries(
+                s.timestamps, {k: s.values[k] for k in known}, known[0], (), known[1:], id=s.id
+            )
+            for s in as_collection(loaded)
+        ]
+    )
+    return _add_calendar(coll, ds)
+
+
+def _read_file(
+    ds: DataSpec, notes: list[str], future_rows: bool | None = None, label: str = "data.path"
+) -> tuple[Any, str, tuple[str, ...], DataSpec]:
     """Read ``data.path`` through swets-timeseries' bounded readers: a regular file only (a named
-    pipe or a device is refused before it is opened, so it cannot hang), of a bounded size."""
+    pipe or a device is refused before it is opened, so it cannot hang), of a bounded size. Rows
+    after the last target value are future rows when the job has known covariates (or as
+    ``future_rows`` says)."""
     path = os.fspath(ds.path)
+    if future_rows is None:
+        future_rows = bool(ds.known_covariates)
     if not os.path.exists(path):
-        raise ConfigError(f"data.path: cannot read {path}: no such file")
+        raise ConfigError(f"{label}: cannot read {path}: no such file")
     if os.path.isdir(path):
-        raise ConfigError(f"data.path: {path} is a directory, not a CSV or Parquet file")
+        raise ConfigError(f"{label}: {path} is a directory, not a CSV or Parquet file")
     ext = os.path.splitext(path)[1].lower()
     try:
         if ext in (".parquet", ".pq"):
@@ -251,7 +467,7 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
 
         else:
             raise ConfigError(
-                f"data.path: cannot read {path}: unsupported file type {ext or '(none)'!r}; "
+                f"{label}: cannot read {path}: unsupported file type {ext or '(none)'!r}; "
                 "use a .csv or .parquet file"
             )
         target = ds.target or _default_target(columns, ds, first)
@@ -261,10 +477,13 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
         roles = {
             "target": target,
             "covariates": (*ds.covariates, *extra),
+            "known_covariates": ds.known_covariates,
+            "static_covariates": () if ds.static_path else ds.static_covariates,
             "timestamp_column": ds.timestamp_column,
             "date_format": ds.date_format,
             "policy": ds.policy,
             "series_id": os.path.splitext(os.path.basename(path))[0],
+            "future_rows": future_rows,
         }
         with _job_spelling(ds.date_format):
             data, ds = _read_panel(read, roles, ds, notes)
@@ -273,9 +492,9 @@ def _read_file(ds: DataSpec, notes: list[str]) -> tuple[Any, str, tuple[str, ...
     except SwetsError:
         raise
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"data.path: cannot read {path}: {exc}") from exc
+        raise ConfigError(f"{label}: cannot read {path}: {exc}") from exc
     except Exception as exc:  # pyarrow raises its own error types for corrupt files
-        raise ConfigError(f"data.path: cannot read {path}: {type(exc).__name__}: {exc}") from exc
+        raise ConfigError(f"{label}: cannot read {path}: {type(exc).__name__}: {exc}") from exc
     return data, target, ds.covariates, ds
 
 
@@ -416,7 +635,15 @@ def _validated_bars(
 
     def strip(s: Any) -> Any:
         keep = {k: v for k, v in s.values.items() if k not in extra}
-        return TimeSeries(s.timestamps, keep, s.target, ds.covariates, (), id=s.id)
+        return TimeSeries(
+            s.timestamps,
+            keep,
+            s.target,
+            ds.covariates,
+            s.known_covariates,
+            id=s.id,
+            static=s.static,
+        )
 
     if isinstance(data, SeriesCollection):
         return SeriesCollection([strip(s) for s in data])
@@ -429,19 +656,14 @@ def default_season_length(timestamps: np.ndarray) -> int:
     Sub-daily data: one day (48 for half-hourly, 24 for hourly); daily data: a week (5 when only
     weekdays occur, as in market data, else 7); weekly 52, monthly 12, quarterly 4; otherwise 1.
     """
-    ts = np.asarray(timestamps, dtype="datetime64[ns]")
-    if ts.shape[0] < 3:
+    step = sampling_step(timestamps)
+    if step is None:
         return 1
-    diffs = np.diff(ts[-5000:]).astype(np.int64)
-    diffs = diffs[diffs > 0]
-    if diffs.size == 0:
-        return 1
-    values, counts = np.unique(diffs, return_counts=True)
-    step = int(values[np.argmax(counts)])
-    day = 86_400 * 10**9
+    day = _DAY
     if step < day:
         return day // step if day % step == 0 else 1
     if step == day:
+        ts = np.asarray(timestamps, dtype="datetime64[ns]")
         weekday = (ts.astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
         return 5 if bool((weekday < 5).all()) else 7
     days = step / day

@@ -67,20 +67,27 @@ _POLICIES = ("raise", "warn", "drop")
 CLI_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     # flag, job key, type (bool: a flag without a value), metavar, help
     ("--model", "model.name", str, "NAME", "a registered model (see `swets list models`)"),
-    ("--lookback", "data.lookback", int, "N", "input rows per window"),
+    ("--lookback", "data.lookback", int, "N", "input rows per window (from the season)"),
     ("--horizon", "data.horizon", int, "N", "rows to forecast"),
     ("--val", "data.val", float, "F", "validation fraction (0.15)"),
     ("--test", "data.test", float, "F", "test fraction (0.15)"),
     ("--scaler", "data.scaler", str, "NAME", "standard (default), minmax, robust or none"),
     ("--scaler-per-series", "data.scaler_per_series", bool, None, "one scaler fit per series"),
-    ("--epochs", "training.epochs", int, "N", "epoch budget (20)"),
+    (
+        "--no-instance-norm",
+        "data.instance_norm",
+        False,
+        None,
+        "no instance normalization (RevIN) inside the model",
+    ),
+    ("--epochs", "training.epochs", int, "N", "epoch budget (from the data's size)"),
     ("--max-steps", "training.max_steps", int, "N", "optimizer-step budget"),
     ("--loss", "training.loss", str, "NAME", "a registered loss (mse)"),
     ("--optimizer", "training.optimizer", str, "NAME", "a registered optimizer (adam)"),
     ("--lr", "training.lr", float, "X", "learning rate (1e-3)"),
     ("--batch-size", "training.batch_size", int, "N", "windows per batch (64)"),
     ("--seed", "training.seed", int, "N", "seed of everything random (0)"),
-    ("--patience", "training.patience", int, "N", "early-stopping patience (3)"),
+    ("--patience", "training.patience", int, "N", "early-stopping patience (from the data)"),
     ("--scheduler", "training.scheduler", str, "NAME", "a registered LR scheduler"),
     ("--season-length", "training.season_length", int, "N", "seasonal period (derived)"),
     # swets train only
@@ -93,6 +100,30 @@ CLI_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
 DATA_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--target", "data.target", str, "COLUMN", "the column to forecast"),
     ("--covariates", "data.covariates", str, "COL,COL", "past covariate columns, comma-separated"),
+    (
+        "--known-covariates",
+        "data.known_covariates",
+        str,
+        "COL,COL",
+        "covariates known in advance for the horizon (promotions, prices), comma-separated",
+    ),
+    (
+        "--static-covariates",
+        "data.static_covariates",
+        str,
+        "COL,COL",
+        "columns constant per series (store type, size), comma-separated",
+    ),
+    ("--static", "data.static_path", str, "FILE", "a CSV of static covariates keyed by series id"),
+    (
+        "--calendar",
+        "data.calendar",
+        str,
+        "NAME,NAME",
+        "calendar features as known covariates: auto (default), none, or hour, dayofweek, "
+        "dayofmonth, dayofyear, month",
+    ),
+    ("--holidays", "data.holidays", str, "FILE|DATES", "holiday dates: a file or comma-separated"),
     ("--timestamp-column", "data.timestamp_column", str, "COLUMN", "the timestamp column"),
     ("--date-format", "data.date_format", str, "FORMAT", "strptime format, unix or unix_ms"),
     ("--id-column", "data.id_column", str, "COLUMN", "series id column of a long-format file"),
@@ -150,16 +181,26 @@ _AUTO_MODEL_KEYS = {
         f"the job counts the input features (1 + the number of {option('data.covariates')})"
     ),
     "seed": lambda: f"set {option('training.seed')} instead",
+    "n_future_features": lambda: (
+        f"the job counts the known covariates ({option('data.known_covariates')} and "
+        f"{option('data.calendar')})"
+    ),
+    "n_static_features": lambda: f"the job counts the {option('data.static_covariates')}",
+    "static_cardinalities": lambda: (
+        f"the job counts the categories of the {option('data.static_covariates')}"
+    ),
+    "instance_norm": lambda: f"set {option('data.instance_norm')} instead",
 }
 
 
-def _auto_model_config(factory: Any, lookback: int, horizon: int, n_features: int, seed: int):
-    """What the job gives a model factory itself: each of ``lookback`` (or ``input_size`` for a
-    factory taking that name only), ``horizon``, ``n_features`` and ``seed`` that it takes."""
-    values = {"lookback": lookback, "horizon": horizon, "n_features": n_features, "seed": seed}
+def _auto_model_config(factory: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the job gives a model factory itself: each of ``values`` (``lookback``, ``horizon``,
+    ``n_features``, ``seed``, ``n_future_features``, ``n_static_features``,
+    ``static_cardinalities``, ``instance_norm``) that it takes, and the lookback as
+    ``input_size`` to a factory taking that name only."""
     out = {k: v for k, v in values.items() if _takes(factory, k)}
     if "lookback" not in out and _takes(factory, "input_size"):
-        out["input_size"] = lookback
+        out["input_size"] = values["lookback"]
     return out
 
 
@@ -243,6 +284,72 @@ def _text(
         return value
 
     return check
+
+
+def _int_or_auto(minimum: int, optional: bool = False) -> Callable[[Any, str], Any]:
+    """An int ``>= minimum``, or ``"auto"`` (resolved from the data when the job is prepared)."""
+    check = _int(minimum, optional)
+
+    def checked(value: Any, where: str) -> Any:
+        if value == "auto":
+            return "auto"
+        try:
+            return check(value, where)
+        except ConfigError:
+            extra = ' or "none"' if optional else ""
+            raise ConfigError(
+                f'{where} must be an int >= {minimum}{extra} or "auto", got {value!r}'
+            ) from None
+
+    return checked
+
+
+def _calendar(value: Any, where: str) -> Any:
+    """``"auto"``, or calendar feature names (``"none"`` or an empty list: none)."""
+    from swets_timeseries.features import CALENDAR
+
+    if value == "auto":
+        return "auto"
+    if value is None or value == "none":
+        return ()
+    names = _names(value, where)
+    for name in names:
+        if name not in CALENDAR or name == "holiday":
+            known = [c for c in CALENDAR if c != "holiday"]
+            raise ConfigError(
+                f"{where}: unknown calendar feature {name!r}"
+                + _suggest(name, known, "features")
+                + f" (the holiday flag comes with {option('data.holidays')})"
+            )
+    return names
+
+
+def _holidays(value: Any, where: str) -> Any:
+    """A file of dates (a string naming a file), or dates: a list, or comma-separated text."""
+    if value is None or value == "none":
+        return ()
+    if isinstance(value, str):
+        parts = [v.strip() for v in value.split(",") if v.strip()]
+        if len(parts) == 1 and not _is_date(parts[0]):
+            return parts[0]  # a file, read when the job is prepared
+        value = parts
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where} must be a list of dates or a file, got {value!r:.80}")
+    out = []
+    for i, d in enumerate(value):
+        text = d.isoformat() if hasattr(d, "isoformat") else d
+        if not isinstance(text, str) or not _is_date(text):
+            raise ConfigError(f"{where}[{i}]: {d!r} is not a date (YYYY-MM-DD)")
+        out.append(text[:10])
+    return tuple(sorted(set(out)))
+
+
+def _is_date(text: str) -> bool:
+    try:
+        np.datetime64(text.strip()[:10], "D")
+    except ValueError:
+        return False
+    return len(text.strip()) >= 10 and text.strip()[4] == "-"
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
@@ -332,24 +439,44 @@ class DataSpec:
     chronological); ``gap`` (rows left out between parts); ``scaler`` (``"standard"``,
     ``"minmax"``, ``"robust"`` or ``"none"``, fitted on the training rows only) and
     ``scaler_per_series`` (one fit per series of a panel).
+
+    Covariates (docs/training.md): ``known_covariates`` (columns known in advance for the horizon:
+    promotions, planned prices; their values for the time to forecast come from the rows after
+    the last target value, or from a separate file); ``static_covariates`` (columns constant
+    within each series, or columns of ``static_path``, a CSV keyed by the series id);
+    ``calendar`` (calendar features of the timestamps as known covariates: ``"auto"`` picks them
+    from the sampling interval, ``"none"`` or ``[]`` none, or names among hour, dayofweek,
+    dayofmonth, dayofyear, month); ``holidays`` (dates, or a file of dates: a holiday flag as one
+    more known covariate). ``instance_norm`` (default true) gives the model instance
+    normalization (RevIN). ``lookback = "auto"`` (the default) takes a multiple of the season.
     """
 
     dataset: str | None = _field(None, _text(optional=True), "bundled data set name")
     path: str | None = _field(None, _text(optional=True), "CSV or Parquet file")
     target: str | None = _field(None, _text(optional=True), "target column")
     covariates: tuple[str, ...] = _field((), _names, "past covariate columns", converter=tuple)
+    known_covariates: tuple[str, ...] = _field(
+        (), _names, "columns known in advance", converter=tuple
+    )
+    static_covariates: tuple[str, ...] = _field(
+        (), _names, "columns constant per series", converter=tuple
+    )
+    static_path: str | None = _field(None, _text(optional=True), "static covariates by id (CSV)")
+    calendar: tuple[str, ...] | str = _field("auto", _calendar, "calendar features (auto or names)")
+    holidays: tuple[str, ...] | str = _field((), _holidays, "holiday dates or a file of them")
     in_memory: bool = _field(False, _bool, "the data was given in memory")
     timestamp_column: str | None = _field(None, _text(optional=True), "timestamp column")
     date_format: str | None = _field(None, _text(optional=True), "timestamp format")
     id_column: str | None = _field(None, _text(optional=True), "series id column (long format)")
     policy: str = _field("raise", _text(choices=_POLICIES), "raise, warn or drop")
-    lookback: int = _field(96, _int(1), "input rows")
+    lookback: int | str = _field("auto", _int_or_auto(1), "input rows (auto: from the season)")
     horizon: int = _field(24, _int(1), "forecast rows")
     val: float = _field(0.15, _number(0.0, 1.0, open_low=True), "validation fraction")
     test: float = _field(0.15, _number(0.0, 1.0), "test fraction")
     gap: int = _field(0, _int(0), "rows between parts")
     scaler: str | None = _field("standard", _scaler, "standard, minmax, robust or none")
     scaler_per_series: bool = _field(False, _bool, "one scaler fit per series")
+    instance_norm: bool = _field(True, _bool, "instance normalization (RevIN) in the model")
 
     @property
     def label(self) -> str:
@@ -361,10 +488,26 @@ class DataSpec:
             return "in-memory data"
         return self.dataset or "electricity"
 
+    @property
+    def known_columns(self) -> tuple[str, ...]:
+        """The model's known-future inputs: the known covariates, then the calendar columns (the
+        calendar resolved: not ``"auto"``)."""
+        from swets_timeseries.features import calendar_columns
+
+        names = () if self.calendar == "auto" else tuple(self.calendar)
+        if self.holidays:
+            names += ("holiday",)
+        return self.known_covariates + tuple(calendar_columns(names))
+
     def reading(self) -> dict[str, Any]:
-        """How a model of the job reads data: ``lookback``, ``horizon``, ``target`` and
-        ``covariates``, the keyword arguments of ``predict``, ``forecast`` and ``backtest``."""
-        roles = {"target": self.target, "covariates": list(self.covariates)}
+        """How a model of the job reads data: ``lookback``, ``horizon``, ``target``,
+        ``covariates`` and ``known_covariates`` (:attr:`known_columns`), the keyword arguments of
+        ``predict``, ``forecast`` and ``backtest``."""
+        roles = {
+            "target": self.target,
+            "covariates": list(self.covariates),
+            "known_covariates": list(self.known_columns),
+        }
         return {"lookback": self.lookback, "horizon": self.horizon, **roles}
 
     def to_dict(self) -> dict[str, Any]:
@@ -376,8 +519,9 @@ class ModelSpec:
     """The ``[model]`` section: ``name`` (a registered model) and any options of that model.
 
     The job passes ``lookback`` (or ``input_size``, the same under NeuralForecast's name),
-    ``horizon``, ``n_features`` and ``seed`` itself to a model whose factory takes them; every other
-    key is given to the factory as is.
+    ``horizon``, ``n_features``, ``n_future_features``, ``n_static_features``,
+    ``static_cardinalities``, ``instance_norm`` and ``seed`` itself to a model whose factory takes
+    them; every other key is given to the factory as is.
     """
 
     name: str = "nbeats"
@@ -392,8 +536,10 @@ class TrainingSpec:
     """The ``[training]`` section: loss, optimizer, budget, early stopping, scheduler, seed.
 
     ``loss`` defaults to ``"mse"`` (``"quantile"`` for a model with quantiles); ``weight_decay``
-    to the optimizer's own default. ``patience`` is the early-stopping patience in epochs on the
-    validation loss (leave it out or set ``patience = -1`` in the CLI to train the whole budget).
+    to the optimizer's own default. ``epochs = "auto"`` (the default) is a budget of at least 20
+    epochs and about 2000 optimizer steps (at most 500 epochs); ``patience`` is the
+    early-stopping patience in epochs on the validation loss (``"auto"``: about 300 steps, at
+    least 5 epochs; ``"none"``, or ``--no-early-stopping``, trains the whole budget).
     ``season_length`` is the seasonal period of the seasonal-naive baseline and of MASE; by default
     it is derived from the data's sampling interval (48 for half-hourly data).
     """
@@ -408,11 +554,13 @@ class TrainingSpec:
     )
     lr: float = _field(1e-3, _number(0.0, open_low=True), "learning rate")
     weight_decay: float | None = _field(None, _number(0.0, optional=True), "weight decay")
-    epochs: int | None = _field(20, _int(1, optional=True), "epoch budget")
+    epochs: int | str | None = _field("auto", _int_or_auto(1, optional=True), "epoch budget")
     max_steps: int | None = _field(None, _int(1, optional=True), "optimizer step budget")
     batch_size: int = _field(64, _int(1), "windows per batch")
     seed: int = _field(0, _int(0), "seed of the model, shuffling and dropout")
-    patience: int | None = _field(3, _int(0, optional=True), "early-stopping patience")
+    patience: int | str | None = _field(
+        "auto", _int_or_auto(0, optional=True), "early-stopping patience"
+    )
     scheduler: str | None = _field(None, _text(optional=True), "registered LR scheduler")
     scheduler_options: dict[str, Any] = attrs.field(
         factory=dict, metadata={"check": _options, "doc": "scheduler options"}
@@ -557,8 +705,17 @@ class JobSpec:
             raise ConfigError(
                 f"[data] val + test must be < 1 to leave training rows, got {data.val} + {data.test}"
             )
-        if data.target is not None and data.target in data.covariates:
-            raise ConfigError(f"data.covariates: {data.target!r} is the target")
+        roles = [("covariates", c) for c in data.covariates]
+        roles += [("known_covariates", c) for c in data.known_covariates]
+        roles += [("static_covariates", c) for c in data.static_covariates]
+        seen: dict[str, str] = {} if data.target is None else {data.target: "target"}
+        for role, c in roles:
+            if c in seen:
+                raise ConfigError(
+                    f"{option('data.' + role)}: {c!r} is already "
+                    + ("the target" if seen[c] == "target" else f"one of data.{seen[c]}")
+                )
+            seen[c] = role
         if data.scaler_per_series and data.scaler is None:
             raise ConfigError(
                 f"{option('data.scaler_per_series')}: there is no scaler to fit per series "
