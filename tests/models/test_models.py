@@ -199,7 +199,9 @@ BAD_CONFIGS = [
     ("transformer", {"positional": "rotary"}, "positional"),
     ("transformer", {"head": "mean"}, "head"),
     ("transformer", {"activation": "swish"}, "activation"),
-    ("nbeats", {"n_features": 3}, "n_features"),
+    ("nbeats", {"n_features": 0}, "n_features"),
+    ("nbeats", {"n_future_features": -1}, "n_future_features"),
+    ("tcn", {"static_cardinalities": [2], "n_static_features": 2}, "static_cardinalities"),
     ("nbeats", {"stack_types": ["generic", "fourier"]}, r"stack_types\[1\]"),
     ("nbeats", {"stack_types": []}, "stack_types"),
     ("nbeats", {"num_blocks": [1, 2]}, "num_blocks"),
@@ -232,12 +234,16 @@ def test_wrong_input_shape_names_model_expected_and_received(name):
         assert str(bad) in msg
 
 
-def test_nbeats_rejects_covariates_and_accepts_2d_or_3d_target():
+def test_nbeats_takes_2d_or_3d_target_and_past_covariates_when_built_for_them():
     model = make("nbeats").eval()
     x = sample("nbeats")
     np.testing.assert_array_equal(out_np(model, x), out_np(model, x.numpy()[:, :, 0]))
     with pytest.raises(ShapeError, match=r"NBEATSModel.*\(batch, 8\).*got shape \(4, 8, 2\)"):
         model(np.zeros((4, 8, 2), np.float32))
+    nbeatsx = make("nbeats", n_features=2).eval()  # NBEATSx: a past covariate in every block
+    assert out_np(nbeatsx, np.zeros((4, 8, 2), np.float32)).shape == (4, 3)
+    with pytest.raises(ShapeError, match=r"\(batch, 8, 2\).*got shape \(4, 8\)"):
+        nbeatsx(np.zeros((4, 8), np.float32))
     with pytest.raises(ShapeError, match=r"got shape \(4, 9\)"):
         model(np.zeros((4, 9), np.float32))
 

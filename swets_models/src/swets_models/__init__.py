@@ -1,9 +1,12 @@
 """swets-models: TCN, Transformer, LSTM and N-BEATS forecasters.
 
 Each model is a :class:`swets_core.Module` with a ``registry_name`` and a ``config()`` of plain data, so
-``swets_core.registry.create("models", model.registry_name, **model.config())`` rebuilds it. Inputs are
-``(batch, lookback, features)`` (feature 0 the target, the rest past covariates; N-BEATS takes the
-target alone); outputs ``(batch, horizon)``, or ``(batch, horizon, Q)`` with ``quantiles=[...]``.
+``swets_core.registry.create("models", model.registry_name, **model.config())`` rebuilds it. A model
+is called as ``model(x, future=None, static=None, mask=None)``: ``x`` ``(batch, lookback, features)``
+(feature 0 the target, then the past covariates and the known covariates' history), the known
+covariates over the horizon, the static covariates and the input mask (see
+:class:`ForecastingModel`); outputs ``(batch, horizon)``, or ``(batch, horizon, Q)`` with
+``quantiles=[...]``. Every model takes instance normalization (``instance_norm=True``, RevIN).
 See ``docs/models.md``.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from swets_models._base import ForecastingModel
+from swets_models.inputs import InstanceNorm, StaticCovariates
 from swets_models.lstm import LSTMModel
 from swets_models.nbeats import NBEATSModel
 from swets_models.tcn import TCNModel
@@ -28,8 +32,10 @@ MODELS: dict[str, type[ForecastingModel]] = {
 __all__ = [
     "MODELS",
     "ForecastingModel",
+    "InstanceNorm",
     "LSTMModel",
     "NBEATSModel",
+    "StaticCovariates",
     "TCNModel",
     "TransformerModel",
 ]

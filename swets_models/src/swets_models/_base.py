@@ -1,8 +1,18 @@
-"""What every forecasting model shares: configuration checks, input checks and the output head layout.
+"""What every forecasting model shares: configuration checks, input checks, the covariate inputs,
+instance normalization and the output head layout.
 
-A model reads a window ``(batch, lookback, features)`` whose feature 0 is the target and the others are
-past covariates, and returns ``(batch, horizon)`` (point forecast) or ``(batch, horizon, Q)`` when it
-was configured with ``quantiles=[q_1, ..., q_Q]``.
+A model is called as ``model(x, future=None, static=None, mask=None)``:
+
+- ``x`` ``(batch, lookback, features)``: feature 0 is the target, then the past covariates, then the
+  known covariates' history (``[targets | past covariates | known covariates' history]``);
+- ``future`` ``(batch, horizon, n_future_features)``: the known covariates over the horizon;
+- ``static`` ``(batch, n_static_features)``: the static covariates of each window's series, numbers
+  and category codes (``static_cardinalities``: 0 for a number, the number of categories otherwise);
+- ``mask`` ``(batch, lookback)``: 1 for observed input positions, 0 for padding;
+
+and returns ``(batch, horizon)`` (point forecast) or ``(batch, horizon, Q)`` when it was configured
+with ``quantiles=[q_1, ..., q_Q]``. What a model uses is declared by its class attributes
+``supports_past_covariates``, ``supports_future_covariates`` and ``supports_static_covariates``.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import numpy as np
 from swets_core import Module, Tensor, active_tape
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
+from swets_models.inputs import InstanceNorm, StaticCovariates, check_cardinalities
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 _DEFAULT_LOOKBACK = 96
@@ -137,23 +148,41 @@ class ForecastingModel(Module):
 
     Holds the configuration keys every model shares and checks inputs:
 
-    - ``n_features``: features per time step (feature 0 is the target, the rest past covariates);
+    - ``n_features``: features per time step of ``x`` (feature 0 is the target, then the past
+      covariates and the known covariates' history);
     - ``lookback``: length of the input window;
     - ``horizon``: number of future steps forecast at once (direct multi-step);
     - ``input_size``: accepted as another name for ``lookback`` (NeuralForecast's name);
       ``config()`` stores ``lookback``;
+    - ``n_future_features``: K, the known covariates given over the horizon as ``future``;
+    - ``n_static_features`` and ``static_cardinalities``: S static covariates given as ``static``,
+      each a number (cardinality 0) or a category code (embedded, see
+      :class:`swets_models.inputs.StaticCovariates`);
+    - ``instance_norm`` and ``instance_norm_affine``: reversible instance normalization of the
+      target (:class:`swets_models.inputs.InstanceNorm`, RevIN), with learnt affine parameters;
     - ``quantiles``: None for a point forecast, or the quantile levels of a quantile head;
     - ``dtype``: ``"float32"`` (default) or ``"float64"``, the parameter dtype.
 
-    The forward pass is written once, as ``_compute(p, x)`` on a :class:`swets_nn.paths.ForwardPath`
-    composing the layers' forwards (``p.forward(layer)``) and registered ops (``p.op``):
-    :meth:`forward` runs it on Tensors when a tape records and on arrays otherwise (no Tensor or
-    layer call per op: most of the time of a batch-1 forecast), :meth:`forward_arrays` on arrays.
+    The forward pass is written once, as ``_compute(p, x, future, static, mask)`` on a
+    :class:`swets_nn.paths.ForwardPath` composing the layers' forwards (``p.forward(layer)``) and
+    registered ops (``p.op``); :meth:`forward` runs it on Tensors when a tape records and on arrays
+    otherwise (no Tensor or layer call per op: most of the time of a batch-1 forecast),
+    :meth:`forward_arrays` on arrays. Instance normalization and the zeroing of padded input
+    positions wrap it here, once for every model. A call without covariates, mask or instance
+    normalization takes the same steps as before covariates existed.
 
-    Subclasses set ``registry_name`` and implement ``config()`` and ``_compute``.
+    Subclasses set ``registry_name``, call :meth:`_init_common` then (after their own layers)
+    :meth:`_init_inputs`, and implement ``config()`` and ``_compute``; :meth:`_exogenous` gives the
+    covariates a head or block reads.
     """
 
     registry_name: str = ""
+    supports_past_covariates: bool = True
+    """The model reads past covariates (and the known covariates' history) in ``x``."""
+    supports_future_covariates: bool = True
+    """The model reads known covariates over the horizon (``future``)."""
+    supports_static_covariates: bool = True
+    """The model reads static covariates (``static``)."""
 
     def _init_common(
         self,
@@ -178,6 +207,81 @@ class ForecastingModel(Module):
         self.quantiles = quantile_levels(quantiles, owner)
         self._dtype = float_dtype(dtype, owner)
         self._np_dtype = self._dtype.numpy
+        self.n_future_features = 0
+        self.static_cardinalities: list[int] = []
+        self.static_covariates: StaticCovariates | None = None
+        self.revin: InstanceNorm | None = None
+        self._plain = True  # no covariates, no instance normalization: the hot path
+        if self.n_features > 1 and not self.supports_past_covariates:
+            raise ConfigError(
+                f"{owner}: n_features must be 1: the model reads no past covariates, got "
+                f"n_features={self.n_features}"
+            )
+
+    def _check_covariates(
+        self, n_future_features: Any, n_static_features: Any, static_cardinalities: Any
+    ) -> tuple[int, list[int]]:
+        """``(K, cardinalities)`` checked against what the class supports."""
+        owner = type(self).__name__
+        k = positive_int(n_future_features, "n_future_features", owner, minimum=0)
+        s = positive_int(n_static_features, "n_static_features", owner, minimum=0)
+        cards = check_cardinalities(static_cardinalities, s, owner)
+        for count, name, kind in ((k, "n_future_features", "future"), (s, "n_static_features", "static")):
+            if count and not getattr(self, f"supports_{kind}_covariates"):
+                raise ConfigError(f"{owner}: {name} must be 0: the model reads no {kind} covariates")
+        return k, cards
+
+    def _init_inputs(
+        self,
+        n_future_features: int,
+        static_cardinalities: list[int],
+        instance_norm: Any,
+        instance_norm_affine: Any,
+        rng: np.random.Generator,
+    ) -> None:
+        """Set the covariate inputs and the instance normalization (after the model's own layers,
+        so a model without covariates draws its initial values as before)."""
+        owner = type(self).__name__
+        self.n_future_features = n_future_features
+        self.static_cardinalities = list(static_cardinalities)
+        self.instance_norm = flag(instance_norm, "instance_norm", owner)
+        self.instance_norm_affine = flag(instance_norm_affine, "instance_norm_affine", owner)
+        if self.instance_norm_affine and not self.instance_norm:
+            raise ConfigError(f"{owner}: instance_norm_affine needs instance_norm=True")
+        dt = self._dtype.value
+        if self.static_cardinalities:
+            self.static_covariates = StaticCovariates(self.static_cardinalities, rng, dt)
+        if self.instance_norm:
+            self.revin = InstanceNorm(self.instance_norm_affine, dtype=dt)
+        self._plain = not (self.n_future_features or self.static_cardinalities or self.revin)
+
+    @property
+    def n_static_features(self) -> int:
+        """S, the number of static covariates."""
+        return len(self.static_cardinalities)
+
+    @property
+    def exogenous_width(self) -> int:
+        """Values per window of the covariates :meth:`_exogenous` gives a head or block: the
+        known covariates over the horizon (``horizon * K``) and the static vector."""
+        static = 0 if self.static_covariates is None else self.static_covariates.width
+        return self.horizon * self.n_future_features + static
+
+    def _exogenous(self, p: ForwardPath, future: Any, static: Any) -> list[Any]:
+        """The covariates a head or block reads, each ``(B, width)``: the known covariates over
+        the horizon flattened step by step, and the static vector (empty without covariates)."""
+        parts = []
+        if future is not None:
+            parts.append(future.reshape(future.shape[0], self.horizon * self.n_future_features))
+        if static is not None:
+            assert self.static_covariates is not None
+            parts.append(self.static_covariates.compute(p, static))
+        return parts
+
+    def _with_exogenous(self, p: ForwardPath, h: Any, future: Any, static: Any) -> Any:
+        """``h`` ``(B, width)`` with :meth:`_exogenous` concatenated after it."""
+        parts = self._exogenous(p, future, static)
+        return h if not parts else p.op("concat", h, *parts, axis=1)
 
     # -- shapes --------------------------------------------------------------------------------
     @property
@@ -204,21 +308,50 @@ class ForecastingModel(Module):
         """A parameter whose dtype is the model's (subclasses return e.g. their head's weight)."""
         return self.parameters()[0]
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``."""
-        x = self._prepare(x)
-        if active_tape() is None:  # nothing records: the array path, one Tensor at the end
-            return Tensor(self._compute(ARRAYS, x._data))
-        return self._compute(TENSORS, x)
+    def forward(
+        self, x: Tensor, future: Any = None, static: Any = None, mask: Any = None
+    ) -> Tensor:
+        """``(batch, lookback, n_features)`` -> ``(batch, horizon)`` or ``(batch, horizon, Q)``,
+        with the known covariates ``future`` ``(batch, horizon, n_future_features)``, the static
+        covariates ``static`` ``(batch, n_static_features)`` and the input mask ``mask``
+        ``(batch, lookback)`` (1 observed, 0 padding) when given."""
+        if self._plain and future is None and static is None and mask is None:
+            x = self._prepare(x)
+            if active_tape() is None:  # nothing records: the array path, one Tensor at the end
+                return Tensor(self._compute(ARRAYS, x._data, None, None, None))
+            return self._compute(TENSORS, x, None, None, None)
+        x, future, static, mask = self._prepare_all(x, future, static, mask)
+        if active_tape() is None:
+            arrays = [None if t is None else t._data for t in (future, static, mask)]
+            return Tensor(self._run(ARRAYS, x._data, *arrays))
+        return self._run(TENSORS, x, future, static, mask)
 
-    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array, nothing recorded."""
-        if not isinstance(x, np.ndarray):
-            return self._compute(ARRAYS, self._prepare(x)._data)
-        self._check_input(x)
-        return self._compute(ARRAYS, x)
+    def forward_arrays(
+        self, x: np.ndarray, future: Any = None, static: Any = None, mask: Any = None
+    ) -> np.ndarray:
+        """:meth:`forward` on arrays, nothing recorded."""
+        if self._plain and future is None and static is None and mask is None:
+            if not isinstance(x, np.ndarray):
+                return self._compute(ARRAYS, self._prepare(x)._data, None, None, None)
+            self._check_input(x)
+            return self._compute(ARRAYS, x, None, None, None)
+        x, future, static, mask = self._prepare_all(x, future, static, mask)
+        arrays = [None if t is None else t._data for t in (future, static, mask)]
+        return self._run(ARRAYS, x._data, *arrays)
 
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
+    def _run(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
+        """:meth:`_compute` with the padded input positions zeroed and instance normalization
+        around it (statistics of the observed positions)."""
+        revin = self.revin
+        stats = None
+        if revin is not None:
+            x, stats = revin.normalize(p, x, mask)
+        if mask is not None:
+            x = p.op("mul", x, mask if x.ndim == 2 else p.unsqueeze(mask, 2))
+        y = self._compute(p, x, future, static, mask)
+        return y if stats is None else revin.denormalize(p, y, stats)
+
+    def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         raise NotImplementedError
 
     def _prepare(self, x: Any) -> Tensor:
@@ -227,6 +360,51 @@ class ForecastingModel(Module):
             x = Tensor(x) if isinstance(x, np.ndarray) else Tensor(x, self._param_dtype())
         self._check_input(x._data)
         return x
+
+    def _prepare_all(
+        self, x: Any, future: Any, static: Any, mask: Any
+    ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        """``x`` and the other inputs as Tensors, checked: shapes (the batch of ``x``), dtypes,
+        and present exactly when the model was built for them."""
+        owner = type(self).__name__
+        x = self._prepare(x)
+        batch = x.shape[0]
+        k, s = self.n_future_features, self.n_static_features
+        expected = {
+            "future": ((batch, self.horizon, k), "(batch, horizon, n_future_features)", k),
+            "static": ((batch, s), "(batch, n_static_features)", s),
+            "mask": ((batch, self.lookback), "(batch, lookback)", 1),
+        }
+        out = []
+        for name, value in (("future", future), ("static", static), ("mask", mask)):
+            shape, words, count = expected[name]
+            if value is None:
+                if count and name != "mask":
+                    raise ShapeError(
+                        f"{owner}: the model was built for {count} {name} covariate(s); pass "
+                        f"{name}= of shape {shape} = {words}"
+                    )
+                out.append(None)
+                continue
+            if not count:
+                key = "n_future_features" if name == "future" else "n_static_features"
+                raise ShapeError(
+                    f"{owner}: got {name}= but the model was built with {key}=0 (it reads no "
+                    f"{name} covariates)"
+                )
+            if not isinstance(value, Tensor):
+                value = Tensor(value) if isinstance(value, np.ndarray) else Tensor(value, x.dtype)
+            if value.shape != shape:
+                raise ShapeError(
+                    f"{owner}: expected {name} of shape {shape} = {words}, got shape {value.shape}"
+                )
+            if value._data.dtype != x._data.dtype:
+                raise DTypeError(
+                    f"{owner}: {name} has dtype {value._data.dtype}, x has {x._data.dtype}; give "
+                    "them one dtype"
+                )
+            out.append(value)
+        return x, out[0], out[1], out[2]
 
     def _check_input(self, data: np.ndarray) -> None:
         """Check ``data`` is ``(batch, lookback, n_features)`` of the parameters' dtype."""
@@ -263,6 +441,11 @@ class ForecastingModel(Module):
             "lookback": self.lookback,
             "horizon": self.horizon,
             "quantiles": None if self.quantiles is None else list(self.quantiles),
+            "n_future_features": self.n_future_features,
+            "n_static_features": self.n_static_features,
+            "static_cardinalities": list(self.static_cardinalities),
+            "instance_norm": self.instance_norm,
+            "instance_norm_affine": self.instance_norm_affine,
         }
 
     def config(self) -> dict[str, Any]:

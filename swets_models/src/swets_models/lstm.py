@@ -22,15 +22,21 @@ class LSTMModel(ForecastingModel):
 
     A stacked, batch-first :class:`swets_nn.LSTM` reads the window; a linear head maps the last
     layer's hidden state at the last step to all ``horizon`` steps at once (direct multi-step, no
-    recursion on its own forecasts).
+    recursion on its own forecasts). Known covariates over the horizon and static covariates are
+    head inputs, concatenated after the hidden state (the decoder of MQ-RNN style direct
+    forecasters, with the encoder's last state as context).
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
-        n_features: features per step (feature 0 is the target, the rest past covariates).
+        n_features: features per step (feature 0 is the target, then the past covariates and the
+            known covariates' history).
         lookback: input window length.
         horizon: steps forecast at once.
         hidden_size: LSTM hidden state size.
         num_layers: stacked LSTM layers.
         dropout: dropout between LSTM layers (training mode only; needs ``num_layers > 1`` to act).
+        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
+            :class:`~swets_models._base.ForecastingModel`).
+        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
         quantiles: None for a point forecast, else the levels of a quantile head.
         dtype: ``"float32"`` or ``"float64"``.
         rng / seed: numpy Generator or int seed for the initial parameters and dropout stream.
@@ -53,6 +59,11 @@ class LSTMModel(ForecastingModel):
         hidden_size: int = 64,
         num_layers: int = 2,
         dropout: float = 0.0,
+        n_future_features: int = 0,
+        n_static_features: int = 0,
+        static_cardinalities: list[int] | None = None,
+        instance_norm: bool = False,
+        instance_norm_affine: bool = False,
         quantiles: list[float] | None = None,
         dtype: Any = "float32",
         rng: RngLike = None,
@@ -62,6 +73,7 @@ class LSTMModel(ForecastingModel):
         super().__init__()
         owner = "LSTMModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
+        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
         self.num_layers = positive_int(num_layers, "num_layers", owner)
         self.dropout = probability(dropout, "dropout", owner)
@@ -76,13 +88,16 @@ class LSTMModel(ForecastingModel):
             rng=gen,
             dtype=dt,
         )
-        self.head = Linear(self.hidden_size, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
+        width = self.hidden_size + self.exogenous_width
+        self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
 
     def _reference_parameter(self) -> Any:
         return self.head.weight
 
     def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon, hidden_size, num_layers, dropout, quantiles, dtype``."""
+        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
+        ``hidden_size, num_layers, dropout, quantiles, dtype``."""
         return {
             **self._common_config(),
             "hidden_size": self.hidden_size,
@@ -91,7 +106,8 @@ class LSTMModel(ForecastingModel):
             "dtype": self.dtype,
         }
 
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
+    def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         _, (h_n, _) = p.forward(self.lstm)(x)
         last = h_n[-1]  # the last layer's final hidden state (batch, hidden)
+        last = self._with_exogenous(p, last, future, static)
         return self._finish(p, p.forward(self.head)(last))

@@ -1,4 +1,6 @@
-"""N-BEATS (Oreshkin, Carpov, Chapados and Bengio, ICLR 2020): generic and interpretable forecasters."""
+"""N-BEATS (Oreshkin, Carpov, Chapados and Bengio, ICLR 2020): generic and interpretable forecasters,
+with exogenous inputs to every block as NBEATSx (Olivares, Challu, Marcjasz, Weron and Dubrawski,
+International Journal of Forecasting 2023)."""
 
 from __future__ import annotations
 
@@ -53,8 +55,12 @@ class NBEATSBlock(Module):
       each expanded on the polynomial basis :func:`polynomial_basis` of degree ``p``.
     - ``seasonality``: the same on the Fourier basis :func:`fourier_basis`.
 
-    Shapes: input ``(batch, lookback)``; returns ``(backcast (batch, lookback),
-    forecast (batch, horizon * Q))`` (forecast laid out as ``(horizon, Q)`` row-major).
+    With ``exogenous`` values (NBEATSx), the fully connected layers read the residual window and
+    the covariates concatenated; the backcast still spans the residual window only.
+
+    Shapes: input ``(batch, lookback)`` (and exogenous ``(batch, exogenous)``); returns
+    ``(backcast (batch, lookback), forecast (batch, horizon * Q))`` (forecast laid out as
+    ``(horizon, Q)`` row-major).
     """
 
     def __init__(
@@ -69,13 +75,15 @@ class NBEATSBlock(Module):
         harmonics: tuple[int, int],
         rng: np.random.Generator,
         dtype: Any,
+        exogenous: int = 0,
     ) -> None:
         super().__init__()
         self.kind = kind
         self.lookback = lookback
         self.horizon = horizon
         self.n_outputs = n_outputs
-        self.layers = [Linear(lookback, layer_width, rng=rng, dtype=dtype)]
+        self.exogenous = exogenous
+        self.layers = [Linear(lookback + exogenous, layer_width, rng=rng, dtype=dtype)]
         for _ in range(num_layers - 1):
             self.layers.append(Linear(layer_width, layer_width, rng=rng, dtype=dtype))
         self._basis_b: DtypeCache | None = None
@@ -100,19 +108,24 @@ class NBEATSBlock(Module):
             self._basis_f = DtypeCache(basis_f.T)  # (H, P) @ theta_f (B, P, Q) -> (B, H, Q)
         self._pf = pf
 
-    def forward(self, x: Tensor, backcast: bool = True) -> tuple[Tensor | None, Tensor]:
+    def forward(
+        self, x: Tensor, backcast: bool = True, exogenous: Tensor | None = None
+    ) -> tuple[Tensor | None, Tensor]:
         """``(batch, lookback)`` -> ``(backcast (batch, lookback), forecast (batch, horizon * Q))``;
-        the backcast is None when ``backcast=False`` (the last block of a model needs none)."""
-        return forward_on_path(self._compute, x, backcast)
+        the backcast is None when ``backcast=False`` (the last block of a model needs none);
+        ``exogenous`` ``(batch, exogenous)`` are the covariates of a block built for them."""
+        return forward_on_path(self._compute, x, backcast, exogenous)
 
     def forward_arrays(
-        self, x: np.ndarray, backcast: bool = True
+        self, x: np.ndarray, backcast: bool = True, exogenous: np.ndarray | None = None
     ) -> tuple[np.ndarray | None, np.ndarray]:
         """:meth:`forward` on an array, nothing recorded."""
-        return self._compute(ARRAYS, x, backcast)
+        return self._compute(ARRAYS, x, backcast, exogenous)
 
-    def _compute(self, p: ForwardPath, x: Any, backcast: bool) -> tuple[Any, Any]:
-        h = x
+    def _compute(
+        self, p: ForwardPath, x: Any, backcast: bool, exogenous: Any = None
+    ) -> tuple[Any, Any]:
+        h = x if exogenous is None else p.op("concat", x, exogenous, axis=1)
         for layer in self.layers:
             h = p.op("relu", p.forward(layer)(h))
         theta = p.forward(self.theta)(h)
@@ -132,17 +145,24 @@ class NBEATSBlock(Module):
         return back, forecast.reshape(batch, self.horizon * self.n_outputs)
 
     def extra_repr(self) -> str:
-        return f"kind={self.kind!r}, layers={len(self.layers)}"
+        exogenous = f", exogenous={self.exogenous}" if self.exogenous else ""
+        return f"kind={self.kind!r}, layers={len(self.layers)}{exogenous}"
 
 
 class NBEATSModel(ForecastingModel):
     """N-BEATS forecaster (registry name ``"nbeats"``): stacks of blocks with doubly residual stacking.
 
     Every block reads the residual of the input window left by the blocks before it (its backcast is
-    subtracted) and adds its forecast to the model's forecast. The input is the target alone.
+    subtracted) and adds its forecast to the model's forecast. The residual is the target's; the
+    covariates are exogenous inputs of every block, as NBEATSx: the past covariates over the lookback
+    (features 1.. of ``x``, the known covariates' history among them), the known covariates over the
+    horizon and the static vector, flattened and concatenated with the residual at each block's
+    input. With an input ``mask`` (1 observed, 0 padding: windows zero-padded for short histories),
+    the residual is zeroed at the padded positions before the first block and after every block,
+    as the paper's reference implementation does.
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
-        n_features: must be 1 (N-BEATS forecasts from the target's own history).
+        n_features: features per step: 1 (the target alone), or the target then past covariates.
         lookback: input window length.
         horizon: steps forecast at once.
         stack_types: the stacks in order, each ``"generic"``, ``"trend"`` or ``"seasonality"``.
@@ -156,14 +176,17 @@ class NBEATSModel(ForecastingModel):
             ``floor(length / 2) - 1`` (at least 1), separately for the backcast and the forecast.
         share_weights: blocks of one stack share their parameters (the paper does so for the
             interpretable model); the stack then applies one block ``num_blocks`` times.
+        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
+            :class:`~swets_models._base.ForecastingModel`).
+        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
         quantiles: None for a point forecast, else the levels of a quantile head (the forecast
             branch of every block emits ``horizon * Q`` values).
         dtype: ``"float32"`` or ``"float64"``.
         rng / seed: numpy Generator or int seed for the initial parameters.
 
     Shapes:
-        input ``(batch, lookback)`` or ``(batch, lookback, 1)``; output ``(batch, horizon)`` or
-        ``(batch, horizon, len(quantiles))``.
+        input ``(batch, lookback)`` or ``(batch, lookback, n_features)``; output
+        ``(batch, horizon)`` or ``(batch, horizon, len(quantiles))``.
     """
 
     registry_name = "nbeats"
@@ -180,6 +203,11 @@ class NBEATSModel(ForecastingModel):
         trend_degree: int = 3,
         num_harmonics: int | None = None,
         share_weights: bool = False,
+        n_future_features: int = 0,
+        n_static_features: int = 0,
+        static_cardinalities: list[int] | None = None,
+        instance_norm: bool = False,
+        instance_norm_affine: bool = False,
         quantiles: list[float] | None = None,
         dtype: Any = "float32",
         rng: RngLike = None,
@@ -189,11 +217,7 @@ class NBEATSModel(ForecastingModel):
         super().__init__()
         owner = "NBEATSModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        if self.n_features != 1:
-            raise ConfigError(
-                f"{owner}: n_features must be 1: N-BEATS forecasts from the target alone and takes "
-                f"no covariates, got n_features={self.n_features}"
-            )
+        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
         if isinstance(stack_types, str) or not isinstance(stack_types, (list, tuple)):
             raise ConfigError(
                 f"{owner}: stack_types must be a list of 'generic', 'trend' or 'seasonality', "
@@ -222,6 +246,9 @@ class NBEATSModel(ForecastingModel):
         self.share_weights = flag(share_weights, "share_weights", owner)
         gen = resolve_rng(rng, seed, owner)
         dt = self._dtype.value
+        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
+        self._past = self.lookback * (self.n_features - 1)  # the past covariates, flattened
+        exogenous = self._past + self.exogenous_width
         # unique blocks, and the order in which they run (a shared block runs num_blocks times)
         self.blocks: list[NBEATSBlock] = []
         self._schedule: list[int] = []
@@ -240,6 +267,7 @@ class NBEATSModel(ForecastingModel):
                             harmonics,
                             gen,
                             dt,
+                            exogenous,
                         )
                     )
                 self._schedule.append(len(self.blocks) - 1)
@@ -268,8 +296,9 @@ class NBEATSModel(ForecastingModel):
         return self.blocks[0].theta.weight
 
     def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon, stack_types, num_blocks, num_layers, layer_width``
-        (per-stack lists), ``trend_degree, num_harmonics, share_weights, quantiles, dtype``."""
+        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
+        ``stack_types, num_blocks, num_layers, layer_width`` (per-stack lists), ``trend_degree,
+        num_harmonics, share_weights, quantiles, dtype``."""
         return {
             **self._common_config(),
             "stack_types": list(self.stack_types),
@@ -283,29 +312,46 @@ class NBEATSModel(ForecastingModel):
         }
 
     def _check_input(self, data: np.ndarray) -> None:
-        """Check ``data`` is ``(batch, lookback)`` or ``(batch, lookback, 1)`` of the parameters'
-        dtype."""
+        """Check ``data`` is ``(batch, lookback, n_features)`` (or ``(batch, lookback)`` for the
+        target alone) of the parameters' dtype."""
         shape = data.shape
-        ok = (len(shape) == 2 and shape[1] == self.lookback) or (
-            len(shape) == 3 and shape[1] == self.lookback and shape[2] == 1
+        f = self.n_features
+        ok = (len(shape) == 2 and shape[1] == self.lookback and f == 1) or (
+            len(shape) == 3 and shape[1] == self.lookback and shape[2] == f
         )
         if not ok:
+            alone = f"(batch, {self.lookback}) or " if f == 1 else ""
             raise ShapeError(
-                f"NBEATSModel: expected input of shape (batch, {self.lookback}) or "
-                f"(batch, {self.lookback}, 1) = (batch, lookback[, 1]) (the target alone, no "
-                f"covariates), got shape {shape}"
+                f"NBEATSModel: expected input of shape {alone}(batch, {self.lookback}, {f}) = "
+                f"(batch, lookback, features), got shape {shape}"
             )
         self._check_dtype(data)
 
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
-        """Doubly residual stacking: each block reads the residual left by the blocks before it."""
-        residual = x.reshape(x.shape[0], self.lookback) if len(x.shape) == 3 else x
+    def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
+        """Doubly residual stacking: each block reads the residual left by the blocks before it
+        (zeroed at padded positions) and the covariates."""
+        batch = x.shape[0]
+        if x.ndim == 2:
+            residual = x
+        elif self.n_features == 1:
+            residual = x.reshape(batch, self.lookback)
+        else:
+            residual = x[:, :, 0]
+        parts = self._exogenous(p, future, static)
+        if self._past:
+            parts.insert(0, x[:, :, 1:].reshape(batch, self._past))
+        exogenous = None
+        if parts:
+            exogenous = parts[0] if len(parts) == 1 else p.op("concat", *parts, axis=1)
         forecast = None
         last = len(self._schedule) - 1
         for i, index in enumerate(self._schedule):
             # the last block's backcast would feed nothing
-            backcast, f = p.forward(self.blocks[index])(residual, backcast=i != last)
+            block = p.forward(self.blocks[index])
+            backcast, f = block(residual, backcast=i != last, exogenous=exogenous)
             forecast = f if forecast is None else p.op("add", forecast, f)
             if backcast is not None:
                 residual = p.op("sub", residual, backcast)
+                if mask is not None:
+                    residual = p.op("mul", residual, mask)
         return self._finish(p, forecast)

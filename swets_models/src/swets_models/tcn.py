@@ -19,7 +19,7 @@ from swets_models._base import (
 from swets_nn import Conv1d, Dropout, Linear, init
 from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
-__all__ = ["CausalConv1d", "TCNModel", "TemporalBlock"]
+__all__ = ["CausalConv1d", "TCNModel", "TemporalBlock", "covering_levels"]
 
 
 class CausalConv1d(Module):
@@ -154,23 +154,41 @@ class TemporalBlock(Module):
         return p.op("relu", p.op("add", out, res))
 
 
+def covering_levels(lookback: int, kernel_size: int) -> int:
+    """The fewest levels whose receptive field ``1 + 2 (K - 1) (2^levels - 1)`` covers
+    ``lookback`` steps (4 when ``kernel_size`` is 1: no number of levels looks further back)."""
+    if kernel_size < 2:
+        return 4
+    levels = 1
+    while 1 + 2 * (kernel_size - 1) * (2**levels - 1) < lookback:
+        levels += 1
+    return levels
+
+
 class TCNModel(ForecastingModel):
     """Temporal convolutional network forecaster (registry name ``"tcn"``).
 
     A stack of :class:`TemporalBlock` levels with dilation ``2**i`` at level ``i``, read by a linear
     head at the last time step, which sees the whole receptive field
-    ``1 + 2 * (kernel_size - 1) * (2**levels - 1)`` steps back.
+    ``1 + 2 * (kernel_size - 1) * (2**levels - 1)`` steps back. Known covariates over the horizon
+    and static covariates are head inputs: the head reads the last step's channels, the known
+    covariates of every horizon step and the static vector, concatenated.
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
-        n_features: features per step (feature 0 is the target, the rest past covariates).
+        n_features: features per step (feature 0 is the target, then the past covariates and the
+            known covariates' history).
         lookback: input window length (``kernel_size`` must not exceed it).
         horizon: steps forecast at once.
         channels: channels of every level (an int, with ``levels``), or one int per level.
-        levels: number of levels when ``channels`` is an int (default 4); must equal
+        levels: number of levels when ``channels`` is an int; default: the fewest whose receptive
+            field covers the lookback (5 for a lookback of 96 and ``kernel_size`` 3); must equal
             ``len(channels)`` when it is a list.
         kernel_size: convolution kernel size ``K``.
         dropout: dropout after each convolution's ReLU (training mode only).
         weight_norm: weight-normalise the dilated convolutions (as the paper).
+        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
+            :class:`~swets_models._base.ForecastingModel`).
+        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
         quantiles: None for a point forecast, else the levels of a quantile head.
         dtype: ``"float32"`` or ``"float64"``.
         rng / seed: numpy Generator or int seed for the initial parameters and dropout streams.
@@ -192,6 +210,11 @@ class TCNModel(ForecastingModel):
         kernel_size: int = 3,
         dropout: float = 0.1,
         weight_norm: bool = True,
+        n_future_features: int = 0,
+        n_static_features: int = 0,
+        static_cardinalities: list[int] | None = None,
+        instance_norm: bool = False,
+        instance_norm_affine: bool = False,
         quantiles: list[float] | None = None,
         dtype: Any = "float32",
         rng: RngLike = None,
@@ -201,6 +224,7 @@ class TCNModel(ForecastingModel):
         super().__init__()
         owner = "TCNModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
+        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
         if isinstance(channels, (list, tuple)):
             if not channels:
                 raise ConfigError(f"{owner}: channels must not be empty")
@@ -211,8 +235,9 @@ class TCNModel(ForecastingModel):
                     f"when channels is a list"
                 )
         else:
-            n = 4 if levels is None else positive_int(levels, "levels", owner)
-            chans = [positive_int(channels, "channels", owner)] * n
+            kernel = positive_int(kernel_size, "kernel_size", owner)
+            n = covering_levels(self.lookback, kernel) if levels is None else levels
+            chans = [positive_int(channels, "channels", owner)] * positive_int(n, "levels", owner)
         self.channels = chans
         self.kernel_size = positive_int(kernel_size, "kernel_size", owner)
         if self.kernel_size > self.lookback:
@@ -233,7 +258,9 @@ class TCNModel(ForecastingModel):
                 )
             )
             c_in = c_out
-        self.head = Linear(c_in, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
+        width = c_in + self.exogenous_width
+        self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
 
     @property
     def receptive_field(self) -> int:
@@ -244,8 +271,8 @@ class TCNModel(ForecastingModel):
         return self.head.weight
 
     def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon, channels (list), levels, kernel_size, dropout,
-        weight_norm, quantiles, dtype``."""
+        """``n_features, lookback, horizon``, the covariate and instance-norm keys, ``channels
+        (list), levels, kernel_size, dropout, weight_norm, quantiles, dtype``."""
         return {
             **self._common_config(),
             "channels": list(self.channels),
@@ -256,9 +283,9 @@ class TCNModel(ForecastingModel):
             "dtype": self.dtype,
         }
 
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
+    def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         h = x.transpose(0, 2, 1)
         for block in self.blocks:
             h = p.forward(block)(h)
-        last = h[:, :, -1]
+        last = self._with_exogenous(p, h[:, :, -1], future, static)
         return self._finish(p, p.forward(self.head)(last))

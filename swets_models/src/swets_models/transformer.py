@@ -36,8 +36,13 @@ class TransformerModel(ForecastingModel):
       last position is the only one that has seen the whole window);
     - ``head="flatten"``: ``Linear(lookback * d_model, horizon * Q)`` on every position at once.
 
+    Known covariates over the horizon and static covariates are head inputs, concatenated after
+    what the head reads (the last position's state, or every position's): the encoder summarizes
+    the past, the head combines it with what is known of the horizon.
+
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
-        n_features: features per step (feature 0 is the target, the rest past covariates).
+        n_features: features per step (feature 0 is the target, then the past covariates and the
+            known covariates' history).
         lookback: input window length (the positional table has this many rows).
         horizon: steps forecast at once.
         d_model: model width.
@@ -51,6 +56,9 @@ class TransformerModel(ForecastingModel):
             initialised N(0, 0.02)).
         causal: mask attention so position ``t`` sees positions ``<= t`` only.
         head: ``"last"`` or ``"flatten"`` (see above).
+        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
+            :class:`~swets_models._base.ForecastingModel`).
+        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
         quantiles: None for a point forecast, else the levels of a quantile head.
         dtype: ``"float32"`` or ``"float64"``.
         rng / seed: numpy Generator or int seed for the initial parameters and dropout streams.
@@ -77,6 +85,11 @@ class TransformerModel(ForecastingModel):
         positional: str = "sinusoidal",
         causal: bool = False,
         head: str = "last",
+        n_future_features: int = 0,
+        n_static_features: int = 0,
+        static_cardinalities: list[int] | None = None,
+        instance_norm: bool = False,
+        instance_norm_affine: bool = False,
         quantiles: list[float] | None = None,
         dtype: Any = "float32",
         rng: RngLike = None,
@@ -86,6 +99,7 @@ class TransformerModel(ForecastingModel):
         super().__init__()
         owner = "TransformerModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
+        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
         self.d_model = positive_int(d_model, "d_model", owner)
         self.n_heads = positive_int(n_heads, "n_heads", owner)
         if self.d_model % self.n_heads:
@@ -125,15 +139,18 @@ class TransformerModel(ForecastingModel):
             for _ in range(self.num_layers)
         ]
         self.final_norm = LayerNorm(self.d_model, dtype=dt) if self.norm_first else None
+        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
         width = self.d_model if self.head_type == "last" else self.lookback * self.d_model
+        width += self.exogenous_width
         self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
 
     def _reference_parameter(self) -> Any:
         return self.head.weight
 
     def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon, d_model, n_heads, num_layers, dim_feedforward, dropout,
-        activation, norm_first, positional, causal, head, quantiles, dtype``."""
+        """``n_features, lookback, horizon``, the covariate and instance-norm keys, ``d_model,
+        n_heads, num_layers, dim_feedforward, dropout, activation, norm_first, positional, causal,
+        head, quantiles, dtype``."""
         return {
             **self._common_config(),
             "d_model": self.d_model,
@@ -168,7 +185,7 @@ class TransformerModel(ForecastingModel):
             h = p.forward(layer)(h, is_causal=self.causal, last_position=last_only and i == last)
         return h
 
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
+    def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         last_only = self.head_type == "last"  # only the last position reaches the head
         h = self._encode(p, x, last_only)
         if last_only:
@@ -177,4 +194,5 @@ class TransformerModel(ForecastingModel):
             h = p.forward(self.final_norm)(h)  # per position: commutes with taking the last row
         if self.head_type == "flatten":
             h = h.reshape(h.shape[0], self.lookback * self.d_model)
+        h = self._with_exogenous(p, h, future, static)
         return self._finish(p, p.forward(self.head)(h))

@@ -35,6 +35,7 @@ __all__ = [
     "StaticEncoder",
     "StaticValue",
     "is_missing",
+    "long_without_id",
     "static_from_columns",
     "static_value",
 ]
@@ -129,6 +130,16 @@ def static_from_columns(
                 )
             out[sid][name] = float(values[0]) if numeric else str(values[0])
     return out
+
+
+def long_without_id(ids: np.ndarray | None, timestamps: np.ndarray) -> bool:
+    """Whether rows read as one series (``ids`` None) repeat a timestamp: several series in long
+    format read without their id column, whose static columns are not constant. The readers then
+    leave the static covariates out, so the validation names the id column instead."""
+    if ids is not None:
+        return False
+    stamps = np.asarray(timestamps).view(np.int64)
+    return np.unique(stamps).shape[0] != stamps.shape[0]
 
 
 def _show(value: Any) -> str:

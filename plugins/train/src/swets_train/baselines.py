@@ -4,7 +4,9 @@ They are :class:`swets_core.Module` s with no parameters, the same input and out
 learned models (``(batch, lookback, features) -> (batch, horizon)``), a ``registry_name`` and a
 ``config()``, so ``registry.create("models", "seasonal_naive", horizon=24, season_length=48)`` builds
 one and a backtest compares them with a learned model in one call. The forecast is made from the
-feature ``target_index`` of the input window (0 by default: put the target first). They are written
+feature ``target_index`` of the input window (0 by default: put the target first); other features
+(past covariates) are accepted and not read, and known-future and static covariates are not taken
+(``supports_future_covariates`` and ``supports_static_covariates`` are False). They are written
 with ops, so they run batched and stay differentiable with respect to their input.
 """
 
@@ -38,6 +40,9 @@ class Baseline(Module):
     """
 
     registry_name = "baseline"
+    supports_past_covariates = True  # read past the target column, which the forecast reads alone
+    supports_future_covariates = False
+    supports_static_covariates = False
 
     def __init__(self, horizon: int, target_index: int = 0) -> None:
         super().__init__()

@@ -47,6 +47,11 @@ __all__ = [
 
 _SCALERS = ("standard", "minmax", "robust")
 
+AUTO_STEPS = 1000
+"""The optimizer steps an ``"auto"`` epoch budget is about (at least 20 epochs)."""
+AUTO_PATIENCE_STEPS = 150
+"""The optimizer steps without improvement an ``"auto"`` patience waits (at least 5 epochs)."""
+
 
 def _scaler_classes() -> dict[str, Any]:
     from swets_timeseries import MinMaxScaler, RobustScaler, StandardScaler
@@ -183,13 +188,15 @@ _KINDS = (
 
 def supports(factory: Any, kind: str) -> bool:
     """Whether a model factory uses covariates of ``kind`` (``"past"``, ``"future"``,
-    ``"static"``): its class attribute ``supports_<kind>_covariates``, else whether it takes the
-    job's key for them (``n_features``, ``n_future_features``, ``n_static_features``)."""
+    ``"static"``): its class attribute ``supports_<kind>_covariates``; without one, past
+    covariates are supported (they are features of ``x``) and the others when the factory takes
+    the job's key for them (``n_future_features``, ``n_static_features``)."""
     declared = getattr(factory, f"supports_{kind}_covariates", None)
     if declared is not None:
         return bool(declared)
-    key = {"past": "n_features", "future": "n_future_features", "static": "n_static_features"}
-    return _takes(factory, key[kind])
+    if kind == "past":
+        return True
+    return _takes(factory, {"future": "n_future_features", "static": "n_static_features"}[kind])
 
 
 def check_covariates(spec: JobSpec, known: Sequence[str] = ()) -> None:
@@ -358,21 +365,21 @@ def resolve_lookback(spec: JobSpec, series: Any, notes: list[str] | None = None)
 
 def resolve_budget(spec: JobSpec, steps_per_epoch: int, notes: list[str] | None = None) -> JobSpec:
     """The job with ``training.epochs`` and ``training.patience`` resolved from the number of
-    optimizer steps an epoch takes: ``"auto"`` epochs are about 2000 steps, at least 20 and at
-    most 500 epochs; ``"auto"`` patience about 300 steps, at least 5 epochs (small data gives
-    short epochs, whose validation loss is noisy)."""
+    optimizer steps an epoch takes: ``"auto"`` epochs are about :data:`AUTO_STEPS` steps, at least
+    20 and at most 300 epochs; ``"auto"`` patience about :data:`AUTO_PATIENCE_STEPS` steps, at
+    least 5 epochs (small data gives short epochs, whose validation loss is noisy)."""
     t = spec.training
     steps = max(1, int(steps_per_epoch))
     changes: dict[str, Any] = {}
     if t.epochs == "auto":
-        changes["epochs"] = min(500, max(20, -(-2000 // steps)))
+        changes["epochs"] = min(300, max(20, -(-AUTO_STEPS // steps)))
     if t.patience == "auto":
-        changes["patience"] = max(5, -(-300 // steps))
+        changes["patience"] = max(5, -(-AUTO_PATIENCE_STEPS // steps))
     if not changes:
         return spec
     if notes is not None and "epochs" in changes and changes["epochs"] > 20:
         notes.append(
-            f"up to {changes['epochs']} epochs of {steps} steps (about 2000 steps; set "
+            f"up to {changes['epochs']} epochs of {steps} steps (about {AUTO_STEPS} steps; set "
             f"{option('training.epochs')} to choose)"
         )
     return attrs.evolve(spec, training=attrs.evolve(t, **changes))

@@ -11,9 +11,10 @@ timestamps repeat, read without ``id_column``, is read again by the column that 
 apart when there is one (:func:`swets_timeseries.detect_id_column`; a note names it). A file whose
 columns are price bars (open, high, low, close and maybe volume: :func:`swets_timeseries.bar_columns`)
 is validated with the bar rules as well (:func:`swets_timeseries.validate_bars`: high below low,
-negative volume...), as :func:`swets_timeseries.read_csv` would. With known covariates, rows after a
-series' last target value (target empty) are its future rows: the known covariates' values for the
-time to forecast (:meth:`swets_timeseries.TimeSeries.split_future`).
+negative volume...), as :func:`swets_timeseries.read_csv` would. Rows after a series' last target
+value (target empty) are its future rows: the known covariates' values for the time to forecast
+(:meth:`swets_timeseries.TimeSeries.split_future`); without known covariates a note says they are
+not used.
 """
 
 from __future__ import annotations
@@ -350,6 +351,12 @@ def load_series(
         target = ds.target or coll.target[0]
         covs = ds.covariates
     coll = _with_roles(coll, target, covs, ds.known_covariates, label)
+    future = sum(len(s) - s.history_length() for s in coll)
+    if future and not ds.known_covariates:
+        notes.append(
+            f"{label} has {future} row(s) after the last target value (future rows), which only "
+            f"known covariates would use; name them with {option('data.known_covariates', 'COLUMNS')}"
+        )
     coll, ds = _with_static(coll, ds, label)
     ds = resolve_calendar(ds, coll, notes)
     coll = _add_calendar(coll, ds)
@@ -418,11 +425,10 @@ def _read_file(
 ) -> tuple[Any, str, tuple[str, ...], DataSpec]:
     """Read ``data.path`` through swets-timeseries' bounded readers: a regular file only (a named
     pipe or a device is refused before it is opened, so it cannot hang), of a bounded size. Rows
-    after the last target value are future rows when the job has known covariates (or as
-    ``future_rows`` says)."""
+    after the last target value are future rows (unless ``future_rows`` is False)."""
     path = os.fspath(ds.path)
     if future_rows is None:
-        future_rows = bool(ds.known_covariates)
+        future_rows = True
     if not os.path.exists(path):
         raise ConfigError(f"{label}: cannot read {path}: no such file")
     if os.path.isdir(path):

@@ -537,8 +537,8 @@ class TrainingSpec:
 
     ``loss`` defaults to ``"mse"`` (``"quantile"`` for a model with quantiles); ``weight_decay``
     to the optimizer's own default. ``epochs = "auto"`` (the default) is a budget of at least 20
-    epochs and about 2000 optimizer steps (at most 500 epochs); ``patience`` is the
-    early-stopping patience in epochs on the validation loss (``"auto"``: about 300 steps, at
+    epochs and about 1000 optimizer steps (at most 300 epochs); ``patience`` is the
+    early-stopping patience in epochs on the validation loss (``"auto"``: about 150 steps, at
     least 5 epochs; ``"none"``, or ``--no-early-stopping``, trains the whole budget).
     ``season_length`` is the seasonal period of the seasonal-naive baseline and of MASE; by default
     it is derived from the data's sampling interval (48 for half-hourly data).
