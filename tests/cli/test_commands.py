@@ -166,7 +166,9 @@ def test_train_on_a_csv_with_covariates(tmp_path):
     assert "training lstm on load.csv" in proc.stdout
     job = load_job(tmp_path / "lstm.swets")
     assert job.spec.data.covariates == ("temp",)
-    assert job.model.config()["n_features"] == 2
+    assert job.spec.data.calendar == ("hour", "dayofweek")  # hourly data: the default calendar
+    # the target, the past covariate and the history of the four calendar columns
+    assert job.model.config()["n_features"] == 6 and job.model.config()["n_future_features"] == 4
     assert job.spec.training.season_length == 24
     with open(tmp_path / "fc.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -72,8 +72,12 @@ def test_forecast_past_the_end_reads_the_known_covariates_of_the_future_rows(tmp
     assert fc.timestamps[0, 0].astype("datetime64[D]") == first and fc.values.shape == (1, HORIZON)
     # another promotion plan over the horizon changes the forecast; other temperatures do not
     series = read_series_csv(
-        data, target="sales", covariates=["temperature"], known_covariates=["promo"],
-        future_rows=True, series_id="sales",
+        data,
+        target="sales",
+        covariates=["temperature"],
+        known_covariates=["promo"],
+        future_rows=True,
+        series_id="sales",
     )
     plan = series.values["promo"].copy()
     plan[200:] = 1.0 - plan[200:]
@@ -102,17 +106,27 @@ def test_missing_or_short_future_values_are_errors_naming_the_column_and_timesta
     with pytest.raises(DataValidationError) as info:
         job.forecast()
     msg = str(info.value)
-    assert "known covariate 'promo' has no value for 2021-07-24T00:00:00Z (step 5 of the horizon" in msg
+    assert (
+        "known covariate 'promo' has no value for 2021-07-24T00:00:00Z (step 5 of the horizon"
+        in msg
+    )
     series = read_series_csv(
-        data, target="sales", covariates=["temperature"], known_covariates=["promo"],
-        future_rows=True, series_id="sales",
+        data,
+        target="sales",
+        covariates=["temperature"],
+        known_covariates=["promo"],
+        future_rows=True,
+        series_id="sales",
     )
     gap = series.values["promo"].copy()
     gap[201] = np.nan  # the second future row has no promotion plan
     with pytest.raises(DataValidationError, match="'promo' has no value for 2021-07-21T00:00:00Z"):
         job.forecast(series.with_columns(promo=gap))
     # a job that writes the forecast CSV checks it before training
-    spec["output"] = {"checkpoint": str(tmp_path / "n.swets"), "forecast_csv": str(tmp_path / "f.csv")}
+    spec["output"] = {
+        "checkpoint": str(tmp_path / "n.swets"),
+        "forecast_csv": str(tmp_path / "f.csv"),
+    }
     with pytest.raises(DataValidationError, match="'promo' has no value"):
         run_job(spec)
     assert not (tmp_path / "n.swets").exists()
@@ -121,10 +135,31 @@ def test_missing_or_short_future_values_are_errors_naming_the_column_and_timesta
 def test_forecast_with_known_covariates_from_the_command_line(tmp_path):
     data, holidays = _files(tmp_path, future=0)
     swets(
-        "train", "--data", data, "--target", "sales", "--covariates", "temperature",
-        "--known-covariates", "promo", "--holidays", holidays, "--lookback", "14", "--horizon",
-        str(HORIZON), "--max-steps", "2", "--set", "model.layer_width=16", "--set",
-        "model.num_blocks=1", "--output", "m.swets", "--no-progress", cwd=tmp_path,
+        "train",
+        "--data",
+        data,
+        "--target",
+        "sales",
+        "--covariates",
+        "temperature",
+        "--known-covariates",
+        "promo",
+        "--holidays",
+        holidays,
+        "--lookback",
+        "14",
+        "--horizon",
+        str(HORIZON),
+        "--max-steps",
+        "2",
+        "--set",
+        "model.layer_width=16",
+        "--set",
+        "model.num_blocks=1",
+        "--output",
+        "m.swets",
+        "--no-progress",
+        cwd=tmp_path,
     )
     line = one_error_line(swets("forecast", "m.swets", cwd=tmp_path, rc=None))
     assert "known covariate 'promo' has no value for 2021-07-20T00:00:00Z (step 1" in line
@@ -147,7 +182,12 @@ def _panel_file(tmp_path, regions=("north", "south", "north")):
         s = sales_example(k, days=150).series
         series.append(s.with_static(region=region, size=float(100 + 50 * k)).with_columns())
         series[-1] = TimeSeries(
-            s.timestamps, s.values, "sales", ["temperature"], ["promo"], id=f"store{k}",
+            s.timestamps,
+            s.values,
+            "sales",
+            ["temperature"],
+            ["promo"],
+            id=f"store{k}",
             static=series[-1].static,
         )
     path = tmp_path / "panel.csv"
@@ -159,8 +199,12 @@ def test_static_covariates_from_a_column_and_from_a_table(tmp_path):
     path = _panel_file(tmp_path)
     base = {
         "data": {
-            "path": str(path), "target": "sales", "known_covariates": ["promo"],
-            "static_covariates": ["region", "size"], "lookback": 14, "horizon": HORIZON,
+            "path": str(path),
+            "target": "sales",
+            "known_covariates": ["promo"],
+            "static_covariates": ["region", "size"],
+            "lookback": 14,
+            "horizon": HORIZON,
             "calendar": "none",
         },
         "model": {"name": "tcn", "channels": 4},
@@ -188,7 +232,9 @@ def test_a_model_that_cannot_use_a_kind_of_covariate_fails_in_one_line(tmp_path)
         prepare(_spec(data, holidays, model="seasonal_naive"))
     text = str(info.value)
     assert "\n" not in text
-    assert "model 'seasonal_naive' uses no known-future covariates, but the job gives it promo" in text
+    assert (
+        "model 'seasonal_naive' uses no known-future covariates, but the job gives it promo" in text
+    )
     # a baseline gets no calendar by default, and past covariates are allowed (it reads the target)
     ok = _spec(data, holidays, model="seasonal_naive")
     ok["data"].pop("known_covariates")
@@ -197,7 +243,7 @@ def test_a_model_that_cannot_use_a_kind_of_covariate_fails_in_one_line(tmp_path)
 
 
 def test_the_defaults_of_a_job_follow_the_data(tmp_path):
-    data, holidays = _files(tmp_path, future=0, days=1095)
+    data, _ = _files(tmp_path, future=0, days=1095)
     spec = {"data": {"path": str(data), "target": "sales"}, "model": {"name": "tcn"}}
     p = prepare(spec)
     d, t = p.spec.data, p.spec.training
@@ -220,7 +266,9 @@ def test_the_kept_weights_are_reported(tmp_path):
     spec["training"] = {"epochs": 4, "patience": 1, "lr": 0.5, "batch_size": 64}
     result = run_job(spec, write=False)
     k = result.kept
-    assert k["monitor"] == "val_loss" and k["epoch"] == 1 + int(np.argmin([r["val_loss"] for r in result.history]))
+    assert k["monitor"] == "val_loss" and k["epoch"] == 1 + int(
+        np.argmin([r["val_loss"] for r in result.history])
+    )
     text = result.kept_weights()
     assert text.startswith(("restored the weights of epoch", "kept the weights of the last epoch"))
     assert f"epoch {k['epoch']}" in text or f"epoch, {k['epoch']}" in text

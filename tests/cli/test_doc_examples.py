@@ -245,7 +245,7 @@ def test_every_code_block_of_the_training_guide_runs(tmp_path, monkeypatch):
                 exec(compile(b.code, f"docs/training.md:{b.line}", "exec"), space)
             spaces["whole path" if i == 0 else marker] = (space, out.getvalue(), i)
             ran.append(marker or f"line {b.line}")
-    assert len(ran) == 6, ran
+    assert len(ran) == 7, ran
 
     # the whole path prints a table laid out as the documented output after it
     space, printed, i = spaces["whole path"]
@@ -262,3 +262,9 @@ def test_every_code_block_of_the_training_guide_runs(tmp_path, monkeypatch):
     assert job["future"].values.shape == (1, 12)
     ckpt, _, _ = spaces["after the whole path above"]
     np.testing.assert_allclose(ckpt["future"].values, space["future"].values, rtol=1e-5)
+    # the covariate job: it printed what its comments say, and forecast with the plan's promotions
+    cov = next(v for v in spaces.values() if "sales_example" in v[0])
+    lines = cov[1].splitlines()
+    assert lines[0] == "49 ['dayofweek', 'dayofyear']"
+    assert lines[1] == "2024-01-01T00:00:00.000000000 (1, 24)"
+    assert cov[0]["job"].spec.data.known_covariates == ("promo",)

@@ -51,7 +51,7 @@ def test_a_job_on_data_in_memory_says_so_and_its_checkpoint_asks_for_the_data(tm
     csv = write_hourly_csv(tmp_path / "load.csv", n=200)
     series = read_series_csv(csv, target="load")
     spec = {
-        "data": {"lookback": 24, "horizon": 6},
+        "data": {"lookback": 24, "horizon": 6, "calendar": "none"},  # the target alone
         "model": {"name": "nbeats", "layer_width": 8, "num_blocks": 1},
         "training": {"max_steps": 2},
         "output": {"checkpoint": str(tmp_path / "mem.swets")},
@@ -82,7 +82,10 @@ def result_forecast(result, series):
 # -- long-format panels -----------------------------------------------------------------------------
 def test_a_long_format_panel_is_read_by_its_id_column_with_a_note(tmp_path):
     write_panel_csv(tmp_path / "panel.csv")
-    out = swets("train", "--data", "panel.csv", *SMALL, "--output", "p.swets", cwd=tmp_path)
+    no_calendar = ["--calendar", "none"]  # (its note is not the one asserted on below)
+    out = swets(
+        "train", "--data", "panel.csv", *SMALL, *no_calendar, "--output", "p.swets", cwd=tmp_path
+    )
     assert (
         "note: panel.csv repeats its timestamps: read it as 3 series in long format, one per "
         "value of column 'store' (set --id-column COLUMN to choose the column)"
@@ -96,6 +99,7 @@ def test_a_long_format_panel_is_read_by_its_id_column_with_a_note(tmp_path):
         "--id-column",
         "store",
         *SMALL,
+        *no_calendar,
         "--output",
         "q.swets",
         cwd=tmp_path,
@@ -310,7 +314,15 @@ def test_memory_errors_are_one_line_naming_the_model_and_the_size(tmp_path):
     # so large that not even the first layer is allocated (nothing is touched, on any machine)
     width = "1000000000000000"
     proc = swets(
-        "train", "--set", f"model.layer_width={width}", "--max-steps", "1", cwd=tmp_path, rc=None
+        "train",
+        "--set",
+        f"model.layer_width={width}",
+        "--max-steps",
+        "1",
+        "--calendar",
+        "none",  # the target's 96 rows are the first layer's inputs
+        cwd=tmp_path,
+        rc=None,
     )
     line = one_error_line(proc)
     assert line.startswith(

@@ -129,9 +129,17 @@ def test_prepare_errors_name_what_is_wrong(tmp_path):
         assert message in str(info.value), (d, str(info.value))
 
 
-def test_covariates_on_nbeats_are_refused_by_the_model():
-    with pytest.raises(ConfigError, match=r"model 'nbeats'.*n_features must be 1"):
-        prepare({"data": {"lookback": 24, "horizon": 6, "covariates": ["x"]}}, data=hourly_series())
+def test_covariates_on_nbeats_are_exogenous_inputs_of_every_block():
+    spec = {"data": {"lookback": 24, "horizon": 6, "covariates": ["x"], "calendar": "none"}}
+    p = prepare(spec, data=hourly_series(covariates=("x",)))
+    assert p.model.config()["n_features"] == 2  # NBEATSx: the target and its past covariate
+    # each block reads the residual window and the covariate's window
+    assert all(b.layers[0].in_features == 24 + 24 for b in p.model.blocks)
+    with pytest.raises(ConfigError, match=r"model 'naive' uses no known-future covariates"):
+        prepare(
+            {**spec, "model": {"name": "naive"}, "data": {**spec["data"], "calendar": ["hour"]}},
+            data=hourly_series(),
+        )
 
 
 def test_default_season_length_from_the_sampling_interval():
@@ -167,7 +175,8 @@ def test_prepare_is_deterministic_for_a_seed():
     np.testing.assert_array_equal(ba.x_past.numpy(), bb.x_past.numpy())
     assert a.season_length == 24 and a.spec.training.loss == "mse"
     assert a.spec.data.target == "y" and a.spec.data.covariates == ("x",)  # the data's own roles
-    assert a.model.config()["n_features"] == 2
+    # the target, its covariate and the history of the hourly calendar (hour, day of the week)
+    assert a.model.config()["n_features"] == 6 and a.model.config()["n_future_features"] == 4
     # the scaler saw the training rows only
     lo, hi = a.splits.train.rows["s"]
     y = hourly_series().column("y")

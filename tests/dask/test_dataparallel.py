@@ -277,6 +277,21 @@ def test_two_in_process_replicas_equal_one_process(series_csv, tmp_path):
     assert [r["lr"] for r in dp.history] == [r["lr"] for r in single.history]
 
 
+def test_replicas_take_the_batches_covariates_as_one_process_does(series_csv, tmp_path):
+    """Known covariates (the hourly calendar) and static covariates (a category and a number from
+    a table by id) reach the replicas' models through the executor seam as they reach the local
+    one."""
+    table = tmp_path / "static.csv"
+    table.write_text("id,kind,size\na,small,1.5\nb,large,4.0\n")
+    spec = f64(series_csv, str(tmp_path / "x.swets"), epochs=2, patience=None)
+    spec["data"]["static_path"] = str(table)
+    single = run_job(spec, write=False)
+    config = single.model.config()
+    assert config["n_future_features"] == 4 and config["static_cardinalities"] == [2, 0]
+    dp = run_job(spec, write=False, executor=_TwoInProcess())
+    assert_params_close(dp.model.state_dict(), single.model.state_dict())
+
+
 def test_replicas_that_differ_are_caught(series_csv, tmp_path):
     spec = f64(series_csv, str(tmp_path / "x.swets"), epochs=1, patience=None)
 

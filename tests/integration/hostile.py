@@ -176,7 +176,7 @@ def _not_regular(kind: str) -> Callable[[dict[str, Any], Path], Path]:
 
 def _scaler(value: float, index: str = "scale") -> Callable[[dict[str, Any]], None]:
     def mutate(tree: dict[str, Any]) -> None:
-        tree["training"]["scaler"]["stats"]["*"][index] = [value]
+        tree["training"]["scaler"]["stats"]["*"][index][0] = value  # the target's column
 
     return mutate
 

@@ -86,7 +86,9 @@ def test_gradcheck_float64_of_numeric_static_covariates_and_a_mask(name):
     x, future, static = inputs(model, batch=2)
     mask = np.ones((2, model.lookback))
     mask[0, :2] = 0.0  # the first two positions of the first window are padding
-    gradcheck(lambda xx, ff, ss: model(xx, future=ff, static=ss, mask=Tensor(mask)), x, future, static)
+    gradcheck(
+        lambda xx, ff, ss: model(xx, future=ff, static=ss, mask=Tensor(mask)), x, future, static
+    )
 
 
 @pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])

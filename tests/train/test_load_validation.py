@@ -142,7 +142,7 @@ def test_a_job_whose_data_is_a_named_pipe_is_refused_without_waiting(job_file, t
 
 def test_a_scaler_that_divides_by_zero_warns_or_fails_when_strict(job_file, tmp_path, monkeypatch):
     def zero(t):
-        t["training"]["scaler"]["stats"]["*"]["scale"] = [0.0]
+        t["training"]["scaler"]["stats"]["*"]["scale"][0] = 0.0  # the target's column
 
     path = _forge(job_file, tmp_path / "zero.swets", zero)
     monkeypatch.delenv(ck.STRICT_ENV, raising=False)

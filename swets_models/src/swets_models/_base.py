@@ -226,9 +226,14 @@ class ForecastingModel(Module):
         k = positive_int(n_future_features, "n_future_features", owner, minimum=0)
         s = positive_int(n_static_features, "n_static_features", owner, minimum=0)
         cards = check_cardinalities(static_cardinalities, s, owner)
-        for count, name, kind in ((k, "n_future_features", "future"), (s, "n_static_features", "static")):
+        for count, name, kind in (
+            (k, "n_future_features", "future"),
+            (s, "n_static_features", "static"),
+        ):
             if count and not getattr(self, f"supports_{kind}_covariates"):
-                raise ConfigError(f"{owner}: {name} must be 0: the model reads no {kind} covariates")
+                raise ConfigError(
+                    f"{owner}: {name} must be 0: the model reads no {kind} covariates"
+                )
         return k, cards
 
     def _init_inputs(

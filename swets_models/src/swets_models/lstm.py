@@ -73,7 +73,9 @@ class LSTMModel(ForecastingModel):
         super().__init__()
         owner = "LSTMModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
+        k, cards = self._check_covariates(
+            n_future_features, n_static_features, static_cardinalities
+        )
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
         self.num_layers = positive_int(num_layers, "num_layers", owner)
         self.dropout = probability(dropout, "dropout", owner)

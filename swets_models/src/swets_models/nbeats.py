@@ -217,7 +217,9 @@ class NBEATSModel(ForecastingModel):
         super().__init__()
         owner = "NBEATSModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
+        k, cards = self._check_covariates(
+            n_future_features, n_static_features, static_cardinalities
+        )
         if isinstance(stack_types, str) or not isinstance(stack_types, (list, tuple)):
             raise ConfigError(
                 f"{owner}: stack_types must be a list of 'generic', 'trend' or 'seasonality', "

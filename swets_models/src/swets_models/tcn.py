@@ -224,7 +224,9 @@ class TCNModel(ForecastingModel):
         super().__init__()
         owner = "TCNModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
+        k, cards = self._check_covariates(
+            n_future_features, n_static_features, static_cardinalities
+        )
         if isinstance(channels, (list, tuple)):
             if not channels:
                 raise ConfigError(f"{owner}: channels must not be empty")

@@ -99,7 +99,9 @@ class TransformerModel(ForecastingModel):
         super().__init__()
         owner = "TransformerModel"
         self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(n_future_features, n_static_features, static_cardinalities)
+        k, cards = self._check_covariates(
+            n_future_features, n_static_features, static_cardinalities
+        )
         self.d_model = positive_int(d_model, "d_model", owner)
         self.n_heads = positive_int(n_heads, "n_heads", owner)
         if self.d_model % self.n_heads:
