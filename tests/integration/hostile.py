@@ -274,6 +274,26 @@ FIXTURES: list[Fixture] = [
     Fixture(
         "job-lookback-mismatch", _tree(_set("metadata.user.job.data.lookback", 96)), NOT_THE_JOB
     ),
+    Fixture(
+        "job-static-encoder-junk",
+        _tree(_set("metadata.user.static_encoder", {"columns": "x", "mean": [1]})),
+        NOT_THE_JOB,
+    ),
+    Fixture(
+        "job-static-encoder-10000-categories",
+        _tree(
+            _set(
+                "metadata.user.static_encoder",
+                {
+                    "columns": ["c"],
+                    "categories": {"c": [str(i) for i in range(10_000)]},
+                    "mean": {},
+                    "std": {},
+                },
+            )
+        ),
+        NOT_THE_JOB,
+    ),
     Fixture("job-data-fifo", _job_data("fifo"), NOT_THE_DATA),
     Fixture("job-data-devzero", _job_data("devzero"), NOT_THE_DATA),
     # -- values that load but cannot forecast: refused in strict mode

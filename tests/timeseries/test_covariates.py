@@ -202,3 +202,28 @@ def test_holiday_dates_read_from_a_file_with_or_without_a_header(tmp_path):
     f.write_text("date\n2024-13-01\n")
     with pytest.raises(DataValidationError, match="line 2: '2024-13-01' is not a date"):
         read_dates(f)
+
+
+def test_static_covariates_and_future_rows_from_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    from swets_timeseries import series_from_pandas
+
+    frame = pd.DataFrame(
+        {
+            "store": ["x"] * 4 + ["y"] * 4,
+            "date": list(pd.date_range("2024-01-01", periods=4)) * 2,
+            "sales": [1.0, 2.0, 3.0, np.nan, 5.0, 6.0, np.nan, np.nan],
+            "promo": [0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+            "region": ["n"] * 4 + ["s"] * 4,
+        }
+    )
+    coll = series_from_pandas(
+        frame,
+        target="sales",
+        known_covariates=["promo"],
+        static_covariates=["region"],
+        id_column="store",
+        future_rows=True,
+    )
+    assert coll["x"].static == {"region": "n"} and coll["y"].static == {"region": "s"}
+    assert [s.history_length() for s in coll] == [3, 2]

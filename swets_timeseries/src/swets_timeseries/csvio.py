@@ -46,7 +46,7 @@ from swets_timeseries._time import NS, TimestampParseError, parse_timestamps_len
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.panel import validate_one_series
 from swets_timeseries.series import SeriesCollection, TimeSeries
-from swets_timeseries.static import StaticValue, is_missing, long_without_id, static_from_columns
+from swets_timeseries.static import StaticValue, is_missing, reader_static
 from swets_timeseries.validation import Policy, Problem, check_policy, listing
 
 PathLike = str | os.PathLike
@@ -461,11 +461,7 @@ def read_series_csv(
     source = os.path.basename(table.name)
     problems = errors.problems(ts)
     ids = None if id_column is None else np.strings.strip(table.column(id_column))
-    static = None
-    if static_covariates and not long_without_id(ids, ts):
-        static = static_from_columns(
-            ids, {c: table.text(c) for c in static_covariates}, source=source, timestamps=ts
-        )
+    static = reader_static(ids, table.text, static_covariates, source=source, timestamps=ts)
     if id_column is None:
         series = TimeSeries(
             ts,

@@ -27,7 +27,7 @@ from swets_timeseries._time import NS, zone
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.panel import validate_one_series
 from swets_timeseries.series import SeriesCollection, TimeSeries
-from swets_timeseries.static import long_without_id, static_from_columns
+from swets_timeseries.static import reader_static
 from swets_timeseries.validation import Policy, check_policy, listing
 
 
@@ -189,10 +189,8 @@ def series_from_pandas(
     )
     values = {n: _numeric(df, n, what) for n in names}
     ids = None if id_column is None else df[id_column].astype(str).to_numpy()
-    static = None
-    if static_covariates and not long_without_id(ids, ts):
-        cells = {str(c): df[c].to_numpy() for c in static_covariates}
-        static = static_from_columns(ids, cells, source=source, timestamps=ts)
+    column = lambda c: df[c].to_numpy()  # noqa: E731
+    static = reader_static(ids, column, static_covariates, source=source, timestamps=ts)
     if ids is None:
         s = TimeSeries(
             ts,

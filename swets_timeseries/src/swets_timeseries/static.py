@@ -36,6 +36,7 @@ __all__ = [
     "StaticValue",
     "is_missing",
     "long_without_id",
+    "reader_static",
     "static_from_columns",
     "static_value",
 ]
@@ -130,6 +131,23 @@ def static_from_columns(
                 )
             out[sid][name] = float(values[0]) if numeric else str(values[0])
     return out
+
+
+def reader_static(
+    ids: np.ndarray | None,
+    column: Any,
+    names: Sequence[str],
+    *,
+    source: str,
+    timestamps: np.ndarray,
+) -> dict[str, dict[str, StaticValue]] | None:
+    """What a series reader gives its series as static covariates: :func:`static_from_columns`
+    of the columns ``names`` (``column(name)`` gives one's cells), or None when there are none, or
+    when the rows read as one series repeat a timestamp (:func:`long_without_id`)."""
+    if not names or long_without_id(ids, timestamps):
+        return None
+    cells = {str(c): column(c) for c in names}
+    return static_from_columns(ids, cells, source=source, timestamps=timestamps)
 
 
 def long_without_id(ids: np.ndarray | None, timestamps: np.ndarray) -> bool:
