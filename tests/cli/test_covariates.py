@@ -174,6 +174,11 @@ def test_forecast_with_known_covariates_from_the_command_line(tmp_path):
     short.write_text("date,promo\n2021-07-20,1\n2021-07-21,0\n")
     line = one_error_line(swets("forecast", "m.swets", "--future", short, cwd=tmp_path, rc=None))
     assert "'promo' has no value for 2021-07-22T00:00:00Z (step 3 of the horizon of 7)" in line
+    pytest.importorskip("matplotlib")
+    # a plot without the plan draws the rest and says why it has no forecast beyond the data
+    drawn = swets("plot", "m.swets", "--output", "m.png", cwd=tmp_path)
+    assert (tmp_path / "m.png").stat().st_size > 0
+    assert "swets: warning: plot: no forecast beyond the data" in drawn.stderr
 
 
 def _panel_file(tmp_path, regions=("north", "south", "north")):

@@ -204,3 +204,22 @@ def test_tcn_levels_cover_the_lookback_by_default():
         assert len(model.channels) == levels and model.receptive_field >= lookback
         smaller = 1 + 2 * (kernel - 1) * (2 ** (levels - 1) - 1)
         assert levels == 1 or smaller < lookback  # the fewest that cover it
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_model_learns_from_a_known_covariate(name):
+    """A target that is its known covariate over the horizon plus a category's level: each model
+    fits it within a few dozen steps, with the covariates as inputs of its forward."""
+    from swets_optim import Adam
+    from swets_train import fit
+
+    model = make(name, dtype="float32", dropout=0.0) if name != "nbeats" else make(name, "float32")
+    x, future, static = inputs(model, batch=64, dtype="float32")
+    y = 2.0 * future[:, :, 0] + static[:, [0]]  # the first known covariate and the category
+    batch = {"x": x, "y": y.astype("float32"), "future": future, "static": static}
+    loss = registry.create("losses", "mse")
+    before = float(loss(model(x, future=future, static=static), y.astype("float32")).item())
+    history = fit(
+        model, loss, Adam(model.parameters(), lr=0.02), [batch], epochs=200, progress=False
+    )
+    assert history["loss"][-1] < 0.1 * before, (name, before, history["loss"][-1])

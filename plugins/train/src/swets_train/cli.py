@@ -266,7 +266,8 @@ def _run_train(args: argparse.Namespace) -> int:
     if t.max_steps is not None:
         budget.append(f"up to {t.max_steps} steps")
     where = "" if args.dask is None else f" on Dask ({args.dask or 'local cluster'})"
-    norm = ", instance normalization" if d.instance_norm else ""
+    config = prepared.model.config() if callable(getattr(prepared.model, "config", None)) else {}
+    norm = ", instance normalization" if config.get("instance_norm") else ""
     _say(
         f"training {spec.model.name} on {d.label}{where}: lookback {d.lookback}, horizon "
         f"{d.horizon}{norm}, {' and '.join(budget)}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -177,6 +178,7 @@ def plot_job(
     data: Any = None,
     windows: int = 4,
     series_id: str | None = None,
+    future: Any = None,
 ) -> str:
     """Plot a trained job (a :class:`~swets_train.jobs.LoadedJob`): its forecasts from the last
     ``windows`` origins of the data, one horizon apart, against the actual values, with the lookback
@@ -189,6 +191,10 @@ def plot_job(
         data: the data to plot (default: the job's data), a SeriesCollection with the job's roles.
         windows: how many consecutive forecasts to draw.
         series_id: which series of a collection (default: the first; the error lists the ids).
+        future: the known covariates over the horizon after the data, as
+            :meth:`LoadedJob.forecast <swets_train.jobs.LoadedJob.forecast>` takes them (default:
+            the data's rows after its last target value). Without them, a job with known
+            covariates draws no forecast beyond the data (a warning says why).
 
     Returns:
         The path written.
@@ -203,7 +209,8 @@ def plot_job(
             f" ... ({len(coll.ids)} series)" if len(coll.ids) > 10 else ""
         )
         raise ConfigError(f"plot: no series {sid!r} in the data; series: {shown}")
-    s = coll[sid]
+    full = coll[sid]
+    s = full.split_future()[0]  # the rows up to the last target value
     d = job.spec.data
     lookback, horizon = d.lookback, d.horizon
     n = len(s)
@@ -217,7 +224,14 @@ def plot_job(
     from swets_timeseries import SeriesCollection
 
     fc = job.predict(SeriesCollection([tail]), stride=horizon)
-    future = job.forecast(SeriesCollection([s]))
+    try:
+        beyond = job.forecast(SeriesCollection([full]), future=future)
+    except DataValidationError as exc:
+        if not d.known_covariates:
+            raise
+        # the known covariates' plan does not reach past the data: the rest is still worth drawing
+        warnings.warn(f"plot: no forecast beyond the data: {exc}", UserWarning, stacklevel=2)
+        beyond = None
     target = d.target
     name = job.spec.model.name
     span = f"{k} forecast{'s' if k > 1 else ''} of {horizon} steps"
@@ -230,5 +244,5 @@ def plot_job(
         history=job.history,
         title=f"{name} on {d.label}{more}: {span} against the actual {target}, and beyond",
         ylabel=target,
-        future=future,
+        future=beyond,
     )

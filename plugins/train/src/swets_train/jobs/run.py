@@ -282,7 +282,8 @@ def _write_outputs(p: Prepared, trainer: Any, result: JobResult, metadata: dict[
         if out.plot:
             from swets_train.plot import plot_job
 
-            plot_job(job, staged.path(out.plot, option("output.plot")), data=p.series)
+            where = staged.path(out.plot, option("output.plot"))
+            plot_job(job, where, data=p.series, future=p.future)
         staging = staged.path(path, option("output.checkpoint"))
         try:
             if trainer is not None:
