@@ -462,7 +462,8 @@ def _horizon_values(
             f"series {sid!r}: the known covariate {known[j]!r} has no value for "
             f"{_format(ts[step])} (step {step + 1} of the horizon of {horizon}); a forecast "
             f"needs the known covariates' values over the whole horizon: give them in rows "
-            f"after the last target value (target empty) or in future="
+            f"after the last target value (target empty), or in a table of future values "
+            f"(--future FILE on the command line, future= in Python)"
         )
     return ts, values
 
