@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import numpy as np
@@ -253,6 +254,32 @@ def test_input_dtype_mismatch_is_a_dtype_error(name):
     model = make(name)
     with pytest.raises(DTypeError, match="float64"):
         model(sample(name, dtype="float64"))
+
+
+SHARED_OPTIONS = [
+    "n_future_features",
+    "n_static_features",
+    "static_cardinalities",
+    "instance_norm",
+    "instance_norm_affine",
+    "quantiles",
+    "dtype",
+    "rng",
+    "seed",
+    "input_size",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_signature_names_the_shared_options_and_an_unknown_one_names_the_model(name):
+    cls = registry.get("models", name)
+    params = inspect.signature(cls).parameters
+    assert list(params)[:3] == ["n_features", "lookback", "horizon"]
+    assert list(params)[-len(SHARED_OPTIONS) :] == SHARED_OPTIONS
+    assert all(params[o].kind is inspect.Parameter.KEYWORD_ONLY for o in SHARED_OPTIONS)
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    with pytest.raises(TypeError, match=f"{cls.__name__}.*unexpected keyword argument 'colour'"):
+        make(name, colour=1)
 
 
 def test_errors_are_swets_errors():

@@ -17,6 +17,7 @@ with ``quantiles=[q_1, ..., q_Q]``. What a model uses is declared by its class a
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -25,8 +26,9 @@ import numpy as np
 
 from swets_core import Module, Tensor, active_tape
 from swets_core.dtype import DType
-from swets_core.errors import ConfigError, DTypeError, ShapeError
+from swets_core.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from swets_models.inputs import InstanceNorm, StaticCovariates, check_cardinalities
+from swets_nn import Linear
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 _DEFAULT_LOOKBACK = 96
@@ -146,34 +148,40 @@ def resolve_rng(rng: RngLike, seed: Any, owner: str) -> np.random.Generator:
 class ForecastingModel(Module):
     """Base of the swets forecasting models (TCN, Transformer, LSTM, N-BEATS).
 
-    Holds the configuration keys every model shares and checks inputs:
+    Takes the configuration every model shares and checks inputs. The forward pass is written once,
+    as ``_compute(p, x, future, static, mask)`` on a :class:`swets_nn.paths.ForwardPath` composing
+    the layers' forwards (``p.forward(layer)``) and registered ops (``p.op``); :meth:`forward` runs
+    it on Tensors when a tape records and on arrays otherwise (no Tensor or layer call per op: most
+    of the time of a batch-1 forecast), :meth:`forward_arrays` on arrays. Instance normalization and
+    the zeroing of padded input positions wrap it here, once for every model. A call without
+    covariates, mask or instance normalization takes the same steps as before covariates existed.
 
-    - ``n_features``: features per time step of ``x`` (feature 0 is the target, then the past
-      covariates and the known covariates' history);
-    - ``lookback``: length of the input window;
-    - ``horizon``: number of future steps forecast at once (direct multi-step);
-    - ``input_size``: accepted as another name for ``lookback`` (NeuralForecast's name);
-      ``config()`` stores ``lookback``;
-    - ``n_future_features``: K, the known covariates given over the horizon as ``future``;
-    - ``n_static_features`` and ``static_cardinalities``: S static covariates given as ``static``,
-      each a number (cardinality 0) or a category code (embedded, see
-      :class:`swets_models.inputs.StaticCovariates`);
-    - ``instance_norm`` and ``instance_norm_affine``: reversible instance normalization of the
-      target (:class:`swets_models.inputs.InstanceNorm`, RevIN), with learnt affine parameters;
-    - ``quantiles``: None for a point forecast, or the quantile levels of a quantile head;
-    - ``dtype``: ``"float32"`` (default) or ``"float64"``, the parameter dtype.
+    Args:
+        n_features: features per time step of ``x`` (feature 0 is the target, then the past
+            covariates and the known covariates' history).
+        lookback: length of the input window.
+        horizon: number of future steps forecast at once (direct multi-step).
+        n_future_features: K, the known covariates given over the horizon as ``future``.
+        n_static_features: S, the static covariates given as ``static``.
+        static_cardinalities: per static covariate, 0 (a number) or its number of categories.
+            A category code is embedded (:class:`swets_models.inputs.StaticCovariates`).
+        instance_norm: reversible instance normalization (RevIN) of each window's target. See
+            :class:`swets_models.inputs.InstanceNorm`.
+        instance_norm_affine: RevIN with learnt affine parameters (needs ``instance_norm``).
+        quantiles: None for a point forecast, else the levels of a quantile head.
+        dtype: ``"float32"`` or ``"float64"``.
+        rng / seed: numpy Generator or int seed for the initial parameters and dropout streams.
+        input_size: another name for ``lookback`` (NeuralForecast's); ``config()`` stores
+            ``lookback``.
 
-    The forward pass is written once, as ``_compute(p, x, future, static, mask)`` on a
-    :class:`swets_nn.paths.ForwardPath` composing the layers' forwards (``p.forward(layer)``) and
-    registered ops (``p.op``); :meth:`forward` runs it on Tensors when a tape records and on arrays
-    otherwise (no Tensor or layer call per op: most of the time of a batch-1 forecast),
-    :meth:`forward_arrays` on arrays. Instance normalization and the zeroing of padded input
-    positions wrap it here, once for every model. A call without covariates, mask or instance
-    normalization takes the same steps as before covariates existed.
-
-    Subclasses set ``registry_name``, call :meth:`_init_common` then (after their own layers)
-    :meth:`_init_inputs`, and implement ``config()`` and ``_compute``; :meth:`_exogenous` gives the
-    covariates a head or block reads.
+    A subclass names itself in its class statement (``class LSTMModel(ForecastingModel,
+    registry_name="lstm")``, or sets the ``registry_name`` attribute), takes its own options after ``n_features, lookback, horizon``
+    and the shared ones as ``**common`` (its signature, as ``inspect.signature`` and ``swets list
+    models`` show it, names them all), calls ``super().__init__(n_features, lookback, horizon,
+    **common)``, checks its own options, then takes its generator from :meth:`_generator`, builds
+    its layers and calls :meth:`_init_inputs` (and :meth:`_init_head` for a linear head); it
+    implements ``config()`` (``{**self._common_config(), ...}``) and ``_compute``;
+    :meth:`_exogenous` gives the covariates a head or block reads.
     """
 
     registry_name: str = ""
@@ -184,16 +192,37 @@ class ForecastingModel(Module):
     supports_static_covariates: bool = True
     """The model reads static covariates (``static``)."""
 
-    def _init_common(
+    def __init_subclass__(cls, registry_name: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if registry_name is not None:  # class Model(ForecastingModel, registry_name="name")
+            cls.registry_name = registry_name
+        if "__init__" in cls.__dict__:
+            cls.__signature__ = _full_signature(cls)  # type: ignore[attr-defined]
+
+    def __init__(
         self,
-        n_features: Any,
-        lookback: Any,
-        horizon: Any,
-        quantiles: Any,
-        dtype: Any,
-        input_size: Any = None,
+        n_features: int = 1,
+        lookback: int = _DEFAULT_LOOKBACK,
+        horizon: int = 24,
+        *,
+        n_future_features: int = 0,
+        n_static_features: int = 0,
+        static_cardinalities: list[int] | None = None,
+        instance_norm: bool = False,
+        instance_norm_affine: bool = False,
+        quantiles: list[float] | None = None,
+        dtype: Any = "float32",
+        rng: RngLike = None,
+        seed: int | None = None,
+        input_size: int | None = None,
+        **unknown: Any,
     ) -> None:
+        super().__init__()
         owner = type(self).__name__
+        if unknown:  # as Python words it, but naming the model rather than this base
+            raise ArgumentTypeError(
+                f"{owner}.__init__() got an unexpected keyword argument {next(iter(unknown))!r}"
+            )
         if input_size is not None:  # NeuralForecast's name for the lookback
             if lookback is not None and lookback != input_size and lookback != _DEFAULT_LOOKBACK:
                 raise ConfigError(
@@ -217,12 +246,6 @@ class ForecastingModel(Module):
                 f"{owner}: n_features must be 1: the model reads no past covariates, got "
                 f"n_features={self.n_features}"
             )
-
-    def _check_covariates(
-        self, n_future_features: Any, n_static_features: Any, static_cardinalities: Any
-    ) -> tuple[int, list[int]]:
-        """``(K, cardinalities)`` checked against what the class supports."""
-        owner = type(self).__name__
         k = positive_int(n_future_features, "n_future_features", owner, minimum=0)
         s = positive_int(n_static_features, "n_static_features", owner, minimum=0)
         cards = check_cardinalities(static_cardinalities, s, owner)
@@ -234,21 +257,32 @@ class ForecastingModel(Module):
                 raise ConfigError(
                     f"{owner}: {name} must be 0: the model reads no {kind} covariates"
                 )
-        return k, cards
+        # what the subclass's build consumes, after its own checks
+        self._pending_rng: tuple[Any, Any] | None = (rng, seed)
+        self._pending_inputs: tuple[Any, ...] | None = (
+            k,
+            cards,
+            instance_norm,
+            instance_norm_affine,
+        )
 
-    def _init_inputs(
-        self,
-        n_future_features: int,
-        static_cardinalities: list[int],
-        instance_norm: Any,
-        instance_norm_affine: Any,
-        rng: np.random.Generator,
-    ) -> None:
+    def _generator(self) -> np.random.Generator:
+        """The generator of the initial parameters (and dropout streams), from ``rng`` or ``seed``
+        (not both); called once, after the subclass's own checks."""
+        assert self._pending_rng is not None, "_generator() is called once"
+        rng, seed = self._pending_rng
+        self._pending_rng = None
+        return resolve_rng(rng, seed, type(self).__name__)
+
+    def _init_inputs(self, rng: np.random.Generator) -> None:
         """Set the covariate inputs and the instance normalization (after the model's own layers,
         so a model without covariates draws its initial values as before)."""
+        assert self._pending_inputs is not None, "_init_inputs() is called once"
+        k, cards, instance_norm, instance_norm_affine = self._pending_inputs
+        self._pending_inputs = None
         owner = type(self).__name__
-        self.n_future_features = n_future_features
-        self.static_cardinalities = list(static_cardinalities)
+        self.n_future_features = k
+        self.static_cardinalities = list(cards)
         self.instance_norm = flag(instance_norm, "instance_norm", owner)
         self.instance_norm_affine = flag(instance_norm_affine, "instance_norm_affine", owner)
         if self.instance_norm_affine and not self.instance_norm:
@@ -259,6 +293,16 @@ class ForecastingModel(Module):
         if self.instance_norm:
             self.revin = InstanceNorm(self.instance_norm_affine, dtype=dt)
         self._plain = not (self.n_future_features or self.static_cardinalities or self.revin)
+
+    def _init_head(self, width: int, rng: np.random.Generator) -> None:
+        """``self.head``: a Linear from ``width`` values and the covariates of
+        :meth:`_with_exogenous` to ``horizon * Q`` outputs (after :meth:`_init_inputs`)."""
+        self.head = Linear(
+            width + self.exogenous_width,
+            self.horizon * self.n_outputs,
+            rng=rng,
+            dtype=self._dtype.value,
+        )
 
     @property
     def n_static_features(self) -> int:
@@ -492,6 +536,23 @@ class DtypeCache:
             arr.setflags(write=False)
             self._by_dtype[dtype] = arr
         return arr
+
+
+def _full_signature(cls: type) -> inspect.Signature:
+    """The signature of ``cls`` with its ``**common`` spelt out: the keyword options of the class
+    its ``__init__`` hands them to, so jobs (which pass only what a factory names), option checks
+    and ``swets list models`` see every option."""
+    own = inspect.signature(cls.__init__)  # type: ignore[misc]
+    params = list(own.parameters.values())[1:]  # without self
+    if params and params[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        named = {p.name for p in params}
+        inherited = inspect.signature(cls.__mro__[1]).parameters.values()
+        params = params[:-1] + [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inherited
+            if p.name not in named and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+    return own.replace(parameters=params)
 
 
 __all__ = ["DtypeCache", "ForecastingModel", "RngLike", "sinusoidal_encoding"]

@@ -6,18 +6,16 @@ from typing import Any
 
 from swets_models._base import (
     ForecastingModel,
-    RngLike,
     positive_int,
     probability,
-    resolve_rng,
 )
-from swets_nn import LSTM, Linear
+from swets_nn import LSTM
 from swets_nn.paths import ForwardPath
 
 __all__ = ["LSTMModel"]
 
 
-class LSTMModel(ForecastingModel):
+class LSTMModel(ForecastingModel, registry_name="lstm"):
     """LSTM forecaster (registry name ``"lstm"``).
 
     A stacked, batch-first :class:`swets_nn.LSTM` reads the window; a linear head maps the last
@@ -25,6 +23,9 @@ class LSTMModel(ForecastingModel):
     recursion on its own forecasts). Known covariates over the horizon and static covariates are
     head inputs, concatenated after the hidden state (the decoder of MQ-RNN style direct
     forecasters, with the encoder's last state as context).
+
+    The options every model shares (the covariate inputs, instance normalization, ``quantiles``,
+    ``dtype``, ``rng``/``seed``, ``input_size``) are :class:`ForecastingModel`'s.
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
         n_features: features per step (feature 0 is the target, then the past covariates and the
@@ -34,22 +35,16 @@ class LSTMModel(ForecastingModel):
         hidden_size: LSTM hidden state size.
         num_layers: stacked LSTM layers.
         dropout: dropout between LSTM layers (training mode only; needs ``num_layers > 1`` to act).
-        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
-            :class:`~swets_models._base.ForecastingModel`).
-        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
-        quantiles: None for a point forecast, else the levels of a quantile head.
-        dtype: ``"float32"`` or ``"float64"``.
         rng / seed: numpy Generator or int seed for the initial parameters and dropout stream.
 
     Shapes:
-        input ``(batch, lookback, n_features)``; output ``(batch, horizon)`` or
+        input ``(batch, lookback, n_features)``, read one step at a time; the head reads
+        ``(batch, hidden_size + exogenous width)``; output ``(batch, horizon)`` or
         ``(batch, horizon, len(quantiles))``.
 
     Parameters: ``lstm.weight_ih_l{k}``, ``lstm.weight_hh_l{k}``, ``lstm.bias_ih_l{k}``,
     ``lstm.bias_hh_l{k}`` (PyTorch's names and gate order), ``head.weight``, ``head.bias``.
     """
-
-    registry_name = "lstm"
 
     def __init__(
         self,
@@ -59,27 +54,14 @@ class LSTMModel(ForecastingModel):
         hidden_size: int = 64,
         num_layers: int = 2,
         dropout: float = 0.0,
-        n_future_features: int = 0,
-        n_static_features: int = 0,
-        static_cardinalities: list[int] | None = None,
-        instance_norm: bool = False,
-        instance_norm_affine: bool = False,
-        quantiles: list[float] | None = None,
-        dtype: Any = "float32",
-        rng: RngLike = None,
-        seed: int | None = None,
-        input_size: int | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(n_features, lookback, horizon, **common)
         owner = "LSTMModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(
-            n_future_features, n_static_features, static_cardinalities
-        )
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
         self.num_layers = positive_int(num_layers, "num_layers", owner)
         self.dropout = probability(dropout, "dropout", owner)
-        gen = resolve_rng(rng, seed, owner)
+        gen = self._generator()
         dt = self._dtype.value
         self.lstm = LSTM(
             self.n_features,
@@ -90,9 +72,8 @@ class LSTMModel(ForecastingModel):
             rng=gen,
             dtype=dt,
         )
-        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
-        width = self.hidden_size + self.exogenous_width
-        self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+        self._init_inputs(gen)
+        self._init_head(self.hidden_size, gen)
 
     def _reference_parameter(self) -> Any:
         return self.head.weight

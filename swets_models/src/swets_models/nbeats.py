@@ -14,11 +14,9 @@ from swets_core.errors import ConfigError, ShapeError
 from swets_models._base import (
     DtypeCache,
     ForecastingModel,
-    RngLike,
     flag,
     per_stack,
     positive_int,
-    resolve_rng,
 )
 from swets_nn import Linear
 from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
@@ -149,7 +147,7 @@ class NBEATSBlock(Module):
         return f"kind={self.kind!r}, layers={len(self.layers)}{exogenous}"
 
 
-class NBEATSModel(ForecastingModel):
+class NBEATSModel(ForecastingModel, registry_name="nbeats"):
     """N-BEATS forecaster (registry name ``"nbeats"``): stacks of blocks with doubly residual stacking.
 
     Every block reads the residual of the input window left by the blocks before it (its backcast is
@@ -160,6 +158,9 @@ class NBEATSModel(ForecastingModel):
     input. With an input ``mask`` (1 observed, 0 padding: windows zero-padded for short histories),
     the residual is zeroed at the padded positions before the first block and after every block,
     as the paper's reference implementation does.
+
+    The options every model shares (the covariate inputs, instance normalization, ``quantiles``,
+    ``dtype``, ``rng``/``seed``, ``input_size``) are :class:`ForecastingModel`'s.
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
         n_features: features per step: 1 (the target alone), or the target then past covariates.
@@ -176,20 +177,14 @@ class NBEATSModel(ForecastingModel):
             ``floor(length / 2) - 1`` (at least 1), separately for the backcast and the forecast.
         share_weights: blocks of one stack share their parameters (the paper does so for the
             interpretable model); the stack then applies one block ``num_blocks`` times.
-        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
-            :class:`~swets_models._base.ForecastingModel`).
-        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
         quantiles: None for a point forecast, else the levels of a quantile head (the forecast
             branch of every block emits ``horizon * Q`` values).
-        dtype: ``"float32"`` or ``"float64"``.
         rng / seed: numpy Generator or int seed for the initial parameters.
 
     Shapes:
         input ``(batch, lookback)`` or ``(batch, lookback, n_features)``; output
         ``(batch, horizon)`` or ``(batch, horizon, len(quantiles))``.
     """
-
-    registry_name = "nbeats"
 
     def __init__(
         self,
@@ -203,23 +198,10 @@ class NBEATSModel(ForecastingModel):
         trend_degree: int = 3,
         num_harmonics: int | None = None,
         share_weights: bool = False,
-        n_future_features: int = 0,
-        n_static_features: int = 0,
-        static_cardinalities: list[int] | None = None,
-        instance_norm: bool = False,
-        instance_norm_affine: bool = False,
-        quantiles: list[float] | None = None,
-        dtype: Any = "float32",
-        rng: RngLike = None,
-        seed: int | None = None,
-        input_size: int | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(n_features, lookback, horizon, **common)
         owner = "NBEATSModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(
-            n_future_features, n_static_features, static_cardinalities
-        )
         if isinstance(stack_types, str) or not isinstance(stack_types, (list, tuple)):
             raise ConfigError(
                 f"{owner}: stack_types must be a list of 'generic', 'trend' or 'seasonality', "
@@ -246,9 +228,9 @@ class NBEATSModel(ForecastingModel):
             self.num_harmonics = positive_int(num_harmonics, "num_harmonics", owner)
             harmonics = (self.num_harmonics, self.num_harmonics)
         self.share_weights = flag(share_weights, "share_weights", owner)
-        gen = resolve_rng(rng, seed, owner)
+        gen = self._generator()
         dt = self._dtype.value
-        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
+        self._init_inputs(gen)
         self._past = self.lookback * (self.n_features - 1)  # the past covariates, flattened
         exogenous = self._past + self.exogenous_width
         # unique blocks, and the order in which they run (a shared block runs num_blocks times)

@@ -10,13 +10,11 @@ from swets_core import Module, Parameter, Tensor
 from swets_core.errors import ConfigError
 from swets_models._base import (
     ForecastingModel,
-    RngLike,
     flag,
     positive_int,
     probability,
-    resolve_rng,
 )
-from swets_nn import Conv1d, Dropout, Linear, init
+from swets_nn import Conv1d, Dropout, init
 from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 __all__ = ["CausalConv1d", "TCNModel", "TemporalBlock", "covering_levels"]
@@ -165,7 +163,7 @@ def covering_levels(lookback: int, kernel_size: int) -> int:
     return levels
 
 
-class TCNModel(ForecastingModel):
+class TCNModel(ForecastingModel, registry_name="tcn"):
     """Temporal convolutional network forecaster (registry name ``"tcn"``).
 
     A stack of :class:`TemporalBlock` levels with dilation ``2**i`` at level ``i``, read by a linear
@@ -173,6 +171,9 @@ class TCNModel(ForecastingModel):
     ``1 + 2 * (kernel_size - 1) * (2**levels - 1)`` steps back. Known covariates over the horizon
     and static covariates are head inputs: the head reads the last step's channels, the known
     covariates of every horizon step and the static vector, concatenated.
+
+    The options every model shares (the covariate inputs, instance normalization, ``quantiles``,
+    ``dtype``, ``rng``/``seed``, ``input_size``) are :class:`ForecastingModel`'s.
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
         n_features: features per step (feature 0 is the target, then the past covariates and the
@@ -186,19 +187,15 @@ class TCNModel(ForecastingModel):
         kernel_size: convolution kernel size ``K``.
         dropout: dropout after each convolution's ReLU (training mode only).
         weight_norm: weight-normalise the dilated convolutions (as the paper).
-        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
-            :class:`~swets_models._base.ForecastingModel`).
-        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
-        quantiles: None for a point forecast, else the levels of a quantile head.
-        dtype: ``"float32"`` or ``"float64"``.
-        rng / seed: numpy Generator or int seed for the initial parameters and dropout streams.
 
     Shapes:
-        input ``(batch, lookback, n_features)``; output ``(batch, horizon)`` or
-        ``(batch, horizon, len(quantiles))``.
-    """
+        input ``(batch, lookback, n_features)``, convolved as ``(batch, channels, lookback)``;
+        output ``(batch, horizon)`` or ``(batch, horizon, len(quantiles))``.
 
-    registry_name = "tcn"
+    Parameters: ``blocks.{i}.conv1`` and ``blocks.{i}.conv2`` (``weight_g``, ``weight_v`` and
+    ``bias`` with weight norm, else ``weight`` and ``bias``), ``blocks.{i}.downsample`` where the
+    channels change, ``head.weight``, ``head.bias``.
+    """
 
     def __init__(
         self,
@@ -210,23 +207,10 @@ class TCNModel(ForecastingModel):
         kernel_size: int = 3,
         dropout: float = 0.1,
         weight_norm: bool = True,
-        n_future_features: int = 0,
-        n_static_features: int = 0,
-        static_cardinalities: list[int] | None = None,
-        instance_norm: bool = False,
-        instance_norm_affine: bool = False,
-        quantiles: list[float] | None = None,
-        dtype: Any = "float32",
-        rng: RngLike = None,
-        seed: int | None = None,
-        input_size: int | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(n_features, lookback, horizon, **common)
         owner = "TCNModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(
-            n_future_features, n_static_features, static_cardinalities
-        )
         if isinstance(channels, (list, tuple)):
             if not channels:
                 raise ConfigError(f"{owner}: channels must not be empty")
@@ -249,7 +233,7 @@ class TCNModel(ForecastingModel):
             )
         self.dropout = probability(dropout, "dropout", owner)
         self.weight_norm = flag(weight_norm, "weight_norm", owner)
-        gen = resolve_rng(rng, seed, owner)
+        gen = self._generator()
         dt = self._dtype.value
         self.blocks = []
         c_in = self.n_features
@@ -260,9 +244,8 @@ class TCNModel(ForecastingModel):
                 )
             )
             c_in = c_out
-        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
-        width = c_in + self.exogenous_width
-        self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+        self._init_inputs(gen)
+        self._init_head(c_in, gen)
 
     @property
     def receptive_field(self) -> int:

@@ -11,12 +11,10 @@ from swets_core.errors import ConfigError
 from swets_models._base import (
     DtypeCache,
     ForecastingModel,
-    RngLike,
     choice,
     flag,
     positive_int,
     probability,
-    resolve_rng,
     sinusoidal_encoding,
 )
 from swets_nn import Dropout, LayerNorm, Linear, TransformerEncoderLayer, init
@@ -25,7 +23,7 @@ from swets_nn.paths import ForwardPath, forward_on_path
 __all__ = ["TransformerModel"]
 
 
-class TransformerModel(ForecastingModel):
+class TransformerModel(ForecastingModel, registry_name="transformer"):
     """Transformer encoder forecaster (registry name ``"transformer"``).
 
     ``h = Linear(n_features, d_model)(x) + PE``, dropout, ``num_layers`` encoder layers (self-attention
@@ -39,6 +37,9 @@ class TransformerModel(ForecastingModel):
     Known covariates over the horizon and static covariates are head inputs, concatenated after
     what the head reads (the last position's state, or every position's): the encoder summarizes
     the past, the head combines it with what is known of the horizon.
+
+    The options every model shares (the covariate inputs, instance normalization, ``quantiles``,
+    ``dtype``, ``rng``/``seed``, ``input_size``) are :class:`ForecastingModel`'s.
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
         n_features: features per step (feature 0 is the target, then the past covariates and the
@@ -56,19 +57,15 @@ class TransformerModel(ForecastingModel):
             initialised N(0, 0.02)).
         causal: mask attention so position ``t`` sees positions ``<= t`` only.
         head: ``"last"`` or ``"flatten"`` (see above).
-        n_future_features, n_static_features, static_cardinalities: the covariate inputs (see
-            :class:`~swets_models._base.ForecastingModel`).
-        instance_norm, instance_norm_affine: reversible instance normalization (RevIN).
-        quantiles: None for a point forecast, else the levels of a quantile head.
-        dtype: ``"float32"`` or ``"float64"``.
-        rng / seed: numpy Generator or int seed for the initial parameters and dropout streams.
 
     Shapes:
-        input ``(batch, lookback, n_features)``; output ``(batch, horizon)`` or
-        ``(batch, horizon, len(quantiles))``.
-    """
+        input ``(batch, lookback, n_features)``, encoded as ``(batch, lookback, d_model)``;
+        output ``(batch, horizon)`` or ``(batch, horizon, len(quantiles))``.
 
-    registry_name = "transformer"
+    Parameters: ``input_proj``, ``pos_embedding`` (learned positions), ``layers.{k}`` (PyTorch's
+    names: ``self_attn.in_proj_weight``, ``linear1``, ``norm1``...), ``final_norm`` (pre-norm),
+    ``head``.
+    """
 
     def __init__(
         self,
@@ -85,23 +82,10 @@ class TransformerModel(ForecastingModel):
         positional: str = "sinusoidal",
         causal: bool = False,
         head: str = "last",
-        n_future_features: int = 0,
-        n_static_features: int = 0,
-        static_cardinalities: list[int] | None = None,
-        instance_norm: bool = False,
-        instance_norm_affine: bool = False,
-        quantiles: list[float] | None = None,
-        dtype: Any = "float32",
-        rng: RngLike = None,
-        seed: int | None = None,
-        input_size: int | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(n_features, lookback, horizon, **common)
         owner = "TransformerModel"
-        self._init_common(n_features, lookback, horizon, quantiles, dtype, input_size)
-        k, cards = self._check_covariates(
-            n_future_features, n_static_features, static_cardinalities
-        )
         self.d_model = positive_int(d_model, "d_model", owner)
         self.n_heads = positive_int(n_heads, "n_heads", owner)
         if self.d_model % self.n_heads:
@@ -116,7 +100,7 @@ class TransformerModel(ForecastingModel):
         self.positional = choice(positional, "positional", owner, ("sinusoidal", "learned"))
         self.causal = flag(causal, "causal", owner)
         self.head_type = choice(head, "head", owner, ("last", "flatten"))
-        gen = resolve_rng(rng, seed, owner)
+        gen = self._generator()
         dt = self._dtype.value
         self.input_proj = Linear(self.n_features, self.d_model, rng=gen, dtype=dt)
         self._pe: DtypeCache | None = None
@@ -141,10 +125,9 @@ class TransformerModel(ForecastingModel):
             for _ in range(self.num_layers)
         ]
         self.final_norm = LayerNorm(self.d_model, dtype=dt) if self.norm_first else None
-        self._init_inputs(k, cards, instance_norm, instance_norm_affine, gen)
+        self._init_inputs(gen)
         width = self.d_model if self.head_type == "last" else self.lookback * self.d_model
-        width += self.exogenous_width
-        self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
+        self._init_head(width, gen)
 
     def _reference_parameter(self) -> Any:
         return self.head.weight
