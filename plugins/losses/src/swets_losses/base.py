@@ -67,6 +67,8 @@ class Loss:
     """
 
     name: ClassVar[str] = "loss"
+    summary: ClassVar[str] = ""
+    """The one line ``swets list`` shows for the registered class."""
     _config_keys: ClassVar[tuple[str, ...]] = ()
     _call_keys: ClassVar[tuple[str, ...]] = ()
 

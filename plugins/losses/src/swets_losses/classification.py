@@ -37,6 +37,7 @@ class CrossEntropyLoss(Loss):
     """
 
     name = "cross_entropy"
+    summary = "Cross-entropy of logits vs class indices."
     _config_keys = ("weight", "ignore_index", "label_smoothing")
 
     def __init__(

@@ -12,13 +12,16 @@ from swets_losses.scale_free import MAPELoss, MASELoss, SMAPELoss
 
 @hookimpl
 def swets_register_losses(register: Any) -> None:
-    """Register every loss of swets-losses."""
-    register("mse", MSELoss, doc="Mean squared error.")
-    register("mae", MAELoss, doc="Mean absolute error (L1).")
-    register("huber", HuberLoss, doc="Huber loss with threshold delta.")
-    register("cross_entropy", CrossEntropyLoss, doc="Cross-entropy of logits vs class indices.")
-    register("quantile", QuantileLoss, doc="Pinball loss over several quantile levels at once.")
-    register("gaussian_nll", GaussianNLLLoss, doc="Gaussian negative log-likelihood (mean, var).")
-    register("mape", MAPELoss, doc="Mean absolute percentage error (a fraction, eps-clamped).")
-    register("smape", SMAPELoss, doc="Symmetric MAPE, in [0, 2].")
-    register("mase", MASELoss, doc="Mean absolute scaled error (seasonal naive in-sample scale).")
+    """Register every loss of swets-losses (each under its ``name``, with its ``summary``)."""
+    for cls in (
+        MSELoss,
+        MAELoss,
+        HuberLoss,
+        CrossEntropyLoss,
+        QuantileLoss,
+        GaussianNLLLoss,
+        MAPELoss,
+        SMAPELoss,
+        MASELoss,
+    ):
+        register(cls.name, cls, doc=cls.summary)

@@ -23,6 +23,7 @@ class MSELoss(Loss):
     """
 
     name = "mse"
+    summary = "Mean squared error."
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return ops.square(pred - target)
@@ -35,6 +36,7 @@ class MAELoss(Loss):
     """
 
     name = "mae"
+    summary = "Mean absolute error (L1)."
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         return ops.abs(pred - target)
@@ -51,6 +53,7 @@ class HuberLoss(Loss):
     """
 
     name = "huber"
+    summary = "Huber loss with threshold delta."
     _config_keys = ("delta",)
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
@@ -79,6 +82,7 @@ class QuantileLoss(Loss):
     """
 
     name = "quantile"
+    summary = "Pinball loss over several quantile levels at once."
     _config_keys = ("quantiles",)
 
     def __init__(
@@ -161,6 +165,7 @@ class GaussianNLLLoss(Loss):
     """
 
     name = "gaussian_nll"
+    summary = "Gaussian negative log-likelihood (mean, var)."
     _config_keys = ("full", "eps")
     _call_keys = ("var",)
 

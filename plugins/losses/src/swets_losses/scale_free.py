@@ -42,6 +42,7 @@ class MAPELoss(_RatioLoss):
     """
 
     name = "mape"
+    summary = "Mean absolute percentage error (a fraction, eps-clamped)."
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         denom = ops.maximum(ops.abs(target), self.eps)
@@ -72,6 +73,7 @@ class SMAPELoss(_RatioLoss):
     """
 
     name = "smape"
+    summary = "Symmetric MAPE, in [0, 2]."
     _config_keys = ("eps", "mean_over")
 
     def __init__(
@@ -122,6 +124,7 @@ class MASELoss(Loss):
     """
 
     name = "mase"
+    summary = "Mean absolute scaled error (seasonal naive in-sample scale)."
     _config_keys = ("m", "scale", "eps")
     _call_keys = ("insample", "scale")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from swets_core.checks import is_int
@@ -93,3 +95,27 @@ def choice(owner: str, name: str, value: Any, options: tuple[str, ...]) -> str:
             f"{owner}: {name} must be one of {', '.join(repr(o) for o in options)}, got {value!r}"
         )
     return value
+
+
+HYPER: Mapping[str, Callable[[str, str, Any], Any]] = MappingProxyType(
+    {
+        "lr": non_negative,
+        "betas": betas,
+        "alpha": unit_interval,
+        "eps": non_negative,
+        "weight_decay": non_negative,
+        "momentum": non_negative,
+        "dampening": unit_interval,
+        "centered": boolean,
+        "nesterov": boolean,
+        "amsgrad": boolean,
+        "maximize": boolean,
+        "decoupled_weight_decay": boolean,
+    }
+)
+"""The check of each hyper-parameter the optimizers share, by name: one definition each."""
+
+
+def hyper(*names: str) -> Mapping[str, Callable[[str, str, Any], Any]]:
+    """The checks of ``names`` from :data:`HYPER`, in that order: an optimizer's ``_hyper``."""
+    return MappingProxyType({name: HYPER[name] for name in names})

@@ -41,15 +41,10 @@ class Adam(Optimizer):
     """
 
     name = "adam"
-    _hyper: ClassVar[Mapping[str, Check]] = {
-        "lr": v.non_negative,
-        "betas": v.betas,
-        "eps": v.non_negative,
-        "weight_decay": v.non_negative,
-        "amsgrad": v.boolean,
-        "maximize": v.boolean,
-        "decoupled_weight_decay": v.boolean,
-    }
+    summary = "Adam (AMSGrad, L2 weight decay, maximize)."
+    _hyper: ClassVar[Mapping[str, Check]] = v.hyper(
+        "lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"
+    )
     _scalar_state = ("step",)
     _array_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _required_state = ("step", "exp_avg", "exp_avg_sq")
@@ -139,6 +134,7 @@ class AdamW(Adam):
     """
 
     name = "adamw"
+    summary = "AdamW: Adam with decoupled weight decay."
 
     def __init__(
         self,
@@ -153,11 +149,11 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(
             params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            amsgrad=amsgrad,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
             maximize=maximize,
             decoupled_weight_decay=True,
         )

@@ -64,6 +64,8 @@ class LRScheduler:
     """
 
     name: ClassVar[str] = "lr_scheduler"
+    summary: ClassVar[str] = ""
+    """The one line ``swets list`` shows for the registered class."""
     _config_keys: ClassVar[tuple[str, ...]] = ()
     _extra_keys: ClassVar[tuple[str, ...]] = ()
 
@@ -210,6 +212,7 @@ class StepLR(LRScheduler):
     """
 
     name = "step_lr"
+    summary = "Decay the lr by gamma every step_size epochs."
     _config_keys = ("step_size", "gamma")
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
@@ -238,6 +241,7 @@ class MultiStepLR(LRScheduler):
     """
 
     name = "multi_step_lr"
+    summary = "Decay the lr by gamma at each milestone."
     _config_keys = ("milestones", "gamma")
 
     def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: float = 0.1) -> None:
@@ -275,6 +279,7 @@ class ExponentialLR(LRScheduler):
     """
 
     name = "exponential_lr"
+    summary = "Decay the lr by gamma every epoch."
     _config_keys = ("gamma",)
 
     def __init__(self, optimizer: Any, gamma: float) -> None:
@@ -305,6 +310,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     name = "cosine_annealing_lr"
+    summary = "Cosine annealing over T_max epochs."
     _config_keys = ("T_max", "eta_min")
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0) -> None:
@@ -348,6 +354,7 @@ class LinearLR(LRScheduler):
     """
 
     name = "linear_lr"
+    summary = "Linear warm-up (or decay) of the lr factor."
     _config_keys = ("start_factor", "end_factor", "total_iters")
 
     def __init__(
@@ -396,6 +403,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """
 
     name = "cosine_annealing_warm_restarts"
+    summary = "Cosine annealing with warm restarts (SGDR)."
     _config_keys = ("T_0", "T_mult", "eta_min")
     _extra_keys = ("T_i", "T_cur")
 
@@ -455,6 +463,7 @@ class SequentialLR(LRScheduler):
     """
 
     name = "sequential_lr"
+    summary = "Schedulers one after another, at milestones."
 
     def __init__(
         self,
@@ -609,6 +618,7 @@ class OneCycleLR(LRScheduler):
     """
 
     name = "one_cycle_lr"
+    summary = "The 1cycle policy (lr and momentum)."
     _config_keys = (
         "total_steps",
         "anneal_strategy",
@@ -784,6 +794,7 @@ class ReduceLROnPlateau:
     """
 
     name = "reduce_lr_on_plateau"
+    summary = "Reduce the lr when a metric plateaus."
     needs_metric = True
     """``step`` takes the monitored metric: the trainer steps it per epoch with that value."""
     _keys = (

@@ -9,7 +9,8 @@ parameter's id never changes. The gradient arrays are only read: they may share 
 Subclasses implement three things:
 
 * ``_hyper``: the hyper-parameters, each with the check that validates and normalises it (raising
-  :class:`~swets_core.errors.ConfigError` naming the bad one); ``__init__`` passes its arguments
+  :class:`~swets_core.errors.ConfigError` naming the bad one; ``_validate.hyper(*names)`` gives the
+  one check of each shared name, ``lr``, ``eps``...); ``__init__`` passes its arguments
   through :meth:`Optimizer._defaults`, and a rule tying several together goes in an override of
   ``_check_hyper``;
 * ``_init_state(param, group)``: the per-parameter state created the first time a parameter gets a
@@ -50,6 +51,8 @@ class Optimizer:
     """
 
     name: ClassVar[str] = "optimizer"
+    summary: ClassVar[str] = ""
+    """The one line ``swets list`` shows for the registered class."""
     _hyper: ClassVar[Mapping[str, Check]] = {}
     _scalar_state: ClassVar[tuple[str, ...]] = ()
     _array_state: ClassVar[tuple[str, ...]] = ()

@@ -20,32 +20,32 @@ from swets_optim.lr_scheduler import (
 from swets_optim.rmsprop import RMSprop
 from swets_optim.sgd import SGD
 
+SCHEDULERS = (
+    StepLR,
+    MultiStepLR,
+    ExponentialLR,
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    LinearLR,
+    SequentialLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+)
+"""The registered schedulers, in the order ``swets list schedulers`` was written in."""
+
 
 @hookimpl
 def swets_register_optimizers(register: Any) -> None:
-    """Register sgd, adam, adamw and rmsprop."""
-    register("sgd", SGD, doc="Stochastic gradient descent (momentum, dampening, Nesterov, L2).")
-    register("adam", Adam, doc="Adam (AMSGrad, L2 weight decay, maximize).")
-    register("adamw", AdamW, doc="AdamW: Adam with decoupled weight decay.")
-    register("rmsprop", RMSprop, doc="RMSprop (centered, momentum, L2 weight decay).")
+    """Register sgd, adam, adamw and rmsprop (each under its ``name``, with its ``summary``)."""
+    for cls in (SGD, Adam, AdamW, RMSprop):
+        register(cls.name, cls, doc=cls.summary)
 
 
 @hookimpl
 def swets_register_schedulers(register: Any) -> None:
-    """Register the learning-rate schedulers."""
-    register("step_lr", StepLR, doc="Decay the lr by gamma every step_size epochs.")
-    register("multi_step_lr", MultiStepLR, doc="Decay the lr by gamma at each milestone.")
-    register("exponential_lr", ExponentialLR, doc="Decay the lr by gamma every epoch.")
-    register("cosine_annealing_lr", CosineAnnealingLR, doc="Cosine annealing over T_max epochs.")
-    register(
-        "cosine_annealing_warm_restarts",
-        CosineAnnealingWarmRestarts,
-        doc="Cosine annealing with warm restarts (SGDR).",
-    )
-    register("linear_lr", LinearLR, doc="Linear warm-up (or decay) of the lr factor.")
-    register("sequential_lr", SequentialLR, doc="Schedulers one after another, at milestones.")
-    register("one_cycle_lr", OneCycleLR, doc="The 1cycle policy (lr and momentum).")
-    register("reduce_lr_on_plateau", ReduceLROnPlateau, doc="Reduce the lr when a metric plateaus.")
+    """Register the learning-rate schedulers (each under its ``name``, with its ``summary``)."""
+    for cls in SCHEDULERS:
+        register(cls.name, cls, doc=cls.summary)
 
 
 @hookimpl

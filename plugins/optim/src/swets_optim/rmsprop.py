@@ -40,15 +40,10 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
-    _hyper: ClassVar[Mapping[str, Check]] = {
-        "lr": v.non_negative,
-        "alpha": v.unit_interval,
-        "eps": v.non_negative,
-        "weight_decay": v.non_negative,
-        "momentum": v.non_negative,
-        "centered": v.boolean,
-        "maximize": v.boolean,
-    }
+    summary = "RMSprop (centered, momentum, L2 weight decay)."
+    _hyper: ClassVar[Mapping[str, Check]] = v.hyper(
+        "lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"
+    )
     _scalar_state = ("step",)
     _array_state = ("square_avg", "momentum_buffer", "grad_avg")
     _required_state = ("step", "square_avg")

@@ -36,14 +36,10 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    _hyper: ClassVar[Mapping[str, Check]] = {
-        "lr": v.non_negative,
-        "momentum": v.non_negative,
-        "dampening": v.unit_interval,
-        "weight_decay": v.non_negative,
-        "nesterov": v.boolean,
-        "maximize": v.boolean,
-    }
+    summary = "Stochastic gradient descent (momentum, dampening, Nesterov, L2)."
+    _hyper: ClassVar[Mapping[str, Check]] = v.hyper(
+        "lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"
+    )
     _array_state = ("momentum_buffer",)
 
     def __init__(
