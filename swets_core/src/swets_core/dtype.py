@@ -39,6 +39,14 @@ class DType(enum.Enum):
             names = ", ".join(d.value for d in cls)
             raise DTypeError(f"unsupported dtype {value!r}; swets supports {names}") from exc
 
+    @classmethod
+    def floating(cls, value: object) -> DType:
+        """:meth:`of` for the dtypes parameters may have: float32 or float64 (else DTypeError)."""
+        d = cls.of(value)
+        if not d.is_floating:
+            raise DTypeError(f"not a floating dtype: {d.value} (parameters are float32 or float64)")
+        return d
+
 
 _TO_NP = {d: np.dtype(d.value) for d in DType}
 _FROM_NP = {np.dtype(d.value): d for d in DType}

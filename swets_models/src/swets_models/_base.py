@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor, active_tape
+from swets_core.checks import is_int
 from swets_core.dtype import DType
 from swets_core.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from swets_models.inputs import InstanceNorm, StaticCovariates, check_cardinalities
@@ -44,7 +45,7 @@ RngLike = np.random.Generator | int | None
 
 def positive_int(value: Any, name: str, owner: str, minimum: int = 1) -> int:
     """``value`` as an int ``>= minimum`` (bools and floats are rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_int(value):
         raise ConfigError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
     if value < minimum:
         raise ConfigError(f"{owner}: {name} must be an int >= {minimum}, got {value}")
@@ -114,12 +115,9 @@ def quantile_levels(value: Any, owner: str) -> list[float] | None:
 def float_dtype(value: Any, owner: str) -> DType:
     """float32 or float64."""
     try:
-        d = DType.of(value)
+        return DType.floating(value)
     except DTypeError as exc:
         raise ConfigError(f"{owner}: dtype: {exc}") from None
-    if not d.is_floating:
-        raise ConfigError(f"{owner}: dtype must be 'float32' or 'float64', got {d.value!r}")
-    return d
 
 
 def resolve_rng(rng: RngLike, seed: Any, owner: str) -> np.random.Generator:

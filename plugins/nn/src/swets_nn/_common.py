@@ -41,12 +41,9 @@ def child_generator(rng: np.random.Generator) -> np.random.Generator:
 def float_dtype(dtype: Any, owner: str) -> np.dtype:
     """The numpy dtype of a layer's parameters: float32 or float64."""
     try:
-        d = DType.of(dtype)
+        return DType.floating(dtype).numpy
     except DTypeError as exc:
         raise DTypeError(f"{owner}: {exc}") from None
-    if not d.is_floating:
-        raise DTypeError(f"{owner}: parameters must be float32 or float64, got dtype {d.value}")
-    return d.numpy
 
 
 def positive_int(value: Any, name: str, owner: str, allow_zero: bool = False) -> int:

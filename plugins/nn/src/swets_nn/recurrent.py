@@ -49,8 +49,13 @@ class _Recurrent(Module):
     1/sqrt(H)), and running their one computation on the path that applies."""
 
     _gates = 4
-    _kind = "LSTM"
+    _kind = "_Recurrent"
+    """How messages name the layer: its class's name (set for every subclass)."""
     _state_names: tuple[str, ...] = ("h_0", "c_0")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._kind = cls.__name__
 
     def _init_sizes(self, input_size: Any, hidden_size: Any, rng: RngLike, dtype: Any) -> np.dtype:
         kind = self._kind
@@ -292,7 +297,6 @@ class LSTM(_RNNBase):
     """
 
     _gates = 4
-    _kind = "LSTM"
     _op = "lstm"
 
     def forward(
@@ -337,7 +341,6 @@ class GRU(_RNNBase):
     """
 
     _gates = 3
-    _kind = "GRU"
     _op = "gru"
     _state_names = ("h_0",)
 
@@ -432,7 +435,6 @@ class LSTMCell(_CellBase):
     """
 
     _gates = 4
-    _kind = "LSTMCell"
     _op = "lstm_cell"
     _state_names = ("h", "c")
 
@@ -450,6 +452,5 @@ class GRUCell(_CellBase):
     """
 
     _gates = 3
-    _kind = "GRUCell"
     _op = "gru_cell"
     _state_names = ("hx",)
