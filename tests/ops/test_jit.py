@@ -13,6 +13,11 @@ from swets_ops.fused_lstm import lstm_stack_infer
 
 numba = pytest.importorskip("numba")
 
+# These tests check the compiled kernels, which SWETS_JIT=0 turns off for the whole process.
+needs_jit = pytest.mark.skipif(
+    not jit.enabled(), reason="SWETS_JIT disables the compiled kernels these tests check"
+)
+
 
 def _stack(rng, layers, n_in, hidden, dtype, bias=True):
     weights = []
@@ -27,6 +32,7 @@ def _stack(rng, layers, n_in, hidden, dtype, bias=True):
     return weights
 
 
+@needs_jit
 def test_the_kernels_are_used_when_numba_is_installed(monkeypatch) -> None:
     assert jit.kernels() is not None
     assert jit.status().startswith("on (numba ")
@@ -35,6 +41,7 @@ def test_the_kernels_are_used_when_numba_is_installed(monkeypatch) -> None:
     assert jit.status() == "off (SWETS_JIT is set to disable it)"
 
 
+@needs_jit
 def test_warm_up_loads_every_kernel_and_respects_the_switch(monkeypatch) -> None:
     assert jit.warm_up() is True
     kernels = jit.kernels()
@@ -44,6 +51,7 @@ def test_warm_up_loads_every_kernel_and_respects_the_switch(monkeypatch) -> None
     assert jit.warm_up() is False
 
 
+@needs_jit
 def test_float32_tanh_approximation_is_accurate_everywhere() -> None:
     kernels = jit.kernels()
     x = np.concatenate(
@@ -64,6 +72,7 @@ def test_float32_tanh_approximation_is_accurate_everywhere() -> None:
     assert np.array_equal(np.sign(out[finite]), np.sign(want[finite]))  # odd, no sign flips
 
 
+@needs_jit
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(
     ("batch", "layers", "hidden", "bias", "states"),
@@ -110,6 +119,7 @@ def test_compiled_lstm_op_equals_the_recorded_op() -> None:
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)
 
 
+@needs_jit
 def test_larger_batches_keep_the_numpy_path(monkeypatch) -> None:
     calls = []
     kernels = jit.kernels()
@@ -136,6 +146,7 @@ def test_bad_input_is_rejected_before_any_kernel_runs() -> None:
         lstm_stack_infer(np.zeros((1, 5, 3), np.float32), weights, np.zeros((1, 1, 4), np.float32))
 
 
+@needs_jit
 @pytest.mark.parametrize("with_gy", [True, False])
 def test_recorded_float32_lstm_with_kernels_equals_the_numpy_path(monkeypatch, with_gy) -> None:
     rng = np.random.default_rng(7)
