@@ -22,7 +22,10 @@ full training state (scaler included) and the resolved spec in its metadata, fro
 :func:`load_job` later rebuilds everything. See docs/cli.md for every key.
 
 The package, one module per concern: :mod:`~swets_train.jobs.spec` (the specification and its
-validation, dotted keys, job files), :mod:`~swets_train.jobs.sources` (reading the data),
+validation), with :mod:`~swets_train.jobs.checks` (the checks of its values),
+:mod:`~swets_train.jobs.options` (its sections, the command-line options that set its keys and how a
+message names a key) and :mod:`~swets_train.jobs.keys` (dotted keys, job files, command-line
+values); :mod:`~swets_train.jobs.sources` (reading the data),
 :mod:`~swets_train.jobs.prepare` (the one :func:`prepare`, from a job or from data),
 :mod:`~swets_train.jobs.evaluate` (scores against the baselines), :mod:`~swets_train.jobs.report`
 (:class:`JobResult`, tables, the forecast CSV), :mod:`~swets_train.jobs.run` (:func:`run_job`,

@@ -6,40 +6,67 @@ every key and names the section and key of the first problem. Dotted keys (``mod
 change one value of a spec's plain data (:func:`set_dotted`, :func:`apply_overrides`): what
 ``swets train --set`` and the configurations of a sweep do.
 
-The command-line options that set one key each are listed once, in :data:`CLI_OPTIONS`; a message
-that suggests an option names it with :func:`option`, which spells it the command line's way
-(``--id-column store``) inside :func:`cli_spelling` (the ``swets`` commands run in it) and the job's
-way (``data.id_column='store'``) everywhere else.
+The module holds the sections and :class:`JobSpec`; the checks of single values are in
+:mod:`~swets_train.jobs.checks`, the command-line options and :func:`option` in
+:mod:`~swets_train.jobs.options`, dotted keys and job files in :mod:`~swets_train.jobs.keys`.
+Every public name stays importable from here.
 """
 
 from __future__ import annotations
 
-import contextvars
-import copy
 import difflib
 import inspect
-import math
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-import numpy as np
 
 from swets_core import registry
-from swets_core.checks import is_int
 from swets_core.errors import (
     ConfigError,
     DuplicateComponentError,
     SwetsError,
     UnknownComponentError,
 )
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
-    import tomli as tomllib
+from swets_train.jobs.checks import (
+    _bool,
+    _calendar,
+    _field,
+    _holidays,
+    _int,
+    _int_or_auto,
+    _is_plain,
+    _names,
+    _number,
+    _options,
+    _parse_section,
+    _plain,
+    _scaler,
+    _section_dict,
+    _suggest,
+    _text,
+)
+from swets_train.jobs.keys import (
+    _split_key as _split_key,
+)
+from swets_train.jobs.keys import (
+    apply_overrides,
+    get_dotted,
+    parse_value,
+    read_job_file,
+    set_dotted,
+)
+from swets_train.jobs.options import (
+    CLI_OPTIONS,
+    DATA_OPTIONS,
+    SECTIONS,
+    cli_spelling,
+    option,
+)
+from swets_train.jobs.options import (
+    spelling_cli as spelling_cli,
+)
 
 __all__ = [
     "CLI_OPTIONS",
@@ -60,116 +87,7 @@ __all__ = [
     "set_dotted",
 ]
 
-SECTIONS = ("data", "model", "training", "output")
-_SCALERS = ("standard", "minmax", "robust")
 _POLICIES = ("raise", "warn", "drop")
-
-CLI_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
-    # flag, job key, type (bool: a flag without a value), metavar, help
-    ("--model", "model.name", str, "NAME", "a registered model (see `swets list models`)"),
-    ("--lookback", "data.lookback", int, "N", "input rows per window (from the season)"),
-    ("--horizon", "data.horizon", int, "N", "rows to forecast"),
-    ("--val", "data.val", float, "F", "validation fraction (0.15)"),
-    ("--test", "data.test", float, "F", "test fraction (0.15)"),
-    ("--scaler", "data.scaler", str, "NAME", "standard (default), minmax, robust or none"),
-    ("--scaler-per-series", "data.scaler_per_series", bool, None, "one scaler fit per series"),
-    (
-        "--no-instance-norm",
-        "data.instance_norm",
-        False,
-        None,
-        "no instance normalization (RevIN) inside the model",
-    ),
-    ("--epochs", "training.epochs", int, "N", "epoch budget (from the data's size)"),
-    ("--max-steps", "training.max_steps", int, "N", "optimizer-step budget"),
-    ("--loss", "training.loss", str, "NAME", "a registered loss (mse)"),
-    ("--optimizer", "training.optimizer", str, "NAME", "a registered optimizer (adam)"),
-    ("--lr", "training.lr", float, "X", "learning rate (1e-3)"),
-    ("--batch-size", "training.batch_size", int, "N", "windows per batch (64)"),
-    ("--seed", "training.seed", int, "N", "seed of everything random (0)"),
-    ("--patience", "training.patience", int, "N", "early-stopping patience (from the data)"),
-    ("--scheduler", "training.scheduler", str, "NAME", "a registered LR scheduler"),
-    ("--season-length", "training.season_length", int, "N", "seasonal period (derived)"),
-    # swets train only
-    ("--output", "output.checkpoint", str, "FILE", "the checkpoint (runs/<model>.swets)"),
-    ("--plot", "output.plot", str, "FILE.png", "also write a plot (needs matplotlib)"),
-    ("--forecast-csv", "output.forecast_csv", str, "FILE.csv", "also the forecast past the end"),
-)
-"""The command-line options that set one job key each (``swets train``, ``swets backtest``)."""
-
-DATA_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
-    ("--target", "data.target", str, "COLUMN", "the column to forecast"),
-    ("--covariates", "data.covariates", str, "COL,COL", "past covariate columns, comma-separated"),
-    (
-        "--known-covariates",
-        "data.known_covariates",
-        str,
-        "COL,COL",
-        "covariates known in advance for the horizon (promotions, prices), comma-separated",
-    ),
-    (
-        "--static-covariates",
-        "data.static_covariates",
-        str,
-        "COL,COL",
-        "columns constant per series (store type, size), comma-separated",
-    ),
-    ("--static", "data.static_path", str, "FILE", "a CSV of static covariates keyed by series id"),
-    (
-        "--calendar",
-        "data.calendar",
-        str,
-        "NAME,NAME",
-        "calendar features as known covariates: auto (default), none, or hour, dayofweek, "
-        "dayofmonth, dayofyear, month",
-    ),
-    ("--holidays", "data.holidays", str, "FILE|DATES", "holiday dates: a file or comma-separated"),
-    ("--timestamp-column", "data.timestamp_column", str, "COLUMN", "the timestamp column"),
-    ("--date-format", "data.date_format", str, "FORMAT", "strptime format, unix or unix_ms"),
-    ("--id-column", "data.id_column", str, "COLUMN", "series id column of a long-format file"),
-    (
-        "--data-policy",
-        "data.policy",
-        str,
-        "raise|warn|drop",
-        "rows that break a data rule: raise (default), warn and keep them, or drop them",
-    ),
-)
-"""The options that say how to read the data (every command that reads data has them)."""
-
-_FLAGS = {key: flag for flag, key, *_ in (*CLI_OPTIONS, *DATA_OPTIONS)}
-_FLAGS["data.dataset"] = _FLAGS["data.path"] = "--data"
-_SPELLING = contextvars.ContextVar("swets_cli_spelling", default=False)
-
-
-@contextmanager
-def cli_spelling() -> Iterator[None]:
-    """Within the block, :func:`option` spells options the command line's way."""
-    token = _SPELLING.set(True)
-    try:
-        yield
-    finally:
-        _SPELLING.reset(token)
-
-
-def spelling_cli() -> bool:
-    """Whether messages are being spelled for the command line (inside :func:`cli_spelling`)."""
-    return _SPELLING.get()
-
-
-def option(key: str, value: Any = None) -> str:
-    """How a message names the job key ``key`` (with ``value`` when given).
-
-    Inside :func:`cli_spelling` the command-line option: ``--id-column store``, ``--lookback``,
-    or ``--set training.clip_grad_norm=1.0`` for a key without an option of its own; elsewhere the
-    key: ``data.id_column='store'``, ``data.lookback``.
-    """
-    if _SPELLING.get():
-        flag = _FLAGS.get(key)
-        if flag is None:
-            return f"--set {key}={'VALUE' if value is None else value}"
-        return flag if value is None else f"{flag} {value}"
-    return key if value is None else f"{key}={value!r}"
 
 
 # keys the job passes to a model when its factory takes them, so they may not be model options
@@ -201,224 +119,6 @@ def _auto_model_config(factory: Any, values: Mapping[str, Any]) -> dict[str, Any
     out = {k: v for k, v in values.items() if _takes(factory, k)}
     if "lookback" not in out and _takes(factory, "input_size"):
         out["input_size"] = values["lookback"]
-    return out
-
-
-# -- validation helpers -----------------------------------------------------------------------------
-def _suggest(name: str, known: Sequence[str], noun: str = "keys") -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    if close:
-        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return f"; known {noun}: {', '.join(known)}"
-
-
-def _is_plain(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_is_plain(v) for v in value)
-    if isinstance(value, Mapping):
-        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
-    return False
-
-
-def _plain(value: Any) -> Any:
-    """A copy with tuples as lists and mappings as dicts (TOML/msgpack-friendly)."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _int(minimum: int, optional: bool = False) -> Callable[[Any, str], Any]:
-    def check(value: Any, where: str) -> Any:
-        if optional and (value is None or value == "none"):
-            return None
-        if not is_int(value) or value < minimum:
-            extra = ' or "none"' if optional else ""
-            raise ConfigError(f"{where} must be an int >= {minimum}{extra}, got {value!r}")
-        return int(value)
-
-    return check
-
-
-def _number(
-    low: float, high: float = math.inf, *, open_low: bool = False, optional: bool = False
-) -> Callable[[Any, str], Any]:
-    def check(value: Any, where: str) -> Any:
-        if optional and (value is None or value == "none"):
-            return None
-        ok = (
-            not isinstance(value, bool)
-            and isinstance(value, (int, float, np.integer, np.floating))
-            and math.isfinite(float(value))
-        )
-        if ok:
-            v = float(value)
-            ok = (v > low if open_low else v >= low) and v < high
-        if not ok:
-            bound = f"> {low:g}" if open_low else f">= {low:g}"
-            if high != math.inf:
-                bound += f" and < {high:g}"
-            raise ConfigError(f"{where} must be a number {bound}, got {value!r}")
-        return float(value)
-
-    return check
-
-
-def _text(
-    optional: bool = False, choices: Sequence[str] | None = None
-) -> Callable[[Any, str], Any]:
-    def check(value: Any, where: str) -> Any:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{where} must be a non-empty string, got {value!r}")
-        if choices is not None and value not in choices:
-            close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}{hint}")
-        return value
-
-    return check
-
-
-def _int_or_auto(minimum: int, optional: bool = False) -> Callable[[Any, str], Any]:
-    """An int ``>= minimum``, or ``"auto"`` (resolved from the data when the job is prepared)."""
-    check = _int(minimum, optional)
-
-    def checked(value: Any, where: str) -> Any:
-        if value == "auto":
-            return "auto"
-        try:
-            return check(value, where)
-        except ConfigError:
-            extra = ' or "none"' if optional else ""
-            raise ConfigError(
-                f'{where} must be an int >= {minimum}{extra} or "auto", got {value!r}'
-            ) from None
-
-    return checked
-
-
-def _calendar(value: Any, where: str) -> Any:
-    """``"auto"``, or calendar feature names (``"none"`` or an empty list: none)."""
-    from swets_timeseries.features import CALENDAR
-
-    if value == "auto":
-        return "auto"
-    if value is None or value == "none":
-        return ()
-    names = _names(value, where)
-    for name in names:
-        if name not in CALENDAR or name == "holiday":
-            known = [c for c in CALENDAR if c != "holiday"]
-            raise ConfigError(
-                f"{where}: unknown calendar feature {name!r}"
-                + _suggest(name, known, "features")
-                + f" (the holiday flag comes with {option('data.holidays')})"
-            )
-    return names
-
-
-def _holidays(value: Any, where: str) -> Any:
-    """A file of dates (a string naming a file), or dates: a list, or comma-separated text."""
-    if value is None or value == "none":
-        return ()
-    if isinstance(value, str):
-        parts = [v.strip() for v in value.split(",") if v.strip()]
-        if len(parts) == 1 and not _is_date(parts[0]):
-            return parts[0]  # a file, read when the job is prepared
-        value = parts
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{where} must be a list of dates or a file, got {value!r:.80}")
-    out = []
-    for i, d in enumerate(value):
-        text = d.isoformat() if hasattr(d, "isoformat") else d
-        if not isinstance(text, str) or not _is_date(text):
-            raise ConfigError(f"{where}[{i}]: {d!r} is not a date (YYYY-MM-DD)")
-        out.append(text[:10])
-    return tuple(sorted(set(out)))
-
-
-def _is_date(text: str) -> bool:
-    try:
-        np.datetime64(text.strip()[:10], "D")
-    except ValueError:
-        return False
-    return len(text.strip()) >= 10 and text.strip()[4] == "-"
-
-
-def _names(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{where} must be a list of column names, got {value!r}")
-    if len(set(value)) != len(value):
-        raise ConfigError(f"{where} names a column twice: {list(value)}")
-    return tuple(value)
-
-
-def _options(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not _is_plain(value):
-        raise ConfigError(
-            f"{where} must be a table of plain values (numbers, strings, booleans, lists), "
-            f"got {value!r:.80}"
-        )
-    return _plain(value)
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where} must be true or false, got {value!r}")
-    return value
-
-
-def _scaler(value: Any, where: str) -> str | None:
-    if value is None or value == "none":
-        return None
-    return _text(choices=(*_SCALERS, "none"))(value, where)
-
-
-def _field(default: Any, check: Callable[[Any, str], Any], doc: str, **kw: Any) -> Any:
-    """An attrs field (immutable default) with its validator and a one-line doc as metadata."""
-    return attrs.field(default=default, metadata={"check": check, "doc": doc}, **kw)
-
-
-def _parse_section(cls: type, section: str, values: Any) -> dict[str, Any]:
-    if values is None:
-        values = {}
-    if not isinstance(values, Mapping):
-        raise ConfigError(f"[{section}] must be a table of keys, got {type(values).__name__}")
-    fields = {f.name: f for f in attrs.fields(cls)}
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in fields:
-            raise ConfigError(f"[{section}] unknown key {key!r}" + _suggest(str(key), list(fields)))
-        out[key] = fields[key].metadata["check"](value, f"{section}.{key}")
-    return out
-
-
-def _section_dict(obj: Any) -> dict[str, Any]:
-    """The fields of a section as plain data. None is left out where it is the default and written
-    ``"none"`` where it is not (TOML has no null); empty option tables are left out."""
-    out = {}
-    for f in attrs.fields(type(obj)):
-        value = getattr(obj, f.name)
-        if value is None:
-            if f.default is not None and not isinstance(f.default, attrs.Factory):
-                out[f.name] = "none"
-            continue
-        if isinstance(value, dict) and not value:
-            continue
-        out[f.name] = _plain(value)
     return out
 
 
@@ -812,106 +512,3 @@ def as_spec(spec: Any) -> JobSpec:
             f"{type(spec).__name__}"
         )
     return JobSpec.from_dict(spec)
-
-
-# -- dotted keys ------------------------------------------------------------------------------------
-def _split_key(key: Any) -> list[str]:
-    if not isinstance(key, str) or not key or any(not p.strip() for p in key.split(".")):
-        raise ConfigError(
-            f"a configuration key must be a dotted name such as 'model.hidden_size', got {key!r}"
-        )
-    return [p.strip() for p in key.split(".")]
-
-
-def get_dotted(spec: Mapping[str, Any], key: str) -> Any:
-    """The value at dotted ``key`` of a nested mapping.
-
-    Raises:
-        ConfigError: a part of the key is missing (the existing keys at that level are listed).
-    """
-    node: Any = spec
-    parts = _split_key(key)
-    for i, part in enumerate(parts):
-        if not isinstance(node, Mapping) or part not in node:
-            where = ".".join(parts[:i]) or "the specification"
-            have = sorted(map(str, node)) if isinstance(node, Mapping) else []
-            raise ConfigError(
-                f"{key!r}: {where} has no {part!r}"
-                + (f" (it has {', '.join(have)})" if have else "")
-            )
-        node = node[part]
-    return node
-
-
-def set_dotted(spec: dict[str, Any], key: str, value: Any) -> None:
-    """Set dotted ``key`` (``"model.layer_width"``) of a job's plain data in place, creating missing
-    sections and tables.
-
-    Raises:
-        ConfigError: a key of one part, a first part that is not a section (with "did you mean"),
-            or a part of the path that holds a value instead of a table.
-    """
-    parts = _split_key(key)
-    if len(parts) < 2:
-        raise ConfigError(f"{key!r}: the key must be SECTION.KEY (e.g. model.layer_width)")
-    if parts[0] not in SECTIONS:
-        close = difflib.get_close_matches(parts[0], SECTIONS, n=1, cutoff=0.6)
-        raise ConfigError(
-            f"{key!r}: the specification has no section {parts[0]!r} (sections: "
-            f"{', '.join(SECTIONS)})" + (f"; did you mean {close[0]!r}?" if close else "")
-        )
-    node = spec
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(
-                f"{key!r}: {'.'.join(parts[: i + 1])} is a {type(child).__name__}, not a section"
-            )
-        node = child
-    node[parts[-1]] = copy.deepcopy(value)
-
-
-def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of the plain data ``base`` with every dotted key of ``overrides`` set."""
-    if not isinstance(base, Mapping):
-        raise ConfigError(f"a job specification must be a mapping, got {type(base).__name__}")
-    out = copy.deepcopy(dict(base))
-    for key, value in overrides.items():
-        set_dotted(out, key, value)
-    return out
-
-
-# -- job files --------------------------------------------------------------------------------------
-def read_job_file(path: str | os.PathLike[str], where: str = "job file") -> dict[str, Any]:
-    """The plain data of a TOML job file (not yet validated: see :meth:`JobSpec.from_dict`).
-
-    Raises:
-        ConfigError: naming ``where`` and the file: missing, a directory, unreadable, not UTF-8, or
-            not valid TOML.
-    """
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: cannot read {path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{where}: {path} is a directory, not a TOML file") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: {path} is not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: {path} is not UTF-8 text: {exc}") from None
-
-
-def parse_value(text: str) -> Any:
-    """A command-line value as TOML reads it (``16`` an int, ``1e-3`` a float, ``true`` a bool,
-    ``"a,b"`` a quoted string, ``[1, 2]`` a list); anything else is the text itself."""
-    text = text.strip()
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
