@@ -25,7 +25,9 @@ The package, one module per concern: :mod:`~swets_train.jobs.spec` (the specific
 validation), with :mod:`~swets_train.jobs.checks` (the checks of its values),
 :mod:`~swets_train.jobs.options` (its sections, the command-line options that set its keys and how a
 message names a key) and :mod:`~swets_train.jobs.keys` (dotted keys, job files, command-line
-values); :mod:`~swets_train.jobs.sources` (reading the data),
+values); :mod:`~swets_train.jobs.sources` (reading the data) with
+:mod:`~swets_train.jobs.sampling` (what the sampling interval implies: default calendar features,
+seasonal period),
 :mod:`~swets_train.jobs.prepare` (the one :func:`prepare`, from a job or from data),
 :mod:`~swets_train.jobs.evaluate` (scores against the baselines), :mod:`~swets_train.jobs.report`
 (:class:`JobResult`, tables, the forecast CSV), :mod:`~swets_train.jobs.run` (:func:`run_job`,
