@@ -173,13 +173,14 @@ class ForecastingModel(Module):
             ``lookback``.
 
     A subclass names itself in its class statement (``class LSTMModel(ForecastingModel,
-    registry_name="lstm")``, or sets the ``registry_name`` attribute), takes its own options after ``n_features, lookback, horizon``
-    and the shared ones as ``**common`` (its signature, as ``inspect.signature`` and ``swets list
-    models`` show it, names them all), calls ``super().__init__(n_features, lookback, horizon,
-    **common)``, checks its own options, then takes its generator from :meth:`_generator`, builds
-    its layers and calls :meth:`_init_inputs` (and :meth:`_init_head` for a linear head); it
-    implements ``config()`` (``{**self._common_config(), ...}``) and ``_compute``;
-    :meth:`_exogenous` gives the covariates a head or block reads.
+    registry_name="lstm")``, or sets the ``registry_name`` attribute), takes its own options after
+    ``n_features, lookback, horizon`` and the shared ones as ``**common`` (its signature, as
+    ``inspect.signature`` and ``swets list models`` show it, names them all), calls
+    ``super().__init__(n_features, lookback, horizon, **common)``, checks its own options, then
+    takes its generator from :meth:`_generator`, builds its layers and calls :meth:`_init_inputs`
+    (and :meth:`_init_head` for a linear head); it implements ``config()``
+    (``{**self._common_config(), ...}``) and ``_compute``; :meth:`_exogenous` gives the covariates
+    a head or block reads.
     """
 
     registry_name: str = ""
