@@ -63,7 +63,10 @@ class Case:
         number: calls per timing sample (the reported time is per call).
         note: shown under the table.
         kind: "time" (milliseconds per call) or "memory" (the callable returns MiB: a number, or a
-            dict of named figures, each reported on its own row as ``name.key``).
+            dict of named figures, each reported on its own row as ``name.key``; it runs once per
+            fresh process, so other figures of a fresh process fit too).
+        extra: ``target`` (the swets/torch ratio to stay under, or one per named figure) and
+            ``units`` (named figure -> unit shown, for figures that are not MiB).
     """
 
     name: str

@@ -112,8 +112,9 @@ def run_setting(
             module, case, rounds, threads=threads, memory_repeats=memory_repeats, malloc=malloc
         )
         reported.update(res.threads)
-        unit = "MiB" if case.kind == "memory" else "ms"
+        units = case.extra.get("units", {})
         for row, vals in _rows(case.name, res.values):
+            unit = units.get(row.rsplit(".", 1)[-1], "MiB" if case.kind == "memory" else "ms")
             ratio = None
             if "swets" in vals and "torch" in vals and vals["torch"] > 0:
                 ratio = vals["swets"] / vals["torch"]

@@ -162,6 +162,57 @@ def test_collection_from_long_and_consistency():
         SeriesCollection([a, other])
 
 
+def _long_reference(ids, ts, values):
+    """from_long's contract written plainly: ids as text in order of first appearance, each
+    series the rows of its id in file order."""
+    text = [str(i) for i in np.asarray(ids).astype(str)]
+    order = list(dict.fromkeys(text))
+    rows = {i: [r for r, t in enumerate(text) if t == i] for i in order}
+    return order, {i: (ts[r], values[r]) for i, r in rows.items()}
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [7, 7, 7, 3, 3, 12],  # integer ids in blocks
+        [7, 3, 7, 3, 12, 7],  # interleaved
+        ["b", "b", "a", "c", "c", "c"],  # text in blocks
+        ["b", "a", "b", "c", "a", "c"],
+        np.array([1, 1, "1", 2, 2, 2], dtype=object),  # 1 and "1" are one id, as text
+        np.array([b"x", b"x", b"y", b"x", b"y", b"y"]),
+        [2.5, 2.5, 1.0, 1.0, 1.0, 2.5],
+    ],
+)
+def test_from_long_groups_ids_as_text_in_order_of_appearance(ids):
+    ts = np.datetime64("2024-01-01", "ns") + np.arange(6) * np.timedelta64(1, "h")
+    y = np.arange(6, dtype=np.float64) * 1.5
+    coll = SeriesCollection.from_long(ids, ts, {"y": y}, target="y")
+    order, expect = _long_reference(ids, ts, y)
+    assert coll.ids == tuple(order)
+    for sid in order:
+        np.testing.assert_array_equal(coll[sid].timestamps, expect[sid][0])
+        np.testing.assert_array_equal(coll[sid].column("y"), expect[sid][1])
+        assert coll[sid].target == ("y",) and coll[sid].id == sid
+
+
+def test_from_long_views_blocks_and_checks_columns():
+    ids = np.repeat(np.arange(3), [4, 2, 5])
+    ts = np.datetime64("2024-01-01", "ns") + np.arange(11) * np.timedelta64(1, "D")
+    y = np.linspace(0.0, 1.0, 11)
+    x = np.arange(11, dtype=np.float32)
+    coll = SeriesCollection.from_long(ids, ts, {"y": y, "x": x}, target="y", covariates=["x"])
+    assert [len(s) for s in coll] == [4, 2, 5]
+    # each id's rows form one block: the series view the caller's arrays
+    assert np.shares_memory(coll["1"].column("y"), y) and np.shares_memory(coll["2"].timestamps, ts)
+    assert coll["2"].column("x").dtype == np.float32 and coll["0"].covariates == ("x",)
+    with pytest.raises(ShapeError, match="column 'x' has 10 rows, ids and timestamps 11"):
+        SeriesCollection.from_long(ids, ts, {"y": y, "x": x[:10]}, target="y")
+    with pytest.raises(ConfigError, match="'z' is named as a target"):
+        SeriesCollection.from_long(ids, ts, {"y": y}, target="z")
+    with pytest.raises(ConfigError, match="at least one series"):
+        SeriesCollection.from_long(ids[:0], ts[:0], {"y": y[:0]}, target="y")
+
+
 def test_ohlcv_to_series(msft):
     s = msft.to_series(id="msft")
     assert s.target == ("close",)

@@ -3,6 +3,8 @@ over series and cut points (seeded generators, chi-square bounds)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -191,6 +193,17 @@ def test_bad_arguments_and_data_raise_named_errors():
         PanelSampler(
             {"a": np.ones(4), "b": np.array([1.0, 2.0, np.nan])}, lookback=2, horizon=1, rng=rng
         )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warning leaks
+        with pytest.raises(
+            DataValidationError,
+            match=r"series 'b' has the value 1e\+39 at position 1, beyond the range of float32",
+        ):
+            PanelSampler({"a": [1.0, 2.0], "b": [3.0, 1e39]}, lookback=2, horizon=1, rng=rng)
+    wide = PanelSampler(
+        {"a": [1, 2], "b": ["3.5", "1e39"]}, lookback=1, horizon=1, rng=rng, dtype="float64"
+    )
+    assert wide.windows([1], [1]).x.tolist() == [[3.5]] and wide.windows([1], [2]).x[0, 0] == 1e39
     two = TimeSeries(
         np.arange(3).astype("datetime64[D]"),
         {"u": [1.0, 2, 3], "v": [1.0, 2, 3]},

@@ -116,6 +116,19 @@ def test_per_series_statistics_and_collection_transform():
 
 
 @pytest.mark.parametrize("cls", SCALERS)
+def test_per_series_statistics_skip_nan_where_there_is_some(cls):
+    coll = collection()
+    y = coll["a"].column("y").copy()
+    y[[3, 40]] = np.nan
+    holed = SeriesCollection([coll["a"].with_columns(y=y), coll["b"]])
+    s = cls(per_series=True, columns=["y"]).fit(holed)
+    for sid, values in (("a", y[~np.isnan(y)]), ("b", coll["b"].column("y"))):
+        ref = cls(columns=["y"]).fit(values.reshape(-1, 1))
+        np.testing.assert_allclose(s._offset[sid], ref._offset["*"], rtol=1e-13)
+        np.testing.assert_allclose(s._scale[sid], ref._scale["*"], rtol=1e-13)
+
+
+@pytest.mark.parametrize("cls", SCALERS)
 def test_state_dict_is_plain_data(cls):
     s = cls(per_series=True).fit(collection(), rows=slice(0, 50))
     state = json.loads(json.dumps(s.state_dict()))

@@ -64,6 +64,46 @@ def test_many_series_and_window_info():
         ds.gather(np.array([32]))
 
 
+def test_window_info_in_any_order_over_many_series():
+    sizes = [20, 9, 15, 7]
+    coll = SeriesCollection(
+        [ramp_series(f"s{i}", n, 1000 * i) for i, n in enumerate(sizes)]
+        + [ramp_series("late", 12, 0).between("2024-01-01T05:00")]
+    )
+    ds = WindowDataset(coll, 3, 2)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(ds))
+    ids, origins = ds.window_info(idx)
+    x, _, _ = ds.gather(idx)
+    for w, sid, origin, first in zip(idx, ids, origins, x[:, 0, 0]):
+        series = coll[sid]
+        row = int(np.flatnonzero(series.column("y") == first)[0])
+        assert origin == series.timestamps[row + 3], w
+    assert ds.window_info(idx[:0])[1].shape == (0,)
+
+
+def test_checks_of_many_series_name_the_series_and_row():
+    coll = [ramp_series(f"s{i}", 30, 100.0 * i, known=False) for i in range(4)]
+    # an infinity in the data stays an infinity (not an overflow); a finite 1e39 in s2 overflows
+    y1 = coll[1].column("y").copy()
+    y1[:2] = np.inf  # warm-up rows, skipped
+    coll[1] = coll[1].with_columns(y=y1)
+    y2 = coll[2].column("y").copy()
+    y2[17] = 1e39
+    with pytest.raises(
+        DataValidationError, match=r"series 's2': row 17 \(2024-01-01T17:00:00Z\), column 'y'"
+    ):
+        WindowDataset(SeriesCollection([*coll[:2], coll[2].with_columns(y=y2), coll[3]]), 4, 2)
+    ds = WindowDataset(SeriesCollection(coll), 4, 2)
+    assert ds.rows == {"s0": (0, 30), "s1": (2, 30), "s2": (0, 30), "s3": (0, 30)}
+    c3 = coll[3].column("c").copy()
+    c3[20] = np.nan
+    with pytest.raises(
+        DataValidationError, match=r"series 's3': row 20 \(2024-01-01T20:00:00Z\), column 'c'"
+    ):
+        WindowDataset(SeriesCollection([*coll[:3], coll[3].with_columns(c=c3)]), 4, 2)
+
+
 def test_windows_are_views_of_the_series():
     s = ramp_series("a", 100, 0, covariates=False, known=False)
     ds = WindowDataset(s, 10, 5, stride=2, dtype="float64")

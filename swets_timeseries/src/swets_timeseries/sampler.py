@@ -208,12 +208,24 @@ class PanelSampler:
                     "least one value before its cut and one from it on (2 values)"
                 )
             lengths[i] = arr.shape[0]
-        values = np.concatenate([np.asarray(a, dtype=np_dtype) for a in arrays])
+        # one copy, straight into the dtype (as np.asarray(a, dtype) converts each series)
+        with np.errstate(over="ignore"):  # a finite value beyond np_dtype is named below
+            values = np.concatenate(arrays, dtype=np_dtype, casting="unsafe")
         bad = ~np.isfinite(values)
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
             k = int(np.searchsorted(np.cumsum(lengths), pos, side="right"))
             row = pos - int(lengths[:k].sum())
+            try:  # the value as given (a float64 holds what float32 cannot)
+                given = float(np.asarray(arrays[k][row : row + 1], dtype=np.float64)[0])
+            except (TypeError, ValueError, OverflowError):
+                given = float("nan")
+            if np.isfinite(given):
+                raise DataValidationError(
+                    f"PanelSampler: series {ids[k]!r} has the value {given!r} at position {row}, "
+                    f"beyond the range of {np_dtype} (largest finite "
+                    f"{float(np.finfo(np_dtype).max):.6g}); use dtype='float64' or rescale it"
+                )
             raise DataValidationError(
                 f"PanelSampler: series {ids[k]!r} has a non-finite value ({values[pos]}) at "
                 f"position {row}; fill or drop it first"

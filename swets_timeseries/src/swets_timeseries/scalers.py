@@ -56,6 +56,11 @@ class Scaler:
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def _stats_finite(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_stats` of data without NaN or infinity (a subclass may skip the NaN handling,
+        which costs more than the statistics on a short series)."""
+        return self._stats(x)
+
     def _extra_config(self) -> dict[str, Any]:
         out = {}
         for key in self._config_keys:
@@ -94,7 +99,10 @@ class Scaler:
             blocks = {}
             for s in coll:
                 sel = _select_rows(s, rows, until)
-                blocks[s.id] = np.stack([s.column(c)[sel] for c in cols], axis=1)
+                if len(cols) == 1:  # a view as (rows, 1)
+                    blocks[s.id] = s.column(cols[0])[sel].reshape(-1, 1)
+                else:
+                    blocks[s.id] = np.stack([s.column(c)[sel] for c in cols], axis=1)
             if self.per_series:
                 for sid, block in blocks.items():
                     self._store(sid, block, f"series {sid!r}")
@@ -117,9 +125,13 @@ class Scaler:
     def _store(self, key: str, x: np.ndarray, what: str) -> None:
         if x.shape[0] == 0:
             raise ConfigError(f"{type(self).__name__}.fit(): no rows to fit on for {what}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns -> NaN stats
-            offset, scale = self._stats(x.astype(np.float64, copy=False))
+        x = x.astype(np.float64, copy=False)
+        if np.isfinite(x).all():  # no NaN to skip: the plain reductions (the same values)
+            offset, scale = self._stats_finite(x)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns -> NaN stats
+                offset, scale = self._stats(x)
         offset = np.where(np.isfinite(offset), offset, 0.0)
         scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
         self._offset[key], self._scale[key] = offset, scale
@@ -298,6 +310,9 @@ class StandardScaler(Scaler):
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.nanmean(x, axis=0), np.nanstd(x, axis=0, ddof=self.ddof)
 
+    def _stats_finite(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.mean(x, axis=0), np.std(x, axis=0, ddof=self.ddof)
+
     @property
     def mean(self) -> np.ndarray:
         """(F,) means of the pooled statistics (or of the only series)."""
@@ -328,8 +343,13 @@ class MinMaxScaler(Scaler):
         )
 
     def _stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._range_stats(np.nanmin(x, axis=0), np.nanmax(x, axis=0))
+
+    def _stats_finite(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._range_stats(x.min(axis=0), x.max(axis=0))
+
+    def _range_stats(self, xmin: np.ndarray, xmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.feature_range
-        xmin, xmax = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
         scale = (xmax - xmin) / (hi - lo)
         # (x - offset) / scale == lo + (x - xmin) / (xmax - xmin) * (hi - lo)
         offset = xmin - lo * np.where(scale > 0, scale, 1.0)

@@ -174,16 +174,22 @@ def _fmt(x: float) -> str:
     return repr(float(x))
 
 
+_NAT = np.iinfo(np.int64).min  # NaT as an int64
+
+
 def check_timestamps(col: _Collector, timestamps: np.ndarray) -> None:
     """Add missing, duplicate and unordered timestamp problems."""
     n = timestamps.shape[0]
     if n == 0:
         return
+    ints = timestamps.view(np.int64)
+    if n == 1 or bool((ints[1:] > ints[:-1]).all()):
+        if ints[0] != _NAT:  # strictly increasing from a valid first one: none missing (NaT is
+            return  # the smallest int64), none repeated, none out of order
     nat = np.isnat(timestamps)
     if nat.any():
         rows = np.flatnonzero(nat)
         col.add(rows, "missing_timestamp", ("timestamp",), ["timestamp is missing"] * rows.size)
-    ints = timestamps.view(np.int64)
     valid = ~nat
     idx = np.flatnonzero(valid)
     if idx.size < 2:
@@ -231,7 +237,10 @@ def check_timestamps(col: _Collector, timestamps: np.ndarray) -> None:
 
 def check_finite(col: _Collector, name: str, values: np.ndarray, rule: str) -> None:
     """Add a problem for every NaN or infinite value of the column ``name``."""
-    bad = np.flatnonzero(~np.isfinite(values))
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    bad = np.flatnonzero(~finite)
     if bad.size:
         col.add(bad, rule, (name,), [f"{name}={_fmt(v)}" for v in values[bad].tolist()])
 

@@ -80,8 +80,8 @@ class WindowDataset:
         "_offsets",
         "_past",
         "_squeeze",
+        "_stamps",
         "_static",
-        "_timestamps",
         "_view",
         "columns",
         "horizon",
@@ -165,29 +165,24 @@ class WindowDataset:
                 )
             self.static_encoder = encoder
             self._static = encoder.transform(series, dtype=np_dtype)
-        lens = np.array([len(s) for s in series], dtype=np.int64)
-        offsets = np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64)
+        lens = np.fromiter((len(s) for s in series), dtype=np.int64, count=len(series))
+        offsets = np.zeros(len(series), dtype=np.int64)
+        np.cumsum(lens[:-1], out=offsets[1:])
+        total = int(lens.sum())
         with np.errstate(over="ignore"):  # a finite value beyond np_dtype is named below
             if len(series) == 1 and len(columns) == 1:
                 col = series[0].column(columns[0])
                 data_arr = col.astype(np_dtype, copy=False).reshape(-1, 1)
-            else:
-                data_arr = np.empty((int(lens.sum()), len(columns)), dtype=np_dtype)
-                for s, off in zip(series, offsets.tolist()):
-                    for j, name in enumerate(columns):
-                        data_arr[off : off + len(s), j] = s.column(name)
-        for s, off in zip(series, offsets.tolist()):
-            for j, name in enumerate(columns):
-                source = s.column(name)
-                if source.dtype.itemsize > np_dtype.itemsize:
-                    over = np.isinf(data_arr[off : off + len(s), j]) & np.isfinite(source)
-                    _require_fits(over, source, s.timestamps, s.id, name, np_dtype)
+            else:  # one pass per column over every series, into the storage's column
+                data_arr = np.empty((total, len(columns)), dtype=np_dtype)
+                for j, name in enumerate(columns):
+                    parts = [s.column(name) for s in series]
+                    np.concatenate(parts, out=data_arr[:, j], casting="same_kind")
+        for j, name in enumerate(columns):
+            if any(s.column(name).dtype.itemsize > np_dtype.itemsize for s in series):
+                self._require_column_fits(series, offsets, data_arr[:, j], name, np_dtype)
         self._data = data_arr
-        self._timestamps = (
-            series[0].timestamps
-            if len(series) == 1
-            else np.concatenate([s.timestamps for s in series])
-        )
+        self._stamps = tuple(s.timestamps for s in series)
         self._offsets, self._lens = offsets, lens
         length = self.lookback + self.horizon
         if data_arr.shape[0] >= length:
@@ -196,8 +191,12 @@ class WindowDataset:
             self._view = np.empty((0, length, len(columns)), dtype=np_dtype)
         starts = np.zeros(len(series), dtype=np.int64)
         if not allow_nan:
-            for i, s in enumerate(series):
-                starts[i] = self._check_finite(s, i)
+            # one pass over the storage; the series holding a non-finite row are looked at alone
+            bad = np.flatnonzero(~np.isfinite(data_arr).all(axis=1))
+            if bad.size:
+                where = np.searchsorted(offsets, bad, side="right") - 1
+                for i in np.unique(where).tolist():
+                    starts[i] = self._check_finite(series[i], i)
         ranges = {sid: (int(a), int(n)) for sid, a, n in zip(self.ids, starts, lens)}
         self._set_windows(ranges)
         if len(self) == 0:
@@ -206,6 +205,24 @@ class WindowDataset:
                 f"lengths (after warm-up rows): "
                 f"{ {sid: b - a for sid, (a, b) in list(ranges.items())[:10]} }"
             )
+
+    @staticmethod
+    def _require_column_fits(
+        series: list[Any], offsets: np.ndarray, stored: np.ndarray, name: str, dtype: np.dtype
+    ) -> None:
+        """Raise DataValidationError if a finite value of column ``name`` became an infinity in
+        ``stored`` (that column of the storage, in ``dtype``), naming the first series and row
+        where it did; one pass over the column, the series holding an infinity looked at alone."""
+        inf = np.flatnonzero(np.isinf(stored))
+        if not inf.size:
+            return
+        where = np.searchsorted(offsets, inf, side="right") - 1
+        for i in np.unique(where).tolist():
+            s = series[i]
+            off, n = int(offsets[i]), len(s)
+            source = s.column(name)
+            over = np.isinf(stored[off : off + n]) & np.isfinite(source)
+            _require_fits(over, source, s.timestamps, s.id, name, dtype)
 
     def _check_finite(self, s: Any, i: int) -> int:
         block = self._data[self._offsets[i] : self._offsets[i] + self._lens[i]]
@@ -371,7 +388,17 @@ class WindowDataset:
         timestamp of its first target row, both (B,)."""
         st, s = self._locate(indices)
         ids = np.asarray(self.ids, dtype=object)[np.zeros(st.shape, np.int64) if s is None else s]
-        return ids, self._timestamps[st + self.lookback]
+        rows = st + self.lookback
+        if s is None:
+            return ids, self._stamps[0][rows - self._offsets[0]]
+        origins = np.empty(rows.shape, dtype=self._stamps[0].dtype)
+        order = np.argsort(s, kind="stable")
+        groups, first = np.unique(s[order], return_index=True)
+        bounds = np.append(first, order.shape[0])
+        for k, i in enumerate(groups.tolist()):  # per series among the windows
+            pick = order[bounds[k] : bounds[k + 1]]
+            origins[pick] = self._stamps[i][rows[pick] - self._offsets[i]]
+        return ids, origins
 
     def storage(self) -> np.ndarray:
         """The ``(rows, C)`` storage array every window views (do not modify)."""
@@ -432,8 +459,7 @@ class WindowDataset:
         return Splits(out["train"], out["val"], out["test"])
 
     def _series_timestamps(self, i: int) -> np.ndarray:
-        off, n = int(self._offsets[i]), int(self._lens[i])
-        return self._timestamps[off : off + n]
+        return self._stamps[i]
 
     def _start_of(
         self, spec: Any, sid: str, lo: int, hi: int, end: int, ts: np.ndarray, what: str
