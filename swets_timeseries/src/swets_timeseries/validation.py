@@ -183,9 +183,10 @@ def check_timestamps(col: _Collector, timestamps: np.ndarray) -> None:
     if n == 0:
         return
     ints = timestamps.view(np.int64)
-    if n == 1 or bool((ints[1:] > ints[:-1]).all()):
-        if ints[0] != _NAT:  # strictly increasing from a valid first one: none missing (NaT is
-            return  # the smallest int64), none repeated, none out of order
+    # strictly increasing from a valid first one (NaT is the smallest int64): none missing, none
+    # repeated, none out of order
+    if ints[0] != _NAT and (n == 1 or bool((ints[1:] > ints[:-1]).all())):
+        return
     nat = np.isnat(timestamps)
     if nat.any():
         rows = np.flatnonzero(nat)
