@@ -246,7 +246,9 @@ class _EntryPoint:
 
         self.name, self._load = name, load
         self.value = value or f"{dist.replace('-', '_')}.plugin"
-        self.dist = SimpleNamespace(name=dist, version="1.0")
+        # a Distribution: name and version read from its metadata
+        meta = {"Name": dist, "Version": "1.0"}
+        self.dist = SimpleNamespace(name=dist, version="1.0", metadata=meta)
 
     def load(self):
         return self._load()

@@ -362,6 +362,26 @@ def test_init_functions():
         nn.init.xavier_uniform_(Parameter(np.zeros(3)), rng=0)
 
 
+def test_nothing_is_drawn_for_a_model_whose_state_is_loaded_next():
+    from swets_core.budget import parameter_budget
+
+    rng = np.random.default_rng(5)
+    before = rng.bit_generator.state
+    with parameter_budget(10**6, "a test allows", state_follows=True):
+        layer = nn.Linear(4, 3, rng=rng)
+        nn.init.normal_(layer.weight, 0.0, 1.0, rng=rng)
+        with parameter_budget(10**6, "an inner block allows"):  # an ordinary budget draws
+            drawn = nn.Linear(4, 3, rng=0)
+    assert rng.bit_generator.state == before
+    assert not layer.weight.numpy().any() and not layer.bias.numpy().any()
+    np.testing.assert_array_equal(drawn.weight.numpy(), nn.Linear(4, 3, rng=0).weight.numpy())
+    with (  # the arguments are still checked
+        pytest.raises(ShapeError),
+        parameter_budget(10**6, "a test allows", state_follows=True),
+    ):
+        nn.init.xavier_uniform_(Parameter(np.zeros(3)), rng=0)
+
+
 # -- dtypes, tape ----------------------------------------------------------------------------------
 
 

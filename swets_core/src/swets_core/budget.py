@@ -16,6 +16,11 @@ models alike) without the model knowing: nn layers allocate their weights with `
 an oversized layer is refused before its values are written. Arrays a model derives from its
 configuration outside parameters and buffers are not charged: a model should size them from values
 its parameters also depend on, or compute them lazily.
+
+A budget opened with ``state_follows=True`` also says that every parameter and buffer created in
+the block is overwritten right after by a state loaded strictly (what a checkpoint does), so
+random initial values would be drawn for nothing: :func:`state_follows` tells initialisers
+(``swets_nn.init``) to leave the zeros the values were allocated with.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ from swets_core.errors import CheckpointError, ConfigError
 class Budget:
     """An open budget: ``limit`` values, ``used`` so far, ``exceeded`` once a charge went beyond."""
 
-    __slots__ = ("exceeded", "limit", "used", "what")
+    __slots__ = ("exceeded", "limit", "state_follows", "used", "what")
 
-    def __init__(self, limit: int, what: str) -> None:
+    def __init__(self, limit: int, what: str, state_follows: bool = False) -> None:
         self.limit, self.what = limit, what
+        self.state_follows = state_follows
         self.used = 0
         self.exceeded = False
 
@@ -55,12 +61,14 @@ def active_budget() -> Budget | None:
 
 
 @contextmanager
-def parameter_budget(limit: int, what: str) -> Iterator[Budget]:
+def parameter_budget(limit: int, what: str, *, state_follows: bool = False) -> Iterator[Budget]:
     """Open a budget of ``limit`` parameter and buffer values for the current thread.
 
     Args:
         limit: the most values the parameters and buffers created inside the block may hold.
         what: how the limit was set, for the message ("the file stores").
+        state_follows: every parameter and buffer created in the block is overwritten right
+            after by a strictly loaded state (see :func:`state_follows`).
 
     Budgets nest: the innermost applies. After the block, ``budget.exceeded`` tells whether a
     charge went beyond the limit (also when the builder caught the error).
@@ -68,7 +76,7 @@ def parameter_budget(limit: int, what: str) -> Iterator[Budget]:
     if not is_int(limit) or limit < 0:
         raise ConfigError(f"parameter_budget: limit must be an int >= 0, got {limit!r}")
     outer = active_budget()
-    budget = Budget(int(limit), what)
+    budget = Budget(int(limit), what, bool(state_follows))
     _local.budget = budget
     try:
         yield budget
@@ -91,4 +99,11 @@ def charge(count: int) -> None:
         raise CheckpointError(budget.message())
 
 
-__all__ = ["Budget", "active_budget", "charge", "parameter_budget"]
+def state_follows() -> bool:
+    """True while this thread builds a model whose parameters and buffers a loaded state will
+    overwrite (a budget opened with ``state_follows=True``): initial values need not be drawn."""
+    budget = getattr(_local, "budget", None)
+    return budget is not None and budget.state_follows
+
+
+__all__ = ["Budget", "active_budget", "charge", "parameter_budget", "state_follows"]

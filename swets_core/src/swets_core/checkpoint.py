@@ -510,7 +510,7 @@ def _build(
     limit = build_limit(stored)
     budget = None
     try:
-        with parameter_budget(limit, f"{path} allows") as budget:
+        with parameter_budget(limit, f"{path} allows", state_follows=True) as budget:
             model = factory(**config)
     except Exception as exc:  # a hostile configuration may make any plugin fail
         if budget is not None and budget.exceeded:

@@ -103,8 +103,19 @@ def _describe(exc: BaseException) -> str:
     return text if text else type(exc).__name__
 
 
-def _entry_point_order(ep: Any) -> tuple[str, str]:
-    return (ep.name, ep.dist.name if ep.dist is not None else "")
+def _swets_entry_points() -> list[tuple[Any, str, str]]:
+    """``(entry point, distribution, version)`` of the ``swets`` group, by entry-point name then
+    distribution. Each distribution's metadata file is parsed once (``dist.name`` and
+    ``dist.version`` each parse it again: a third of plugin discovery's time)."""
+    found = []
+    for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.dist is None:
+            found.append((ep, "<unknown>", "0"))
+            continue
+        meta = ep.dist.metadata
+        found.append((ep, meta["Name"], meta["Version"]))
+    found.sort(key=lambda item: (item[0].name, "" if item[0].dist is None else item[1]))
+    return found
 
 
 def _env_list(var: str) -> set[str]:
@@ -174,9 +185,7 @@ class Registry:
     def _load_entry_points(self) -> None:
         disabled = _env_list("SWETS_DISABLE_PLUGINS")
         seen: set[tuple[str, str, str]] = set()
-        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=_entry_point_order):
-            dist = ep.dist.name if ep.dist is not None else "<unknown>"
-            version = ep.dist.version if ep.dist is not None else "0"
+        for ep, dist, version in _swets_entry_points():
             if (dist, ep.name, ep.value) in seen:  # the same distribution visible twice on sys.path
                 continue
             seen.add((dist, ep.name, ep.value))

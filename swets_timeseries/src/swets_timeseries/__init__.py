@@ -24,43 +24,51 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_timeseries import features
-from swets_timeseries.bars import bar_columns, validate_bars
-from swets_timeseries.csvio import (
-    read_csv,
-    read_csv_header,
-    read_dates,
-    read_series_csv,
-    read_static_csv,
-    write_csv,
-    write_series_csv,
+from swets_core.lazy import lazy_exports
+
+# imported on first use: discovering plugins imports this package (see swets_core.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "swets_timeseries.bars": ("bar_columns", "validate_bars"),
+        "swets_timeseries.csvio": (
+            "read_csv",
+            "read_csv_header",
+            "read_dates",
+            "read_series_csv",
+            "read_static_csv",
+            "write_csv",
+            "write_series_csv",
+        ),
+        "swets_timeseries.datasets": ("dataset_names", "load_dataset", "sales_example"),
+        "swets_timeseries.loader": ("Batch", "DataLoader", "gather_batch"),
+        "swets_timeseries.ohlcv": ("OHLCV",),
+        "swets_timeseries.pandas_io": (
+            "MissingDependencyError",
+            "from_pandas",
+            "read_parquet",
+            "read_parquet_columns",
+            "read_series_parquet",
+            "series_from_pandas",
+            "to_pandas",
+            "write_parquet",
+        ),
+        "swets_timeseries.panel": ("LongFormatError", "detect_id_column"),
+        "swets_timeseries.sampler": ("PanelBatch", "PanelSampler"),
+        "swets_timeseries.scalers": (
+            "MinMaxScaler",
+            "RobustScaler",
+            "Scaler",
+            "StandardScaler",
+            "scaler_from_state",
+        ),
+        "swets_timeseries.series": ("SeriesCollection", "TimeSeries"),
+        "swets_timeseries.static": ("StaticEncoder",),
+        "swets_timeseries.validation": ("DataQualityWarning", "Problem", "ValidationReport"),
+        "swets_timeseries.windows": ("Fold", "Splits", "WindowDataset"),
+    },
+    submodules=("features",),
 )
-from swets_timeseries.datasets import dataset_names, load_dataset, sales_example
-from swets_timeseries.loader import Batch, DataLoader, gather_batch
-from swets_timeseries.ohlcv import OHLCV
-from swets_timeseries.pandas_io import (
-    MissingDependencyError,
-    from_pandas,
-    read_parquet,
-    read_parquet_columns,
-    read_series_parquet,
-    series_from_pandas,
-    to_pandas,
-    write_parquet,
-)
-from swets_timeseries.panel import LongFormatError, detect_id_column
-from swets_timeseries.sampler import PanelBatch, PanelSampler
-from swets_timeseries.scalers import (
-    MinMaxScaler,
-    RobustScaler,
-    Scaler,
-    StandardScaler,
-    scaler_from_state,
-)
-from swets_timeseries.series import SeriesCollection, TimeSeries
-from swets_timeseries.static import StaticEncoder
-from swets_timeseries.validation import DataQualityWarning, Problem, ValidationReport
-from swets_timeseries.windows import Fold, Splits, WindowDataset
 
 __all__ = [
     "OHLCV",

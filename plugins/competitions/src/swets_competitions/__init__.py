@@ -18,39 +18,47 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_competitions.baselines import (
-    SeasonalAdjustment,
-    SesFit,
-    acf,
-    fit_ses,
-    multiplicative_indices,
-    naive2,
-    naive2_forecast,
-    seasonal_adjustment,
-    seasonality_test,
-    theta,
-    theta_forecast,
+from swets_core.lazy import lazy_exports
+
+# imported on first use: discovering plugins imports this package (see swets_core.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "swets_competitions.baselines": (
+            "SeasonalAdjustment",
+            "SesFit",
+            "acf",
+            "fit_ses",
+            "multiplicative_indices",
+            "naive2",
+            "naive2_forecast",
+            "seasonal_adjustment",
+            "seasonality_test",
+            "theta",
+            "theta_forecast",
+        ),
+        "swets_competitions.datasets": (
+            "COMPETITIONS",
+            "POSITION_ORIGIN",
+            "CompetitionSplit",
+            "Subset",
+            "competition_names",
+            "load_competition",
+            "positions",
+            "subsets",
+        ),
+        "swets_competitions.metrics": (
+            "evaluate",
+            "mape",
+            "mase",
+            "owa",
+            "pooled_average",
+            "seasonal_scale",
+            "smape",
+        ),
+        "swets_competitions.tsf": ("TsfData", "TsfFormatError", "load_m4", "read_tsf"),
+    },
 )
-from swets_competitions.datasets import (
-    COMPETITIONS,
-    POSITION_ORIGIN,
-    CompetitionSplit,
-    Subset,
-    competition_names,
-    load_competition,
-    positions,
-    subsets,
-)
-from swets_competitions.metrics import (
-    evaluate,
-    mape,
-    mase,
-    owa,
-    pooled_average,
-    seasonal_scale,
-    smape,
-)
-from swets_competitions.tsf import TsfData, TsfFormatError, load_m4, read_tsf
 
 __all__ = [
     "COMPETITIONS",

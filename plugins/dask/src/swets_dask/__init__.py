@@ -18,11 +18,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_dask.cluster import check_workers, connect
-from swets_dask.dataparallel import DataParallel, state_digest, train_data_parallel
-from swets_dask.errors import ReplicaError, SweepError
-from swets_dask.sweep import SweepResult, backtest_many, sweep
-from swets_train.sweep import expand_grid, sample_grid
+from swets_core.lazy import lazy_exports
+
+# imported on first use: discovering plugins imports this package (see swets_core.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "swets_dask.cluster": ("check_workers", "connect"),
+        "swets_dask.dataparallel": ("DataParallel", "state_digest", "train_data_parallel"),
+        "swets_dask.errors": ("ReplicaError", "SweepError"),
+        "swets_dask.sweep": ("SweepResult", "backtest_many", "sweep"),
+        "swets_train.sweep": ("expand_grid", "sample_grid"),
+    },
+)
 
 __all__ = [
     "DataParallel",

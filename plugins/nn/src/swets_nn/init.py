@@ -4,6 +4,9 @@ Every function fills a :class:`~swets_core.Parameter` (or a numpy array) **in pl
 so a parameter's id never changes. ``rng`` is a :class:`numpy.random.Generator` (or an int seed).
 Fans follow PyTorch: for a weight of shape ``(out, in, *kernel)``, ``fan_in = in * prod(kernel)`` and
 ``fan_out = out * prod(kernel)``.
+
+While a checkpoint builds its model (:func:`swets_core.budget.state_follows`), the random schemes
+draw nothing: the state loaded right after overwrites every value.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor
+from swets_core.budget import state_follows
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn._common import RngLike, as_generator
 
@@ -70,14 +74,20 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def uniform_(t: Any, low: float = 0.0, high: float = 1.0, rng: RngLike = None) -> Any:
-    """Fill with samples of U(low, high)."""
+    """Fill with samples of U(low, high) (nothing drawn while a model is built for a loaded
+    state to overwrite: :func:`swets_core.budget.state_follows`)."""
     gen = as_generator(rng, "uniform_")
+    if state_follows():
+        return t
     return _fill(t, gen.uniform(low, high, size=_array(t).shape))
 
 
 def normal_(t: Any, mean: float = 0.0, std: float = 1.0, rng: RngLike = None) -> Any:
-    """Fill with samples of N(mean, std**2)."""
+    """Fill with samples of N(mean, std**2) (nothing drawn while a model is built for a loaded
+    state to overwrite)."""
     gen = as_generator(rng, "normal_")
+    if state_follows():
+        return t
     return _fill(t, gen.normal(mean, std, size=_array(t).shape))
 
 

@@ -35,8 +35,7 @@ import mmap as _mmap
 import os
 import struct
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgpack
 import numpy as np
@@ -52,6 +51,9 @@ from swets_core.plaindata import (
     format_path,
 )
 from swets_core.serializer import open_checkpoint
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 MAGIC = b"\x89SWETS\r\n"
 CONTAINER_VERSION = 1
@@ -187,11 +189,7 @@ def write(f: BinaryIO, payload: Mapping[str, Any], threads: int | None = None) -
 
     n_threads = _threads(threads)
     big = sum(a.nbytes for _, a in arrays if a.nbytes >= HASH_IN_THREADS_BYTES)
-    pool = (
-        ThreadPoolExecutor(n_threads)
-        if n_threads > 1 and big >= 2 * HASH_IN_THREADS_BYTES
-        else None
-    )
+    pool = _pool(n_threads) if n_threads > 1 and big >= 2 * HASH_IN_THREADS_BYTES else None
     try:
         digests: list[bytes | Future[bytes]] = []
         for _, arr in arrays:
@@ -208,7 +206,7 @@ def write(f: BinaryIO, payload: Mapping[str, Any], threads: int | None = None) -
             if arr.nbytes:
                 f.write(_bytes_view(arr))
         for rec, d in zip(records, digests):
-            rec["sha256"] = d.result() if isinstance(d, Future) else d
+            rec["sha256"] = d if isinstance(d, bytes) else d.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
@@ -624,15 +622,19 @@ def read(f: Any, size: int, source: str, *, mmap_fd: int | None = None, threads:
     return tree
 
 
+def _pool(n_threads: int) -> Any:
+    """A thread pool hashing large tensors (imported here: a small file never needs one, and
+    the import costs a process that only loads a checkpoint a few milliseconds)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(n_threads)
+
+
 def _verify(records: list[_Record], data: np.ndarray, f: Any, threads: int | None, source: str) -> None:  # fmt: skip
     """Fill ``data`` from ``f`` (unless None: already mapped) and check every tensor's SHA-256."""
     n_threads = _threads(threads)
     total = len(data)
-    pool = (
-        ThreadPoolExecutor(n_threads)
-        if n_threads > 1 and total >= 4 * HASH_IN_THREADS_BYTES
-        else None
-    )
+    pool = _pool(n_threads) if n_threads > 1 and total >= 4 * HASH_IN_THREADS_BYTES else None
     pending: list[tuple[_Record, Future[bytes]]] = []
     bad: list[_Record] = []
 

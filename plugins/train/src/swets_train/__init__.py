@@ -22,20 +22,28 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_train.backtest import BacktestReport, backtest
-from swets_train.baselines import Drift, MeanForecast, Naive, SeasonalNaive
-from swets_train.callbacks import (
-    Callback,
-    EarlyStopping,
-    LambdaCallback,
-    ModelCheckpoint,
-    NonFiniteGuard,
-    NonFiniteWarning,
+from swets_core.lazy import lazy_exports
+
+# imported on first use: discovering plugins imports this package (see swets_core.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "swets_train.backtest": ("BacktestReport", "backtest"),
+        "swets_train.baselines": ("Drift", "MeanForecast", "Naive", "SeasonalNaive"),
+        "swets_train.callbacks": (
+            "Callback",
+            "EarlyStopping",
+            "LambdaCallback",
+            "ModelCheckpoint",
+            "NonFiniteGuard",
+            "NonFiniteWarning",
+        ),
+        "swets_train.jobs.prepare": ("Prepared", "prepare", "scaler_from_state"),
+        "swets_train.metrics": ("evaluate",),
+        "swets_train.predict": ("Forecast", "forecast", "predict"),
+        "swets_train.trainer": ("History", "Trainer", "fit", "validate"),
+    },
 )
-from swets_train.jobs.prepare import Prepared, prepare, scaler_from_state
-from swets_train.metrics import evaluate
-from swets_train.predict import Forecast, forecast, predict
-from swets_train.trainer import History, Trainer, fit, validate
 
 __all__ = [
     "BacktestReport",

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, SwetsError
-from swets_train.jobs.spec import _split_key, apply_overrides, as_spec
 from swets_train.tables import text_table
 
 __all__ = [
@@ -62,6 +61,8 @@ class SweepError(SwetsError):
 
 # -- grids ------------------------------------------------------------------------------------------
 def _check_grid(grid: Mapping[str, Sequence[Any]]) -> list[tuple[str, list[Any]]]:
+    from swets_train.jobs.spec import _split_key
+
     if not isinstance(grid, Mapping):
         raise ConfigError(
             f"a grid must map dotted keys to lists of values, got {type(grid).__name__}"
@@ -170,6 +171,8 @@ def configurations(
         ConfigError: a malformed grid or configuration, ``n_random`` without a grid, or the same
             configuration twice.
     """
+    from swets_train.jobs.spec import as_spec
+
     if n_random is not None and grid is None:
         raise ConfigError("n_random draws from a grid; give grid= as well")
     if grid is not None:
@@ -208,6 +211,8 @@ def _job_spec(
     base: Mapping[str, Any], overrides: Mapping[str, Any], directory: str, index: int
 ) -> dict[str, Any]:
     """The plain spec of one configuration, its outputs redirected into ``directory``."""
+    from swets_train.jobs.spec import apply_overrides, as_spec
+
     dotted = {k: v for k, v in overrides.items() if k != SERIES_KEY}
     for key in dotted:
         if key == "output" or key.startswith("output."):
@@ -253,6 +258,7 @@ def plan(
             an output file that may not be written.
     """
     from swets_train.jobs import job_outputs
+    from swets_train.jobs.spec import as_spec
     from swets_train.outputs import Output, check_outputs
 
     if output_dir is None or not isinstance(output_dir, (str, os.PathLike)):
@@ -315,6 +321,8 @@ def _write_json(path: str, value: Any) -> None:
 
 
 def _load_data(spec: Mapping[str, Any], series: str | None) -> Any:
+    from swets_train.jobs.spec import as_spec
+
     if series is None:
         return None
     from swets_train.jobs import load_series

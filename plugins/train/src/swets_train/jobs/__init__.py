@@ -37,61 +37,69 @@ importable from ``swets_train.jobs``.
 
 from __future__ import annotations
 
-from swets_train.jobs.evaluate import (
-    BASELINES,
-    METRICS,
-    evaluate_prepared,
-    evaluate_windows,
-    mase_scales,
-    score_splits,
-)
-from swets_train.jobs.loaded import LoadedJob, load_job
-from swets_train.jobs.prepare import (
-    Prepared,
-    build_model,
-    check_covariates,
-    default_lookback,
-    prepare,
-    resolve_budget,
-    resolve_lookback,
-    resolve_season_length,
-    scaler_from_state,
-    supports,
-    trainable,
-)
-from swets_train.jobs.report import JobResult, format_table, write_forecast_csv
-from swets_train.jobs.run import (
-    JobBacktest,
-    backtest_job,
-    check_job_outputs,
-    fit_prepared,
-    job_outputs,
-    run_job,
-    run_prepared,
-)
-from swets_train.jobs.sources import (
-    default_calendar,
-    default_season_length,
-    load_series,
-    read_future,
-)
-from swets_train.jobs.spec import (
-    CLI_OPTIONS,
-    DATA_OPTIONS,
-    SECTIONS,
-    DataSpec,
-    JobSpec,
-    ModelSpec,
-    OutputSpec,
-    TrainingSpec,
-    apply_overrides,
-    as_spec,
-    cli_spelling,
-    get_dotted,
-    option,
-    parse_value,
-    read_job_file,
-    set_dotted,
+from swets_core.lazy import lazy_exports
+
+# imported on first use: discovering plugins imports this package (see swets_core.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "swets_train.jobs.evaluate": (
+            "BASELINES",
+            "METRICS",
+            "evaluate_prepared",
+            "evaluate_windows",
+            "mase_scales",
+            "score_splits",
+        ),
+        "swets_train.jobs.loaded": ("LoadedJob", "load_job"),
+        "swets_train.jobs.prepare": (
+            "Prepared",
+            "build_model",
+            "check_covariates",
+            "default_lookback",
+            "prepare",
+            "resolve_budget",
+            "resolve_lookback",
+            "resolve_season_length",
+            "scaler_from_state",
+            "supports",
+            "trainable",
+        ),
+        "swets_train.jobs.report": ("JobResult", "format_table", "write_forecast_csv"),
+        "swets_train.jobs.run": (
+            "JobBacktest",
+            "backtest_job",
+            "check_job_outputs",
+            "fit_prepared",
+            "job_outputs",
+            "run_job",
+            "run_prepared",
+        ),
+        "swets_train.jobs.sources": (
+            "default_calendar",
+            "default_season_length",
+            "load_series",
+            "read_future",
+        ),
+        "swets_train.jobs.spec": (
+            "CLI_OPTIONS",
+            "DATA_OPTIONS",
+            "SECTIONS",
+            "DataSpec",
+            "JobSpec",
+            "ModelSpec",
+            "OutputSpec",
+            "TrainingSpec",
+            "apply_overrides",
+            "as_spec",
+            "cli_spelling",
+            "get_dotted",
+            "option",
+            "parse_value",
+            "read_job_file",
+            "set_dotted",
+        ),
+    },
 )
 
 __all__ = [
