@@ -59,14 +59,25 @@ class Case:
     Args:
         name: unique, dotted (``ops.mul_64x64_taped``).
         group: table section.
-        setups: framework label ("swets", "torch", "numpy") -> setup returning the callable to time.
+        setups: framework label ("swets", "torch", "numpy", "peer") -> setup returning the callable
+            to time. ``peer`` runs in the peer's own environment (NeuralForecast and PyTorch,
+            :mod:`benchmarks.peer_env`), so its setup imports no swets module.
         number: calls per timing sample (the reported time is per call).
         note: shown under the table.
         kind: "time" (milliseconds per call) or "memory" (the callable returns MiB: a number, or a
             dict of named figures, each reported on its own row as ``name.key``; it runs once per
             fresh process, so other figures of a fresh process fit too).
-        extra: ``target`` (the swets/torch ratio to stay under, or one per named figure) and
-            ``units`` (named figure -> unit shown, for figures that are not MiB).
+        extra: ``target`` (the ratio of swets to the reference, torch or the peer, to stay under,
+            or one per named figure; a string ``">=2"`` is a ratio to reach instead, for figures
+            where more is better such as steps per second), ``units`` (named figure -> unit
+            shown, for figures that are not MiB) and ``repeats`` (fresh processes per framework
+            of a memory case, instead of ``--memory-repeats``), ``rounds`` (timing rounds of a time
+            case, instead of ``--rounds``), ``versus`` (the reference framework of the ratio:
+            default the peer when the case has one, else torch), ``also`` (``{framework: target}``:
+            ratios to other frameworks, printed under the row) and ``limit_ms`` (an absolute
+            bound on the swets figure, printed under the row as met or not) and ``clock``
+            (``"cpu"``: time cases measure the process's CPU time, all threads, instead of the
+            wall clock, so that a loaded machine does not inflate them).
     """
 
     name: str
@@ -79,11 +90,14 @@ class Case:
 
 
 def discover(only: str | None = None, suite: str | None = None) -> list[tuple[str, Case]]:
-    """All cases of ``benchmarks/cases_*.py`` (module name, case), of the module ``cases_<suite>``
-    when ``suite`` is given, filtered by name substrings (comma-separated ``only``)."""
+    """All cases of ``benchmarks/cases_*.py`` (module name, case), of the modules
+    ``cases_<suite>.py`` and ``cases_<suite>_*.py`` when ``suite`` is given, filtered by name
+    substrings (comma-separated ``only``)."""
     found = []
     for path in sorted((ROOT / "benchmarks").glob("cases_*.py")):
-        if suite is not None and path.stem != f"cases_{suite}":
+        if suite is not None and not (
+            path.stem == f"cases_{suite}" or path.stem.startswith(f"cases_{suite}_")
+        ):
             continue
         mod = importlib.import_module(f"benchmarks.{path.stem}")
         for case in getattr(mod, "CASES", []):
@@ -151,7 +165,7 @@ def apply_thread_setting(framework: str) -> None:
     """In a worker: apply the runner's thread setting to PyTorch (numpy's OpenBLAS reads the
     environment when it loads)."""
     setting = os.environ.get(THREADS_ENV, "default")
-    if setting != "default" and framework == "torch":
+    if setting != "default" and framework in ("torch", "peer"):
         import torch
 
         torch.set_num_threads(int(setting))
@@ -159,7 +173,7 @@ def apply_thread_setting(framework: str) -> None:
 
 def thread_report(framework: str) -> str:
     """What the worker's libraries use: OpenBLAS threads (numpy) or PyTorch's intra-op threads."""
-    if framework == "torch":
+    if framework in ("torch", "peer"):
         import torch
 
         return f"torch {torch.get_num_threads()} threads"
@@ -248,19 +262,27 @@ def _worker(module: str, case_name: str, framework: str) -> None:
         fn()
     out.write("ready " + json.dumps({"threads": report}) + "\n")
     out.flush()
+    # "cpu": the process's CPU time (all its threads), which other processes on a loaded
+    # machine do not inflate; default the wall clock
+    clock = time.process_time if case.extra.get("clock") == "cpu" else time.perf_counter
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(case.number):
             fn()
-        dt = (time.perf_counter() - t0) / case.number
+        dt = (clock() - t0) / case.number
         out.write(json.dumps({"value": dt * 1e3}) + "\n")
         out.flush()
 
 
 def _spawn(module: str, case: Case, framework: str, threads: str, malloc: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "benchmarks.run", "--worker", f"{module}:{case.name}:{framework}"]
+    python = sys.executable
+    if framework == "peer":
+        from benchmarks.peer_env import peer_python
+
+        python = str(peer_python())
+    cmd = [python, "-m", "benchmarks.run", "--worker", f"{module}:{case.name}:{framework}"]
     env = thread_env(threads, malloc)
     if framework == "before":  # the baseline's sources ahead of the installed (current) ones
         paths = [baseline_path(os.environ[BASELINE_ENV]), env.get("PYTHONPATH", "")]
@@ -299,17 +321,23 @@ def run_case(
     reports: dict[str, str] = {}
     if case.kind == "memory":
         runs: dict[str, list[Any]] = {fw: [] for fw in frameworks}
-        for _ in range(memory_repeats):
+        for _ in range(int(case.extra.get("repeats", memory_repeats))):
             for fw in frameworks:
                 proc = _spawn(module, case, fw, threads, malloc)
                 out, _ = proc.communicate()
                 if proc.returncode != 0:
-                    raise RuntimeError(f"{case.name} [{fw}] failed")
+                    if fw == "swets":
+                        raise RuntimeError(f"{case.name} [{fw}] failed")
+                    # a reference that cannot run the case (out of memory...) leaves a gap
+                    reports[fw] = f"failed with exit code {proc.returncode}"
+                    continue
                 got = json.loads(out.strip().splitlines()[-1])
                 runs[fw].append(got["value"])
                 reports[fw] = got["threads"]
         values: dict[str, Any] = {}
         for fw, vals in runs.items():
+            if not vals:
+                continue
             if isinstance(vals[0], dict):
                 values[fw] = {k: statistics.median(v[k] for v in vals) for k in vals[0]}
             else:
@@ -323,7 +351,7 @@ def run_case(
                 raise RuntimeError(f"{case.name} [{fw}] failed during setup")
             reports[fw] = json.loads(line[len("ready") :])["threads"]
         samples: dict[str, list[float]] = {fw: [] for fw in frameworks}
-        for r in range(rounds):
+        for r in range(int(case.extra.get("rounds", rounds))):
             order = frameworks if r % 2 == 0 else frameworks[::-1]
             for fw in order:
                 p = procs[fw]

@@ -88,10 +88,54 @@ def _rows(name: str, values: dict[str, Any]) -> list[tuple[str, dict[str, float]
     return [(name, values)]
 
 
+def _target(value: Any) -> tuple[str, float] | None:
+    """``(">=" or "<=", ratio)`` of a case's target: a number is a ratio to stay under, a string
+    ``">=2"`` one to reach (figures where more is better)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        op, num = (value[:2], value[2:]) if value[:2] in (">=", "<=") else ("<=", value)
+        return op, float(num)
+    return "<=", float(value)
+
+
+def _load1() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "?"
+
+
+def _reference(case: Any) -> str:
+    """The framework a case's swets figures are divided by: ``extra["versus"]``, else the peer
+    when the case has one, else PyTorch."""
+    return case.extra.get("versus") or ("peer" if "peer" in case.setups else "torch")
+
+
+def _third(case: Any, before: bool) -> str:
+    """The third column of a case's table: ``before``, else a framework beside swets and the
+    reference (``bare``...), else ``numpy``."""
+    if before:
+        return "before"
+    ref = _reference(case)
+    return next((fw for fw in case.setups if fw not in ("swets", ref)), "numpy")
+
+
 def run_setting(
-    cases: list, rounds: int, threads: str, memory_repeats: int, malloc: str
+    cases: list,
+    rounds: int,
+    threads: str,
+    memory_repeats: int,
+    malloc: str,
+    limits: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, float]:
-    """Run every case with one thread and allocator setting, print the tables; return the ratios."""
+    """Run every case with one thread and allocator setting, print the tables; return the ratios.
+
+    Each figure is shown for swets, its reference (PyTorch, or the peer library for a case with a
+    ``peer`` setup, or the case's ``versus``) and a third framework, with the ratio
+    swets/reference, the case's target and the 1-minute load average of the machine when the case
+    ended; under the row, the ratios to the case's ``also`` frameworks and its absolute
+    ``limit_ms`` (recorded in ``limits``)."""
     label = "library defaults" if threads == "default" else f"{threads} thread(s) per framework"
     alloc = "glibc defaults" if malloc == "default" else "freed memory reused (both frameworks)"
     print(f"\n# threads: {label}; allocator: {alloc}")
@@ -100,42 +144,61 @@ def run_setting(
     reported: dict[str, str] = {}
     before = bool(os.environ.get(BASELINE_ENV))
     for module, case in cases:
+        ref = _reference(case)
+        third_fw = _third(case, before)
         if case.group != current_group:
             current_group = case.group
             print(f"\n## {case.group}")
-            third = "before" if before else "numpy"
             print(
-                f"{'case':<44}{'swets':>12}{'torch':>12}{third:>12}{'swets/torch':>13}"
-                f"{'target':>8}" + (f"{'before/torch':>14}" if before else "")
+                f"{'case':<44}{'swets':>12}{ref:>12}{third_fw:>12}{'swets/' + ref:>13}"
+                f"{'target':>8}{'load':>7}" + (f"{'before/' + ref:>14}" if before else "")
             )
         res = run_case(
             module, case, rounds, threads=threads, memory_repeats=memory_repeats, malloc=malloc
         )
-        reported.update(res.threads)
+        load = _load1()
+        for fw, r in res.threads.items():
+            reported[f"{case.name} [{fw}]" if r.startswith("failed") else fw] = r
         units = case.extra.get("units", {})
         for row, vals in _rows(case.name, res.values):
-            unit = units.get(row.rsplit(".", 1)[-1], "MiB" if case.kind == "memory" else "ms")
+            key = row.rsplit(".", 1)[-1]
+            unit = units.get(key, "MiB" if case.kind == "memory" else "ms")
             ratio = None
-            if "swets" in vals and "torch" in vals and vals["torch"] > 0:
-                ratio = vals["swets"] / vals["torch"]
+            if "swets" in vals and ref in vals and vals[ref] > 0:
+                ratio = vals["swets"] / vals[ref]
                 ratios[row] = round(ratio, 3)
             target = case.extra.get("target")
             if isinstance(target, dict):
-                target = target.get(row.rsplit(".", 1)[-1])
+                target = target.get(key)
+            goal = _target(target)
             ratio_s = "-" if ratio is None else f"{ratio:.2f}"
-            target_s = "" if target is None else f"<={target:g}"
-            if target is not None and ratio is not None and ratio > target:
-                target_s += " !"
-            third = vals.get("before" if before else "numpy")
+            target_s = "" if goal is None else f"{goal[0]}{goal[1]:g}"
+            if goal is not None and ratio is not None:
+                missed = ratio > goal[1] if goal[0] == "<=" else ratio < goal[1]
+                target_s += " !" if missed else ""
+            third = vals.get(third_fw)
             extra = ""
-            if before and third is not None and vals.get("torch"):
-                extra = f"{third / vals['torch']:>14.2f}"
-                ratios[f"{row}.before"] = round(third / vals["torch"], 3)
+            if before and third is not None and vals.get(ref):
+                extra = f"{third / vals[ref]:>14.2f}"
+                ratios[f"{row}.before"] = round(third / vals[ref], 3)
             print(
-                f"{row:<44}{_fmt(vals.get('swets'), unit):>12}{_fmt(vals.get('torch'), unit):>12}"
-                f"{_fmt(third, unit):>12}{ratio_s:>13}{target_s:>8}{extra}",
+                f"{row:<44}{_fmt(vals.get('swets'), unit):>12}{_fmt(vals.get(ref), unit):>12}"
+                f"{_fmt(third, unit):>12}{ratio_s:>13}{target_s:>8}{load:>7}{extra}",
                 flush=True,
             )
+            for fw, goal_also in case.extra.get("also", {}).items():
+                if "swets" in vals and vals.get(fw):
+                    r = vals["swets"] / vals[fw]
+                    ratios[f"{row}/{fw}"] = round(r, 3)
+                    state = "met" if r <= goal_also else "not met"
+                    print(f"    swets/{fw}: {r:.2f} (target <={goal_also:g}: {state})")
+            limit = case.extra.get("limit_ms")
+            if limit is not None and "swets" in vals:
+                met = vals["swets"] <= limit
+                state = "met" if met else f"not met, {vals['swets'] / limit:.2f}x the limit"
+                print(f"    swets: {vals['swets']:.3f} ms (limit {limit:g} ms: {state})")
+                if limits is not None:
+                    limits[row] = {"ms": round(vals["swets"], 4), "limit_ms": limit, "met": met}
         if case.note:
             print(f"    {case.note}")
     if reported:
@@ -225,8 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     if not threads or not mallocs:
         return 2
     print(f"machine: {_machine()}")
+    if any("peer" in c.setups for _, c in cases):
+        from benchmarks.peer_env import peer_env, peer_versions
+
+        print(f"peer: {peer_versions()} (in {peer_env()})")
     print(f"load average at start: {_load()}")
     by_config: dict[str, dict[str, float]] = {}
+    limits: dict[str, dict[str, Any]] = {}
     for t in threads:
         for m in mallocs:
             todo = cases
@@ -234,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
                 todo = [(mod, c) for mod, c in cases if c.kind != "memory"]
             if todo:
                 label = f"threads={t},malloc={m}"
-                by_config[label] = run_setting(todo, args.rounds, t, args.memory_repeats, m)
+                by_config[label] = run_setting(
+                    todo, args.rounds, t, args.memory_repeats, m, limits if not limits else None
+                )
     print(f"\nload average at end: {_load()}")
     if len(by_config) > 1:
         _summary(by_config)
@@ -242,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {"ratios": next(iter(by_config.values()))}
     if len(by_config) > 1:
         out["ratios_by_config"] = by_config
+    if limits:
+        out["limits"] = limits
     print(json.dumps(out))
     return 0
 

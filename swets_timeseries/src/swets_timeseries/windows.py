@@ -24,7 +24,7 @@ series into an ``(N series, S)`` array by a :class:`~swets_timeseries.StaticEnco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -38,6 +38,66 @@ from swets_timeseries.series import as_collection
 from swets_timeseries.static import StaticEncoder
 
 WindowParts = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
+
+class WindowRoles(NamedTuple):
+    """The stored columns of a windowed dataset and their roles (see :func:`window_roles`)."""
+
+    columns: tuple[str, ...]
+    """every stored column: targets, then past covariates, then known covariates"""
+    target: tuple[str, ...]
+    """the target columns"""
+    known: tuple[str, ...]
+    """the known-future covariate columns"""
+    past: slice
+    """the positions among ``columns`` of an input window's columns (``x_past``)"""
+    squeeze: bool
+    """one target named as a string (or the data's single target): ``y`` is ``(horizon,)``"""
+
+
+def window_roles(
+    data: Any,
+    target: str | Sequence[str] | None = None,
+    covariates: Sequence[str] | None = None,
+    known_covariates: Sequence[str] | None = None,
+    *,
+    target_in_past: bool = True,
+    known_in_past: bool = True,
+) -> WindowRoles:
+    """The columns of ``data``'s windows as :class:`WindowDataset` lays them out: its target,
+    covariates and known covariates by default, or those given (arguments as for
+    :class:`WindowDataset`). Forecasting code that builds one window per series without a
+    dataset reads the same layout from here.
+
+    Raises:
+        ConfigError: no target, a column with two roles, or an input window without columns.
+    """
+    coll = as_collection(data)
+    if target is None:
+        targets = coll.target
+        squeeze = len(targets) == 1
+    elif isinstance(target, str):
+        targets, squeeze = (target,), True
+    else:
+        targets, squeeze = tuple(target), False
+    if not targets:
+        raise ConfigError("WindowDataset needs at least one target column")
+    covs = coll.covariates if covariates is None else tuple(covariates)
+    known = coll.known_covariates if known_covariates is None else tuple(known_covariates)
+    columns = targets + covs + known
+    if len(set(columns)) != len(columns):
+        raise ConfigError(
+            f"a column has two roles: target={list(targets)}, covariates={list(covs)}, "
+            f"known_covariates={list(known)}"
+        )
+    t, p, k = len(targets), len(covs), len(known)
+    lo = 0 if target_in_past else t
+    hi = t + p + (k if known_in_past else 0)
+    if hi <= lo:
+        raise ConfigError(
+            "x_past would have no columns: include targets, covariates or known covariates"
+        )
+    return WindowRoles(columns, targets, known, slice(lo, hi), squeeze)
 
 
 class WindowDataset:
@@ -117,35 +177,21 @@ class WindowDataset:
         self.lookback = _positive(lookback, "lookback")
         self.horizon = _positive(horizon, "horizon")
         self.stride = _positive(stride, "stride")
-        if target is None:
-            targets = coll.target
-            self._squeeze = len(targets) == 1
-        elif isinstance(target, str):
-            targets, self._squeeze = (target,), True
-        else:
-            targets, self._squeeze = tuple(target), False
-        if not targets:
-            raise ConfigError("WindowDataset needs at least one target column")
-        covs = coll.covariates if covariates is None else tuple(covariates)
-        known = coll.known_covariates if known_covariates is None else tuple(known_covariates)
-        columns = targets + covs + known
-        if len(set(columns)) != len(columns):
-            raise ConfigError(
-                f"a column has two roles: target={list(targets)}, covariates={list(covs)}, "
-                f"known_covariates={list(known)}"
-            )
-        self.columns = columns
-        self.target_columns = targets
-        self.known_columns = known
-        t, p, k = len(targets), len(covs), len(known)
-        lo = 0 if target_in_past else t
-        hi = t + p + (k if known_in_past else 0)
-        if hi <= lo:
-            raise ConfigError(
-                "x_past would have no columns: include targets, covariates or known covariates"
-            )
-        self._past = slice(lo, hi)
-        self.past_columns = columns[lo:hi]
+        roles = window_roles(
+            coll,
+            target,
+            covariates,
+            known_covariates,
+            target_in_past=target_in_past,
+            known_in_past=known_in_past,
+        )
+        self._squeeze = roles.squeeze
+        self.columns = roles.columns
+        self.target_columns = roles.target
+        self.known_columns = roles.known
+        self._past = roles.past
+        self.past_columns = roles.columns[roles.past]
+        columns = roles.columns
         np_dtype = DType.of(dtype).numpy
         if np_dtype.kind != "f":
             raise ConfigError(f"WindowDataset dtype must be a float dtype, got {np_dtype}")
@@ -585,4 +631,4 @@ def _positive(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-__all__ = ["Fold", "Splits", "WindowDataset"]
+__all__ = ["Fold", "Splits", "WindowDataset", "WindowRoles", "window_roles"]

@@ -40,7 +40,7 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "swets_train.jobs.prepare": ("Prepared", "prepare", "scaler_from_state"),
         "swets_train.metrics": ("evaluate",),
-        "swets_train.predict": ("Forecast", "forecast", "predict"),
+        "swets_train.predict": ("Forecast", "Forecaster", "forecast", "predict"),
         "swets_train.trainer": ("History", "Trainer", "fit", "validate"),
     },
 )
@@ -51,6 +51,7 @@ __all__ = [
     "Drift",
     "EarlyStopping",
     "Forecast",
+    "Forecaster",
     "History",
     "LambdaCallback",
     "MeanForecast",

@@ -403,11 +403,7 @@ def _forecast_rows(
     scaling = _Scaling(scaler)
     out = _Inputs.of(ds, x, future, static, scaling, ids).run(model, batch_size)
     _check_output(model, out, x.shape[0], ds.horizon, _quantiles(model))
-    values = np.empty_like(out)
-    for sid in np.unique(ids):
-        rows = np.flatnonzero(ids == sid)
-        values[rows] = scaling.target(out[rows], tname, sid)
-    return values
+    return scaling.target_of(out, tname, ids)
 
 
 def _train_data(coll: Any, rows: Mapping[str, tuple[int, int]]) -> Any:

@@ -133,13 +133,18 @@ def _as_tensor(value: Any) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
 
 
-def call_model(model: Any, x: Tensor, inputs: Mapping[str, Any] | None = None) -> Any:
-    """``model(x, **inputs)``; a model that does not take one of the inputs raises a ConfigError
-    naming the model and the input (the keyword contract: ``future``, ``static``, ``mask``)."""
+def call_model(
+    model: Any, x: Any, inputs: Mapping[str, Any] | None = None, *, arrays: bool = False
+) -> Any:
+    """``model(x, **inputs)``, or with ``arrays`` its array forward ``model.forward_arrays(x,
+    **inputs)`` (numpy arrays in and out, nothing recorded); a model that does not take one of
+    the inputs raises a ConfigError naming the model and the input (the keyword contract:
+    ``future``, ``static``, ``mask``)."""
+    call = model.forward_arrays if arrays else model
     if not inputs:
-        return model(x)
+        return call(x)
     try:
-        return model(x, **inputs)
+        return call(x, **inputs)
     except TypeError as exc:
         unexpected = [k for k in inputs if f"'{k}'" in str(exc)]
         if "unexpected keyword" not in str(exc) or not unexpected:

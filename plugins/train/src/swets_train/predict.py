@@ -29,7 +29,16 @@ from swets_core import Tensor, no_grad
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 
-__all__ = ["Forecast", "forecast", "horizon_timestamps", "model_dtype", "predict", "run_model"]
+__all__ = [
+    "Forecast",
+    "Forecaster",
+    "forecast",
+    "horizon_timestamps",
+    "model_dtype",
+    "predict",
+    "run_model",
+    "series_rows",
+]
 
 
 class Forecast:
@@ -116,7 +125,11 @@ class Forecast:
 
 def model_dtype(model: Any) -> np.dtype:
     """The float dtype of the model's parameters (float64 for a model without parameters)."""
-    params = model.parameters() if callable(getattr(model, "parameters", None)) else []
+    named = getattr(model, "named_parameters", None)
+    if callable(named):  # the first parameter, without walking the whole model
+        params: Any = (p for _, p in named())
+    else:
+        params = model.parameters() if callable(getattr(model, "parameters", None)) else []
     for p in params:
         return p._data.dtype
     return np.dtype(np.float64)
@@ -134,35 +147,56 @@ def run_model(
     with the known covariates ``future`` ``(N, H, K)`` and the static covariates ``static``
     ``(N, S)`` when given (as the model's ``future=`` and ``static=`` inputs).
 
-    Returns the stacked outputs as a float64 array ``(N, H)`` or ``(N, H, Q)``; the model's
-    train/eval mode is restored.
-    """
-    from swets_train.executor import call_model
+    A model in training mode is switched to eval mode for the call and back after it; a layer
+    runs its array forward (:meth:`~swets_core.Module.forward_arrays`: nothing recorded, no
+    Tensor per op).
 
+    Returns the stacked outputs as a float64 array ``(N, H)`` or ``(N, H, Q)``.
+    """
     if not is_int(batch_size) or batch_size < 1:
         raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    dtype = model_dtype(model)
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
+    was_training = bool(getattr(model, "training", False))
+    if was_training:
         model.eval()
+    try:
+        return _forward(model, model_dtype(model), x, batch_size, future, static)
+    finally:
+        if was_training:
+            model.train(True)
+
+
+def _forward(
+    model: Any,
+    dtype: np.dtype,
+    x: np.ndarray,
+    batch_size: int,
+    future: np.ndarray | None,
+    static: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`run_model`'s batches, the model's mode as it is (``dtype``: its parameters')."""
+    from swets_train.executor import call_model
+
+    arrays = callable(getattr(model, "forward_arrays", None))
     extra = {"future": future, "static": static}
     outs = []
-    try:
-        with no_grad():
-            for lo in range(0, x.shape[0], batch_size):
-                chunk = np.ascontiguousarray(x[lo : lo + batch_size], dtype=dtype)
-                inputs = {
-                    k: Tensor(np.ascontiguousarray(v[lo : lo + batch_size], dtype=dtype))
-                    for k, v in extra.items()
-                    if v is not None
-                }
+    with no_grad():
+        for lo in range(0, x.shape[0], batch_size):
+            chunk = np.ascontiguousarray(x[lo : lo + batch_size], dtype=dtype)
+            inputs = {
+                k: np.ascontiguousarray(v[lo : lo + batch_size], dtype=dtype)
+                for k, v in extra.items()
+                if v is not None
+            }
+            if arrays:
+                out = call_model(model, chunk, inputs, arrays=True)
+            else:
+                inputs = {k: Tensor(v) for k, v in inputs.items()}
                 out = call_model(model, Tensor(chunk), inputs)
-                outs.append(np.asarray(out._data if isinstance(out, Tensor) else out))
-    finally:
-        if hasattr(model, "train"):
-            model.train(was_training)
+            outs.append(np.asarray(out._data if isinstance(out, Tensor) else out))
     if not outs:
         raise DataValidationError("no window to forecast from")
+    if len(outs) == 1:
+        return outs[0].astype(np.float64, copy=False)
     return np.concatenate(outs).astype(np.float64, copy=False)
 
 
@@ -241,6 +275,43 @@ class _Scaling:
             values[..., None], columns=[column], series_id=self._sid(sid)
         )[..., 0]
 
+    def inputs_of(self, x: np.ndarray, columns: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """:meth:`inputs` of rows ``x`` whose series are ``ids`` (one call for a pooled scaler,
+        one per series for a per-series one)."""
+        if self.scaler is None:
+            return x
+        if not self.per_series:
+            return self.inputs(x, columns, "")
+        out = np.empty(x.shape, dtype=np.float64)
+        for sid, rows in series_rows(ids):
+            out[rows] = self.inputs(x[rows], columns, sid)
+        return out
+
+    def target_of(self, values: np.ndarray, column: str, ids: np.ndarray) -> np.ndarray:
+        """:meth:`target` of forecasts ``values`` whose series are ``ids``."""
+        if self.scaler is None:
+            return values
+        if not self.per_series:
+            return self.target(values, column, "")
+        out = np.empty(values.shape, dtype=np.float64)
+        for sid, rows in series_rows(ids):
+            out[rows] = self.target(values[rows], column, sid)
+        return out
+
+
+def series_rows(ids: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """``(id, rows)`` for every distinct id of ``ids`` (each row's series), the rows in order:
+    one sort, whatever the number of series."""
+    arr = np.asarray(ids)
+    if arr.shape[0] == 0:
+        return []
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.zeros(uniq.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(inverse, minlength=uniq.shape[0]), out=bounds[1:])
+    return [(str(uniq[k]), order[bounds[k] : bounds[k + 1]]) for k in range(uniq.shape[0])]
+
 
 def _windows(
     coll: Any,
@@ -292,13 +363,8 @@ class _Inputs:
         ids: np.ndarray,
     ) -> _Inputs:
         """``x``/``future`` scaled series by series (``ids``: each row's series)."""
-        x_in = np.empty(x.shape, dtype=np.float64)
-        f_in = None if future is None else np.empty(future.shape, dtype=np.float64)
-        for sid in np.unique(ids):
-            rows = np.flatnonzero(ids == sid)
-            x_in[rows] = scaling.inputs(x[rows], ds.past_columns, sid)
-            if f_in is not None:
-                f_in[rows] = scaling.inputs(future[rows], ds.known_columns, sid)
+        x_in = scaling.inputs_of(x, ds.past_columns, ids)
+        f_in = None if future is None else scaling.inputs_of(future, ds.known_columns, ids)
         return cls(x_in, f_in, static)
 
     def run(self, model: Any, batch_size: int = 1024, rows: Any = None) -> np.ndarray:
@@ -370,13 +436,9 @@ def predict(
     inputs = _Inputs.of(ds, x, xf, ds.gather_static(idx), scaling, ids)
     out = inputs.run(model, batch_size)
     _check_output(model, out, n, horizon, quantiles)
-    values = np.empty_like(out)
+    values = scaling.target_of(out, tname, ids)
     timestamps = np.empty((n, horizon), dtype="datetime64[ns]")
-    for sid in coll.ids:
-        rows = np.flatnonzero(ids == sid)
-        if not rows.size:
-            continue
-        values[rows] = scaling.target(out[rows], tname, sid)
+    for sid, rows in series_rows(ids):
         ts = coll[sid].timestamps
         first = np.searchsorted(ts, origins[rows])
         timestamps[rows] = ts[first[:, None] + np.arange(horizon)]
@@ -388,9 +450,12 @@ def _future_timestamps(ts: np.ndarray, horizon: int, sid: str) -> np.ndarray:
         raise DataValidationError(
             f"series {sid!r}: needs at least two timestamps to continue its sampling interval"
         )
-    diffs = np.diff(ts[-1000:]).astype(np.int64)
-    values, counts = np.unique(diffs, return_counts=True)
-    step = values[np.argmax(counts)]
+    last = ts[-1000:].view(np.int64)
+    diffs = last[1:] - last[:-1]
+    step = diffs[-1]
+    if not (diffs == step).all():  # the most common interval
+        values, counts = np.unique(diffs, return_counts=True)
+        step = values[np.argmax(counts)]
     if step <= 0:
         raise DataValidationError(f"series {sid!r}: timestamps are not increasing")
     return ts[-1] + np.arange(1, horizon + 1, dtype=np.int64) * step.astype("timedelta64[ns]")
@@ -421,27 +486,30 @@ def horizon_timestamps(
         )
     if stamps.size >= horizon:
         return stamps[:horizon]
+    if not stamps.size:
+        return _future_timestamps(history, horizon, sid)
     extra = _future_timestamps(np.concatenate([history, stamps]), horizon - stamps.size, sid)
     return np.concatenate([stamps, extra])
 
 
 def _horizon_values(
     sid: str,
-    history: Any,
+    history: np.ndarray,
     rows: Any,
     known: Sequence[str],
     horizon: int,
     source: str,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(timestamps (H,), known covariates (H, K) or None)`` of the horizon after ``history``
-    (:func:`horizon_timestamps`) and the known covariates' values there, from ``rows``.
+    """``(timestamps (H,), known covariates (H, K) or None)`` of the horizon after the
+    ``history`` timestamps (:func:`horizon_timestamps`) and the known covariates' values there,
+    from ``rows``.
 
     Raises:
         DataValidationError: a known covariate without a value at a step of the horizon, naming
             the series, the column and the first timestamp without one.
     """
     stamps = None if rows is None else rows.timestamps
-    ts = horizon_timestamps(sid, history.timestamps, stamps, horizon, source)
+    ts = horizon_timestamps(sid, history, stamps, horizon, source)
     if not known:
         return ts, None
     stamps = np.empty(0, "datetime64[ns]") if stamps is None else stamps
@@ -468,6 +536,150 @@ def _horizon_values(
     return ts, values
 
 
+class Forecaster:
+    """A model kept ready to forecast beyond the end of series: the serving path of :func:`forecast`.
+
+    What every forecast of the model needs is resolved once, when the forecaster is made: the
+    window geometry and quantile levels (from the model's ``config()``), the dtype of its
+    parameters and the scaler's checks; the model is put in eval mode (and put back in it by a
+    forecast that finds it in training mode). :meth:`forecast` then reads each series' last
+    ``lookback`` rows up to its last target value into one ``(N, lookback, F)`` array, scales it,
+    runs the model's array forward once for all series (nothing recorded), maps the forecasts back
+    to the original scale and gives them the horizon's timestamps. Keep one per loaded model in a
+    serving process (docs/serving.md).
+
+    Args:
+        model: a forecaster ``(B, L, F) -> (B, H)`` or ``(B, H, Q)``.
+        scaler, lookback, horizon, target, covariates, known_covariates, static_encoder: as for
+            :func:`forecast`.
+    """
+
+    __slots__ = (
+        "_dtype",
+        "covariates",
+        "horizon",
+        "known_covariates",
+        "lookback",
+        "model",
+        "quantiles",
+        "scaling",
+        "static_encoder",
+        "target",
+    )
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        scaler: Any = None,
+        lookback: int | None = None,
+        horizon: int | None = None,
+        target: str | None = None,
+        covariates: Sequence[str] | None = None,
+        known_covariates: Sequence[str] | None = None,
+        static_encoder: Any = None,
+    ) -> None:
+        self.lookback, self.horizon = _geometry(model, lookback, horizon)
+        self.quantiles = _quantiles(model)
+        self.scaling = _Scaling(scaler)
+        self.target = target
+        self.covariates = None if covariates is None else tuple(covariates)
+        self.known_covariates = None if known_covariates is None else tuple(known_covariates)
+        self.static_encoder = static_encoder
+        self.model = model
+        self._dtype = model_dtype(model)
+        if getattr(model, "training", False):
+            model.eval()
+
+    def forecast(self, data: Any, *, future: Any = None) -> Forecast:
+        """The forecast beyond the end of each series of ``data`` (see :func:`forecast`, whose
+        ``data`` and ``future`` these are).
+
+        Raises:
+            DataValidationError: as :func:`forecast`.
+        """
+        from swets_timeseries import StaticEncoder, window_roles
+
+        model = self.model
+        if getattr(model, "training", False):
+            model.eval()
+        full = _collection(data)
+        roles = window_roles(full, self.target, self.covariates, self.known_covariates)
+        if len(roles.target) != 1:
+            raise ConfigError(
+                f"forecasting needs one target column, the data has {list(roles.target)}; "
+                "pass target="
+            )
+        tname = roles.target[0]
+        past = roles.columns[roles.past]
+        known = list(roles.known)
+        lookback, horizon = self.lookback, self.horizon
+        futures = None if future is None else _collection(future)
+        count = len(full)
+        x = np.empty((count, lookback, len(past)), dtype=np.float64)
+        fx = np.empty((count, horizon, len(known)), dtype=np.float64) if known else None
+        stamps = np.empty((count, horizon), dtype="datetime64[ns]")
+        ids = []
+        for i, s in enumerate(full):
+            sid = s.id
+            n = _history_length(s, roles.target)
+            if n < lookback:
+                raise DataValidationError(
+                    f"series {sid!r} has {n} rows; a forecast needs lookback={lookback}"
+                )
+            for j, name in enumerate(past):
+                x[i, :, j] = s.column(name)[n - lookback : n]
+            rows, source = None, "the data"
+            if futures is not None:
+                if sid not in futures.ids:
+                    raise DataValidationError(
+                        f"series {sid!r}: future= has no series {sid!r} (it has "
+                        f"{', '.join(futures.ids[:10])})"
+                    )
+                rows, source = futures[sid], "future="
+            elif n < len(s):  # future rows after the last target value
+                rows = s[n:]
+            ts, values = _horizon_values(sid, s.timestamps[:n], rows, known, horizon, source)
+            stamps[i] = ts
+            if fx is not None:
+                fx[i] = values
+            ids.append(sid)
+        finite = np.isfinite(x).all(axis=(1, 2))
+        if not finite.all():
+            i = int(np.flatnonzero(~finite)[0])
+            bad = [c for j, c in enumerate(past) if not np.isfinite(x[i, :, j]).all()]
+            raise DataValidationError(
+                f"series {ids[i]!r}: the last {lookback} rows hold non-finite values in {bad}"
+            )
+        id_arr = np.asarray(ids, dtype=object)
+        x = self.scaling.inputs_of(x, past, id_arr)
+        if fx is not None:
+            fx = self.scaling.inputs_of(fx, known, id_arr)
+        static = None
+        names = full.static_covariates
+        if names:
+            encoder = self.static_encoder or StaticEncoder(names).fit(list(full))
+            if encoder.columns != names:
+                raise ConfigError(
+                    f"the static encoder encodes {list(encoder.columns or ())}, the data's "
+                    f"static covariates are {list(names)}"
+                )
+            static = encoder.transform(list(full), dtype=np.float64)
+        out = _forward(model, self._dtype, x, max(count, 1), fx, static)
+        _check_output(model, out, count, horizon, self.quantiles)
+        values = self.scaling.target_of(out, tname, id_arr)
+        return Forecast(id_arr, stamps[:, 0], stamps, values, self.quantiles, None, tname)
+
+
+def _history_length(s: Any, targets: Sequence[str]) -> int:
+    """The rows of series ``s`` up to its last target value (all of them when the last row holds
+    every target: the usual case, decided without reading the column)."""
+    n = len(s)
+    if n and all(np.isfinite(s.column(t)[n - 1]) for t in targets):
+        return n
+    return s.history_length()
+
+
 def forecast(
     model: Any,
     data: Any,
@@ -491,69 +703,26 @@ def forecast(
     most common sampling interval (of the last 1000 rows); calendars with gaps (weekends of daily
     market data) are then not modelled. ``actuals`` is None. Other arguments as :func:`predict`.
 
+    All series go through the model in one forward pass. To forecast again and again with one
+    model (serving), keep a :class:`Forecaster`: this function is ``Forecaster(model, ...)
+    .forecast(data, future=future)``, with the model's training mode restored after it.
+
     Raises:
         DataValidationError: a known covariate without a value for a step of the horizon (naming
             the series, the column and the first timestamp without one), or too short a history.
     """
-    lookback, horizon = _geometry(model, lookback, horizon)
-    full = _collection(data)
-    coll = _history(full)
-    # the windows machinery wants lookback + horizon rows; use horizon 1 on the full series and
-    # take the input of a window ending at the last row
-    ds = _windows(coll, lookback, 1, target, covariates, 1, known_covariates, static_encoder)
-    tname = _target_name(ds)
-    known = list(ds.known_columns)
-    scaling = _Scaling(scaler)
-    quantiles = _quantiles(model)
-    futures = None if future is None else _collection(future)
-    static = None
-    if ds.static_encoder is not None:
-        static = ds.static_encoder.transform(list(coll), dtype=np.float64)
-    xs, fs, ids, origins, stamps = [], [], [], [], []
-    for sid in coll.ids:
-        s = coll[sid]
-        past = np.stack([s.column(c) for c in ds.past_columns], axis=1)
-        if past.shape[0] < lookback:
-            raise DataValidationError(
-                f"series {sid!r} has {past.shape[0]} rows; a forecast needs lookback={lookback}"
-            )
-        window = past[-lookback:].astype(np.float64)
-        if not np.isfinite(window).all():
-            raise DataValidationError(
-                f"series {sid!r}: the last {lookback} rows hold non-finite values in "
-                f"{[c for j, c in enumerate(ds.past_columns) if not np.isfinite(window[:, j]).all()]}"
-            )
-        if futures is not None:
-            if sid not in futures.ids:
-                raise DataValidationError(
-                    f"series {sid!r}: future= has no series {sid!r} (it has "
-                    f"{', '.join(futures.ids[:10])})"
-                )
-            rows, source = futures[sid], "future="
-        else:
-            rows, source = full[sid].split_future()[1], "the data"
-        ts, values = _horizon_values(sid, s, rows, known, horizon, source)
-        xs.append(scaling.inputs(window[None], ds.past_columns, sid))
-        if values is not None:
-            fs.append(scaling.inputs(values[None], known, sid))
-        ids.append(sid)
-        origins.append(ts[0])
-        stamps.append(ts)
-    out = run_model(
-        model,
-        np.concatenate(xs),
-        batch_size=len(xs),
-        future=np.concatenate(fs) if fs else None,
-        static=static,
-    )
-    _check_output(model, out, len(xs), horizon, quantiles)
-    values = np.stack([scaling.target(out[j : j + 1], tname, sid)[0] for j, sid in enumerate(ids)])
-    return Forecast(
-        np.asarray(ids, dtype=object),
-        np.asarray(origins),
-        np.stack(stamps),
-        values,
-        quantiles,
-        None,
-        tname,
-    )
+    was_training = bool(getattr(model, "training", False))
+    try:
+        return Forecaster(
+            model,
+            scaler=scaler,
+            lookback=lookback,
+            horizon=horizon,
+            target=target,
+            covariates=covariates,
+            known_covariates=known_covariates,
+            static_encoder=static_encoder,
+        ).forecast(data, future=future)
+    finally:
+        if was_training:
+            model.train(True)
