@@ -72,7 +72,8 @@ def window_roles(
     Raises:
         ConfigError: no target, a column with two roles, or an input window without columns.
     """
-    coll = as_collection(data)
+    # a TimeSeries or a SeriesCollection has the roles itself (no collection to build)
+    coll = data if hasattr(data, "known_covariates") else as_collection(data)
     if target is None:
         targets = coll.target
         squeeze = len(targets) == 1

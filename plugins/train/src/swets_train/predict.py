@@ -598,13 +598,16 @@ class Forecaster:
         Raises:
             DataValidationError: as :func:`forecast`.
         """
-        from swets_timeseries import StaticEncoder, window_roles
+        from swets_timeseries import StaticEncoder, TimeSeries, window_roles
 
         model = self.model
         if getattr(model, "training", False):
             model.eval()
-        full = _collection(data)
-        roles = window_roles(full, self.target, self.covariates, self.known_covariates)
+        # one series is forecast as it is, without a collection around it
+        full = [data] if isinstance(data, TimeSeries) else list(_collection(data))
+        if not full:
+            raise DataValidationError("no series to forecast")
+        roles = window_roles(full[0], self.target, self.covariates, self.known_covariates)
         if len(roles.target) != 1:
             raise ConfigError(
                 f"forecasting needs one target column, the data has {list(roles.target)}; "
@@ -656,15 +659,15 @@ class Forecaster:
         if fx is not None:
             fx = self.scaling.inputs_of(fx, known, id_arr)
         static = None
-        names = full.static_covariates
+        names = tuple(full[0].static)  # a collection's series agree on them
         if names:
-            encoder = self.static_encoder or StaticEncoder(names).fit(list(full))
+            encoder = self.static_encoder or StaticEncoder(names).fit(full)
             if encoder.columns != names:
                 raise ConfigError(
                     f"the static encoder encodes {list(encoder.columns or ())}, the data's "
                     f"static covariates are {list(names)}"
                 )
-            static = encoder.transform(list(full), dtype=np.float64)
+            static = encoder.transform(full, dtype=np.float64)
         out = _forward(model, self._dtype, x, max(count, 1), fx, static)
         _check_output(model, out, count, horizon, self.quantiles)
         values = self.scaling.target_of(out, tname, id_arr)
