@@ -19,9 +19,11 @@ peer: from the start of ``fit`` to the start of training, which builds its datas
 trainer), ``steps_per_s`` (the median interval between the ends of consecutive steps after
 :data:`WARMUP` of them), ``cpu_s_per_step`` (the same in CPU time of the process, all threads:
 what a step costs whatever else the machine runs; half the peer's is the throughput target in
-CPU terms) and ``peak`` (the process's peak resident set, VmHWM, from its start: the
-interpreter, the libraries, the generated arrays, the peer's data frame, the dataset, the model,
-the optimizer and the steps).
+CPU terms), ``peak`` (the process's peak resident set, VmHWM, from the moment the data are in
+memory: the interpreter, the data held (swets: the long-format arrays; the peer: its data frame of
+them), the libraries, the dataset, the model, the optimizer and the steps) and ``peak_all`` (the
+same from the process's start, generating the data included: the benchmark's own generator needs
+about twice the data for a moment, which says nothing of either framework).
 """
 
 from __future__ import annotations
@@ -45,6 +47,21 @@ def _peak_mib() -> float:
     raise OSError("VmHWM not in /proc/self/status")
 
 
+def _data_loaded() -> float:
+    """Once the data are in memory: the process's peak so far (generating them included), then
+    the peak reset to the resident set, so that the ``peak`` figure starts from the data held."""
+    import gc
+
+    gc.collect()
+    before = _peak_mib()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # VmHWM := VmRSS
+    except OSError:
+        pass
+    return before
+
+
 def _steps_per_s(stamps: list[float]) -> float:
     import statistics
 
@@ -52,14 +69,18 @@ def _steps_per_s(stamps: list[float]) -> float:
     return 1.0 / statistics.median(gaps)
 
 
-def _figures(build: float, wall: list[float], cpu: list[float]) -> dict[str, float]:
-    """The case's figures from the build time and the wall-clock and CPU-time stamps of the ends
-    of the steps."""
+def _figures(
+    build: float, wall: list[float], cpu: list[float], generated: float
+) -> dict[str, float]:
+    """The case's figures from the build time, the wall-clock and CPU-time stamps of the ends of
+    the steps and the peak while the data were generated."""
+    peak = _peak_mib()
     return {
         "build_s": build,
         "steps_per_s": _steps_per_s(wall),
         "cpu_s_per_step": 1.0 / _steps_per_s(cpu),
-        "peak": _peak_mib(),
+        "peak": peak,
+        "peak_all": max(peak, generated),
     }
 
 
@@ -75,6 +96,7 @@ def _swets(n_series: int) -> Callable[[], Callable[[], dict[str, float]]]:
         ids, timestamps, values = panel(n_series)
 
         def run() -> dict[str, float]:
+            generated = _data_loaded()
             t0 = time.perf_counter()
             series = SeriesCollection.from_long(ids, timestamps, {"y": values}, target="y")
             sampler = PanelSampler(
@@ -114,7 +136,7 @@ def _swets(n_series: int) -> Callable[[], Callable[[], dict[str, float]]]:
                 progress=False,
                 callbacks=[Clock()],
             )
-            return _figures(build, stamps, cpu)
+            return _figures(build, stamps, cpu, generated)
 
         return run
 
@@ -138,6 +160,7 @@ def _peer(n_series: int) -> Callable[[], Callable[[], dict[str, float]]]:
         del ids, timestamps, values
 
         def run() -> dict[str, float]:
+            generated = _data_loaded()
             import pytorch_lightning as pl
             from neuralforecast import NeuralForecast
             from neuralforecast.losses.pytorch import MAE
@@ -179,7 +202,7 @@ def _peer(n_series: int) -> Callable[[], Callable[[], dict[str, float]]]:
             )
             t0 = time.perf_counter()
             NeuralForecast(models=[model], freq="D").fit(df)
-            return _figures(started[0] - t0, stamps, cpu)
+            return _figures(started[0] - t0, stamps, cpu, generated)
 
         return run
 
@@ -197,7 +220,13 @@ CASES = [
             f"of width {WIDTH}, lookback {LOOKBACK}, horizon {HORIZON}, MAE, Adam; {STEPS} steps"
         ),
         extra={
-            "units": {"build_s": "s", "steps_per_s": "/s", "cpu_s_per_step": "s", "peak": "MiB"},
+            "units": {
+                "build_s": "s",
+                "steps_per_s": "/s",
+                "cpu_s_per_step": "s",
+                "peak": "MiB",
+                "peak_all": "MiB",
+            },
             "target": {"steps_per_s": ">=2", "cpu_s_per_step": 0.5, "peak": 0.5},
             "repeats": 1,
         },

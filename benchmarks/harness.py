@@ -77,7 +77,8 @@ class Case:
             ratios to other frameworks, printed under the row) and ``limit_ms`` (an absolute
             bound on the swets figure, printed under the row as met or not) and ``clock``
             (``"cpu"``: time cases measure the process's CPU time, all threads, instead of the
-            wall clock, so that a loaded machine does not inflate them).
+            wall clock, so that a loaded machine does not inflate them), ``threads`` (the thread
+            setting of the case's workers, instead of ``--threads``).
     """
 
     name: str
@@ -283,7 +284,7 @@ def _spawn(module: str, case: Case, framework: str, threads: str, malloc: str) -
 
         python = str(peer_python())
     cmd = [python, "-m", "benchmarks.run", "--worker", f"{module}:{case.name}:{framework}"]
-    env = thread_env(threads, malloc)
+    env = thread_env(str(case.extra.get("threads", threads)), malloc)
     if framework == "before":  # the baseline's sources ahead of the installed (current) ones
         paths = [baseline_path(os.environ[BASELINE_ENV]), env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
