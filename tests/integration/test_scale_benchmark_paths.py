@@ -19,7 +19,8 @@ def test_training_case_trains_and_reports_its_figures(monkeypatch):
     monkeypatch.setattr(training, "WARMUP", 1)
     monkeypatch.setattr(training, "WIDTH", 16)
     got = training._swets(40)()()
-    assert set(got) == {"build_s", "steps_per_s", "cpu_s_per_step", "peak"}
+    assert set(got) == {"build_s", "steps_per_s", "cpu_s_per_step", "peak", "peak_all"}
+    assert got["peak_all"] >= got["peak"]
     assert all(np.isfinite(v) and v > 0 for v in got.values())
 
 
