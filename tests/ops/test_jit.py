@@ -3,6 +3,8 @@ they apply, and can be turned off."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,13 @@ numba = pytest.importorskip("numba")
 needs_jit = pytest.mark.skipif(
     not jit.enabled(), reason="SWETS_JIT disables the compiled kernels these tests check"
 )
+
+
+@pytest.fixture(autouse=True)
+def _kernels_on(monkeypatch) -> None:
+    """These tests are about the kernels: they run them whatever ``SWETS_JIT`` says outside (the
+    rest of the suite runs the numpy paths under ``SWETS_JIT=0``)."""
+    monkeypatch.delenv("SWETS_JIT", raising=False)
 
 
 def _stack(rng, layers, n_in, hidden, dtype, bias=True):
@@ -176,3 +185,124 @@ def test_recorded_float32_lstm_with_kernels_equals_the_numpy_path(monkeypatch, w
     for got, want in zip(grads, want_grads):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_float32_exp_is_within_an_ulp_down_to_the_smallest_normal() -> None:
+    kernels = jit.kernels()
+    tiny_log = np.float32(np.log(np.finfo(np.float32).tiny))
+    x = np.concatenate(
+        [
+            np.linspace(-120.0, 0.0, 400_001),
+            -np.logspace(-40, 2, 4_001),
+            [0.0, -0.0, tiny_log, -np.inf, np.nan],
+        ]
+    ).astype(np.float32)
+    out = np.empty_like(x)
+    kernels.exp32_array(x, out)
+    want = np.exp(x.astype(np.float64))
+    normal = x >= np.float32(-87.336544)  # ln(2 ** -126), rounded to float32
+    ulp = np.spacing(want[normal].astype(np.float32)).astype(np.float64)
+    assert (np.abs(out[normal] - want[normal]) / ulp).max() <= 1.0
+    assert np.all(out[~normal & ~np.isnan(x)] == 0.0)  # below: 0, never garbage
+    assert np.all(out[x == 0.0] == 1.0)
+    assert np.isnan(out[-1])
+
+
+def _gelu_inputs(rng) -> np.ndarray:
+    return np.concatenate(
+        [
+            rng.standard_normal(50_000) * 4,
+            np.linspace(-30.0, 30.0, 6_001),
+            [0.0, -0.0, 1e-30, -1e-30, 19.99, 20.0, 20.01, 1e30, -1e30, np.inf, -np.inf, np.nan],
+        ]
+    ).astype(np.float32)
+
+
+def test_compiled_gelu_equals_the_numpy_path(monkeypatch) -> None:
+    x = _gelu_inputs(np.random.default_rng(3)).reshape(3, -1)
+    got = ops.gelu(x).numpy()  # nothing records: the compiled kernel
+    monkeypatch.setenv("SWETS_JIT", "0")
+    want = ops.gelu(x).numpy()
+    assert got.dtype == np.float32 and got.shape == x.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=3e-7)
+    assert np.array_equal(np.isnan(got), np.isnan(want))  # NaN and -inf give NaN
+    assert np.array_equal(got[np.isinf(x)], want[np.isinf(x)], equal_nan=True)
+    finite = np.isfinite(x)
+    x64 = x[finite].astype(np.float64)
+    exact = x64 * 0.5 * np.vectorize(math.erfc)(-x64 / math.sqrt(2))
+    np.testing.assert_allclose(got[finite], exact, rtol=0, atol=2e-6)  # 20 * 0.75e-7 at most
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("weight", "bias"), [(True, True), (True, False), (False, True), (False, False)]
+)
+def test_compiled_layer_norm_equals_the_numpy_path(monkeypatch, dtype, weight, bias) -> None:
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((3, 5, 37)) * 3 + 2).astype(dtype)[:, ::2]  # a strided view
+    w = rng.standard_normal(37).astype(dtype) if weight else None
+    b = rng.standard_normal(37).astype(dtype) if bias else None
+    got = ops.layer_norm(x, w, b, eps=1e-5).numpy()
+    monkeypatch.setenv("SWETS_JIT", "0")
+    want = ops.layer_norm(x, w, b, eps=1e-5).numpy()
+    assert got.dtype == x.dtype and got.shape == x.shape
+    tol = 2e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    x64 = x.astype(np.float64)
+    ref = (x64 - x64.mean(-1, keepdims=True)) / np.sqrt(x64.var(-1, keepdims=True) + 1e-5)
+    ref = ref * (1.0 if w is None else w) + (0.0 if b is None else b)
+    np.testing.assert_allclose(got, ref, rtol=tol * 5, atol=tol * 5)
+
+
+def test_compiled_layer_norm_over_two_dimensions_and_constant_rows(monkeypatch) -> None:
+    x = np.random.default_rng(12).standard_normal((4, 3, 6)).astype(np.float32)
+    x[1] = 7.0  # a constant row: xc = 0, output = bias
+    w = np.full((3, 6), 2.0, np.float32)
+    b = np.arange(18, dtype=np.float32).reshape(3, 6)
+    got = ops.layer_norm(x, w, b, normalized_ndim=2).numpy()
+    monkeypatch.setenv("SWETS_JIT", "0")
+    want = ops.layer_norm(x, w, b, normalized_ndim=2).numpy()
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)
+    np.testing.assert_array_equal(got[1], b)
+
+
+def _attention_inputs(rng, mask_kind):
+    q = rng.standard_normal((2, 4, 5, 8)).astype(np.float32)
+    k = rng.standard_normal((2, 4, 9, 8)).astype(np.float32) * 3
+    v = rng.standard_normal((2, 4, 9, 6)).astype(np.float32)
+    mask = None
+    if mask_kind == "bool":
+        mask = rng.random((5, 9)) > 0.3
+        mask[2] = False  # a fully masked row: output 0
+    elif mask_kind == "float":
+        mask = rng.standard_normal((2, 1, 5, 9)).astype(np.float32)
+        mask[0, 0, 1] = -np.inf
+        mask[1, 0, 3, :4] = -np.inf
+    elif mask_kind == "large":
+        q = q * 40  # scores beyond exp's range without the shift
+    return q, k, v, mask
+
+
+@pytest.mark.parametrize("mask_kind", [None, "bool", "float", "large"])
+def test_compiled_softmax_of_attention_equals_the_recorded_path(mask_kind) -> None:
+    q, k, v, mask = _attention_inputs(np.random.default_rng(13), mask_kind)
+    free = ops.scaled_dot_product_attention(q, k, v, mask).numpy()  # the compiled softmax
+    with GradientTape(watch=[Tensor(q)]):
+        recorded = ops.scaled_dot_product_attention(Tensor(q), k, v, mask).numpy()
+    assert np.isfinite(free).all()
+    np.testing.assert_allclose(free, recorded, rtol=2e-6, atol=2e-6)
+    s = np.einsum("bhle,bhse->bhls", q.astype(np.float64), k.astype(np.float64)) / math.sqrt(8)
+    if mask is not None:
+        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
+    m = s.max(-1, keepdims=True)
+    p = np.exp(s - np.where(np.isfinite(m), m, 0.0))
+    denom = p.sum(-1, keepdims=True)
+    want = (p / np.where(denom > 0, denom, 1.0)) @ v.astype(np.float64)
+    np.testing.assert_allclose(free, want, rtol=1e-5, atol=1e-5)
+
+
+def test_warm_up_loads_the_transformer_kernels() -> None:
+    assert jit.warm_up() is True
+    kernels = jit.kernels()
+    for name in ("gelu32", "layer_norm_rows", "softmax_rows32"):
+        assert getattr(kernels, name).signatures, name

@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 _OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -276,3 +277,203 @@ def tanh32_array(x: np.ndarray, out: np.ndarray) -> None:
     """:func:`tanh32` over a flat float32 array (for tests of the approximation)."""
     for i in range(x.shape[0]):
         out[i] = tanh32(x[i])
+
+
+# -- the inference kernels of the Transformer's elementwise and row-wise ops -----------------------
+#
+# exp(x) for float32 in a form the compiler vectorises (numba's exp is a call into the C library per
+# element): x = n ln 2 + r with |r| <= ln(2) / 2 (Cody and Waite's two-part ln 2, so n ln 2 is
+# exact), exp(r) by Cephes' expf polynomial (relative error about 1e-7, an ulp), and 2**n built
+# from its exponent bits: within an ulp of the exact value down to ln(2 ** -126) (about -87.34);
+# below, where numpy's float32 exp gives subnormals or 0, the result is 0. NaN stays NaN. Arguments
+# above 0 are out of its range (2 ** n would leave the exponent's bits); the callers never pass them.
+
+
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose IEEE bits are the int32 ``bits`` (a bit cast, no conversion)."""
+    sig = types.float32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+_LOG2E = np.float32(1.4426950408889634)
+_LN2_HI = np.float32(0.693359375)  # exact in float32: n * _LN2_HI is exact for |n| <= 128
+_LN2_LO = np.float32(-2.12194440e-4)
+_EXP_P = tuple(
+    np.float32(c)
+    for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1)
+)
+_EXP_P5 = np.float32(5.0000001201e-1)
+_EXP_MIN = np.float32(-87.336544)  # ln of the smallest normal float32 (2 ** -126)
+
+
+@njit(inline="always", **_OPTS)
+def exp32(x: np.float32) -> np.float32:
+    """float32 ``exp`` for arguments ``<= 0`` (see above); 0 below ln(2 ** -126), NaN for NaN."""
+    small = x < _EXP_MIN
+    x = max(x, _EXP_MIN)  # NaN stays NaN through the arithmetic below (NaN < _EXP_MIN is False)
+    n = np.floor(x * _LOG2E + _HALF)  # float32 (math.floor would give an int, then float64)
+    r = x - n * _LN2_HI
+    r = r - n * _LN2_LO
+    p = _EXP_P[0]
+    p = p * r + _EXP_P[1]
+    p = p * r + _EXP_P[2]
+    p = p * r + _EXP_P[3]
+    p = p * r + _EXP_P[4]
+    p = p * r + _EXP_P5
+    y = p * (r * r) + r + _ONE
+    scale = _float32_from_bits(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    return np.float32(0.0) if small else y * scale
+
+
+@njit(**_OPTS)
+def exp32_array(x: np.ndarray, out: np.ndarray) -> None:
+    """:func:`exp32` over a flat float32 array (for tests of the approximation)."""
+    for i in range(x.shape[0]):
+        out[i] = exp32(x[i])
+
+
+_GELU_CLAMP = np.float32(20.0)
+
+
+@njit(**_OPTS)
+def gelu32(x: np.ndarray, p: np.float32, a: tuple, out: np.ndarray) -> None:
+    """:func:`swets_ops.special.gelu_f32`'s value over a flat float32 array, element by element in
+    its order: ``relu(x) - |x| Phi(-|x|)`` with ``Phi(-|x|) = t (a1 + t (a2 + ...)) exp(-x^2 / 2)``
+    and ``t = 1 / (1 + p |x|)``, ``|x|`` clamped at 20 (``p`` and the five coefficients ``a`` as
+    that function's). NaN gives NaN; the caller sets the values at infinities."""
+    a1, a2, a3, a4, a5 = a
+    zero = np.float32(0.0)
+    for i in range(x.shape[0]):
+        xi = x[i]
+        ax = min(abs(xi), _GELU_CLAMP)
+        t = _ONE / (ax * p + _ONE)
+        h = t * a5
+        h = (h + a4) * t
+        h = (h + a3) * t
+        h = (h + a2) * t
+        h = (h + a1) * t
+        h = h * exp32(xi * xi * np.float32(-0.5))
+        o = max(xi, zero) - ax * h
+        out[i] = xi if xi != xi else o
+
+
+@njit(inline="always", **_OPTS)
+def _sum(x: np.ndarray, scale):
+    """``sum_j x[j] * scale`` over a 1-D array in eight interleaved partial sums (a fixed order,
+    whatever the vector width)."""
+    n = x.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = scale - scale  # 0 in the dtype (scale is finite)
+    j = 0
+    while j + 8 <= n:
+        s0 += x[j] * scale
+        s1 += x[j + 1] * scale
+        s2 += x[j + 2] * scale
+        s3 += x[j + 3] * scale
+        s4 += x[j + 4] * scale
+        s5 += x[j + 5] * scale
+        s6 += x[j + 6] * scale
+        s7 += x[j + 7] * scale
+        j += 8
+    while j < n:
+        s0 += x[j] * scale
+        j += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(inline="always", **_OPTS)
+def _sum_squares(x: np.ndarray, zero):
+    """``sum_j x[j]^2`` over a 1-D array in eight interleaved partial sums from ``zero`` (a 0 of
+    the array's dtype)."""
+    n = x.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    j = 0
+    while j + 8 <= n:
+        s0 += x[j] * x[j]
+        s1 += x[j + 1] * x[j + 1]
+        s2 += x[j + 2] * x[j + 2]
+        s3 += x[j + 3] * x[j + 3]
+        s4 += x[j + 4] * x[j + 4]
+        s5 += x[j + 5] * x[j + 5]
+        s6 += x[j + 6] * x[j + 6]
+        s7 += x[j + 7] * x[j + 7]
+        j += 8
+    while j < n:
+        s0 += x[j] * x[j]
+        j += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(inline="always", **_OPTS)
+def _max(x: np.ndarray):
+    """``max_j x[j]`` over a 1-D array in eight interleaved partial maxima."""
+    n = x.shape[0]
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = x[0]
+    j = 0
+    while j + 8 <= n:
+        m0 = max(m0, x[j])
+        m1 = max(m1, x[j + 1])
+        m2 = max(m2, x[j + 2])
+        m3 = max(m3, x[j + 3])
+        m4 = max(m4, x[j + 4])
+        m5 = max(m5, x[j + 5])
+        m6 = max(m6, x[j + 6])
+        m7 = max(m7, x[j + 7])
+        j += 8
+    while j < n:
+        m0 = max(m0, x[j])
+        j += 1
+    return max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+
+
+@njit(**_OPTS)
+def layer_norm_rows(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float, out: np.ndarray
+) -> None:
+    """:func:`swets_ops.fused_norm.layer_norm`'s inference over the rows of ``x`` ``(R, D)``, in
+    the array's dtype: ``xc = x - mean``, ``rstd = sqrt(D) / sqrt(sum(xc^2) + D eps)``,
+    ``out = xc rstd w + b`` (``weight``/``bias`` of length 0: none). The sums run in eight
+    partial sums."""
+    R, D = x.shape
+    consts = np.empty(3, x.dtype)  # in the array's dtype, rounded as the numpy path rounds them
+    consts[0], consts[1], consts[2] = 1.0 / D, math.sqrt(D), D * eps
+    inv_d, root_d, d_eps = consts[0], consts[1], consts[2]
+    has_w, has_b = weight.shape[0] > 0, bias.shape[0] > 0
+    for r in range(R):
+        xr, yr = x[r], out[r]
+        mean = _sum(xr, inv_d)
+        for j in range(D):
+            yr[j] = xr[j] - mean
+        rstd = root_d / np.sqrt(_sum_squares(yr, inv_d - inv_d) + d_eps)
+        for j in range(D):
+            yr[j] = yr[j] * rstd
+        if has_w:
+            for j in range(D):
+                yr[j] = yr[j] * weight[j]
+        if has_b:
+            for j in range(D):
+                yr[j] = yr[j] + bias[j]
+
+
+@njit(**_OPTS)
+def softmax_rows32(scores: np.ndarray, inv: np.ndarray) -> None:
+    """The unnormalised softmax of every row of the float32 ``scores`` ``(R, S)``, in place:
+    ``exp(s - max(s))``, and ``inv[r]`` = 1 / the row's sum (1 for a row of ``-inf`` only, whose
+    weights are all 0). Three passes over the rows (maxima, exponentials, sums): each loop
+    vectorises alone."""
+    R, S = scores.shape
+    zero = np.float32(0.0)
+    for r in range(R):
+        m = _max(scores[r])
+        inv[r] = zero if m == np.float32(-np.inf) else m
+    for r in range(R):
+        row, m = scores[r], inv[r]
+        for j in range(S):
+            row[j] = exp32(row[j] - m)
+    for r in range(R):
+        total = _sum(scores[r], _ONE)
+        inv[r] = _ONE / total if total > zero else _ONE

@@ -26,6 +26,7 @@ from swets_ops.fused_common import (
     probability,
     same_dtype,
 )
+from swets_ops.jit import kernels
 
 _OP = "scaled_dot_product_attention"
 
@@ -144,6 +145,15 @@ def scaled_dot_product_attention(
                 scores += mask
             else:
                 scores = scores + mask
+    if not _record and dropout_p == 0.0 and dtype is F32 and scores.size:
+        jit = kernels()
+        if jit is not None:  # the softmax below in one compiled call (swets_ops.jit)
+            rows = scores.reshape(-1, S)  # scores are a fresh C-ordered array: a view
+            inv = np.empty(rows.shape[0], dtype)
+            jit.softmax_rows32(rows, inv)  # exp(s - max), 1 / the sums: as below, one pass each
+            out = np.matmul(rows.reshape(scores.shape), v)
+            out *= inv.reshape((*scores.shape[:-1], 1))
+            return out
     # softmax along the keys. Shifting by the row maximum only guards exp against overflow; when
     # |q_i . k_j| * scale is bounded by a small constant for every pair, exp can neither overflow
     # nor underflow (no floating-point state to guard) and the shift is skipped

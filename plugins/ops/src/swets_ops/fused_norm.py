@@ -17,6 +17,7 @@ from swets_core.autograd import Tensor
 from swets_core.errors import OpError, ShapeError
 from swets_ops._common import F32, F64, einsum
 from swets_ops.fused_common import float_array, fused_op, positive_int, probability, same_dtype
+from swets_ops.jit import kernels
 
 
 def _eps(op: str, eps: Any) -> float:
@@ -34,6 +35,7 @@ def _eps(op: str, eps: Any) -> float:
 # ------------------------------------------------------------------------------------------------
 
 _MEAN_VECTORS: dict[tuple[int, np.dtype], np.ndarray] = {}
+_NONE = {F32: np.zeros(0, F32), F64: np.zeros(0, F64)}  # no weight or no bias, for the kernel
 
 
 def _mean_vector(d: int, dtype: np.dtype) -> np.ndarray:
@@ -107,6 +109,13 @@ def layer_norm(
     D = norm_shape[0] if nd == 1 else math.prod(norm_shape)
     R = x.size // D if D else 0
     x2 = x.reshape(R, D)
+    jit = None if _record or not R or not D else kernels()
+    if jit is not None:  # the inference in one compiled pass (swets_ops.jit), same arithmetic
+        out = np.empty((R, D), x.dtype)
+        w1 = _NONE.get(x.dtype) if weight is None else weight.reshape(D)
+        b1 = _NONE.get(x.dtype) if bias is None else bias.reshape(D)
+        jit.layer_norm_rows(np.ascontiguousarray(x2), w1, b1, eps, out)
+        return out.reshape(x.shape)
     dt = x.dtype.type
     # row reductions as matrix-vector products (BLAS), much faster than short-axis reductions;
     # rstd = 1 / sqrt(ss / D + eps) = sqrt(D) / sqrt(ss + D eps) for the sum of squares ss
