@@ -15,6 +15,9 @@ Cases (the shapes of the models issue):
 - lstm: 5 features, hidden 64, 2 layers, dropout 0.1, length 64, horizon 1, batch 64;
 - transformer: 5 features, d_model 64, 4 heads, 2 pre-norm GELU layers, feed-forward 128, dropout 0.1,
   sinusoidal positions, head on the last position, length 64, horizon 1, batch 64.
+
+Variants (training step only, :data:`VARIANTS`): ``tcn_plain`` is the TCN with plain convolutions
+(no weight norm, no dropout), the conv path alone.
 """
 
 from __future__ import annotations
@@ -80,6 +83,20 @@ MODEL_CASES: dict[str, dict[str, Any]] = {
         "batch": 64,
     },
 }
+
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "tcn_plain": ("tcn", {"weight_norm": False, "dropout": 0.0}),
+}
+"""Training-step variants: name -> (the model of :data:`MODEL_CASES`, the config keys replaced)."""
+
+
+def model_case(name: str) -> dict[str, Any]:
+    """``{"model", "config", "batch"}`` of a case of :data:`MODEL_CASES` or :data:`VARIANTS`."""
+    if name in VARIANTS:
+        model, changes = VARIANTS[name]
+        base = MODEL_CASES[model]
+        return {"model": model, "config": {**base["config"], **changes}, "batch": base["batch"]}
+    return {"model": name, **MODEL_CASES[name]}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -293,7 +310,7 @@ def torch_state_from_swets(state: dict[str, Any]) -> dict[str, Any]:
 def _data(name: str, batch: int) -> tuple[Any, Any]:
     import numpy as np
 
-    case = MODEL_CASES[name]
+    case = model_case(name)
     cfg = case["config"]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, cfg["lookback"], cfg["n_features"])).astype(np.float32)
@@ -313,8 +330,8 @@ def _swets_train(name: str):
         # load numba
         if name == "lstm":
             jit.warm_up()
-        case = MODEL_CASES[name]
-        model = registry.create("models", name, **case["config"], seed=0)
+        case = model_case(name)
+        model = registry.create("models", case["model"], **case["config"], seed=0)
         opt = Adam(model.parameters(), lr=1e-3)
         mse = registry.create("losses", "mse")
         xa, ya = _data(name, case["batch"])
@@ -336,8 +353,8 @@ def _torch_train(name: str):
         from torch.nn import functional as F  # noqa: N812
 
         torch.manual_seed(0)
-        case = MODEL_CASES[name]
-        model = torch_models()[name](**case["config"])
+        case = model_case(name)
+        model = torch_models()[case["model"]](**case["config"])
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         xa, ya = _data(name, case["batch"])
         x, y = torch.from_numpy(xa), torch.from_numpy(ya)
@@ -405,7 +422,7 @@ def _memory(train_setup):
 
 
 def _describe(name: str) -> str:
-    case = MODEL_CASES[name]
+    case = model_case(name)
     cfg = ", ".join(f"{k}={v}" for k, v in case["config"].items())
     return f"{name}: {cfg}; batch {case['batch']}"
 
@@ -413,7 +430,7 @@ def _describe(name: str) -> str:
 MEMORY_STEPS = 50
 """Training steps of a memory measurement."""
 
-TRAIN_TARGETS = {"nbeats": 1.2, "tcn": 1.0, "lstm": 1.0, "transformer": 1.0}
+TRAIN_TARGETS = {"nbeats": 1.2, "tcn": 1.0, "lstm": 1.0, "transformer": 1.0, "tcn_plain": 1.0}
 """The issue's targets for the swets/PyTorch time ratio of a training step."""
 
 CASES: list[Case] = (
@@ -426,7 +443,7 @@ CASES: list[Case] = (
             note=_describe(name),
             extra={"target": TRAIN_TARGETS[name]},
         )
-        for name in MODEL_CASES
+        for name in [*MODEL_CASES, *VARIANTS]
     ]
     + [
         Case(

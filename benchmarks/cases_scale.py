@@ -16,8 +16,9 @@ already there: what building costs; it must stay proportional to the data, never
 of windows, which is about 140 million for 100,000 series).
 
 **Checkpoint load** (``scale.checkpoint_load_demo``): the model of ``swets demo`` (N-BEATS,
-generic, 2 blocks of 2 layers of width 128, lookback 336, horizon 48) saved with an Adam state
-(as a training run saves it, 4.3 MB). A fresh interpreter times ``import swets_core.checkpoint``
+generic, 2 blocks of 2 layers of width 128, lookback 336, horizon 48, instance normalization)
+saved with an Adam state (as a training run saves it, 4.3 MB). A fresh interpreter times ``import
+swets_core.checkpoint``
 (``import_ms``), its first ``load_checkpoint`` (``load_ms``: plugin discovery, reading and checking
 the file, building the model, loading its state) and a second one (``again_ms``). The interpreter
 runs with Python's bytecode cache (in a directory of its own under the system's temporary
@@ -49,6 +50,7 @@ DEMO_MODEL = {
         "num_blocks": 2,
         "num_layers": 2,
         "layer_width": 128,
+        "instance_norm": True,
     },
 }
 

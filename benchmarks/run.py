@@ -60,10 +60,47 @@ def _machine() -> str:
         mem = f", {kib / 1024**2:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
+    core = openblas_core()
+    blas = f" (OpenBLAS kernels: {core})" if core else ""
     return (
         f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, numpy {numpy.__version__}, torch {torch_v}"
+        f"Python {platform.python_version()}, numpy {numpy.__version__}{blas}, torch {torch_v}"
     )
+
+
+def openblas_core() -> str:
+    """The CPU type whose kernels numpy's OpenBLAS runs (``Haswell``: AVX2, ``SkylakeX``:
+    AVX-512, ...), or "" when numpy is not linked with OpenBLAS or the name cannot be read.
+
+    A build for many CPUs picks its kernels from the processor's identification when it loads;
+    ``OPENBLAS_CORETYPE`` (set before numpy is imported) chooses them instead."""
+    import ctypes
+
+    import numpy  # noqa: F401  (loads its BLAS)
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    except OSError:
+        return ""
+    for path in sorted(paths):
+        if not path.startswith("/"):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in (
+            "scipy_openblas_get_corename64_",
+            "scipy_openblas_get_corename",
+            "openblas_get_corename64_",
+            "openblas_get_corename",
+        ):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return (fn() or b"").decode(errors="replace")
+    return ""
 
 
 def _load() -> str:
