@@ -1,15 +1,27 @@
-"""``conv1d``: a 1-d convolution as one matrix product over a strided (im2col) view.
+"""``conv1d``: a 1-d convolution as matrix products over the channels-last input.
 
 Layout: the input ``(N, C_in, L)`` is moved once to channels-last ``(N, L_pad, C_in)`` (padding is
-written in the same copy). A strided view of that buffer, ``(N, L_out, K, C_in)``, holds every
-receptive field without copying; it is flattened into the ``(N * L_out, K * C_in)`` column matrix and
-multiplied by the reshaped weight in one matrix product (one per group, batched in the same call).
-The result is returned as a transposed view ``(N, C_out, L_out)`` of a channels-last buffer, so a
-following conv1d starts from a contiguous channels-last array.
+written in the same copy). The result is returned as a transposed view ``(N, C_out, L_out)`` of a
+channels-last buffer, so a following conv1d starts from a channels-last array.
 
-Backward: the weight gradient is the column matrix times the output gradient (one matrix product);
-the input gradient is the transposed convolution, computed as one matrix product with the weight
-followed by a scatter-add of the ``K`` kernel taps into the padded input gradient.
+Stride 1, one group (the TCN's convolutions): one matrix product per kernel tap, ``(N * L_pad -
+span + 1, C_in) @ (C_in, C_out)`` over flat, shifted row ranges of the padded input, summed into one
+buffer (:func:`_tap_products`); the rows that run into the next sample land in rows no output
+reads. No column matrix is built: measured on one core, the products with ``C_in`` inner columns
+and the sums cost no more than one product with ``K * C_in`` inner columns and the copy of the
+receptive fields (a quarter less with OpenBLAS's AVX2 kernels). The backward is the same pattern: the input gradient is the correlation of the
+zero-padded output gradient with the tap-reversed kernel (a product per tap), the weight gradient a
+product per tap of the shifted input rows with the output gradient (:func:`_weight_grad_flat`).
+
+Otherwise (a larger stride, groups): a strided view ``(N, L_out, K, C_in)`` of the padded input
+holds every receptive field; it is copied into the ``(N * L_out, K * C_in)`` column matrix and
+multiplied by the reshaped weight in one matrix product (one per group, batched in the same call).
+The weight gradient is the column matrix times the output gradient; the input gradient the product
+of the output gradient with the weight, scatter-added over the ``K`` taps (strided) or a product
+over the column matrix of the padded output gradient (groups).
+
+Nearly all of the time is in the matrix products: their speed is that of numpy's BLAS (see
+docs/performance.md, "The conv path").
 """
 
 from __future__ import annotations
@@ -151,40 +163,29 @@ def conv1d(
         xp[:, pl : pl + L, :] = x.transpose(0, 2, 1)
     else:
         xp = x.transpose(0, 2, 1)
-    # stride 1, one group: the backward takes the weight gradient from the padded input itself, so
-    # the column matrix is a scratch temporary (not kept) and the padded input is what is kept
-    flat = stride == 1 and G == 1 and _record
-    if flat and not xp.flags.c_contiguous:
-        xp = np.ascontiguousarray(xp)
-    sN, sL, sC = xp.strides
-    # every receptive field: (N, L_out, K, G, Cg), no copy
-    fields = _strided(xp, (N, Lout, K, G, Cg), (sN, stride * sL, dilation * sL, Cg * sC, sC))
-    # the column matrix (G, N * L_out, K * Cg): the one copy of the receptive fields
-    if G == 1:
-        if flat or not _record:
-            buf = scratch("conv1d.cols", (N, Lout, K, 1, Cg), dtype)
-            np.copyto(buf, fields)
-            cols = buf.reshape(1, M, K * Cg)
-        else:
-            cols = fields.reshape(1, M, K * Cg)
-    else:
-        cols = np.ascontiguousarray(fields.transpose(3, 0, 1, 2, 4)).reshape(G, M, K * Cg)
-    # weight as (G, K * Cg, Og)
-    wmat = weight.reshape(G, Og, Cg, K).transpose(0, 3, 2, 1).reshape(G, K * Cg, Og)
-    prod = np.matmul(cols, wmat)  # (G, M, Og)
-    if G == 1:
-        out_cl = prod.reshape(N, Lout, Co)
-    else:
-        out_cl = prod.transpose(1, 0, 2).reshape(N, Lout, Co)
-    if bias is not None:
-        out_cl += bias
-    out = out_cl.transpose(0, 2, 1)  # (N, C_out, L_out) view of the channels-last buffer
-    if unbatched:
-        out = out[0]
-    if not _record:
-        return out
+    # stride 1, one group: the output is a product per kernel tap over flat row ranges of the
+    # padded input (no column matrix), and the backward takes the weight gradient from the padded
+    # input itself, so the padded input is what is kept
+    flat = stride == 1 and G == 1
     if flat:
-        cols = None  # a scratch view: not kept
+        if not xp.flags.c_contiguous:
+            xp = np.ascontiguousarray(xp)
+        taps = np.ascontiguousarray(weight.transpose(2, 1, 0))  # (K, C_in, C_out)
+        out_cl = _tap_products(xp, taps, dilation, Lout)
+        if bias is not None:
+            out_cl += bias
+        out = out_cl.transpose(0, 2, 1)  # (N, C_out, L_out) view of the channels-last buffer
+        if unbatched:
+            out = out[0]
+        if not _record:
+            return out
+        cols = None
+    else:
+        out, cols = _column_product(xp, weight, bias, N, Lout, K, stride, dilation, G)
+        if unbatched:
+            out = out[0]
+        if not _record:
+            return out
 
     def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         if unbatched:
@@ -211,6 +212,66 @@ def conv1d(
         return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
 
     return out, backward
+
+
+def _tap_products(a: np.ndarray, taps: np.ndarray, dilation: int, n_out: int) -> np.ndarray:
+    """``out[n, t] = sum_k a[n, t + k * dilation] @ taps[k]`` for ``t < n_out``: a stride-1
+    correlation of the C-ordered ``a (N, R, C)`` with ``taps (K, C, D)``, as ``(N, n_out, D)``.
+
+    One matrix product per tap over flat, shifted row ranges of ``a`` (``N * R - (K - 1) *
+    dilation`` rows: the rows that run into the next sample land in rows ``n_out .. R - 1`` of
+    a sample, which are left out), summed into one buffer: no column matrix is built. The result
+    is a view of an ``(N, R, D)`` buffer."""
+    N, R, C = a.shape
+    K, _, D = taps.shape
+    rows = N * R - (K - 1) * dilation
+    buf = np.empty((N, R, D), dtype=a.dtype)
+    flat_a = a.reshape(N * R, C)
+    acc = buf.reshape(N * R, D)[:rows]
+    np.matmul(flat_a[:rows], taps[0], out=acc)
+    if K > 1:
+        tap = scratch("conv1d.tap", (rows, D), a.dtype)
+        for k in range(1, K):
+            np.matmul(flat_a[k * dilation : k * dilation + rows], taps[k], out=tap)
+            acc += tap
+    return buf[:, :n_out]
+
+
+def _column_product(
+    xp: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    N: int,
+    Lout: int,
+    K: int,
+    stride: int,
+    dilation: int,
+    G: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The convolution as one product of the column matrix and the weight (a larger stride, or
+    groups): ``(out (N, C_out, L_out), cols (G, N * L_out, K * Cg))``, the output a view of a
+    channels-last buffer."""
+    Co, Cg, _ = weight.shape
+    Og = Co // G
+    M = N * Lout
+    sN, sL, sC = xp.strides
+    # every receptive field: (N, L_out, K, G, Cg), no copy
+    fields = _strided(xp, (N, Lout, K, G, Cg), (sN, stride * sL, dilation * sL, Cg * sC, sC))
+    # the column matrix (G, N * L_out, K * Cg): the one copy of the receptive fields
+    if G == 1:
+        cols = fields.reshape(1, M, K * Cg)
+    else:
+        cols = np.ascontiguousarray(fields.transpose(3, 0, 1, 2, 4)).reshape(G, M, K * Cg)
+    # weight as (G, K * Cg, Og)
+    wmat = weight.reshape(G, Og, Cg, K).transpose(0, 3, 2, 1).reshape(G, K * Cg, Og)
+    prod = np.matmul(cols, wmat)  # (G, M, Og)
+    if G == 1:
+        out_cl = prod.reshape(N, Lout, Co)
+    else:
+        out_cl = prod.transpose(1, 0, 2).reshape(N, Lout, Co)
+    if bias is not None:
+        out_cl += bias
+    return out_cl.transpose(0, 2, 1), cols
 
 
 def _weight_grad_flat(
@@ -274,6 +335,9 @@ def _input_grad(
         gpad[:, :, max(lo, hi) :] = 0.0
         if hi > lo:
             gpad[:, :, lo:hi] = gG.reshape(G, N, Lout, Og)[:, :, lo - offset : hi - offset]
+        if G == 1:  # one product per tap over flat row ranges, as the forward
+            flip = np.ascontiguousarray(weight[:, :, ::-1].transpose(2, 0, 1))  # (K, Og, Cg)
+            return _tap_products(gpad[0], flip, dilation, L).transpose(0, 2, 1)
         sG, sN, sL, sO = gpad.strides
         gfields = _strided(gpad, (G, N, L, K, Og), (sG, sN, sL, dilation * sL, sO))
         gcols = scratch("conv1d.gcols", (G, N, L, K, Og), dtype)
