@@ -21,13 +21,6 @@ needs_jit = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def _kernels_on(monkeypatch) -> None:
-    """These tests are about the kernels: they run them whatever ``SWETS_JIT`` says outside (the
-    rest of the suite runs the numpy paths under ``SWETS_JIT=0``)."""
-    monkeypatch.delenv("SWETS_JIT", raising=False)
-
-
 def _stack(rng, layers, n_in, hidden, dtype, bias=True):
     weights = []
     k = 1.0 / np.sqrt(hidden)
@@ -187,6 +180,7 @@ def test_recorded_float32_lstm_with_kernels_equals_the_numpy_path(monkeypatch, w
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@needs_jit
 def test_float32_exp_is_within_an_ulp_down_to_the_smallest_normal() -> None:
     kernels = jit.kernels()
     tiny_log = np.float32(np.log(np.finfo(np.float32).tiny))
@@ -218,6 +212,7 @@ def _gelu_inputs(rng) -> np.ndarray:
     ).astype(np.float32)
 
 
+@needs_jit
 def test_compiled_gelu_equals_the_numpy_path(monkeypatch) -> None:
     x = _gelu_inputs(np.random.default_rng(3)).reshape(3, -1)
     got = ops.gelu(x).numpy()  # nothing records: the compiled kernel
@@ -233,6 +228,7 @@ def test_compiled_gelu_equals_the_numpy_path(monkeypatch) -> None:
     np.testing.assert_allclose(got[finite], exact, rtol=0, atol=2e-6)  # 20 * 0.75e-7 at most
 
 
+@needs_jit
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(
     ("weight", "bias"), [(True, True), (True, False), (False, True), (False, False)]
@@ -254,6 +250,7 @@ def test_compiled_layer_norm_equals_the_numpy_path(monkeypatch, dtype, weight, b
     np.testing.assert_allclose(got, ref, rtol=tol * 5, atol=tol * 5)
 
 
+@needs_jit
 def test_compiled_layer_norm_over_two_dimensions_and_constant_rows(monkeypatch) -> None:
     x = np.random.default_rng(12).standard_normal((4, 3, 6)).astype(np.float32)
     x[1] = 7.0  # a constant row: xc = 0, output = bias
@@ -283,6 +280,7 @@ def _attention_inputs(rng, mask_kind):
     return q, k, v, mask
 
 
+@needs_jit
 @pytest.mark.parametrize("mask_kind", [None, "bool", "float", "large"])
 def test_compiled_softmax_of_attention_equals_the_recorded_path(mask_kind) -> None:
     q, k, v, mask = _attention_inputs(np.random.default_rng(13), mask_kind)
@@ -301,6 +299,7 @@ def test_compiled_softmax_of_attention_equals_the_recorded_path(mask_kind) -> No
     np.testing.assert_allclose(free, want, rtol=1e-5, atol=1e-5)
 
 
+@needs_jit
 def test_warm_up_loads_the_transformer_kernels() -> None:
     assert jit.warm_up() is True
     kernels = jit.kernels()
