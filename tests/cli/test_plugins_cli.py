@@ -159,4 +159,8 @@ def test_every_command_of_the_built_in_plugins_is_declared():
     added = {name for name in cli.commands if name not in _CORE_COMMANDS}
     declared = declared_commands()
     assert added == set(declared)
-    assert {declared[name][0] for name in added} == {"swets-train", "swets-dask"}
+    assert {declared[name][0] for name in added} == {
+        "swets-train",
+        "swets-dask",
+        "swets-competitions",
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from swets_core.errors import ConfigError
@@ -54,3 +55,35 @@ def test_workers_without_swets_or_at_other_versions_are_named():
     assert "tcp://a:1" not in msg
     with pytest.raises(ConfigError, match="has no worker; start some with `dask worker"):
         check_workers(FakeClient({}))
+
+
+def test_dask_runner_trains_ensemble_members_with_the_weights_of_a_serial_run(client):
+    """The members of an ensemble as Dask tasks (the function ``dask_runner``, reached through the
+    registry): the weights of a serial run, each member naming its worker."""
+    from swets_core import registry
+    from swets_models import EnsembleModel
+    from swets_train.ensemble import fit_ensemble
+
+    rng = np.random.default_rng(0)
+    data = [40.0 + np.abs(rng.normal(1.0, 0.5, size=n)).cumsum() for n in rng.integers(8, 40, 12)]
+    settings = {"steps": 4, "batch_size": 16, "history_size": 3.0, "progress": False}
+
+    def build():
+        return EnsembleModel.grid(
+            "nbeats",
+            horizon=4,
+            lookbacks=[8, 12],
+            losses=["smape", "mase"],
+            num_blocks=1,
+            num_layers=2,
+            layer_width=8,
+        )
+
+    serial, remote = build(), build()
+    fit_ensemble(serial, data, **settings)
+    runner = registry.get("functions", "dask_runner")(client=client)
+    result = fit_ensemble(remote, data, runner=runner, **settings)
+    for a, b in zip(serial.parameters(), remote.parameters()):
+        np.testing.assert_array_equal(a._data, b._data)
+    workers = set(client.scheduler_info()["workers"])
+    assert all(m.where in workers for m in result.members)

@@ -23,6 +23,8 @@ EXTRAS = {
         "swets-optim",
         "swets-serde-msgpack",
         "swets-train",
+        "swets-nn",
+        "swets-models",
         "swets-competitions",
     },
 }

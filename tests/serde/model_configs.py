@@ -58,4 +58,25 @@ MODEL_CASES: dict[str, dict[str, Any]] = {
     "seasonal_naive": {"config": {"horizon": 3, "season_length": 2}, "input_shape": (2, 8, 2)},
     "mean": {"config": {"horizon": 3}, "input_shape": (2, 8, 2)},
     "drift": {"config": {"horizon": 3}, "input_shape": (2, 8, 2)},
+    "ensemble": {
+        "config": {
+            "members": [
+                {
+                    "model": "nbeats",
+                    "config": {
+                        "lookback": lookback,
+                        "horizon": 3,
+                        "num_blocks": 1,
+                        "num_layers": 2,
+                        "layer_width": 4,
+                    },
+                    "loss": loss,
+                    "seed": seed,
+                }
+                for seed, (lookback, loss) in enumerate([(6, "smape"), (9, "mase"), (6, None)])
+            ],
+            "combine": "median",
+        },
+        "input_shape": (2, 9, 1),
+    },
 }

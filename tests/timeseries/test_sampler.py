@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from swets_core.errors import ArgumentTypeError, ConfigError, DataValidationError
-from swets_timeseries import PanelSampler, SeriesCollection, TimeSeries
+from swets_core.errors import ArgumentTypeError, ConfigError, DataValidationError, StateDictError
+from swets_timeseries import PanelLoader, PanelSampler, SeriesCollection, TimeSeries
 
 # Upper 0.1 % points of the chi-square distribution (df -> value): a uniform draw exceeds them
 # with probability 0.001.
@@ -213,3 +213,97 @@ def test_bad_arguments_and_data_raise_named_errors():
         PanelSampler(two, lookback=2, horizon=1, rng=rng)
     s = PanelSampler(two, lookback=2, horizon=1, rng=rng, column="v")
     assert s.lengths.tolist() == [3]
+
+
+def test_scales_go_with_each_window_of_their_series():
+    data = panel([6, 9, 12])
+    sampler = PanelSampler(
+        data, lookback=4, horizon=2, rng=np.random.default_rng(3), scales=[0.5, 2.0, 8.0]
+    )
+    batch = sampler.sample(64)
+    assert batch.scale.dtype == np.float32
+    np.testing.assert_array_equal(batch.scale, np.array([0.5, 2.0, 8.0])[batch.series])
+    assert sampler.windows([2, 0], [5, 3]).scale.tolist() == [8.0, 0.5]
+    assert (
+        PanelSampler(data, lookback=4, horizon=2, rng=np.random.default_rng(3)).sample().scale
+        is None
+    )
+    with pytest.raises(ConfigError, match="one number per series"):
+        PanelSampler(data, lookback=4, horizon=2, rng=np.random.default_rng(3), scales=[1.0])
+    with pytest.raises(ConfigError, match="series 's1' must be a positive finite"):
+        PanelSampler(
+            data, lookback=4, horizon=2, rng=np.random.default_rng(3), scales=[1.0, 0.0, np.nan]
+        )
+
+
+def loader(seed=5, steps=4, batch=8):
+    sampler = PanelSampler(
+        panel([7, 20, 33]), lookback=5, horizon=3, rng=np.random.default_rng(seed), batch_size=batch
+    )
+    return PanelLoader(sampler, steps_per_epoch=steps)
+
+
+def test_loader_cuts_the_draws_into_epochs_of_model_shaped_batches():
+    ld = loader()
+    twin = PanelSampler(
+        panel([7, 20, 33]), lookback=5, horizon=3, rng=np.random.default_rng(5), batch_size=8
+    )
+    assert len(ld) == 4 and ld.batch_size == 8 and ld.generator is ld.sampler.rng
+    for epoch in range(2):
+        batches = list(ld)
+        assert len(batches) == 4 and ld.epoch == epoch + 1 and ld.position == 0
+        for b in batches:
+            expected = twin.sample()
+            assert b.x.shape == (8, 5, 1) and b.x_mask.shape == (8, 5)
+            np.testing.assert_array_equal(b.x[:, :, 0], expected.x)
+            np.testing.assert_array_equal(b.y, expected.y)
+            np.testing.assert_array_equal(b.y_mask, expected.y_mask)
+
+
+def test_loader_resumes_mid_epoch_and_after_an_epochs_last_batch_exactly():
+    reference = loader()
+    whole = [b.cut.copy() for _ in range(3) for b in reference]  # 3 epochs of 4 batches
+    for stop in (1, 4, 6):  # mid-epoch, after an epoch's last batch (not closed yet), mid-epoch 2
+        ld = loader()
+        seen, it = [], iter(ld)
+        for _ in range(stop):
+            if len(seen) and len(seen) % 4 == 0:
+                it = iter(ld)
+            seen.append(next(it).cut.copy())
+        state = ld.state_dict()
+        assert state["position"] == (stop - 1) % 4 + 1
+        resumed = loader(seed=99)  # another generator state: the loaded state replaces it
+        resumed.load_state_dict(state)
+        rest = []
+        while len(seen) + len(rest) < len(whole):
+            rest += [b.cut.copy() for b in resumed]
+        for got, expected in zip(seen + rest, whole):
+            np.testing.assert_array_equal(got, expected)
+        assert resumed.epoch == 3
+
+
+def test_loader_abandoned_epoch_counts_as_finished_and_bad_states_are_named():
+    ld = loader()
+    it = iter(ld)
+    next(it)
+    it.close()
+    list(ld)
+    assert ld.epoch == 2
+    state = ld.state_dict()
+    other = PanelLoader(
+        PanelSampler(panel([7, 20, 33]), lookback=6, horizon=3, rng=np.random.default_rng(0)),
+        steps_per_epoch=3,
+    )
+    with pytest.raises(StateDictError) as info:
+        other.load_state_dict(state)
+    text = str(info.value)
+    assert "steps_per_epoch: saved 4, this loader has 3" in text
+    assert "lookback: saved 5, this loader has 6" in text
+    with pytest.raises(StateDictError, match="missing key 'rng_state'"):
+        ld.load_state_dict({k: v for k, v in state.items() if k != "rng_state"})
+    with pytest.raises(StateDictError, match="position 9 outside"):
+        ld.load_state_dict({**state, "position": 9})
+    with pytest.raises(ConfigError, match="steps_per_epoch must be an integer >= 1"):
+        PanelLoader(ld.sampler, steps_per_epoch=0)
+    with pytest.raises(ArgumentTypeError, match="must be a PanelSampler"):
+        PanelLoader([np.ones(3)])

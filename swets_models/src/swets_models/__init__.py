@@ -1,4 +1,4 @@
-"""swets-models: TCN, Transformer, LSTM and N-BEATS forecasters.
+"""swets-models: TCN, Transformer, LSTM and N-BEATS forecasters, and ensembles of them.
 
 Each model is a :class:`swets_core.Module` with a ``registry_name`` and a ``config()`` of plain data, so
 ``swets_core.registry.create("models", model.registry_name, **model.config())`` rebuilds it. A model
@@ -15,6 +15,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from swets_models._base import ForecastingModel
+from swets_models.ensemble import EnsembleModel, combine_forecasts, member_spec
 from swets_models.inputs import InstanceNorm, StaticCovariates
 from swets_models.lstm import LSTMModel
 from swets_models.nbeats import NBEATSModel
@@ -26,11 +27,13 @@ MODELS: dict[str, type[ForecastingModel]] = {
     "transformer": TransformerModel,
     "lstm": LSTMModel,
     "nbeats": NBEATSModel,
+    "ensemble": EnsembleModel,
 }
 """Registry name -> model class, as registered by the plugin."""
 
 __all__ = [
     "MODELS",
+    "EnsembleModel",
     "ForecastingModel",
     "InstanceNorm",
     "LSTMModel",
@@ -38,4 +41,6 @@ __all__ = [
     "StaticCovariates",
     "TCNModel",
     "TransformerModel",
+    "combine_forecasts",
+    "member_spec",
 ]

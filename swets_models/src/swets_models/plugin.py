@@ -1,4 +1,4 @@
-"""Entry point of swets_models in the ``swets`` group: registers the four forecasting models."""
+"""Entry point of swets_models in the ``swets`` group: registers the forecasting models."""
 
 from __future__ import annotations
 
@@ -10,6 +10,6 @@ from swets_models import MODELS
 
 @swets_core.hookimpl
 def swets_register_models(register: Any) -> None:
-    """Register ``tcn``, ``transformer``, ``lstm`` and ``nbeats``."""
+    """Register ``tcn``, ``transformer``, ``lstm``, ``nbeats`` and ``ensemble``."""
     for name, cls in MODELS.items():
         register(name, cls)

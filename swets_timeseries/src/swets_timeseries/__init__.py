@@ -13,7 +13,8 @@
 * static covariates per series (:mod:`swets_timeseries.static`: from a column constant per id or a
   table keyed by id, encoded by a :class:`StaticEncoder`);
 * :class:`PanelSampler`: N-BEATS training windows over a panel (a series uniformly, then a cut in
-  the last points of its history), as numpy arrays with masks;
+  the last points of its history), as numpy arrays with masks; :class:`PanelLoader` hands its
+  batches to the training loop in resumable epochs;
 * bundled data sets: :func:`load_dataset` (``"msft"``, ``"electricity"``), and a generated one with
   covariates: :func:`sales_example`.
 
@@ -54,7 +55,7 @@ __getattr__, __dir__ = lazy_exports(
             "write_parquet",
         ),
         "swets_timeseries.panel": ("LongFormatError", "detect_id_column"),
-        "swets_timeseries.sampler": ("PanelBatch", "PanelSampler"),
+        "swets_timeseries.sampler": ("PanelBatch", "PanelLoader", "PanelSampler"),
         "swets_timeseries.scalers": (
             "MinMaxScaler",
             "RobustScaler",
@@ -86,6 +87,7 @@ __all__ = [
     "MinMaxScaler",
     "MissingDependencyError",
     "PanelBatch",
+    "PanelLoader",
     "PanelSampler",
     "Problem",
     "RobustScaler",

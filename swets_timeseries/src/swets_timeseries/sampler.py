@@ -38,27 +38,32 @@ from swets_core.errors import (
     ConfigError,
     DataValidationError,
     ShapeError,
+    StateDictError,
 )
+from swets_timeseries.loader import _decode_state, _encode_state
 from swets_timeseries.series import SeriesCollection, TimeSeries
 
-__all__ = ["PanelBatch", "PanelSampler"]
+__all__ = ["PanelBatch", "PanelLoader", "PanelSampler"]
 
 
 class PanelBatch:
     """One batch of sampled windows (numpy arrays in the sampler's dtype).
 
     Attributes:
-        x: (B, lookback) inputs, zero-padded on the left.
+        x: (B, lookback) inputs, zero-padded on the left ((B, lookback, 1) from a
+            :class:`PanelLoader`, the models' ``(batch, lookback, features)``).
         x_mask: (B, lookback) 1 where ``x`` holds a value of the series, 0 on padding.
         y: (B, horizon) targets, zero-padded on the right.
         y_mask: (B, horizon) 1 where ``y`` holds a value of the series, 0 on padding.
         series: (B,) int64 index of each window's series (into the sampler's ``ids``).
         cut: (B,) int64 position of each window's first target in its series.
+        scale: (B,) the MASE scale of each window's series (``PanelSampler.scales``), or None
+            when the sampler was built without ``season_length``.
 
     Unpacks as ``x, x_mask, y, y_mask = batch``.
     """
 
-    __slots__ = ("cut", "series", "x", "x_mask", "y", "y_mask")
+    __slots__ = ("cut", "scale", "series", "x", "x_mask", "y", "y_mask")
 
     def __init__(
         self,
@@ -68,9 +73,10 @@ class PanelBatch:
         y_mask: np.ndarray,
         series: np.ndarray,
         cut: np.ndarray,
+        scale: np.ndarray | None = None,
     ) -> None:
         self.x, self.x_mask, self.y, self.y_mask = x, x_mask, y, y_mask
-        self.series, self.cut = series, cut
+        self.series, self.cut, self.scale = series, cut, scale
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.x, self.x_mask, self.y, self.y_mask))
@@ -114,6 +120,29 @@ def _series_values(data: Any, column: str | None) -> tuple[tuple[str, ...], list
     )
 
 
+def _series_scales(scales: Any, ids: tuple[str, ...]) -> np.ndarray:
+    """``scales`` as a checked (N,) float64 array: one positive finite number per series."""
+    try:
+        arr = np.asarray(scales, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"PanelSampler: scales must be {len(ids)} numbers, one per series, got {scales!r}"
+        ) from None
+    if arr.shape != (len(ids),):
+        raise ConfigError(
+            f"PanelSampler: scales must hold one number per series ({len(ids)}), got shape "
+            f"{arr.shape}"
+        )
+    bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
+    if bad.size:
+        i = int(bad[0])
+        raise ConfigError(
+            f"PanelSampler: the scale of series {ids[i]!r} must be a positive finite number, got "
+            f"{arr[i]} ({bad.size} bad scale(s))"
+        )
+    return arr
+
+
 class PanelSampler:
     """Sample N-BEATS training windows from many series (see the module docstring for the law).
 
@@ -129,14 +158,20 @@ class PanelSampler:
         batch_size: windows per batch of :meth:`sample` and of iteration.
         column: the column of a SeriesCollection to sample (default: its single target).
         dtype: dtype of the stored values and of the batches (float32 default).
+        scales: optional (N,) positive finite numbers, one per series in ``ids`` order, handed out
+            with every window of that series as ``PanelBatch.scale`` (the MASE loss's ``scale=``:
+            the seasonal naive error of each series' history, so that training weighs windows as
+            the competitions' MASE weighs series).
 
     Attributes:
         ids: series ids, in the order of ``PanelBatch.series`` indices.
         lengths: (N,) int64 number of values of each series.
         first_cut: (N,) int64 smallest cut of each series (the largest is ``lengths - 1``).
+        scales: the ``scales`` given (float64), or None.
 
     Raises:
-        ConfigError: a size that is not a positive integer, or no series at all.
+        ConfigError: a size that is not a positive integer, no series at all, or ``scales`` of
+            the wrong length or with a value that is not positive and finite (named).
         ArgumentTypeError: ``rng`` is not a ``numpy.random.Generator``.
         ShapeError: a series that is not 1-D.
         DataValidationError: a series with fewer than 2 values or a non-finite value (named).
@@ -154,6 +189,7 @@ class PanelSampler:
         "lengths",
         "lookback",
         "rng",
+        "scales",
     )
 
     def __init__(
@@ -167,6 +203,7 @@ class PanelSampler:
         batch_size: int = 1024,
         column: str | None = None,
         dtype: DType | str = "float32",
+        scales: Any = None,
     ) -> None:
         self.lookback = _count(lookback, "lookback")
         self.horizon = _count(horizon, "horizon")
@@ -239,6 +276,7 @@ class PanelSampler:
         else:
             limit = int(history_size * self.horizon)
             self.first_cut = np.maximum(1, lengths - limit)
+        self.scales = None if scales is None else _series_scales(scales, ids)
 
     def __len__(self) -> int:
         """The number of series."""
@@ -294,9 +332,13 @@ class PanelSampler:
                 f"PanelSampler.windows: cut {int(c[i])} is out of range for series "
                 f"{self.ids[int(s[i])]!r} of {int(n[i])} values (1 .. {int(n[i])})"
             )
+        return self._batch(s, c)
+
+    def _batch(self, s: np.ndarray, c: np.ndarray) -> PanelBatch:
         x, x_mask = self._gather(s, c, self.lookback, before=True)
         y, y_mask = self._gather(s, c, self.horizon, before=False)
-        return PanelBatch(x, x_mask, y, y_mask, s, c)
+        scale = None if self.scales is None else self.scales[s].astype(self.dtype)
+        return PanelBatch(x, x_mask, y, y_mask, s, c, scale)
 
     def sample(self, batch_size: int | None = None) -> PanelBatch:
         """One batch: ``batch_size`` windows (default ``self.batch_size``) drawn from ``rng``.
@@ -307,9 +349,7 @@ class PanelSampler:
         b = self.batch_size if batch_size is None else _count(batch_size, "batch_size")
         s = self.rng.integers(0, len(self), size=b, dtype=np.int64)
         c = self.rng.integers(self.first_cut[s], self.lengths[s], dtype=np.int64)
-        x, x_mask = self._gather(s, c, self.lookback, before=True)
-        y, y_mask = self._gather(s, c, self.horizon, before=False)
-        return PanelBatch(x, x_mask, y, y_mask, s, c)
+        return self._batch(s, c)
 
     def __iter__(self) -> Iterator[PanelBatch]:
         """Batches without end (training runs a number of steps, not epochs)."""
@@ -329,4 +369,155 @@ class PanelSampler:
         return (
             f"PanelSampler({len(self)} series, lookback={self.lookback}, horizon={self.horizon}, "
             f"history_size={self.history_size}, batch_size={self.batch_size})"
+        )
+
+
+class PanelLoader:
+    """A :class:`PanelSampler`'s batches as a training loop takes them: :meth:`Trainer.fit
+    <swets_train.Trainer.fit>` iterates it like a ``DataLoader`` and resumes it mid-epoch.
+
+    The sampler draws without end; the loader cuts the draws into epochs of ``steps_per_epoch``
+    batches (so progress, the per-epoch history and epoch schedulers have something to count) and
+    trains for ``fit(max_steps=...)`` or ``fit(epochs=...)``. Each batch is the next
+    :meth:`PanelSampler.sample`, its input laid out as the models read it: ``x`` (B, lookback, 1)
+    (the target as the one feature), ``x_mask`` (B, lookback), ``y`` and ``y_mask`` (B, horizon),
+    ``scale`` (B,) when the sampler has ``scales``. The training loop hands ``y_mask`` to the loss as
+    its ``mask`` (padding past a series' end is not a target) and ``scale`` to a loss that takes one
+    (MASE).
+
+    Args:
+        sampler: the :class:`PanelSampler` to draw from (its ``rng`` is the loader's
+            ``generator``, which ``fit(seed=...)`` reseeds in place).
+        steps_per_epoch: batches per epoch (default 100).
+
+    Resuming: the sampler's draws are sequential, so the state after batch ``b`` of an epoch is the
+    generator's state at that moment; :meth:`state_dict` records it with the epoch and position,
+    and after :meth:`load_state_dict` the next iteration draws exactly the batches an uninterrupted
+    run would have drawn. An iteration abandoned mid-epoch counts as a finished epoch (as with
+    ``DataLoader``).
+    """
+
+    __slots__ = ("_epoch", "_in_progress", "_position", "_resume", "sampler", "steps_per_epoch")
+
+    def __init__(self, sampler: PanelSampler, steps_per_epoch: int = 100) -> None:
+        if not isinstance(sampler, PanelSampler):
+            raise ArgumentTypeError(
+                f"PanelLoader: sampler must be a PanelSampler, got {type(sampler).__name__}"
+            )
+        self.sampler = sampler
+        self.steps_per_epoch = _count(steps_per_epoch, "steps_per_epoch")
+        self._epoch = 0
+        self._position = 0
+        self._in_progress = False
+        self._resume = False
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return self.steps_per_epoch
+
+    @property
+    def generator(self) -> np.random.Generator:
+        """The sampler's generator (every draw comes from it)."""
+        return self.sampler.rng
+
+    @property
+    def batch_size(self) -> int:
+        """Windows per batch (the sampler's)."""
+        return self.sampler.batch_size
+
+    @property
+    def epoch(self) -> int:
+        """The epoch in progress, or the next one to start."""
+        return self._epoch
+
+    @property
+    def position(self) -> int:
+        """Batches already delivered in the epoch in progress."""
+        return self._position
+
+    def __iter__(self) -> Iterator[PanelBatch]:
+        if self._resume:
+            self._resume = False
+        else:
+            if self._in_progress:  # an abandoned epoch counts as finished
+                self._epoch += 1
+            self._position = 0
+        self._in_progress = True
+        sampler = self.sampler
+        for b in range(self._position, self.steps_per_epoch):
+            batch = sampler.sample()
+            batch.x = batch.x[:, :, None]
+            self._position = b + 1
+            yield batch
+        if self._position == self.steps_per_epoch:
+            self._epoch += 1
+            self._position = 0
+            self._in_progress = False
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data to resume exactly: ``epoch``, ``position`` (batches delivered in it),
+        ``rng_state`` (the generator's state now; integers wider than 64 bits as ``{"int":
+        "<decimal>"}``), plus ``steps_per_epoch``, ``batch_size``, ``num_series``, ``lookback``
+        and ``horizon`` to check the loader it is loaded into."""
+        s = self.sampler
+        return {
+            "epoch": self._epoch,
+            "position": self._position if self._in_progress else 0,
+            "rng_state": _encode_state(s.rng.bit_generator.state),
+            "steps_per_epoch": self.steps_per_epoch,
+            "batch_size": s.batch_size,
+            "num_series": len(s),
+            "lookback": s.lookback,
+            "horizon": s.horizon,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; the next iteration continues at the saved batch (a state
+        saved after an epoch's last batch gives one empty iteration that closes that epoch).
+
+        Raises:
+            StateDictError: listing every missing key and every mismatch with this loader.
+        """
+        s = self.sampler
+        mine = {
+            "steps_per_epoch": self.steps_per_epoch,
+            "batch_size": s.batch_size,
+            "num_series": len(s),
+            "lookback": s.lookback,
+            "horizon": s.horizon,
+        }
+        keys = ("epoch", "position", "rng_state", *mine)
+        if not isinstance(state, Mapping):
+            raise StateDictError("PanelLoader", [f"expected a mapping, got {type(state).__name__}"])
+        problems = [f"missing key {k!r}" for k in keys if k not in state]
+        if not problems:
+            problems += [
+                f"{k}: saved {state[k]!r}, this loader has {v!r}"
+                for k, v in mine.items()
+                if state[k] != v
+            ]
+            pos, epoch = state["position"], state["epoch"]
+            if not is_int(pos) or not 0 <= pos <= self.steps_per_epoch:
+                problems.append(f"position {pos!r} outside [0, {self.steps_per_epoch}]")
+            if not is_int(epoch) or epoch < 0:
+                problems.append(f"epoch {epoch!r} is not an integer >= 0")
+        rng_state = None
+        if not problems:
+            rng_state = _decode_state(state["rng_state"])
+            probe = type(s.rng.bit_generator)()
+            try:
+                probe.state = rng_state
+            except (TypeError, ValueError, KeyError) as exc:
+                problems.append(f"rng_state does not fit a {type(probe).__name__} generator: {exc}")
+        if problems:
+            raise StateDictError("PanelLoader", problems)
+        s.rng.bit_generator.state = rng_state
+        self._epoch = int(state["epoch"])
+        self._position = int(state["position"])
+        self._in_progress = self._resume = self._position > 0
+
+    def __repr__(self) -> str:
+        return (
+            f"PanelLoader({self.sampler!r}, steps_per_epoch={self.steps_per_epoch}, "
+            f"epoch={self._epoch}, position={self._position})"
         )

@@ -9,6 +9,9 @@
 * :class:`DataParallel`: the executor ``"dask"`` of ``swets_train.Trainer.fit``: one model trained by
   replicas on Dask actors whose gradients are averaged every step; :func:`train_data_parallel` is
   ``run_job`` with it.
+* :func:`dask_runner`: independent tasks on Dask, such as the members of an ensemble
+  (``swets_train.ensemble.fit_ensemble(..., runner=dask_runner())``); registered as the function
+  ``"dask_runner"``.
 
 The configurations, their tasks and their table are ``swets_train.sweep``'s, the training loop
 ``swets_train.Trainer``'s: this distribution supplies where they run. See docs/distributed.md.
@@ -28,6 +31,7 @@ __getattr__, __dir__ = lazy_exports(
         "swets_dask.dataparallel": ("DataParallel", "state_digest", "train_data_parallel"),
         "swets_dask.errors": ("ReplicaError", "SweepError"),
         "swets_dask.sweep": ("SweepResult", "backtest_many", "sweep"),
+        "swets_dask.tasks": ("dask_runner",),
         "swets_train.sweep": ("expand_grid", "sample_grid"),
     },
 )
@@ -41,6 +45,7 @@ __all__ = [
     "backtest_many",
     "check_workers",
     "connect",
+    "dask_runner",
     "expand_grid",
     "sample_grid",
     "state_digest",

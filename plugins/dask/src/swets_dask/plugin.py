@@ -1,5 +1,7 @@
-"""Entry point of swets-dask in the ``swets`` group: the ``swets sweep`` command and the executor
-``dask`` (data-parallel training, what ``swets train --dask`` uses)."""
+"""Entry point of swets-dask in the ``swets`` group: the ``swets sweep`` command, the executor
+``dask`` (data-parallel training, what ``swets train --dask`` uses) and the function
+``dask_runner`` (independent tasks such as an ensemble's members, what ``swets benchmark --dask``
+uses)."""
 
 from __future__ import annotations
 
@@ -144,3 +146,15 @@ def swets_register_executors(register: Any) -> None:
     from swets_dask.dataparallel import DataParallel
 
     register("dask", DataParallel, doc="Data-parallel training on Dask workers (replicas).")
+
+
+@hookimpl
+def swets_register_functions(register: Any) -> None:
+    """Register ``dask_runner``: independent tasks (an ensemble's members) on Dask."""
+    from swets_dask.tasks import dask_runner
+
+    register(
+        "dask_runner",
+        dask_runner,
+        doc="A runner of independent tasks (ensemble members) on a Dask cluster.",
+    )

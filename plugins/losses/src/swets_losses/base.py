@@ -87,6 +87,12 @@ class Loss:
             out[key] = list(value) if isinstance(value, tuple) else value
         return out
 
+    @property
+    def call_keys(self) -> tuple[str, ...]:
+        """The keyword arguments a call takes besides ``mask`` and ``weights`` (MASE:
+        ``insample`` and ``scale``); a training loop passes a batch's values of these names."""
+        return self._call_keys
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"

@@ -54,6 +54,7 @@ __all__ = [
     "batch_gradients",
     "call_model",
     "check_executor",
+    "loss_keywords",
     "loss_value",
     "model_inputs",
     "target_mask",
@@ -171,9 +172,31 @@ def loss_value(loss_t: Any, where: str) -> float:
     return float(loss_t._data)
 
 
-def batch_loss(loss: Any, pred: Any, y: Tensor, mask: np.ndarray | None) -> Any:
-    """``loss(pred, y)``, or ``loss(pred, y, mask=mask)`` when the targets have a mask."""
-    return loss(pred, y) if mask is None else loss(pred, y, mask=mask)
+def loss_keywords(loss: Any, batch: Any) -> dict[str, Any]:
+    """The keyword arguments beside ``mask`` a batch gives its loss (``{}`` for most batches):
+    every name the loss lists in its ``call_keys`` that the batch has as a non-None attribute
+    (``scale``, a ``swets_timeseries.PanelLoader`` batch's per-window MASE scale, for the MASE
+    loss). The targets' mask is :func:`target_mask`."""
+    keys = getattr(loss, "call_keys", ())
+    if not keys or isinstance(batch, (tuple, list)):
+        return {}
+    get = batch.get if isinstance(batch, Mapping) else lambda k: getattr(batch, k, None)
+    return {key: value for key in keys if (value := get(key)) is not None}
+
+
+def batch_loss(
+    loss: Any,
+    pred: Any,
+    y: Tensor,
+    mask: np.ndarray | None,
+    keywords: Mapping[str, Any] | None = None,
+) -> Any:
+    """``loss(pred, y)``, with ``mask=mask`` when the targets have a mask and the batch's
+    :func:`loss_keywords`."""
+    kwargs = dict(keywords or {})
+    if mask is not None:
+        kwargs["mask"] = mask
+    return loss(pred, y, **kwargs) if kwargs else loss(pred, y)
 
 
 def batch_gradients(
@@ -183,16 +206,17 @@ def batch_gradients(
     y: Tensor,
     inputs: Mapping[str, Any] | None = None,
     mask: np.ndarray | None = None,
+    keywords: Mapping[str, Any] | None = None,
 ) -> tuple[float, dict[int, Tensor]]:
     """One forward and backward pass: ``(loss value, {TensorId: gradient})`` of
-    ``loss(model(x, **inputs), y[, mask=mask])`` for the model's parameters (and any other
-    tracked leaf); ``inputs`` are the batch's :func:`model_inputs`, ``mask`` its
-    :func:`target_mask`.
+    ``loss(model(x, **inputs), y[, mask=mask], **keywords)`` for the model's parameters (and any
+    other tracked leaf); ``inputs`` are the batch's :func:`model_inputs`, ``mask`` its
+    :func:`target_mask`, ``keywords`` its :func:`loss_keywords`.
 
     The single definition of a training step's gradients; every executor computes them with it.
     """
     with GradientTape() as tape:
-        loss_t = batch_loss(loss, call_model(model, x, inputs), y, mask)
+        loss_t = batch_loss(loss, call_model(model, x, inputs), y, mask, keywords)
     value = loss_value(loss_t, "fit")
     return value, tape.backward(loss_t)
 
@@ -207,9 +231,16 @@ class LocalExecutor:
         self, trainer: Any, batch: Any, x: Tensor, y: Tensor
     ) -> tuple[float, dict[int, Tensor]]:
         """:func:`batch_gradients` of ``trainer.model`` and ``trainer.loss`` on ``(x, y)`` and
-        the batch's other model inputs and target mask."""
+        the batch's other model inputs, target mask and loss keywords."""
+        loss = trainer.loss
         return batch_gradients(
-            trainer.model, trainer.loss, x, y, model_inputs(batch), target_mask(batch)
+            trainer.model,
+            loss,
+            x,
+            y,
+            model_inputs(batch),
+            target_mask(batch),
+            loss_keywords(loss, batch),
         )
 
     def finish(self, trainer: Any) -> None:

@@ -10,7 +10,8 @@ tables and its configurations' files) goes through here:
   with a probe file in the nearest directory that exists: a read-only place or a path through a
   regular file is found before training, not after); and a file already there is replaced only when
   it is what swets writes there (:func:`written_by_swets`: a swets checkpoint for a checkpoint, a
-  forecast CSV for a forecast...), unless ``force``. ``force`` never allows overwriting an input.
+  forecast CSV for a forecast, a benchmark table for ``swets benchmark --output``...), unless
+  ``force``. ``force`` never allows overwriting an input.
 * :class:`StagedWrites`, for the writing: each output is written to a temporary sibling
   (``.<name>.<random>.swets-tmp``, the name :func:`swets_core.atomic.atomic_write` uses); only when
   every one was written do they replace their targets, in the order staged (the checkpoint last).
@@ -39,6 +40,7 @@ KINDS = {
     "forecast_csv": "a forecast CSV written by swets",
     "plot": "a plot written by swets",
     "table_csv": "a table written by swets",
+    "benchmark_csv": "a benchmark table written by swets",
     "json": "a result written by swets",
 }
 """The kinds of file swets writes, and how a message names each."""
@@ -50,6 +52,7 @@ PLOT_SOFTWARE = "swets"
 """The PNG ``Software`` text of every plot swets draws begins with this."""
 
 _TABLE_HEADER = "index,config_id,status"
+_BENCHMARK_HEADER = "dataset,subset,method,"
 _SNIFF_BYTES = 1 << 16
 _MAX_JSON_BYTES = 64 << 20
 
@@ -84,6 +87,8 @@ def written_by_swets(path: str | os.PathLike[str], kind: str) -> bool:
         return head.lstrip(b"\xef\xbb\xbf").startswith(FORECAST_HEADER.encode())
     if kind == "table_csv":
         return head.startswith(_TABLE_HEADER.encode())
+    if kind == "benchmark_csv":
+        return head.startswith(_BENCHMARK_HEADER.encode())
     if kind == "plot":
         return head.startswith(b"\x89PNG\r\n\x1a\n") and (
             b"Software\x00" + PLOT_SOFTWARE.encode() in head

@@ -54,6 +54,7 @@ from swets_train.executor import (
     batch_loss,
     call_model,
     check_executor,
+    loss_keywords,
     loss_value,
     model_inputs,
     target_mask,
@@ -582,7 +583,9 @@ def validate(
                 pred = call_model(model, x, model_inputs(batch))
                 if loss is not None:
                     n = _batch_size(y)
-                    value = batch_loss(loss, pred, y, target_mask(batch))
+                    value = batch_loss(
+                        loss, pred, y, target_mask(batch), loss_keywords(loss, batch)
+                    )
                     total += loss_value(value, "validate") * n
                     count += n
                 preds.append(np.asarray(pred._data if isinstance(pred, Tensor) else pred))
