@@ -134,6 +134,18 @@ def test_mape_smape_values_and_zero_denominators():
     )
     masked = registry.create("losses", "mape")(Tensor(pred), Tensor(target), mask=target != 0)
     assert masked.item() == pytest.approx((0.5 + 0.25 + 0.0) / 3)
+    # zero_targets="skip": the zero target is left out as a masked one, gradient included
+    skip = registry.create("losses", "mape", zero_targets="skip")
+    with GradientTape() as tape:
+        p = Tensor(pred)
+        tape.watch(p)
+        value = skip(p, Tensor(target))
+    assert value.item() == pytest.approx(masked.item(), rel=1e-12)
+    assert tape.backward(value)[p.id].numpy()[2] == 0.0
+    with_mask = skip(Tensor(pred), Tensor(target), mask=[True, False, True, True])
+    assert with_mask.item() == pytest.approx((0.5 + 0.0) / 2)
+    per = registry.create("losses", "mape", zero_targets="skip", reduction="none")
+    np.testing.assert_allclose(per(Tensor(pred), Tensor(target)).numpy(), [0.5, 0.25, 0.0, 0.0])
     smape = registry.create("losses", "smape", reduction="none")
     np.testing.assert_allclose(
         smape(Tensor(pred), Tensor(target)).numpy(), [2 / 3, 2 / 9, 2.0, 0.0]
@@ -248,7 +260,7 @@ def test_config_round_trips_through_the_registry():
         ("cross_entropy", {"weight": [1.0, 2.0], "label_smoothing": 0.1, "ignore_index": 3}),
         ("gaussian_nll", {"full": True, "eps": 1e-4}),
         ("mase", {"m": 7, "scale": 1.5}),
-        ("mape", {"eps": 1e-3}),
+        ("mape", {"eps": 1e-3, "zero_targets": "skip"}),
         ("smape", {"mean_over": "all", "eps": 1e-4}),
     ]:
         loss = registry.create("losses", name, **config)
@@ -305,6 +317,7 @@ def test_shape_mismatch_names_loss_and_shapes():
         ("gaussian_nll", {"eps": 0}, "eps"),
         ("gaussian_nll", {"full": 1}, "full"),
         ("mape", {"eps": -1.0}, "eps"),
+        ("mape", {"zero_targets": "mask"}, "'eps'.*'skip'"),
         ("mase", {"m": 0}, "seasonal period"),
         ("smape", {"mean_over": "unmasked"}, "'observed'.*'all'"),
         ("mase", {"scale": -2.0}, "scale"),

@@ -30,23 +30,45 @@ class _RatioLoss(Loss):
 class MAPELoss(_RatioLoss):
     """Mean absolute percentage error: ``L = |pred - target| / max(|target|, eps)``.
 
-    Zero denominators: a target of exactly 0 is divided by ``eps`` instead, which gives a very large
-    (finite) loss ``|pred| / eps``; exclude such targets with ``mask=target != 0`` when they are
-    expected (intermittent series), or use sMAPE or MASE.
+    Zero denominators: by default (``zero_targets="eps"``) a target of exactly 0 is divided by
+    ``eps`` instead, which gives a very large (finite) loss ``|pred| / eps``. With
+    ``zero_targets="skip"`` such targets are left out, as masked ones are (the N-BEATS reference
+    code's ``divide_no_nan``): what training on series with zeros in their history (Tourism)
+    needs. Or exclude them with ``mask=target != 0``, or use sMAPE or MASE.
 
     Shapes: ``pred`` and ``target`` equal, any shape.
 
     Args:
         eps: the smallest denominator, ``> 0`` (default ``1.17e-6``, about float32's epsilon ``* 10``).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        zero_targets: ``"eps"`` (divide by ``eps``) or ``"skip"`` (leave the element out: 0 in the
+            per-element loss, not counted by the mean).
     """
 
     name = "mape"
     summary = "Mean absolute percentage error (a fraction, eps-clamped)."
+    _config_keys = ("eps", "zero_targets")
+
+    def __init__(
+        self, eps: float = 1.17e-6, reduction: str = "mean", zero_targets: str = "eps"
+    ) -> None:
+        super().__init__(eps, reduction)
+        if zero_targets not in ("eps", "skip"):
+            raise ConfigError(
+                f"{self.name}: zero_targets must be 'eps' (divide a zero target by eps) or 'skip' "
+                f"(leave it out), got {zero_targets!r}"
+            )
+        self.zero_targets = zero_targets
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         denom = ops.maximum(ops.abs(target), self.eps)
         return ops.abs(pred - target) / denom
+
+    def _loss(self, pred: Tensor, target: Tensor, coef: np.ndarray | None, **extra: Any) -> Tensor:
+        if self.zero_targets == "skip":
+            nonzero = (target._data != 0).astype(pred._data.dtype)
+            coef = nonzero if coef is None else coef * nonzero
+        return super()._loss(pred, target, coef, **extra)
 
 
 class SMAPELoss(_RatioLoss):
