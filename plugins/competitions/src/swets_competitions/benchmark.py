@@ -60,6 +60,7 @@ __all__ = [
     "machine",
     "protocol",
     "run_benchmark",
+    "score_forecast",
 ]
 
 METRICS = ("smape", "mape", "mase", "owa")
@@ -377,7 +378,13 @@ def forecast_split(model: Any, split: CompetitionSplit, batch_size: int = 1024) 
     return np.maximum(forecast, 0.0)
 
 
-def _scores(split: CompetitionSplit, forecast: np.ndarray, naive: np.ndarray) -> dict[str, float]:
+def score_forecast(
+    split: CompetitionSplit, forecast: np.ndarray, naive: np.ndarray | None = None
+) -> dict[str, float]:
+    """sMAPE, MAPE, MASE and OWA of an ``(N, horizon)`` forecast of a split (OWA against
+    ``naive``, the Naive2 forecast, computed when not given); MAPE is NaN when a test value is 0."""
+    if naive is None:
+        naive = naive2(split)
     out = evaluate(split, forecast, metrics=["smape", "mase", "owa"], naive2=naive)
     try:
         out["mape"] = evaluate(split, forecast, metrics=["mape"])["mape"]
@@ -611,7 +618,7 @@ def run_benchmark(
         forecast = forecast_split(ensemble, split)
         cpu = time.process_time() - cpu0 + fit.cpu_elsewhere
         wall = time.perf_counter() - wall0
-        scores = _scores(split, forecast, naive)
+        scores = score_forecast(split, forecast, naive)
         result.rows.append(
             _row(
                 display,
@@ -626,7 +633,7 @@ def run_benchmark(
             )
         )
         for name, f in (("Theta (swets)", theta_forecast), ("Naive2 (swets)", naive)):
-            s = _scores(split, f, naive)
+            s = score_forecast(split, f, naive)
             baselines[name][sub] = s
             c, w = timings[name]
             result.rows.append(
