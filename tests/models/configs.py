@@ -48,6 +48,16 @@ SMALL_CONFIGS: dict[str, dict[str, Any]] = {
         "trend_degree": 2,
         "share_weights": True,
     },
+    # two N-BEATS members of different lookbacks and an LSTM with dropout, by their median
+    "ensemble": {
+        "lookback": 8,
+        "horizon": 3,
+        "members": [
+            {"model": "nbeats", "config": {"lookback": 6, "num_blocks": 1, "layer_width": 8}},
+            {"model": "nbeats", "config": {"lookback": 8, "num_blocks": 2, "layer_width": 8}},
+            {"model": "lstm", "config": {"lookback": 4, "hidden_size": 4, "dropout": 0.1}},
+        ],
+    },
 }
 """Registry name -> keyword configuration (float32 unless a test overrides ``dtype``)."""
 

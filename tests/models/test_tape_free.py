@@ -26,6 +26,8 @@ CASES = [
         "nbeats",
         {"stack_types": ["generic"], "num_blocks": 3, "share_weights": False, "layer_width": 16},
     ),
+    ("ensemble", {}),
+    ("ensemble", {"combine": "mean", "quantiles": [0.2, 0.8]}),
 ]
 
 

@@ -11,7 +11,9 @@ The input is the window of the **longest** member lookback; member ``i`` reads i
 ``lookback_i`` steps of it. The members' forecasts ``(batch, horizon[, Q])`` are stacked on a last
 axis of ``K`` members and combined per value: the mean, or the median (the middle value for odd
 ``K``, the mean of the two middle values for even ``K``), written with ops so that it runs on both
-paths and its gradient (a subgradient: the middle member's) reaches the members.
+paths (composed once, as every model's forward, on a ``ForwardPath``: arrays through the members'
+``forward_arrays`` when nothing records) and its gradient (a subgradient: the middle member's)
+reaches the members.
 
 Training an ensemble the protocol's way, each member on its own lookback with its own loss and
 seed, in parallel, is ``swets_train.ensemble.fit_ensemble``; each member spec may carry the
@@ -26,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Tensor, ops, registry
+from swets_core import registry
 from swets_core.errors import ConfigError, ShapeError
 from swets_models._base import ForecastingModel, RngLike, resolve_rng
+from swets_nn.paths import ForwardPath, as_array
 
 __all__ = ["COMBINE", "EnsembleModel", "combine_forecasts", "member_spec"]
 
@@ -115,8 +118,9 @@ class EnsembleModel(ForecastingModel):
             must forecast the same ``horizon`` with the same ``quantiles``, ``n_features`` and
             ``dtype``; lookbacks may differ.
         combine: ``"median"`` (default, as N-BEATS) or ``"mean"``.
-        n_features, lookback, horizon, quantiles, dtype: what the members imply (the longest
-            lookback); accepted so that ``config()`` round-trips, and checked against the members.
+        n_features, horizon, quantiles, dtype: shared by every member: given here, they are the
+            configuration of members that do not set them, and checked against all of them.
+        lookback: the longest member lookback (what ``config()`` stores), checked.
         rng / seed: draw the initial parameters of members without a seed of their own (each gets
             a child seed in member order).
 
@@ -164,8 +168,14 @@ class EnsembleModel(ForecastingModel):
                 kw["seed"] = spec["seed"]
             elif gen is not None:
                 kw["seed"] = int(gen.integers(0, 2**31 - 1))
-            if dtype is not None and "dtype" not in kw:
-                kw["dtype"] = dtype
+            for key, value in (
+                ("n_features", n_features),
+                ("horizon", horizon),
+                ("quantiles", quantiles),
+                ("dtype", dtype),
+            ):  # a shared key given to the ensemble is every member's unless it sets its own
+                if value is not None and key not in kw:
+                    kw[key] = value
             try:
                 member = registry.create("models", spec["model"], **kw)
             except ConfigError as exc:
@@ -260,27 +270,29 @@ class EnsembleModel(ForecastingModel):
         }
 
     # -- forward ---------------------------------------------------------------------------------
-    def forward(self, x: Tensor) -> Tensor:
-        """``(batch, lookback[, n_features])`` -> ``(batch, horizon[, Q])``: every member on its own
-        last ``lookback_i`` steps, then the median or mean over members."""
-        if not isinstance(x, Tensor):
-            x = Tensor(x) if isinstance(x, np.ndarray) else Tensor(x, self._param_dtype())
-        shape = x._data.shape
-        if len(shape) not in (2, 3) or shape[1] != self.lookback:
+    def _check_input(self, data: np.ndarray) -> None:
+        """``data`` is ``(batch, lookback)`` or ``(batch, lookback, n_features)`` of the parameters'
+        dtype, ``lookback`` the longest member's."""
+        shape = data.shape
+        if (
+            len(shape) not in (2, 3)
+            or shape[1] != self.lookback
+            or (len(shape) == 3 and shape[2] != self.n_features)
+        ):
             raise ShapeError(
                 f"EnsembleModel: expected input of shape (batch, {self.lookback}) or (batch, "
                 f"{self.lookback}, {self.n_features}) = (batch, longest member lookback[, "
                 f"features]), got shape {shape}"
             )
-        outs = []
-        for member, length in zip(self.members, self._lookbacks):
-            xi = (
-                x
-                if length == self.lookback
-                else ops.getitem(x, index=(slice(None), slice(-length, None)))
-            )
-            outs.append(member(xi))
-        return combine_forecasts(outs, self.combine)
+        self._check_dtype(data)
+
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
+        """Every member on its own last ``lookback_i`` steps, then the median or mean."""
+        outs = [
+            p.forward(member)(x if n == self.lookback else x[:, -n:])
+            for member, n in zip(self.members, self._lookbacks)
+        ]
+        return combine_forecasts(p, outs, self.combine)
 
     def extra_repr(self) -> str:
         names = ", ".join(
@@ -298,16 +310,17 @@ def _member_value(member: Any, key: str) -> Any:
     return value
 
 
-def combine_forecasts(outs: Sequence[Tensor], how: str = "median") -> Tensor:
-    """The median or mean of ``K`` forecasts of one shape, per value, with ops (recorded when a
-    tape is active): ``(..., K)`` stacked, then the mean over K, or the mean of the middle one
-    (odd K) or two (even K) values of each row sorted (ties keep member order)."""
+def combine_forecasts(p: ForwardPath, outs: Sequence[Any], how: str = "median") -> Any:
+    """The median or mean of ``K`` forecasts of one shape, per value, on the path ``p`` (arrays, or
+    Tensors recorded when a tape is active): stacked on a last axis ``(..., K)``, then the mean over
+    it, or the mean of the middle one (odd K) or two (even K) values of each row sorted (ties keep
+    member order)."""
     if len(outs) == 1:
         return outs[0]
-    stacked = ops.stack(*outs, axis=-1)
+    stacked = p.op("stack", *outs, axis=-1)
     if how == "mean":
-        return ops.mean(stacked, axis=-1)
+        return p.op("mean", stacked, axis=-1)
     k = len(outs)
-    order = np.argsort(stacked._data, axis=-1, kind="stable")
+    order = np.argsort(as_array(stacked), axis=-1, kind="stable")
     middle = np.ascontiguousarray(order[..., (k - 1) // 2 : k // 2 + 1])
-    return ops.mean(ops.gather(stacked, middle, axis=-1), axis=-1)
+    return p.op("mean", p.op("gather", stacked, middle, axis=-1), axis=-1)
