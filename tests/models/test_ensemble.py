@@ -179,3 +179,33 @@ def test_bad_configurations_raise_named_errors():
         EnsembleModel(members=[ok], lookback=9)
     with pytest.raises(ShapeError, match=r"expected input of shape \(batch, 6\)"):
         EnsembleModel(members=[ok])(np.zeros((2, 5, 1), dtype=np.float32))
+
+
+def test_an_ensemble_forecasts_and_backtests_like_any_model():
+    from swets_timeseries import SeriesCollection, TimeSeries
+    from swets_train import backtest, forecast
+
+    t = np.arange(60)
+    stamps = np.datetime64("2024-01-01") + t.astype("timedelta64[D]")
+    series = SeriesCollection(
+        [
+            TimeSeries(stamps, {"y": 10.0 + np.sin(t / 3.0) + 0.1 * t + k}, target="y", id=f"s{k}")
+            for k in range(2)
+        ]
+    )
+    model = ensemble(dtype="float64")
+    future = forecast(model, series)
+    assert future.values.shape == (2, 3)
+    report = backtest({"ensemble": model}, series, folds=3, season_length=1)
+    assert report.models[0] == "ensemble" and "naive" in report.models
+    assert np.isfinite(report.overall["ensemble"]["mae"])
+    # refitting before each fold trains the members with the protocol through fit_ensemble
+    from swets_train.ensemble import fit_ensemble
+
+    def refit(train_data, fold):
+        fresh = ensemble(dtype="float64")
+        fit_ensemble(fresh, train_data, steps=2, batch_size=8, progress=False)
+        return fresh
+
+    refitted = backtest({"ensemble": model}, series, folds=2, refit=True, fit=refit)
+    assert np.isfinite(refitted.overall["ensemble"]["mae"])
