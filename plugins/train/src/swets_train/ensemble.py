@@ -222,6 +222,8 @@ def _loss_object(spec: Any, season_length: int) -> Any:
         cfg.setdefault("m", season_length)
     elif name == "mape":
         cfg.setdefault("zero_targets", "skip")
+    elif name == "smape":
+        cfg.setdefault("mean_over", "all")
     return registry.create("losses", name, **cfg)
 
 
@@ -407,9 +409,10 @@ def fit_ensemble(
         lr: Adam's learning rate; with ``lr_decay`` it halves after each third of the steps.
         clip_grad_norm: the global gradient norm bound (None: no clipping).
         loss: the training loss of members whose spec names none (a registered name, or
-            ``{"name", "config"}``); a ``"mase"`` loss gets ``m = season_length`` and a ``"mape"``
-            loss ``zero_targets="skip"`` (zeros in a history are no targets, as in the paper's
-            code) unless its config says otherwise.
+            ``{"name", "config"}``). As in the paper's code, unless the loss's config says
+            otherwise: ``"mase"`` gets ``m = season_length``, ``"mape"`` ``zero_targets="skip"``
+            (zeros in a history are no targets) and ``"smape"`` ``mean_over="all"`` (padded
+            targets count 0 in the mean, the competition's sMAPE).
         season_length: the seasonal period of the MASE loss's scales.
         steps_per_epoch: batches per epoch of the members' loaders (the training history has one
             record per epoch; progress prints one line per epoch).
