@@ -160,12 +160,14 @@ def test_gradcheck_float64(name):
     "name, overrides",
     [
         ("nbeats", {"quantiles": [0.2, 0.8]}),
+        ("nbeats", {"quantiles": [0.2, 0.8], "naive_level": True}),
         ("tcn", {"weight_norm": False, "quantiles": [0.5, 0.9]}),
         ("transformer", {"positional": "learned", "causal": True, "head": "flatten"}),
         ("transformer", {"norm_first": False, "activation": "relu"}),
     ],
     ids=[
         "nbeats-quantile",
+        "nbeats-naive-level",
         "tcn-plain-quantile",
         "transformer-learned-causal-flatten",
         "post-norm",
@@ -209,6 +211,7 @@ BAD_CONFIGS = [
     ("nbeats", {"layer_width": 0}, "layer_width"),
     ("nbeats", {"trend_degree": -1}, "trend_degree"),
     ("nbeats", {"num_harmonics": 0}, "num_harmonics"),
+    ("nbeats", {"naive_level": 1}, "naive_level must be True or False"),
     ("nbeats", {"dtype": "int64"}, "dtype"),
     ("nbeats", {"rng": 1, "seed": 2}, "rng or seed"),
 ]
@@ -441,6 +444,22 @@ def test_nbeats_doubly_residual_stacking():
         back0, f0 = b0(x)
         _, f1 = b1(x - back0.numpy())
     np.testing.assert_allclose(out_np(model, x), f0.numpy() + f1.numpy(), rtol=1e-12)
+
+
+def test_nbeats_naive_level_starts_every_step_and_quantile_at_the_last_value():
+    x = np.random.default_rng(1).standard_normal((3, 16))
+    plain = _single_stack("generic")
+    level = registry.create("models", "nbeats", **{**plain.config(), "naive_level": True})
+    level.load_state_dict(plain.state_dict())
+    np.testing.assert_allclose(out_np(level, x), out_np(plain, x) + x[:, -1:], rtol=1e-12)
+    quantile = make("nbeats", naive_level=True, quantiles=[0.2, 0.8], dtype="float64")
+    for p in quantile.parameters():  # blocks that forecast nothing: the naive forecast remains
+        p._data[...] = 0.0
+    xq = sample("nbeats", batch=2, dtype="float64").numpy()
+    with no_grad():
+        got = quantile(xq).numpy()
+    np.testing.assert_array_equal(got, np.broadcast_to(xq[:, -1:, :1], got.shape))
+    assert quantile.config()["naive_level"] is True and plain.config()["naive_level"] is False
 
 
 def test_nbeats_weight_sharing_within_a_stack():

@@ -26,6 +26,7 @@ CASES = [
         "nbeats",
         {"stack_types": ["generic"], "num_blocks": 3, "share_weights": False, "layer_width": 16},
     ),
+    ("nbeats", {"naive_level": True, "quantiles": [0.2, 0.8]}),
     ("ensemble", {}),
     ("ensemble", {"combine": "mean", "quantiles": [0.2, 0.8]}),
 ]

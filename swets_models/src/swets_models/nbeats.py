@@ -177,6 +177,10 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
             ``floor(length / 2) - 1`` (at least 1), separately for the backcast and the forecast.
         share_weights: blocks of one stack share their parameters (the paper does so for the
             interpretable model); the stack then applies one block ``num_blocks`` times.
+        naive_level: the forecast starts at the window's last value (the naive forecast) and
+            every block's forecast adds to it, as the paper's reference implementation (and
+            NeuralForecast's) does; False (default): the forecast is the sum of the blocks'
+            forecasts, as the paper's equations write it.
         quantiles: None for a point forecast, else the levels of a quantile head (the forecast
             branch of every block emits ``horizon * Q`` values).
         rng / seed: numpy Generator or int seed for the initial parameters.
@@ -198,6 +202,7 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
         trend_degree: int = 3,
         num_harmonics: int | None = None,
         share_weights: bool = False,
+        naive_level: bool = False,
         **common: Any,
     ) -> None:
         super().__init__(n_features, lookback, horizon, **common)
@@ -228,6 +233,7 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
             self.num_harmonics = positive_int(num_harmonics, "num_harmonics", owner)
             harmonics = (self.num_harmonics, self.num_harmonics)
         self.share_weights = flag(share_weights, "share_weights", owner)
+        self.naive_level = flag(naive_level, "naive_level", owner)
         gen = self._generator()
         dt = self._dtype.value
         self._init_inputs(gen)
@@ -282,7 +288,7 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
     def config(self) -> dict[str, Any]:
         """``n_features, lookback, horizon``, the covariate and instance-norm keys,
         ``stack_types, num_blocks, num_layers, layer_width`` (per-stack lists), ``trend_degree,
-        num_harmonics, share_weights, quantiles, dtype``."""
+        num_harmonics, share_weights, naive_level, quantiles, dtype``."""
         return {
             **self._common_config(),
             "stack_types": list(self.stack_types),
@@ -292,6 +298,7 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
             "trend_degree": self.trend_degree,
             "num_harmonics": self.num_harmonics,
             "share_weights": self.share_weights,
+            "naive_level": self.naive_level,
             "dtype": self.dtype,
         }
 
@@ -327,6 +334,7 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
         exogenous = None
         if parts:
             exogenous = parts[0] if len(parts) == 1 else p.op("concat", *parts, axis=1)
+        level = residual[:, -1:] if self.naive_level else None  # (B, 1): the naive forecast
         forecast = None
         last = len(self._schedule) - 1
         for i, index in enumerate(self._schedule):
@@ -338,4 +346,6 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
                 residual = p.op("sub", residual, backcast)
                 if mask is not None:
                     residual = p.op("mul", residual, mask)
+        if level is not None:  # every horizon step (and quantile) starts at the last value
+            forecast = p.op("add", forecast, level)
         return self._finish(p, forecast)
