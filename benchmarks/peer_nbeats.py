@@ -21,9 +21,9 @@ repository root, in swets' ``.venv``):
 
 What cannot be the same: NeuralForecast draws a batch's windows among all windows of
 ``batch_size`` series (here every series: uniformly over windows, so long series count more),
-where the N-BEATS protocol draws a series uniformly and a cut in its last ``L_H * H`` points; its
-N-BEATS starts every forecast at the window's last value (as the paper's code does); and it runs
-each step through PyTorch Lightning.
+where the N-BEATS protocol draws a series uniformly and a cut in its last ``L_H * H`` points; and it
+runs each step through PyTorch Lightning. Both start every forecast at the window's last value (as
+the paper's code does: swets' members have ``naive_level=True``).
 """
 
 from __future__ import annotations

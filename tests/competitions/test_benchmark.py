@@ -99,6 +99,34 @@ def test_forecast_reads_each_series_last_window_and_sets_negatives_to_zero():
     np.testing.assert_array_equal(out, [[3.0] * 8, [0.0] * 8])
 
 
+def test_forecast_of_a_short_series_gives_the_model_the_input_mask():
+    split = build_split(
+        "m3",
+        "other",
+        [("a", np.arange(1.0, 12.0), np.ones(8)), ("b", np.arange(1.0, 70.0), np.ones(8))],
+        source="test",
+    )
+    seen = {}
+
+    class Masked:  # the number of observed inputs, as its forecast
+        lookback, dtype, training = 16, "float64", False
+
+        def __call__(self, x, mask=None):
+            seen["x"], seen["mask"] = x, mask
+            return Tensor(np.repeat(mask.sum(axis=1, keepdims=True), 8, axis=1))
+
+        def eval(self):
+            return self
+
+        def train(self, mode=True):
+            return self
+
+    out = forecast_split(Masked(), split)
+    np.testing.assert_array_equal(out[:, 0], [11.0, 16.0])
+    assert (seen["x"][0, :5, 0] == 0).all() and (seen["mask"][0, :5] == 0).all()
+    np.testing.assert_array_equal(seen["x"][0, 5:, 0], np.arange(1.0, 12.0))
+
+
 @pytest.fixture(scope="module")
 def tourism_yearly():
     return run_benchmark(

@@ -137,6 +137,37 @@ def test_an_ensemble_round_trips_through_a_checkpoint_bit_for_bit(tmp_path):
         assert model(x)._data.tobytes() == loaded(x)._data.tobytes()
 
 
+def test_each_member_reads_its_own_part_of_the_input_mask():
+    # zero-padded short histories: the mask's last lookback_i steps go to member i, whose N-BEATS
+    # zeroes the padding of its residuals; members may differ in level and normalization
+    members = [
+        member_spec("nbeats", {"lookback": 6, **SMALL}, seed=0),
+        member_spec("nbeats", {"lookback": 9, "naive_level": True, **SMALL}, seed=1),
+        member_spec("nbeats", {"lookback": 12, "instance_norm": True, **SMALL}, seed=2),
+    ]
+    model = EnsembleModel(members=members, horizon=3, dtype="float64")
+    x = window()
+    mask = np.ones((5, 12))
+    mask[:2, :7] = 0.0  # two windows of 5 observed values
+    x[mask == 0] = 0.0
+    with no_grad():
+        got = model(x, mask=mask)._data
+        own = [
+            m(x[:, -n:], mask=mask[:, -n:])._data for m, n in zip(model.members, model.lookbacks)
+        ]
+        # padding is no value: what it holds does not matter
+        noisy = x.copy()
+        noisy[mask == 0] = 7.0
+        again = model(noisy, mask=mask)._data
+    np.testing.assert_allclose(got, np.median(np.stack(own, -1), -1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(again, got, rtol=1e-12, atol=1e-12)
+    with no_grad():  # without a mask the padded windows read the zeros as values
+        assert not np.allclose(model(x)._data[:2], got[:2])
+        np.testing.assert_allclose(model(x)._data[2:], got[2:], rtol=1e-12, atol=1e-12)
+    twin = registry.create("models", "ensemble", **model.config())
+    assert [m.config() for m in twin.members] == [m.config() for m in model.members]
+
+
 def test_members_may_be_any_registered_models_and_seeds_fix_their_weights():
     specs = [
         member_spec("nbeats", {"lookback": 8, "horizon": 2, **SMALL}, loss="mape", seed=3),

@@ -115,8 +115,9 @@ class EnsembleModel(ForecastingModel):
     Args:
         members: one spec per member (:func:`member_spec`): ``{"model": registry name, "config":
             {...}, "loss": None | name | {"name", "config"}, "seed": None | int}``. Every member
-            must forecast the same ``horizon`` with the same ``quantiles``, ``n_features`` and
-            ``dtype``; lookbacks may differ.
+            must forecast the same ``horizon`` with the same ``quantiles``, ``n_features``,
+            covariate inputs (``n_future_features``, ``static_cardinalities``) and ``dtype``;
+            lookbacks (and instance normalization) may differ.
         combine: ``"median"`` (default, as N-BEATS) or ``"mean"``.
         n_features, horizon, quantiles, dtype: shared by every member: given here, they are the
             configuration of members that do not set them, and checked against all of them.
@@ -126,8 +127,10 @@ class EnsembleModel(ForecastingModel):
 
     Shapes:
         input ``(batch, lookback)`` or ``(batch, lookback, n_features)`` with ``lookback`` the
-        longest member lookback (member ``i`` reads ``x[:, -lookback_i:]``); output ``(batch,
-        horizon)`` or ``(batch, horizon, Q)``.
+        longest member lookback (member ``i`` reads ``x[:, -lookback_i:]``, and
+        ``mask[:, -lookback_i:]`` of an input mask ``(batch, lookback)``; the members' known and
+        static covariates are passed to every member as they are); output ``(batch, horizon)``
+        or ``(batch, horizon, Q)``.
 
     Raises:
         ConfigError: no member, a malformed spec (named by index), an unknown combine, members that
@@ -183,6 +186,15 @@ class EnsembleModel(ForecastingModel):
             self.members.append(member)
         self._specs = [{"model": s["model"], "loss": s["loss"], "seed": s["seed"]} for s in specs]
         self._agree(n_features, lookback, horizon, quantiles, dtype)
+        # the covariate inputs the members share pass through to each of them; instance
+        # normalization is each member's own
+        self.n_future_features = int(_member_value(self.members[0], "n_future_features") or 0)
+        self.static_cardinalities = list(
+            _member_value(self.members[0], "static_cardinalities") or []
+        )
+        self.static_covariates = None
+        self.revin = None
+        self._plain = not (self.n_future_features or self.static_cardinalities)
 
     def _agree(
         self, n_features: Any, lookback: Any, horizon: Any, quantiles: Any, dtype: Any
@@ -190,7 +202,14 @@ class EnsembleModel(ForecastingModel):
         """Derive the shared keys from the members; check those given against them."""
         owner = "EnsembleModel"
         derived: dict[str, Any] = {}
-        for key in ("horizon", "quantiles", "n_features", "dtype"):
+        for key in (
+            "horizon",
+            "quantiles",
+            "n_features",
+            "dtype",
+            "n_future_features",
+            "static_cardinalities",
+        ):
             values = [_member_value(m, key) for m in self.members]
             if any(v != values[0] for v in values):
                 listing = ", ".join(f"members[{i}]: {v!r}" for i, v in enumerate(values))
@@ -263,7 +282,10 @@ class EnsembleModel(ForecastingModel):
         """``members`` (:meth:`member_specs`), ``combine`` and the shared keys ``n_features,
         lookback, horizon, quantiles, dtype``."""
         return {
-            **self._common_config(),
+            "n_features": self.n_features,
+            "lookback": self.lookback,
+            "horizon": self.horizon,
+            "quantiles": None if self.quantiles is None else list(self.quantiles),
             "members": self.member_specs(),
             "combine": self.combine,
             "dtype": self.dtype,
@@ -286,12 +308,17 @@ class EnsembleModel(ForecastingModel):
             )
         self._check_dtype(data)
 
-    def _compute(self, p: ForwardPath, x: Any) -> Any:
-        """Every member on its own last ``lookback_i`` steps, then the median or mean."""
-        outs = [
-            p.forward(member)(x if n == self.lookback else x[:, -n:])
-            for member, n in zip(self.members, self._lookbacks)
-        ]
+    def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
+        """Every member on its own last ``lookback_i`` steps (and the same steps of the input
+        mask, with the shared covariates), then the median or mean."""
+        outs = []
+        for member, n in zip(self.members, self._lookbacks):
+            xi = x if n == self.lookback else x[:, -n:]
+            if future is None and static is None and mask is None:
+                outs.append(p.forward(member)(xi))
+                continue
+            mi = None if mask is None else (mask if n == self.lookback else mask[:, -n:])
+            outs.append(p.forward(member)(xi, future, static, mi))
         return combine_forecasts(p, outs, self.combine)
 
     def extra_repr(self) -> str:
@@ -307,6 +334,8 @@ def _member_value(member: Any, key: str) -> Any:
     value = getattr(member, key, None)
     if value is None and key != "quantiles":
         value = member.config().get(key)
+    if key == "static_cardinalities" and value is not None:
+        value = list(value)
     return value
 
 

@@ -48,6 +48,7 @@ from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError
 from swets_timeseries import PanelSampler
 from swets_train.ensemble import EnsembleFit, fit_ensemble
+from swets_train.executor import call_model
 
 __all__ = [
     "BENCHMARK_HEADER",
@@ -106,7 +107,13 @@ class Protocol:
         return self.repeats * len(self.lookbacks) * len(self.losses)
 
 
-_GENERIC_PAPER = {"stack_types": ["generic"], "num_blocks": 30, "num_layers": 4, "layer_width": 512}
+_GENERIC_PAPER = {
+    "stack_types": ["generic"],
+    "num_blocks": 30,
+    "num_layers": 4,
+    "layer_width": 512,
+    "naive_level": True,
+}
 _ALL_LOSSES = ("smape", "mase", "mape")
 _LOOKBACKS = (2, 3, 4, 5, 6, 7)
 
@@ -164,7 +171,20 @@ def _cpu(
     )
 
 
-_CPU_MODEL = {"stack_types": ["generic"], "num_blocks": 10, "num_layers": 4, "layer_width": 256}
+_CPU_MODEL = {
+    "stack_types": ["generic"],
+    "num_blocks": 10,
+    "num_layers": 4,
+    "layer_width": 256,
+    "naive_level": True,
+}
+_CPU_TOURISM = {
+    "stack_types": ["generic"],
+    "num_blocks": 30,
+    "num_layers": 2,
+    "layer_width": 512,
+    "naive_level": True,
+}
 
 PROTOCOLS: dict[str, dict[str, Protocol]] = {
     "m1": {
@@ -179,9 +199,9 @@ PROTOCOLS: dict[str, dict[str, Protocol]] = {
         "other": _cpu(10, 250, _ALL_LOSSES, 1, _CPU_MODEL),
     },
     "tourism": {
-        "yearly": _cpu(5, 30, ("mape",), 1, _CPU_MODEL),
-        "quarterly": _cpu(10, 100, ("mape",), 1, _CPU_MODEL),
-        "monthly": _cpu(20, 100, ("mape",), 1, _CPU_MODEL),
+        "yearly": _cpu(5, 30, ("mape",), 1, _CPU_TOURISM),
+        "quarterly": _cpu(10, 100, ("mape",), 1, _CPU_TOURISM),
+        "monthly": _cpu(20, 100, ("mape",), 1, _CPU_TOURISM),
     },
     "m4": {
         "yearly": _cpu(1.5, 1000, _ALL_LOSSES, 1, _CPU_MODEL),
@@ -349,8 +369,10 @@ def ensemble_members(
 
 def forecast_split(model: Any, split: CompetitionSplit, batch_size: int = 1024) -> np.ndarray:
     """``model``'s ``(N, horizon)`` forecast of a split from the window ending at each series' last
-    training value (zero-padded on the left where a series is shorter than the model's lookback),
-    in ``split.ids`` order, in eval mode, negative values set to 0."""
+    training value (zero-padded on the left where a series is shorter than the model's lookback,
+    with the input mask ``mask=`` that marks the padding, as in training; a batch without padding
+    is forecast as ``model(x)``), in ``split.ids`` order, in eval mode, negative values set to
+    0."""
     sampler = PanelSampler(
         split.train,
         lookback=int(model.lookback),
@@ -358,7 +380,7 @@ def forecast_split(model: Any, split: CompetitionSplit, batch_size: int = 1024) 
         rng=np.random.default_rng(0),
         dtype=model.dtype,
     )
-    x, _ = sampler.last_windows()
+    x, x_mask = sampler.last_windows()
     x = x[:, :, None]
     was_training = getattr(model, "training", False)
     model.eval()
@@ -366,7 +388,10 @@ def forecast_split(model: Any, split: CompetitionSplit, batch_size: int = 1024) 
     try:
         with no_grad():
             for lo in range(0, x.shape[0], batch_size):
-                out.append(np.asarray(model(x[lo : lo + batch_size])._data, dtype=np.float64))
+                xb, mb = x[lo : lo + batch_size], x_mask[lo : lo + batch_size]
+                inputs = {"mask": mb} if not mb.all() else None  # padding: the input mask
+                pred = call_model(model, xb, inputs)
+                out.append(np.asarray(pred._data, dtype=np.float64))
     finally:
         model.train(was_training)
     forecast = np.concatenate(out)
