@@ -120,19 +120,9 @@ def _configure(p: argparse.ArgumentParser) -> None:
 def _dask_runner(address: str | None, workers: int) -> Any:
     """The Dask runner of swets-dask, found through the registry (as ``swets train --dask`` finds
     the ``dask`` executor)."""
-    from swets_core import registry
-    from swets_core.errors import UnknownComponentError
+    from swets_train.cli import dask_component
 
-    try:
-        factory = registry.get("functions", "dask_runner")
-    except UnknownComponentError:
-        failed = [r for r in registry.plugins() if r.distribution == "swets-dask" and r.error]
-        if failed:
-            raise ConfigError(f"--dask: swets-dask failed to load: {failed[0].error}") from None
-        raise ConfigError(
-            '--dask needs swets-dask, which is not installed: pip install "swets[dask]"'
-        ) from None
-    return factory(address=address, n_workers=workers)
+    return dask_component("functions", "dask_runner")(address=address, n_workers=workers)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -219,13 +219,18 @@ def _conf_train(p: argparse.ArgumentParser) -> None:
     _add_debug(p)
 
 
-def _dask_executor(address: str | None) -> Any:
-    """The data-parallel executor of swets-dask, found through the registry."""
+def dask_component(kind: str, name: str) -> Any:
+    """The factory swets-dask registered as ``name`` in ``kind`` (``executors``/``dask``,
+    ``functions``/``dask_runner``), for a command's ``--dask`` option.
+
+    Raises:
+        ConfigError: swets-dask is not installed, or failed to load (its error).
+    """
     from swets_core import registry
     from swets_core.errors import UnknownComponentError
 
     try:
-        factory = registry.get("executors", "dask")
+        return registry.get(kind, name)
     except UnknownComponentError:
         failed = [r for r in registry.plugins() if r.distribution == "swets-dask" and r.error]
         if failed:
@@ -233,7 +238,11 @@ def _dask_executor(address: str | None) -> Any:
         raise ConfigError(
             '--dask needs swets-dask, which is not installed: pip install "swets[dask]"'
         ) from None
-    return factory(address=address)
+
+
+def _dask_executor(address: str | None) -> Any:
+    """The data-parallel executor of swets-dask, found through the registry."""
+    return dask_component("executors", "dask")(address=address)
 
 
 def _inputs_line(d: Any) -> str:
