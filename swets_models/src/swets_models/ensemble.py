@@ -109,7 +109,7 @@ def _check_spec(spec: Any, i: int) -> dict[str, Any]:
     }
 
 
-class EnsembleModel(ForecastingModel):
+class EnsembleModel(ForecastingModel, registry_name="ensemble"):
     """Registered forecasters combined into one (registry name ``"ensemble"``).
 
     Args:
@@ -138,8 +138,6 @@ class EnsembleModel(ForecastingModel):
             contradicts the members.
         UnknownComponentError: a member model name no plugin registered.
     """
-
-    registry_name = "ensemble"
 
     def __init__(
         self,
