@@ -14,7 +14,17 @@ Cases (the shapes of the models issue):
   batch 64;
 - lstm: 5 features, hidden 64, 2 layers, dropout 0.1, length 64, horizon 1, batch 64;
 - transformer: 5 features, d_model 64, 4 heads, 2 pre-norm GELU layers, feed-forward 128, dropout 0.1,
-  sinusoidal positions, head on the last position, length 64, horizon 1, batch 64.
+  sinusoidal positions, head on the last position, length 64, horizon 1, batch 64;
+- nhits: the paper's architecture (3 stacks of 1 block, 2 layers of 512, pooling kernels
+  [2, 2, 1], downsampling [4, 2, 1], linear interpolation), lookback 96, horizon 24, batch 256 (the
+  paper's batch size);
+- tide: hidden 512, 1 encoder and 1 decoder block, decoder output 32, temporal decoder 128,
+  dropout 0.3, layer norm, lookback 96, horizon 24, batch 256;
+- patchtst: the paper's supervised model (RevIN with affine, patch 16, stride 8, end padding: 42
+  patches; d_model 128, 16 heads, 3 BatchNorm layers, feed-forward 256, dropout 0.2, flatten head),
+  lookback 336, horizon 96, batch 32.
+
+The three last ones have training-step and inference cases; the memory cases are the first four's.
 
 Variants (training step only, :data:`VARIANTS`): ``tcn_plain`` is the TCN with plain convolutions
 (no weight norm, no dropout), the conv path alone.
@@ -81,6 +91,49 @@ MODEL_CASES: dict[str, dict[str, Any]] = {
             "head": "last",
         },
         "batch": 64,
+    },
+    "nhits": {
+        "config": {
+            "n_features": 1,
+            "lookback": 96,
+            "horizon": 24,
+            "pool_kernel_size": [2, 2, 1],
+            "freq_downsample": [4, 2, 1],
+            "num_blocks": 1,
+            "num_layers": 2,
+            "layer_width": 512,
+        },
+        "batch": 256,
+    },
+    "tide": {
+        "config": {
+            "n_features": 1,
+            "lookback": 96,
+            "horizon": 24,
+            "hidden_size": 512,
+            "num_encoder_layers": 1,
+            "num_decoder_layers": 1,
+            "decoder_output_dim": 32,
+            "temporal_decoder_hidden": 128,
+            "dropout": 0.3,
+            "layer_norm": True,
+        },
+        "batch": 256,
+    },
+    "patchtst": {
+        "config": {
+            "n_features": 1,
+            "lookback": 336,
+            "horizon": 96,
+            "patch_len": 16,
+            "stride": 8,
+            "d_model": 128,
+            "n_heads": 16,
+            "num_layers": 3,
+            "dim_feedforward": 256,
+            "dropout": 0.2,
+        },
+        "batch": 32,
     },
 }
 
@@ -289,7 +342,217 @@ def torch_models() -> dict[str, Any]:
                     residual = residual - back
             return shape_out(self.cfg, forecast)
 
-    return {"tcn": TCN, "lstm": LSTMModel, "transformer": Transformer, "nbeats": NBEATSGeneric}
+    def pool(x: Any, k: int) -> Any:
+        """MaxPool1d(k, k, ceil_mode=True) over the time axis (1) of (B, T[, C]), windows ending
+        at the last step: the reference pools the time-reversed window."""
+        if k == 1:
+            return x
+        z = x.flip(1)
+        z = z.unsqueeze(1) if z.ndim == 2 else z.transpose(1, 2)
+        z = nn.functional.max_pool1d(z, k, k, ceil_mode=True).flip(-1)
+        return z.squeeze(1) if x.ndim == 2 else z.transpose(1, 2)
+
+    class NHITSBlock(nn.Module):
+        def __init__(self, cfg: dict[str, Any], k: int, knots: int, layers: int, width: int):
+            super().__init__()
+            lookback, horizon = cfg["lookback"], cfg["horizon"]
+            self.k, self.knots, self.lookback, self.horizon = k, knots, lookback, horizon
+            self.q = 1 if cfg.get("quantiles") is None else len(cfg["quantiles"])
+            self.mode = cfg.get("interpolation", "linear")
+            past = cfg.get("n_features", 1) - 1
+            inputs = -(-lookback // k) * (1 + past)
+            self.layers = nn.ModuleList(
+                [nn.Linear(inputs, width)] + [nn.Linear(width, width) for _ in range(layers - 1)]
+            )
+            self.drop = nn.Dropout(cfg.get("dropout", 0.0))
+            self.theta = nn.Linear(width, lookback + knots * self.q)
+
+        def forward(self, x: Any, past: Any) -> tuple[Any, Any]:
+            h = pool(x, self.k)
+            if past is not None:
+                h = torch.cat([h, pool(past, self.k).flatten(1)], dim=1)
+            for layer in self.layers:
+                h = self.drop(F.relu(layer(h)))
+            theta = self.theta(h)
+            knots = theta[:, self.lookback :].reshape(-1, self.knots, self.q).transpose(1, 2)
+            f = F.interpolate(knots, size=self.horizon, mode=self.mode)  # (B, Q, H)
+            return theta[:, : self.lookback], f.transpose(1, 2).flatten(1)
+
+    class NHITS(nn.Module):
+        """N-HiTS (past covariates as block inputs; no known or static covariates)."""
+
+        def __init__(self, **cfg: Any) -> None:
+            super().__init__()
+            self.cfg = cfg
+            kernels = cfg.get("pool_kernel_size", [2, 2, 1])
+            freqs = cfg.get("freq_downsample", [4, 2, 1])
+
+            def per(key: str, default: Any) -> list[int]:
+                v = cfg.get(key, default)
+                return list(v) if isinstance(v, list) else [v] * len(kernels)
+
+            blocks = []
+            for s, (n, layers, width) in enumerate(
+                zip(per("num_blocks", 1), per("num_layers", 2), per("layer_width", 512))
+            ):
+                knots = max(cfg["horizon"] // freqs[s], 1)
+                blocks += [NHITSBlock(cfg, kernels[s], knots, layers, width) for _ in range(n)]
+            self.blocks = nn.ModuleList(blocks)
+
+        def forward(self, x: Any) -> Any:
+            residual = x[:, :, 0]
+            past = x[:, :, 1:] if x.shape[2] > 1 else None
+            forecast = None
+            for block in self.blocks:
+                back, f = block(residual, past)
+                forecast = f if forecast is None else forecast + f
+                residual = residual - back
+            return shape_out(self.cfg, forecast)
+
+    class TiDEBlock(nn.Module):
+        def __init__(self, n_in: int, hidden: int, n_out: int, p: float, norm: bool) -> None:
+            super().__init__()
+            self.hidden = nn.Linear(n_in, hidden)
+            self.output = nn.Linear(hidden, n_out)
+            self.skip = nn.Linear(n_in, n_out)
+            self.dropout = nn.Dropout(p)
+            self.norm = nn.LayerNorm(n_out) if norm else None
+
+        def forward(self, x: Any) -> Any:
+            y = self.dropout(self.output(F.relu(self.hidden(x)))) + self.skip(x)
+            return y if self.norm is None else self.norm(y)
+
+    class TiDE(nn.Module):
+        """TiDE (past covariates through their feature projection; no known or static ones)."""
+
+        def __init__(self, **cfg: Any) -> None:
+            super().__init__()
+            self.cfg = cfg
+            g = cfg.get
+            lookback, horizon = cfg["lookback"], cfg["horizon"]
+            hid, tw, p = g("hidden_size", 512), g("temporal_width", 4), g("dropout", 0.3)
+            norm, out = g("layer_norm", True), g("decoder_output_dim", 32)
+            past = g("n_features", 1) - 1
+            self.past_projection = TiDEBlock(past, hid, tw, p, norm) if past else None
+            width = lookback + (lookback * tw if past else 0)
+            n_enc, n_dec = g("num_encoder_layers", 1), g("num_decoder_layers", 1)
+            self.encoder = nn.ModuleList(
+                [TiDEBlock(width, hid, hid, p, norm)]
+                + [TiDEBlock(hid, hid, hid, p, norm) for _ in range(n_enc - 1)]
+            )
+            self.decoder = nn.ModuleList(
+                [TiDEBlock(hid, hid, hid, p, norm) for _ in range(n_dec - 1)]
+                + [TiDEBlock(hid, hid, out * horizon, p, norm)]
+            )
+            q = 1 if g("quantiles") is None else len(g("quantiles"))
+            self.temporal_decoder = TiDEBlock(out, g("temporal_decoder_hidden", 128), q, p, False)
+            self.global_skip = nn.Linear(lookback, horizon * q)
+            self.out = out
+
+        def forward(self, x: Any) -> Any:
+            y = x[:, :, 0]
+            h = y
+            if self.past_projection is not None:
+                h = torch.cat([h, self.past_projection(x[:, :, 1:]).flatten(1)], dim=1)
+            for block in [*self.encoder, *self.decoder]:
+                h = block(h)
+            h = self.temporal_decoder(h.reshape(h.shape[0], self.cfg["horizon"], self.out))
+            return shape_out(self.cfg, h.flatten(1) + self.global_skip(y))
+
+    class RevIN(nn.Module):
+        def __init__(self, affine: bool, eps: float = 1e-5) -> None:
+            super().__init__()
+            self.eps, self.affine = eps, affine
+            if affine:
+                self.affine_weight = nn.Parameter(torch.ones(1))
+                self.affine_bias = nn.Parameter(torch.zeros(1))
+
+        def normalize(self, z: Any) -> tuple[Any, Any, Any]:
+            mean = z.mean(dim=1, keepdim=True)
+            std = torch.sqrt(z.var(dim=1, keepdim=True, unbiased=False) + self.eps)
+            z = (z - mean) / std
+            if self.affine:
+                z = z * self.affine_weight + self.affine_bias
+            return z, mean, std
+
+        def denormalize(self, y: Any, mean: Any, std: Any) -> Any:
+            if y.ndim == 3:
+                mean, std = mean.unsqueeze(2), std.unsqueeze(2)
+            if self.affine:
+                y = (y - self.affine_bias) / (self.affine_weight + self.eps * self.eps)
+            return y * std + mean
+
+    class PatchTSTLayer(nn.Module):
+        def __init__(self, d: int, heads: int, ff: int, p: float, norm: str) -> None:
+            super().__init__()
+            self.batch = norm == "batch"
+            self.self_attn = nn.MultiheadAttention(d, heads, batch_first=True)
+            self.dropout_attn = nn.Dropout(p)
+            self.linear1 = nn.Linear(d, ff)
+            self.dropout = nn.Dropout(p)
+            self.linear2 = nn.Linear(ff, d)
+            self.dropout_ffn = nn.Dropout(p)
+            self.norm_attn = nn.BatchNorm1d(d) if self.batch else nn.LayerNorm(d)
+            self.norm_ffn = nn.BatchNorm1d(d) if self.batch else nn.LayerNorm(d)
+
+        def _norm(self, norm: Any, x: Any) -> Any:
+            return norm(x.transpose(1, 2)).transpose(1, 2) if self.batch else norm(x)
+
+        def forward(self, x: Any) -> Any:
+            a, _ = self.self_attn(x, x, x, need_weights=False)
+            x = self._norm(self.norm_attn, x + self.dropout_attn(a))
+            h = self.dropout_ffn(self.linear2(self.dropout(F.gelu(self.linear1(x)))))
+            return self._norm(self.norm_ffn, x + h)
+
+    class PatchTST(nn.Module):
+        """Supervised PatchTST on the target channel, RevIN around it."""
+
+        def __init__(self, **cfg: Any) -> None:
+            super().__init__()
+            self.cfg = cfg
+            g = cfg.get
+            self.patch_len, self.stride = g("patch_len", 16), g("stride", 8)
+            self.pad_end = g("pad_end", True)
+            length = cfg["lookback"] + (self.stride if self.pad_end else 0)
+            self.n_patches = (length - self.patch_len) // self.stride + 1
+            d = g("d_model", 128)
+            q = 1 if g("quantiles") is None else len(g("quantiles"))
+            p = g("dropout", 0.2)
+            self.patch_proj = nn.Linear(self.patch_len, d)
+            self.pos_embedding = nn.Parameter(torch.empty(self.n_patches, d).uniform_(-0.02, 0.02))
+            self.input_dropout = nn.Dropout(p)
+            self.layers = nn.ModuleList(
+                PatchTSTLayer(d, g("n_heads", 16), g("dim_feedforward", 256), p, g("norm", "batch"))
+                for _ in range(g("num_layers", 3))
+            )
+            self.head_dropout_layer = nn.Dropout(g("head_dropout", 0.0))
+            self.head = nn.Linear(self.n_patches * d, cfg["horizon"] * q)
+            self.revin = None
+            if g("instance_norm", True):
+                self.revin = RevIN(g("instance_norm_affine", True))
+
+        def forward(self, x: Any) -> Any:
+            z = x[:, :, 0]
+            if self.revin is not None:
+                z, mean, std = self.revin.normalize(z)
+            if self.pad_end:  # ReplicationPad1d((0, stride))
+                z = torch.cat([z, z[:, -1:].expand(-1, self.stride)], dim=1)
+            patches = z.unfold(1, self.patch_len, self.stride)  # (B, patches, patch_len)
+            h = self.input_dropout(self.patch_proj(patches) + self.pos_embedding)
+            for layer in self.layers:
+                h = layer(h)
+            y = shape_out(self.cfg, self.head(self.head_dropout_layer(h.flatten(1))))
+            return y if self.revin is None else self.revin.denormalize(y, mean, std)
+
+    return {
+        "tcn": TCN,
+        "lstm": LSTMModel,
+        "transformer": Transformer,
+        "nbeats": NBEATSGeneric,
+        "nhits": NHITS,
+        "tide": TiDE,
+        "patchtst": PatchTST,
+    }
 
 
 def torch_state_from_swets(state: dict[str, Any]) -> dict[str, Any]:
@@ -431,7 +694,10 @@ MEMORY_STEPS = 50
 """Training steps of a memory measurement."""
 
 TRAIN_TARGETS = {"nbeats": 1.2, "tcn": 1.0, "lstm": 1.0, "transformer": 1.0, "tcn_plain": 1.0}
-"""The issue's targets for the swets/PyTorch time ratio of a training step."""
+"""The issue's targets for the swets/PyTorch time ratio of a training step (none for the others)."""
+
+MEMORY_MODELS = ("nbeats", "tcn", "lstm", "transformer")
+"""The models of the memory cases."""
 
 CASES: list[Case] = (
     [
@@ -441,7 +707,7 @@ CASES: list[Case] = (
             setups={"swets": _swets_train(name), "torch": _torch_train(name)},
             number=1 if name == "nbeats" else 3,
             note=_describe(name),
-            extra={"target": TRAIN_TARGETS[name]},
+            extra={"target": TRAIN_TARGETS.get(name)},
         )
         for name in [*MODEL_CASES, *VARIANTS]
     ]
@@ -473,6 +739,6 @@ CASES: list[Case] = (
             else "",
             extra={"target": {"peak": 1.0, "increase": 1.0}},
         )
-        for name in MODEL_CASES
+        for name in MEMORY_MODELS
     ]
 )

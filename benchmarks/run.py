@@ -6,7 +6,7 @@ swets/torch ratio; MiB for memory cases; the target ratio where a case has one) 
 line ``{"ratios": {case: swets/torch}, ...}``.
 
 ``--suite models`` runs the cases of ``benchmarks/cases_models.py`` only: the training step, the
-single-window inference latency and the training memory of the four forecasting models.
+single-window inference latency and the training memory of the forecasting models.
 ``--threads`` runs everything once per setting: ``default`` leaves every library at its default (all
 cores for OpenBLAS and PyTorch), a number ``n`` sets ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/
 ``MKL_NUM_THREADS`` to ``n`` in the workers and calls ``torch.set_num_threads(n)``. ``--malloc``

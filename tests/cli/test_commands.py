@@ -286,11 +286,13 @@ def test_a_third_party_model_trains_saves_and_forecasts_from_the_cli(tmp_path):
         capture_output=True,
     )
     env = {"PYTHONPATH": str(site)}
-    assert "dlinear" in swets("list", "models", cwd=tmp_path, env=env).stdout
+    listing = swets("list", "models", cwd=tmp_path, env=env).stdout
+    # the built-in DLinear and the example's, side by side
+    assert re.search(r"^\s*dlinear\b", listing, re.M) and "example_dlinear" in listing
     proc = swets(
         "train",
         "--model",
-        "dlinear",
+        "example_dlinear",
         "--max-steps",
         "5",
         "--no-progress",
@@ -299,12 +301,12 @@ def test_a_third_party_model_trains_saves_and_forecasts_from_the_cli(tmp_path):
         cwd=tmp_path,
         env=env,
     )
-    assert re.search(r"^test\s+dlinear\s", proc.stdout, re.M)
+    assert re.search(r"^test\s+example_dlinear\s", proc.stdout, re.M)
     proc = swets("forecast", "dl.swets", cwd=tmp_path, env=env)
     assert len([ln for ln in proc.stdout.splitlines() if ln.startswith("2000-08-28")]) == 24
     # without the plugin the checkpoint names what is missing
     line = swets("forecast", "dl.swets", cwd=tmp_path, rc=1).stderr.strip()
-    assert "needs model 'dlinear', which no installed plugin provides" in line
+    assert "needs model 'example_dlinear', which no installed plugin provides" in line
     assert "swets-example-dlinear" in line
 
 

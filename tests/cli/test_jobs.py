@@ -81,7 +81,7 @@ def test_defaults_and_round_trip():
         ({"data": {"dataset": "elec"}}, "data.dataset: unknown bundled data set 'elec'"),
         ({"data": {"scaler": "zscore"}}, "data.scaler must be one of standard, minmax, robust"),
         ({"data": {"covariates": "a,a"}}, "data.covariates names a column twice"),
-        ({"model": {"name": "nbeets"}}, "did you mean 'nbeats'?"),
+        ({"model": {"name": "nbeast"}}, "did you mean 'nbeats'?"),
         ({"model": {"name": "nbeats", "widht": 3}}, "model.widht: model 'nbeats' has no option"),
         ({"model": {"name": "nbeats", "horizon": 3}}, "model.horizon: set data.horizon instead"),
         ({"model": {"name": "nbeats", "seed": 3}}, "model.seed: set training.seed instead"),

@@ -24,7 +24,9 @@ TRAIN_SAVE_LOAD = textwrap.dedent(
     series = np.sin(2 * np.pi * t / 24) + 0.01 * t
     windows = np.lib.stride_tricks.sliding_window_view(series, 48 + 8)
     x, y = Tensor(windows[:, :48, None].copy()), Tensor(windows[:, 48:].copy())
-    model = registry.create("models", "dlinear", input_size=48, horizon=8, kernel_size=9)
+    model = registry.create(
+        "models", "example_dlinear", input_size=48, horizon=8, kernel_size=9
+    )
     loss_fn = registry.create("losses", "log_cosh")
     opt = registry.create("optimizers", "adam", model.parameters(), lr=0.01)
     losses = []
@@ -39,6 +41,17 @@ TRAIN_SAVE_LOAD = textwrap.dedent(
     loaded = load_checkpoint(path).model
     np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
     print("trained", round(losses[0], 4), "->", round(losses[-1], 4), "saved and loaded")
+    """
+)
+
+BOTH_DLINEARS = textwrap.dedent(
+    """
+    import os
+    os.environ["SWETS_STRICT_PLUGINS"] = "1"  # a name registered twice would raise at load
+    from swets_core import registry
+    builtin = registry.create("models", "dlinear", lookback=32, horizon=4, seed=0)
+    example = registry.create("models", "example_dlinear", input_size=32, horizon=4)
+    print(type(builtin).__name__, type(example).__name__)
     """
 )
 
@@ -85,7 +98,7 @@ def test_example_plugin_end_to_end(wheelhouse, tmp_path):
             wheelhouse,
             "--find-links",
             wheels,
-            "swets[nn,optim,msgpack]",
+            "swets[nn,optim,msgpack,models]",
             "swets-example-dlinear",
         ]
     )
@@ -95,11 +108,13 @@ def test_example_plugin_end_to_end(wheelhouse, tmp_path):
     for kind, name in [
         ("ops", "moving_average"),
         ("layers", "series_decomposition"),
-        ("models", "dlinear"),
+        ("models", "example_dlinear"),
         ("losses", "log_cosh"),
     ]:
         listing = run([swets, "list", kind]).stdout
         assert name in listing and "[swets-example-dlinear]" in listing
+    out = run([py, "-c", BOTH_DLINEARS]).stdout
+    assert "DLinearModel DLinear" in out
     out = run([py, "-c", TRAIN_SAVE_LOAD]).stdout
     assert "saved and loaded" in out
     out = run([py, "-c", CONFORMANCE, EXAMPLE / "tests" / "test_plugin.py"]).stdout

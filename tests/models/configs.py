@@ -58,6 +58,46 @@ SMALL_CONFIGS: dict[str, dict[str, Any]] = {
             {"model": "lstm", "config": {"lookback": 4, "hidden_size": 4, "dropout": 0.1}},
         ],
     },
+    "nlinear": {"lookback": 8, "horizon": 3},
+    "dlinear": {"lookback": 8, "horizon": 3, "kernel_size": 3},
+    # two stacks: pooled by 2 (and by 3, a kernel that leaves a short first window) with 1 and 3
+    # knots, two blocks in the first
+    "nhits": {
+        "n_features": 2,
+        "lookback": 8,
+        "horizon": 3,
+        "pool_kernel_size": [3, 2],
+        "freq_downsample": [3, 1],
+        "num_blocks": [2, 1],
+        "num_layers": 2,
+        "layer_width": 8,
+        "dropout": 0.1,
+    },
+    # two encoder and two decoder blocks, a past covariate projected to 2 values per step
+    "tide": {
+        "n_features": 2,
+        "lookback": 6,
+        "horizon": 3,
+        "hidden_size": 8,
+        "num_encoder_layers": 2,
+        "num_decoder_layers": 2,
+        "decoder_output_dim": 3,
+        "temporal_decoder_hidden": 5,
+        "temporal_width": 2,
+        "dropout": 0.1,
+    },
+    # four patches of 4 steps every 2 (the last one padded), BatchNorm, RevIN with affine (default)
+    "patchtst": {
+        "lookback": 8,
+        "horizon": 3,
+        "patch_len": 4,
+        "stride": 2,
+        "d_model": 4,
+        "n_heads": 2,
+        "num_layers": 2,
+        "dim_feedforward": 6,
+        "dropout": 0.1,
+    },
 }
 """Registry name -> keyword configuration (float32 unless a test overrides ``dtype``)."""
 

@@ -15,7 +15,7 @@ from swets_models.tcn import covering_levels
 from tests.models.configs import SMALL_CONFIGS
 from tests.models.test_models import _swap
 
-NAMES = ["tcn", "transformer", "lstm", "nbeats"]
+NAMES = ["tcn", "transformer", "lstm", "nbeats", "nhits", "tide"]
 COVARIATES = {
     "n_features": 3,  # the target, a past covariate, a known covariate's history
     "n_future_features": 2,

@@ -13,7 +13,17 @@ from swets_core.errors import ConfigError, DTypeError, ShapeError, SwetsError
 from swets_core.testing import check_registered, gradcheck
 from tests.models.configs import SMALL_CONFIGS, small_input_shape
 
-NAMES = ["tcn", "transformer", "lstm", "nbeats"]
+NAMES = [
+    "tcn",
+    "transformer",
+    "lstm",
+    "nbeats",
+    "nlinear",
+    "dlinear",
+    "nhits",
+    "tide",
+    "patchtst",
+]
 QUANTILES = [0.1, 0.5, 0.9]
 
 
@@ -36,7 +46,7 @@ def out_np(model, x) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 
 
-def test_the_four_models_are_registered_by_swets_models():
+def test_the_models_are_registered_by_swets_models():
     check_registered("swets-models", {"models": NAMES})
 
 
@@ -164,6 +174,13 @@ def test_gradcheck_float64(name):
         ("tcn", {"weight_norm": False, "quantiles": [0.5, 0.9]}),
         ("transformer", {"positional": "learned", "causal": True, "head": "flatten"}),
         ("transformer", {"norm_first": False, "activation": "relu"}),
+        ("nlinear", {"quantiles": [0.2, 0.8], "instance_norm": True}),
+        ("dlinear", {"quantiles": [0.2, 0.8], "kernel_size": 5}),
+        ("nhits", {"quantiles": [0.2, 0.8], "interpolation": "nearest"}),
+        ("nhits", {"pool_kernel_size": [8], "freq_downsample": [1], "num_blocks": 2}),
+        ("tide", {"quantiles": [0.2, 0.8], "layer_norm": False}),
+        ("patchtst", {"norm": "layer", "quantiles": [0.2, 0.8], "pad_end": False}),
+        ("patchtst", {"instance_norm": False, "instance_norm_affine": False, "stride": 4}),
     ],
     ids=[
         "nbeats-quantile",
@@ -171,6 +188,13 @@ def test_gradcheck_float64(name):
         "tcn-plain-quantile",
         "transformer-learned-causal-flatten",
         "post-norm",
+        "nlinear-quantile-revin",
+        "dlinear-quantile",
+        "nhits-quantile-nearest",
+        "nhits-one-stack-pooled-whole",
+        "tide-quantile-no-norm",
+        "patchtst-layernorm-quantile-unpadded",
+        "patchtst-no-revin-disjoint-patches",
     ],
 )
 def test_gradcheck_float64_variants(name, overrides):
@@ -214,6 +238,32 @@ BAD_CONFIGS = [
     ("nbeats", {"naive_level": 1}, "naive_level must be True or False"),
     ("nbeats", {"dtype": "int64"}, "dtype"),
     ("nbeats", {"rng": 1, "seed": 2}, "rng or seed"),
+    ("nlinear", {"n_features": 2}, "n_features must be 1"),
+    ("nlinear", {"n_future_features": 1}, "n_future_features must be 0"),
+    ("dlinear", {"n_static_features": 1}, "n_static_features must be 0"),
+    ("dlinear", {"kernel_size": 4}, "kernel_size must be odd"),
+    ("dlinear", {"kernel_size": 9}, r"kernel_size must be odd and at most lookback \(8\)"),
+    ("nhits", {"pool_kernel_size": []}, "pool_kernel_size"),
+    ("nhits", {"pool_kernel_size": [2, 0]}, r"pool_kernel_size\[1\]"),
+    ("nhits", {"freq_downsample": [2]}, "freq_downsample must be an int or a list of 2"),
+    ("nhits", {"freq_downsample": 2}, "freq_downsample must be a list of 2"),
+    ("nhits", {"num_blocks": [1, 1, 1]}, "num_blocks"),
+    ("nhits", {"interpolation": "cubic"}, "interpolation"),
+    ("nhits", {"dropout": -0.1}, "dropout"),
+    ("tide", {"hidden_size": 0}, "hidden_size"),
+    ("tide", {"num_encoder_layers": 0}, "num_encoder_layers"),
+    ("tide", {"num_decoder_layers": 1.5}, "num_decoder_layers"),
+    ("tide", {"decoder_output_dim": 0}, "decoder_output_dim"),
+    ("tide", {"temporal_decoder_hidden": -1}, "temporal_decoder_hidden"),
+    ("tide", {"temporal_width": 0}, "temporal_width"),
+    ("tide", {"layer_norm": 1}, "layer_norm"),
+    ("patchtst", {"patch_len": 9}, r"patch_len \(9\) must not exceed lookback \(8\)"),
+    ("patchtst", {"stride": 0}, "stride"),
+    ("patchtst", {"n_heads": 3}, "n_heads"),
+    ("patchtst", {"norm": "group"}, "norm"),
+    ("patchtst", {"head_dropout": 1.5}, "head_dropout"),
+    ("patchtst", {"n_features": 2}, "n_features must be 1"),
+    ("patchtst", {"n_future_features": 1}, "n_future_features must be 0"),
 ]
 
 
@@ -225,7 +275,9 @@ def test_bad_config_raises_config_error_naming_the_parameter(name, overrides, wo
         make(name, **overrides)
 
 
-@pytest.mark.parametrize("name", ["tcn", "transformer", "lstm"])
+@pytest.mark.parametrize(
+    "name", ["tcn", "transformer", "lstm", "nlinear", "dlinear", "nhits", "tide", "patchtst"]
+)
 def test_wrong_input_shape_names_model_expected_and_received(name):
     model = make(name)
     b, lookback, feats = small_input_shape(name)
@@ -494,7 +546,7 @@ def test_conformance_kit(name, quantiles):
     check_model(name, {**SMALL_CONFIGS[name], "quantiles": quantiles, "seed": 0}, sample(name))
 
 
-@pytest.mark.parametrize("name", ["nbeats", "tcn", "lstm", "transformer"])
+@pytest.mark.parametrize("name", NAMES)
 def test_input_size_is_another_name_for_lookback(name):
     cfg = {k: v for k, v in SMALL_CONFIGS[name].items() if k != "lookback"}
     model = registry.create("models", name, input_size=12, **cfg)

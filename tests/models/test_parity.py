@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from swets_core import GradientTape, Tensor, registry
-from tests.models.configs import SMALL_CONFIGS, small_input_shape
+from tests.models.configs import SMALL_CONFIGS
 
 torch = pytest.importorskip("torch")
 
@@ -28,6 +28,14 @@ CASES = [
         "nbeats",
         {"stack_types": ["generic", "generic"], "num_blocks": [2, 1], "share_weights": False},
     ),
+    ("nhits", {}),
+    ("nhits", {"n_features": 1, "quantiles": [0.1, 0.9], "lookback": 11, "horizon": 5}),
+    ("nhits", {"interpolation": "nearest", "freq_downsample": [2, 1], "horizon": 7}),
+    ("tide", {}),
+    ("tide", {"n_features": 1, "quantiles": [0.2, 0.8], "layer_norm": False}),
+    ("patchtst", {}),
+    ("patchtst", {"norm": "layer", "pad_end": False, "quantiles": [0.3, 0.6]}),
+    ("patchtst", {"instance_norm": False, "instance_norm_affine": False, "stride": 3}),
 ]
 
 
@@ -44,7 +52,7 @@ def test_reference_architecture_matches(name, overrides):
     state = {k: torch.from_numpy(v) for k, v in torch_state_from_swets(model.state_dict()).items()}
     ref.load_state_dict(state, strict=True)
 
-    x = np.random.default_rng(0).standard_normal(small_input_shape(name, batch=3))
+    x = np.random.default_rng(0).standard_normal((3, model.lookback, model.n_features))
     with GradientTape() as tape:
         y = model(Tensor(x))
         loss = (y * y).sum()

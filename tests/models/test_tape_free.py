@@ -29,6 +29,15 @@ CASES = [
     ("nbeats", {"naive_level": True, "quantiles": [0.2, 0.8]}),
     ("ensemble", {}),
     ("ensemble", {"combine": "mean", "quantiles": [0.2, 0.8]}),
+    ("nlinear", {}),
+    ("nlinear", {"quantiles": [0.1, 0.9], "instance_norm": True}),
+    ("dlinear", {"quantiles": [0.5, 0.7]}),
+    ("nhits", {}),
+    ("nhits", {"quantiles": [0.1, 0.5, 0.9], "interpolation": "nearest"}),
+    ("tide", {}),
+    ("tide", {"quantiles": [0.1, 0.9], "layer_norm": False}),
+    ("patchtst", {}),
+    ("patchtst", {"norm": "layer", "quantiles": [0.1, 0.9], "pad_end": False}),
 ]
 
 

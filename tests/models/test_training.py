@@ -44,6 +44,42 @@ RECIPES = {
         200,
         3e-3,
     ),
+    "nlinear": ({}, 32, 150, 3e-3),
+    "dlinear": ({"kernel_size": 25}, 32, 150, 3e-3),
+    "nhits": (
+        {
+            "pool_kernel_size": [8, 4, 1],
+            "freq_downsample": [12, 4, 1],
+            "num_layers": 2,
+            "layer_width": 64,
+        },
+        64,
+        200,
+        2e-3,
+    ),
+    "tide": (
+        {
+            "hidden_size": 64,
+            "decoder_output_dim": 8,
+            "temporal_decoder_hidden": 32,
+            "dropout": 0.0,
+        },
+        32,
+        200,
+        3e-3,
+    ),
+    "patchtst": (
+        {
+            "d_model": 16,
+            "n_heads": 4,
+            "num_layers": 1,
+            "dim_feedforward": 32,
+            "dropout": 0.0,
+        },
+        32,
+        150,
+        3e-3,
+    ),
 }
 
 
@@ -107,7 +143,9 @@ def predict(model, x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("name", list(RECIPES))
 def test_model_beats_naive_on_held_out_electricity(name, electricity):
     config, batch, steps, lr = RECIPES[name]
-    data = electricity.target_only if name == "nbeats" else electricity.with_covariates
+    factory = registry.get("models", name)
+    covariates = name != "nbeats" and factory.supports_past_covariates
+    data = electricity.with_covariates if covariates else electricity.target_only
     n_features = data.x_test.shape[2]
     model = registry.create(
         "models", name, n_features=n_features, lookback=LOOKBACK, horizon=HORIZON, seed=0, **config

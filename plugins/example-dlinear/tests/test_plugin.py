@@ -15,7 +15,7 @@ def test_registered():
         {
             "ops": ["moving_average"],
             "layers": ["series_decomposition"],
-            "models": ["dlinear"],
+            "models": ["example_dlinear"],
             "losses": ["log_cosh"],
         },
     )
@@ -46,7 +46,7 @@ def test_loss():
 
 def test_model():
     testing.check_model(
-        "dlinear",
+        "example_dlinear",
         {"input_size": 16, "horizon": 4, "kernel_size": 5, "dtype": "float64"},
         RNG.standard_normal((3, 16, 2)),
     )

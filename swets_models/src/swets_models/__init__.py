@@ -1,4 +1,5 @@
-"""swets-models: TCN, Transformer, LSTM and N-BEATS forecasters, and ensembles of them.
+"""swets-models: TCN, Transformer, LSTM, N-BEATS, N-HiTS, TiDE, PatchTST, NLinear and
+DLinear forecasters, and ensembles of them.
 
 Each model is a :class:`swets_core.Module` with a ``registry_name`` and a ``config()`` of plain data, so
 ``swets_core.registry.create("models", model.registry_name, **model.config())`` rebuilds it. A model
@@ -17,9 +18,13 @@ __version__ = "0.1.0"
 from swets_models._base import ForecastingModel
 from swets_models.ensemble import EnsembleModel, combine_forecasts, member_spec
 from swets_models.inputs import InstanceNorm, StaticCovariates
+from swets_models.linear import DLinearModel, NLinearModel
 from swets_models.lstm import LSTMModel
 from swets_models.nbeats import NBEATSModel
+from swets_models.nhits import NHITSModel
+from swets_models.patchtst import PatchTSTModel
 from swets_models.tcn import TCNModel
+from swets_models.tide import TiDEModel
 from swets_models.transformer import TransformerModel
 
 MODELS: dict[str, type[ForecastingModel]] = {
@@ -28,18 +33,28 @@ MODELS: dict[str, type[ForecastingModel]] = {
     "lstm": LSTMModel,
     "nbeats": NBEATSModel,
     "ensemble": EnsembleModel,
+    "nlinear": NLinearModel,
+    "nhits": NHITSModel,
+    "tide": TiDEModel,
+    "patchtst": PatchTSTModel,
+    "dlinear": DLinearModel,
 }
 """Registry name -> model class, as registered by the plugin."""
 
 __all__ = [
     "MODELS",
     "EnsembleModel",
+    "DLinearModel",
     "ForecastingModel",
     "InstanceNorm",
     "LSTMModel",
     "NBEATSModel",
+    "NHITSModel",
+    "NLinearModel",
+    "PatchTSTModel",
     "StaticCovariates",
     "TCNModel",
+    "TiDEModel",
     "TransformerModel",
     "combine_forecasts",
     "member_spec",

@@ -21,7 +21,7 @@ from swets_models._base import (
 from swets_nn import Linear
 from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
-__all__ = ["NBEATSBlock", "NBEATSModel", "polynomial_basis", "fourier_basis"]
+__all__ = ["NBEATSBlock", "NBEATSModel", "doubly_residual", "fourier_basis", "polynomial_basis"]
 
 STACK_TYPES = ("generic", "trend", "seasonality")
 
@@ -40,6 +40,28 @@ def fourier_basis(harmonics: int, length: int) -> np.ndarray:
     return np.concatenate(
         [np.ones((1, length)), np.cos(2 * math.pi * k * t), np.sin(2 * math.pi * k * t)]
     )
+
+
+def doubly_residual(
+    p: ForwardPath, blocks: list[Any], residual: Any, mask: Any, **inputs: Any
+) -> Any:
+    """Doubly residual stacking (N-BEATS, section 3.2): each block reads the residual window left
+    by the blocks before it, ``x_l = (x_{l-1} - backcast_{l-1})`` (zeroed at padded positions when
+    a ``mask`` is given), and the forecast is the sum of every block's forecast.
+
+    ``blocks`` are called in order as ``block(residual, backcast=..., **inputs)`` and return
+    ``(backcast, forecast)``; the last one is asked for no backcast (it would feed nothing).
+    """
+    forecast = None
+    last = len(blocks) - 1
+    for i, block in enumerate(blocks):
+        backcast, f = p.forward(block)(residual, backcast=i != last, **inputs)
+        forecast = f if forecast is None else p.op("add", forecast, f)
+        if backcast is not None:
+            residual = p.op("sub", residual, backcast)
+            if mask is not None:
+                residual = p.op("mul", residual, mask)
+    return forecast
 
 
 class NBEATSBlock(Module):
@@ -335,17 +357,8 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
         if parts:
             exogenous = parts[0] if len(parts) == 1 else p.op("concat", *parts, axis=1)
         level = residual[:, -1:] if self.naive_level else None  # (B, 1): the naive forecast
-        forecast = None
-        last = len(self._schedule) - 1
-        for i, index in enumerate(self._schedule):
-            # the last block's backcast would feed nothing
-            block = p.forward(self.blocks[index])
-            backcast, f = block(residual, backcast=i != last, exogenous=exogenous)
-            forecast = f if forecast is None else p.op("add", forecast, f)
-            if backcast is not None:
-                residual = p.op("sub", residual, backcast)
-                if mask is not None:
-                    residual = p.op("mul", residual, mask)
+        blocks = [self.blocks[index] for index in self._schedule]
+        forecast = doubly_residual(p, blocks, residual, mask, exogenous=exogenous)
         if level is not None:  # every horizon step (and quantile) starts at the last value
             forecast = p.op("add", forecast, level)
         return self._finish(p, forecast)

@@ -10,6 +10,6 @@ from swets_models import MODELS
 
 @swets_core.hookimpl
 def swets_register_models(register: Any) -> None:
-    """Register ``tcn``, ``transformer``, ``lstm``, ``nbeats`` and ``ensemble``."""
+    """Register every model of :data:`swets_models.MODELS`."""
     for name, cls in MODELS.items():
         register(name, cls)

@@ -28,7 +28,7 @@ class DLinear(Module):
         input (batch, L, features) or (batch, L) -> output (batch, H).
     """
 
-    registry_name: ClassVar[str] = "dlinear"
+    registry_name: ClassVar[str] = "example_dlinear"
 
     def __init__(
         self,
