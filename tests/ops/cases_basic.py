@@ -150,6 +150,13 @@ case(
     name="both branches",
 )
 case("softplus", lambda a: ops.softplus(a), _n(3, 4) * 3, name="default")
+case("lgamma", lambda a: ops.lgamma(a), _rng.uniform(0.05, 30.0, (3, 4)), name="positive")
+case(
+    "lgamma",
+    lambda a: ops.lgamma(a),
+    np.array([-3.7, -2.4, -1.5, -0.6, -0.2, 0.3, 0.55, 9.9, 10.2]),
+    name="reflection and shift edges",
+)
 
 # -- reductions -------------------------------------------------------------------------------------
 for _op in ("sum", "mean"):

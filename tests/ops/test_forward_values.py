@@ -76,6 +76,8 @@ UNARY = [
         X * 3,
         lambda x: np.where(2 * x > 3, x, np.log1p(np.exp(2 * x)) / 2),
     ),
+    ("lgamma", {}, X * 4, lambda x: np.vectorize(math.lgamma)(x)),
+    ("lgamma", {}, np.exp(X * 5), lambda x: np.vectorize(math.lgamma)(x)),
     ("clip", {"min": -0.5, "max": 0.3}, X, lambda x: np.clip(x, -0.5, 0.3)),
     ("clip", {"min": -0.5}, X, lambda x: np.maximum(x, -0.5)),
 ]
@@ -422,3 +424,23 @@ def test_tensor_operators_reach_the_ops() -> None:
         y.numpy(), ((np.array([[5, 11]]) - 1) / 2 + np.array([1, 4]) + np.array([1, 2])).sum()
     )
     assert tape.backward(y)[a.id].shape == (2, 2)
+
+
+def test_lgamma_special_values_and_digamma() -> None:
+    """Poles and infinities; the gradient is digamma: psi(1) = -Euler's gamma, the recurrence
+    psi(x + 1) = psi(x) + 1 / x and the reflection psi(1 - x) - psi(x) = pi cot(pi x)."""
+    from swets_ops.special import digamma
+
+    out = run("lgamma", np.array([0.0, -1.0, -3.0, np.inf, -np.inf, np.nan]))
+    assert np.all(out[:5] == np.inf) and np.isnan(out[5])
+    np.testing.assert_allclose(
+        run("lgamma", np.array([0.5])), [0.5 * math.log(math.pi)], rtol=1e-14
+    )
+    np.testing.assert_allclose(digamma(np.array([1.0])), [-0.5772156649015329], rtol=1e-14)
+    x = np.array([0.01, 0.3, 1.7, 4.2, 9.5, 10.5, 55.0])
+    np.testing.assert_allclose(digamma(x + 1), digamma(x) + 1 / x, rtol=1e-13, atol=1e-13)
+    y = np.array([0.2, 0.45, 0.7, 0.9, 2.3, -1.6])
+    np.testing.assert_allclose(
+        digamma(1 - y) - digamma(y), math.pi / np.tan(math.pi * y), rtol=1e-12, atol=1e-12
+    )
+    assert np.isnan(digamma(np.array([0.0, -2.0]))).all()

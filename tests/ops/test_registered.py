@@ -26,6 +26,7 @@ NON_FUSED = [
     "sqrt",
     "square",
     "sign",
+    "lgamma",
     "cast",
     "less",
     "less_equal",

@@ -47,6 +47,8 @@ from swets_ops.special import (
     gelu_f32,
     sigmoid_pair,
 )
+from swets_ops.special import digamma as _digamma
+from swets_ops.special import lgamma as _lgamma
 from swets_ops.special import sigmoid as _sigmoid
 
 ndarray = np.ndarray
@@ -610,6 +612,17 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> tuple[np.nda
     return out, backward
 
 
+def lgamma(x: Any) -> tuple[np.ndarray, Any]:
+    """lgamma(x): ``log |Gamma(x)|`` (``inf`` at the poles 0, -1, -2, ...); the gradient is the
+    digamma function ``psi(x)``."""
+    x = as_float(x)
+
+    def backward(g: np.ndarray, needs: tuple[bool, ...]) -> tuple[Any]:
+        return (g * _digamma(x),)
+
+    return _lgamma(x), backward
+
+
 def _softplus_infer(x: Any, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
     if beta == 0:
         raise OpError("softplus: beta must be non-zero")
@@ -667,6 +680,7 @@ def _defs() -> list[Any]:
         opdef("silu", silu, lambda x: as_float(x) * _sigmoid(as_float(x))),
         opdef("sigmoid", sigmoid, lambda x: _sigmoid(as_float(x))),
         opdef("softplus", softplus, _softplus_infer),
+        opdef("lgamma", lgamma, lambda x: _lgamma(as_float(x))),
     ]
     return defs
 
