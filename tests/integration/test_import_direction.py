@@ -32,7 +32,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "swets-core": set(),
     "swets-ops": {"swets-core"},
     "swets-nn": {"swets-core"},
-    "swets-losses": {"swets-core"},
+    "swets-losses": {"swets-core", "swets-ops"},
     "swets-optim": {"swets-core"},
     "swets-serde-msgpack": {"swets-core"},
     "swets-timeseries": {"swets-core"},

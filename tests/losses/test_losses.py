@@ -364,6 +364,9 @@ NAMES = [
     "mape",
     "smape",
     "mase",
+    "normal_nll",
+    "student_t_nll",
+    "negative_binomial_nll",
 ]
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from swets_core import hookimpl
 from swets_losses.classification import CrossEntropyLoss
+from swets_losses.likelihood import NegativeBinomialNLLLoss, NormalNLLLoss, StudentTNLLLoss
 from swets_losses.regression import GaussianNLLLoss, HuberLoss, MAELoss, MSELoss, QuantileLoss
 from swets_losses.scale_free import MAPELoss, MASELoss, SMAPELoss
 
@@ -23,5 +24,8 @@ def swets_register_losses(register: Any) -> None:
         MAPELoss,
         SMAPELoss,
         MASELoss,
+        NormalNLLLoss,
+        StudentTNLLLoss,
+        NegativeBinomialNLLLoss,
     ):
         register(cls.name, cls, doc=cls.summary)
