@@ -6,11 +6,13 @@
   training loop: an executor (:mod:`swets_train.executor`) decides only where each batch's
   gradients are computed (``local`` here; ``dask`` with swets-dask).
 * :mod:`swets_train.metrics`: MAE, RMSE, MAPE, sMAPE, MASE, R², directional accuracy, pinball loss
-  and interval coverage, registered as ``metrics``.
+  interval coverage and CRPS, registered as ``metrics``; the scores of prediction intervals.
 * :func:`prepare`: splits, a scaler fitted on the training rows, and loaders in one call (from
   data, or from a job: :mod:`swets_train.jobs`).
 * :func:`predict` / :func:`forecast`: forecasts in the original scale with their timestamps.
 * :func:`backtest`: rolling-origin evaluation against baselines in one call.
+* :func:`calibrate` / :class:`Conformal`: conformal prediction intervals (split conformal, CQR) for
+  any trained model, at levels given to ``predict``, ``forecast`` and ``backtest``.
 * Baselines registered as ``models``: ``naive``, ``seasonal_naive``, ``mean``, ``drift``.
 * :mod:`swets_train.jobs`: training jobs as plain data behind the commands; :mod:`swets_train.sweep`:
   the configurations of a sweep and the table of their results.
@@ -38,9 +40,10 @@ __getattr__, __dir__ = lazy_exports(
             "NonFiniteGuard",
             "NonFiniteWarning",
         ),
+        "swets_train.conformal": ("Conformal",),
         "swets_train.jobs.prepare": ("Prepared", "prepare", "scaler_from_state"),
         "swets_train.metrics": ("evaluate",),
-        "swets_train.predict": ("Forecast", "Forecaster", "forecast", "predict"),
+        "swets_train.predict": ("Forecast", "Forecaster", "calibrate", "forecast", "predict"),
         "swets_train.trainer": ("History", "Trainer", "fit", "validate"),
     },
 )
@@ -48,6 +51,7 @@ __getattr__, __dir__ = lazy_exports(
 __all__ = [
     "BacktestReport",
     "Callback",
+    "Conformal",
     "Drift",
     "EarlyStopping",
     "Forecast",
@@ -64,6 +68,7 @@ __all__ = [
     "Trainer",
     "__version__",
     "backtest",
+    "calibrate",
     "evaluate",
     "fit",
     "forecast",

@@ -28,14 +28,24 @@ import numpy as np
 from swets_core import registry
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError
-from swets_train.metrics import FORECAST_METRICS, MASE, get_metric, metric_name
+from swets_train.conformal import Conformal, parse_levels
+from swets_train.metrics import (
+    FORECAST_METRICS,
+    MASE,
+    get_metric,
+    interval_metric_names,
+    interval_scores,
+    metric_name,
+)
 from swets_train.predict import (
     Forecast,
+    _bounds,
     _check_output,
     _collection,
     _geometry,
     _history,
     _Inputs,
+    _interval_request,
     _quantiles,
     _Scaling,
     _target_name,
@@ -186,6 +196,8 @@ def backtest(
     train_size: int | None = None,
     gap: int = 0,
     batch_size: int = 1024,
+    conformal: Conformal | Mapping[str, Conformal] | None = None,
+    levels: Any = None,
 ) -> BacktestReport:
     """Rolling-origin backtest of ``models`` (and baselines) on ``data`` (see the module docstring).
 
@@ -212,10 +224,25 @@ def backtest(
             models' static covariates (default: one fitted on ``data``); a ``fit`` returning
             ``(model, scaler, static_encoder)`` replaces it for its folds.
         batch_size: windows per forward pass.
+        conformal, levels: prediction intervals at ``levels`` (percent, ``(80, 95)``) for the
+            learned models from their calibration (:func:`~swets_train.calibrate`): one
+            :class:`~swets_train.Conformal` for every learned model, or ``{name: Conformal}``; a
+            ``fit`` returning ``(model, scaler, static_encoder, conformal)`` gives each refitted
+            model its own. The report then adds the columns ``coverage<L>``, ``width<L>``,
+            ``pinball`` and ``crps`` (NaN for a model without intervals, the baselines).
 
     Returns:
         A :class:`BacktestReport`.
     """
+    calibrations: dict[str, Any] = {}
+    if levels is not None:
+        if isinstance(conformal, Mapping):
+            calibrations = dict(conformal)
+        elif conformal is not None:
+            calibrations = {"*": conformal}
+        elif fit is None or not refit:
+            _interval_request(None, levels)  # the error: levels need a calibration
+        levels = parse_levels(levels, "backtest: levels")
     if isinstance(models, Mapping):
         learned = dict(models)
     elif not callable(models):
@@ -248,6 +275,8 @@ def backtest(
         raise ConfigError(f"backtest: model name(s) {clash} used by both a model and a baseline")
     metric_objs = [_resolve(m, season_length) for m in metrics]
     names = [metric_name(m) for m in metric_objs]
+    if levels is not None:
+        names += interval_metric_names(levels)
     if len(set(names)) != len(names):
         raise ConfigError(f"backtest: duplicate metric names {names}")
 
@@ -302,15 +331,27 @@ def backtest(
             scales[m.m] = sc
 
     preds: dict[str, np.ndarray] = {}
+    bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     model_quantiles: dict[str, Any] = {}
     for name, model in learned.items():
         model_quantiles[name] = _quantiles(model)
+        calibration = calibrations.get(name, calibrations.get("*"))
         if not every:
-            preds[name] = _forecast_rows(
-                model, scaler, (x_all, f_all, s_all), ds, tname, ids_all, batch_size
+            got = _forecast_rows(
+                model,
+                scaler,
+                (x_all, f_all, s_all),
+                ds,
+                tname,
+                ids_all,
+                batch_size,
+                _calibration(calibration, levels, name),
             )
+            preds[name] = got[0]
+            if got[1] is not None:
+                bounds[name] = got[1]
             continue
-        out = None
+        out, lows, highs = None, None, None
         current, current_scaler, static = model, scaler, s_all
         for fold in fold_list:
             k = fold.index
@@ -318,15 +359,18 @@ def backtest(
                 train_part = _train_data(coll, fold.train.rows)
                 result = fit(train_part, k)
                 encoder = None
-                if isinstance(result, tuple) and len(result) in (2, 3):
+                if isinstance(result, tuple) and len(result) in (2, 3, 4):
                     current, current_scaler, *rest = result
                     encoder = rest[0] if rest else None
+                    if len(rest) == 2:
+                        calibration = rest[1]
                 else:
                     current = result
                 if not callable(current):
                     raise ConfigError(
-                        f"backtest: fit(train_data, {k}) must return a model, (model, scaler) or "
-                        f"(model, scaler, static_encoder), got {type(current).__name__}"
+                        f"backtest: fit(train_data, {k}) must return a model, (model, scaler), "
+                        f"(model, scaler, static_encoder) or (model, scaler, static_encoder, "
+                        f"conformal), got {type(current).__name__}"
                     )
                 if encoder is not None and s_all is not None:
                     static = encoder.transform(list(coll), dtype=np.float64)[
@@ -341,11 +385,21 @@ def backtest(
                 tname,
                 ids_all[rows],
                 batch_size,
+                _calibration(calibration, levels, name),
             )
             if out is None:
-                out = np.empty((n, *got.shape[1:]))
-            out[rows] = got
+                out = np.empty((n, *got[0].shape[1:]))
+            out[rows] = got[0]
+            if got[1] is not None:
+                if lows is None or highs is None:
+                    lows, highs = (
+                        np.empty((n, horizon, len(levels))),
+                        np.empty((n, horizon, len(levels))),
+                    )
+                lows[rows], highs[rows] = got[1]
         preds[name] = out
+        if lows is not None and highs is not None:
+            bounds[name] = (lows, highs)
     for name, model in base.items():
         model_quantiles[name] = None
         out = run_model(model, x_all, batch_size)
@@ -359,14 +413,29 @@ def backtest(
     for name in model_names:
         p = preds[name]
         qs = model_quantiles[name]
+        b = bounds.get(name)
         overall[name] = _score(metric_objs, names, y_all, p, qs, last, scales, None)
+        overall[name].update(_interval_score(levels, y_all, p, qs, b, None))
         per_fold[name] = {k: np.empty(len(fold_list)) for k in names}
         for fold in fold_list:
             rows = np.flatnonzero(fold_all == fold.index)
             got = _score(metric_objs, names, y_all, p, qs, last, scales, rows)
+            got.update(_interval_score(levels, y_all, p, qs, b, rows))
             for k, v in got.items():
                 per_fold[name][k][fold.index] = v
-        forecasts[name] = Forecast(ids_all, org_all, timestamps, p, qs, y_all, tname)
+        lower, upper = (None, None) if b is None else b
+        forecasts[name] = Forecast(
+            ids_all,
+            org_all,
+            timestamps,
+            p,
+            qs,
+            y_all,
+            tname,
+            levels=None if b is None else levels,
+            lower=lower,
+            upper=upper,
+        )
     return BacktestReport(
         model_names,
         names,
@@ -376,6 +445,47 @@ def backtest(
         forecasts,
         fold_all,
     )
+
+
+def _calibration(calibration: Any, levels: Any, name: str) -> tuple[Any, Any] | None:
+    """``(conformal, levels)`` for a learned model's intervals, None without ``levels``."""
+    if levels is None:
+        return None
+    if calibration is None:
+        raise ConfigError(
+            f"backtest: levels= needs a calibration of model {name!r}: conformal= (one "
+            "Conformal, or {name: Conformal}), or a fit returning (model, scaler, static_encoder, "
+            "conformal)"
+        )
+    if not isinstance(calibration, Conformal):
+        raise ConfigError(
+            f"backtest: the calibration of model {name!r} must be a swets_train.Conformal, got "
+            f"{type(calibration).__name__}"
+        )
+    return calibration, levels
+
+
+def _interval_score(
+    levels: Any,
+    y: np.ndarray,
+    p: np.ndarray,
+    quantiles: Any,
+    b: tuple[np.ndarray, np.ndarray] | None,
+    rows: np.ndarray | None,
+) -> dict[str, float]:
+    """The interval columns of one model (NaN without intervals)."""
+    if levels is None:
+        return {}
+    if b is None:
+        return {k: float("nan") for k in interval_metric_names(levels)}
+    sel = slice(None) if rows is None else rows
+    point = p[sel]
+    if quantiles is not None:
+        hit = np.flatnonzero(np.isclose(np.asarray(quantiles), 0.5, rtol=0.0, atol=1e-9))
+        if not hit.size:
+            return {k: float("nan") for k in interval_metric_names(levels)}
+        point = point[..., int(hit[0])]
+    return interval_scores(y[sel], point, b[0][sel], b[1][sel], levels)
 
 
 def _rows(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
@@ -396,14 +506,19 @@ def _forecast_rows(
     tname: str,
     ids: np.ndarray,
     batch_size: int,
-) -> np.ndarray:
+    intervals: tuple[Any, Any] | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """The forecasts of ``model`` for windows ``parts`` (``x``, the known covariates over the
-    horizon, the static covariates) in the original scale."""
+    horizon, the static covariates) in the original scale, and with ``intervals`` (``(conformal,
+    levels)``) their intervals' bounds ``(lower, upper)``."""
     x, future, static = parts
     scaling = _Scaling(scaler)
     out = _Inputs.of(ds, x, future, static, scaling, ids).run(model, batch_size)
     _check_output(model, out, x.shape[0], ds.horizon, _quantiles(model))
-    return scaling.target_of(out, tname, ids)
+    values = scaling.target_of(out, tname, ids)
+    if intervals is None:
+        return values, None
+    return values, _bounds(intervals[0], out, intervals[1], scaling, tname, ids)
 
 
 def _train_data(coll: Any, rows: Mapping[str, tuple[int, int]]) -> Any:

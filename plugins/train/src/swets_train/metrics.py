@@ -1,4 +1,5 @@
-"""Forecast metrics: MAE, RMSE, MAPE, sMAPE, MASE, R², directional accuracy, pinball loss, coverage.
+"""Forecast metrics: MAE, RMSE, MAPE, sMAPE, MASE, R², directional accuracy, pinball loss, coverage,
+CRPS, and the scores of prediction intervals (:func:`interval_scores`).
 
 Every metric is an object satisfying :class:`swets_core.protocols.Metric`:
 ``metric(y_true, y_pred, **context) -> float`` on numpy arrays (Tensors are accepted too), with a
@@ -44,12 +45,16 @@ __all__ = [
     "SMAPE",
     "Coverage",
     "DirectionalAccuracy",
+    "CRPS",
     "MetricBase",
     "Pinball",
     "default_metrics",
     "evaluate",
     "get_metric",
+    "crps_samples",
     "in_sample_scale",
+    "interval_metric_names",
+    "interval_scores",
 ]
 
 
@@ -468,6 +473,118 @@ class Coverage(MetricBase):
         return _mean_or_nan(_select(inside, mask).astype(np.float64))
 
 
+class CRPS(MetricBase):
+    """Continuous ranked probability score, ``CRPS(F, y) = ∫ (F(z) - 1{y <= z})² dz = 2 ∫₀¹ ρ_q(y -
+    F⁻¹(q)) dq`` (lower is better; it equals the MAE for a point forecast).
+
+    * From quantiles (``y_pred (..., Q)`` at the ``quantiles`` levels): ``2 · mean_q ρ_q``, twice
+      the pinball loss, the discretization of the integral over the forecast's levels.
+    * From samples (the ``samples`` context, ``(S, *y_true.shape)``, e.g. DeepAR's sample paths):
+      the empirical distribution's exact CRPS, ``mean_i |x_i - y| - 1/(2 S²) Σ_ij |x_i - x_j|``,
+      computed from the sorted samples (``Σ_ij |x_i - x_j| = 2 Σ_i (2i - S - 1) x_(i)``); the
+      quantile axis of ``y_pred`` is then not read.
+
+    Averaged over elements (and the ``mask``). A NaN gives NaN.
+    """
+
+    __slots__ = ("quantiles",)
+    name = "crps"
+    kind = "quantile"
+
+    def __init__(self, quantiles: Sequence[float] | None = None) -> None:
+        self.quantiles = _check_levels("crps", quantiles)
+
+    def config(self) -> dict[str, Any]:
+        return {"quantiles": None if self.quantiles is None else list(self.quantiles)}
+
+    def _compute(self, t, p, mask, context):
+        samples = context.get("samples")
+        if samples is not None:
+            return crps_samples(t, samples, mask)
+        return 2.0 * Pinball(self.quantiles)._compute(t, p, mask, context)
+
+
+def crps_samples(y: Any, samples: Any, mask: Any = None) -> float:
+    """The mean CRPS of the empirical distributions of ``samples`` ``(S, *y.shape)`` at ``y``."""
+    t = _array(y, "y_true", "crps")
+    x = _array(samples, "samples", "crps")
+    if x.shape[1:] != t.shape or x.shape[0] < 1:
+        raise ShapeError(
+            f"crps: samples must have shape (S, *{t.shape}) (S draws of each point), got {x.shape}"
+        )
+    s = x.shape[0]
+    x = np.sort(x, axis=0)
+    spread = np.tensordot((2.0 * np.arange(1, s + 1) - s - 1.0) / (s * s), x, axes=(0, 0))
+    score = np.mean(np.abs(x - t), axis=0) - spread
+    m = _mask_of({"mask": mask}, t.shape, "crps") if mask is not None else None
+    return _mean_or_nan(_select(score, m).ravel())
+
+
+def interval_metric_names(levels: Sequence[float]) -> list[str]:
+    """The columns of :func:`interval_scores` in order: ``coverage<L>`` and ``width<L>`` for each
+    level ``L`` (percent: ``coverage80``), then ``pinball`` and ``crps``."""
+    names = []
+    for level in levels:
+        names += [f"coverage{level:g}", f"width{level:g}"]
+    return [*names, "pinball", "crps"]
+
+
+def interval_scores(
+    y: Any,
+    point: Any,
+    lower: Any,
+    upper: Any,
+    levels: Sequence[float],
+    *,
+    samples: Any = None,
+    mask: Any = None,
+) -> dict[str, float]:
+    """The probabilistic scores of a forecast with prediction intervals, in the order of
+    :func:`interval_metric_names`.
+
+    Args:
+        y: ``(N, H)`` actuals; point: ``(N, H)`` point forecasts (the median);
+        lower, upper: ``(N, H, L)`` the bounds at ``levels`` (percent).
+        samples: ``(S, N, H)`` sample paths: CRPS from them instead of the quantiles.
+        mask: bool ``(N, H)``, True where an actual counts.
+
+    ``coverage<L>``: the share of actuals inside ``[lower, upper]`` (bounds included; to compare
+    with ``L`` %); ``width<L>``: the mean width ``upper - lower``; ``pinball``: the pinball loss
+    at the quantile levels the intervals and the median form (``(1 - L/100)/2``, 0.5,
+    ``(1 + L/100)/2``); ``crps``: :class:`CRPS` of those quantiles, or of ``samples``.
+    """
+    t = _array(y, "y_true", "intervals")
+    lo = _array(lower, "lower", "intervals")
+    hi = _array(upper, "upper", "intervals")
+    mid = _array(point, "point", "intervals")
+    if lo.shape != (*t.shape, len(levels)) or hi.shape != lo.shape or mid.shape != t.shape:
+        raise ShapeError(
+            f"intervals: y {t.shape}, point {mid.shape}, lower {lo.shape} and upper {hi.shape} "
+            f"do not fit {len(levels)} level(s): expected y's shape and y's shape + (L,)"
+        )
+    m = _mask_of({"mask": mask}, t.shape, "intervals") if mask is not None else None
+    out: dict[str, float] = {}
+    for j, level in enumerate(levels):
+        inside = ((t >= lo[..., j]) & (t <= hi[..., j])).astype(np.float64)
+        inside[np.isnan(t) | np.isnan(lo[..., j]) | np.isnan(hi[..., j])] = np.nan
+        out[f"coverage{level:g}"] = _mean_or_nan(_select(inside, m).ravel())
+        out[f"width{level:g}"] = _mean_or_nan(_select(hi[..., j] - lo[..., j], m).ravel())
+    qs = [0.5]
+    cols = [mid]
+    for j, level in enumerate(levels):
+        a = (1.0 - level / 100.0) / 2.0
+        qs += [a, 1.0 - a]
+        cols += [lo[..., j], hi[..., j]]
+    order = np.argsort(qs)
+    stacked = np.stack([cols[i] for i in order], axis=-1)
+    levels_q = [qs[i] for i in order]
+    context = {"quantiles": levels_q, "mask": m}
+    out["pinball"] = Pinball()(t, stacked, **context)
+    crps_context = dict(context, samples=samples)
+    out["crps"] = CRPS()(t, stacked, **crps_context)
+    return out
+
+
 def default_metrics() -> dict[str, MetricBase]:
     """The registered metric objects by name (default settings: MASE with ``m=1``)."""
     return {
@@ -480,6 +597,7 @@ def default_metrics() -> dict[str, MetricBase]:
         "directional_accuracy": DirectionalAccuracy(),
         "pinball": Pinball(),
         "coverage": Coverage(),
+        "crps": CRPS(),
     }
 
 

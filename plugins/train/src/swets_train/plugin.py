@@ -17,6 +17,7 @@ _METRIC_DOCS = {
     "directional_accuracy": "Share of steps whose direction of change is forecast right (0..1).",
     "pinball": "Pinball (quantile) loss averaged over elements and quantile levels.",
     "coverage": "Share of actuals inside the forecast interval [lowest, highest quantile].",
+    "crps": "Continuous ranked probability score, from quantiles or from samples=.",
 }
 
 _MODEL_DOCS = {
@@ -29,7 +30,7 @@ _MODEL_DOCS = {
 
 @hookimpl
 def swets_register_metrics(register: Any) -> None:
-    """Register mae, rmse, mape, smape, mase, r2, directional_accuracy, pinball and coverage."""
+    """Register mae, rmse, mape, smape, mase, r2, directional_accuracy, pinball, coverage and crps."""
     from swets_train.metrics import default_metrics
 
     for name, metric in default_metrics().items():

@@ -28,10 +28,13 @@ import numpy as np
 from swets_core import Tensor, no_grad
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
+from swets_train.conformal import Conformal, level_name, parse_levels, scores_of
 
 __all__ = [
     "Forecast",
     "Forecaster",
+    "calibrate",
+    "calibrate_windows",
     "forecast",
     "horizon_timestamps",
     "model_dtype",
@@ -52,9 +55,24 @@ class Forecast:
         quantiles: the quantile levels of ``values``' last axis, or None.
         actuals: ``(N, H)`` observed values (None for forecasts beyond the data).
         target: the target column's name.
+        levels: the prediction intervals' levels in percent (``(80.0, 95.0)``), or None.
+        lower, upper: ``(N, H, L)`` the intervals' bounds at ``levels`` (None without intervals).
+        samples: ``(S, N, H)`` sample paths of a sampling model (DeepAR), or None.
     """
 
-    __slots__ = ("actuals", "ids", "origins", "quantiles", "target", "timestamps", "values")
+    __slots__ = (
+        "actuals",
+        "ids",
+        "levels",
+        "lower",
+        "origins",
+        "quantiles",
+        "samples",
+        "target",
+        "timestamps",
+        "upper",
+        "values",
+    )
 
     def __init__(
         self,
@@ -65,6 +83,11 @@ class Forecast:
         quantiles: Sequence[float] | None = None,
         actuals: np.ndarray | None = None,
         target: str = "y",
+        *,
+        levels: Sequence[float] | None = None,
+        lower: np.ndarray | None = None,
+        upper: np.ndarray | None = None,
+        samples: np.ndarray | None = None,
     ) -> None:
         self.ids = np.asarray(ids)
         self.origins = np.asarray(origins)
@@ -73,6 +96,10 @@ class Forecast:
         self.quantiles = None if quantiles is None else tuple(float(q) for q in quantiles)
         self.actuals = None if actuals is None else np.asarray(actuals)
         self.target = target
+        self.levels = None if levels is None else tuple(float(v) for v in levels)
+        self.lower = None if lower is None else np.asarray(lower)
+        self.upper = None if upper is None else np.asarray(upper)
+        self.samples = None if samples is None else np.asarray(samples)
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -95,10 +122,23 @@ class Forecast:
             )
         return self.values[..., int(hit[0])]
 
+    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(lower, upper)``, each ``(N, H)``, of the prediction interval at ``level`` (percent)."""
+        if self.levels is None or self.lower is None or self.upper is None:
+            raise ConfigError("this forecast has no prediction intervals; ask for levels=")
+        hits = [j for j, v in enumerate(self.levels) if abs(v - float(level)) < 1e-9]
+        if not hits:
+            raise ConfigError(
+                f"this forecast has intervals at {[level_name(v) for v in self.levels]} %, not "
+                f"{level_name(float(level))} %"
+            )
+        return self.lower[..., hits[0]], self.upper[..., hits[0]]
+
     def to_columns(self) -> dict[str, np.ndarray]:
         """Long format, one row per (forecast, step): ``series_id``, ``origin``, ``timestamp``,
-        ``step`` (1-based), the forecast (``forecast`` or ``q0.1``, ``q0.5``...) and ``actual`` when
-        known. Every column is a 1-d array of length ``N * H``."""
+        ``step`` (1-based), the forecast (``forecast`` or ``q0.1``, ``q0.5``...), the intervals'
+        bounds (``lo80``, ``hi80``...) when there are intervals, and ``actual`` when known. Every
+        column is a 1-d array of length ``N * H``."""
         n, h = self.values.shape[:2]
         out: dict[str, np.ndarray] = {
             "series_id": np.repeat(self.ids.astype(str), h),
@@ -111,6 +151,10 @@ class Forecast:
         else:
             for j, q in enumerate(self.quantiles):
                 out[f"q{q:g}"] = self.values[..., j].reshape(-1)
+        if self.levels is not None and self.lower is not None and self.upper is not None:
+            for j, level in enumerate(self.levels):
+                out[f"lo{level_name(level)}"] = self.lower[..., j].reshape(-1)
+                out[f"hi{level_name(level)}"] = self.upper[..., j].reshape(-1)
         if self.actuals is not None:
             out["actual"] = self.actuals.reshape(-1)
         return out
@@ -120,6 +164,8 @@ class Forecast:
         if len(self):
             span = f", {self.timestamps.min()}..{self.timestamps.max()}"
         q = "" if self.quantiles is None else f", quantiles={list(self.quantiles)}"
+        if self.levels is not None:
+            q += f", levels={[level_name(v) for v in self.levels]}"
         return f"Forecast({len(self)} x {self.values.shape[1]} steps of {self.target!r}{q}{span})"
 
 
@@ -298,6 +344,24 @@ class _Scaling:
             out[rows] = self.target(values[rows], column, sid)
         return out
 
+    def target_forward_of(self, values: np.ndarray, column: str, ids: np.ndarray) -> np.ndarray:
+        """Target values ``values`` whose series are ``ids`` in the model's scale (the scaler's
+        transform of the target column): the inverse of :meth:`target_of`."""
+        if self.scaler is None:
+            return values
+
+        def forward(v: np.ndarray, sid: str) -> np.ndarray:
+            return self.scaler.transform(v[..., None], columns=[column], series_id=self._sid(sid))[
+                ..., 0
+            ]
+
+        if not self.per_series:
+            return forward(values, "")
+        out = np.empty(values.shape, dtype=np.float64)
+        for sid, rows in series_rows(ids):
+            out[rows] = forward(values[rows], sid)
+        return out
+
 
 def series_rows(ids: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """``(id, rows)`` for every distinct id of ``ids`` (each row's series), the rows in order:
@@ -388,6 +452,40 @@ def _target_name(ds: Any) -> str:
     return ds.target_columns[0]
 
 
+def _interval_request(
+    conformal: Any, levels: Any
+) -> tuple[Conformal | None, tuple[float, ...] | None]:
+    """``(conformal, levels)`` checked: both or neither."""
+    if levels is None:
+        return None, None
+    levels = parse_levels(levels)
+    if conformal is None:
+        raise ConfigError(
+            "levels= needs a calibration: conformal=swets_train.calibrate(model, calibration data) "
+            "(a job's checkpoint stores one)"
+        )
+    if not isinstance(conformal, Conformal):
+        raise ConfigError(
+            f"conformal= must be a swets_train.Conformal (from calibrate), got "
+            f"{type(conformal).__name__}"
+        )
+    return conformal, levels
+
+
+def _bounds(
+    conformal: Conformal,
+    out: np.ndarray,
+    levels: tuple[float, ...],
+    scaling: _Scaling,
+    tname: str,
+    ids: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The intervals' bounds ``(N, H, L)`` of model outputs ``out`` (model scale), mapped back to
+    the original scale series by series."""
+    lower, upper = conformal.bounds(out, levels)
+    return scaling.target_of(lower, tname, ids), scaling.target_of(upper, tname, ids)
+
+
 def predict(
     model: Any,
     data: Any,
@@ -401,6 +499,8 @@ def predict(
     known_covariates: Sequence[str] | None = None,
     static_encoder: Any = None,
     batch_size: int = 1024,
+    conformal: Conformal | None = None,
+    levels: Any = None,
 ) -> Forecast:
     """Forecasts from every window origin of ``data`` (every ``stride`` rows), with the actuals.
 
@@ -417,10 +517,14 @@ def predict(
         static_encoder: the trained :class:`~swets_timeseries.StaticEncoder` (default: one fitted
             on ``data``'s static covariates, if it has any).
         batch_size: windows per forward pass.
+        conformal, levels: prediction intervals at ``levels`` (percent: ``(80, 95)`` or
+            ``"80,95"``) from the calibration ``conformal`` (:func:`calibrate`).
 
     Returns:
-        A :class:`Forecast` with ``values``, ``actuals`` and ``timestamps`` in the original scale.
+        A :class:`Forecast` with ``values``, ``actuals`` and ``timestamps`` in the original scale
+        (and ``lower``/``upper`` with ``levels``).
     """
+    conformal, levels = _interval_request(conformal, levels)
     lookback, horizon = _geometry(model, lookback, horizon)
     coll = _history(_collection(data))
     ds = _windows(
@@ -442,7 +546,22 @@ def predict(
         ts = coll[sid].timestamps
         first = np.searchsorted(ts, origins[rows])
         timestamps[rows] = ts[first[:, None] + np.arange(horizon)]
-    return Forecast(ids, origins, timestamps, values, quantiles, np.asarray(y, np.float64), tname)
+    lower = upper = None
+    if conformal is not None and levels is not None:
+        lower, upper = _bounds(conformal, out, levels, scaling, tname, ids)
+    actuals = np.asarray(y, np.float64)
+    return Forecast(
+        ids,
+        origins,
+        timestamps,
+        values,
+        quantiles,
+        actuals,
+        tname,
+        levels=levels,
+        lower=lower,
+        upper=upper,
+    )
 
 
 def _future_timestamps(ts: np.ndarray, horizon: int, sid: str) -> np.ndarray:
@@ -552,13 +671,18 @@ class Forecaster:
         model: a forecaster ``(B, L, F) -> (B, H)`` or ``(B, H, Q)``.
         scaler, lookback, horizon, target, covariates, known_covariates, static_encoder: as for
             :func:`forecast`.
+        conformal, levels: prediction intervals at ``levels`` from the calibration ``conformal``
+            (as for :func:`predict`), checked once here; without them a forecast does no interval
+            work.
     """
 
     __slots__ = (
         "_dtype",
+        "conformal",
         "covariates",
         "horizon",
         "known_covariates",
+        "levels",
         "lookback",
         "model",
         "quantiles",
@@ -578,7 +702,10 @@ class Forecaster:
         covariates: Sequence[str] | None = None,
         known_covariates: Sequence[str] | None = None,
         static_encoder: Any = None,
+        conformal: Conformal | None = None,
+        levels: Any = None,
     ) -> None:
+        self.conformal, self.levels = _interval_request(conformal, levels)
         self.lookback, self.horizon = _geometry(model, lookback, horizon)
         self.quantiles = _quantiles(model)
         self.scaling = _Scaling(scaler)
@@ -671,7 +798,21 @@ class Forecaster:
         out = _forward(model, self._dtype, x, max(count, 1), fx, static)
         _check_output(model, out, count, horizon, self.quantiles)
         values = self.scaling.target_of(out, tname, id_arr)
-        return Forecast(id_arr, stamps[:, 0], stamps, values, self.quantiles, None, tname)
+        lower = upper = None
+        if self.conformal is not None and self.levels is not None:
+            lower, upper = _bounds(self.conformal, out, self.levels, self.scaling, tname, id_arr)
+        return Forecast(
+            id_arr,
+            stamps[:, 0],
+            stamps,
+            values,
+            self.quantiles,
+            None,
+            tname,
+            levels=self.levels,
+            lower=lower,
+            upper=upper,
+        )
 
 
 def _history_length(s: Any, targets: Sequence[str]) -> int:
@@ -695,6 +836,8 @@ def forecast(
     known_covariates: Sequence[str] | None = None,
     static_encoder: Any = None,
     future: Any = None,
+    conformal: Conformal | None = None,
+    levels: Any = None,
 ) -> Forecast:
     """The forecast beyond the end of each series, from its last ``lookback`` rows up to its last
     target value.
@@ -704,7 +847,8 @@ def forecast(
     SeriesCollection with the known covariates' columns, by series id) when it is given. Without
     known covariates and without enough future rows, the timestamps continue each series at its
     most common sampling interval (of the last 1000 rows); calendars with gaps (weekends of daily
-    market data) are then not modelled. ``actuals`` is None. Other arguments as :func:`predict`.
+    market data) are then not modelled. ``actuals`` is None. Other arguments (``conformal`` and
+    ``levels`` for prediction intervals among them) as :func:`predict`.
 
     All series go through the model in one forward pass. To forecast again and again with one
     model (serving), keep a :class:`Forecaster`: this function is ``Forecaster(model, ...)
@@ -725,7 +869,74 @@ def forecast(
             covariates=covariates,
             known_covariates=known_covariates,
             static_encoder=static_encoder,
+            conformal=conformal,
+            levels=levels,
         ).forecast(data, future=future)
     finally:
         if was_training:
             model.train(True)
+
+
+# ------------------------------------------------------------------------------------------------
+# conformal calibration
+# ------------------------------------------------------------------------------------------------
+
+
+def calibrate_windows(
+    model: Any,
+    windows: Any,
+    *,
+    scaler: Any = None,
+    method: str = "auto",
+    batch_size: int = 1024,
+) -> Conformal:
+    """Calibrate ``model`` on every window of an unscaled ``WindowDataset`` (a job's validation
+    split): its outputs and the actuals in the model's scale (the target scaled with ``scaler``)."""
+    n = len(windows)
+    if n == 0:
+        raise DataValidationError(
+            "conformal: no calibration window (the validation split is empty)"
+        )
+    tname = _target_name(windows)
+    scaling = _Scaling(scaler)
+    idx = np.arange(n, dtype=np.int64)
+    x, y, xf = windows.gather(idx)
+    ids, _ = windows.window_info(idx)
+    inputs = _Inputs.of(
+        windows, np.asarray(x, np.float64), xf, windows.gather_static(idx), scaling, ids
+    )
+    out = inputs.run(model, batch_size)
+    y = np.asarray(y, dtype=np.float64)
+    y_model = scaling.target_forward_of(y, tname, ids)
+    return scores_of(out, y_model, _quantiles(model), method)
+
+
+def calibrate(
+    model: Any,
+    data: Any,
+    *,
+    scaler: Any = None,
+    method: str = "auto",
+    lookback: int | None = None,
+    horizon: int | None = None,
+    stride: int = 1,
+    target: str | None = None,
+    covariates: Sequence[str] | None = None,
+    known_covariates: Sequence[str] | None = None,
+    static_encoder: Any = None,
+    batch_size: int = 1024,
+) -> Conformal:
+    """Calibrate a trained ``model`` on every ``stride``-th window of ``data`` (calibration data the
+    model was not trained on, in the original scale; other arguments as
+    :func:`swets_train.predict`).
+
+    Returns:
+        A :class:`Conformal`: pass it as ``conformal=`` to :func:`~swets_train.predict`,
+        :func:`~swets_train.forecast` and :func:`~swets_train.backtest` with ``levels=``.
+    """
+    lookback, horizon = _geometry(model, lookback, horizon)
+    coll = _history(_collection(data))
+    ds = _windows(
+        coll, lookback, horizon, target, covariates, stride, known_covariates, static_encoder
+    )
+    return calibrate_windows(model, ds, scaler=scaler, method=method, batch_size=batch_size)
