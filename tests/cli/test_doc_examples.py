@@ -238,6 +238,8 @@ def test_every_code_block_of_the_training_guide_runs(tmp_path, monkeypatch):
                 _write_tcn_job()
             elif marker == "after the whole path above":
                 assert "whole path" in spaces, "the whole-path block must come first"
+            elif marker == "prediction intervals":
+                pass
             else:
                 assert marker == "", f"docs/training.md line {b.line}: unknown marker {marker!r}"
             out = io.StringIO()
@@ -246,7 +248,7 @@ def test_every_code_block_of_the_training_guide_runs(tmp_path, monkeypatch):
             key = "whole path" if i == 0 else (marker or f"line {b.line}")
             spaces[key] = (space, out.getvalue(), i)
             ran.append(marker or f"line {b.line}")
-    assert len(ran) == 9, ran
+    assert len(ran) == 10, ran
 
     # the whole path prints a table laid out as the documented output after it
     space, printed, i = spaces["whole path"]

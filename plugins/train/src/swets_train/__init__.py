@@ -43,7 +43,14 @@ __getattr__, __dir__ = lazy_exports(
         "swets_train.conformal": ("Conformal",),
         "swets_train.jobs.prepare": ("Prepared", "prepare", "scaler_from_state"),
         "swets_train.metrics": ("evaluate",),
-        "swets_train.predict": ("Forecast", "Forecaster", "calibrate", "forecast", "predict"),
+        "swets_train.predict": (
+            "Forecast",
+            "Forecaster",
+            "calibrate",
+            "calibrate_windows",
+            "forecast",
+            "predict",
+        ),
         "swets_train.trainer": ("History", "Trainer", "fit", "validate"),
     },
 )
@@ -69,6 +76,7 @@ __all__ = [
     "__version__",
     "backtest",
     "calibrate",
+    "calibrate_windows",
     "evaluate",
     "fit",
     "forecast",

@@ -36,6 +36,24 @@ def _add_force(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_levels(p: Any) -> None:
+    p.add_argument(
+        "--levels",
+        metavar="L1,L2",
+        help="conformal prediction intervals at these levels in percent (80,95), from the "
+        "model's calibration on its validation windows; tables add coverage, width, pinball "
+        "and CRPS",
+    )
+
+
+def _levels(args: argparse.Namespace) -> Any:
+    """``--levels`` parsed (None when not given)."""
+    from swets_train.conformal import parse_levels
+
+    value = getattr(args, "levels", None)
+    return None if value is None else parse_levels(value, "--levels")
+
+
 def _dest(flag: str) -> str:
     return flag[2:].replace("-", "_")
 
@@ -184,7 +202,9 @@ def _forecast_table(fc: Any, limit: int | None = None) -> str:
 
     cols = fc.to_columns()
     many = len(set(cols["series_id"].tolist())) > 1
-    value_cols = [k for k in cols if k == "forecast" or k.startswith("q")]
+    value_cols = [
+        k for k in cols if k == "forecast" or (k.startswith(("q", "lo", "hi")) and k != "origin")
+    ]
     head = (["series"] if many else []) + ["timestamp", "step", *value_cols]
     n = len(cols["timestamp"])
     rows = []
@@ -206,6 +226,7 @@ def _conf_train(p: argparse.ArgumentParser) -> None:
         if key.startswith("output."):
             _add_option(g, flag, kind, metavar, text)
     _add_force(g)
+    _add_levels(g)
     g.add_argument("--no-progress", action="store_true", help="no progress output")
     g.add_argument(
         "--dask",
@@ -265,6 +286,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from swets_train.jobs import JobSpec, check_job_outputs, prepare, run_prepared
 
     spec = JobSpec.from_dict(spec_from_args(args))
+    levels = _levels(args)
     check_job_outputs(spec, force=args.force)  # before the data is read or anything trains
     executor = None if args.dask is None else _dask_executor(args.dask or None)
     prepared = prepare(spec)
@@ -286,7 +308,7 @@ def _run_train(args: argparse.Namespace) -> int:
         _say(f"inputs: {inputs}")
     for note in prepared.notes:
         _say(f"note: {note}")
-    result = run_prepared(prepared, progress=not args.no_progress, executor=executor)
+    result = run_prepared(prepared, progress=not args.no_progress, executor=executor, levels=levels)
     if result.windows:
         _say("windows: " + ", ".join(f"{n} {split}" for split, n in result.windows.items()))
     _say(_summary(result))
@@ -325,6 +347,7 @@ def _conf_evaluate(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="with --data: score every N-th window (1)",
     )
+    _add_levels(p)
     _add_debug(p)
 
 
@@ -335,7 +358,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     whole = args.data is not None
     if args.stride < 1:
         raise ConfigError(f"--stride must be >= 1, got {args.stride}")
-    metrics, baselines = job.evaluate(whole=whole, stride=args.stride)
+    metrics, baselines = job.evaluate(whole=whole, stride=args.stride, levels=_levels(args))
     d = job.spec.data
     what = "every window" if whole else "the validation and test splits of training"
     _say(
@@ -357,6 +380,7 @@ def _conf_forecast(p: argparse.ArgumentParser) -> None:
         "last target value",
     )
     p.add_argument("--output", metavar="FILE.csv", help="write the forecast to a CSV file")
+    _add_levels(p)
     _add_force(p)
     _add_debug(p)
 
@@ -365,12 +389,13 @@ def _run_forecast(args: argparse.Namespace) -> int:
     from swets_train.jobs import write_forecast_csv
     from swets_train.outputs import Output, StagedWrites, check_outputs
 
+    levels = _levels(args)
     job = _load(args)
     if args.output:
         out = Output(args.output, "forecast_csv", "--output")
         inputs = _inputs(job) + ([(args.future, "--future")] if args.future else [])
         check_outputs([out], force=args.force, inputs=inputs)
-    fc = job.forecast(future=args.future)
+    fc = job.forecast(future=args.future, levels=levels)
     d = job.spec.data
     if args.output:
         with StagedWrites() as staged:
@@ -429,6 +454,7 @@ def _conf_backtest(p: argparse.ArgumentParser) -> None:
         help="train a fresh model on the data before every fold's origin",
     )
     g.add_argument("--per-fold", action="store_true", help="a row per fold as well")
+    _add_levels(g)
     g.add_argument("--no-progress", action="store_true", help="no training progress output")
     _add_debug(p)
 
@@ -440,6 +466,7 @@ def _run_backtest(args: argparse.Namespace) -> int:
         raise ConfigError(f"--folds must be >= 1, got {args.folds}")
     if args.stride is not None and args.stride < 1:
         raise ConfigError(f"--stride must be >= 1, got {args.stride}")
+    levels = _levels(args)
     if args.checkpoint is not None:
         trained = [a for a in ("model", "config") if getattr(args, a) is not None]
         if trained:
@@ -477,11 +504,17 @@ def _run_backtest(args: argparse.Namespace) -> int:
         _say(f"backtest of {name} on {label}: training {what}")
         refit: bool | int = True if args.refit else args.folds
         bt = backtest_job(
-            spec, args.folds, args.stride, refit, progress=not args.no_progress, log=_say
+            spec,
+            args.folds,
+            args.stride,
+            refit,
+            progress=not args.no_progress,
+            log=_say,
+            levels=levels,
         )
     else:
         _say(f"backtest of {name} from {job.checkpoint} on {label}")
-        bt = backtest_job(spec, args.folds, args.stride, trained=job)
+        bt = backtest_job(spec, args.folds, args.stride, trained=job, levels=levels)
     report, d = bt.report, bt.spec.data
     first = min(str(t) for o in report.origins[:1] for t in o.values())
     _say(

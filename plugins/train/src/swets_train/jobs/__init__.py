@@ -69,6 +69,7 @@ __getattr__, __dir__ = lazy_exports(
         "swets_train.jobs.run": (
             "JobBacktest",
             "backtest_job",
+            "calibrate_prepared",
             "check_job_outputs",
             "fit_prepared",
             "job_outputs",
@@ -121,6 +122,7 @@ __all__ = [
     "as_spec",
     "backtest_job",
     "build_model",
+    "calibrate_prepared",
     "check_covariates",
     "check_job_outputs",
     "cli_spelling",

@@ -59,6 +59,8 @@ def evaluate_windows(
     scales: Mapping[str, float],
     baselines: Sequence[str] = BASELINES,
     chunk: int = 4096,
+    conformal: Any = None,
+    levels: Any = None,
 ) -> Scores:
     """Score ``model`` and the baselines on every window of ``windows`` in the original scale.
 
@@ -70,14 +72,28 @@ def evaluate_windows(
         season_length: the period of ``seasonal_naive`` and of MASE.
         scales: the MASE scale of each series id (:func:`mase_scales`).
         baselines: registered baseline models run on the unscaled inputs.
+        conformal, levels: the model's calibration (:class:`~swets_train.Conformal`) and the
+            levels (percent) of the prediction intervals to score; the model's scores then add
+            ``coverage<L>``, ``width<L>``, ``pinball`` and ``crps``
+            (:func:`swets_train.metrics.interval_scores`).
 
     Returns:
         ``{name: {"mae", "rmse", "smape", "mase"}}`` for the model (under its registry name) and
         each baseline (but the one the model is, when it is a baseline). A quantile model is scored
         on its 0.5 level.
     """
-    from swets_train.metrics import MASE, evaluate
-    from swets_train.predict import _Inputs, _quantiles, _Scaling, run_model
+    from swets_train.metrics import MASE, evaluate, interval_scores
+    from swets_train.predict import (
+        _bounds,
+        _Inputs,
+        _interval_request,
+        _quantiles,
+        _Scaling,
+        run_model,
+    )
+
+    if levels is not None:
+        conformal, levels = _interval_request(conformal, levels)
 
     name = getattr(model, "registry_name", type(model).__name__.lower())
     quantiles = _quantiles(model)
@@ -97,6 +113,8 @@ def evaluate_windows(
     scaling = _Scaling(scaler)
     n = len(windows)
     ys, preds = [], {k: [] for k in [name, *base_models]}
+    lows: list[np.ndarray] = []
+    highs: list[np.ndarray] = []
     row_scales = np.empty(n)
     for lo in range(0, n, chunk):
         idx = np.arange(lo, min(n, lo + chunk), dtype=np.int64)
@@ -106,6 +124,9 @@ def evaluate_windows(
         ys.append(np.asarray(y, dtype=np.float64))
         inputs = _Inputs.of(windows, x, xf, windows.gather_static(idx), scaling, ids)
         out = np.empty((idx.shape[0], horizon) + ((len(quantiles),) if quantiles else ()))
+        if levels is not None:
+            lows.append(np.empty((idx.shape[0], horizon, len(levels))))
+            highs.append(np.empty((idx.shape[0], horizon, len(levels))))
         for sid in np.unique(ids):
             rows = np.flatnonzero(ids == sid)
             pred = inputs.run(model, rows=rows)
@@ -115,6 +136,9 @@ def evaluate_windows(
                     f"{(rows.shape[0], *out.shape[1:])} (batch, horizon[, quantiles])"
                 )
             out[rows] = scaling.target(pred, target, sid)
+            if levels is not None:
+                lo, hi = _bounds(conformal, pred, levels, scaling, target, ids[rows])
+                lows[-1][rows], highs[-1][rows] = lo, hi
             row_scales[idx[rows]] = scales.get(sid, math.nan)
         preds[name].append(out)
         for b, bm in base_models.items():
@@ -128,7 +152,21 @@ def evaluate_windows(
         if key == name and quantiles is not None:
             context["quantiles"] = quantiles
         result[key] = {k: float(v) for k, v in evaluate(metric_objs, y_all, p, **context).items()}
+        if key == name and levels is not None:
+            point = p if quantiles is None else _median(p, quantiles, name)
+            result[key].update(
+                interval_scores(y_all, point, np.concatenate(lows), np.concatenate(highs), levels)
+            )
     return result
+
+
+def _median(p: np.ndarray, quantiles: Sequence[float], name: str) -> np.ndarray:
+    hits = np.flatnonzero(np.isclose(np.asarray(quantiles), 0.5, rtol=0.0, atol=1e-9))
+    if not hits.size:
+        raise ConfigError(
+            f"model {name!r}: interval scores need the 0.5 level, its quantiles are {list(quantiles)}"
+        )
+    return p[..., int(hits[0])]
 
 
 def score_splits(
@@ -138,6 +176,8 @@ def score_splits(
     scaler: Any,
     season_length: int,
     scales: Mapping[str, float],
+    conformal: Any = None,
+    levels: Any = None,
 ) -> tuple[Scores, dict[str, Scores]]:
     """:func:`evaluate_windows` on each ``(split name, windows)`` of ``parts`` (None windows are
     skipped): ``(metrics, baselines)`` as :func:`evaluate_prepared` returns them."""
@@ -148,7 +188,13 @@ def score_splits(
         if windows is None:
             continue
         scores = evaluate_windows(
-            model, windows, scaler=scaler, season_length=season_length, scales=scales
+            model,
+            windows,
+            scaler=scaler,
+            season_length=season_length,
+            scales=scales,
+            conformal=conformal,
+            levels=levels,
         )
         metrics[split] = scores.pop(name)
         for b, s in scores.items():
@@ -156,8 +202,11 @@ def score_splits(
     return metrics, baselines
 
 
-def evaluate_prepared(prepared: Any, model: Any = None) -> tuple[Scores, dict[str, Scores]]:
-    """Score the trained model (default ``prepared.model``) on the validation and test splits.
+def evaluate_prepared(
+    prepared: Any, model: Any = None, *, conformal: Any = None, levels: Any = None
+) -> tuple[Scores, dict[str, Scores]]:
+    """Score the trained model (default ``prepared.model``) on the validation and test splits
+    (with ``levels``, its prediction intervals from the calibration ``conformal`` too).
 
     Returns:
         ``(metrics, baselines)``: ``metrics[split][metric]`` for the model and
@@ -172,4 +221,6 @@ def evaluate_prepared(prepared: Any, model: Any = None) -> tuple[Scores, dict[st
         scaler=p.scaler,
         season_length=p.season_length,
         scales=scales,
+        conformal=conformal,
+        levels=levels,
     )

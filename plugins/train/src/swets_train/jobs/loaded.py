@@ -27,6 +27,9 @@ __all__ = ["LoadedJob", "load_job"]
 
 STATIC_KEY = "static_encoder"
 """The checkpoint metadata key of the static covariates' encoder state."""
+CONFORMAL_KEY = "conformal"
+"""The checkpoint metadata key of the model's conformal calibration
+(:meth:`swets_train.Conformal.state_dict`)."""
 
 
 @attrs.define(kw_only=True)
@@ -44,6 +47,9 @@ class LoadedJob:
     checkpoint: str | None = None
     metadata: dict[str, Any] = attrs.field(factory=dict)
     static_encoder: Any = None
+    conformal: Any = None
+    """The model's calibration on its validation windows (:class:`~swets_train.Conformal`), which
+    prediction intervals (``levels=``) need; None for a checkpoint without one."""
 
     def with_data(self, **changes: Any) -> LoadedJob:
         """The same job reading other data: ``dataset=``, ``path=``, ``target=``, ``covariates=``,
@@ -136,32 +142,48 @@ class LoadedJob:
             out.append(TimeSeries(ts, values, target, (), known[1:] if known else (), id=s.id))
         return with_calendar(SeriesCollection(out), d.calendar, d.holidays or None)
 
-    def forecast(self, data: Any = None, future: Any = None) -> Any:
+    def _intervals(self, levels: Any) -> dict[str, Any]:
+        """``conformal=`` and ``levels=`` for a forecast with intervals at ``levels``."""
+        if levels is None:
+            return {}
+        if self.conformal is None:
+            where = self.checkpoint or "this job"
+            raise ConfigError(
+                f"levels: {where} holds no conformal calibration (written before intervals "
+                "existed, or trained without validation windows); retrain it with a validation "
+                "split"
+            )
+        return {"conformal": self.conformal, "levels": levels}
+
+    def forecast(self, data: Any = None, future: Any = None, levels: Any = None) -> Any:
         """The forecast beyond the end of each series (:func:`swets_train.forecast`), with the
         known covariates over the horizon from :meth:`future` (``future``: a file, a TimeSeries
-        or a SeriesCollection; default: the data's rows after the last target value)."""
+        or a SeriesCollection; default: the data's rows after the last target value); with
+        ``levels`` (percent), conformal prediction intervals from the stored calibration."""
         from swets_train.predict import forecast
 
         coll, how = self._inputs(data)
         frame = self._future(future, coll) if how["known_covariates"] else None
-        return forecast(self.model, coll, future=frame, **how)
+        return forecast(self.model, coll, future=frame, **how, **self._intervals(levels))
 
-    def predict(self, data: Any = None, stride: int = 1) -> Any:
-        """Forecasts from every ``stride``-th window origin with the actuals (:func:`swets_train.predict`)."""
+    def predict(self, data: Any = None, stride: int = 1, levels: Any = None) -> Any:
+        """Forecasts from every ``stride``-th window origin with the actuals
+        (:func:`swets_train.predict`), with intervals at ``levels`` (percent) when given."""
         from swets_train.predict import predict
 
         coll, how = self._inputs(data)
-        return predict(self.model, coll, stride=stride, **how)
+        return predict(self.model, coll, stride=stride, **how, **self._intervals(levels))
 
     def evaluate(
-        self, *, whole: bool = False, stride: int = 1
+        self, *, whole: bool = False, stride: int = 1, levels: Any = None
     ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, dict[str, float]]]]:
         """Metrics next to the baselines, as :func:`evaluate_prepared` returns them.
 
         By default the job's validation and test splits are rebuilt from its data (the same rows
         as in training, so the figures match the run's). With ``whole=True`` every window of the
         data (every ``stride`` rows) is scored under the split name ``"all"``, MASE scaled by each
-        series' seasonal differences over all its rows.
+        series' seasonal differences over all its rows. With ``levels`` (percent), the prediction
+        intervals from the stored calibration are scored too (coverage, width, pinball, CRPS).
         """
         from swets_timeseries import WindowDataset
 
@@ -188,7 +210,14 @@ class LoadedJob:
             splits = ds.split(val=d.val, test=d.test, gap=d.gap)
             parts = [("validation", splits.val), ("test", splits.test)]
             scales = mase_scales(coll, d.target, splits.train.rows, m)
-        return score_splits(self.model, parts, scaler=self.scaler, season_length=m, scales=scales)
+        return score_splits(
+            self.model,
+            parts,
+            scaler=self.scaler,
+            season_length=m,
+            scales=scales,
+            **self._intervals(levels),
+        )
 
 
 def load_job(path: str | os.PathLike[str], *, strict: bool | None = None) -> LoadedJob:
@@ -258,7 +287,34 @@ def load_job(path: str | os.PathLike[str], *, strict: bool | None = None) -> Loa
         checkpoint=path,
         metadata=dict(meta),
         static_encoder=_static_encoder(meta, spec, path),
+        conformal=_conformal(meta, ckpt, path),
     )
+
+
+def _conformal(meta: Mapping[str, Any], ckpt: Any, path: str) -> Any:
+    """The conformal calibration a job stored (None when it has none), checked against the
+    model's horizon and quantiles."""
+    from swets_train.conformal import Conformal
+
+    state = meta.get(CONFORMAL_KEY)
+    if state is None:
+        return None
+    conformal = Conformal.from_state(state, source=f"{path}: metadata.user")
+    config = ckpt.config
+    if "horizon" in config and config["horizon"] != conformal.horizon:
+        raise CheckpointError(
+            f"{path}: field 'metadata.user.{CONFORMAL_KEY}' holds scores of {conformal.horizon} "
+            f"steps, the model's horizon is {config['horizon']!r:.40}"
+        )
+    qs = config.get("quantiles")
+    if (None if qs is None else list(qs)) != (
+        None if conformal.quantiles is None else list(conformal.quantiles)
+    ):
+        raise CheckpointError(
+            f"{path}: field 'metadata.user.{CONFORMAL_KEY}' was calibrated for quantiles "
+            f"{conformal.quantiles}, the model has {qs!r:.80}"
+        )
+    return conformal
 
 
 def _static_encoder(meta: Mapping[str, Any], spec: JobSpec, path: str) -> Any:

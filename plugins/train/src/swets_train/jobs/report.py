@@ -27,14 +27,17 @@ def format_table(
 ) -> str:
     """The text table of :meth:`JobResult.table`: one row per split and model, one column per metric."""
     rows = []
+    columns = list(METRICS)
+    for scores in metrics.values():  # the interval scores of a model with intervals, in order
+        columns += [k for k in scores if k not in columns]
     for split in ("validation", "test", "all"):
         if split not in metrics:
             continue
         named = [(model_name, metrics[split])]
         named += [(b, baselines[b][split]) for b in baselines if split in baselines[b]]
         for i, (name, scores) in enumerate(named):
-            rows.append([split if i == 0 else "", name, *(scores.get(m) for m in METRICS)])
-    return text_table(["split", "model", *METRICS], rows, left=2)
+            rows.append([split if i == 0 else "", name, *(scores.get(m) for m in columns)])
+    return text_table(["split", "model", *columns], rows, left=2)
 
 
 @attrs.define(kw_only=True)
@@ -58,6 +61,9 @@ class JobResult:
             progress lines), "monitor", "value", "last" (whether it is the last epoch run)}``
             (early stopping restores the best epoch's weights), or None without early stopping.
         model, scaler: the trained model and the fitted scaler (not part of :meth:`to_dict`).
+        conformal: the model's calibration on the validation windows
+            (:class:`~swets_train.Conformal`; stored in the checkpoint; not part of
+            :meth:`to_dict`), or None without a validation split.
     """
 
     metrics: dict[str, dict[str, float]]
@@ -73,6 +79,7 @@ class JobResult:
     kept: dict[str, Any] | None = None
     model: Any = attrs.field(default=None, eq=False, repr=False)
     scaler: Any = attrs.field(default=None, eq=False, repr=False)
+    conformal: Any = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def model_name(self) -> str:

@@ -20,8 +20,9 @@ import attrs
 
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError
+from swets_train.conformal import parse_levels
 from swets_train.jobs.evaluate import BASELINES, METRICS, evaluate_prepared
-from swets_train.jobs.loaded import STATIC_KEY, LoadedJob
+from swets_train.jobs.loaded import CONFORMAL_KEY, STATIC_KEY, LoadedJob
 from swets_train.jobs.prepare import (
     Prepared,
     build_model,
@@ -39,6 +40,7 @@ from swets_train.outputs import Output, StagedWrites, check_outputs
 __all__ = [
     "JobBacktest",
     "backtest_job",
+    "calibrate_prepared",
     "check_job_outputs",
     "fit_prepared",
     "job_outputs",
@@ -137,6 +139,7 @@ def run_job(
     callbacks: Sequence[Any] = (),
     executor: Any = None,
     force: bool = False,
+    levels: Any = None,
 ) -> JobResult:
     """Train, evaluate and save one job.
 
@@ -163,11 +166,17 @@ def run_job(
             ``registry.create("executors", "dask")`` (data-parallel on Dask workers). One with a
             ``for_job`` method is given the resolved spec and ``data`` first.
         force: replace existing output files that swets did not write (never the data file).
+        levels: prediction intervals' levels in percent (``(80, 95)``) to score: the model is
+            calibrated on the validation windows in any case (split conformal, or CQR for a
+            quantile model; stored in the checkpoint), and with ``levels`` the metrics add the
+            intervals' coverage and width, the pinball loss and the CRPS.
 
     Raises:
         ConfigError: a problem of the job or of an output file, before training.
     """
     spec = as_spec(spec)
+    if levels is not None:
+        levels = parse_levels(levels, "levels")
     if write:
         check_job_outputs(spec, force=force)
     return run_prepared(
@@ -177,6 +186,7 @@ def run_job(
         write=write,
         callbacks=callbacks,
         executor=executor,
+        levels=levels,
     )
 
 
@@ -188,6 +198,7 @@ def run_prepared(
     write: bool = True,
     callbacks: Sequence[Any] = (),
     executor: Any = None,
+    levels: Any = None,
 ) -> JobResult:
     """:func:`run_job` of a job already prepared (:func:`prepare`; ``data`` as given to it):
     train, evaluate and, with ``write``, save. A caller that wants to show the resolved job
@@ -202,7 +213,13 @@ def run_prepared(
     seconds = time.perf_counter() - start
     describe = getattr(getattr(trainer, "executor", None), "metadata", None)
     execution = dict(describe()) if callable(describe) else {}
-    metrics, baselines = evaluate_prepared(p)
+    conformal = calibrate_prepared(p)
+    if levels is not None and conformal is None:
+        raise ConfigError(
+            f"levels: prediction intervals are calibrated on the validation windows, and this job "
+            f"has none ({option('data.val')} is 0)"
+        )
+    metrics, baselines = evaluate_prepared(p, conformal=conformal, levels=levels)
     spec_dict = p.spec.to_dict()
     path = p.spec.checkpoint_path if write else None
     result = JobResult(
@@ -227,6 +244,7 @@ def run_prepared(
         kept=_kept(trainer, len(history)),
         model=p.model,
         scaler=p.scaler,
+        conformal=conformal,
     )
     if write:
         metadata = {
@@ -238,8 +256,21 @@ def run_prepared(
         }
         if p.static_encoder is not None:
             metadata[STATIC_KEY] = p.static_encoder.state_dict()
-        _write_outputs(p, trainer, result, metadata)
+        if conformal is not None:
+            metadata[CONFORMAL_KEY] = conformal.state_dict()
+        _write_outputs(p, trainer, result, metadata, conformal)
     return result
+
+
+def calibrate_prepared(p: Prepared, model: Any = None) -> Any:
+    """The conformal calibration of the trained model (default ``p.model``) on the job's
+    validation windows (:func:`swets_train.calibrate_windows`), or None without validation
+    windows."""
+    from swets_train.predict import calibrate_windows
+
+    if p.splits is None or p.splits.val is None or len(p.splits.val) == 0:
+        return None
+    return calibrate_windows(p.model if model is None else model, p.splits.val, scaler=p.scaler)
 
 
 def _kept(trainer: Any, epochs: int) -> dict[str, Any] | None:
@@ -258,7 +289,9 @@ def _kept(trainer: Any, epochs: int) -> dict[str, Any] | None:
     return None
 
 
-def _loaded(p: Prepared, history: Any = (), checkpoint: str | None = None) -> LoadedJob:
+def _loaded(
+    p: Prepared, history: Any = (), checkpoint: str | None = None, conformal: Any = None
+) -> LoadedJob:
     """The prepared job as a :class:`LoadedJob` (what its checkpoint will load as)."""
     return LoadedJob(
         spec=p.spec,
@@ -267,13 +300,16 @@ def _loaded(p: Prepared, history: Any = (), checkpoint: str | None = None) -> Lo
         history=list(history),
         checkpoint=checkpoint,
         static_encoder=p.static_encoder,
+        conformal=conformal,
     )
 
 
-def _write_outputs(p: Prepared, trainer: Any, result: JobResult, metadata: dict[str, Any]) -> None:
+def _write_outputs(
+    p: Prepared, trainer: Any, result: JobResult, metadata: dict[str, Any], conformal: Any = None
+) -> None:
     """The forecast CSV, the plot and the checkpoint, staged: all of them or none."""
     out, path = p.spec.output, p.spec.checkpoint_path
-    job = _loaded(p, result.history, path)
+    job = _loaded(p, result.history, path, conformal)
     with StagedWrites() as staged:
         if out.forecast_csv:
             csv_path = staged.path(out.forecast_csv, option("output.forecast_csv"))
@@ -339,6 +375,7 @@ def backtest_job(
     progress: bool = False,
     log: Callable[[str], Any] | None = None,
     force: bool = False,
+    levels: Any = None,
 ) -> JobBacktest:
     """Rolling-origin backtest of a job: ``folds`` forecast origins ``stride`` rows apart (default:
     the horizon), the last fold ending at the end of each series, next to the baselines.
@@ -361,6 +398,10 @@ def backtest_job(
         progress: training progress on stderr.
         force: with ``write``, replace output files swets did not write (see :func:`run_job`).
         log: called with a line before each refit (``"fold 0: training ..."``).
+        levels: prediction intervals' levels in percent (``(80, 95)``): the model's conformal
+            intervals (from ``trained``'s calibration, the job's run, or with refitting each
+            fold's model calibrated on its own validation windows) are scored with their
+            coverage, width, pinball loss and CRPS.
 
     Raises:
         ConfigError: a bad argument, or a problem of the job.
@@ -374,7 +415,9 @@ def backtest_job(
     if refit and trained is not None:
         raise ConfigError("backtest_job: a trained model is not refitted; give trained= or refit=")
     spec = as_spec(spec)
-    result, in_sample, fit, encoder = None, None, None, None
+    if levels is not None:
+        levels = parse_levels(levels, "levels")
+    result, in_sample, fit, encoder, conformal = None, None, None, None, None
     if refit:
         spec = for_model(spec)
         series, data_spec = load_series(spec, data)
@@ -392,7 +435,9 @@ def backtest_job(
                 log(f"fold {fold}: training {spec.model.name} on the {rows} rows before its origin")
             p = prepare(fit_spec, data=train_data)
             fit_prepared(p, progress=progress)
-            return p.model, p.scaler, p.static_encoder
+            if levels is None:
+                return p.model, p.scaler, p.static_encoder
+            return p.model, p.scaler, p.static_encoder, _calibration_of(p)
 
         # an untrained model of the job; the backtest replaces it with each fold's trained one
         model, encoder = _untrained(spec, history)
@@ -401,13 +446,14 @@ def backtest_job(
         series, data_spec = load_series(spec, data)
         spec = attrs.evolve(spec, data=data_spec)
         model, scaler, season = trained.model, trained.scaler, trained.season_length
-        encoder = trained.static_encoder
+        encoder, conformal = trained.static_encoder, trained.conformal
     else:
         if write:
             check_job_outputs(spec, force=force)
         p = prepare(spec, data=data)
         result = run_prepared(p, data=data, progress=progress, write=write)
         spec, series, season = p.spec, p.series, p.season_length
+        conformal = result.conformal
         model, scaler, encoder = p.model, p.scaler, p.static_encoder
     d = spec.data
     stride = d.horizon if stride is None else int(stride)
@@ -416,6 +462,13 @@ def backtest_job(
     name, roles = spec.model.name, d.reading()
     options = {"folds": folds, "stride": stride, "refit": refit, "fit": fit, "metrics": METRICS}
     options["baselines"] = tuple(b for b in BASELINES if b != name)  # a baseline model is itself
+    if levels is not None:
+        if not refit and conformal is None:
+            raise ConfigError(
+                "levels: the model has no calibration (a checkpoint written before intervals "
+                "existed, or a job without validation windows); retrain it with a validation split"
+            )
+        options.update(levels=levels, conformal=conformal)
     report = backtest(
         {name: model},
         series,
@@ -428,6 +481,17 @@ def backtest_job(
     if result is not None:
         in_sample = _in_sample_folds(report, series, p.splits.train.rows)
     return JobBacktest(report, spec, season, stride, result, in_sample)
+
+
+def _calibration_of(p: Prepared) -> Any:
+    """A refitted fold's calibration, which intervals need."""
+    conformal = calibrate_prepared(p)
+    if conformal is None:
+        raise ConfigError(
+            f"levels: each fold's model is calibrated on its validation windows, and "
+            f"{option('data.val')} gives none"
+        )
+    return conformal
 
 
 def _untrained(spec: JobSpec, history: Any) -> tuple[Any, Any]:
