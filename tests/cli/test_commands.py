@@ -320,3 +320,44 @@ def test_backtest_of_a_checkpoint_refuses_options_it_cannot_honour(trained):
     assert "training.epochs: training options apply when the backtest trains; add --refit" in (
         proc.stderr
     )
+
+
+def test_intervals_from_the_checkpoints_calibration(trained):
+    """A trained job stores its calibration: --levels on forecast, evaluate and backtest."""
+    work, ckpt, _ = trained
+    job = load_job(ckpt)
+    assert job.conformal is not None and job.conformal.horizon == 24
+    expected = job.forecast(levels=(80, 95))
+    proc = swets("forecast", ckpt, "--levels", "80,95", cwd=work)
+    head = next(ln for ln in proc.stdout.splitlines() if ln.startswith("timestamp"))
+    assert head.split() == ["timestamp", "step", "forecast", "lo80", "hi80", "lo95", "hi95"]
+    first = next(ln for ln in proc.stdout.splitlines() if ln.startswith("2000-")).split()
+    lo80, hi80 = expected.interval(80)
+    assert float(first[3]) == pytest.approx(lo80[0, 0], abs=0.06)
+    assert float(first[4]) == pytest.approx(hi80[0, 0], abs=0.06)
+
+    proc = swets("forecast", ckpt, "--levels", "80", "--output", "out/ivl.csv", cwd=work)
+    with open(work / "out" / "ivl.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["series_id", "timestamp", "step", "forecast", "lo80", "hi80"]
+    assert all(float(r["lo80"]) < float(r["forecast"]) < float(r["hi80"]) for r in rows)
+
+    proc = swets("evaluate", ckpt, "--levels", "80,95", cwd=work)
+    header = next(ln for ln in proc.stdout.splitlines() if ln.startswith("split")).split()
+    assert header[-6:] == ["coverage80", "width80", "coverage95", "width95", "pinball", "crps"]
+    metrics, _ = job.evaluate(levels=(80, 95))
+    assert 0.0 <= metrics["test"]["coverage80"] <= metrics["test"]["coverage95"] <= 1.0
+
+    proc = swets("backtest", ckpt, "--folds", "3", "--levels", "90", cwd=work)
+    assert re.search(r"^model\s.*coverage90\s+width90\s+pinball\s+crps$", proc.stdout, re.M)
+    assert re.search(r"^naive\s.*nan\s+nan\s+nan\s+nan$", proc.stdout, re.M)
+
+
+def test_bad_levels_are_one_line(trained):
+    from .conftest import one_error_line
+
+    work, ckpt, _ = trained
+    line = one_error_line(swets("forecast", ckpt, "--levels", "80,120", cwd=work, rc=1))
+    assert "--levels: an interval level is a percentage strictly between 0 and 100" in line
+    line = one_error_line(swets("evaluate", ckpt, "--levels", "eighty", cwd=work, rc=1))
+    assert "--levels: expected interval levels in percent" in line
