@@ -36,7 +36,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "swets-optim": {"swets-core"},
     "swets-serde-msgpack": {"swets-core"},
     "swets-timeseries": {"swets-core"},
-    "swets-models": {"swets-core", "swets-nn"},
+    "swets-models": {"swets-core", "swets-ops", "swets-nn"},
     "swets-train": {
         "swets-core",
         "swets-losses",

@@ -1,5 +1,5 @@
-"""swets-models: TCN, Transformer, LSTM, N-BEATS, N-HiTS, TiDE, PatchTST, NLinear and
-DLinear forecasters, and ensembles of them.
+"""swets-models: TCN, Transformer, LSTM, N-BEATS, N-HiTS, TiDE, PatchTST, NLinear, DLinear and
+DeepAR forecasters, and ensembles of them.
 
 Each model is a :class:`swets_core.Module` with a ``registry_name`` and a ``config()`` of plain data, so
 ``swets_core.registry.create("models", model.registry_name, **model.config())`` rebuilds it. A model
@@ -16,6 +16,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from swets_models._base import ForecastingModel
+from swets_models.deepar import DeepAR
 from swets_models.ensemble import EnsembleModel, combine_forecasts, member_spec
 from swets_models.inputs import InstanceNorm, StaticCovariates
 from swets_models.linear import DLinearModel, NLinearModel
@@ -38,11 +39,13 @@ MODELS: dict[str, type[ForecastingModel]] = {
     "tide": TiDEModel,
     "patchtst": PatchTSTModel,
     "dlinear": DLinearModel,
+    "deepar": DeepAR,
 }
 """Registry name -> model class, as registered by the plugin."""
 
 __all__ = [
     "MODELS",
+    "DeepAR",
     "EnsembleModel",
     "DLinearModel",
     "ForecastingModel",

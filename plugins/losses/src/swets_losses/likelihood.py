@@ -14,10 +14,10 @@ import numpy as np
 
 from swets_core import call_op
 from swets_core.autograd import Tensor
-from swets_core.errors import DataValidationError, ShapeError
+from swets_core.errors import ConfigError, DataValidationError, ShapeError
 from swets_losses.base import Loss, as_float_tensor, match_dtype
 from swets_losses.regression import _squeeze1
-from swets_ops.distributions import DISTRIBUTIONS, Distribution
+from swets_ops.distributions import DISTRIBUTIONS, Distribution, DistributionPrediction
 
 
 class LikelihoodLoss(Loss):
@@ -37,6 +37,23 @@ class LikelihoodLoss(Loss):
     distribution: ClassVar[Distribution]
     _call_keys = ("scale",)
     _fill = 0.0
+
+    def __call__(self, pred: Any, target: Any, tape: Any = None, **kwargs: Any) -> Tensor:
+        """``loss(pred, target, ...)``; ``pred`` may be a
+        :class:`~swets_ops.distributions.DistributionPrediction` (DeepAR's output in training),
+        whose scale is applied."""
+        if isinstance(pred, DistributionPrediction):
+            if pred.distribution.name != self.distribution.name:
+                raise ConfigError(
+                    f"{self.name}: the model's head is a {pred.distribution.name} distribution; "
+                    f"train it with {pred.distribution.name}_nll"
+                )
+            if kwargs.get("scale") is not None and pred.scale is not None:
+                raise ConfigError(f"{self.name}: scale given twice (in pred and as scale=)")
+            if pred.scale is not None:
+                kwargs["scale"] = pred.scale
+            pred = pred.raw
+        return super().__call__(pred, target, tape, **kwargs)
 
     def _check(self, pred: Tensor, target: Tensor) -> None:
         p = self.distribution.n_params

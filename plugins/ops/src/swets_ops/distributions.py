@@ -204,6 +204,48 @@ class NegativeBinomial(Distribution):
         return rng.poisson(rate).astype(params[0].dtype)
 
 
+class DistributionPrediction(tuple):
+    """What a distribution head trained with teacher forcing returns: ``(raw, scale)`` with the
+    distribution. A tuple, so code that takes the first output of a model takes ``raw``.
+
+    Attributes:
+        raw: ``(..., P)`` the head's unconstrained values (a Tensor when recorded).
+        scale: positive array broadcastable to ``raw.shape[:-1]`` (DeepAR's mean scale), or None.
+        distribution: the :class:`Distribution` of the layout.
+
+    The distribution losses take it as ``pred`` (``loss(prediction, target)``: the scale is
+    applied); :meth:`point` is the distribution's mean, for metrics.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, raw: Any, scale: Any, distribution: Distribution) -> DistributionPrediction:
+        return super().__new__(cls, (raw, scale, distribution))
+
+    @property
+    def raw(self) -> Any:
+        return self[0]
+
+    @property
+    def scale(self) -> Any:
+        return self[1]
+
+    @property
+    def distribution(self) -> Distribution:
+        return self[2]
+
+    def parameters(self) -> list[np.ndarray]:
+        """The constrained parameters as arrays (nothing recorded)."""
+        from swets_core import run_op
+
+        raw = getattr(self.raw, "_data", self.raw)
+        return self.distribution.constrain(run_op, np.asarray(raw), self.scale)
+
+    def point(self) -> np.ndarray:
+        """The mean of every point, ``raw.shape[:-1]``."""
+        return self.distribution.mean(self.parameters())
+
+
 DISTRIBUTIONS: dict[str, Distribution] = {
     d.name: d for d in (Normal(), StudentT(), NegativeBinomial())
 }
@@ -230,6 +272,7 @@ __all__ = [
     "DISTRIBUTIONS",
     "MIN_POSITIVE",
     "Distribution",
+    "DistributionPrediction",
     "NegativeBinomial",
     "Normal",
     "Op",

@@ -59,6 +59,7 @@ __all__ = [
     "model_inputs",
     "target_mask",
     "unpack_batch",
+    "with_target",
 ]
 
 _METHODS = ("start", "gradients", "finish", "close")
@@ -172,6 +173,15 @@ def loss_value(loss_t: Any, where: str) -> float:
     return float(loss_t._data)
 
 
+def with_target(model: Any, inputs: Mapping[str, Any] | None, y: Tensor) -> dict[str, Any]:
+    """The model's keyword inputs, with ``target=y`` for a model trained with teacher forcing
+    (``teacher_forcing = True``, DeepAR: it reads the horizon's true values as lagged inputs)."""
+    out = dict(inputs or {})
+    if getattr(model, "teacher_forcing", False):
+        out["target"] = y
+    return out
+
+
 def loss_keywords(loss: Any, batch: Any) -> dict[str, Any]:
     """The keyword arguments beside ``mask`` a batch gives its loss (``{}`` for most batches):
     every name the loss lists in its ``call_keys`` that the batch has as a non-None attribute
@@ -211,12 +221,14 @@ def batch_gradients(
     """One forward and backward pass: ``(loss value, {TensorId: gradient})`` of
     ``loss(model(x, **inputs), y[, mask=mask], **keywords)`` for the model's parameters (and any
     other tracked leaf); ``inputs`` are the batch's :func:`model_inputs`, ``mask`` its
-    :func:`target_mask`, ``keywords`` its :func:`loss_keywords`.
+    :func:`target_mask`, ``keywords`` its :func:`loss_keywords`; a model with ``teacher_forcing``
+    also gets ``target=y`` (:func:`with_target`).
 
     The single definition of a training step's gradients; every executor computes them with it.
     """
     with GradientTape() as tape:
-        loss_t = batch_loss(loss, call_model(model, x, inputs), y, mask, keywords)
+        pred = call_model(model, x, with_target(model, inputs, y))
+        loss_t = batch_loss(loss, pred, y, mask, keywords)
     value = loss_value(loss_t, "fit")
     return value, tape.backward(loss_t)
 

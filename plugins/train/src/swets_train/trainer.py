@@ -59,6 +59,7 @@ from swets_train.executor import (
     model_inputs,
     target_mask,
     unpack_batch,
+    with_target,
 )
 from swets_train.history import History
 from swets_train.metrics import evaluate, get_metric, metric_name
@@ -580,7 +581,7 @@ def validate(
         with no_grad():
             for batch in data:
                 x, y = unpack_batch(batch)
-                pred = call_model(model, x, model_inputs(batch))
+                pred = call_model(model, x, with_target(model, model_inputs(batch), y))
                 if loss is not None:
                     n = _batch_size(y)
                     value = batch_loss(
@@ -588,6 +589,10 @@ def validate(
                     )
                     total += loss_value(value, "validate") * n
                     count += n
+                if isinstance(pred, tuple) and hasattr(pred, "point"):
+                    # a teacher-forced distribution head's swets_ops.distributions
+                    # .DistributionPrediction: scored by the distribution's mean
+                    pred = pred.point()
                 preds.append(np.asarray(pred._data if isinstance(pred, Tensor) else pred))
                 targets.append(np.asarray(y._data))
     finally:

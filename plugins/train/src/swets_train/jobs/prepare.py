@@ -613,7 +613,19 @@ def _prepare_job(spec: JobSpec, data: Any, o: dict[str, Any]) -> Prepared:
             f"model.quantiles: {quantiles} has no 0.5 level; a job scores a quantile "
             "model on its median (add 0.5)"
         )
-    loss_name = t.loss or ("quantile" if quantiles is not None else "mse")
+    head = getattr(model, "distribution", None)  # a distribution head (DeepAR): its likelihood
+    likelihood = None if head is None else f"{head.name}_nll"
+    if likelihood is not None and t.loss is not None and t.loss != likelihood:
+        raise ConfigError(
+            f"training.loss: model {spec.model.name!r} has a {head.name} head and trains on its "
+            f"likelihood, {likelihood!r}, not {t.loss!r}"
+        )
+    if head is not None and head.discrete and spec.data.scaler is not None:
+        raise ConfigError(
+            f"{option('data.scaler')}: a {head.name} head forecasts counts, which a scaler would "
+            f"turn into fractions; set it to none (the model scales each window itself)"
+        )
+    loss_name = t.loss or likelihood or ("quantile" if quantiles is not None else "mse")
     loss_options = dict(t.loss_options)
     if loss_name == "quantile" and quantiles is not None:
         given = loss_options.setdefault("quantiles", quantiles)
