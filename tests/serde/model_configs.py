@@ -94,6 +94,17 @@ MODEL_CASES: dict[str, dict[str, Any]] = {
         },
         "input_shape": (2, 10, 1),
     },
+    "deepar": {
+        "config": {
+            "lookback": 8,
+            "horizon": 3,
+            "hidden_size": 5,
+            "lags": [1, 2],
+            "num_samples": 4,
+            "quantiles": [0.1, 0.5, 0.9],
+        },
+        "input_shape": (2, 8, 1),
+    },
     "naive": {"config": {"horizon": 3}, "input_shape": (2, 8, 2)},
     "seasonal_naive": {"config": {"horizon": 3, "season_length": 2}, "input_shape": (2, 8, 2)},
     "mean": {"config": {"horizon": 3}, "input_shape": (2, 8, 2)},
