@@ -11,7 +11,15 @@ import pytest
 
 from swets_core.errors import CheckpointError, ConfigError, ShapeError
 from swets_timeseries import StandardScaler, WindowDataset
-from swets_train import Conformal, backtest, calibrate, calibrate_windows, forecast, predict
+from swets_train import (
+    Conformal,
+    Forecaster,
+    backtest,
+    calibrate,
+    calibrate_windows,
+    forecast,
+    predict,
+)
 from swets_train.conformal import parse_levels, scores_of
 from swets_train.metrics import CRPS, crps_samples, interval_metric_names, interval_scores
 
@@ -160,6 +168,18 @@ def test_predict_forecast_backtest_with_intervals():
     assert {"lo80", "hi80", "lo95", "hi95"} <= set(cols)
     future = forecast(model, series, scaler=scaler, conformal=conf, levels=(80,))
     assert future.lower.shape == (1, HORIZON, 1)
+    # the serving path checks the request once and gives the same intervals on every call
+    serving = Forecaster(model, scaler=scaler, conformal=conf, levels=(80,))
+    for _ in range(2):
+        again = serving.forecast(series)
+        np.testing.assert_array_equal(again.lower, future.lower)
+        np.testing.assert_array_equal(again.upper, future.upper)
+        assert again.levels == (80.0,)
+    plain = Forecaster(model, scaler=scaler).forecast(series)
+    assert plain.levels is None and plain.lower is None and plain.upper is None
+    np.testing.assert_array_equal(plain.values, future.values)
+    with pytest.raises(ConfigError, match="levels= needs a calibration"):
+        Forecaster(model, scaler=scaler, levels=(80,))
     with pytest.raises(ConfigError, match="levels= needs a calibration"):
         predict(model, series, scaler=scaler, levels=(80,))
     with pytest.raises(ConfigError, match="no prediction intervals"):
