@@ -259,3 +259,18 @@ def test_a_job_s_quantile_model_needs_a_median_and_validates_on_it():
     base["model"]["quantiles"] = [0.1, 0.5, 0.9]
     result = run_job(base, write=False)
     assert all(np.isfinite(r["val_mae"]) for r in result.history)  # fit took the model's levels
+
+
+def test_a_model_that_scales_its_windows_itself_is_built_without_the_default_instance_norm():
+    # DeepAR refuses instance_norm=True (it mean-scales each window, section 3.3 of its paper);
+    # the job's default data.instance_norm=true must not stop it from training with the defaults
+    series = hourly_series()
+    spec = {
+        "data": {**SMALL["data"], "target": "y", "covariates": []},
+        "model": {"name": "deepar", "hidden_size": 4, "num_layers": 1, "num_samples": 8},
+        "training": SMALL["training"],
+    }
+    assert JobSpec.from_dict(spec).data.instance_norm  # the default stays on for other models
+    result = run_job(spec, write=False, data=series)
+    assert result.model.config()["instance_norm"] is False
+    assert np.isfinite(result.metrics["test"]["mae"])

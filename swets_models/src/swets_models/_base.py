@@ -190,6 +190,9 @@ class ForecastingModel(Module):
     """The model reads known covariates over the horizon (``future``)."""
     supports_static_covariates: bool = True
     """The model reads static covariates (``static``)."""
+    supports_instance_norm: bool = True
+    """The model can normalize each window itself (``instance_norm``); a job builds a model that
+    cannot (it scales windows its own way) without its default ``data.instance_norm``."""
 
     def __init_subclass__(cls, registry_name: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -89,6 +89,7 @@ class DeepAR(ForecastingModel, registry_name="deepar"):
     """
 
     supports_past_covariates = False
+    supports_instance_norm = False  # windows are mean-scaled instead (section 3.3)
     teacher_forcing = True
     """The trainer passes the batch's targets as ``target=`` (teacher forcing)."""
 

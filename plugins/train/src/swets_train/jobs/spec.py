@@ -115,8 +115,11 @@ def _auto_model_config(factory: Any, values: Mapping[str, Any]) -> dict[str, Any
     """What the job gives a model factory itself: each of ``values`` (``lookback``, ``horizon``,
     ``n_features``, ``seed``, ``n_future_features``, ``n_static_features``,
     ``static_cardinalities``, ``instance_norm``) that it takes, and the lookback as
-    ``input_size`` to a factory taking that name only."""
+    ``input_size`` to a factory taking that name only; ``instance_norm`` not to a model that
+    scales its windows its own way (``supports_instance_norm = False``, e.g. DeepAR)."""
     out = {k: v for k, v in values.items() if _takes(factory, k)}
+    if not getattr(factory, "supports_instance_norm", True):
+        out.pop("instance_norm", None)
     if "lookback" not in out and _takes(factory, "input_size"):
         out["input_size"] = values["lookback"]
     return out
