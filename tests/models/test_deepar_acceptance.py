@@ -77,8 +77,10 @@ def test_deepar_beats_seasonal_naive_on_electricity():
         num_samples=50,
         seed=0,
     )
-    opt = Adam(model.parameters(), lr=3e-3)
-    Trainer().fit(model, "student_t_nll", opt, loader, None, max_steps=200, seed=0, progress=False)
+    # GluonTS's learning rate: at 3e-3 the Student-t likelihood's training is unstable, and where
+    # it ends depends on the last bits of the arithmetic (CPU kernels); at 1e-3 it does not
+    opt = Adam(model.parameters(), lr=1e-3)
+    Trainer().fit(model, "student_t_nll", opt, loader, None, max_steps=300, seed=0, progress=False)
     idx = np.arange(0, len(scaled.test), 6)
     x, y, _ = scaled.test.gather(idx)
     model.eval()
