@@ -6,9 +6,10 @@ repository root, in swets' ``.venv``):
 
 1. makes sure the peer environment exists (``--peer-env``, default ``benchmarks/.peer-venv``, or
    ``SWETS_PEER_ENV``): a virtual environment of its own holding CPU PyTorch and NeuralForecast,
-   built when missing with ``pip install torch==2.13.0`` first (from the PyTorch CPU index, so no CUDA
-   build is pulled) and then ``pip install neuralforecast==3.3.0``. NeuralForecast is never a swets
-   dependency: it lives only there;
+   built when missing by :mod:`benchmarks.peer_env` (``pip install torch==2.13.0`` first, from
+   ``$SWETS_PEER_TORCH_INDEX`` too when set, e.g. PyTorch's CPU index, then
+   ``pip install neuralforecast==3.3.0``). NeuralForecast is never a swets dependency: it lives
+   only there;
 2. trains swets' ensemble exactly as ``swets benchmark`` does (``run_benchmark``: the subset's
    protocol, members trained in ``--workers`` processes of one BLAS thread each);
 3. trains the same members with NeuralForecast's ``NBEATS`` in the peer environment
@@ -41,61 +42,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.peer_env import DEFAULT_ENV, ENV_VAR, peer_python, peer_versions
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ENV = ROOT / "benchmarks" / ".peer-venv"
-TORCH = "torch==2.13.0"
-NEURALFORECAST = "neuralforecast==3.3.0"
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CHILD = ROOT / "benchmarks" / "peer" / "neuralforecast_nbeats.py"
-
-
-def _python(env: Path) -> Path:
-    return env / ("Scripts" if os.name == "nt" else "bin") / "python"
-
-
-def _ready(env: Path) -> bool:
-    py = _python(env)
-    if not py.exists():
-        return False
-    probe = subprocess.run(
-        [str(py), "-c", "import neuralforecast, torch"], capture_output=True, text=True
-    )
-    return probe.returncode == 0
-
-
-def ensure_peer_env(env: Path) -> Path:
-    """The peer environment's Python, building the environment first when it is missing or lacks
-    NeuralForecast: ``python -m venv``, then PyTorch (CPU build) alone, then NeuralForecast."""
-    if _ready(env):
-        return _python(env)
-    print(
-        f"building the peer environment in {env} (CPU PyTorch, then NeuralForecast)",
-        file=sys.stderr,
-    )
-    if not _python(env).exists():
-        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
-    pip = [str(_python(env)), "-m", "pip", "install"]
-    index = os.environ.get("SWETS_PEER_TORCH_INDEX", TORCH_CPU_INDEX)
-    subprocess.run([*pip, TORCH, *(["--extra-index-url", index] if index else [])], check=True)
-    subprocess.run([*pip, NEURALFORECAST], check=True)
-    if not _ready(env):
-        raise SystemExit(f"the peer environment {env} still cannot import neuralforecast and torch")
-    return _python(env)
-
-
-def _peer_version(py: Path) -> str:
-    out = subprocess.run(
-        [
-            str(py),
-            "-c",
-            "import neuralforecast, torch; print(neuralforecast.__version__, torch.__version__)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    nf, torch = out.stdout.split()
-    return f"NeuralForecast {nf}, PyTorch {torch}"
 
 
 def run_peer(
@@ -149,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="swets processes = PyTorch threads (2)")
     p.add_argument("--steps", type=int, help="steps per member (the protocol's by default)")
     p.add_argument("--members", type=int, help="keep the first N members")
-    p.add_argument(
-        "--peer-env", type=Path, default=Path(os.environ.get("SWETS_PEER_ENV", DEFAULT_ENV))
-    )
+    p.add_argument("--peer-env", type=Path, default=Path(os.environ.get(ENV_VAR) or DEFAULT_ENV))
     p.add_argument(
         "--peer-scaler", default="identity", help="NeuralForecast's scaler_type (identity)"
     )
@@ -169,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         score_forecast,
     )
 
-    py = ensure_peer_env(args.peer_env)
-    peer = _peer_version(py)
+    os.environ[ENV_VAR] = str(args.peer_env)  # benchmarks.peer_env builds it when missing
+    py = peer_python()
+    peer = peer_versions()
     overrides = {"steps": args.steps} if args.steps else {}
     proto = protocol(args.dataset, args.subset)
     if overrides:
