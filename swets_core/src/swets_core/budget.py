@@ -29,8 +29,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from swets_core.checks import is_int
-from swets_core.errors import CheckpointError, ConfigError
+from swets_core.checks import check_count
+from swets_core.errors import CheckpointError
 
 
 class Budget:
@@ -73,10 +73,9 @@ def parameter_budget(limit: int, what: str, *, state_follows: bool = False) -> I
     Budgets nest: the innermost applies. After the block, ``budget.exceeded`` tells whether a
     charge went beyond the limit (also when the builder caught the error).
     """
-    if not is_int(limit) or limit < 0:
-        raise ConfigError(f"parameter_budget: limit must be an int >= 0, got {limit!r}")
+    limit = check_count(limit, "limit", 0, where="parameter_budget")
     outer = active_budget()
-    budget = Budget(int(limit), what, bool(state_follows))
+    budget = Budget(limit, what, bool(state_follows))
     _local.budget = budget
     try:
         yield budget

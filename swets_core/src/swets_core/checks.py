@@ -6,13 +6,33 @@ import numbers
 import stat
 from typing import Any
 
-__all__ = ["file_kind", "is_int"]
+from swets_core.errors import ConfigError
+
+__all__ = ["check_count", "file_kind", "is_int"]
 
 
 def is_int(value: Any) -> bool:
     """True for a Python or numpy integer; False for bools (``True`` is not a count) and for
     everything else, integral floats included."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_count(
+    value: Any, name: str, minimum: int = 1, *, optional: bool = False, where: str = ""
+) -> Any:
+    """``value`` as an ``int`` when it is an integer (:func:`is_int`) of at least ``minimum``, or
+    None when it is None and ``optional``.
+
+    Raises:
+        ConfigError: ``"<where>: <name> must be an int >= <minimum>[ or None], got <value>"``.
+    """
+    if value is None and optional:
+        return None
+    if not is_int(value) or value < minimum:
+        none = " or None" if optional else ""
+        at = f"{where}: " if where else ""
+        raise ConfigError(f"{at}{name} must be an int >= {minimum}{none}, got {value!r}")
+    return int(value)
 
 
 _FILE_KINDS = (

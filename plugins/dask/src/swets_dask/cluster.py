@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from swets_core.checks import is_int
+from swets_core.checks import check_count
 from swets_core.errors import ConfigError
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "check_workers",
     "client_scope",
     "connect",
+    "run_tasks",
     "worker_addresses",
     "worker_versions",
 ]
@@ -35,12 +36,6 @@ workers of your own cluster): the nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` turns
 adaptive mmap threshold, so every large numpy temporary is mapped and unmapped again (tens of times
 more page faults, about 40 % more CPU time per training step); None leaves glibc's default.
 """
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if not is_int(value) or value < 1:
-        raise ConfigError(f"connect: {name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 def connect(
@@ -77,8 +72,8 @@ def connect(
     from distributed import Client
 
     if address is None:
-        _positive_int(n_workers, "n_workers")
-        _positive_int(threads_per_worker, "threads_per_worker")
+        check_count(n_workers, "n_workers", where="connect")
+        check_count(threads_per_worker, "threads_per_worker", where="connect")
         if not isinstance(processes, bool):
             raise ConfigError(f"connect: processes must be a bool, got {processes!r}")
         import dask.config
@@ -195,3 +190,43 @@ def check_workers(client: Any) -> list[str]:
             + "; ".join(problems)
         )
     return workers
+
+
+def run_tasks(
+    calls: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    *,
+    client: Any = None,
+    address: str | None = None,
+    n_workers: int = 2,
+    retries: int = 0,
+    broadcast: tuple[Any, ...] = (),
+) -> Iterator[tuple[int, Any]]:
+    """Run each ``calls[i] = (function, *args)`` as one Dask task; yield ``(i, future)`` as each
+    finishes (whether it succeeded or raised: the future tells).
+
+    The client is :func:`client_scope`'s (its workers checked by :func:`check_workers` first).
+    Task ``i``'s key is ``keys[i]`` plus a token of this call, so it is never shared with the keys of
+    an earlier call, whose cancelled tasks the scheduler may still be forgetting. Each value of
+    ``broadcast`` goes to every worker once (``Client.scatter(..., broadcast=True)``) and is passed
+    after each task's own arguments. Dask re-runs a task that raised ``retries`` times; the tasks
+    not finished when the iteration stops are cancelled.
+    """
+    import uuid
+
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:12]
+    with client_scope(client, address, n_workers=n_workers) as cl:
+        check_workers(cl)
+        shared = tuple(cl.scatter(value, broadcast=True) for value in broadcast)
+        futures = [
+            cl.submit(*call, *shared, key=f"{key}-{token}", retries=retries)
+            for call, key in zip(calls, keys)
+        ]
+        index = {fut.key: i for i, fut in enumerate(futures)}
+        try:
+            for fut in as_completed(futures):
+                yield index[fut.key], fut
+        finally:
+            cl.cancel(futures)

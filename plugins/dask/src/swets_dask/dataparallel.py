@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor
-from swets_core.checks import is_int
+from swets_core.checks import check_count
 from swets_core.errors import ConfigError, SwetsError
 from swets_dask.errors import ReplicaError
 
@@ -251,14 +251,7 @@ def _check_same(
 
 
 def _count(value: Any, name: str, minimum: int = 1, optional: bool = True) -> int | None:
-    if value is None and optional:
-        return None
-    if not is_int(value) or value < minimum:
-        none = " or None" if optional else ""
-        raise ConfigError(
-            f"data-parallel training: {name} must be an int >= {minimum}{none}, got {value!r}"
-        )
-    return int(value)
+    return check_count(value, name, minimum, optional=optional, where="data-parallel training")
 
 
 class DataParallel:

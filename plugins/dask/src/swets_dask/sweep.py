@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from swets_core.checks import is_int
-from swets_core.errors import ConfigError
+from swets_core.checks import check_count
 from swets_train.sweep import (
     SweepResult,
     check_metric,
@@ -53,12 +52,6 @@ __all__ = [
 ]
 
 
-def _positive(value: Any, name: str, minimum: int = 1) -> int:
-    if not is_int(value) or value < minimum:
-        raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _on_worker(task: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """Run ``task`` in a Dask worker, naming the worker in its row."""
     from distributed import get_worker
@@ -70,72 +63,40 @@ def _execute(
     task: Callable[..., dict[str, Any]],
     jobs: Sequence[tuple[dict[str, Any], dict[str, Any], str, int]],
     extra: tuple[Any, ...],
+    where: dict[str, Any],
     *,
-    client: Any,
-    address: str | None,
-    n_workers: int,
     retries: int,
     serial: bool,
     progress: bool,
     label: str,
 ) -> list[dict[str, Any]]:
-    """Run ``task(spec, overrides, directory, index, *extra)`` for every job; rows in job order."""
+    """Run ``task(spec, overrides, directory, index, *extra)`` for every job, on the cluster
+    ``where`` (``client_scope``'s arguments) or in this process; the rows in job order."""
+
+    def on_cluster() -> Iterator[tuple[int, dict[str, Any]]]:
+        from swets_dask.cluster import run_tasks
+
+        calls = [(_on_worker, task, *job, *extra) for job in jobs]
+        keys = [f"swets-{label}-{index:04d}-{config_id(ov)}" for _, ov, _, index in jobs]
+        for i, fut in run_tasks(calls, keys, **where, retries=retries):
+            if fut.status == "finished":
+                yield i, fut.result()
+            else:
+                _, overrides, directory, index = jobs[i]
+                yield i, failed_row(index, overrides, directory, fut.exception())
+
     rows: list[dict[str, Any] | None] = [None] * len(jobs)
-
-    def report(row: dict[str, Any]) -> None:
-        if not progress:
-            return
-        done = sum(r is not None for r in rows)
-        state = row["status"] if row["status"] != "ok" else "done"
-        print(
-            f"[{done}/{len(jobs)}] configuration {row['index']} {row['config']}: {state} "
-            f"on {row['worker']} in {row.get('seconds', 0.0):.1f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    if serial:
-        for i, (spec, overrides, directory, index) in enumerate(jobs):
-            rows[i] = task(spec, overrides, directory, index, *extra)
-            report(rows[i])
-        return rows  # type: ignore[return-value]
-
-    import uuid
-
-    from distributed import as_completed
-
-    from swets_dask.cluster import check_workers, client_scope
-
-    # one key per configuration and call: readable (index, configuration id) and never shared with
-    # the keys of an earlier call, whose cancelled tasks the scheduler may still be forgetting
-    token = uuid.uuid4().hex[:12]
-    with client_scope(client, address, n_workers=n_workers) as cl:
-        check_workers(cl)
-        futures = {}
-        for i, (spec, overrides, directory, index) in enumerate(jobs):
-            fut = cl.submit(
-                _on_worker,
-                task,
-                spec,
-                overrides,
-                directory,
-                index,
-                *extra,
-                key=f"swets-{label}-{index:04d}-{config_id(overrides)}-{token}",
-                retries=retries,
+    finished = ((i, task(*job, *extra)) for i, job in enumerate(jobs)) if serial else on_cluster()
+    for done, (i, row) in enumerate(finished, 1):
+        rows[i] = row
+        if progress:
+            state = row["status"] if row["status"] != "ok" else "done"
+            print(
+                f"[{done}/{len(jobs)}] configuration {row['index']} {row['config']}: {state} "
+                f"on {row['worker']} in {row.get('seconds', 0.0):.1f} s",
+                file=sys.stderr,
+                flush=True,
             )
-            futures[fut.key] = (i, fut)
-        try:
-            for fut in as_completed([f for _, f in futures.values()]):
-                i, _ = futures[fut.key]
-                spec, overrides, directory, index = jobs[i]
-                if fut.status == "finished":
-                    rows[i] = fut.result()
-                else:
-                    rows[i] = failed_row(index, overrides, directory, fut.exception())
-                report(rows[i])  # type: ignore[arg-type]
-        finally:
-            cl.cancel([f for _, f in futures.values()])
     return rows  # type: ignore[return-value]
 
 
@@ -200,9 +161,9 @@ def sweep(
     label, splits = "sweep", ("validation", "test")
     if backtest is not None:
         folds, stride = backtest.get("folds", 5), backtest.get("stride")
-        _positive(folds, "folds")
+        check_count(folds, "folds")
         if stride is not None:
-            _positive(stride, "stride")
+            check_count(stride, "stride")
         task, extra, label, splits = (
             run_backtest_configuration,
             (folds, stride),
@@ -210,7 +171,7 @@ def sweep(
             ("backtest",),
         )
     greater = check_metric(metric, split, splits)
-    _positive(retries, "retries", 0)
+    check_count(retries, "retries", 0)
     from swets_train.jobs import as_spec
 
     choose = {"configs": configs, "n_random": n_random, "seed": seed, "per_series": per_series}
@@ -218,7 +179,7 @@ def sweep(
     out, jobs = plan(base_spec, overrides, output_dir, tables=(label,), force=force)
     where = {"client": client, "address": address, "n_workers": n_workers}
     rows = _execute(
-        task, jobs, extra, **where, retries=retries, serial=serial, progress=progress, label=label
+        task, jobs, extra, where, retries=retries, serial=serial, progress=progress, label=label
     )
     result = SweepResult(
         rows, metric=metric, split=split, greater_is_better=greater, output_dir=out

@@ -12,12 +12,10 @@ registry (``registry.get("functions", "dask_runner")``) without importing this d
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from swets_core.checks import is_int
-from swets_core.errors import ConfigError
+from swets_core.checks import check_count
 
 __all__ = ["dask_runner"]
 
@@ -55,30 +53,16 @@ def dask_runner(
         ConfigError: bad arguments; when run, a cluster without workers or with other swets
             versions.
     """
-    if not is_int(n_workers) or n_workers < 1:
-        raise ConfigError(f"dask_runner: n_workers must be an int >= 1, got {n_workers!r}")
-    if not is_int(retries) or retries < 0:
-        raise ConfigError(f"dask_runner: retries must be an int >= 0, got {retries!r}")
+    check_count(n_workers, "n_workers", where="dask_runner")
+    check_count(retries, "retries", 0, where="dask_runner")
 
     def run(task: Task, tasks: Sequence[dict[str, Any]], shared: Any) -> Iterator[dict[str, Any]]:
-        from distributed import as_completed
+        from swets_dask.cluster import run_tasks
 
-        from swets_dask.cluster import check_workers, client_scope
-
-        token = uuid.uuid4().hex[:12]
-        with client_scope(client, address, n_workers=n_workers) as cl:
-            check_workers(cl)
-            data = cl.scatter(shared, broadcast=True)
-            futures = [
-                cl.submit(
-                    _on_worker, task, t, data, key=f"swets-task-{i:04d}-{token}", retries=retries
-                )
-                for i, t in enumerate(tasks)
-            ]
-            try:
-                for fut in as_completed(futures):
-                    yield fut.result()
-            finally:
-                cl.cancel(futures)
+        calls = [(_on_worker, task, t) for t in tasks]
+        keys = [f"swets-task-{i:04d}" for i in range(len(calls))]
+        where = {"client": client, "address": address, "n_workers": n_workers}
+        for _, fut in run_tasks(calls, keys, **where, retries=retries, broadcast=(shared,)):
+            yield fut.result()
 
     return run
