@@ -22,19 +22,11 @@ from typing import Any
 import attrs
 import numpy as np
 
+from swets_competitions import _EXPORTS
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 from swets_timeseries import MissingDependencyError, SeriesCollection, TimeSeries
 
-__all__ = [
-    "COMPETITIONS",
-    "POSITION_ORIGIN",
-    "CompetitionSplit",
-    "Subset",
-    "competition_names",
-    "load_competition",
-    "positions",
-    "subsets",
-]
+__all__ = list(_EXPORTS[__name__])  # listed once, in the package's table of lazy exports
 
 VALUE = "value"
 """The name of the value column of every competition series (the target)."""

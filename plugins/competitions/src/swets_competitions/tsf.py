@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from swets_competitions import _EXPORTS
 from swets_competitions.datasets import (
     CompetitionSplit,
     build_split,
@@ -37,7 +38,7 @@ from swets_competitions.datasets import (
 )
 from swets_core.errors import ConfigError, DataValidationError
 
-__all__ = ["TsfData", "TsfFormatError", "load_m4", "read_tsf"]
+__all__ = list(_EXPORTS[__name__])  # listed once, in the package's table of lazy exports
 
 _TYPES = ("numeric", "string", "date")
 _DATE_FORMAT = "%Y-%m-%d %H-%M-%S"
