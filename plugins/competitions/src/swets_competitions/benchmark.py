@@ -147,6 +147,12 @@ def _load(dataset: str, subset: str, m4_path: Any, m4_test: Any) -> CompetitionS
     return load_competition(dataset, subset)
 
 
+def _say(progress: bool, line: str) -> None:
+    """A progress line on stderr when ``progress``."""
+    if progress:
+        print(line, file=sys.stderr, flush=True)
+
+
 def _timed(
     forecaster: Callable[[CompetitionSplit], np.ndarray], split: CompetitionSplit
 ) -> tuple[np.ndarray, float, float]:
@@ -230,14 +236,12 @@ def run_benchmark(
         naive_run = _timed(naive2, split)
         computed = {"Theta (swets)": _timed(theta, split), "Naive2 (swets)": naive_run}
         naive = naive_run[0]
-        if progress:
-            print(
-                f"{display} {sub}: {len(split)} series, horizon {split.horizon}; {len(specs)} "
-                f"member(s) x {proto.steps} steps of {proto.batch_size} windows (L_H "
-                f"{proto.history_size})",
-                file=sys.stderr,
-                flush=True,
-            )
+        _say(
+            progress,
+            f"{display} {sub}: {len(split)} series, horizon {split.horizon}; {len(specs)} "
+            f"member(s) x {proto.steps} steps of {proto.batch_size} windows (L_H "
+            f"{proto.history_size})",
+        )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         ensemble = registry.create("models", "ensemble", members=specs, combine=combine)
         fit = fit_ensemble(
@@ -289,13 +293,11 @@ def run_benchmark(
         result.fits[sub] = fit
         points[sub] = split.n_points
         ours[sub] = scores
-        if progress:
-            print(
-                f"{display} {sub}: sMAPE {scores['smape']:.2f}, MAPE {scores['mape']:.2f}, OWA "
-                f"{scores['owa']:.3f} in {cpu / 60:.1f} CPU min ({wall / 60:.1f} min wall)",
-                file=sys.stderr,
-                flush=True,
-            )
+        _say(
+            progress,
+            f"{display} {sub}: sMAPE {scores['smape']:.2f}, MAPE {scores['mape']:.2f}, OWA "
+            f"{scores['owa']:.3f} in {cpu / 60:.1f} CPU min ({wall / 60:.1f} min wall)",
+        )
         if on_subset is not None:
             on_subset(result, sub, ensemble)
     if set(chosen) == set(subsets(key)) and len(chosen) > 1:

@@ -91,6 +91,15 @@ def _subsets(
     }
 
 
+def _m4(steps_long: int, steps_short: int) -> dict[str, tuple[float, int]]:
+    """M4's (``L_H``, steps) per subset: ``L_H`` 1.5 and ``steps_long`` steps for the yearly,
+    quarterly and monthly subsets, ``L_H`` 10 and ``steps_short`` steps for the others."""
+    return {
+        **dict.fromkeys(("yearly", "quarterly", "monthly"), (1.5, steps_long)),
+        **dict.fromkeys(("weekly", "daily", "hourly"), (10, steps_short)),
+    }
+
+
 _PAPER_MODEL = _generic(30, 4, 512)
 _TOURISM_MODEL = _generic(30, 2, 512)  # the paper's Tourism model
 _TOURISM = {"yearly": (5, 30), "quarterly": (10, 100), "monthly": (20, 100)}
@@ -104,19 +113,7 @@ PAPER: dict[str, dict[str, Protocol]] = {
         {"yearly": (20, 20), "quarterly": (20, 250), "monthly": (20, 10000), "other": (10, 250)},
     ),
     "tourism": _subsets(_TOURISM_MODEL, ("mape",), 10, _TOURISM),
-    "m4": _subsets(
-        _PAPER_MODEL,
-        _ALL_LOSSES,
-        10,
-        {
-            "yearly": (1.5, 15000),
-            "quarterly": (1.5, 15000),
-            "monthly": (1.5, 15000),
-            "weekly": (10, 5000),
-            "daily": (10, 5000),
-            "hourly": (10, 5000),
-        },
-    ),
+    "m4": _subsets(_PAPER_MODEL, _ALL_LOSSES, 10, _m4(15000, 5000)),
 }
 """The published N-BEATS-G settings (the paper's appendix and its published experiment files):
 30 generic blocks of 4 layers of width 512 (2 layers for Tourism), batch 1024, lookbacks 2H-7H,
@@ -131,19 +128,7 @@ PROTOCOLS: dict[str, dict[str, Protocol]] = {
     "m1": _subsets(_CPU_MODEL, _ALL_LOSSES, 1, _M1_CPU),
     "m3": _subsets(_CPU_MODEL, _ALL_LOSSES, 1, {**_M1_CPU, "other": (10, 250)}),
     "tourism": _subsets(_TOURISM_MODEL, ("mape",), 1, _TOURISM),
-    "m4": _subsets(
-        _CPU_MODEL,
-        _ALL_LOSSES,
-        1,
-        {
-            "yearly": (1.5, 1000),
-            "quarterly": (1.5, 1000),
-            "monthly": (1.5, 1000),
-            "weekly": (10, 500),
-            "daily": (10, 500),
-            "hourly": (10, 500),
-        },
-    ),
+    "m4": _subsets(_CPU_MODEL, _ALL_LOSSES, 1, _m4(1000, 500)),
 }
 """The default settings: what fits a CPU budget of 30 minutes on 2 cores per subset (chosen on M1
 and Tourism; see docs/competitions.md for the measurements)."""
