@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -111,6 +111,26 @@ def _flag(path: str, line: int, tag: str, value: str) -> bool:
     raise TsfFormatError(path, line, f"{tag} must be true or false, got {value!r}")
 
 
+def _frequency(path: str, line: int, tag: str, value: str) -> str:
+    return value.lower()
+
+
+def _horizon(path: str, line: int, tag: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise TsfFormatError(path, line, f"{tag} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+_ONE_VALUE_TAGS: dict[str, tuple[str, Callable[[str, int, str, str], Any]]] = {
+    "@frequency": ("frequency", _frequency),
+    "@horizon": ("horizon", _horizon),
+    "@missing": ("missing", _flag),
+    "@equallength": ("equal_length", _flag),
+}
+"""The header tags of one value: the :class:`TsfData` field each sets, and its parser (called
+with the file, the line number, the tag and the value)."""
+
+
 def _attribute_value(path: str, line: int, name: str, kind: str, text: str) -> Any:
     if kind == "string":
         return text
@@ -177,9 +197,13 @@ def read_tsf(path: str | os.PathLike) -> TsfData:
     """
     path = os.fspath(path)
     lines = _read_text(path)
-    relation = frequency = None
-    horizon: int | None = None
-    missing = equal_length = False
+    header: dict[str, Any] = {
+        "relation": None,
+        "frequency": None,
+        "horizon": None,
+        "missing": False,
+        "equal_length": False,
+    }
     attributes: list[tuple[str, str]] = []
     columns: dict[str, list[Any]] = {}
     values: list[np.ndarray] = []
@@ -211,30 +235,19 @@ def read_tsf(path: str | os.PathLike) -> TsfData:
                 attributes.append((name, kind))
                 continue
             if tag == "@relation":
-                relation = line[len(parts[0]) :].strip() or None
+                header["relation"] = line[len(parts[0]) :].strip() or None
                 continue
             if len(parts) != 2:
                 raise TsfFormatError(path, number, f"write {parts[0]} VALUE (one value)")
-            value = parts[1]
-            if tag == "@frequency":
-                frequency = value.lower()
-            elif tag == "@horizon":
-                if not value.isdigit() or int(value) < 1:
-                    raise TsfFormatError(
-                        path, number, f"@horizon must be a positive integer, got {value!r}"
-                    )
-                horizon = int(value)
-            elif tag == "@missing":
-                missing = _flag(path, number, tag, value)
-            elif tag == "@equallength":
-                equal_length = _flag(path, number, tag, value)
-            else:
+            if tag not in _ONE_VALUE_TAGS:
                 raise TsfFormatError(
                     path,
                     number,
                     f"unknown header line {parts[0]!r}; known: @relation, @attribute, @frequency, "
                     "@horizon, @missing, @equallength, @data",
                 )
+            field, parse = _ONE_VALUE_TAGS[tag]
+            header[field] = parse(path, number, tag, parts[1])
             continue
         if not in_data:
             raise TsfFormatError(path, number, "a data line before the @data line")
@@ -248,11 +261,11 @@ def read_tsf(path: str | os.PathLike) -> TsfData:
             )
         for (name, kind), text in zip(attributes, fields):
             columns[name].append(_attribute_value(path, number, name, kind, text))
-        values.append(_series_values(path, number, fields[-1], missing))
+        values.append(_series_values(path, number, fields[-1], header["missing"]))
         where.append(number)
     if not values:
         raise TsfFormatError(path, None, "no series (a .tsf file lists them after @data)")
-    if equal_length and len({v.shape[0] for v in values}) > 1:
+    if header["equal_length"] and len({v.shape[0] for v in values}) > 1:
         k = next(i for i, v in enumerate(values) if v.shape[0] != values[0].shape[0])
         raise TsfFormatError(
             path,
@@ -262,15 +275,11 @@ def read_tsf(path: str | os.PathLike) -> TsfData:
         )
     return TsfData(
         path=path,
-        relation=relation,
         attributes=tuple(attributes),
-        frequency=frequency,
-        horizon=horizon,
-        missing=missing,
-        equal_length=equal_length,
         columns=columns,
         values=values,
         lines=where,
+        **header,
     )
 
 
