@@ -17,8 +17,6 @@ HELP = (
     "and CPU time next to Theta, Naive2 and the published numbers, write a CSV"
 )
 
-_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -167,6 +165,7 @@ def _member_config(items: list[str]) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> int:
     from swets_competitions.benchmark import run_benchmark
+    from swets_competitions.results import BLAS_THREAD_VARIABLES
     from swets_core.checkpoint import save_checkpoint
     from swets_train.outputs import Output, StagedWrites, check_outputs
 
@@ -196,8 +195,8 @@ def _run(args: argparse.Namespace) -> int:
             )
     inputs = [(p, "M4 data") for p in (args.m4_path, args.m4_test) if p]
     check_outputs(outputs, force=args.force, inputs=inputs)
-    if args.workers > 1 and not any(v in os.environ for v in _THREAD_VARIABLES):
-        for v in _THREAD_VARIABLES:  # the worker processes inherit these
+    if args.workers > 1 and not any(v in os.environ for v in BLAS_THREAD_VARIABLES):
+        for v in BLAS_THREAD_VARIABLES:  # the worker processes inherit these
             os.environ[v] = "1"
     runner = None
     if args.dask is not None:

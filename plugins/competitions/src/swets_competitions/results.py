@@ -20,6 +20,7 @@ from swets_train.ensemble import EnsembleFit
 
 __all__ = [
     "BENCHMARK_HEADER",
+    "BLAS_THREAD_VARIABLES",
     "PUBLISHED",
     "BenchmarkResult",
     "machine",
@@ -85,6 +86,10 @@ def published_rows(key: str, display: str, subset: str) -> list[dict[str, Any]]:
 
 
 # -- the machine ---------------------------------------------------------------------------------
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""The environment variables that set how many threads the BLAS libraries use."""
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -116,11 +121,7 @@ def machine() -> dict[str, Any]:
         load = [round(v, 2) for v in os.getloadavg()]
     except OSError:
         load = []
-    threads = {
-        k: os.environ[k]
-        for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        if k in os.environ
-    }
+    threads = {k: os.environ[k] for k in BLAS_THREAD_VARIABLES if k in os.environ}
     return {
         "cpu": _cpu_model(),
         "logical_cpus": os.cpu_count(),
