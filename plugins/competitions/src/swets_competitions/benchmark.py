@@ -223,13 +223,13 @@ def run_benchmark(
         protos[sub] = proto
     info = machine()
     result = BenchmarkResult([], info, {}, {})
-    display = {"m1": "M1", "m3": "M3", "tourism": "Tourism", "m4": "M4"}[key]
     points: dict[str, int] = {}
     ours: dict[str, dict[str, float]] = {}
     baselines: dict[str, dict[str, dict[str, float]]] = {"Theta (swets)": {}, "Naive2 (swets)": {}}
     for sub in chosen:
         proto = protos[sub]
         split = _load(key, sub, m4_path, m4_test)
+        display = split.name  # the competition as it is written ("M3")
         specs = ensemble_members(
             proto, split.horizon, model=model, config=config, members=members, seed=seed
         )
