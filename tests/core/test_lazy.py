@@ -10,18 +10,25 @@ import pytest
 
 PACKAGE = {
     "__init__.py": """
-        from swets_core.lazy import lazy_exports
+        from swets_core.lazy import all_exports, lazy_exports
 
         __getattr__, __dir__ = lazy_exports(
             __name__,
             {"lazypkg.alpha": ("Alpha", "beta"), "lazypkg.run": ("run",)},
             submodules=("tools",),
         )
-        __all__ = ["Alpha", "beta", "run", "tools"]
+        __all__ = all_exports(__name__)
     """,
     "alpha.py": """
+        from swets_core.lazy import exports_of
+
+        __all__ = [*exports_of(__name__), "gamma"]
+
         class Alpha:
             pass
+
+        def gamma():
+            return "gamma"
 
         def beta():
             return "beta"
@@ -32,6 +39,11 @@ PACKAGE = {
     """,
     "tools.py": """
         VALUE = 3
+    """,
+    "stray.py": """
+        from swets_core.lazy import exports_of
+
+        __all__ = exports_of(__name__)
     """,
     "user.py": """
         import lazypkg.run  # a module importing the submodule that shares an exported name
@@ -78,3 +90,24 @@ def test_an_export_named_like_its_module_stays_the_export(lazypkg):
     from lazypkg import run
 
     assert run is sys.modules["lazypkg.run"].run
+
+
+def test_the_package_table_is_the_one_list_of_each_module_s_names(lazypkg):
+    from swets_core.errors import MissingKeyError
+    from swets_core.lazy import all_exports, exports_of
+
+    assert lazypkg.__all__ == ["Alpha", "beta", "run", "tools"]
+    assert all_exports("lazypkg") == lazypkg.__all__
+    assert "lazypkg.alpha" not in sys.modules  # reading the table imports nothing
+    assert exports_of("lazypkg.alpha") == ["Alpha", "beta"]
+    alpha = importlib.import_module("lazypkg.alpha")
+    assert alpha.__all__ == ["Alpha", "beta", "gamma"]
+    namespace: dict = {}
+    exec("from lazypkg.alpha import *", namespace)
+    assert namespace["gamma"]() == "gamma" and namespace["Alpha"] is alpha.Alpha
+    with pytest.raises(MissingKeyError, match=r"exports_of\('lazypkg.stray'\): the package "):
+        importlib.import_module("lazypkg.stray")
+    with pytest.raises(MissingKeyError, match="'textwrap' has no lazy_exports table"):
+        all_exports("textwrap")
+    with pytest.raises(KeyError):  # also the builtin a lookup raises
+        exports_of("textwrap.dedent")

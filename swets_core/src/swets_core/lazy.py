@@ -21,6 +21,18 @@ A name exported from the module of the same name (``predict`` from ``mypackage.p
 the exported object, as with eager imports: Python binds a submodule to its package's attribute
 whenever the submodule is first imported, from anywhere, so the package's module object keeps
 such names bound to the export instead (see :class:`LazyPackage`).
+
+The package's table is the one list of each module's public names. A module of the package takes
+its ``__all__`` from it instead of listing the names again, and the package its own ``__all__``::
+
+    # mypackage/series.py
+    __all__ = exports_of(__name__)  # ["TimeSeries", "SeriesCollection"]
+    __all__ = [*exports_of(__name__), "helper"]  # with names only the module exports
+
+    # mypackage/__init__.py, after lazy_exports
+    __all__ = all_exports(__name__)
+
+Python imports a package before any of its modules, so the table is there when a module asks.
 """
 
 from __future__ import annotations
@@ -31,7 +43,13 @@ import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["LazyPackage", "lazy_exports"]
+from swets_core.errors import MissingKeyError
+
+__all__ = ["LazyPackage", "all_exports", "exports_of", "lazy_exports"]
+
+_TABLE = "__lazy_exports__"
+"""The attribute of a package that holds its :func:`lazy_exports` arguments: ``(exports,
+submodules)``."""
 
 
 class LazyPackage(types.ModuleType):
@@ -66,7 +84,8 @@ def lazy_exports(
         The package's ``__getattr__`` (an unknown name raises ``AttributeError``, as for any
         module) and ``__dir__`` (the names already there and every lazy one).
     """
-    where = {name: module for module, names in exports.items() for name in names}
+    table = {module: tuple(names) for module, names in exports.items()}
+    where = {name: module for module, names in table.items() for name in names}
     modules = frozenset(submodules)
     shadowed = frozenset(n for n, module in where.items() if module == f"{package}.{n}")
     if shadowed:
@@ -74,6 +93,7 @@ def lazy_exports(
             "LazyPackage", (LazyPackage,), {"_shadowed": shadowed}
         )
     namespace = sys.modules[package].__dict__
+    namespace[_TABLE] = (table, tuple(sorted(modules)))
 
     def module_getattr(name: str) -> Any:
         module = where.get(name)
@@ -90,3 +110,44 @@ def lazy_exports(
         return sorted({*namespace, *where, *modules})
 
     return module_getattr, module_dir
+
+
+def _table(package: str, asking: str) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """``(exports, submodules)`` as the package ``package`` gave them to :func:`lazy_exports`."""
+    table = getattr(sys.modules.get(package), _TABLE, None)
+    if table is None:
+        raise MissingKeyError(
+            f"{asking}: the package {package!r} has no lazy_exports table (it is not imported, "
+            "or its __init__ does not call swets_core.lazy.lazy_exports)"
+        )
+    return table
+
+
+def exports_of(module: str) -> list[str]:
+    """The names the package of ``module`` exports from it, in the order its :func:`lazy_exports`
+    table lists them: the module's ``__all__`` (call it from the module, with ``__name__``).
+
+    Raises:
+        MissingKeyError: the package has no table, or its table does not list ``module``.
+    """
+    package = module.rpartition(".")[0]
+    exports, _ = _table(package, f"exports_of({module!r})")
+    names = exports.get(module)
+    if names is None:
+        raise MissingKeyError(
+            f"exports_of({module!r}): the package {package!r} exports nothing from it (its "
+            f"lazy_exports table lists {', '.join(exports)})"
+        )
+    return list(names)
+
+
+def all_exports(package: str) -> list[str]:
+    """Every name the package ``package`` exports through :func:`lazy_exports` (its modules'
+    names and its public submodules), sorted: the package's ``__all__`` (call it from its
+    ``__init__``, with ``__name__``, after ``lazy_exports``).
+
+    Raises:
+        MissingKeyError: the package has no table.
+    """
+    exports, submodules = _table(package, f"all_exports({package!r})")
+    return sorted({*(name for names in exports.values() for name in names), *submodules})

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_core.lazy import lazy_exports
+from swets_core.lazy import all_exports, lazy_exports
 
-# imported on first use: discovering plugins imports this package (see swets_core.lazy)
+# imported on first use: discovering plugins imports this package (see swets_core.lazy). The one
+# list of each module's public names the package exports: the modules take them from it (exports_of).
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
@@ -41,47 +42,13 @@ __getattr__, __dir__ = lazy_exports(
             "NonFiniteWarning",
         ),
         "swets_train.conformal": ("Conformal",),
+        "swets_train.forecaster": ("Forecaster", "forecast"),
+        "swets_train.forecasts": ("Forecast",),
         "swets_train.jobs.prepare": ("Prepared", "prepare", "scaler_from_state"),
         "swets_train.metrics": ("evaluate",),
-        "swets_train.predict": (
-            "Forecast",
-            "Forecaster",
-            "calibrate",
-            "calibrate_windows",
-            "forecast",
-            "predict",
-        ),
+        "swets_train.predict": ("calibrate", "calibrate_windows", "predict"),
         "swets_train.trainer": ("History", "Trainer", "fit", "validate"),
     },
 )
 
-__all__ = [
-    "BacktestReport",
-    "Callback",
-    "Conformal",
-    "Drift",
-    "EarlyStopping",
-    "Forecast",
-    "Forecaster",
-    "History",
-    "LambdaCallback",
-    "MeanForecast",
-    "ModelCheckpoint",
-    "Naive",
-    "NonFiniteGuard",
-    "NonFiniteWarning",
-    "Prepared",
-    "SeasonalNaive",
-    "Trainer",
-    "__version__",
-    "backtest",
-    "calibrate",
-    "calibrate_windows",
-    "evaluate",
-    "fit",
-    "forecast",
-    "predict",
-    "prepare",
-    "scaler_from_state",
-    "validate",
-]
+__all__ = ["__version__", *all_exports(__name__)]

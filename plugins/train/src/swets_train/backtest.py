@@ -28,17 +28,10 @@ import numpy as np
 from swets_core import registry
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError
+from swets_core.lazy import exports_of
 from swets_train.conformal import Conformal, parse_levels
-from swets_train.metrics import (
-    FORECAST_METRICS,
-    MASE,
-    get_metric,
-    interval_metric_names,
-    interval_scores,
-    metric_name,
-)
-from swets_train.predict import (
-    Forecast,
+from swets_train.forecasts import Forecast
+from swets_train.inference import (
     _bounds,
     _check_output,
     _collection,
@@ -52,9 +45,17 @@ from swets_train.predict import (
     _windows,
     run_model,
 )
+from swets_train.metrics import (
+    FORECAST_METRICS,
+    MASE,
+    get_metric,
+    interval_metric_names,
+    interval_scores,
+    metric_name,
+)
 from swets_train.tables import text_table
 
-__all__ = ["BacktestReport", "backtest"]
+__all__ = exports_of(__name__)
 
 
 class BacktestReport:

@@ -19,8 +19,9 @@ import numpy as np
 from swets_core import Module, Tensor, as_tensor, ops
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DTypeError, ShapeError
+from swets_core.lazy import exports_of
 
-__all__ = ["Baseline", "Drift", "MeanForecast", "Naive", "SeasonalNaive", "BASELINES"]
+__all__ = ["BASELINES", "Baseline", *exports_of(__name__)]
 
 
 def _int(value: Any, name: str, owner: str, minimum: int) -> int:

@@ -40,19 +40,12 @@ import numpy as np
 
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, NonFiniteError, StateDictError
+from swets_core.lazy import exports_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from swets_train.trainer import Trainer
 
-__all__ = [
-    "HOOKS",
-    "Callback",
-    "EarlyStopping",
-    "LambdaCallback",
-    "ModelCheckpoint",
-    "NonFiniteGuard",
-    "NonFiniteWarning",
-]
+__all__ = ["HOOKS", *exports_of(__name__)]
 
 HOOKS = (
     "on_fit_start",

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import CheckpointError, ConfigError
+from swets_core.lazy import exports_of
 
-__all__ = ["METHODS", "Conformal", "level_name", "parse_levels", "scores_of"]
+__all__ = [*exports_of(__name__), "METHODS", "level_name", "parse_levels", "scores_of"]
 
 METHODS = ("auto", "split", "cqr")
 """``auto``: CQR for a level whose two quantiles the model forecasts, split conformal otherwise."""

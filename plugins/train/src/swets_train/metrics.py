@@ -34,8 +34,10 @@ import numpy as np
 
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, ShapeError
+from swets_core.lazy import exports_of
 
 __all__ = [
+    *exports_of(__name__),
     "FORECAST_METRICS",
     "MAE",
     "MAPE",
@@ -49,7 +51,6 @@ __all__ = [
     "MetricBase",
     "Pinball",
     "default_metrics",
-    "evaluate",
     "get_metric",
     "crps_samples",
     "in_sample_scale",

@@ -47,6 +47,7 @@ import numpy as np
 from swets_core import Tensor, no_grad, registry
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError
+from swets_core.lazy import exports_of
 from swets_optim import clip_grad_norm as _clip_grad_norm
 from swets_train._progress import Progress
 from swets_train.callbacks import HOOKS, NonFiniteGuard
@@ -62,8 +63,8 @@ from swets_train.executor import (
     with_target,
 )
 from swets_train.history import History
+from swets_train.inference import _quantiles
 from swets_train.metrics import evaluate, get_metric, metric_name
-from swets_train.predict import _quantiles
 from swets_train.training_state import (
     TRAINING_STATE_VERSION,
     TrainingStateMixin,
@@ -74,13 +75,10 @@ from swets_train.training_state import (
 )
 
 __all__ = [
+    *exports_of(__name__),
     "TRAINING_STATE_VERSION",
-    "History",
-    "Trainer",
-    "fit",
     "model_generators",
     "seed_model",
-    "validate",
 ]
 
 

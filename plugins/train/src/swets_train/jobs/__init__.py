@@ -37,9 +37,10 @@ importable from ``swets_train.jobs``.
 
 from __future__ import annotations
 
-from swets_core.lazy import lazy_exports
+from swets_core.lazy import all_exports, lazy_exports
 
-# imported on first use: discovering plugins imports this package (see swets_core.lazy)
+# imported on first use: discovering plugins imports this package (see swets_core.lazy). The one
+# list of each module's public names: every module takes its __all__ from it (exports_of).
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
@@ -51,7 +52,21 @@ __getattr__, __dir__ = lazy_exports(
             "mase_scales",
             "score_splits",
         ),
+        "swets_train.jobs.keys": (
+            "apply_overrides",
+            "get_dotted",
+            "parse_value",
+            "read_job_file",
+            "set_dotted",
+        ),
         "swets_train.jobs.loaded": ("LoadedJob", "load_job"),
+        "swets_train.jobs.options": (
+            "CLI_OPTIONS",
+            "DATA_OPTIONS",
+            "SECTIONS",
+            "cli_spelling",
+            "option",
+        ),
         "swets_train.jobs.prepare": (
             "Prepared",
             "build_model",
@@ -76,82 +91,17 @@ __getattr__, __dir__ = lazy_exports(
             "run_job",
             "run_prepared",
         ),
-        "swets_train.jobs.sources": (
-            "default_calendar",
-            "default_season_length",
-            "load_series",
-            "read_future",
-        ),
+        "swets_train.jobs.sampling": ("default_calendar", "default_season_length"),
+        "swets_train.jobs.sources": ("load_series", "read_future"),
         "swets_train.jobs.spec": (
-            "CLI_OPTIONS",
-            "DATA_OPTIONS",
-            "SECTIONS",
             "DataSpec",
             "JobSpec",
             "ModelSpec",
             "OutputSpec",
             "TrainingSpec",
-            "apply_overrides",
             "as_spec",
-            "cli_spelling",
-            "get_dotted",
-            "option",
-            "parse_value",
-            "read_job_file",
-            "set_dotted",
         ),
     },
 )
 
-__all__ = [
-    "BASELINES",
-    "CLI_OPTIONS",
-    "DATA_OPTIONS",
-    "DataSpec",
-    "JobBacktest",
-    "JobResult",
-    "JobSpec",
-    "LoadedJob",
-    "METRICS",
-    "ModelSpec",
-    "OutputSpec",
-    "Prepared",
-    "SECTIONS",
-    "TrainingSpec",
-    "apply_overrides",
-    "as_spec",
-    "backtest_job",
-    "build_model",
-    "calibrate_prepared",
-    "check_covariates",
-    "check_job_outputs",
-    "cli_spelling",
-    "default_calendar",
-    "default_lookback",
-    "default_season_length",
-    "evaluate_prepared",
-    "evaluate_windows",
-    "fit_prepared",
-    "format_table",
-    "get_dotted",
-    "job_outputs",
-    "load_job",
-    "load_series",
-    "read_future",
-    "mase_scales",
-    "option",
-    "parse_value",
-    "prepare",
-    "read_job_file",
-    "resolve_budget",
-    "resolve_lookback",
-    "resolve_season_length",
-    "run_job",
-    "run_prepared",
-    "scaler_from_state",
-    "score_splits",
-    "set_dotted",
-    "supports",
-    "trainable",
-    "write_forecast_csv",
-]
+__all__ = all_exports(__name__)

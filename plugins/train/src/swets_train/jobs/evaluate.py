@@ -16,16 +16,10 @@ import numpy as np
 
 from swets_core import registry
 from swets_core.errors import ConfigError
+from swets_core.lazy import exports_of
 from swets_train.metrics import FORECAST_METRICS
 
-__all__ = [
-    "BASELINES",
-    "METRICS",
-    "evaluate_prepared",
-    "evaluate_windows",
-    "mase_scales",
-    "score_splits",
-]
+__all__ = exports_of(__name__)
 
 METRICS = FORECAST_METRICS
 """The metrics of every job table, in their order."""
@@ -82,8 +76,7 @@ def evaluate_windows(
         each baseline (but the one the model is, when it is a baseline). A quantile model is scored
         on its 0.5 level.
     """
-    from swets_train.metrics import MASE, evaluate, interval_scores
-    from swets_train.predict import (
+    from swets_train.inference import (
         _bounds,
         _Inputs,
         _interval_request,
@@ -91,6 +84,7 @@ def evaluate_windows(
         _Scaling,
         run_model,
     )
+    from swets_train.metrics import MASE, evaluate, interval_scores
 
     if levels is not None:
         conformal, levels = _interval_request(conformal, levels)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from swets_core.errors import ConfigError
+from swets_core.lazy import exports_of
 from swets_train.jobs.options import SECTIONS
 
 try:
@@ -18,7 +19,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib
 
-__all__ = ["apply_overrides", "get_dotted", "parse_value", "read_job_file", "set_dotted"]
+__all__ = exports_of(__name__)
 
 
 def _split_key(key: Any) -> list[str]:

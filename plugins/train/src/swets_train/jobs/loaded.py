@@ -18,12 +18,13 @@ import numpy as np
 
 from swets_core.checkpoint import field_error
 from swets_core.errors import CheckpointError, ConfigError, SwetsError
+from swets_core.lazy import exports_of
 from swets_train.jobs.evaluate import mase_scales, score_splits
 from swets_train.jobs.prepare import scaler_from_state
 from swets_train.jobs.sources import load_series, read_future
 from swets_train.jobs.spec import JobSpec
 
-__all__ = ["LoadedJob", "load_job"]
+__all__ = exports_of(__name__)
 
 STATIC_KEY = "static_encoder"
 """The checkpoint metadata key of the static covariates' encoder state."""
@@ -101,7 +102,7 @@ class LoadedJob:
         from swets_timeseries import SeriesCollection, TimeSeries
         from swets_timeseries.features import with_calendar
         from swets_timeseries.series import as_collection
-        from swets_train.predict import horizon_timestamps
+        from swets_train.forecaster import horizon_timestamps
 
         d = self.spec.data
         given = None
@@ -160,7 +161,7 @@ class LoadedJob:
         known covariates over the horizon from :meth:`future` (``future``: a file, a TimeSeries
         or a SeriesCollection; default: the data's rows after the last target value); with
         ``levels`` (percent), conformal prediction intervals from the stored calibration."""
-        from swets_train.predict import forecast
+        from swets_train.forecaster import forecast
 
         coll, how = self._inputs(data)
         frame = self._future(future, coll) if how["known_covariates"] else None

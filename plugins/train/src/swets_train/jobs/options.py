@@ -13,14 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = [
-    "CLI_OPTIONS",
-    "DATA_OPTIONS",
-    "SECTIONS",
-    "cli_spelling",
-    "option",
-    "spelling_cli",
-]
+from swets_core.lazy import exports_of
+
+__all__ = [*exports_of(__name__), "spelling_cli"]
 
 SECTIONS = ("data", "model", "training", "output")
 

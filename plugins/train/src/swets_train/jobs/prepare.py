@@ -18,6 +18,8 @@ import numpy as np
 
 from swets_core.checks import is_int
 from swets_core.errors import CheckpointError, ConfigError, SwetsError
+from swets_core.lazy import exports_of
+from swets_train.inference import _quantiles, model_dtype
 from swets_train.jobs.sources import default_season_length, load_series
 from swets_train.jobs.spec import (
     JobSpec,
@@ -28,22 +30,8 @@ from swets_train.jobs.spec import (
     as_spec,
     option,
 )
-from swets_train.predict import _quantiles, model_dtype
 
-__all__ = [
-    "Prepared",
-    "build_model",
-    "check_covariates",
-    "default_lookback",
-    "for_model",
-    "prepare",
-    "resolve_budget",
-    "resolve_lookback",
-    "resolve_season_length",
-    "scaler_from_state",
-    "supports",
-    "trainable",
-]
+__all__ = [*exports_of(__name__), "for_model"]
 
 _SCALERS = ("standard", "minmax", "robust")
 

@@ -13,11 +13,12 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError
+from swets_core.lazy import exports_of
 from swets_train.jobs.evaluate import METRICS
 from swets_train.jobs.spec import _plain
 from swets_train.tables import text_table
 
-__all__ = ["JobResult", "format_table", "write_forecast_csv"]
+__all__ = exports_of(__name__)
 
 
 def format_table(

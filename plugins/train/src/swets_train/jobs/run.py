@@ -20,6 +20,7 @@ import attrs
 
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError
+from swets_core.lazy import exports_of
 from swets_train.conformal import parse_levels
 from swets_train.jobs.evaluate import BASELINES, METRICS, evaluate_prepared
 from swets_train.jobs.loaded import CONFORMAL_KEY, STATIC_KEY, LoadedJob
@@ -37,16 +38,7 @@ from swets_train.jobs.sources import load_series
 from swets_train.jobs.spec import JobSpec, _plain, as_spec, option
 from swets_train.outputs import Output, StagedWrites, check_outputs
 
-__all__ = [
-    "JobBacktest",
-    "backtest_job",
-    "calibrate_prepared",
-    "check_job_outputs",
-    "fit_prepared",
-    "job_outputs",
-    "run_job",
-    "run_prepared",
-]
+__all__ = exports_of(__name__)
 
 
 def job_outputs(spec: JobSpec) -> list[Output]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["default_calendar", "default_season_length", "sampling_step"]
+from swets_core.lazy import exports_of
+
+__all__ = [*exports_of(__name__), "sampling_step"]
 
 
 def sampling_step(timestamps: np.ndarray) -> int | None:

@@ -29,14 +29,14 @@ from typing import Any
 import attrs
 
 from swets_core.errors import ConfigError, DataValidationError, SwetsError
-from swets_train.jobs.sampling import default_calendar, default_season_length, sampling_step
+from swets_core.lazy import exports_of
+from swets_train.jobs.sampling import default_calendar, sampling_step
+from swets_train.jobs.sampling import default_season_length as default_season_length
 from swets_train.jobs.spec import DataSpec, JobSpec, option, spelling_cli
 
 __all__ = [
-    "default_calendar",
-    "default_season_length",
-    "load_series",
-    "read_future",
+    *exports_of(__name__),
+    *exports_of("swets_train.jobs.sampling"),
     "resolve_calendar",
     "sampling_step",
 ]

@@ -29,6 +29,7 @@ from swets_core.errors import (
     SwetsError,
     UnknownComponentError,
 )
+from swets_core.lazy import exports_of
 from swets_train.jobs.checks import (
     _bool,
     _calendar,
@@ -50,41 +51,25 @@ from swets_train.jobs.checks import (
 from swets_train.jobs.keys import (
     _split_key as _split_key,
 )
-from swets_train.jobs.keys import (
-    apply_overrides,
-    get_dotted,
-    parse_value,
-    read_job_file,
-    set_dotted,
-)
-from swets_train.jobs.options import (
-    CLI_OPTIONS,
-    DATA_OPTIONS,
-    SECTIONS,
-    cli_spelling,
-    option,
-)
+
+# re-exported: the names of the modules this one was split into stay importable from here
+from swets_train.jobs.keys import apply_overrides as apply_overrides
+from swets_train.jobs.keys import get_dotted as get_dotted
+from swets_train.jobs.keys import parse_value as parse_value
+from swets_train.jobs.keys import read_job_file as read_job_file
+from swets_train.jobs.keys import set_dotted as set_dotted
+from swets_train.jobs.options import CLI_OPTIONS as CLI_OPTIONS
+from swets_train.jobs.options import DATA_OPTIONS as DATA_OPTIONS
+from swets_train.jobs.options import SECTIONS, option
+from swets_train.jobs.options import cli_spelling as cli_spelling
 from swets_train.jobs.options import (
     spelling_cli as spelling_cli,
 )
 
 __all__ = [
-    "CLI_OPTIONS",
-    "DATA_OPTIONS",
-    "SECTIONS",
-    "DataSpec",
-    "JobSpec",
-    "ModelSpec",
-    "OutputSpec",
-    "TrainingSpec",
-    "apply_overrides",
-    "as_spec",
-    "cli_spelling",
-    "get_dotted",
-    "option",
-    "parse_value",
-    "read_job_file",
-    "set_dotted",
+    *exports_of(__name__),
+    *exports_of("swets_train.jobs.options"),
+    *exports_of("swets_train.jobs.keys"),
 ]
 
 _POLICIES = ("raise", "warn", "drop")
