@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
 from swets_core import registry
@@ -32,15 +33,11 @@ from swets_core.lazy import exports_of
 from swets_train.conformal import Conformal, parse_levels
 from swets_train.forecasts import Forecast
 from swets_train.inference import (
-    _bounds,
     _check_output,
-    _collection,
+    _forecast_rows,
     _geometry,
-    _history,
-    _Inputs,
     _interval_request,
     _quantiles,
-    _Scaling,
     _target_name,
     _windows,
     run_model,
@@ -58,6 +55,7 @@ from swets_train.tables import text_table
 __all__ = exports_of(__name__)
 
 
+@attrs.define(eq=False)
 class BacktestReport:
     """The result of :func:`backtest`.
 
@@ -71,25 +69,13 @@ class BacktestReport:
         fold_index: ``(N,)`` the fold of each forecast row.
     """
 
-    __slots__ = ("fold_index", "forecasts", "metrics", "models", "origins", "overall", "per_fold")
-
-    def __init__(
-        self,
-        models: list[str],
-        metrics: list[str],
-        overall: dict[str, dict[str, float]],
-        per_fold: dict[str, dict[str, np.ndarray]],
-        origins: list[dict[str, Any]],
-        forecasts: dict[str, Forecast],
-        fold_index: np.ndarray,
-    ) -> None:
-        self.models = models
-        self.metrics = metrics
-        self.overall = overall
-        self.per_fold = per_fold
-        self.origins = origins
-        self.forecasts = forecasts
-        self.fold_index = fold_index
+    models: list[str]
+    metrics: list[str]
+    overall: dict[str, dict[str, float]]
+    per_fold: dict[str, dict[str, np.ndarray]]
+    origins: list[dict[str, Any]]
+    forecasts: dict[str, Forecast]
+    fold_index: np.ndarray
 
     @property
     def folds(self) -> int:
@@ -281,8 +267,9 @@ def backtest(
     if len(set(names)) != len(names):
         raise ConfigError(f"backtest: duplicate metric names {names}")
 
-    coll = _history(_collection(data))
-    ds = _windows(coll, lookback, horizon, target, covariates, 1, known_covariates, static_encoder)
+    coll, ds = _windows(
+        data, lookback, horizon, target, covariates, 1, known_covariates, static_encoder
+    )
     tname = _target_name(ds)
     fold_list = ds.walk_forward(folds, test_size, step=stride, train_size=train_size, gap=gap)
     xs, fs, ss, ys, ids, origins, fold_of = [], [], [], [], [], [], []
@@ -497,29 +484,6 @@ def _series_index(ds: Any, ids: np.ndarray) -> np.ndarray:
     """The position of each row's series among ``ds.ids``."""
     where = {sid: i for i, sid in enumerate(ds.ids)}
     return np.asarray([where[str(sid)] for sid in ids], dtype=np.int64)
-
-
-def _forecast_rows(
-    model: Any,
-    scaler: Any,
-    parts: tuple[np.ndarray, np.ndarray | None, np.ndarray | None],
-    ds: Any,
-    tname: str,
-    ids: np.ndarray,
-    batch_size: int,
-    intervals: tuple[Any, Any] | None = None,
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-    """The forecasts of ``model`` for windows ``parts`` (``x``, the known covariates over the
-    horizon, the static covariates) in the original scale, and with ``intervals`` (``(conformal,
-    levels)``) their intervals' bounds ``(lower, upper)``."""
-    x, future, static = parts
-    scaling = _Scaling(scaler)
-    out = _Inputs.of(ds, x, future, static, scaling, ids).run(model, batch_size)
-    _check_output(model, out, x.shape[0], ds.horizon, _quantiles(model))
-    values = scaling.target_of(out, tname, ids)
-    if intervals is None:
-        return values, None
-    return values, _bounds(intervals[0], out, intervals[1], scaling, tname, ids)
 
 
 def _train_data(coll: Any, rows: Mapping[str, tuple[int, int]]) -> Any:

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
 from swets_core import registry
@@ -103,6 +104,7 @@ class MemberFit:
         )
 
 
+@attrs.define(eq=False)
 class EnsembleFit:
     """The result of :func:`fit_ensemble`.
 
@@ -116,21 +118,11 @@ class EnsembleFit:
         workers: how many members trained at once (``1`` serially).
     """
 
-    __slots__ = ("cpu_elsewhere", "cpu_seconds", "members", "wall_seconds", "workers")
-
-    def __init__(
-        self,
-        members: list[MemberFit],
-        cpu_seconds: float,
-        wall_seconds: float,
-        workers: int,
-        cpu_elsewhere: float = 0.0,
-    ) -> None:
-        self.members = members
-        self.cpu_seconds = cpu_seconds
-        self.cpu_elsewhere = cpu_elsewhere
-        self.wall_seconds = wall_seconds
-        self.workers = workers
+    members: list[MemberFit]
+    cpu_seconds: float
+    wall_seconds: float
+    workers: int
+    cpu_elsewhere: float = 0.0
 
     def table(self) -> str:
         """One row per member: lookback, loss, seed, steps, final loss, CPU and wall seconds."""

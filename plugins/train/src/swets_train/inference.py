@@ -236,7 +236,7 @@ def series_rows(ids: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 
 def _windows(
-    coll: Any,
+    data: Any,
     lookback: int,
     horizon: int,
     target: str | None,
@@ -244,10 +244,13 @@ def _windows(
     stride: int,
     known_covariates: Any = None,
     static_encoder: Any = None,
-):
+) -> tuple[Any, Any]:
+    """``(history, windows)``: ``data`` as a collection up to each series' last target value
+    (future rows left out) and its float64 ``WindowDataset``, built as training built it."""
     from swets_timeseries import WindowDataset
 
-    return WindowDataset(
+    coll = _collection(data).split_future()[0]
+    return coll, WindowDataset(
         coll,
         lookback,
         horizon,
@@ -260,9 +263,15 @@ def _windows(
     )
 
 
-def _history(coll: Any) -> Any:
-    """The data up to each series' last target value (future rows left out)."""
-    return coll.split_future()[0]
+def _every_window(ds: Any) -> tuple[Any, ...]:
+    """Every window of ``ds``: ``(x, y, future, static, ids, origins)``, the inputs and targets as
+    float64, the known covariates over the horizon and the static covariates (or None), each
+    window's series and origin."""
+    idx = np.arange(len(ds), dtype=np.int64)
+    x, y, future = ds.gather(idx)
+    ids, origins = ds.window_info(idx)
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return x, y, future, ds.gather_static(idx), ids, origins
 
 
 class _Inputs:
@@ -342,3 +351,26 @@ def _bounds(
     the original scale series by series."""
     lower, upper = conformal.bounds(out, levels)
     return scaling.target_of(lower, tname, ids), scaling.target_of(upper, tname, ids)
+
+
+def _forecast_rows(
+    model: Any,
+    scaler: Any,
+    parts: tuple[np.ndarray, np.ndarray | None, np.ndarray | None],
+    ds: Any,
+    tname: str,
+    ids: np.ndarray,
+    batch_size: int,
+    intervals: tuple[Any, Any] | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """The forecasts of ``model`` for windows ``parts`` of ``ds`` (``x``, the known covariates
+    over the horizon, the static covariates; ``ids``: each window's series) in the original scale,
+    and with ``intervals`` (``(conformal, levels)``) their intervals' bounds ``(lower, upper)``."""
+    x, future, static = parts
+    scaling = _Scaling(scaler)
+    out = _Inputs.of(ds, x, future, static, scaling, ids).run(model, batch_size)
+    _check_output(model, out, x.shape[0], ds.horizon, _quantiles(model))
+    values = scaling.target_of(out, tname, ids)
+    if intervals is None:
+        return values, None
+    return values, _bounds(intervals[0], out, intervals[1], scaling, tname, ids)

@@ -379,7 +379,25 @@ def _check_levels(name: str, qs: Iterable[float] | None) -> tuple[float, ...] | 
     return out
 
 
-class Pinball(MetricBase):
+class _QuantileMetric(MetricBase):
+    """A metric of quantile forecasts (``y_pred``: ``y_true``'s shape plus a last axis of quantile
+    levels), with default levels for that axis (the ``quantiles`` context wins)."""
+
+    __slots__ = ("quantiles",)
+    kind = "quantile"
+
+    def __init__(self, quantiles: Sequence[float] | None = None) -> None:
+        self.quantiles = _check_levels(self.name, quantiles)
+
+    def config(self) -> dict[str, Any]:
+        return {"quantiles": None if self.quantiles is None else list(self.quantiles)}
+
+    def _levels(self, context: Mapping[str, Any], p: np.ndarray) -> np.ndarray:
+        """The levels of ``p``'s last axis."""
+        return _quantile_levels(self.name, context, self.quantiles, p.shape[-1])
+
+
+class Pinball(_QuantileMetric):
     """Pinball (quantile) loss averaged over elements and quantiles:
     ``mean_{i,q} max(q (y_i - ŷ_{i,q}), (q - 1)(y_i - ŷ_{i,q}))``.
 
@@ -389,18 +407,11 @@ class Pinball(MetricBase):
     For the single level 0.5 it equals half the MAE. Lower is better.
     """
 
-    __slots__ = ("quantiles",)
+    __slots__ = ()
     name = "pinball"
-    kind = "quantile"
-
-    def __init__(self, quantiles: Sequence[float] | None = None) -> None:
-        self.quantiles = _check_levels("pinball", quantiles)
-
-    def config(self) -> dict[str, Any]:
-        return {"quantiles": None if self.quantiles is None else list(self.quantiles)}
 
     def _compute(self, t, p, mask, context):
-        qs = _quantile_levels(self.name, context, self.quantiles, p.shape[-1])
+        qs = self._levels(context, p)
         diff = t[..., None] - p
         loss = np.maximum(qs * diff, (qs - 1.0) * diff)
         if mask is not None:
@@ -408,7 +419,7 @@ class Pinball(MetricBase):
         return _mean_or_nan(loss.ravel())
 
 
-class Coverage(MetricBase):
+class Coverage(_QuantileMetric):
     """Interval coverage: the share of actuals inside ``[ŷ_lower, ŷ_upper]`` (bounds included).
 
     Args:
@@ -421,9 +432,8 @@ class Coverage(MetricBase):
     flagged greater-is-better (wider coverage), but compare it with the nominal level.
     """
 
-    __slots__ = ("lower", "quantiles", "upper")
+    __slots__ = ("lower", "upper")
     name = "coverage"
-    kind = "quantile"
     greater_is_better = True
 
     def __init__(
@@ -439,14 +449,10 @@ class Coverage(MetricBase):
             raise ConfigError(f"coverage: lower ({lower}) must be below upper ({upper})")
         self.lower = None if lower is None else float(lower)
         self.upper = None if upper is None else float(upper)
-        self.quantiles = _check_levels("coverage", quantiles)
+        super().__init__(quantiles)
 
     def config(self) -> dict[str, Any]:
-        return {
-            "lower": self.lower,
-            "upper": self.upper,
-            "quantiles": None if self.quantiles is None else list(self.quantiles),
-        }
+        return {"lower": self.lower, "upper": self.upper, **super().config()}
 
     def _index(self, qs: np.ndarray, level: float | None, default: int) -> int:
         if level is None:
@@ -459,7 +465,7 @@ class Coverage(MetricBase):
         return int(hits[0])
 
     def _compute(self, t, p, mask, context):
-        qs = _quantile_levels(self.name, context, self.quantiles, p.shape[-1])
+        qs = self._levels(context, p)
         lo = self._index(qs, self.lower, int(np.argmin(qs)))
         hi = self._index(qs, self.upper, int(np.argmax(qs)))
         if qs[lo] >= qs[hi]:
@@ -474,7 +480,7 @@ class Coverage(MetricBase):
         return _mean_or_nan(_select(inside, mask).astype(np.float64))
 
 
-class CRPS(MetricBase):
+class CRPS(_QuantileMetric):
     """Continuous ranked probability score, ``CRPS(F, y) = ∫ (F(z) - 1{y <= z})² dz = 2 ∫₀¹ ρ_q(y -
     F⁻¹(q)) dq`` (lower is better; it equals the MAE for a point forecast).
 
@@ -488,15 +494,8 @@ class CRPS(MetricBase):
     Averaged over elements (and the ``mask``). A NaN gives NaN.
     """
 
-    __slots__ = ("quantiles",)
+    __slots__ = ()
     name = "crps"
-    kind = "quantile"
-
-    def __init__(self, quantiles: Sequence[float] | None = None) -> None:
-        self.quantiles = _check_levels("crps", quantiles)
-
-    def config(self) -> dict[str, Any]:
-        return {"quantiles": None if self.quantiles is None else list(self.quantiles)}
 
     def _compute(self, t, p, mask, context):
         samples = context.get("samples")

@@ -42,11 +42,9 @@ from swets_train.forecaster import forecast as forecast
 from swets_train.forecaster import horizon_timestamps
 from swets_train.forecasts import Forecast
 from swets_train.inference import (
-    _bounds,
-    _check_output,
-    _collection,
+    _every_window,
+    _forecast_rows,
     _geometry,
-    _history,
     _Inputs,
     _interval_request,
     _quantiles,
@@ -109,36 +107,27 @@ def predict(
     """
     conformal, levels = _interval_request(conformal, levels)
     lookback, horizon = _geometry(model, lookback, horizon)
-    coll = _history(_collection(data))
-    ds = _windows(
-        coll, lookback, horizon, target, covariates, stride, known_covariates, static_encoder
+    coll, ds = _windows(
+        data, lookback, horizon, target, covariates, stride, known_covariates, static_encoder
     )
     tname = _target_name(ds)
-    scaling = _Scaling(scaler)
-    quantiles = _quantiles(model)
-    n = len(ds)
-    idx = np.arange(n, dtype=np.int64)
-    x, y, xf = ds.gather(idx)
-    ids, origins = ds.window_info(idx)
-    inputs = _Inputs.of(ds, x, xf, ds.gather_static(idx), scaling, ids)
-    out = inputs.run(model, batch_size)
-    _check_output(model, out, n, horizon, quantiles)
-    values = scaling.target_of(out, tname, ids)
-    timestamps = np.empty((n, horizon), dtype="datetime64[ns]")
+    x, actuals, xf, static, ids, origins = _every_window(ds)
+    intervals = None if levels is None else (conformal, levels)
+    values, bounds = _forecast_rows(
+        model, scaler, (x, xf, static), ds, tname, ids, batch_size, intervals
+    )
+    timestamps = np.empty((len(ds), horizon), dtype="datetime64[ns]")
     for sid, rows in series_rows(ids):
         ts = coll[sid].timestamps
         first = np.searchsorted(ts, origins[rows])
         timestamps[rows] = ts[first[:, None] + np.arange(horizon)]
-    lower = upper = None
-    if conformal is not None and levels is not None:
-        lower, upper = _bounds(conformal, out, levels, scaling, tname, ids)
-    actuals = np.asarray(y, np.float64)
+    lower, upper = (None, None) if bounds is None else bounds
     return Forecast(
         ids,
         origins,
         timestamps,
         values,
-        quantiles,
+        _quantiles(model),
         actuals,
         tname,
         levels=levels,
@@ -169,14 +158,8 @@ def calibrate_windows(
         )
     tname = _target_name(windows)
     scaling = _Scaling(scaler)
-    idx = np.arange(n, dtype=np.int64)
-    x, y, xf = windows.gather(idx)
-    ids, _ = windows.window_info(idx)
-    inputs = _Inputs.of(
-        windows, np.asarray(x, np.float64), xf, windows.gather_static(idx), scaling, ids
-    )
-    out = inputs.run(model, batch_size)
-    y = np.asarray(y, dtype=np.float64)
+    x, y, xf, static, ids, _ = _every_window(windows)
+    out = _Inputs.of(windows, x, xf, static, scaling, ids).run(model, batch_size)
     y_model = scaling.target_forward_of(y, tname, ids)
     return scores_of(out, y_model, _quantiles(model), method)
 
@@ -205,8 +188,7 @@ def calibrate(
         :func:`~swets_train.forecast` and :func:`~swets_train.backtest` with ``levels=``.
     """
     lookback, horizon = _geometry(model, lookback, horizon)
-    coll = _history(_collection(data))
-    ds = _windows(
-        coll, lookback, horizon, target, covariates, stride, known_covariates, static_encoder
+    _, ds = _windows(
+        data, lookback, horizon, target, covariates, stride, known_covariates, static_encoder
     )
     return calibrate_windows(model, ds, scaler=scaler, method=method, batch_size=batch_size)
