@@ -42,11 +42,16 @@ __getattr__, __dir__ = lazy_exports(
             "NonFiniteWarning",
         ),
         "swets_train.conformal": ("Conformal",),
-        "swets_train.forecaster": ("Forecaster", "forecast"),
         "swets_train.forecasts": ("Forecast",),
         "swets_train.jobs.prepare": ("Prepared", "prepare", "scaler_from_state"),
         "swets_train.metrics": ("evaluate",),
-        "swets_train.predict": ("calibrate", "calibrate_windows", "predict"),
+        "swets_train.predict": (
+            "Forecaster",
+            "calibrate",
+            "calibrate_windows",
+            "forecast",
+            "predict",
+        ),
         "swets_train.trainer": ("History", "Trainer", "fit", "validate"),
     },
 )

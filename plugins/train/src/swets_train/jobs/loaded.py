@@ -102,7 +102,7 @@ class LoadedJob:
         from swets_timeseries import SeriesCollection, TimeSeries
         from swets_timeseries.features import with_calendar
         from swets_timeseries.series import as_collection
-        from swets_train.forecaster import horizon_timestamps
+        from swets_train.horizon import horizon_timestamps
 
         d = self.spec.data
         given = None
@@ -161,7 +161,7 @@ class LoadedJob:
         known covariates over the horizon from :meth:`future` (``future``: a file, a TimeSeries
         or a SeriesCollection; default: the data's rows after the last target value); with
         ``levels`` (percent), conformal prediction intervals from the stored calibration."""
-        from swets_train.forecaster import forecast
+        from swets_train.predict import forecast
 
         coll, how = self._inputs(data)
         frame = self._future(future, coll) if how["known_covariates"] else None
