@@ -283,7 +283,7 @@ def _inputs_line(d: Any) -> str:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from swets_train.jobs import JobSpec, check_job_outputs, prepare, run_prepared
+    from swets_train.jobs import JobSpec, check_job_outputs, prepare, run_job
 
     spec = JobSpec.from_dict(spec_from_args(args))
     levels = _levels(args)
@@ -308,7 +308,7 @@ def _run_train(args: argparse.Namespace) -> int:
         _say(f"inputs: {inputs}")
     for note in prepared.notes:
         _say(f"note: {note}")
-    result = run_prepared(prepared, progress=not args.no_progress, executor=executor, levels=levels)
+    result = run_job(prepared, progress=not args.no_progress, executor=executor, levels=levels)
     if result.windows:
         _say("windows: " + ", ".join(f"{n} {split}" for split, n in result.windows.items()))
     _say(_summary(result))

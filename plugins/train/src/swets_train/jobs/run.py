@@ -123,7 +123,7 @@ def fit_prepared(
 
 
 def run_job(
-    spec: JobSpec | Mapping[str, Any],
+    spec: JobSpec | Mapping[str, Any] | Prepared,
     *,
     progress: bool = False,
     write: bool = True,
@@ -148,7 +148,10 @@ def run_job(
     were.
 
     Args:
-        spec: a JobSpec or its plain-data form.
+        spec: a JobSpec or its plain-data form; or a job already prepared (:func:`prepare`, with
+            ``data`` as given to it), whose outputs the caller checked first
+            (:func:`check_job_outputs`): a caller that shows the resolved job (lookback, budget,
+            notes) before training prepares it first (:func:`run_prepared` is this function).
         progress: show training progress on stderr (a bar on a terminal, else one line per epoch).
         write: write the checkpoint and the other outputs.
         data: already loaded data instead of the spec's data source (the checkpoint then records
@@ -166,36 +169,17 @@ def run_job(
     Raises:
         ConfigError: a problem of the job or of an output file, before training.
     """
-    spec = as_spec(spec)
+    prepared = isinstance(spec, Prepared)
+    if not prepared:
+        spec = as_spec(spec)
     if levels is not None:
         levels = parse_levels(levels, "levels")
-    if write:
-        check_job_outputs(spec, force=force)
-    return run_prepared(
-        prepare(spec, data=data),
-        data=data,
-        progress=progress,
-        write=write,
-        callbacks=callbacks,
-        executor=executor,
-        levels=levels,
-    )
-
-
-def run_prepared(
-    p: Prepared,
-    *,
-    data: Any = None,
-    progress: bool = False,
-    write: bool = True,
-    callbacks: Sequence[Any] = (),
-    executor: Any = None,
-    levels: Any = None,
-) -> JobResult:
-    """:func:`run_job` of a job already prepared (:func:`prepare`; ``data`` as given to it):
-    train, evaluate and, with ``write``, save. A caller that wants to show the resolved job
-    (lookback, budget, notes) before training prepares it first. Check the outputs first
-    (:func:`check_job_outputs`)."""
+    if prepared:
+        p = spec
+    else:
+        if write:
+            check_job_outputs(spec, force=force)
+        p = prepare(spec, data=data)
     if callable(getattr(executor, "for_job", None)):
         executor = executor.for_job(p.spec.to_dict(), data)
     if write and p.spec.output.forecast_csv and p.spec.data.known_columns:
@@ -252,6 +236,10 @@ def run_prepared(
             metadata[CONFORMAL_KEY] = conformal.state_dict()
         _write_outputs(p, trainer, result, metadata, conformal)
     return result
+
+
+run_prepared = run_job
+"""The name :func:`run_job` had for a job already prepared: the same function."""
 
 
 def calibrate_prepared(p: Prepared, model: Any = None) -> Any:
@@ -443,7 +431,7 @@ def backtest_job(
         if write:
             check_job_outputs(spec, force=force)
         p = prepare(spec, data=data)
-        result = run_prepared(p, data=data, progress=progress, write=write)
+        result = run_job(p, data=data, progress=progress, write=write)
         spec, series, season = p.spec, p.series, p.season_length
         conformal = result.conformal
         model, scaler, encoder = p.model, p.scaler, p.static_encoder
