@@ -13,9 +13,8 @@ import difflib
 import os
 from typing import Any
 
-import numpy as np
-
 from swets_core.errors import ConfigError
+from swets_train._console import forecast_table, say, summary
 from swets_train.demo import DEMO_DIR, run_demo
 from swets_train.demo import demo_spec as demo_spec
 from swets_train.jobs.spec import CLI_OPTIONS, DATA_OPTIONS, cli_spelling
@@ -181,43 +180,6 @@ def _inputs(job: Any) -> list[tuple[str, str]]:
     return inputs
 
 
-# -- printing ---------------------------------------------------------------------------------------
-def _say(*parts: Any) -> None:
-    print(*parts, flush=True)
-
-
-def _summary(result: Any) -> str:
-    if result.epochs == 0:
-        return f"nothing to train: model {result.model_name!r} has no parameters"
-    why = result.stop_reason or "budget reached"
-    kept = result.kept_weights()
-    return (
-        f"trained {result.epochs} epoch(s), {result.steps} steps in {result.seconds:.1f} s ({why})"
-        + (f"\n{kept}" if kept else "")
-    )
-
-
-def _forecast_table(fc: Any, limit: int | None = None) -> str:
-    from swets_train.tables import text_table
-
-    cols = fc.to_columns()
-    many = len(set(cols["series_id"].tolist())) > 1
-    value_cols = [
-        k for k in cols if k == "forecast" or (k.startswith(("q", "lo", "hi")) and k != "origin")
-    ]
-    head = (["series"] if many else []) + ["timestamp", "step", *value_cols]
-    n = len(cols["timestamp"])
-    rows = []
-    for i in range(n if limit is None else min(n, limit)):
-        ts = np.datetime_as_string(cols["timestamp"][i], unit="s") + "Z"
-        row = ([str(cols["series_id"][i])] if many else []) + [ts, str(cols["step"][i])]
-        rows.append(row + [float(cols[k][i]) for k in value_cols])
-    text = text_table(head, rows, left=len(head) - len(value_cols) - 1)
-    if limit is not None and n > limit:
-        text += f"\n... {n - limit} more rows"
-    return text
-
-
 # -- train ------------------------------------------------------------------------------------------
 def _conf_train(p: argparse.ArgumentParser) -> None:
     _add_spec_options(p)
@@ -299,30 +261,30 @@ def _run_train(args: argparse.Namespace) -> int:
     where = "" if args.dask is None else f" on Dask ({args.dask or 'local cluster'})"
     config = prepared.model.config() if callable(getattr(prepared.model, "config", None)) else {}
     norm = ", instance normalization" if config.get("instance_norm") else ""
-    _say(
+    say(
         f"training {spec.model.name} on {d.label}{where}: lookback {d.lookback}, horizon "
         f"{d.horizon}{norm}, {' and '.join(budget)}"
     )
     inputs = _inputs_line(d)
     if inputs:
-        _say(f"inputs: {inputs}")
+        say(f"inputs: {inputs}")
     for note in prepared.notes:
-        _say(f"note: {note}")
+        say(f"note: {note}")
     result = run_job(prepared, progress=not args.no_progress, executor=executor, levels=levels)
     if result.windows:
-        _say("windows: " + ", ".join(f"{n} {split}" for split, n in result.windows.items()))
-    _say(_summary(result))
-    _say("")
-    _say(result.table())
-    _say("")
+        say("windows: " + ", ".join(f"{n} {split}" for split, n in result.windows.items()))
+    say(summary(result))
+    say("")
+    say(result.table())
+    say("")
     if result.checkpoint:
         trained = "" if result.epochs else " (the model as it is: nothing was trained)"
-        _say(f"checkpoint: {result.checkpoint}{trained}")
+        say(f"checkpoint: {result.checkpoint}{trained}")
     out = result.spec.get("output", {})
     if out.get("forecast_csv"):
-        _say(f"forecast: {out['forecast_csv']}")
+        say(f"forecast: {out['forecast_csv']}")
     if out.get("plot"):
-        _say(f"plot: {out['plot']}")
+        say(f"plot: {out['plot']}")
     return 0
 
 
@@ -361,12 +323,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     metrics, baselines = job.evaluate(whole=whole, stride=args.stride, levels=_levels(args))
     d = job.spec.data
     what = "every window" if whole else "the validation and test splits of training"
-    _say(
+    say(
         f"{job.spec.model.name} from {job.checkpoint} on {d.label} ({what}; lookback {d.lookback}, "
         f"horizon {d.horizon}, season length {job.season_length})"
     )
-    _say("")
-    _say(format_table(metrics, baselines, job.spec.model.name))
+    say("")
+    say(format_table(metrics, baselines, job.spec.model.name))
     return 0
 
 
@@ -400,10 +362,10 @@ def _run_forecast(args: argparse.Namespace) -> int:
     if args.output:
         with StagedWrites() as staged:
             write_forecast_csv(fc, staged.path(args.output, "--output"), name=args.output)
-        _say(f"wrote {len(fc)} forecast(s) of {d.horizon} steps of {d.target!r} to {args.output}")
+        say(f"wrote {len(fc)} forecast(s) of {d.horizon} steps of {d.target!r} to {args.output}")
         return 0
-    _say(f"forecast of {d.target!r} by {job.spec.model.name} on {d.label}, {d.horizon} steps:")
-    _say(_forecast_table(fc))
+    say(f"forecast of {d.target!r} by {job.spec.model.name} on {d.label}, {d.horizon} steps:")
+    say(forecast_table(fc))
     return 0
 
 
@@ -430,7 +392,7 @@ def _run_plot(args: argparse.Namespace) -> int:
     with StagedWrites() as staged:
         where = staged.path(args.output, "--output")
         plot_job(job, where, windows=args.windows, series_id=args.series)
-    _say(f"wrote {args.output}")
+    say(f"wrote {args.output}")
     return 0
 
 
@@ -501,7 +463,7 @@ def _run_backtest(args: argparse.Namespace) -> int:
     name, label = spec.model.name, spec.data.label
     if job is None or args.refit:
         what = "before every fold" if args.refit else "once, on the rows before the first fold"
-        _say(f"backtest of {name} on {label}: training {what}")
+        say(f"backtest of {name} on {label}: training {what}")
         refit: bool | int = True if args.refit else args.folds
         bt = backtest_job(
             spec,
@@ -509,20 +471,20 @@ def _run_backtest(args: argparse.Namespace) -> int:
             args.stride,
             refit,
             progress=not args.no_progress,
-            log=_say,
+            log=say,
             levels=levels,
         )
     else:
-        _say(f"backtest of {name} from {job.checkpoint} on {label}")
+        say(f"backtest of {name} from {job.checkpoint} on {label}")
         bt = backtest_job(spec, args.folds, args.stride, trained=job, levels=levels)
     report, d = bt.report, bt.spec.data
     first = min(str(t) for o in report.origins[:1] for t in o.values())
-    _say(
+    say(
         f"{report.folds} folds {bt.stride} rows apart, horizon {d.horizon}, first origin "
         f"{first[:19]}Z, season length {bt.season_length}"
     )
-    _say("")
-    _say(bt.table(per_fold=args.per_fold))
+    say("")
+    say(bt.table(per_fold=args.per_fold))
     return 0
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from swets_train._console import forecast_table, say, summary
+
 __all__ = ["DEMO_DIR", "demo_spec", "run_demo"]
 
 DEMO_DIR = os.path.join("runs", "demo")
@@ -59,7 +61,6 @@ def run_demo(args: argparse.Namespace) -> int:
     from swets_core.errors import CheckpointError
     from swets_timeseries.pandas_io import MissingDependencyError
     from swets_train.backtest import backtest
-    from swets_train.cli import _forecast_table, _say, _summary
     from swets_train.jobs import JobSpec, LoadedJob, job_outputs, load_job, run_job
     from swets_train.outputs import Output, StagedWrites, check_outputs
     from swets_train.plot import plot_job
@@ -69,21 +70,21 @@ def run_demo(args: argparse.Namespace) -> int:
     png = os.path.join(out, "demo.png")
     check_outputs([*job_outputs(spec), Output(png, "plot", "--output-dir")], force=args.force)
     d = spec.data
-    _say("swets demo: forecast half-hourly electricity demand in England and Wales (2000)")
-    _say(
+    say("swets demo: forecast half-hourly electricity demand in England and Wales (2000)")
+    say(
         f"  N-BEATS, one week in ({d.lookback} half-hours), one day out ({d.horizon}); "
         f"the last {d.test:.0%} of the rows are held out as the test split"
         + ("  [--quick: a tiny model and 30 steps]" if args.quick else "")
     )
-    _say("")
-    _say("1. train (early stopping on the validation loss) and score against the baselines")
+    say("")
+    say("1. train (early stopping on the validation loss) and score against the baselines")
     result = run_job(spec, progress=not args.no_progress, force=args.force)
-    _say("   " + _summary(result).replace("\n", "\n   "))
-    _say("")
-    _say(result.table())
-    _say("")
+    say("   " + summary(result).replace("\n", "\n   "))
+    say("")
+    say(result.table())
+    say("")
     beats = result.metrics["test"]["mase"] < result.baselines["seasonal_naive"]["test"]["mase"]
-    _say(
+    say(
         "   test MASE: "
         f"{result.metrics['test']['mase']:.3f} for N-BEATS, "
         f"{result.baselines['seasonal_naive']['test']['mase']:.3f} for seasonal naive, "
@@ -95,8 +96,8 @@ def run_demo(args: argparse.Namespace) -> int:
             + ("; --quick trains a tiny model for seconds)" if args.quick else ")")
         )
     )
-    _say("")
-    _say(f"2. saved the checkpoint (model, optimizer, scaler, history, job): {result.checkpoint}")
+    say("")
+    say(f"2. saved the checkpoint (model, optimizer, scaler, history, job): {result.checkpoint}")
     job = load_job(result.checkpoint)
     live = LoadedJob(spec=job.spec, model=result.model, scaler=result.scaler)
     fc = job.forecast()
@@ -105,11 +106,11 @@ def run_demo(args: argparse.Namespace) -> int:
         raise CheckpointError(
             f"{result.checkpoint}: the reloaded model forecasts differently from the trained one"
         )
-    _say("3. reloaded it: the reloaded model's forecasts equal the trained model's, bit for bit")
-    _say("")
-    _say(f"4. forecast of the day after the data ends ({spec.output.forecast_csv}):")
-    _say(_forecast_table(fc, limit=6))
-    _say("")
+    say("3. reloaded it: the reloaded model's forecasts equal the trained model's, bit for bit")
+    say("")
+    say(f"4. forecast of the day after the data ends ({spec.output.forecast_csv}):")
+    say(forecast_table(fc, limit=6))
+    say("")
     folds = 7
     report = backtest(
         {"nbeats": job.model},
@@ -121,19 +122,19 @@ def run_demo(args: argparse.Namespace) -> int:
         lookback=d.lookback,
         horizon=d.horizon,
     )
-    _say(f"5. rolling-origin backtest over the last {folds} days (inside the test split):")
-    _say(report.table())
-    _say("")
+    say(f"5. rolling-origin backtest over the last {folds} days (inside the test split):")
+    say(report.table())
+    say("")
     try:
         with StagedWrites() as staged:
             plot_job(job, staged.path(png, "--output-dir"))
-        _say(f"6. plot of forecasts against actuals and of the training history: {png}")
+        say(f"6. plot of forecasts against actuals and of the training history: {png}")
     except MissingDependencyError as exc:
-        _say(f"6. plot skipped: {exc}")
-    _say("")
-    _say("next:")
-    _say(f"  swets forecast {result.checkpoint} --output forecast.csv")
-    _say(f"  swets evaluate {result.checkpoint}")
-    _say(f"  swets backtest {result.checkpoint} --folds 7")
-    _say("  swets train --model tcn --epochs 5      (any registered model; swets list models)")
+        say(f"6. plot skipped: {exc}")
+    say("")
+    say("next:")
+    say(f"  swets forecast {result.checkpoint} --output forecast.csv")
+    say(f"  swets evaluate {result.checkpoint}")
+    say(f"  swets backtest {result.checkpoint} --folds 7")
+    say("  swets train --model tcn --epochs 5      (any registered model; swets list models)")
     return 0
