@@ -26,8 +26,11 @@ The package's table is the one list of each module's public names. A module of t
 its ``__all__`` from it instead of listing the names again, and the package its own ``__all__``::
 
     # mypackage/series.py
+    from swets_core.lazy import exports_of
+
     __all__ = exports_of(__name__)  # ["TimeSeries", "SeriesCollection"]
     __all__ = [*exports_of(__name__), "helper"]  # with names only the module exports
+    __all__ = [*exports_of(__name__), *exports_of("mypackage.io")]  # with a module's it re-exports
 
     # mypackage/__init__.py, after lazy_exports
     __all__ = all_exports(__name__)
