@@ -18,46 +18,47 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_core.lazy import lazy_exports
+from swets_core.lazy import all_exports, lazy_exports
 
 # imported on first use: discovering plugins imports this package (see swets_core.lazy). This
-# table is the one list of the public names: each module's ``__all__`` is read from it.
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "swets_competitions.baselines": (
-        "SeasonalAdjustment",
-        "SesFit",
-        "acf",
-        "fit_ses",
-        "multiplicative_indices",
-        "naive2",
-        "naive2_forecast",
-        "seasonal_adjustment",
-        "seasonality_test",
-        "theta",
-        "theta_forecast",
-    ),
-    "swets_competitions.datasets": (
-        "COMPETITIONS",
-        "POSITION_ORIGIN",
-        "CompetitionSplit",
-        "Subset",
-        "competition_names",
-        "load_competition",
-        "positions",
-        "subsets",
-    ),
-    "swets_competitions.metrics": (
-        "evaluate",
-        "mape",
-        "mase",
-        "owa",
-        "pooled_average",
-        "seasonal_scale",
-        "smape",
-    ),
-    "swets_competitions.tsf": ("TsfData", "TsfFormatError", "load_m4", "read_tsf"),
-}
+# table is the one list of the public names: each module takes its ``__all__`` from it (exports_of).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "swets_competitions.baselines": (
+            "SeasonalAdjustment",
+            "SesFit",
+            "acf",
+            "fit_ses",
+            "multiplicative_indices",
+            "naive2",
+            "naive2_forecast",
+            "seasonal_adjustment",
+            "seasonality_test",
+            "theta",
+            "theta_forecast",
+        ),
+        "swets_competitions.datasets": (
+            "COMPETITIONS",
+            "POSITION_ORIGIN",
+            "CompetitionSplit",
+            "Subset",
+            "competition_names",
+            "load_competition",
+            "positions",
+            "subsets",
+        ),
+        "swets_competitions.metrics": (
+            "evaluate",
+            "mape",
+            "mase",
+            "owa",
+            "pooled_average",
+            "seasonal_scale",
+            "smape",
+        ),
+        "swets_competitions.tsf": ("TsfData", "TsfFormatError", "load_m4", "read_tsf"),
+    },
+)
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = ["__version__", *(name for names in _EXPORTS.values() for name in names)]
+__all__ = ["__version__", *all_exports(__name__)]

@@ -41,12 +41,12 @@ from typing import Any
 import attrs
 import numpy as np
 
-from swets_competitions import _EXPORTS
 from swets_competitions.datasets import CompetitionSplit, finite_series
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
+from swets_core.lazy import exports_of
 
-__all__ = list(_EXPORTS[__name__])  # listed once, in the package's table of lazy exports
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports
 
 ALPHA_BOUNDS = (1e-4, 0.9999)
 """The bounds of SES's smoothing parameter (those of R's forecast::ets)."""

@@ -22,11 +22,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from swets_competitions import _EXPORTS
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
+from swets_core.lazy import exports_of
 from swets_timeseries import MissingDependencyError, SeriesCollection, TimeSeries
 
-__all__ = list(_EXPORTS[__name__])  # listed once, in the package's table of lazy exports
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports
 
 VALUE = "value"
 """The name of the value column of every competition series (the target)."""

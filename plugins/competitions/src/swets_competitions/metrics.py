@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from swets_competitions import _EXPORTS
 from swets_competitions.baselines import naive2 as naive2_forecast
 from swets_competitions.datasets import CompetitionSplit
 from swets_core import registry
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
+from swets_core.lazy import exports_of
 
-__all__ = list(_EXPORTS[__name__])  # listed once, in the package's table of lazy exports
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports
 
 METRICS = ("smape", "mape", "mase", "owa")
 

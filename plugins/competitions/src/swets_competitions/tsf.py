@@ -30,15 +30,15 @@ from typing import Any
 import attrs
 import numpy as np
 
-from swets_competitions import _EXPORTS
 from swets_competitions.datasets import (
     CompetitionSplit,
     build_split,
     subset_spec,
 )
 from swets_core.errors import ConfigError, DataValidationError
+from swets_core.lazy import exports_of
 
-__all__ = list(_EXPORTS[__name__])  # listed once, in the package's table of lazy exports
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports
 
 _TYPES = ("numeric", "string", "date")
 _DATE_FORMAT = "%Y-%m-%d %H-%M-%S"
