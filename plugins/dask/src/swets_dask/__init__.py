@@ -21,7 +21,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_core.lazy import lazy_exports
+from swets_core.lazy import all_exports, lazy_exports
 
 # imported on first use: discovering plugins imports this package (see swets_core.lazy)
 __getattr__, __dir__ = lazy_exports(
@@ -36,19 +36,4 @@ __getattr__, __dir__ = lazy_exports(
     },
 )
 
-__all__ = [
-    "DataParallel",
-    "ReplicaError",
-    "SweepError",
-    "SweepResult",
-    "__version__",
-    "backtest_many",
-    "check_workers",
-    "connect",
-    "dask_runner",
-    "expand_grid",
-    "sample_grid",
-    "state_digest",
-    "sweep",
-    "train_data_parallel",
-]
+__all__ = ["__version__", *all_exports(__name__)]
