@@ -30,7 +30,7 @@ from swets_core.dtype import DType
 from swets_core.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from swets_models.inputs import InstanceNorm, StaticCovariates, check_cardinalities
 from swets_nn import Linear
-from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
+from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, forward_on_path
 
 _DEFAULT_LOOKBACK = 96
 
@@ -173,14 +173,16 @@ class ForecastingModel(Module):
             ``lookback``.
 
     A subclass names itself in its class statement (``class LSTMModel(ForecastingModel,
-    registry_name="lstm")``, or sets the ``registry_name`` attribute), takes its own options after
-    ``n_features, lookback, horizon`` and the shared ones as ``**common`` (its signature, as
-    ``inspect.signature`` and ``swets list models`` show it, names them all), calls
-    ``super().__init__(n_features, lookback, horizon, **common)``, checks its own options, then
-    takes its generator from :meth:`_generator`, builds its layers and calls :meth:`_init_inputs`
-    (and :meth:`_init_head` for a linear head); it implements ``config()``
-    (``{**self._common_config(), ...}``) and ``_compute``; :meth:`_exogenous` gives the covariates
-    a head or block reads.
+    registry_name="lstm")``, or sets the ``registry_name`` attribute), takes its own options as
+    keyword arguments and the shared ones (``n_features, lookback, horizon`` among them) as
+    ``**common``: its signature, as ``inspect.signature``, jobs and ``swets list models`` read it,
+    names them all, ``n_features, lookback, horizon`` first and the other shared options last
+    (a subclass may name a shared option itself, to change its default). It calls
+    ``super().__init__(**common)``, checks its own options and stores each under its own name
+    (what :meth:`config` reads; :meth:`_option` translates another attribute), then takes its
+    generator from :meth:`_generator`, builds its layers and calls :meth:`_init_inputs` (and
+    :meth:`_init_head` for a linear head), and implements ``_compute``; :meth:`_exogenous` gives
+    the covariates a head or block reads.
     """
 
     registry_name: str = ""
@@ -191,15 +193,23 @@ class ForecastingModel(Module):
     supports_static_covariates: bool = True
     """The model reads static covariates (``static``)."""
     supports_instance_norm: bool = True
-    """The model can normalize each window itself (``instance_norm``); a job builds a model that
-    cannot (it scales windows its own way) without its default ``data.instance_norm``."""
+    """The model can normalize each window itself (``instance_norm``); a model that cannot (it
+    scales windows its own way) refuses ``instance_norm=True``, and a job builds it without its
+    default ``data.instance_norm``."""
+
+    _options: tuple[str, ...] = ()
+    """The model's own options (its signature's names but the shared ones): :meth:`config`'s keys
+    besides the shared ones."""
 
     def __init_subclass__(cls, registry_name: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if registry_name is not None:  # class Model(ForecastingModel, registry_name="name")
             cls.registry_name = registry_name
         if "__init__" in cls.__dict__:
-            cls.__signature__ = _full_signature(cls)  # type: ignore[attr-defined]
+            signature = _full_signature(cls)
+            cls.__signature__ = signature  # type: ignore[attr-defined]
+            shared = inspect.signature(ForecastingModel.__init__).parameters
+            cls._options = tuple(n for n in signature.parameters if n not in shared)
 
     def __init__(
         self,
@@ -243,11 +253,6 @@ class ForecastingModel(Module):
         self.static_covariates: StaticCovariates | None = None
         self.revin: InstanceNorm | None = None
         self._plain = True  # no covariates, no instance normalization: the hot path
-        if self.n_features > 1 and not self.supports_past_covariates:
-            raise ConfigError(
-                f"{owner}: n_features must be 1: the model reads no past covariates, got "
-                f"n_features={self.n_features}"
-            )
         k = positive_int(n_future_features, "n_future_features", owner, minimum=0)
         s = positive_int(n_static_features, "n_static_features", owner, minimum=0)
         cards = check_cardinalities(static_cardinalities, s, owner)
@@ -259,6 +264,19 @@ class ForecastingModel(Module):
                 raise ConfigError(
                     f"{owner}: {name} must be 0: the model reads no {kind} covariates"
                 )
+        if not self.supports_past_covariates and self.n_features != 1 + k:
+            # x holds the target and the known covariates' history, nothing else
+            what = "1"
+            if self.supports_future_covariates:
+                what = f"1 + n_future_features = {1 + k} (the target and the known covariates' history)"
+            raise ConfigError(
+                f"{owner}: n_features must be {what}: the model reads no past covariates, got "
+                f"n_features={self.n_features}"
+            )
+        if not self.supports_instance_norm and flag(instance_norm, "instance_norm", owner):
+            raise ConfigError(
+                f"{owner}: instance_norm must be False: the model scales each window its own way"
+            )
         # what the subclass's build consumes, after its own checks
         self._pending_rng: tuple[Any, Any] | None = (rng, seed)
         self._pending_inputs: tuple[Any, ...] | None = (
@@ -356,8 +374,12 @@ class ForecastingModel(Module):
         return self._reference_parameter()._data.dtype
 
     def _reference_parameter(self) -> Any:
-        """A parameter whose dtype is the model's (subclasses return e.g. their head's weight)."""
-        return self.parameters()[0]
+        """A parameter whose dtype is the model's: the head's weight (a model without ``head``
+        returns one of its own)."""
+        try:
+            return self.head.weight
+        except AttributeError:  # no head: any parameter (a walk of the modules)
+            return self.parameters()[0]
 
     def forward(
         self, x: Tensor, future: Any = None, static: Any = None, mask: Any = None
@@ -500,8 +522,19 @@ class ForecastingModel(Module):
         }
 
     def config(self) -> dict[str, Any]:
-        """The configuration as plain data; ``registry.create("models", name, **config)`` rebuilds."""
-        raise NotImplementedError
+        """The configuration as plain data; ``registry.create("models", name, **config)`` rebuilds.
+
+        The shared keys (``n_features, lookback, horizon``, the covariate and instance-norm keys,
+        ``quantiles``), the model's own options in the order of its signature (each as checked:
+        :meth:`_option`), and ``dtype`` (the parameters' current one)."""
+        own = {name: self._option(name) for name in self._options}
+        return {**self._common_config(), **own, "dtype": self.dtype}
+
+    def _option(self, name: str) -> Any:
+        """The checked value of the model's own option ``name`` as :meth:`config` stores it: the
+        attribute of that name (a list copied)."""
+        value = getattr(self, name)
+        return list(value) if isinstance(value, list) else value
 
     def extra_repr(self) -> str:
         cfg = self.config()
@@ -540,21 +573,47 @@ class DtypeCache:
         return arr
 
 
+class ComposedLayer(Module):
+    """A layer (block) of a model written once as ``_compute(p, *inputs)`` on a
+    :class:`swets_nn.paths.ForwardPath`, composing its sub-layers' forwards and registered ops:
+    :meth:`forward` runs it on Tensors (recorded when a tape is active) or on arrays,
+    :meth:`forward_arrays` on arrays. The subclass's ``_compute`` names the inputs and its
+    docstring the shapes."""
+
+    def forward(self, *inputs: Any, **options: Any) -> Any:
+        """``_compute`` on the path of the call: Tensors in, Tensors out."""
+        return forward_on_path(self._compute, *inputs, **options)
+
+    def forward_arrays(self, *inputs: Any, **options: Any) -> Any:
+        """:meth:`forward` on arrays, nothing recorded."""
+        return self._compute(ARRAYS, *inputs, **options)
+
+    def _compute(self, p: ForwardPath, *inputs: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+
 def _full_signature(cls: type) -> inspect.Signature:
-    """The signature of ``cls`` with its ``**common`` spelt out: the keyword options of the class
-    its ``__init__`` hands them to, so jobs (which pass only what a factory names), option checks
-    and ``swets list models`` see every option."""
+    """The signature of ``cls`` with its ``**common`` spelt out, so jobs (which pass only what a
+    factory names), option checks and ``swets list models`` see every option: the options of the
+    class it hands them to (``n_features, lookback, horizon`` first), the model's own options
+    before the shared keyword-only ones, and the model's default where it names a shared option.
+    Every option is keyword-only, as the model takes them."""
     own = inspect.signature(cls.__init__)  # type: ignore[misc]
     params = list(own.parameters.values())[1:]  # without self
-    if params and params[-1].kind is inspect.Parameter.VAR_KEYWORD:
-        named = {p.name for p in params}
-        inherited = inspect.signature(cls.__mro__[1]).parameters.values()
-        params = params[:-1] + [
-            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-            for p in inherited
-            if p.name not in named and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-    return own.replace(parameters=params)
+    if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        return own.replace(parameters=params)
+    named = {p.name: p for p in params[:-1]}
+    inherited = [
+        p
+        for p in inspect.signature(cls.__mro__[1]).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    base = inspect.signature(ForecastingModel.__init__).parameters.values()
+    tail = {p.name for p in base if p.kind is p.KEYWORD_ONLY}  # the shared keyword-only options
+    cut = next((i for i, p in enumerate(inherited) if p.name in tail), len(inherited))
+    merged = [named.pop(p.name, p) for p in inherited]  # what is left in named is new
+    merged = merged[:cut] + list(named.values()) + merged[cut:]
+    return own.replace(parameters=[p.replace(kind=p.KEYWORD_ONLY) for p in merged])
 
 
-__all__ = ["DtypeCache", "ForecastingModel", "RngLike", "sinusoidal_encoding"]
+__all__ = ["ComposedLayer", "DtypeCache", "ForecastingModel", "RngLike", "sinusoidal_encoding"]

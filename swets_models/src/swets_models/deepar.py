@@ -11,8 +11,9 @@ import numpy as np
 
 from swets_core import Tensor, active_tape, run_op
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
-from swets_models._base import ForecastingModel, positive_int, probability
-from swets_nn import LSTM, Linear
+from swets_models._base import positive_int
+from swets_models.lstm import RecurrentForecaster
+from swets_nn import Linear
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 from swets_ops.distributions import DistributionPrediction, get_distribution, sample_quantiles
 
@@ -35,7 +36,7 @@ def _lags(value: Any, lookback: int, owner: str) -> list[int]:
     return out
 
 
-class DeepAR(ForecastingModel, registry_name="deepar"):
+class DeepAR(RecurrentForecaster, registry_name="deepar"):
     """DeepAR (registry name ``"deepar"``), an autoregressive recurrent network that forecasts a
     distribution.
 
@@ -95,9 +96,7 @@ class DeepAR(ForecastingModel, registry_name="deepar"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         hidden_size: int = 40,
         num_layers: int = 2,
         dropout: float = 0.1,
@@ -105,69 +104,28 @@ class DeepAR(ForecastingModel, registry_name="deepar"):
         lags: Sequence[int] = (1,),
         num_samples: int = 100,
         sample_seed: int = 0,
-        n_future_features: int = 0,
-        instance_norm: bool = False,
         **common: Any,
     ) -> None:
+        super().__init__(**common)
         owner = "DeepAR"
-        if instance_norm:
-            raise ConfigError(
-                f"{owner}: instance_norm must be False: DeepAR scales each window by its own mean "
-                "scale (section 3.3 of the paper)"
-            )
-        # the base reads n_features as the target and past covariates, which DeepAR has not: its
-        # x holds the target and the known covariates' history
-        super().__init__(1, lookback, horizon, n_future_features=n_future_features, **common)
-        k = positive_int(n_future_features, "n_future_features", owner, minimum=0)
-        features = positive_int(n_features, "n_features", owner)
-        if features != 1 + k:
-            raise ConfigError(
-                f"{owner}: n_features must be 1 + n_future_features = {1 + k} (the target and the "
-                f"known covariates' history; DeepAR reads no past covariates), got {features}"
-            )
-        self.n_features = features
-        self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
-        self.num_layers = positive_int(num_layers, "num_layers", owner)
-        self.dropout = probability(dropout, "dropout", owner)
+        self._check_lstm(hidden_size, num_layers, dropout)
         self.distribution = get_distribution(distribution, owner)
         self.lags = _lags(lags, self.lookback, owner)
         self.num_samples = positive_int(num_samples, "num_samples", owner)
         self.sample_seed = positive_int(sample_seed, "sample_seed", owner, minimum=0)
         gen = self._generator()
-        dt = self._dtype.value
         # the covariate inputs first: the LSTM's input width holds the static vector's
         self._init_inputs(gen)
         static_width = 0 if self.static_covariates is None else self.static_covariates.width
-        self.input_width = len(self.lags) + k + static_width + 1
-        self.lstm = LSTM(
-            self.input_width,
-            self.hidden_size,
-            num_layers=self.num_layers,
-            batch_first=True,
-            dropout=self.dropout,
-            rng=gen,
-            dtype=dt,
+        self.input_width = len(self.lags) + self.n_future_features + static_width + 1
+        self._init_lstm(self.input_width, gen)
+        self.head = Linear(
+            self.hidden_size, self.distribution.n_params, rng=gen, dtype=self._dtype.value
         )
-        self.head = Linear(self.hidden_size, self.distribution.n_params, rng=gen, dtype=dt)
 
-    def _reference_parameter(self) -> Any:
-        return self.head.weight
-
-    def config(self) -> dict[str, Any]:
-        """The common keys and ``hidden_size, num_layers, dropout, distribution, lags,
-        num_samples, sample_seed, dtype``."""
-        return {
-            **self._common_config(),
-            "n_features": self.n_features,
-            "hidden_size": self.hidden_size,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-            "distribution": self.distribution.name,
-            "lags": list(self.lags),
-            "num_samples": self.num_samples,
-            "sample_seed": self.sample_seed,
-            "dtype": self.dtype,
-        }
+    def _option(self, name: str) -> Any:
+        """``distribution`` by its name (the others as stored)."""
+        return self.distribution.name if name == "distribution" else super()._option(name)
 
     # -- inputs -----------------------------------------------------------------------------------
     def _scale(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:

@@ -82,19 +82,12 @@ class NLinearModel(_LinearForecaster, registry_name="nlinear"):
     initialisation, as the reference).
     """
 
-    def __init__(
-        self, n_features: int = 1, lookback: int = 96, horizon: int = 24, **common: Any
-    ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
+    def __init__(self, **common: Any) -> None:
+        super().__init__(**common)
         self._init_linear(("linear",))
 
     def _reference_parameter(self) -> Any:
         return self.linear.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
-        ``quantiles, dtype``."""
-        return {**self._common_config(), "dtype": self.dtype}
 
     def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         z = self._target(x)
@@ -129,15 +122,8 @@ class DLinearModel(_LinearForecaster, registry_name="dlinear"):
     initialisation, as the reference).
     """
 
-    def __init__(
-        self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
-        kernel_size: int = 25,
-        **common: Any,
-    ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
+    def __init__(self, *, kernel_size: int = 25, **common: Any) -> None:
+        super().__init__(**common)
         owner = "DLinearModel"
         self.kernel_size = positive_int(kernel_size, "kernel_size", owner)
         if self.kernel_size % 2 == 0 or self.kernel_size > self.lookback:
@@ -150,11 +136,6 @@ class DLinearModel(_LinearForecaster, registry_name="dlinear"):
 
     def _reference_parameter(self) -> Any:
         return self.seasonal.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
-        ``kernel_size, quantiles, dtype``."""
-        return {**self._common_config(), "kernel_size": self.kernel_size, "dtype": self.dtype}
 
     def decompose(self, p: ForwardPath, z: Any) -> tuple[Any, Any]:
         """``(remainder, trend)`` of the target windows ``z`` ``(B, L)``."""

@@ -4,18 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from swets_models._base import (
-    ForecastingModel,
-    positive_int,
-    probability,
-)
+from swets_models._base import ForecastingModel, positive_int, probability
 from swets_nn import LSTM
 from swets_nn.paths import ForwardPath
 
-__all__ = ["LSTMModel"]
+__all__ = ["LSTMModel", "RecurrentForecaster"]
 
 
-class LSTMModel(ForecastingModel, registry_name="lstm"):
+class RecurrentForecaster(ForecastingModel):
+    """What the LSTM forecaster and DeepAR share: a stacked, batch-first :class:`swets_nn.LSTM`
+    of ``hidden_size`` cells in each of ``num_layers`` layers, with dropout ``dropout`` between
+    layers (training mode only), read by a linear ``head``."""
+
+    def _check_lstm(self, hidden_size: Any, num_layers: Any, dropout: Any) -> None:
+        """Check and store ``hidden_size``, ``num_layers`` and ``dropout``."""
+        owner = type(self).__name__
+        self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
+        self.num_layers = positive_int(num_layers, "num_layers", owner)
+        self.dropout = probability(dropout, "dropout", owner)
+
+    def _init_lstm(self, input_width: int, rng: Any) -> None:
+        """``self.lstm``, reading ``input_width`` values per step."""
+        self.lstm = LSTM(
+            input_width,
+            self.hidden_size,
+            num_layers=self.num_layers,
+            batch_first=True,
+            dropout=self.dropout,
+            rng=rng,
+            dtype=self._dtype.value,
+        )
+
+
+class LSTMModel(RecurrentForecaster, registry_name="lstm"):
     """LSTM forecaster (registry name ``"lstm"``).
 
     A stacked, batch-first :class:`swets_nn.LSTM` reads the window; a linear head maps the last
@@ -48,46 +69,18 @@ class LSTMModel(ForecastingModel, registry_name="lstm"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         hidden_size: int = 64,
         num_layers: int = 2,
         dropout: float = 0.0,
         **common: Any,
     ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
-        owner = "LSTMModel"
-        self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
-        self.num_layers = positive_int(num_layers, "num_layers", owner)
-        self.dropout = probability(dropout, "dropout", owner)
+        super().__init__(**common)
+        self._check_lstm(hidden_size, num_layers, dropout)
         gen = self._generator()
-        dt = self._dtype.value
-        self.lstm = LSTM(
-            self.n_features,
-            self.hidden_size,
-            num_layers=self.num_layers,
-            batch_first=True,
-            dropout=self.dropout,
-            rng=gen,
-            dtype=dt,
-        )
+        self._init_lstm(self.n_features, gen)
         self._init_inputs(gen)
         self._init_head(self.hidden_size, gen)
-
-    def _reference_parameter(self) -> Any:
-        return self.head.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
-        ``hidden_size, num_layers, dropout, quantiles, dtype``."""
-        return {
-            **self._common_config(),
-            "hidden_size": self.hidden_size,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-            "dtype": self.dtype,
-        }
 
     def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         _, (h_n, _) = p.forward(self.lstm)(x)

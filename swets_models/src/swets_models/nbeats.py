@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Tensor
 from swets_core.errors import ConfigError, ShapeError
 from swets_models._base import (
+    ComposedLayer,
     DtypeCache,
     ForecastingModel,
     flag,
@@ -19,7 +19,7 @@ from swets_models._base import (
     positive_int,
 )
 from swets_nn import Linear
-from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
+from swets_nn.paths import ForwardPath
 
 __all__ = ["NBEATSBlock", "NBEATSModel", "doubly_residual", "fourier_basis", "polynomial_basis"]
 
@@ -64,7 +64,7 @@ def doubly_residual(
     return forecast
 
 
-class NBEATSBlock(Module):
+class NBEATSBlock(ComposedLayer):
     """One N-BEATS block: ``num_layers`` fully connected ReLU layers, then the expansion
     coefficients ``theta`` and the backcast and forecast they span in the block's basis.
 
@@ -128,23 +128,12 @@ class NBEATSBlock(Module):
             self._basis_f = DtypeCache(basis_f.T)  # (H, P) @ theta_f (B, P, Q) -> (B, H, Q)
         self._pf = pf
 
-    def forward(
-        self, x: Tensor, backcast: bool = True, exogenous: Tensor | None = None
-    ) -> tuple[Tensor | None, Tensor]:
+    def _compute(
+        self, p: ForwardPath, x: Any, backcast: bool = True, exogenous: Any = None
+    ) -> tuple[Any, Any]:
         """``(batch, lookback)`` -> ``(backcast (batch, lookback), forecast (batch, horizon * Q))``;
         the backcast is None when ``backcast=False`` (the last block of a model needs none);
         ``exogenous`` ``(batch, exogenous)`` are the covariates of a block built for them."""
-        return forward_on_path(self._compute, x, backcast, exogenous)
-
-    def forward_arrays(
-        self, x: np.ndarray, backcast: bool = True, exogenous: np.ndarray | None = None
-    ) -> tuple[np.ndarray | None, np.ndarray]:
-        """:meth:`forward` on an array, nothing recorded."""
-        return self._compute(ARRAYS, x, backcast, exogenous)
-
-    def _compute(
-        self, p: ForwardPath, x: Any, backcast: bool, exogenous: Any = None
-    ) -> tuple[Any, Any]:
         h = x if exogenous is None else p.op("concat", x, exogenous, axis=1)
         for layer in self.layers:
             h = p.op("relu", p.forward(layer)(h))
@@ -214,9 +203,7 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         stack_types: list[str] | tuple[str, ...] = ("generic",),
         num_blocks: int | list[int] = 3,
         num_layers: int | list[int] = 4,
@@ -227,7 +214,7 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
         naive_level: bool = False,
         **common: Any,
     ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
+        super().__init__(**common)
         owner = "NBEATSModel"
         if isinstance(stack_types, str) or not isinstance(stack_types, (list, tuple)):
             raise ConfigError(
@@ -306,23 +293,6 @@ class NBEATSModel(ForecastingModel, registry_name="nbeats"):
 
     def _reference_parameter(self) -> Any:
         return self.blocks[0].theta.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
-        ``stack_types, num_blocks, num_layers, layer_width`` (per-stack lists), ``trend_degree,
-        num_harmonics, share_weights, naive_level, quantiles, dtype``."""
-        return {
-            **self._common_config(),
-            "stack_types": list(self.stack_types),
-            "num_blocks": list(self.num_blocks),
-            "num_layers": list(self.num_layers),
-            "layer_width": list(self.layer_width),
-            "trend_degree": self.trend_degree,
-            "num_harmonics": self.num_harmonics,
-            "share_weights": self.share_weights,
-            "naive_level": self.naive_level,
-            "dtype": self.dtype,
-        }
 
     def _check_input(self, data: np.ndarray) -> None:
         """Check ``data`` is ``(batch, lookback, n_features)`` (or ``(batch, lookback)`` for the

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Tensor
 from swets_core.errors import ConfigError
 from swets_models._base import (
+    ComposedLayer,
     DtypeCache,
     ForecastingModel,
     choice,
@@ -21,7 +21,7 @@ from swets_models._base import (
 )
 from swets_models.nbeats import doubly_residual
 from swets_nn import Dropout, Linear
-from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
+from swets_nn.paths import ForwardPath
 
 __all__ = ["NHITSBlock", "NHITSModel", "interpolation_matrix", "max_pool"]
 
@@ -69,7 +69,7 @@ def max_pool(p: ForwardPath, x: Any, kernel: int) -> Any:
     return p.op("max", x, axis=2)
 
 
-class NHITSBlock(Module):
+class NHITSBlock(ComposedLayer):
     """One N-HiTS block: its inputs max-pooled with kernel ``pool_kernel``, ``num_layers`` fully
     connected ReLU layers, then ``theta``: the backcast (``lookback`` values) and ``knots * Q``
     forecast values interpolated to the horizon by :func:`interpolation_matrix`.
@@ -111,32 +111,17 @@ class NHITSBlock(Module):
         basis = interpolation_matrix(knots, horizon, interpolation)
         self._basis = DtypeCache(basis if n_outputs == 1 else basis.T)
 
-    def forward(
+    def _compute(
         self,
-        x: Tensor,
+        p: ForwardPath,
+        x: Any,
         backcast: bool = True,
-        past: Tensor | None = None,
-        future: Tensor | None = None,
-        static: Tensor | None = None,
-    ) -> tuple[Tensor | None, Tensor]:
+        past: Any = None,
+        future: Any = None,
+        static: Any = None,
+    ) -> tuple[Any, Any]:
         """``(B, lookback)`` -> ``(backcast, forecast)``; the backcast is None when
         ``backcast=False``."""
-        return forward_on_path(self._compute, x, backcast, past, future, static)
-
-    def forward_arrays(
-        self,
-        x: np.ndarray,
-        backcast: bool = True,
-        past: np.ndarray | None = None,
-        future: np.ndarray | None = None,
-        static: np.ndarray | None = None,
-    ) -> tuple[np.ndarray | None, np.ndarray]:
-        """:meth:`forward` on arrays, nothing recorded."""
-        return self._compute(ARRAYS, x, backcast, past, future, static)
-
-    def _compute(
-        self, p: ForwardPath, x: Any, backcast: bool, past: Any, future: Any, static: Any
-    ) -> tuple[Any, Any]:
         k = self.pool_kernel
         batch = x.shape[0]
         parts = [max_pool(p, x, k)]
@@ -207,9 +192,7 @@ class NHITSModel(ForecastingModel, registry_name="nhits"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         pool_kernel_size: list[int] | tuple[int, ...] = (2, 2, 1),
         freq_downsample: list[int] | tuple[int, ...] = (4, 2, 1),
         num_blocks: int | list[int] = 1,
@@ -219,7 +202,7 @@ class NHITSModel(ForecastingModel, registry_name="nhits"):
         dropout: float = 0.0,
         **common: Any,
     ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
+        super().__init__(**common)
         owner = "NHITSModel"
         if not isinstance(pool_kernel_size, (list, tuple)) or not pool_kernel_size:
             raise ConfigError(
@@ -264,22 +247,6 @@ class NHITSModel(ForecastingModel, registry_name="nhits"):
 
     def _reference_parameter(self) -> Any:
         return self.blocks[0].theta.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
-        ``pool_kernel_size, freq_downsample, num_blocks, num_layers, layer_width`` (per-stack
-        lists), ``interpolation, dropout, quantiles, dtype``."""
-        return {
-            **self._common_config(),
-            "pool_kernel_size": list(self.pool_kernel_size),
-            "freq_downsample": list(self.freq_downsample),
-            "num_blocks": list(self.num_blocks),
-            "num_layers": list(self.num_layers),
-            "layer_width": list(self.layer_width),
-            "interpolation": self.interpolation,
-            "dropout": self.dropout,
-            "dtype": self.dtype,
-        }
 
     def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         past = x[:, :, 1:] if self.n_features > 1 else None

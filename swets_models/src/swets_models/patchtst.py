@@ -10,17 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor
+from swets_core import Parameter
 from swets_core.errors import ConfigError
-from swets_models._base import (
-    ForecastingModel,
-    choice,
-    flag,
-    positive_int,
-    probability,
-)
+from swets_models._base import ComposedLayer, choice, flag, positive_int, probability
+from swets_models.transformer import EncoderForecaster
 from swets_nn import BatchNorm1d, Dropout, LayerNorm, Linear, MultiheadAttention, init
-from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
+from swets_nn.paths import ForwardPath
 
 __all__ = ["PatchTSTEncoderLayer", "PatchTSTModel", "patch_index"]
 
@@ -36,7 +31,7 @@ def patch_index(lookback: int, patch_len: int, stride: int, pad_end: bool) -> np
     return np.minimum(index, lookback - 1).astype(np.int64)
 
 
-class PatchTSTEncoderLayer(Module):
+class PatchTSTEncoderLayer(ComposedLayer):
     """PatchTST's encoder layer: multi-head self-attention and a feed-forward block, each with a
     residual connection and dropout, followed (post-norm) by BatchNorm over the model width (the
     paper's choice, section 3.1) or LayerNorm::
@@ -45,7 +40,9 @@ class PatchTSTEncoderLayer(Module):
         x = norm_ffn(x + dropout_ffn(linear2(dropout(gelu(linear1(x))))))
 
     Shapes: ``(B, patches, d_model)`` in and out. BatchNorm normalizes each of the ``d_model``
-    features over the batch and the patches (``BatchNorm1d`` on ``(B, d_model, patches)``).
+    features over the batch and the patches (``BatchNorm1d`` on ``(B, d_model, patches)``); its
+    running statistics update in training mode on either path (``forward`` or
+    ``forward_arrays``).
     """
 
     def __init__(
@@ -70,21 +67,13 @@ class PatchTSTEncoderLayer(Module):
         self.norm_attn = make(d_model, dtype=dtype)
         self.norm_ffn = make(d_model, dtype=dtype)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, patches, d_model)`` -> the same."""
-        return forward_on_path(self._compute, x)
-
-    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array, nothing recorded (BatchNorm's running statistics update in
-        training mode, as in :meth:`forward`)."""
-        return self._compute(ARRAYS, x)
-
     def _norm(self, p: ForwardPath, norm: Any, x: Any) -> Any:
         if not self.batch_norm:
             return p.forward(norm)(x)
         return p.forward(norm)(x.transpose(0, 2, 1)).transpose(0, 2, 1)
 
     def _compute(self, p: ForwardPath, x: Any) -> Any:
+        """``(B, patches, d_model)`` -> the same."""
         f = p.forward
         attended, _ = f(self.self_attn)(x, x, x, None, False)
         x = self._norm(p, self.norm_attn, p.op("add", x, f(self.dropout_attn)(attended)))
@@ -93,7 +82,7 @@ class PatchTSTEncoderLayer(Module):
         return self._norm(p, self.norm_ffn, p.op("add", x, h))
 
 
-class PatchTSTModel(ForecastingModel, registry_name="patchtst"):
+class PatchTSTModel(EncoderForecaster, registry_name="patchtst"):
     """PatchTST forecaster (registry name ``"patchtst"``), supervised, channel-independent.
 
     The target window (normalized by RevIN, on by default as in the paper) is cut into patches of
@@ -135,9 +124,7 @@ class PatchTSTModel(ForecastingModel, registry_name="patchtst"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         patch_len: int = 16,
         stride: int = 8,
         pad_end: bool = True,
@@ -148,27 +135,15 @@ class PatchTSTModel(ForecastingModel, registry_name="patchtst"):
         dropout: float = 0.2,
         head_dropout: float = 0.0,
         norm: str = "batch",
-        *,
-        n_future_features: int = 0,
-        n_static_features: int = 0,
-        static_cardinalities: list[int] | None = None,
         instance_norm: bool = True,
         instance_norm_affine: bool | None = None,
         **common: Any,
     ) -> None:
-        # the shared options up to RevIN's, named here for their defaults (in the shared order)
+        # RevIN's options named here for their defaults
         if instance_norm_affine is None:  # affine whenever RevIN is on (a job may turn it off)
             instance_norm_affine = instance_norm is True
         super().__init__(
-            n_features,
-            lookback,
-            horizon,
-            n_future_features=n_future_features,
-            n_static_features=n_static_features,
-            static_cardinalities=static_cardinalities,
-            instance_norm=instance_norm,
-            instance_norm_affine=instance_norm_affine,
-            **common,
+            instance_norm=instance_norm, instance_norm_affine=instance_norm_affine, **common
         )
         owner = "PatchTSTModel"
         self.patch_len = positive_int(patch_len, "patch_len", owner)
@@ -178,15 +153,7 @@ class PatchTSTModel(ForecastingModel, registry_name="patchtst"):
                 f"{owner}: patch_len ({self.patch_len}) must not exceed lookback ({self.lookback})"
             )
         self.pad_end = flag(pad_end, "pad_end", owner)
-        self.d_model = positive_int(d_model, "d_model", owner)
-        self.n_heads = positive_int(n_heads, "n_heads", owner)
-        if self.d_model % self.n_heads:
-            raise ConfigError(
-                f"{owner}: n_heads ({self.n_heads}) must divide d_model ({self.d_model})"
-            )
-        self.num_layers = positive_int(num_layers, "num_layers", owner)
-        self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward", owner)
-        self.dropout = probability(dropout, "dropout", owner)
+        self._check_encoder(d_model, n_heads, num_layers, dim_feedforward, dropout)
         self.head_dropout = probability(head_dropout, "head_dropout", owner)
         self.norm = choice(norm, "norm", owner, ("batch", "layer"))
         gen = self._generator()
@@ -207,28 +174,6 @@ class PatchTSTModel(ForecastingModel, registry_name="patchtst"):
         width = self.n_patches * self.d_model
         self.head = Linear(width, self.horizon * self.n_outputs, rng=gen, dtype=dt)
         self._init_inputs(gen)
-
-    def _reference_parameter(self) -> Any:
-        return self.head.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys, ``patch_len,
-        stride, pad_end, d_model, n_heads, num_layers, dim_feedforward, dropout, head_dropout,
-        norm, quantiles, dtype``."""
-        return {
-            **self._common_config(),
-            "patch_len": self.patch_len,
-            "stride": self.stride,
-            "pad_end": self.pad_end,
-            "d_model": self.d_model,
-            "n_heads": self.n_heads,
-            "num_layers": self.num_layers,
-            "dim_feedforward": self.dim_feedforward,
-            "dropout": self.dropout,
-            "head_dropout": self.head_dropout,
-            "norm": self.norm,
-            "dtype": self.dtype,
-        }
 
     def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         f = p.forward

@@ -6,21 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor
+from swets_core import Parameter, Tensor
 from swets_core.errors import ConfigError
-from swets_models._base import (
-    ForecastingModel,
-    flag,
-    positive_int,
-    probability,
-)
+from swets_models._base import ComposedLayer, ForecastingModel, flag, positive_int, probability
 from swets_nn import Conv1d, Dropout, init
-from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
+from swets_nn.paths import ForwardPath, forward_on_path
 
 __all__ = ["CausalConv1d", "TCNModel", "TemporalBlock", "covering_levels"]
 
 
-class CausalConv1d(Module):
+class CausalConv1d(ComposedLayer):
     """Dilated causal convolution with optional weight normalisation.
 
     Output step ``t`` sees inputs ``t - dilation * (K - 1) .. t`` only (zeros on the left), so the
@@ -83,15 +78,8 @@ class CausalConv1d(Module):
             return p.value(self.weight)
         return p.op("weight_norm", p.value(self.weight_v), p.value(self.weight_g))  # axis 0
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
-        return forward_on_path(self._compute, x)
-
-    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array, nothing recorded."""
-        return self._compute(ARRAYS, x)
-
     def _compute(self, p: ForwardPath, x: Any) -> Any:
+        """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
         bias = None if self.bias is None else p.value(self.bias)
         kernel = self._kernel(p)
         return p.op("conv1d", x, kernel, bias, padding=self._padding, dilation=self.dilation)
@@ -103,7 +91,7 @@ class CausalConv1d(Module):
         )
 
 
-class TemporalBlock(Module):
+class TemporalBlock(ComposedLayer):
     """One residual block: two dilated causal convolutions, each followed by ReLU and dropout, and
     ``relu(out + residual)`` where the residual is the input, or a 1x1 convolution of it when the
     channel count changes.
@@ -136,15 +124,8 @@ class TemporalBlock(Module):
             self.downsample = Conv1d(in_channels, out_channels, 1, rng=rng, dtype=dtype)
             init.normal_(self.downsample.weight, 0.0, 0.01, rng=rng)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
-        return forward_on_path(self._compute, x)
-
-    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array, nothing recorded."""
-        return self._compute(ARRAYS, x)
-
     def _compute(self, p: ForwardPath, x: Any) -> Any:
+        """``(N, C_in, L)`` -> ``(N, C_out, L)``."""
         f = p.forward
         out = f(self.dropout1)(p.op("relu", f(self.conv1)(x)))
         out = f(self.dropout2)(p.op("relu", f(self.conv2)(out)))
@@ -199,9 +180,7 @@ class TCNModel(ForecastingModel, registry_name="tcn"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         channels: int | list[int] = 32,
         levels: int | None = None,
         kernel_size: int = 3,
@@ -209,7 +188,7 @@ class TCNModel(ForecastingModel, registry_name="tcn"):
         weight_norm: bool = True,
         **common: Any,
     ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
+        super().__init__(**common)
         owner = "TCNModel"
         if isinstance(channels, (list, tuple)):
             if not channels:
@@ -225,6 +204,7 @@ class TCNModel(ForecastingModel, registry_name="tcn"):
             n = covering_levels(self.lookback, kernel) if levels is None else levels
             chans = [positive_int(channels, "channels", owner)] * positive_int(n, "levels", owner)
         self.channels = chans
+        self.levels = len(chans)
         self.kernel_size = positive_int(kernel_size, "kernel_size", owner)
         if self.kernel_size > self.lookback:
             raise ConfigError(
@@ -251,22 +231,6 @@ class TCNModel(ForecastingModel, registry_name="tcn"):
     def receptive_field(self) -> int:
         """How many past steps the last output step sees: ``1 + 2 (K - 1) (2^levels - 1)``."""
         return 1 + 2 * (self.kernel_size - 1) * (2 ** len(self.channels) - 1)
-
-    def _reference_parameter(self) -> Any:
-        return self.head.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys, ``channels
-        (list), levels, kernel_size, dropout, weight_norm, quantiles, dtype``."""
-        return {
-            **self._common_config(),
-            "channels": list(self.channels),
-            "levels": len(self.channels),
-            "kernel_size": self.kernel_size,
-            "dropout": self.dropout,
-            "weight_norm": self.weight_norm,
-            "dtype": self.dtype,
-        }
 
     def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         h = x.transpose(0, 2, 1)

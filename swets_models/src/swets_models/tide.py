@@ -8,20 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Tensor
-from swets_models._base import (
-    ForecastingModel,
-    flag,
-    positive_int,
-    probability,
-)
+from swets_models._base import ComposedLayer, ForecastingModel, flag, positive_int, probability
 from swets_nn import Dropout, LayerNorm, Linear
-from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
+from swets_nn.paths import ForwardPath
 
 __all__ = ["TiDEModel", "TiDEResidualBlock"]
 
 
-class TiDEResidualBlock(Module):
+class TiDEResidualBlock(ComposedLayer):
     """TiDE's residual block (section 4.1, figure 1): a ReLU hidden layer, a linear output layer
     and dropout, plus a linear skip connection from the input, then an optional layer norm::
 
@@ -50,15 +44,8 @@ class TiDEResidualBlock(Module):
         self.dropout = Dropout(dropout, rng=rng.spawn(1)[0])
         self.norm = LayerNorm(out_features, dtype=dtype) if layer_norm else None
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(*, in_features)`` -> ``(*, out_features)``."""
-        return forward_on_path(self._compute, x)
-
-    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` on an array, nothing recorded."""
-        return self._compute(ARRAYS, x)
-
     def _compute(self, p: ForwardPath, x: Any) -> Any:
+        """``(*, in_features)`` -> ``(*, out_features)``."""
         f = p.forward
         h = f(self.dropout)(f(self.output)(p.op("relu", f(self.hidden)(x))))
         y = p.op("add", h, f(self.skip)(x))
@@ -108,9 +95,7 @@ class TiDEModel(ForecastingModel, registry_name="tide"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         hidden_size: int = 512,
         num_encoder_layers: int = 1,
         num_decoder_layers: int = 1,
@@ -121,7 +106,7 @@ class TiDEModel(ForecastingModel, registry_name="tide"):
         layer_norm: bool = True,
         **common: Any,
     ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
+        super().__init__(**common)
         owner = "TiDEModel"
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
         self.num_encoder_layers = positive_int(num_encoder_layers, "num_encoder_layers", owner)
@@ -157,23 +142,6 @@ class TiDEModel(ForecastingModel, registry_name="tide"):
 
     def _reference_parameter(self) -> Any:
         return self.global_skip.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys,
-        ``hidden_size, num_encoder_layers, num_decoder_layers, decoder_output_dim,
-        temporal_decoder_hidden, temporal_width, dropout, layer_norm, quantiles, dtype``."""
-        return {
-            **self._common_config(),
-            "hidden_size": self.hidden_size,
-            "num_encoder_layers": self.num_encoder_layers,
-            "num_decoder_layers": self.num_decoder_layers,
-            "decoder_output_dim": self.decoder_output_dim,
-            "temporal_decoder_hidden": self.temporal_decoder_hidden,
-            "temporal_width": self.temporal_width,
-            "dropout": self.dropout,
-            "layer_norm": self.layer_norm,
-            "dtype": self.dtype,
-        }
 
     def _compute(self, p: ForwardPath, x: Any, future: Any, static: Any, mask: Any) -> Any:
         f = p.forward

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from swets_core import Parameter, Tensor
-from swets_core.errors import ConfigError
 from swets_models._base import (
     DtypeCache,
     ForecastingModel,
@@ -18,12 +17,32 @@ from swets_models._base import (
     sinusoidal_encoding,
 )
 from swets_nn import Dropout, LayerNorm, Linear, TransformerEncoderLayer, init
+from swets_nn.attention import head_width
 from swets_nn.paths import ForwardPath, forward_on_path
 
-__all__ = ["TransformerModel"]
+__all__ = ["EncoderForecaster", "TransformerModel"]
 
 
-class TransformerModel(ForecastingModel, registry_name="transformer"):
+class EncoderForecaster(ForecastingModel):
+    """What the Transformer and PatchTST forecasters share: ``num_layers`` encoder layers of width
+    ``d_model`` with ``n_heads`` attention heads (which must divide ``d_model``), feed-forward
+    blocks of ``dim_feedforward`` units and dropout ``dropout`` (also on the embedded input:
+    ``input_dropout``), read by a linear ``head``."""
+
+    def _check_encoder(
+        self, d_model: Any, n_heads: Any, num_layers: Any, dim_feedforward: Any, dropout: Any
+    ) -> None:
+        """Check and store ``d_model, n_heads, num_layers, dim_feedforward, dropout``."""
+        owner = type(self).__name__
+        self.d_model = positive_int(d_model, "d_model", owner)
+        self.n_heads = positive_int(n_heads, "n_heads", owner)
+        head_width(self.d_model, self.n_heads, owner, ("d_model", "n_heads"))
+        self.num_layers = positive_int(num_layers, "num_layers", owner)
+        self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward", owner)
+        self.dropout = probability(dropout, "dropout", owner)
+
+
+class TransformerModel(EncoderForecaster, registry_name="transformer"):
     """Transformer encoder forecaster (registry name ``"transformer"``).
 
     ``h = Linear(n_features, d_model)(x) + PE``, dropout, ``num_layers`` encoder layers (self-attention
@@ -69,9 +88,7 @@ class TransformerModel(ForecastingModel, registry_name="transformer"):
 
     def __init__(
         self,
-        n_features: int = 1,
-        lookback: int = 96,
-        horizon: int = 24,
+        *,
         d_model: int = 64,
         n_heads: int = 4,
         num_layers: int = 2,
@@ -84,17 +101,9 @@ class TransformerModel(ForecastingModel, registry_name="transformer"):
         head: str = "last",
         **common: Any,
     ) -> None:
-        super().__init__(n_features, lookback, horizon, **common)
+        super().__init__(**common)
         owner = "TransformerModel"
-        self.d_model = positive_int(d_model, "d_model", owner)
-        self.n_heads = positive_int(n_heads, "n_heads", owner)
-        if self.d_model % self.n_heads:
-            raise ConfigError(
-                f"{owner}: n_heads ({self.n_heads}) must divide d_model ({self.d_model})"
-            )
-        self.num_layers = positive_int(num_layers, "num_layers", owner)
-        self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward", owner)
-        self.dropout = probability(dropout, "dropout", owner)
+        self._check_encoder(d_model, n_heads, num_layers, dim_feedforward, dropout)
         self.activation = choice(activation, "activation", owner, ("relu", "gelu"))
         self.norm_first = flag(norm_first, "norm_first", owner)
         self.positional = choice(positional, "positional", owner, ("sinusoidal", "learned"))
@@ -129,27 +138,9 @@ class TransformerModel(ForecastingModel, registry_name="transformer"):
         width = self.d_model if self.head_type == "last" else self.lookback * self.d_model
         self._init_head(width, gen)
 
-    def _reference_parameter(self) -> Any:
-        return self.head.weight
-
-    def config(self) -> dict[str, Any]:
-        """``n_features, lookback, horizon``, the covariate and instance-norm keys, ``d_model,
-        n_heads, num_layers, dim_feedforward, dropout, activation, norm_first, positional, causal,
-        head, quantiles, dtype``."""
-        return {
-            **self._common_config(),
-            "d_model": self.d_model,
-            "n_heads": self.n_heads,
-            "num_layers": self.num_layers,
-            "dim_feedforward": self.dim_feedforward,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "norm_first": self.norm_first,
-            "positional": self.positional,
-            "causal": self.causal,
-            "head": self.head_type,
-            "dtype": self.dtype,
-        }
+    def _option(self, name: str) -> Any:
+        """``head`` is stored as ``head_type`` (``head`` is the head layer)."""
+        return self.head_type if name == "head" else super()._option(name)
 
     def encode(self, x: Tensor) -> Tensor:
         """The encoder states ``(batch, lookback, d_model)`` before the final norm and the head (with

@@ -22,7 +22,7 @@ from swets_nn._common import (
 from swets_nn.linear import Linear
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, Parts, as_tensors, to_input, to_input_array
 
-__all__ = ["MultiheadAttention", "causal_mask"]
+__all__ = ["MultiheadAttention", "causal_mask", "head_width"]
 
 
 def causal_mask(size: int, dtype: Any = "float32") -> np.ndarray:
@@ -73,6 +73,20 @@ def _pad_last(m: Any, extra: int) -> Any:
     if isinstance(m, Tensor):
         return ops.pad(m, pad_width=tuple(width), value=0.0)
     return np.pad(m, width)
+
+
+def head_width(
+    embed_dim: int, num_heads: int, owner: str, names: tuple[str, str] = ("embed_dim", "num_heads")
+) -> int:
+    """The width of one head, ``embed_dim // num_heads``, for ``num_heads`` heads splitting a
+    width of ``embed_dim``; a :class:`~swets_core.errors.ConfigError` naming ``owner`` and the two
+    options (``names``: as the caller calls them) when the heads do not divide the width."""
+    if embed_dim % num_heads:
+        width, heads = names
+        raise ConfigError(
+            f"{owner}: {width} ({embed_dim}) must be divisible by {heads} ({num_heads})"
+        )
+    return embed_dim // num_heads
 
 
 class MultiheadAttention(Module):
@@ -130,12 +144,7 @@ class MultiheadAttention(Module):
         owner = "MultiheadAttention"
         self.embed_dim = positive_int(embed_dim, "embed_dim", owner)
         self.num_heads = positive_int(num_heads, "num_heads", owner)
-        if self.embed_dim % self.num_heads:
-            raise ConfigError(
-                f"{owner}: embed_dim ({self.embed_dim}) must be divisible by num_heads "
-                f"({self.num_heads})"
-            )
-        self.head_dim = self.embed_dim // self.num_heads
+        self.head_dim = head_width(self.embed_dim, self.num_heads, owner)
         self.kdim = self.embed_dim if kdim is None else positive_int(kdim, "kdim", owner)
         self.vdim = self.embed_dim if vdim is None else positive_int(vdim, "vdim", owner)
         self._qkv_same_embed_dim = self.kdim == self.embed_dim and self.vdim == self.embed_dim
