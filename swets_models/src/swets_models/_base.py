@@ -594,10 +594,12 @@ class ComposedLayer(Module):
 
 def _full_signature(cls: type) -> inspect.Signature:
     """The signature of ``cls`` with its ``**common`` spelt out, so jobs (which pass only what a
-    factory names), option checks and ``swets list models`` see every option: the options of the
-    class it hands them to (``n_features, lookback, horizon`` first), the model's own options
-    before the shared keyword-only ones, and the model's default where it names a shared option.
-    Every option is keyword-only, as the model takes them."""
+    factory names), option checks and ``swets list models`` see every option: ``n_features,
+    lookback, horizon``, the options of the class ``cls`` hands ``**common`` to that ``cls`` does
+    not name (a shared base's, such as the encoder options of :class:`EncoderForecaster`), the
+    options ``cls`` names in its order, then the shared keyword-only options; where ``cls`` names
+    an inherited option (to change its default), its version. Every option is keyword-only, as
+    the model takes them."""
     own = inspect.signature(cls.__init__)  # type: ignore[misc]
     params = list(own.parameters.values())[1:]  # without self
     if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
@@ -609,10 +611,12 @@ def _full_signature(cls: type) -> inspect.Signature:
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
     base = inspect.signature(ForecastingModel.__init__).parameters.values()
-    tail = {p.name for p in base if p.kind is p.KEYWORD_ONLY}  # the shared keyword-only options
-    cut = next((i for i, p in enumerate(inherited) if p.name in tail), len(inherited))
-    merged = [named.pop(p.name, p) for p in inherited]  # what is left in named is new
-    merged = merged[:cut] + list(named.values()) + merged[cut:]
+    lead = [p.name for p in base if p.kind is p.POSITIONAL_OR_KEYWORD][1:]  # without self
+    tail = {p.name for p in base if p.kind is p.KEYWORD_ONLY}
+    merged = [named.pop(p.name, p) for p in inherited if p.name in lead]
+    merged += [p for p in inherited if p.name not in lead and p.name not in tail | set(named)]
+    merged += [p for p in named.values() if p.name not in tail]
+    merged += [named.get(p.name, p) for p in inherited if p.name in tail]
     return own.replace(parameters=[p.replace(kind=p.KEYWORD_ONLY) for p in merged])
 
 

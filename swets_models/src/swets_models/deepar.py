@@ -106,9 +106,8 @@ class DeepAR(RecurrentForecaster, registry_name="deepar"):
         sample_seed: int = 0,
         **common: Any,
     ) -> None:
-        super().__init__(**common)
+        super().__init__(hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, **common)
         owner = "DeepAR"
-        self._check_lstm(hidden_size, num_layers, dropout)
         self.distribution = get_distribution(distribution, owner)
         self.lags = _lags(lags, self.lookback, owner)
         self.num_samples = positive_int(num_samples, "num_samples", owner)

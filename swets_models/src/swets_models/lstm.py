@@ -13,11 +13,19 @@ __all__ = ["LSTMModel", "RecurrentForecaster"]
 
 class RecurrentForecaster(ForecastingModel):
     """What the LSTM forecaster and DeepAR share: a stacked, batch-first :class:`swets_nn.LSTM`
-    of ``hidden_size`` cells in each of ``num_layers`` layers, with dropout ``dropout`` between
-    layers (training mode only), read by a linear ``head``."""
+    read by a linear ``head``, and its options, checked and stored here.
 
-    def _check_lstm(self, hidden_size: Any, num_layers: Any, dropout: Any) -> None:
-        """Check and store ``hidden_size``, ``num_layers`` and ``dropout``."""
+    Args:
+        hidden_size: LSTM hidden state size.
+        num_layers: stacked LSTM layers.
+        dropout: dropout between LSTM layers (training mode only; needs ``num_layers > 1`` to act).
+        **common: the options every model shares (:class:`ForecastingModel`).
+    """
+
+    def __init__(
+        self, *, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, **common: Any
+    ) -> None:
+        super().__init__(**common)
         owner = type(self).__name__
         self.hidden_size = positive_int(hidden_size, "hidden_size", owner)
         self.num_layers = positive_int(num_layers, "num_layers", owner)
@@ -67,16 +75,8 @@ class LSTMModel(RecurrentForecaster, registry_name="lstm"):
     ``lstm.bias_hh_l{k}`` (PyTorch's names and gate order), ``head.weight``, ``head.bias``.
     """
 
-    def __init__(
-        self,
-        *,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        dropout: float = 0.0,
-        **common: Any,
-    ) -> None:
+    def __init__(self, **common: Any) -> None:
         super().__init__(**common)
-        self._check_lstm(hidden_size, num_layers, dropout)
         gen = self._generator()
         self._init_lstm(self.n_features, gen)
         self._init_inputs(gen)

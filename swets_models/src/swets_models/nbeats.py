@@ -18,10 +18,17 @@ from swets_models._base import (
     per_stack,
     positive_int,
 )
-from swets_nn import Linear
+from swets_nn import Dropout, Linear
 from swets_nn.paths import ForwardPath
 
-__all__ = ["NBEATSBlock", "NBEATSModel", "doubly_residual", "fourier_basis", "polynomial_basis"]
+__all__ = [
+    "FullyConnectedBlock",
+    "NBEATSBlock",
+    "NBEATSModel",
+    "doubly_residual",
+    "fourier_basis",
+    "polynomial_basis",
+]
 
 STACK_TYPES = ("generic", "trend", "seasonality")
 
@@ -64,7 +71,32 @@ def doubly_residual(
     return forecast
 
 
-class NBEATSBlock(ComposedLayer):
+class FullyConnectedBlock(ComposedLayer):
+    """What the N-BEATS and N-HiTS blocks share: ``lookback``, ``horizon``, ``n_outputs`` (Q),
+    and ``layers``, ``num_layers`` fully connected layers of ``layer_width`` units reading
+    ``inputs`` values (each followed by ReLU, then ``dropout`` when not None)."""
+
+    def __init__(
+        self,
+        lookback: int,
+        horizon: int,
+        n_outputs: int,
+        inputs: int,
+        num_layers: int,
+        layer_width: int,
+        dropout: float,
+        rng: np.random.Generator,
+        dtype: Any,
+    ) -> None:
+        super().__init__()
+        self.lookback, self.horizon, self.n_outputs = lookback, horizon, n_outputs
+        self.layers = [Linear(inputs, layer_width, rng=rng, dtype=dtype)]
+        for _ in range(num_layers - 1):
+            self.layers.append(Linear(layer_width, layer_width, rng=rng, dtype=dtype))
+        self.dropout = Dropout(dropout, rng=rng.spawn(1)[0]) if dropout else None
+
+
+class NBEATSBlock(FullyConnectedBlock):
     """One N-BEATS block: ``num_layers`` fully connected ReLU layers, then the expansion
     coefficients ``theta`` and the backcast and forecast they span in the block's basis.
 
@@ -97,15 +129,12 @@ class NBEATSBlock(ComposedLayer):
         dtype: Any,
         exogenous: int = 0,
     ) -> None:
-        super().__init__()
+        inputs = lookback + exogenous
+        super().__init__(
+            lookback, horizon, n_outputs, inputs, num_layers, layer_width, 0.0, rng, dtype
+        )
         self.kind = kind
-        self.lookback = lookback
-        self.horizon = horizon
-        self.n_outputs = n_outputs
         self.exogenous = exogenous
-        self.layers = [Linear(lookback + exogenous, layer_width, rng=rng, dtype=dtype)]
-        for _ in range(num_layers - 1):
-            self.layers.append(Linear(layer_width, layer_width, rng=rng, dtype=dtype))
         self._basis_b: DtypeCache | None = None
         self._basis_f: DtypeCache | None = None
         if kind == "generic":

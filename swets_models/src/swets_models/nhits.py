@@ -12,15 +12,14 @@ import numpy as np
 
 from swets_core.errors import ConfigError
 from swets_models._base import (
-    ComposedLayer,
     DtypeCache,
     ForecastingModel,
     choice,
     per_stack,
     probability,
 )
-from swets_models.nbeats import doubly_residual
-from swets_nn import Dropout, Linear
+from swets_models.nbeats import FullyConnectedBlock, doubly_residual
+from swets_nn import Linear
 from swets_nn.paths import ForwardPath
 
 __all__ = ["NHITSBlock", "NHITSModel", "interpolation_matrix", "max_pool"]
@@ -69,7 +68,7 @@ def max_pool(p: ForwardPath, x: Any, kernel: int) -> Any:
     return p.op("max", x, axis=2)
 
 
-class NHITSBlock(ComposedLayer):
+class NHITSBlock(FullyConnectedBlock):
     """One N-HiTS block: its inputs max-pooled with kernel ``pool_kernel``, ``num_layers`` fully
     connected ReLU layers, then ``theta``: the backcast (``lookback`` values) and ``knots * Q``
     forecast values interpolated to the horizon by :func:`interpolation_matrix`.
@@ -98,15 +97,20 @@ class NHITSBlock(ComposedLayer):
         rng: np.random.Generator,
         dtype: Any,
     ) -> None:
-        super().__init__()
-        self.lookback, self.horizon, self.n_outputs = lookback, horizon, n_outputs
-        self.pool_kernel, self.knots = pool_kernel, knots
         past, future, static = covariates  # P past covariates, K known ones, the static width
         inputs = -(-lookback // pool_kernel) * (1 + past) + -(-horizon // pool_kernel) * future
-        self.layers = [Linear(inputs + static, layer_width, rng=rng, dtype=dtype)]
-        for _ in range(num_layers - 1):
-            self.layers.append(Linear(layer_width, layer_width, rng=rng, dtype=dtype))
-        self.dropout = Dropout(dropout, rng=rng.spawn(1)[0]) if dropout else None
+        super().__init__(
+            lookback,
+            horizon,
+            n_outputs,
+            inputs + static,
+            num_layers,
+            layer_width,
+            dropout,
+            rng,
+            dtype,
+        )
+        self.pool_kernel, self.knots = pool_kernel, knots
         self.theta = Linear(layer_width, lookback + knots * n_outputs, rng=rng, dtype=dtype)
         basis = interpolation_matrix(knots, horizon, interpolation)
         self._basis = DtypeCache(basis if n_outputs == 1 else basis.T)

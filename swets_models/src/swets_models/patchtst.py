@@ -139,11 +139,18 @@ class PatchTSTModel(EncoderForecaster, registry_name="patchtst"):
         instance_norm_affine: bool | None = None,
         **common: Any,
     ) -> None:
-        # RevIN's options named here for their defaults
+        # the encoder's and RevIN's options named here for their defaults (the paper's)
         if instance_norm_affine is None:  # affine whenever RevIN is on (a job may turn it off)
             instance_norm_affine = instance_norm is True
         super().__init__(
-            instance_norm=instance_norm, instance_norm_affine=instance_norm_affine, **common
+            d_model=d_model,
+            n_heads=n_heads,
+            num_layers=num_layers,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            instance_norm=instance_norm,
+            instance_norm_affine=instance_norm_affine,
+            **common,
         )
         owner = "PatchTSTModel"
         self.patch_len = positive_int(patch_len, "patch_len", owner)
@@ -153,7 +160,6 @@ class PatchTSTModel(EncoderForecaster, registry_name="patchtst"):
                 f"{owner}: patch_len ({self.patch_len}) must not exceed lookback ({self.lookback})"
             )
         self.pad_end = flag(pad_end, "pad_end", owner)
-        self._check_encoder(d_model, n_heads, num_layers, dim_feedforward, dropout)
         self.head_dropout = probability(head_dropout, "head_dropout", owner)
         self.norm = choice(norm, "norm", owner, ("batch", "layer"))
         gen = self._generator()

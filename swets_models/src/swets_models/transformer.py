@@ -24,15 +24,29 @@ __all__ = ["EncoderForecaster", "TransformerModel"]
 
 
 class EncoderForecaster(ForecastingModel):
-    """What the Transformer and PatchTST forecasters share: ``num_layers`` encoder layers of width
-    ``d_model`` with ``n_heads`` attention heads (which must divide ``d_model``), feed-forward
-    blocks of ``dim_feedforward`` units and dropout ``dropout`` (also on the embedded input:
-    ``input_dropout``), read by a linear ``head``."""
+    """What the Transformer and PatchTST forecasters share: a stack of encoder layers read by a
+    linear ``head``, and its options, checked and stored here.
 
-    def _check_encoder(
-        self, d_model: Any, n_heads: Any, num_layers: Any, dim_feedforward: Any, dropout: Any
+    Args:
+        d_model: model width.
+        n_heads: attention heads (must divide ``d_model``).
+        num_layers: encoder layers.
+        dim_feedforward: hidden width of each feed-forward block.
+        dropout: dropout after the positional encoding and inside every encoder layer.
+        **common: the options every model shares (:class:`ForecastingModel`).
+    """
+
+    def __init__(
+        self,
+        *,
+        d_model: int = 64,
+        n_heads: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 128,
+        dropout: float = 0.1,
+        **common: Any,
     ) -> None:
-        """Check and store ``d_model, n_heads, num_layers, dim_feedforward, dropout``."""
+        super().__init__(**common)
         owner = type(self).__name__
         self.d_model = positive_int(d_model, "d_model", owner)
         self.n_heads = positive_int(n_heads, "n_heads", owner)
@@ -89,11 +103,6 @@ class TransformerModel(EncoderForecaster, registry_name="transformer"):
     def __init__(
         self,
         *,
-        d_model: int = 64,
-        n_heads: int = 4,
-        num_layers: int = 2,
-        dim_feedforward: int = 128,
-        dropout: float = 0.1,
         activation: str = "gelu",
         norm_first: bool = True,
         positional: str = "sinusoidal",
@@ -103,7 +112,6 @@ class TransformerModel(EncoderForecaster, registry_name="transformer"):
     ) -> None:
         super().__init__(**common)
         owner = "TransformerModel"
-        self._check_encoder(d_model, n_heads, num_layers, dim_feedforward, dropout)
         self.activation = choice(activation, "activation", owner, ("relu", "gelu"))
         self.norm_first = flag(norm_first, "norm_first", owner)
         self.positional = choice(positional, "positional", owner, ("sinusoidal", "learned"))
