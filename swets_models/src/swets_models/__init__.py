@@ -15,18 +15,18 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_models._base import ForecastingModel
+from swets_models._base import ComposedLayer, ForecastingModel
 from swets_models.deepar import DeepAR
 from swets_models.ensemble import EnsembleModel, combine_forecasts, member_spec
 from swets_models.inputs import InstanceNorm, StaticCovariates
 from swets_models.linear import DLinearModel, NLinearModel
-from swets_models.lstm import LSTMModel
+from swets_models.lstm import LSTMModel, RecurrentForecaster
 from swets_models.nbeats import NBEATSModel
 from swets_models.nhits import NHITSModel
 from swets_models.patchtst import PatchTSTModel
 from swets_models.tcn import TCNModel
 from swets_models.tide import TiDEModel
-from swets_models.transformer import TransformerModel
+from swets_models.transformer import EncoderForecaster, TransformerModel
 
 MODELS: dict[str, type[ForecastingModel]] = {
     "tcn": TCNModel,
@@ -45,9 +45,11 @@ MODELS: dict[str, type[ForecastingModel]] = {
 
 __all__ = [
     "MODELS",
+    "ComposedLayer",
     "DeepAR",
     "EnsembleModel",
     "DLinearModel",
+    "EncoderForecaster",
     "ForecastingModel",
     "InstanceNorm",
     "LSTMModel",
@@ -55,6 +57,7 @@ __all__ = [
     "NHITSModel",
     "NLinearModel",
     "PatchTSTModel",
+    "RecurrentForecaster",
     "StaticCovariates",
     "TCNModel",
     "TiDEModel",

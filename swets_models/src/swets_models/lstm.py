@@ -53,18 +53,10 @@ class LSTMModel(RecurrentForecaster, registry_name="lstm"):
     head inputs, concatenated after the hidden state (the decoder of MQ-RNN style direct
     forecasters, with the encoder's last state as context).
 
-    The options every model shares (the covariate inputs, instance normalization, ``quantiles``,
-    ``dtype``, ``rng``/``seed``, ``input_size``) are :class:`ForecastingModel`'s.
-
-    Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
-        n_features: features per step (feature 0 is the target, then the past covariates and the
-            known covariates' history).
-        lookback: input window length.
-        horizon: steps forecast at once.
-        hidden_size: LSTM hidden state size.
-        num_layers: stacked LSTM layers.
-        dropout: dropout between LSTM layers (training mode only; needs ``num_layers > 1`` to act).
-        rng / seed: numpy Generator or int seed for the initial parameters and dropout stream.
+    Its options (the configuration returned by :meth:`config`): ``hidden_size``, ``num_layers``
+    and ``dropout``, :class:`RecurrentForecaster`'s, and the options every model shares (the
+    covariate inputs, instance normalization, ``quantiles``, ``dtype``, ``rng``/``seed``,
+    ``input_size``), :class:`ForecastingModel`'s.
 
     Shapes:
         input ``(batch, lookback, n_features)``, read one step at a time; the head reads

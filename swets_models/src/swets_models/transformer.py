@@ -71,19 +71,16 @@ class TransformerModel(EncoderForecaster, registry_name="transformer"):
     what the head reads (the last position's state, or every position's): the encoder summarizes
     the past, the head combines it with what is known of the horizon.
 
-    The options every model shares (the covariate inputs, instance normalization, ``quantiles``,
-    ``dtype``, ``rng``/``seed``, ``input_size``) are :class:`ForecastingModel`'s.
+    The encoder's options (``d_model``, ``n_heads``, ``num_layers``, ``dim_feedforward``,
+    ``dropout``) are :class:`EncoderForecaster`'s, the options every model shares (the covariate
+    inputs, instance normalization, ``quantiles``, ``dtype``, ``rng``/``seed``, ``input_size``)
+    :class:`ForecastingModel`'s.
 
     Args (all of them are the configuration returned by :meth:`config`, except ``rng``/``seed``):
         n_features: features per step (feature 0 is the target, then the past covariates and the
             known covariates' history).
         lookback: input window length (the positional table has this many rows).
         horizon: steps forecast at once.
-        d_model: model width.
-        n_heads: attention heads (must divide ``d_model``).
-        num_layers: encoder layers.
-        dim_feedforward: hidden width of each feed-forward block.
-        dropout: dropout after the positional encoding and inside every encoder layer.
         activation: ``"relu"`` or ``"gelu"`` in the feed-forward blocks.
         norm_first: pre-norm layers (True) or post-norm (False, the original Transformer).
         positional: ``"sinusoidal"`` (fixed) or ``"learned"`` (a ``(lookback, d_model)`` parameter
