@@ -574,21 +574,20 @@ class DtypeCache:
 
 
 class ComposedLayer(Module):
-    """A layer (block) of a model written once as ``_compute(p, *inputs)`` on a
+    """A layer (block) of a model of one input, written once as ``_compute(p, x)`` on a
     :class:`swets_nn.paths.ForwardPath`, composing its sub-layers' forwards and registered ops:
     :meth:`forward` runs it on Tensors (recorded when a tape is active) or on arrays,
-    :meth:`forward_arrays` on arrays. The subclass's ``_compute`` names the inputs and its
-    docstring the shapes."""
+    :meth:`forward_arrays` on arrays. The subclass's ``_compute`` docstring gives the shapes."""
 
-    def forward(self, *inputs: Any, **options: Any) -> Any:
-        """``_compute`` on the path of the call: Tensors in, Tensors out."""
-        return forward_on_path(self._compute, *inputs, **options)
+    def forward(self, x: Tensor) -> Tensor:
+        """``_compute`` on the path of the call: a Tensor in, a Tensor out."""
+        return forward_on_path(self._compute, x)
 
-    def forward_arrays(self, *inputs: Any, **options: Any) -> Any:
-        """:meth:`forward` on arrays, nothing recorded."""
-        return self._compute(ARRAYS, *inputs, **options)
+    def forward_arrays(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, x)
 
-    def _compute(self, p: ForwardPath, *inputs: Any, **options: Any) -> Any:
+    def _compute(self, p: ForwardPath, x: Any) -> Any:
         raise NotImplementedError
 
 

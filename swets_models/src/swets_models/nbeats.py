@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from swets_core import Module, Tensor
 from swets_core.errors import ConfigError, ShapeError
 from swets_models._base import (
-    ComposedLayer,
     DtypeCache,
     ForecastingModel,
     flag,
@@ -19,7 +19,7 @@ from swets_models._base import (
     positive_int,
 )
 from swets_nn import Dropout, Linear
-from swets_nn.paths import ForwardPath
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 __all__ = [
     "FullyConnectedBlock",
@@ -71,7 +71,7 @@ def doubly_residual(
     return forecast
 
 
-class FullyConnectedBlock(ComposedLayer):
+class FullyConnectedBlock(Module):
     """What the N-BEATS and N-HiTS blocks share: ``lookback``, ``horizon``, ``n_outputs`` (Q),
     and ``layers``, ``num_layers`` fully connected layers of ``layer_width`` units reading
     ``inputs`` values (each followed by ReLU, then ``dropout`` when not None)."""
@@ -157,12 +157,23 @@ class NBEATSBlock(FullyConnectedBlock):
             self._basis_f = DtypeCache(basis_f.T)  # (H, P) @ theta_f (B, P, Q) -> (B, H, Q)
         self._pf = pf
 
-    def _compute(
-        self, p: ForwardPath, x: Any, backcast: bool = True, exogenous: Any = None
-    ) -> tuple[Any, Any]:
+    def forward(
+        self, x: Tensor, backcast: bool = True, exogenous: Tensor | None = None
+    ) -> tuple[Tensor | None, Tensor]:
         """``(batch, lookback)`` -> ``(backcast (batch, lookback), forecast (batch, horizon * Q))``;
         the backcast is None when ``backcast=False`` (the last block of a model needs none);
         ``exogenous`` ``(batch, exogenous)`` are the covariates of a block built for them."""
+        return forward_on_path(self._compute, x, backcast, exogenous)
+
+    def forward_arrays(
+        self, x: np.ndarray, backcast: bool = True, exogenous: np.ndarray | None = None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """:meth:`forward` on an array, nothing recorded."""
+        return self._compute(ARRAYS, x, backcast, exogenous)
+
+    def _compute(
+        self, p: ForwardPath, x: Any, backcast: bool, exogenous: Any = None
+    ) -> tuple[Any, Any]:
         h = x if exogenous is None else p.op("concat", x, exogenous, axis=1)
         for layer in self.layers:
             h = p.op("relu", p.forward(layer)(h))

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from swets_core import Tensor
 from swets_core.errors import ConfigError
 from swets_models._base import (
     DtypeCache,
@@ -20,7 +21,7 @@ from swets_models._base import (
 )
 from swets_models.nbeats import FullyConnectedBlock, doubly_residual
 from swets_nn import Linear
-from swets_nn.paths import ForwardPath
+from swets_nn.paths import ARRAYS, ForwardPath, forward_on_path
 
 __all__ = ["NHITSBlock", "NHITSModel", "interpolation_matrix", "max_pool"]
 
@@ -99,33 +100,41 @@ class NHITSBlock(FullyConnectedBlock):
     ) -> None:
         past, future, static = covariates  # P past covariates, K known ones, the static width
         inputs = -(-lookback // pool_kernel) * (1 + past) + -(-horizon // pool_kernel) * future
+        inputs += static
         super().__init__(
-            lookback,
-            horizon,
-            n_outputs,
-            inputs + static,
-            num_layers,
-            layer_width,
-            dropout,
-            rng,
-            dtype,
+            lookback, horizon, n_outputs, inputs, num_layers, layer_width, dropout, rng, dtype
         )
         self.pool_kernel, self.knots = pool_kernel, knots
         self.theta = Linear(layer_width, lookback + knots * n_outputs, rng=rng, dtype=dtype)
         basis = interpolation_matrix(knots, horizon, interpolation)
         self._basis = DtypeCache(basis if n_outputs == 1 else basis.T)
 
-    def _compute(
+    def forward(
         self,
-        p: ForwardPath,
-        x: Any,
+        x: Tensor,
         backcast: bool = True,
-        past: Any = None,
-        future: Any = None,
-        static: Any = None,
-    ) -> tuple[Any, Any]:
+        past: Tensor | None = None,
+        future: Tensor | None = None,
+        static: Tensor | None = None,
+    ) -> tuple[Tensor | None, Tensor]:
         """``(B, lookback)`` -> ``(backcast, forecast)``; the backcast is None when
         ``backcast=False``."""
+        return forward_on_path(self._compute, x, backcast, past, future, static)
+
+    def forward_arrays(
+        self,
+        x: np.ndarray,
+        backcast: bool = True,
+        past: np.ndarray | None = None,
+        future: np.ndarray | None = None,
+        static: np.ndarray | None = None,
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """:meth:`forward` on arrays, nothing recorded."""
+        return self._compute(ARRAYS, x, backcast, past, future, static)
+
+    def _compute(
+        self, p: ForwardPath, x: Any, backcast: bool, past: Any, future: Any, static: Any
+    ) -> tuple[Any, Any]:
         k = self.pool_kernel
         batch = x.shape[0]
         parts = [max_pool(p, x, k)]
