@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor, active_tape
-from swets_core.checks import is_int
+from swets_core.checks import check_count
 from swets_core.dtype import DType
 from swets_core.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
 from swets_models.inputs import InstanceNorm, StaticCovariates, check_cardinalities
@@ -44,12 +44,9 @@ RngLike = np.random.Generator | int | None
 
 
 def positive_int(value: Any, name: str, owner: str, minimum: int = 1) -> int:
-    """``value`` as an int ``>= minimum`` (bools and floats are rejected)."""
-    if not is_int(value):
-        raise ConfigError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{owner}: {name} must be an int >= {minimum}, got {value}")
-    return int(value)
+    """``value`` as an int ``>= minimum`` (bools and floats are rejected): the core's
+    :func:`~swets_core.checks.check_count`, naming the model."""
+    return check_count(value, name, minimum, where=owner)
 
 
 def probability(value: Any, name: str, owner: str) -> float:
