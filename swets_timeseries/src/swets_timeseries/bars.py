@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, ShapeError
+from swets_timeseries import _EXPORTS
 from swets_timeseries._columns import BAR_FIELDS, match_fields
 from swets_timeseries._time import as_timestamps
 from swets_timeseries.ohlcv import OHLCV
@@ -152,4 +153,4 @@ def validate_bars(
     )
 
 
-__all__ = ["bar_columns", "validate_bars"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names

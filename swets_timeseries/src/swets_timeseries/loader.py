@@ -13,6 +13,7 @@ from swets_core import Tensor
 from swets_core.checks import is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, StateDictError
+from swets_timeseries import _EXPORTS
 from swets_timeseries.windows import WindowDataset, _positive
 
 
@@ -401,4 +402,4 @@ class DataLoader:
         )
 
 
-__all__ = ["Batch", "DataLoader", "gather_batch"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError, IndexOutOfRangeError, ShapeError
+from swets_timeseries import _EXPORTS
 from swets_timeseries._time import (
     NS,
     as_timestamps,
@@ -337,4 +338,4 @@ def _aggregate(
     )
 
 
-__all__ = ["OHLCV"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names

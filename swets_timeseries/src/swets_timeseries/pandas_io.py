@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError, SwetsError
+from swets_timeseries import _EXPORTS
 from swets_timeseries._columns import ALIASES, match_fields, normalize, role_columns
 from swets_timeseries._files import DEFAULT_MAX_BYTES, open_regular
 from swets_timeseries._time import NS, zone
@@ -297,13 +298,4 @@ def read_series_parquet(
     return series_from_pandas(df, **kwargs)
 
 
-__all__ = [
-    "MissingDependencyError",
-    "from_pandas",
-    "read_parquet",
-    "read_parquet_columns",
-    "read_series_parquet",
-    "series_from_pandas",
-    "to_pandas",
-    "write_parquet",
-]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names

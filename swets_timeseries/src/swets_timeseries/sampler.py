@@ -40,10 +40,11 @@ from swets_core.errors import (
     ShapeError,
     StateDictError,
 )
+from swets_timeseries import _EXPORTS
 from swets_timeseries.loader import _decode_state, _encode_state
 from swets_timeseries.series import SeriesCollection, TimeSeries
 
-__all__ = ["PanelBatch", "PanelLoader", "PanelSampler"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
 
 
 class PanelBatch:

@@ -33,6 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from swets_core.checks import is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DataValidationError, IndexOutOfRangeError
+from swets_timeseries import _EXPORTS
 from swets_timeseries._time import format_timestamp, to_datetime64
 from swets_timeseries.series import as_collection
 from swets_timeseries.static import StaticEncoder
@@ -632,4 +633,4 @@ def _positive(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-__all__ = ["Fold", "Splits", "WindowDataset", "WindowRoles", "window_roles"]
+__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
