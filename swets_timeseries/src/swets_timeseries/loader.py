@@ -132,10 +132,83 @@ def _decode_state(value: Any) -> Any:
     return value
 
 
+class _Epochs:
+    """What the loaders of a training loop share (:class:`DataLoader`, ``PanelLoader``): epochs of
+    ``len(self)`` batches from ``self.generator``, the epoch and position they are at, and their
+    state as plain data, checked when it is loaded. A subclass names in :meth:`_identity` what a
+    saved state must match."""
+
+    __slots__ = ("_epoch", "_in_progress", "_position")
+
+    _epoch: int
+    _in_progress: bool
+    _position: int
+    generator: np.random.Generator
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def epoch(self) -> int:
+        """The epoch in progress, or the next one to start."""
+        return self._epoch
+
+    @property
+    def position(self) -> int:
+        """Batches already delivered in the epoch in progress."""
+        return self._position
+
+    def _identity(self) -> dict[str, Any]:
+        """What a saved state must match, by key (the sizes the batches depend on)."""
+        raise NotImplementedError
+
+    def _state(self, rng_state: Any) -> dict[str, Any]:
+        """The :meth:`state_dict` of a loader whose epoch in progress draws from ``rng_state``."""
+        return {
+            "epoch": self._epoch,
+            "position": self._position if self._in_progress else 0,
+            "rng_state": _encode_state(rng_state),
+            **self._identity(),
+        }
+
+    def _checked_rng_state(self, state: Any) -> Any:
+        """The decoded ``rng_state`` of a saved ``state`` (a :meth:`_state`), after checking it
+        whole: StateDictError lists every missing key, every mismatch with :meth:`_identity`, a
+        position outside the epoch, an epoch below 0 and a generator state that does not fit."""
+        owner = type(self).__name__
+        if not isinstance(state, Mapping):
+            raise StateDictError(owner, [f"expected a mapping, got {type(state).__name__}"])
+        mine = self._identity()
+        keys = ("epoch", "position", "rng_state", *mine)
+        problems = [f"missing key {k!r}" for k in keys if k not in state]
+        if not problems:
+            problems += [
+                f"{k}: saved {state[k]!r}, this loader has {v!r}"
+                for k, v in mine.items()
+                if state[k] != v
+            ]
+            pos, epoch = state["position"], state["epoch"]
+            if not is_int(pos) or not 0 <= pos <= len(self):
+                problems.append(f"position {pos!r} outside [0, {len(self)}]")
+            if not is_int(epoch) or epoch < 0:
+                problems.append(f"epoch {epoch!r} is not an integer >= 0")
+        rng_state = None
+        if not problems:
+            rng_state = _decode_state(state["rng_state"])
+            probe = type(self.generator.bit_generator)()
+            try:
+                probe.state = rng_state
+            except (TypeError, ValueError, KeyError) as exc:
+                problems.append(f"rng_state does not fit a {type(probe).__name__} generator: {exc}")
+        if problems:
+            raise StateDictError(owner, problems)
+        return rng_state
+
+
 _DONE = object()
 
 
-class DataLoader:
+class DataLoader(_Epochs):
     """Iterate a :class:`WindowDataset` in batches of Tensors.
 
     Args:
@@ -156,11 +229,8 @@ class DataLoader:
     """
 
     __slots__ = (
-        "_epoch",
         "_epoch_state",
-        "_in_progress",
         "_np_dtype",
-        "_position",
         "_resume",
         "batch_size",
         "dataset",
@@ -225,16 +295,6 @@ class DataLoader:
         """Batches per epoch."""
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    @property
-    def epoch(self) -> int:
-        """The epoch in progress, or the next one to start."""
-        return self._epoch
-
-    @property
-    def position(self) -> int:
-        """Batches already delivered in the epoch in progress."""
-        return self._position
 
     # -- iteration -----------------------------------------------------------------------------
     def _order(self) -> np.ndarray | None:
@@ -322,24 +382,21 @@ class DataLoader:
             thread.join()
 
     # -- state ---------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """Plain data to resume exactly: ``epoch``, ``position`` (batches delivered in it),
-        ``rng_state`` (the generator state the epoch's permutation is drawn from; big integers
-        as ``{"int": "<decimal>"}``), plus ``num_windows``, ``batch_size``, ``shuffle``,
-        ``drop_last`` to check the loader it is loaded into."""
-        if self._in_progress:
-            rng_state = self._epoch_state
-        else:
-            rng_state = self.generator.bit_generator.state
+    def _identity(self) -> dict[str, Any]:
         return {
-            "epoch": self._epoch,
-            "position": self._position if self._in_progress else 0,
-            "rng_state": _encode_state(rng_state),
             "num_windows": len(self.dataset),
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "drop_last": self.drop_last,
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data to resume exactly: ``epoch``, ``position`` (batches delivered in it),
+        ``rng_state`` (the generator state the epoch's permutation is drawn from; big integers
+        as ``{"int": "<decimal>"}``), plus ``num_windows``, ``batch_size``, ``shuffle``,
+        ``drop_last`` to check the loader it is loaded into."""
+        rng_state = self._epoch_state if self._in_progress else self.generator.bit_generator.state
+        return self._state(rng_state)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict`; the next iteration continues at the saved batch.
@@ -348,40 +405,7 @@ class DataLoader:
         empty iteration that closes that epoch, exactly like the uninterrupted loop would.
 
         Raises StateDictError listing every missing key and every mismatch with this loader."""
-        keys = (
-            "epoch",
-            "position",
-            "rng_state",
-            "num_windows",
-            "batch_size",
-            "shuffle",
-            "drop_last",
-        )
-        problems = [f"missing key {k!r}" for k in keys if k not in state]
-        if not problems:
-            for k, mine in (
-                ("num_windows", len(self.dataset)),
-                ("batch_size", self.batch_size),
-                ("shuffle", self.shuffle),
-                ("drop_last", self.drop_last),
-            ):
-                if state[k] != mine:
-                    problems.append(f"{k}: saved {state[k]!r}, this loader has {mine!r}")
-            pos = state["position"]
-            if not isinstance(pos, int) or not 0 <= pos <= len(self):
-                problems.append(f"position {pos!r} outside [0, {len(self)}]")
-            if not isinstance(state["epoch"], int) or state["epoch"] < 0:
-                problems.append(f"epoch {state['epoch']!r} is not an integer >= 0")
-        rng_state = None
-        if not problems:
-            rng_state = _decode_state(state["rng_state"])
-            probe = type(self.generator.bit_generator)()
-            try:
-                probe.state = rng_state
-            except (TypeError, ValueError, KeyError) as exc:
-                problems.append(f"rng_state does not fit a {type(probe).__name__} generator: {exc}")
-        if problems:
-            raise StateDictError("DataLoader", problems)
+        rng_state = self._checked_rng_state(state)
         self._epoch = int(state["epoch"])
         self._position = int(state["position"])
         if self._position > 0:

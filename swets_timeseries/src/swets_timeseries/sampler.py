@@ -38,10 +38,9 @@ from swets_core.errors import (
     ConfigError,
     DataValidationError,
     ShapeError,
-    StateDictError,
 )
 from swets_timeseries import _EXPORTS
-from swets_timeseries.loader import _decode_state, _encode_state
+from swets_timeseries.loader import _Epochs
 from swets_timeseries.series import SeriesCollection, TimeSeries
 
 __all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
@@ -373,7 +372,7 @@ class PanelSampler:
         )
 
 
-class PanelLoader:
+class PanelLoader(_Epochs):
     """A :class:`PanelSampler`'s batches as a training loop takes them: :meth:`Trainer.fit
     <swets_train.Trainer.fit>` iterates it like a ``DataLoader`` and resumes it mid-epoch.
 
@@ -398,7 +397,7 @@ class PanelLoader:
     ``DataLoader``).
     """
 
-    __slots__ = ("_epoch", "_in_progress", "_position", "_resume", "sampler", "steps_per_epoch")
+    __slots__ = ("_resume", "sampler", "steps_per_epoch")
 
     def __init__(self, sampler: PanelSampler, steps_per_epoch: int = 100) -> None:
         if not isinstance(sampler, PanelSampler):
@@ -426,16 +425,6 @@ class PanelLoader:
         """Windows per batch (the sampler's)."""
         return self.sampler.batch_size
 
-    @property
-    def epoch(self) -> int:
-        """The epoch in progress, or the next one to start."""
-        return self._epoch
-
-    @property
-    def position(self) -> int:
-        """Batches already delivered in the epoch in progress."""
-        return self._position
-
     def __iter__(self) -> Iterator[PanelBatch]:
         if self._resume:
             self._resume = False
@@ -455,22 +444,22 @@ class PanelLoader:
             self._position = 0
             self._in_progress = False
 
-    def state_dict(self) -> dict[str, Any]:
-        """Plain data to resume exactly: ``epoch``, ``position`` (batches delivered in it),
-        ``rng_state`` (the generator's state now; integers wider than 64 bits as ``{"int":
-        "<decimal>"}``), plus ``steps_per_epoch``, ``batch_size``, ``num_series``, ``lookback``
-        and ``horizon`` to check the loader it is loaded into."""
+    def _identity(self) -> dict[str, Any]:
         s = self.sampler
         return {
-            "epoch": self._epoch,
-            "position": self._position if self._in_progress else 0,
-            "rng_state": _encode_state(s.rng.bit_generator.state),
             "steps_per_epoch": self.steps_per_epoch,
             "batch_size": s.batch_size,
             "num_series": len(s),
             "lookback": s.lookback,
             "horizon": s.horizon,
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data to resume exactly: ``epoch``, ``position`` (batches delivered in it),
+        ``rng_state`` (the generator's state now; integers wider than 64 bits as ``{"int":
+        "<decimal>"}``), plus ``steps_per_epoch``, ``batch_size``, ``num_series``, ``lookback``
+        and ``horizon`` to check the loader it is loaded into."""
+        return self._state(self.sampler.rng.bit_generator.state)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict`; the next iteration continues at the saved batch (a state
@@ -479,40 +468,8 @@ class PanelLoader:
         Raises:
             StateDictError: listing every missing key and every mismatch with this loader.
         """
-        s = self.sampler
-        mine = {
-            "steps_per_epoch": self.steps_per_epoch,
-            "batch_size": s.batch_size,
-            "num_series": len(s),
-            "lookback": s.lookback,
-            "horizon": s.horizon,
-        }
-        keys = ("epoch", "position", "rng_state", *mine)
-        if not isinstance(state, Mapping):
-            raise StateDictError("PanelLoader", [f"expected a mapping, got {type(state).__name__}"])
-        problems = [f"missing key {k!r}" for k in keys if k not in state]
-        if not problems:
-            problems += [
-                f"{k}: saved {state[k]!r}, this loader has {v!r}"
-                for k, v in mine.items()
-                if state[k] != v
-            ]
-            pos, epoch = state["position"], state["epoch"]
-            if not is_int(pos) or not 0 <= pos <= self.steps_per_epoch:
-                problems.append(f"position {pos!r} outside [0, {self.steps_per_epoch}]")
-            if not is_int(epoch) or epoch < 0:
-                problems.append(f"epoch {epoch!r} is not an integer >= 0")
-        rng_state = None
-        if not problems:
-            rng_state = _decode_state(state["rng_state"])
-            probe = type(s.rng.bit_generator)()
-            try:
-                probe.state = rng_state
-            except (TypeError, ValueError, KeyError) as exc:
-                problems.append(f"rng_state does not fit a {type(probe).__name__} generator: {exc}")
-        if problems:
-            raise StateDictError("PanelLoader", problems)
-        s.rng.bit_generator.state = rng_state
+        rng_state = self._checked_rng_state(state)
+        self.sampler.rng.bit_generator.state = rng_state
         self._epoch = int(state["epoch"])
         self._position = int(state["position"])
         self._in_progress = self._resume = self._position > 0
