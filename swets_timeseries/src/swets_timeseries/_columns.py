@@ -126,32 +126,6 @@ def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]
     return values, bad
 
 
-def role_columns(
-    target: str | Sequence[str],
-    covariates: Sequence[str],
-    known_covariates: Sequence[str],
-    header: Sequence[str],
-    *,
-    source: str,
-    id_column: str | None = None,
-    static_covariates: Sequence[str] = (),
-) -> tuple[str, ...]:
-    """The value columns a series reader reads (targets, covariates, known covariates), each
-    checked against ``header`` (and ``id_column`` and the static covariates too): a ConfigError
-    names a missing one, or a column given two roles."""
-    targets = (target,) if isinstance(target, str) else tuple(target)
-    names = targets + tuple(covariates) + tuple(known_covariates)
-    static = tuple(static_covariates)
-    for name in (*names, *static, *([id_column] if id_column is not None else [])):
-        if name not in header:
-            what = "id column" if name == id_column else "column"
-            raise ConfigError(f"{source}: no {what} {name!r}; columns: {listing(header)}")
-    twice = sorted(set(static) & {*names, id_column})
-    if twice:
-        raise ConfigError(f"{source}: column {twice[0]!r} is named as static and in another role")
-    return names
-
-
 __all__ = [
     "ALIASES",
     "BAR_FIELDS",
@@ -160,5 +134,4 @@ __all__ = [
     "match_fields",
     "normalize",
     "parse_numbers",
-    "role_columns",
 ]

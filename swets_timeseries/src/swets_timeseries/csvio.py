@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError
-from swets_timeseries._columns import match_fields, parse_numbers, role_columns
+from swets_timeseries._columns import match_fields, parse_numbers
 from swets_timeseries._files import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_LINE_BYTES,
@@ -44,9 +44,9 @@ from swets_timeseries._files import (
 )
 from swets_timeseries._time import NS, TimestampParseError, parse_timestamps_lenient
 from swets_timeseries.ohlcv import OHLCV
-from swets_timeseries.panel import validate_one_series
+from swets_timeseries.panel import SeriesRoles
 from swets_timeseries.series import SeriesCollection, TimeSeries
-from swets_timeseries.static import StaticValue, is_missing, reader_static
+from swets_timeseries.static import StaticValue, is_missing
 from swets_timeseries.validation import Policy, Problem, check_policy, listing
 
 PathLike = str | os.PathLike
@@ -444,75 +444,29 @@ def read_series_csv(
     mapping = match_fields(
         table.header, ("timestamp",), explicit, required=("timestamp",), source=table.name
     )
-    names = role_columns(
-        target,
-        covariates,
-        known_covariates,
-        table.header,
-        source=table.name,
-        id_column=id_column,
-        static_covariates=static_covariates,
+    roles = SeriesRoles(
+        target, covariates, known_covariates, static_covariates, id_column, series_id
     )
+    names = roles.value_columns(table.header, source=table.name)
     errors = _CellErrors(table)
-    ts = _read_timestamps(table, mapping["timestamp"], errors, date_format, tz)
+    stamp = mapping["timestamp"]
+    ts = _read_timestamps(table, stamp, errors, date_format, tz)
     values = {name: errors.numbers(name) for name in names}
     if policy == "raise":
-        errors.raise_first(mapping["timestamp"])
-    source = os.path.basename(table.name)
-    problems = errors.problems(ts)
-    ids = None if id_column is None else np.strings.strip(table.column(id_column))
-    static = reader_static(ids, table.text, static_covariates, source=source, timestamps=ts)
-    if id_column is None:
-        series = TimeSeries(
-            ts,
-            values,
-            target,
-            covariates,
-            known_covariates,
-            id=series_id,
-            static=None if static is None else static[""],
-        )
-        stamp = mapping["timestamp"]
-        used = {*names, *static_covariates, *((stamp,) if isinstance(stamp, str) else stamp)}
-        return validate_one_series(
-            series,
-            policy,
-            lambda: {h: table.column(h) for h in table.header if h not in used},
-            source=source,
-            lines=table.lines,
-            problems=problems,
-            future_rows=future_rows,
-        )
-    assert ids is not None
-    coll = SeriesCollection.from_long(
-        ids,
+        errors.raise_first(stamp)
+    return roles.series(
         ts,
         values,
-        target=target,
-        covariates=covariates,
-        known_covariates=known_covariates,
-        static=static,
+        None if id_column is None else table.text(id_column),
+        table.text,
+        table.header,
+        (stamp,) if isinstance(stamp, str) else stamp,
+        policy=policy,
+        source=os.path.basename(table.name),
+        lines=table.lines,
+        problems=errors.problems(ts),
+        future_rows=future_rows,
     )
-    # validate each series with its own rows' lines and upstream problems
-    out = []
-    for s in coll:
-        rows = np.flatnonzero(ids == s.id)
-        local = {int(r): k for k, r in enumerate(rows.tolist())}
-        mine = [
-            Problem(local[p.row], p.timestamp, p.rule, p.columns, p.detail, p.line)
-            for p in problems
-            if p.row in local
-        ]
-        out.append(
-            s.validate(
-                policy,
-                source=f"{source} (series {s.id!r})",
-                lines=table.lines[rows],
-                problems=mine,
-                future_rows=future_rows,
-            )[0]
-        )
-    return SeriesCollection(out)
 
 
 def _timestamp_text(ts: np.ndarray) -> list[str]:

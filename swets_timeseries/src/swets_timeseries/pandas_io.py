@@ -22,13 +22,12 @@ import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError, SwetsError
 from swets_timeseries import _EXPORTS
-from swets_timeseries._columns import ALIASES, match_fields, normalize, role_columns
+from swets_timeseries._columns import ALIASES, match_fields, normalize
 from swets_timeseries._files import DEFAULT_MAX_BYTES, open_regular
 from swets_timeseries._time import NS, zone
 from swets_timeseries.ohlcv import OHLCV
-from swets_timeseries.panel import validate_one_series
+from swets_timeseries.panel import SeriesRoles
 from swets_timeseries.series import SeriesCollection, TimeSeries
-from swets_timeseries.static import reader_static
 from swets_timeseries.validation import Policy, check_policy, listing
 
 
@@ -179,47 +178,23 @@ def series_from_pandas(
     check_policy(policy)
     ts_values, ts_name = _find_timestamps(df, timestamp_column, what)
     ts = _timestamps_from_pandas(ts_values, tz, what)
-    names = role_columns(
-        target,
-        covariates,
-        known_covariates,
-        df.columns,
-        source=what,
-        id_column=id_column,
-        static_covariates=static_covariates,
+    roles = SeriesRoles(
+        target, covariates, known_covariates, static_covariates, id_column, series_id
     )
+    names = roles.value_columns(df.columns, source=what)
     values = {n: _numeric(df, n, what) for n in names}
     ids = None if id_column is None else df[id_column].astype(str).to_numpy()
-    column = lambda c: df[c].to_numpy()  # noqa: E731
-    static = reader_static(ids, column, static_covariates, source=source, timestamps=ts)
-    if ids is None:
-        s = TimeSeries(
-            ts,
-            values,
-            target,
-            covariates,
-            known_covariates,
-            id=series_id,
-            static=None if static is None else static[""],
-        )
-        used = {*names, *static_covariates, ts_name}
-        return validate_one_series(
-            s,
-            policy,
-            lambda: {str(c): df[c].to_numpy() for c in df.columns if c not in used},
-            source=source,
-            future_rows=future_rows,
-        )
-    coll = SeriesCollection.from_long(
-        ids,
+    return roles.series(
         ts,
         values,
-        target=target,
-        covariates=covariates,
-        known_covariates=known_covariates,
-        static=static,
+        ids,
+        lambda c: df[c].to_numpy(),
+        df.columns,
+        (ts_name,),
+        policy=policy,
+        source=source,
+        future_rows=future_rows,
     )
-    return coll.validate(policy, future_rows=future_rows)[0]
 
 
 def write_parquet(data: OHLCV | TimeSeries | SeriesCollection, path: str | os.PathLike) -> None:

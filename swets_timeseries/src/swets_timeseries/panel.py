@@ -1,4 +1,8 @@
-"""Long-format panels read without their id column: detecting the id column and saying so.
+"""Series as the readers make them, and long-format panels read without their id column.
+
+:class:`SeriesRoles` is what :func:`~swets_timeseries.read_series_csv` and
+:func:`~swets_timeseries.series_from_pandas` share once their cells are numbers: the columns by role
+and the validated series made of them.
 
 A file holding many series in long format (one row per id and timestamp) read as one series has every
 timestamp several times; validation would report thousands of ``duplicate_timestamp`` problems and
@@ -17,16 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.errors import DataValidationError, ShapeError
+from swets_core.errors import ConfigError, DataValidationError, ShapeError
 from swets_timeseries._columns import parse_numbers
 from swets_timeseries._time import as_timestamps
-from swets_timeseries.series import TimeSeries
+from swets_timeseries.series import SeriesCollection, TimeSeries
+from swets_timeseries.static import reader_static
 from swets_timeseries.validation import (
     DataQualityWarning,
     Policy,
     Problem,
     ValidationReport,
     check_policy,
+    listing,
 )
 
 Candidates = Mapping[str, Any]
@@ -142,6 +148,7 @@ def validate_one_series(
     lines: np.ndarray | None = None,
     problems: Sequence[Problem] = (),
     future_rows: bool = False,
+    stacklevel: int = 3,
 ) -> TimeSeries:
     """:meth:`TimeSeries.validate` of data read as one series, naming the id column it lacks.
 
@@ -149,7 +156,9 @@ def validate_one_series(
     ``candidates()`` (called only then), policy ``raise`` raises :class:`LongFormatError` instead
     of the plain validation error, and ``warn`` / ``drop`` add a DataQualityWarning whose first
     line names the column (and whose ``id_column`` attribute holds it). Otherwise this is
-    ``series.validate(...)[0]`` (``future_rows`` as :meth:`TimeSeries.validate`).
+    ``series.validate(...)[0]`` (``future_rows`` as :meth:`TimeSeries.validate`). The warning
+    names the code ``stacklevel`` frames up, as :func:`warnings.warn` counts from here (3: the
+    caller of the reader that calls this).
     """
     check_policy(policy)
     try:
@@ -168,7 +177,7 @@ def validate_one_series(
         head = _head(source, column, report.rules()["duplicate_timestamp"])
         warning = DataQualityWarning(head, report)
         warning.id_column = column  # type: ignore[attr-defined]
-        warnings.warn(warning, stacklevel=3)
+        warnings.warn(warning, stacklevel=stacklevel)
     return out
 
 
@@ -180,4 +189,142 @@ def _suggest(
     return detect_id_column(series.timestamps, candidates())
 
 
-__all__ = ["LongFormatError", "detect_id_column", "validate_one_series"]
+class SeriesRoles:
+    """The columns a series reader reads, by role, and the series it makes of them.
+
+    Args:
+        target, covariates, known_covariates, static_covariates, id_column, series_id: as in
+            :func:`~swets_timeseries.read_series_csv`.
+    """
+
+    __slots__ = (
+        "covariates",
+        "id_column",
+        "known_covariates",
+        "series_id",
+        "static_covariates",
+        "target",
+        "targets",
+    )
+
+    def __init__(
+        self,
+        target: str | Sequence[str],
+        covariates: Sequence[str],
+        known_covariates: Sequence[str],
+        static_covariates: Sequence[str],
+        id_column: str | None,
+        series_id: str,
+    ) -> None:
+        self.target = target
+        self.targets = (target,) if isinstance(target, str) else tuple(target)
+        self.covariates = tuple(covariates)
+        self.known_covariates = tuple(known_covariates)
+        self.static_covariates = tuple(static_covariates)
+        self.id_column = id_column
+        self.series_id = series_id
+
+    def value_columns(self, header: Sequence[Any], *, source: str) -> tuple[str, ...]:
+        """The value columns to read (targets, covariates, known covariates), each checked
+        against ``header`` (and ``id_column`` and the static covariates too): a ConfigError names
+        a missing one, or a column given two roles."""
+        names = self.targets + self.covariates + self.known_covariates
+        static, id_column = self.static_covariates, self.id_column
+        for name in (*names, *static, *([id_column] if id_column is not None else [])):
+            if name not in header:
+                what = "id column" if name == id_column else "column"
+                raise ConfigError(f"{source}: no {what} {name!r}; columns: {listing(header)}")
+        twice = sorted(set(static) & {*names, id_column})
+        if twice:
+            raise ConfigError(
+                f"{source}: column {twice[0]!r} is named as static and in another role"
+            )
+        return names
+
+    def series(
+        self,
+        timestamps: np.ndarray,
+        values: Mapping[str, np.ndarray],
+        ids: np.ndarray | None,
+        column: Callable[[Any], np.ndarray],
+        header: Sequence[Any],
+        exclude: Sequence[Any],
+        *,
+        policy: Policy,
+        source: str,
+        lines: np.ndarray | None = None,
+        problems: Sequence[Problem] = (),
+        future_rows: bool = False,
+    ) -> TimeSeries | SeriesCollection:
+        """The validated series of what was read.
+
+        Args:
+            timestamps: (n,) of the rows.
+            values: the :meth:`value_columns`' (n,) numbers.
+            ids: (n,) series id of each row (text), or None (one series, ``series_id``).
+            column: the (n,) cells of a column of ``header`` (the static covariates' and those
+                :func:`detect_id_column` looks at).
+            header: every column read.
+            exclude: columns of ``header`` that are no id (the timestamps').
+            policy, future_rows: as :meth:`TimeSeries.validate`.
+            source: the file or frame named in messages (each series of a collection as
+                ``source (series 'id')``).
+            lines: (n,) line of each row in the file, or None.
+            problems: what reading found (unparseable cells), by row.
+
+        Returns:
+            A :class:`TimeSeries` (no ``ids``; validated by :func:`validate_one_series`) or a
+            :class:`SeriesCollection` of series validated one by one.
+        """
+        roles = {
+            "target": self.target,
+            "covariates": self.covariates,
+            "known_covariates": self.known_covariates,
+        }
+        static = reader_static(
+            ids, column, self.static_covariates, source=source, timestamps=timestamps
+        )
+        if ids is None:
+            one = TimeSeries(
+                timestamps,
+                values,
+                **roles,
+                id=self.series_id,
+                static=None if static is None else static[""],
+            )
+            used = {*values, *self.static_covariates, *exclude}
+            return validate_one_series(
+                one,
+                policy,
+                lambda: {str(c): column(c) for c in header if c not in used},
+                source=source,
+                lines=lines,
+                problems=problems,
+                future_rows=future_rows,
+                stacklevel=4,  # the reader's caller
+            )
+        coll = SeriesCollection.from_long(ids, timestamps, values, **roles, static=static)
+        out = []
+        for s in coll:
+            mine: list[Problem] = []
+            rows = None
+            if lines is not None or problems:  # each series with its own rows' lines and problems
+                rows = np.flatnonzero(ids == s.id)
+                local = {int(r): k for k, r in enumerate(rows.tolist())}
+                mine = [
+                    Problem(local[p.row], p.timestamp, p.rule, p.columns, p.detail, p.line)
+                    for p in problems
+                    if p.row in local
+                ]
+            checked, _ = s.validate(
+                policy,
+                source=f"{source} (series {s.id!r})",
+                lines=None if lines is None or rows is None else lines[rows],
+                problems=mine,
+                future_rows=future_rows,
+            )
+            out.append(checked)
+        return SeriesCollection(out)
+
+
+__all__ = ["LongFormatError", "SeriesRoles", "detect_id_column", "validate_one_series"]
