@@ -152,6 +152,10 @@ def test_state_mismatch_is_reported(dataset):
         )
     with pytest.raises(StateDictError, match=r"position 99 outside \[0, 10\]"):
         DataLoader(dataset, 30, shuffle=True, seed=1).load_state_dict(dict(state, position=99))
+    with pytest.raises(StateDictError, match="epoch -1 is not an integer >= 0"):
+        DataLoader(dataset, 30, shuffle=True, seed=1).load_state_dict(dict(state, epoch=-1))
+    with pytest.raises(StateDictError, match=r"(?s)DataLoader.*expected a mapping, got list"):
+        DataLoader(dataset, 30).load_state_dict([state])  # type: ignore[arg-type]
 
 
 def test_config_errors(dataset):

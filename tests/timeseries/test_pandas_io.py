@@ -112,3 +112,20 @@ def test_series_through_pandas_and_parquet(tmp_path, electricity):
     np.testing.assert_array_equal(back["a"].timestamps, ts)
     single = series_from_pandas(to_pandas(electricity), target="demand_mw", series_id="e")
     np.testing.assert_array_equal(single.column("demand_mw"), electricity.column("demand_mw"))
+
+
+def test_series_from_pandas_names_the_frame_and_the_series_of_a_bad_value():
+    pd = pytest.importorskip("pandas")
+    days = pd.date_range("2024-01-01", periods=4, freq="D")
+    df = pd.DataFrame(
+        {
+            "id": ["a"] * 4 + ["b"] * 4,
+            "date": list(days) * 2,
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0, np.inf, 7.0, 8.0],
+        }
+    )
+    with pytest.raises(DataValidationError, match=r"sales \(series 'b'\)") as info:
+        series_from_pandas(df, target="y", id_column="id", source="sales")
+    assert "non_finite_value" in str(info.value)
+    coll = series_from_pandas(df.iloc[:6].assign(y=1.0), target="y", id_column="id")
+    assert coll.ids == ("a", "b") and len(coll["b"]) == 2

@@ -303,6 +303,8 @@ def test_loader_abandoned_epoch_counts_as_finished_and_bad_states_are_named():
         ld.load_state_dict({k: v for k, v in state.items() if k != "rng_state"})
     with pytest.raises(StateDictError, match="position 9 outside"):
         ld.load_state_dict({**state, "position": 9})
+    with pytest.raises(StateDictError, match=r"(?s)PanelLoader.*expected a mapping, got list"):
+        ld.load_state_dict([state])  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="steps_per_epoch must be an integer >= 1"):
         PanelLoader(ld.sampler, steps_per_epoch=0)
     with pytest.raises(ArgumentTypeError, match="must be a PanelSampler"):
