@@ -196,6 +196,30 @@ def test_series_csv_single_and_long(tmp_path):
     assert out.read_text().splitlines()[0] == "timestamp,y"
 
 
+def test_long_series_csv_names_each_problem_by_its_series_row_and_file_line(tmp_path):
+    text = (
+        "id,timestamp,y\nb,2024-01-01,1\na,2024-01-01,2\nb,2024-01-02,x\na,2024-01-02,4\n"
+        "a,2024-01-03,?\nb,2024-01-03,6\n"
+    )
+    path = write(tmp_path, text, "long.csv")
+    with pytest.raises(DataValidationError, match=r"line 4 \(data row 2, timestamp 2024-01-02\)"):
+        read_series_csv(path, target="y", id_column="id")
+    with pytest.warns(Warning) as caught:
+        coll = read_series_csv(path, target="y", id_column="id", policy="warn")
+    reports = {w.message.report.source: w.message.report for w in caught}
+    found = {
+        (source, p.row, p.line, p.rule)
+        for source, report in reports.items()
+        for p in report.problems
+        if p.rule == "unparseable_cell"
+    }
+    assert found == {
+        ("long.csv (series 'b')", 1, 4, "unparseable_cell"),
+        ("long.csv (series 'a')", 2, 6, "unparseable_cell"),
+    }
+    assert coll.ids == ("b", "a") and np.isnan(coll["a"].column("y")[2])
+
+
 @pytest.mark.parametrize(
     ("cell", "reason"),
     [

@@ -24,7 +24,7 @@ import numpy as np
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 from swets_timeseries._columns import parse_numbers
 from swets_timeseries._time import as_timestamps
-from swets_timeseries.series import SeriesCollection, TimeSeries
+from swets_timeseries.series import SeriesCollection, TimeSeries, _group_rows
 from swets_timeseries.static import reader_static
 from swets_timeseries.validation import (
     DataQualityWarning,
@@ -304,23 +304,25 @@ class SeriesRoles:
                 stacklevel=4,  # the reader's caller
             )
         coll = SeriesCollection.from_long(ids, timestamps, values, **roles, static=static)
+        # each series validated with its own rows' lines and problems (found in one pass)
+        rows_of = dict(_group_rows(ids)) if lines is not None or problems else {}
+        mine: dict[str, list[Problem]] = {}
+        if problems:
+            local = np.empty(ids.shape[0], dtype=np.int64)  # each row's position in its series
+            for rows in rows_of.values():
+                local[rows] = np.arange(local[rows].shape[0])
+            for p in problems:
+                sid = str(ids[p.row])
+                mine.setdefault(sid, []).append(
+                    Problem(int(local[p.row]), p.timestamp, p.rule, p.columns, p.detail, p.line)
+                )
         out = []
         for s in coll:
-            mine: list[Problem] = []
-            rows = None
-            if lines is not None or problems:  # each series with its own rows' lines and problems
-                rows = np.flatnonzero(ids == s.id)
-                local = {int(r): k for k, r in enumerate(rows.tolist())}
-                mine = [
-                    Problem(local[p.row], p.timestamp, p.rule, p.columns, p.detail, p.line)
-                    for p in problems
-                    if p.row in local
-                ]
             checked, _ = s.validate(
                 policy,
                 source=f"{source} (series {s.id!r})",
-                lines=None if lines is None or rows is None else lines[rows],
-                problems=mine,
+                lines=None if lines is None else lines[rows_of[s.id]],
+                problems=mine.get(s.id, ()),
                 future_rows=future_rows,
             )
             out.append(checked)
