@@ -189,11 +189,7 @@ class Scaler:
         TimeSeries/SeriesCollection -> a new one with the fitted columns scaled (other columns
         unchanged). ``columns`` selects the fitted columns an array's last axis holds;
         ``series_id`` picks per-series statistics for arrays."""
-        if isinstance(data, (TimeSeries, SeriesCollection)):
-            return self._map_series(data, inverse=False)
-        x = _float(data)
-        offset, scale = self._params(series_id, columns, x.shape[-1])
-        return (x - offset.astype(x.dtype)) / scale.astype(x.dtype)
+        return self._apply(data, series_id, columns, inverse=False)
 
     def inverse_transform(
         self,
@@ -204,15 +200,21 @@ class Scaler:
     ) -> Any:
         """Undo :meth:`transform` (e.g. ``inverse_transform(y_pred, columns=["close"])`` for
         predictions of shape (B, horizon, 1))."""
-        if isinstance(data, (TimeSeries, SeriesCollection)):
-            return self._map_series(data, inverse=True)
-        x = _float(data)
-        offset, scale = self._params(series_id, columns, x.shape[-1])
-        return x * scale.astype(x.dtype) + offset.astype(x.dtype)
+        return self._apply(data, series_id, columns, inverse=True)
 
     def fit_transform(self, data: Any, *, rows: RowSpec = None, until: Any = None) -> Any:
         """:meth:`fit` then :meth:`transform` of the whole data."""
         return self.fit(data, rows=rows, until=until).transform(data)
+
+    def _apply(
+        self, data: Any, series_id: str | None, columns: Sequence[str] | None, inverse: bool
+    ) -> Any:
+        """:meth:`transform` (``inverse`` False) or :meth:`inverse_transform` of ``data``."""
+        if isinstance(data, (TimeSeries, SeriesCollection)):
+            return self._map_series(data, inverse)
+        x = _float(data)
+        offset, scale = self._params(series_id, columns, x.shape[-1])
+        return _affine(x, offset, scale, inverse)
 
     def _map_series(self, data: TimeSeries | SeriesCollection, inverse: bool) -> Any:
         if self.columns is None:
@@ -222,9 +224,7 @@ class Scaler:
             offset, scale = self._params(s.id if self.per_series else None, None, len(self.columns))
             new = {}
             for j, c in enumerate(self.columns):
-                v = s.column(c)
-                o, k = v.dtype.type(offset[j]), v.dtype.type(scale[j])
-                new[c] = v * k + o if inverse else (v - o) / k
+                new[c] = _affine(s.column(c), offset[j], scale[j], inverse)
             return s.with_columns(**new)
 
         if isinstance(data, TimeSeries):
@@ -419,6 +419,13 @@ def scaler_from_state(state: Mapping[str, Any] | None) -> Scaler | None:
     except Exception as exc:
         raise CheckpointError(f"cannot rebuild the {state['kind']} scaler: {exc}") from exc
     return scaler
+
+
+def _affine(x: np.ndarray, offset: Any, scale: Any, inverse: bool) -> np.ndarray:
+    """``(x - offset) / scale``, or back (``inverse``): ``x * scale + offset``, with the
+    statistics (float64 arrays broadcasting over ``x``'s last axis, or numbers) in ``x``'s dtype."""
+    o, k = np.asarray(offset).astype(x.dtype), np.asarray(scale).astype(x.dtype)
+    return x * k + o if inverse else (x - o) / k
 
 
 def _float(data: Any) -> np.ndarray:
