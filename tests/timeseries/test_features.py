@@ -306,9 +306,9 @@ def test_calendar_reference(electricity):
 
 def test_argument_errors():
     x = np.arange(10.0)
-    with pytest.raises(ConfigError, match="window must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="window must be an int >= 1"):
         ft.rolling_mean(x, 0)
-    with pytest.raises(ConfigError, match="window must be an integer >= 2"):
+    with pytest.raises(ConfigError, match="window must be an int >= 2"):
         ft.rolling_std(x, 1)
     with pytest.raises(ConfigError, match="exactly one of span= and alpha="):
         ft.ema(x)

@@ -161,7 +161,7 @@ def test_state_mismatch_is_reported(dataset):
 def test_config_errors(dataset):
     with pytest.raises(ConfigError, match="shuffle=True needs an explicit seed"):
         DataLoader(dataset, 8, shuffle=True)
-    with pytest.raises(ConfigError, match="batch_size must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="batch_size must be an int >= 1"):
         DataLoader(dataset, 0)
     with pytest.raises(ConfigError, match="seed= or generator=, not both"):
         DataLoader(dataset, 8, seed=1, generator=np.random.default_rng(1))

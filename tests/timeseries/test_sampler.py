@@ -181,7 +181,7 @@ def test_bad_arguments_and_data_raise_named_errors():
     rng = np.random.default_rng(0)
     with pytest.raises(ArgumentTypeError, match="default_rng"):
         PanelSampler([np.ones(5)], lookback=2, horizon=1, rng=0)
-    with pytest.raises(ConfigError, match="lookback must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="lookback must be an int >= 1"):
         PanelSampler([np.ones(5)], lookback=0, horizon=1, rng=rng)
     with pytest.raises(ConfigError, match="leaves no point"):
         PanelSampler([np.ones(5)], lookback=2, horizon=2, history_size=0.4, rng=rng)
@@ -305,7 +305,7 @@ def test_loader_abandoned_epoch_counts_as_finished_and_bad_states_are_named():
         ld.load_state_dict({**state, "position": 9})
     with pytest.raises(StateDictError, match=r"(?s)PanelLoader.*expected a mapping, got list"):
         ld.load_state_dict([state])  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="steps_per_epoch must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="steps_per_epoch must be an int >= 1"):
         PanelLoader(ld.sampler, steps_per_epoch=0)
     with pytest.raises(ArgumentTypeError, match="must be a PanelSampler"):
         PanelLoader([np.ones(3)])

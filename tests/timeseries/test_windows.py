@@ -249,7 +249,7 @@ def test_feature_warm_up_is_skipped_and_later_nan_rejected(msft):
 
 
 def test_config_errors(msft):
-    with pytest.raises(ConfigError, match="lookback must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="lookback must be an int >= 1"):
         WindowDataset(msft, 0, 1)
     with pytest.raises(ConfigError, match="no complete window"):
         WindowDataset(msft[:10], 8, 4)

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from swets_core.checks import check_count
 from swets_core.errors import ConfigError, ShapeError
-from swets_timeseries.windows import _positive
 
 _BLOCK_ELEMENTS = 1 << 22
 
@@ -44,7 +44,7 @@ def _same_length(**arrays: np.ndarray) -> int:
 
 
 def _window(window: int, name: str = "window", minimum: int = 1) -> int:
-    return _positive(window, name, minimum)
+    return check_count(window, name, minimum)
 
 
 def _rolling(x: np.ndarray, window: int, fn: Any, **kwargs: Any) -> np.ndarray:

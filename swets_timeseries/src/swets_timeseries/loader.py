@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor
-from swets_core.checks import is_int
+from swets_core.checks import check_count, is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, StateDictError
 from swets_timeseries import _EXPORTS
-from swets_timeseries.windows import WindowDataset, _positive
+from swets_timeseries.windows import WindowDataset
 
 
 class Batch:
@@ -255,8 +255,8 @@ class DataLoader(_Epochs):
     ) -> None:
         if not isinstance(dataset, WindowDataset):
             raise ConfigError(f"DataLoader needs a WindowDataset, got {type(dataset).__name__}")
-        batch_size = _positive(batch_size, "batch_size")
-        prefetch = _positive(prefetch, "prefetch", minimum=0)
+        batch_size = check_count(batch_size, "batch_size", where="DataLoader")
+        prefetch = check_count(prefetch, "prefetch", minimum=0, where="DataLoader")
         if seed is not None and generator is not None:
             raise ConfigError("give seed= or generator=, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):

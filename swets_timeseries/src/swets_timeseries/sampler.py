@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.checks import is_int
+from swets_core.checks import check_count
 from swets_core.dtype import DType
 from swets_core.errors import (
     ArgumentTypeError,
@@ -86,12 +86,6 @@ class PanelBatch:
 
     def __repr__(self) -> str:
         return f"PanelBatch(x={self.x.shape}, y={self.y.shape}, dtype={self.x.dtype})"
-
-
-def _count(value: Any, name: str) -> int:
-    if not is_int(value) or value < 1:
-        raise ConfigError(f"PanelSampler: {name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _series_values(data: Any, column: str | None) -> tuple[tuple[str, ...], list[np.ndarray]]:
@@ -205,9 +199,9 @@ class PanelSampler:
         dtype: DType | str = "float32",
         scales: Any = None,
     ) -> None:
-        self.lookback = _count(lookback, "lookback")
-        self.horizon = _count(horizon, "horizon")
-        self.batch_size = _count(batch_size, "batch_size")
+        self.lookback = check_count(lookback, "lookback", where="PanelSampler")
+        self.horizon = check_count(horizon, "horizon", where="PanelSampler")
+        self.batch_size = check_count(batch_size, "batch_size", where="PanelSampler")
         if not isinstance(rng, np.random.Generator):
             raise ArgumentTypeError(
                 f"PanelSampler: rng must be a numpy.random.Generator (numpy.random.default_rng("
@@ -346,7 +340,11 @@ class PanelSampler:
         Two draws per batch, in this order: the series (``rng.integers(0, N, B)``), then the cuts
         (``rng.integers(first_cut[s], lengths[s])``).
         """
-        b = self.batch_size if batch_size is None else _count(batch_size, "batch_size")
+        b = (
+            self.batch_size
+            if batch_size is None
+            else check_count(batch_size, "batch_size", where="PanelSampler")
+        )
         s = self.rng.integers(0, len(self), size=b, dtype=np.int64)
         c = self.rng.integers(self.first_cut[s], self.lengths[s], dtype=np.int64)
         return self._batch(s, c)
@@ -405,7 +403,7 @@ class PanelLoader(_Epochs):
                 f"PanelLoader: sampler must be a PanelSampler, got {type(sampler).__name__}"
             )
         self.sampler = sampler
-        self.steps_per_epoch = _count(steps_per_epoch, "steps_per_epoch")
+        self.steps_per_epoch = check_count(steps_per_epoch, "steps_per_epoch", where="PanelLoader")
         self._epoch = 0
         self._position = 0
         self._in_progress = False

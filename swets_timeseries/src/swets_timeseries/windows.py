@@ -30,7 +30,7 @@ import attrs
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from swets_core.checks import is_int
+from swets_core.checks import check_count, is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DataValidationError, IndexOutOfRangeError
 from swets_timeseries import _EXPORTS
@@ -176,9 +176,9 @@ class WindowDataset:
         allow_nan: bool = False,
     ) -> None:
         coll = as_collection(data)
-        self.lookback = _positive(lookback, "lookback")
-        self.horizon = _positive(horizon, "horizon")
-        self.stride = _positive(stride, "stride")
+        self.lookback = check_count(lookback, "lookback", where="WindowDataset")
+        self.horizon = check_count(horizon, "horizon", where="WindowDataset")
+        self.stride = check_count(stride, "stride", where="WindowDataset")
         roles = window_roles(
             coll,
             target,
@@ -479,7 +479,7 @@ class WindowDataset:
         Each part's windows lie entirely within its own rows (inputs and targets), so no window of
         one part sees a row of another. Returns :class:`Splits` (``val``/``test`` None when 0).
         """
-        gap = _positive(gap, "gap", minimum=0)
+        gap = check_count(gap, "gap", minimum=0, where="WindowDataset.split")
         parts: dict[str, dict[str, tuple[int, int]]] = {"train": {}, "val": {}, "test": {}}
         for i, sid in enumerate(self.ids):
             lo, hi = self.rows[sid]
@@ -540,10 +540,14 @@ class WindowDataset:
           ``lookback`` rows before their targets, which may precede ``o`` (the past is known at
           forecast time), but no training window ever contains a test target.
         """
-        n_folds = _positive(n_folds, "n_folds")
-        test_size = _positive(test_size, "test_size")
-        step = test_size if step is None else _positive(step, "step")
-        gap = _positive(gap, "gap", minimum=0)
+        n_folds = check_count(n_folds, "n_folds", where="WindowDataset.walk_forward")
+        test_size = check_count(test_size, "test_size", where="WindowDataset.walk_forward")
+        step = (
+            test_size
+            if step is None
+            else check_count(step, "step", where="WindowDataset.walk_forward")
+        )
+        gap = check_count(gap, "gap", minimum=0, where="WindowDataset.walk_forward")
         if test_size < self.horizon:
             raise ConfigError(f"test_size ({test_size}) must be >= horizon ({self.horizon})")
         folds = []
@@ -625,12 +629,6 @@ def _require_fits(
         f"{float(np.finfo(dtype).max):.6g}; {int(over.sum())} value(s) of the column overflow); "
         f"{advice}, which reads them, or rescale the column"
     )
-
-
-def _positive(value: Any, name: str, minimum: int = 1) -> int:
-    if not is_int(value) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 __all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
