@@ -423,8 +423,9 @@ def scaler_from_state(state: Mapping[str, Any] | None) -> Scaler | None:
 
 def _affine(x: np.ndarray, offset: Any, scale: Any, inverse: bool) -> np.ndarray:
     """``(x - offset) / scale``, or back (``inverse``): ``x * scale + offset``, with the
-    statistics (float64 arrays broadcasting over ``x``'s last axis, or numbers) in ``x``'s dtype."""
-    o, k = np.asarray(offset).astype(x.dtype), np.asarray(scale).astype(x.dtype)
+    statistics (float64 arrays broadcasting over ``x``'s last axis, or numpy scalars) in ``x``'s
+    dtype."""
+    o, k = offset.astype(x.dtype), scale.astype(x.dtype)
     return x * k + o if inverse else (x - o) / k
 
 
