@@ -28,8 +28,8 @@ __version__ = "0.1.0"
 from swets_core.lazy import lazy_exports
 
 # module -> its public names, imported on first use: discovering plugins imports this package
-# (see swets_core.lazy). A module whose public names are all here takes its ``__all__`` from this
-# table (``list(_EXPORTS[__name__])``), so each name is listed once.
+# (see swets_core.lazy). The one list of the package's public names (its ``__all__`` is read from
+# it), and of a module's where the module has no others (``list(_EXPORTS[__name__])``).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "swets_timeseries.bars": ("bar_columns", "validate_bars"),
     "swets_timeseries.csvio": (
@@ -76,52 +76,4 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, submodules=("features",))
 
-__all__ = [
-    "OHLCV",
-    "Batch",
-    "DataLoader",
-    "DataQualityWarning",
-    "Fold",
-    "LongFormatError",
-    "MinMaxScaler",
-    "MissingDependencyError",
-    "PanelBatch",
-    "PanelLoader",
-    "PanelSampler",
-    "Problem",
-    "RobustScaler",
-    "Scaler",
-    "SeriesCollection",
-    "Splits",
-    "StandardScaler",
-    "StaticEncoder",
-    "TimeSeries",
-    "ValidationReport",
-    "WindowDataset",
-    "WindowRoles",
-    "__version__",
-    "bar_columns",
-    "dataset_names",
-    "detect_id_column",
-    "features",
-    "from_pandas",
-    "gather_batch",
-    "load_dataset",
-    "read_csv",
-    "read_csv_header",
-    "read_dates",
-    "read_parquet",
-    "read_parquet_columns",
-    "read_series_csv",
-    "read_series_parquet",
-    "read_static_csv",
-    "sales_example",
-    "scaler_from_state",
-    "series_from_pandas",
-    "to_pandas",
-    "validate_bars",
-    "window_roles",
-    "write_csv",
-    "write_parquet",
-    "write_series_csv",
-]
+__all__ = ["__version__", "features", *(name for names in _EXPORTS.values() for name in names)]
