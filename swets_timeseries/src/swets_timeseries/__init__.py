@@ -25,55 +25,57 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from swets_core.lazy import lazy_exports
+from swets_core.lazy import all_exports, lazy_exports
 
-# module -> its public names, imported on first use: discovering plugins imports this package
-# (see swets_core.lazy). The one list of the package's public names (its ``__all__`` is read from
-# it), and of a module's where the module has no others (``list(_EXPORTS[__name__])``).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "swets_timeseries.bars": ("bar_columns", "validate_bars"),
-    "swets_timeseries.csvio": (
-        "read_csv",
-        "read_csv_header",
-        "read_dates",
-        "read_series_csv",
-        "read_static_csv",
-        "write_csv",
-        "write_series_csv",
-    ),
-    "swets_timeseries.datasets": ("dataset_names", "load_dataset", "sales_example"),
-    "swets_timeseries.loader": ("Batch", "DataLoader", "gather_batch"),
-    "swets_timeseries.ohlcv": ("OHLCV",),
-    "swets_timeseries.pandas_io": (
-        "MissingDependencyError",
-        "from_pandas",
-        "read_parquet",
-        "read_parquet_columns",
-        "read_series_parquet",
-        "series_from_pandas",
-        "to_pandas",
-        "write_parquet",
-    ),
-    "swets_timeseries.panel": ("LongFormatError", "detect_id_column"),
-    "swets_timeseries.sampler": ("PanelBatch", "PanelLoader", "PanelSampler"),
-    "swets_timeseries.scalers": (
-        "MinMaxScaler",
-        "RobustScaler",
-        "Scaler",
-        "StandardScaler",
-        "scaler_from_state",
-    ),
-    "swets_timeseries.series": ("SeriesCollection", "TimeSeries"),
-    "swets_timeseries.static": ("StaticEncoder",),
-    "swets_timeseries.validation": ("DataQualityWarning", "Problem", "ValidationReport"),
-    "swets_timeseries.windows": (
-        "Fold",
-        "Splits",
-        "WindowDataset",
-        "WindowRoles",
-        "window_roles",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, submodules=("features",))
+# module -> its public names, imported on first use: discovering plugins imports this package (see
+# swets_core.lazy). The one list of them: the package's and each module's ``__all__`` read it.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "swets_timeseries.bars": ("bar_columns", "validate_bars"),
+        "swets_timeseries.csvio": (
+            "read_csv",
+            "read_csv_header",
+            "read_dates",
+            "read_series_csv",
+            "read_static_csv",
+            "write_csv",
+            "write_series_csv",
+        ),
+        "swets_timeseries.datasets": ("dataset_names", "load_dataset", "sales_example"),
+        "swets_timeseries.loader": ("Batch", "DataLoader", "gather_batch"),
+        "swets_timeseries.ohlcv": ("OHLCV",),
+        "swets_timeseries.pandas_io": (
+            "MissingDependencyError",
+            "from_pandas",
+            "read_parquet",
+            "read_parquet_columns",
+            "read_series_parquet",
+            "series_from_pandas",
+            "to_pandas",
+            "write_parquet",
+        ),
+        "swets_timeseries.panel": ("LongFormatError", "detect_id_column"),
+        "swets_timeseries.sampler": ("PanelBatch", "PanelLoader", "PanelSampler"),
+        "swets_timeseries.scalers": (
+            "MinMaxScaler",
+            "RobustScaler",
+            "Scaler",
+            "StandardScaler",
+            "scaler_from_state",
+        ),
+        "swets_timeseries.series": ("SeriesCollection", "TimeSeries"),
+        "swets_timeseries.static": ("StaticEncoder",),
+        "swets_timeseries.validation": ("DataQualityWarning", "Problem", "ValidationReport"),
+        "swets_timeseries.windows": (
+            "Fold",
+            "Splits",
+            "WindowDataset",
+            "WindowRoles",
+            "window_roles",
+        ),
+    },
+    submodules=("features",),
+)
 
-__all__ = ["__version__", "features", *(name for names in _EXPORTS.values() for name in names)]
+__all__ = ["__version__", *all_exports(__name__)]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, ShapeError
-from swets_timeseries import _EXPORTS
+from swets_core.lazy import exports_of
 from swets_timeseries._columns import BAR_FIELDS, match_fields
 from swets_timeseries._time import as_timestamps
 from swets_timeseries.ohlcv import OHLCV
@@ -153,4 +153,4 @@ def validate_bars(
     )
 
 
-__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports

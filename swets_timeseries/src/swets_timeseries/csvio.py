@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError
+from swets_core.lazy import exports_of
 from swets_timeseries._columns import match_fields, parse_numbers
 from swets_timeseries._files import (
     DEFAULT_MAX_BYTES,
@@ -538,13 +539,5 @@ def write_series_csv(data: TimeSeries | SeriesCollection, path: PathLike) -> Non
     _write(path, ["id", "timestamp", *names, *static], cols)
 
 
-__all__ = [
-    "read_csv",
-    "read_csv_header",
-    "read_dates",
-    "read_series_csv",
-    "read_static_csv",
-    "read_table",
-    "write_csv",
-    "write_series_csv",
-]
+# the names the package's lazy_exports table lists for this module, and those only it exports
+__all__ = [*exports_of(__name__), "read_table"]

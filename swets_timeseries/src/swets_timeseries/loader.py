@@ -13,7 +13,7 @@ from swets_core import Tensor
 from swets_core.checks import check_count, is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, StateDictError
-from swets_timeseries import _EXPORTS
+from swets_core.lazy import exports_of
 from swets_timeseries.windows import WindowDataset
 
 
@@ -426,4 +426,4 @@ class DataLoader(_Epochs):
         )
 
 
-__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports

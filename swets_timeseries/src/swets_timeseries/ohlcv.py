@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError, IndexOutOfRangeError, ShapeError
-from swets_timeseries import _EXPORTS
+from swets_core.lazy import exports_of
 from swets_timeseries._time import (
     NS,
     as_timestamps,
@@ -338,4 +338,4 @@ def _aggregate(
     )
 
 
-__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError, SwetsError
-from swets_timeseries import _EXPORTS
+from swets_core.lazy import exports_of
 from swets_timeseries._columns import ALIASES, match_fields, normalize
 from swets_timeseries._files import DEFAULT_MAX_BYTES, open_regular
 from swets_timeseries._time import NS, zone
@@ -273,4 +273,4 @@ def read_series_parquet(
     return series_from_pandas(df, **kwargs)
 
 
-__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
+from swets_core.lazy import exports_of
 from swets_timeseries._columns import parse_numbers
 from swets_timeseries._time import as_timestamps
 from swets_timeseries.series import SeriesCollection, TimeSeries, _group_rows
@@ -329,4 +330,5 @@ class SeriesRoles:
         return SeriesCollection(out)
 
 
-__all__ = ["LongFormatError", "SeriesRoles", "detect_id_column", "validate_one_series"]
+# the names the package's lazy_exports table lists for this module, and those only it exports
+__all__ = [*exports_of(__name__), "SeriesRoles", "validate_one_series"]

@@ -39,11 +39,11 @@ from swets_core.errors import (
     DataValidationError,
     ShapeError,
 )
-from swets_timeseries import _EXPORTS
+from swets_core.lazy import exports_of
 from swets_timeseries.loader import _Epochs
 from swets_timeseries.series import SeriesCollection, TimeSeries
 
-__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports
 
 
 class PanelBatch:

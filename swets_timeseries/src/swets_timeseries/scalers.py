@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from swets_core.errors import CheckpointError, ConfigError, ShapeError, StateDictError
+from swets_core.lazy import exports_of
 from swets_timeseries._time import to_datetime64
 from swets_timeseries.ohlcv import OHLCV
 from swets_timeseries.series import SeriesCollection, TimeSeries
@@ -468,4 +469,4 @@ def _select_rows(s: TimeSeries, rows: RowSpec, until: Any) -> slice:
     return slice(int(lo), int(max(lo, hi)))
 
 
-__all__ = ["MinMaxScaler", "RobustScaler", "Scaler", "StandardScaler"]
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports

@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError, ShapeError
+from swets_core.lazy import exports_of
 from swets_timeseries._time import as_timestamps, format_timestamp, require_sorted, to_datetime64
 from swets_timeseries.static import StaticValue, static_value
 from swets_timeseries.validation import (
@@ -515,4 +516,5 @@ def as_collection(data: Any) -> SeriesCollection:
     )
 
 
-__all__ = ["SeriesCollection", "TimeSeries", "as_collection"]
+# the names the package's lazy_exports table lists for this module, and those only it exports
+__all__ = [*exports_of(__name__), "as_collection"]

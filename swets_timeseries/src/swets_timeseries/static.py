@@ -25,21 +25,23 @@ from typing import Any
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError, StateDictError
+from swets_core.lazy import exports_of
 from swets_timeseries._columns import MISSING_TOKENS, parse_numbers
 from swets_timeseries.validation import listing
 
 StaticValue = float | str
 """One static covariate value: a number (float) or a category (text)."""
 
+# the names the package's lazy_exports table lists for this module, and those only it exports
 __all__ = [
-    "StaticEncoder",
+    *exports_of(__name__),
     "StaticValue",
     "is_missing",
     "long_without_id",
     "reader_static",
     "static_from_columns",
     "static_value",
-]
+]  # and the package's table
 
 
 def static_value(value: Any, where: str) -> StaticValue:

@@ -37,6 +37,7 @@ import attrs
 import numpy as np
 
 from swets_core.errors import ConfigError, DataValidationError
+from swets_core.lazy import exports_of
 from swets_timeseries._time import format_timestamp
 
 Policy = Literal["raise", "warn", "drop"]
@@ -356,14 +357,13 @@ def finish(
     return report
 
 
+# the names the package's lazy_exports table lists for this module, and those only it exports
 __all__ = [
+    *exports_of(__name__),
     "POLICIES",
-    "DataQualityWarning",
     "Policy",
-    "Problem",
-    "ValidationReport",
     "bar_report",
     "check_bars",
     "check_policy",
     "listing",
-]
+]  # and the package's table

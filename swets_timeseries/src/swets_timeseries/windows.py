@@ -33,7 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from swets_core.checks import check_count, is_int
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DataValidationError, IndexOutOfRangeError
-from swets_timeseries import _EXPORTS
+from swets_core.lazy import exports_of
 from swets_timeseries._time import format_timestamp, to_datetime64
 from swets_timeseries.series import as_collection
 from swets_timeseries.static import StaticEncoder
@@ -631,4 +631,4 @@ def _require_fits(
     )
 
 
-__all__ = list(_EXPORTS[__name__])  # the package's table lists this module's public names
+__all__ = exports_of(__name__)  # listed once, in the package's table of lazy exports

@@ -18,7 +18,9 @@ from importlib import resources
 from typing import Any
 
 from swets_core.errors import UnknownComponentError
-from swets_timeseries.datasets.sales import SalesExample, sales_example
+from swets_core.lazy import exports_of
+from swets_timeseries.datasets.sales import SalesExample
+from swets_timeseries.datasets.sales import sales_example as sales_example
 
 _FILES = {
     "msft": "msft_daily_ohlcv.csv",
@@ -54,4 +56,5 @@ def load_dataset(name: str) -> Any:
         return read_series_csv(path, target="demand_mw", series_id="electricity")
 
 
-__all__ = ["SalesExample", "dataset_names", "dataset_path", "load_dataset", "sales_example"]
+# the names the package's lazy_exports table lists for this module, and those only it exports
+__all__ = [*exports_of(__name__), "SalesExample", "dataset_path"]
