@@ -20,6 +20,9 @@ Predictions at masked positions must be finite.
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,6 +48,25 @@ def as_float_tensor(name: str, what: str, x: Any) -> Tensor:
     if t._data.dtype.kind != "f":
         raise DTypeError(f"{name}: {what} must be a float tensor, got dtype {t._data.dtype}")
     return t
+
+
+def positive(owner: str, name: str, value: Any) -> float:
+    """``value`` as a finite float ``> 0`` (bools and non-numbers are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{owner}: {name} must be a number, got {value!r}")
+    out = float(value)
+    if not (math.isfinite(out) and out > 0.0):
+        raise ConfigError(f"{owner}: {name} must be finite and > 0, got {value!r}")
+    return out
+
+
+def choice(owner: str, name: str, value: Any, options: Mapping[str, str]) -> str:
+    """``value`` if it is one of ``options`` (``{option: what it means}``); the error lists every
+    option with its meaning."""
+    if not any(value == option for option in options):
+        listed = " or ".join(f"{option!r} ({meaning})" for option, meaning in options.items())
+        raise ConfigError(f"{owner}: {name} must be {listed}, got {value!r}")
+    return value
 
 
 def match_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
@@ -229,3 +251,52 @@ class Loss:
         total = ops.sum(elem)
         scale = 1.0 / denominator if denominator != 0.0 else float("nan")
         return total * scale
+
+
+class PerPointLoss(Loss):
+    """A loss whose prediction holds several values per target point on its last axis (quantile
+    levels, a distribution's parameters): ``pred (..., K)`` against ``target (...)`` or
+    ``(..., 1)``; ``mask``/``weights`` in the target's shape (``(..., 1)`` accepted too).
+
+    Subclasses give :meth:`_last_axis`: ``K`` and what the ``K`` values are (for messages).
+    """
+
+    def _last_axis(self) -> tuple[int, str]:
+        raise NotImplementedError
+
+    def _target(self, target: Any, pred: Tensor) -> Tensor:
+        t = super()._target(target, pred)
+        if pred.ndim and t.shape == (*pred.shape[:-1], 1):
+            t = ops.squeeze(t, axis=-1)  # (..., 1) -> (...): masks and weights use this shape
+        return t
+
+    def _check(self, pred: Tensor, target: Tensor) -> None:
+        k, what = self._last_axis()
+        if pred.ndim == 0 or pred.shape[-1] != k:
+            raise ShapeError(
+                f"{self.name}: pred has shape {pred.shape} but its last axis must hold the "
+                f"{k} {what}"
+            )
+        lead = pred.shape[:-1]
+        if target.shape != lead:  # (..., 1) was squeezed by _target
+            raise ShapeError(
+                f"{self.name}: pred has shape {pred.shape}, so target must have shape {lead} or "
+                f"{(*lead, 1)}, got {target.shape}"
+            )
+
+    def _coefficients(
+        self, shape: tuple[int, ...], mask: Any, weights: Any, dtype: np.dtype
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        return super()._coefficients(
+            shape, _squeeze1(mask, shape), _squeeze1(weights, shape), dtype
+        )
+
+
+def _squeeze1(arr: Any, shape: tuple[int, ...]) -> Any:
+    """A mask/weights given as ``(..., 1)`` for a target of shape ``(...)``: drop the size-1 axis."""
+    if arr is None:
+        return None
+    a = np.asarray(arr._data if isinstance(arr, Tensor) else arr)
+    if a.ndim == len(shape) + 1 and a.shape[-1] == 1:
+        return a[..., 0]
+    return a

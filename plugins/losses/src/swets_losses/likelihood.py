@@ -15,12 +15,11 @@ import numpy as np
 from swets_core import call_op
 from swets_core.autograd import Tensor
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
-from swets_losses.base import Loss, as_float_tensor, match_dtype
-from swets_losses.regression import _squeeze1
+from swets_losses.base import PerPointLoss, as_float_tensor, match_dtype
 from swets_ops.distributions import DISTRIBUTIONS, Distribution, DistributionPrediction
 
 
-class LikelihoodLoss(Loss):
+class LikelihoodLoss(PerPointLoss):
     """The negative log-likelihood of ``target`` under the distribution ``pred`` parametrizes.
 
     Call ``loss(pred, target, mask=None, weights=None, scale=None)``.
@@ -55,33 +54,9 @@ class LikelihoodLoss(Loss):
             pred = pred.raw
         return super().__call__(pred, target, tape, **kwargs)
 
-    def _check(self, pred: Tensor, target: Tensor) -> None:
-        p = self.distribution.n_params
-        if pred.ndim == 0 or pred.shape[-1] != p:
-            names = ", ".join(self.distribution.params)
-            raise ShapeError(
-                f"{self.name}: pred has shape {pred.shape} but its last axis must hold the {p} "
-                f"raw parameters ({names}) of each point"
-            )
-        lead = pred.shape[:-1]
-        if target.shape != lead:
-            raise ShapeError(
-                f"{self.name}: pred has shape {pred.shape}, so target must have shape {lead} or "
-                f"{(*lead, 1)}, got {target.shape}"
-            )
-
-    def _target(self, target: Any, pred: Tensor) -> Tensor:
-        t = super()._target(target, pred)
-        if pred.ndim and t.shape == (*pred.shape[:-1], 1):
-            t = t.reshape(pred.shape[:-1])
-        return t
-
-    def _coefficients(
-        self, shape: tuple[int, ...], mask: Any, weights: Any, dtype: np.dtype
-    ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return super()._coefficients(
-            shape, _squeeze1(mask, shape), _squeeze1(weights, shape), dtype
-        )
+    def _last_axis(self) -> tuple[int, str]:
+        names = ", ".join(self.distribution.params)
+        return self.distribution.n_params, f"raw parameters ({names}) of each point"
 
     def _elementwise(self, pred: Tensor, target: Tensor, scale: Any = None) -> Tensor:
         dist = self.distribution

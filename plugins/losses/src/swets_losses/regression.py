@@ -12,7 +12,7 @@ import numpy as np
 from swets_core import ops
 from swets_core.autograd import Tensor
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
-from swets_losses.base import Loss, as_float_tensor, match_dtype
+from swets_losses.base import Loss, PerPointLoss, as_float_tensor, match_dtype, positive
 
 
 class MSELoss(Loss):
@@ -58,7 +58,7 @@ class HuberLoss(Loss):
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.delta = _positive(self.name, "delta", delta)
+        self.delta = positive(self.name, "delta", delta)
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         a = ops.abs(pred - target)
@@ -67,7 +67,7 @@ class HuberLoss(Loss):
         return ops.square(quad) * 0.5 + (a - quad) * self.delta
 
 
-class QuantileLoss(Loss):
+class QuantileLoss(PerPointLoss):
     """Pinball (quantile) loss over several quantile levels at once.
 
     For each level ``q`` with prediction ``pred[..., i]`` and ``d = target - pred[..., i]``:
@@ -104,32 +104,8 @@ class QuantileLoss(Loss):
         self.quantiles = tuple(levels)
         self._levels: dict[np.dtype, np.ndarray] = {}
 
-    def _check(self, pred: Tensor, target: Tensor) -> None:
-        q = len(self.quantiles)
-        if pred.ndim == 0 or pred.shape[-1] != q:
-            raise ShapeError(
-                f"{self.name}: pred has shape {pred.shape} but its last axis must hold the "
-                f"{q} quantile level(s)"
-            )
-        lead = pred.shape[:-1]
-        if target.shape != lead and target.shape != (*lead, 1):
-            raise ShapeError(
-                f"{self.name}: pred has shape {pred.shape}, so target must have shape {lead} or "
-                f"{(*lead, 1)}, got {target.shape}"
-            )
-
-    def _target(self, target: Any, pred: Tensor) -> Tensor:
-        t = super()._target(target, pred)
-        if pred.ndim and t.shape == (*pred.shape[:-1], 1):
-            t = ops.squeeze(t, axis=-1)  # (..., 1) -> (...): masks and weights use this shape
-        return t
-
-    def _coefficients(
-        self, shape: tuple[int, ...], mask: Any, weights: Any, dtype: np.dtype
-    ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return super()._coefficients(
-            shape, _squeeze1(mask, shape), _squeeze1(weights, shape), dtype
-        )
+    def _last_axis(self) -> tuple[int, str]:
+        return len(self.quantiles), "quantile level(s)"
 
     def _expand(self, coef: np.ndarray, elem_shape: tuple[int, ...]) -> np.ndarray:
         return coef[..., None]
@@ -174,7 +150,7 @@ class GaussianNLLLoss(Loss):
         if not isinstance(full, bool):
             raise ConfigError(f"{self.name}: full must be True or False, got {full!r}")
         self.full = full
-        self.eps = _positive(self.name, "eps", eps)
+        self.eps = positive(self.name, "eps", eps)
 
     def __call__(self, pred: Any, target: Any, tape: Any = None, **kwargs: Any) -> Tensor:
         """``loss(mean, target, var=var)`` or ``loss((mean, var), target)``; see the class doc."""
@@ -245,22 +221,3 @@ class GaussianNLLLoss(Loss):
                 f"{pred.shape[:-1]} (one variance per row), or that shape with size-1 axes"
             )
         return var
-
-
-def _squeeze1(arr: Any, shape: tuple[int, ...]) -> Any:
-    """A mask/weights given as ``(..., 1)`` for a target of shape ``(...)``: drop the size-1 axis."""
-    if arr is None:
-        return None
-    a = np.asarray(arr._data if isinstance(arr, Tensor) else arr)
-    if a.ndim == len(shape) + 1 and a.shape[-1] == 1:
-        return a[..., 0]
-    return a
-
-
-def _positive(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"{owner}: {name} must be a number, got {value!r}")
-    out = float(value)
-    if not (math.isfinite(out) and out > 0.0):
-        raise ConfigError(f"{owner}: {name} must be finite and > 0, got {value!r}")
-    return out

@@ -13,8 +13,13 @@ from swets_core import ops
 from swets_core.autograd import Tensor
 from swets_core.checks import is_int
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
-from swets_losses.base import Loss
-from swets_losses.regression import _positive
+from swets_losses.base import Loss, choice, positive
+
+_ZERO_TARGETS = {"eps": "divide a zero target by eps", "skip": "leave it out"}
+_MEAN_OVER = {
+    "observed": "the mean over unmasked elements",
+    "all": "over every forecast point, the competition's sMAPE",
+}
 
 
 class _RatioLoss(Loss):
@@ -24,7 +29,7 @@ class _RatioLoss(Loss):
 
     def __init__(self, eps: float = 1.17e-6, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.eps = _positive(self.name, "eps", eps)
+        self.eps = positive(self.name, "eps", eps)
 
 
 class MAPELoss(_RatioLoss):
@@ -53,12 +58,7 @@ class MAPELoss(_RatioLoss):
         self, eps: float = 1.17e-6, reduction: str = "mean", zero_targets: str = "eps"
     ) -> None:
         super().__init__(eps, reduction)
-        if zero_targets not in ("eps", "skip"):
-            raise ConfigError(
-                f"{self.name}: zero_targets must be 'eps' (divide a zero target by eps) or 'skip' "
-                f"(leave it out), got {zero_targets!r}"
-            )
-        self.zero_targets = zero_targets
+        self.zero_targets = choice(self.name, "zero_targets", zero_targets, _ZERO_TARGETS)
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         denom = ops.maximum(ops.abs(target), self.eps)
@@ -102,12 +102,7 @@ class SMAPELoss(_RatioLoss):
         self, eps: float = 1.17e-6, reduction: str = "mean", mean_over: str = "observed"
     ) -> None:
         super().__init__(eps, reduction)
-        if mean_over not in ("observed", "all"):
-            raise ConfigError(
-                f"{self.name}: mean_over must be 'observed' (the mean over unmasked elements) or "
-                f"'all' (over every forecast point, the competition's sMAPE), got {mean_over!r}"
-            )
-        self.mean_over = mean_over
+        self.mean_over = choice(self.name, "mean_over", mean_over, _MEAN_OVER)
 
     def _elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
         denom = ops.maximum(ops.abs(pred) + ops.abs(target), self.eps)
@@ -159,8 +154,8 @@ class MASELoss(Loss):
                 f"{self.name}: m (the seasonal period) must be an int >= 1, got {m!r}"
             )
         self.m = int(m)
-        self.scale = None if scale is None else _positive(self.name, "scale", scale)
-        self.eps = _positive(self.name, "eps", eps)
+        self.scale = None if scale is None else positive(self.name, "scale", scale)
+        self.eps = positive(self.name, "eps", eps)
 
     def _check(self, pred: Tensor, target: Tensor) -> None:
         super()._check(pred, target)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -256,57 +257,71 @@ def _shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return z, log_prod, inv_sum
 
 
+def _series(coefs: tuple[float, ...], r2: np.ndarray) -> np.ndarray:
+    """``sum_k coefs[k] * r2**k`` by Horner's rule."""
+    series = np.zeros_like(r2)
+    for c in reversed(coefs):
+        series = series * r2 + c
+    return series
+
+
 def _lgamma_positive(x: np.ndarray) -> np.ndarray:
     z, log_prod, _ = _shifted(x)
     r = 1.0 / z
-    r2 = r * r
-    series = np.zeros_like(z)
-    for c in reversed(_STIRLING):
-        series = series * r2 + c
+    series = _series(_STIRLING, r * r)
     return (z - 0.5) * np.log(z) - z + _HALF_LOG_2PI + series * r - log_prod
 
 
 def _digamma_positive(x: np.ndarray) -> np.ndarray:
     z, _, inv_sum = _shifted(x)
     r2 = 1.0 / (z * z)
-    series = np.zeros_like(z)
-    for c in reversed(_DIGAMMA):
-        series = series * r2 + c
-    return np.log(z) - 0.5 / z - series * r2 - inv_sum
+    return np.log(z) - 0.5 / z - _series(_DIGAMMA, r2) * r2 - inv_sum
+
+
+def _lgamma_reflected(a: np.ndarray) -> np.ndarray:
+    """``log |Gamma(a)|`` for ``a <= 1/2``: ``log(pi / |sin(pi a)|) - log Gamma(1 - a)``."""
+    with np.errstate(divide="ignore"):
+        s = np.abs(np.sin(math.pi * (a - np.floor(a))))  # |sin(pi a)|, exact 0 at integers
+        return np.log(math.pi / s) - _lgamma_positive(1.0 - a)
+
+
+def _digamma_reflected(a: np.ndarray) -> np.ndarray:
+    """``psi(a)`` for ``a <= 1/2``: ``psi(1 - a) - pi cot(pi a)`` (NaN at the poles)."""
+    frac = a - np.floor(a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cot = np.where(frac == 0.0, np.nan, 1.0 / np.tan(math.pi * frac))
+    return _digamma_positive(1.0 - a) - math.pi * cot
+
+
+def _by_reflection(
+    x: np.ndarray,
+    positive: Callable[[np.ndarray], np.ndarray],
+    reflected: Callable[[np.ndarray], np.ndarray],
+    at_minus_inf: float,
+) -> np.ndarray:
+    """A function of the gamma family elementwise in float64, returned in ``x``'s dtype:
+    ``positive`` above 1/2, ``reflected`` (the reflection formula) at the other finite values,
+    ``+inf`` at ``+inf``, ``at_minus_inf`` at ``-inf`` and NaN at NaN."""
+    v = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(v)
+    pos = (v > 0.5) & np.isfinite(v)
+    out[pos] = positive(v[pos])
+    neg = ~pos & np.isfinite(v)
+    if neg.any():
+        out[neg] = reflected(v[neg])
+    out[v == np.inf] = np.inf
+    out[v == -np.inf] = at_minus_inf
+    out[np.isnan(v)] = np.nan
+    return out.astype(np.asarray(x).dtype, copy=False)
 
 
 def lgamma(x: np.ndarray) -> np.ndarray:
     """``log |Gamma(x)|`` elementwise, computed in float64 and returned in ``x``'s dtype; ``inf`` at
     the poles (0, -1, -2, ...) and at ``±inf`` (``+inf``), NaN for NaN."""
-    v = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(v)
-    pos = (v > 0.5) & np.isfinite(v)
-    out[pos] = _lgamma_positive(v[pos])
-    neg = ~pos & np.isfinite(v)
-    if neg.any():
-        a = v[neg]
-        with np.errstate(divide="ignore"):
-            s = np.abs(np.sin(math.pi * (a - np.floor(a))))  # |sin(pi a)|, exact 0 at integers
-            out[neg] = np.log(math.pi / s) - _lgamma_positive(1.0 - a)
-    out[np.isinf(v)] = np.inf
-    out[np.isnan(v)] = np.nan
-    return out.astype(np.asarray(x).dtype, copy=False)
+    return _by_reflection(x, _lgamma_positive, _lgamma_reflected, np.inf)
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
     """``psi(x) = d log Gamma(x) / dx`` elementwise in float64 (returned in ``x``'s dtype); NaN at the
     poles (0, -1, -2, ...), ``+inf`` at ``+inf``."""
-    v = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(v)
-    pos = (v > 0.5) & np.isfinite(v)
-    out[pos] = _digamma_positive(v[pos])
-    neg = ~pos & np.isfinite(v)
-    if neg.any():
-        a = v[neg]
-        frac = a - np.floor(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cot = np.where(frac == 0.0, np.nan, 1.0 / np.tan(math.pi * frac))
-        out[neg] = _digamma_positive(1.0 - a) - math.pi * cot
-    out[v == np.inf] = np.inf
-    out[(v == -np.inf) | np.isnan(v)] = np.nan
-    return out.astype(np.asarray(x).dtype, copy=False)
+    return _by_reflection(x, _digamma_positive, _digamma_reflected, np.nan)

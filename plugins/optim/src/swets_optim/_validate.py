@@ -116,6 +116,11 @@ HYPER: Mapping[str, Callable[[str, str, Any], Any]] = MappingProxyType(
 """The check of each hyper-parameter the optimizers share, by name: one definition each."""
 
 
+def checks(**named: Callable[[str, str, Any], Any]) -> Mapping[str, Callable[[str, str, Any], Any]]:
+    """A read-only table of checks by name, in the order given (a scheduler's ``_config_checks``)."""
+    return MappingProxyType(named)
+
+
 def hyper(*names: str) -> Mapping[str, Callable[[str, str, Any], Any]]:
     """The checks of ``names`` from :data:`HYPER`, in that order: an optimizer's ``_hyper``."""
     return MappingProxyType({name: HYPER[name] for name in names})

@@ -48,6 +48,7 @@ class Adam(Optimizer):
     _scalar_state = ("step",)
     _array_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _required_state = ("step", "exp_avg", "exp_avg_sq")
+    _state_when: ClassVar[Mapping[str, str]] = {"max_exp_avg_sq": "amsgrad"}
 
     def __init__(
         self,
@@ -62,16 +63,6 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         super().__init__(params, self._defaults(locals()))
-
-    def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
-        st: dict[str, Any] = {
-            "step": 0,
-            "exp_avg": np.zeros_like(param),
-            "exp_avg_sq": np.zeros_like(param),
-        }
-        if group["amsgrad"]:
-            st["max_exp_avg_sq"] = np.zeros_like(param)
-        return st
 
     def _update(
         self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]

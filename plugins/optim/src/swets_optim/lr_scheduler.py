@@ -21,7 +21,8 @@ import math
 import numbers
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from itertools import pairwise
 from typing import Any, ClassVar
 
@@ -40,6 +41,22 @@ def _check_optimizer(owner: str, optimizer: Any) -> None:
             raise ConfigError(f"{owner}: the optimizer's param group {gi} has no 'lr'")
 
 
+def _milestones(owner: str, name: str, value: Any) -> list[int]:
+    """A list of positive epoch indices, in the order given."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigError(f"{owner}: {name} must be a list of ints, got {value!r}")
+    return [v.integer(owner, f"{name}[{i}]", m, minimum=1) for i, m in enumerate(value)]
+
+
+def _sorted_milestones(owner: str, name: str, value: Any) -> list[int]:
+    """:func:`_milestones`, sorted."""
+    return sorted(_milestones(owner, name, value))
+
+
+_epochs = partial(v.integer, minimum=1)
+"""A number of epochs (or a period, a growth factor): an int ``>= 1``."""
+
+
 def _per_group(owner: str, name: str, value: Any, n: int, check: Any) -> list[float]:
     """A scalar repeated for every group, or a list with one value per group."""
     if isinstance(value, (list, tuple)):
@@ -56,6 +73,9 @@ class LRScheduler:
 
     Subclasses implement ``_compute_lrs()`` (the chainable form, reading ``group["lr"]``) and
     optionally ``_closed_form_lrs()`` (the value at ``last_epoch`` from the base learning rates).
+    Their configuration is a table, ``_config_checks`` (each value's check, by name): ``__init__``
+    passes its ``locals()`` to :meth:`_configure`, which validates and stores them, before calling
+    ``LRScheduler.__init__``.
 
     Attributes:
         optimizer: the optimizer whose learning rates are set.
@@ -66,8 +86,22 @@ class LRScheduler:
     name: ClassVar[str] = "lr_scheduler"
     summary: ClassVar[str] = ""
     """The one line ``swets list`` shows for the registered class."""
+    _config_checks: ClassVar[Mapping[str, Callable[[str, str, Any], Any]]] = {}
     _config_keys: ClassVar[tuple[str, ...]] = ()
+    """The configuration in the state dict and the repr (the keys of ``_config_checks`` unless a
+    class sets it)."""
     _extra_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_config_checks" in cls.__dict__ and "_config_keys" not in cls.__dict__:
+            cls._config_keys = tuple(cls._config_checks)
+
+    def _configure(self, arguments: Mapping[str, Any]) -> None:
+        """Validate every value of ``_config_checks`` among a constructor's ``locals()`` and store it
+        as an attribute of the same name (a ConfigError names the scheduler and the argument)."""
+        for key, check in self._config_checks.items():
+            setattr(self, key, check(self.name, key, arguments[key]))
 
     def __init__(self, optimizer: Any) -> None:
         _check_optimizer(self.name, optimizer)
@@ -213,11 +247,10 @@ class StepLR(LRScheduler):
 
     name = "step_lr"
     summary = "Decay the lr by gamma every step_size epochs."
-    _config_keys = ("step_size", "gamma")
+    _config_checks = v.checks(step_size=_epochs, gamma=v.positive)
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = v.integer(self.name, "step_size", step_size, minimum=1)
-        self.gamma = v.positive(self.name, "gamma", gamma)
+        self._configure(locals())
         super().__init__(optimizer)
 
     def _compute_lrs(self) -> list[float]:
@@ -242,16 +275,11 @@ class MultiStepLR(LRScheduler):
 
     name = "multi_step_lr"
     summary = "Decay the lr by gamma at each milestone."
-    _config_keys = ("milestones", "gamma")
+    _config_checks = v.checks(milestones=_sorted_milestones, gamma=v.positive)
 
     def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: float = 0.1) -> None:
-        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
-            raise ConfigError(f"{self.name}: milestones must be a list of ints, got {milestones!r}")
-        self.milestones = sorted(
-            v.integer(self.name, f"milestones[{i}]", m, minimum=1) for i, m in enumerate(milestones)
-        )
+        self._configure(locals())
         self._counts = Counter(self.milestones)
-        self.gamma = v.positive(self.name, "gamma", gamma)
         super().__init__(optimizer)
 
     def _set(self, key: str, value: Any) -> None:
@@ -280,10 +308,10 @@ class ExponentialLR(LRScheduler):
 
     name = "exponential_lr"
     summary = "Decay the lr by gamma every epoch."
-    _config_keys = ("gamma",)
+    _config_checks = v.checks(gamma=v.positive)
 
     def __init__(self, optimizer: Any, gamma: float) -> None:
-        self.gamma = v.positive(self.name, "gamma", gamma)
+        self._configure(locals())
         super().__init__(optimizer)
 
     def _compute_lrs(self) -> list[float]:
@@ -311,11 +339,10 @@ class CosineAnnealingLR(LRScheduler):
 
     name = "cosine_annealing_lr"
     summary = "Cosine annealing over T_max epochs."
-    _config_keys = ("T_max", "eta_min")
+    _config_checks = v.checks(T_max=_epochs, eta_min=v.non_negative)
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = v.integer(self.name, "T_max", T_max, minimum=1)
-        self.eta_min = v.non_negative(self.name, "eta_min", eta_min)
+        self._configure(locals())
         super().__init__(optimizer)
 
     def _compute_lrs(self) -> list[float]:
@@ -355,7 +382,11 @@ class LinearLR(LRScheduler):
 
     name = "linear_lr"
     summary = "Linear warm-up (or decay) of the lr factor."
-    _config_keys = ("start_factor", "end_factor", "total_iters")
+    _config_checks = v.checks(
+        start_factor=partial(v.in_range, low=0.0, high=1.0, low_open=True),
+        end_factor=v.unit_interval,
+        total_iters=_epochs,
+    )
 
     def __init__(
         self,
@@ -364,11 +395,7 @@ class LinearLR(LRScheduler):
         end_factor: float = 1.0,
         total_iters: int = 5,
     ) -> None:
-        self.start_factor = v.in_range(
-            self.name, "start_factor", start_factor, 0.0, 1.0, low_open=True
-        )
-        self.end_factor = v.in_range(self.name, "end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = v.integer(self.name, "total_iters", total_iters, minimum=1)
+        self._configure(locals())
         super().__init__(optimizer)
 
     def _compute_lrs(self) -> list[float]:
@@ -404,13 +431,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     name = "cosine_annealing_warm_restarts"
     summary = "Cosine annealing with warm restarts (SGDR)."
-    _config_keys = ("T_0", "T_mult", "eta_min")
+    _config_checks = v.checks(T_0=_epochs, T_mult=_epochs, eta_min=v.non_negative)
     _extra_keys = ("T_i", "T_cur")
 
     def __init__(self, optimizer: Any, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> None:
-        self.T_0 = v.integer(self.name, "T_0", T_0, minimum=1)
-        self.T_mult = v.integer(self.name, "T_mult", T_mult, minimum=1)
-        self.eta_min = v.non_negative(self.name, "eta_min", eta_min)
+        self._configure(locals())
         self.T_i: float = self.T_0
         self.T_cur: float = -1
         super().__init__(optimizer)
@@ -494,16 +519,12 @@ class SequentialLR(LRScheduler):
                     f"{self.name}: schedulers[{i}] ({s.name}) was built on another optimizer"
                 )
             built.append(s)
-        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
-            raise ConfigError(f"{self.name}: milestones must be a list of ints, got {milestones!r}")
-        if len(milestones) != len(built) - 1:
+        ms = _milestones(self.name, "milestones", milestones)
+        if len(ms) != len(built) - 1:
             raise ConfigError(
                 f"{self.name}: expects {len(built) - 1} milestone(s) for {len(built)} schedulers, "
-                f"got {len(milestones)}"
+                f"got {len(ms)}"
             )
-        ms = [
-            v.integer(self.name, f"milestones[{i}]", m, minimum=1) for i, m in enumerate(milestones)
-        ]
         if any(b <= a for a, b in pairwise(ms)):
             raise ConfigError(f"{self.name}: milestones must be strictly increasing, got {ms}")
         self.optimizer = optimizer

@@ -13,8 +13,11 @@ Subclasses implement three things:
   one check of each shared name, ``lr``, ``eps``...); ``__init__`` passes its arguments
   through :meth:`Optimizer._defaults`, and a rule tying several together goes in an override of
   ``_check_hyper``;
-* ``_init_state(param, group)``: the per-parameter state created the first time a parameter gets a
-  gradient;
+* the per-parameter state, as tables: ``_scalar_state`` (counters) and ``_array_state`` (arrays
+  shaped like the parameter) name every entry, ``_required_state`` those every state has (created
+  at 0 / zeros the first time a parameter gets a gradient), ``_state_when`` the arrays created then
+  only when a hyper-parameter of the group is set (``{"max_exp_avg_sq": "amsgrad"}``); the update
+  creates any other entry it needs when it first uses it;
 * ``_update(group, items)``: the update for one group, ``items`` being ``(param_array, grad_array,
   state)`` triples of the parameters that received a gradient in this step.
 """
@@ -57,6 +60,7 @@ class Optimizer:
     _scalar_state: ClassVar[tuple[str, ...]] = ()
     _array_state: ClassVar[tuple[str, ...]] = ()
     _required_state: ClassVar[tuple[str, ...]] = ()
+    _state_when: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, params: ParamsArg, defaults: Mapping[str, Any]) -> None:
         self.defaults: dict[str, Any] = self._check_hyper(dict(defaults), "")
@@ -230,7 +234,16 @@ class Optimizer:
         return arr.astype(parr.dtype)
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
-        return {}
+        """A parameter's state at its first gradient: the required counters at 0, then (in
+        ``_array_state`` order) zeros for each required array and each one ``_state_when`` asks
+        the group for."""
+        required = self._required_state
+        st: dict[str, Any] = {k: 0 for k in self._scalar_state if k in required}
+        when = self._state_when
+        for k in self._array_state:
+            if k in required or (k in when and group[when[k]]):
+                st[k] = np.zeros_like(param)
+        return st
 
     def _update(
         self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]

@@ -47,6 +47,10 @@ class RMSprop(Optimizer):
     _scalar_state = ("step",)
     _array_state = ("square_avg", "momentum_buffer", "grad_avg")
     _required_state = ("step", "square_avg")
+    _state_when: ClassVar[Mapping[str, str]] = {
+        "momentum_buffer": "momentum",
+        "grad_avg": "centered",
+    }
 
     def __init__(
         self,
@@ -61,14 +65,6 @@ class RMSprop(Optimizer):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, self._defaults(locals()))
-
-    def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
-        st: dict[str, Any] = {"step": 0, "square_avg": np.zeros_like(param)}
-        if group["momentum"] > 0.0:
-            st["momentum_buffer"] = np.zeros_like(param)
-        if group["centered"]:
-            st["grad_avg"] = np.zeros_like(param)
-        return st
 
     def _update(
         self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
