@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor
+from swets_core import Tensor
 from swets_core.errors import ConfigError, ShapeError
-from swets_nn import init
-from swets_nn._common import RngLike, as_generator, check_shape, describe, float_dtype, positive_int
+from swets_nn._common import RngLike, check_shape, describe, positive_int
+from swets_nn._layer import LayerBase
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, to_input, to_input_array
 
 __all__ = ["Conv1d"]
@@ -26,7 +25,7 @@ def _single(value: Any, name: str) -> int:
     return positive_int(value, name, "Conv1d")
 
 
-class Conv1d(Module):
+class Conv1d(LayerBase):
     """1-D cross-correlation, PyTorch's ``nn.Conv1d``.
 
     ``out[n, o, t] = bias[o] + sum_{c, k} weight[o, c, k] * x_padded[n, g*C_in/groups + c,
@@ -73,8 +72,7 @@ class Conv1d(Module):
         dtype: Any = "float32",
     ) -> None:
         super().__init__()
-        self.in_channels = positive_int(in_channels, "in_channels", "Conv1d")
-        self.out_channels = positive_int(out_channels, "out_channels", "Conv1d")
+        np_dtype = self._init_layer(rng, dtype, in_channels=in_channels, out_channels=out_channels)
         self.kernel_size = _single(kernel_size, "kernel_size")
         self.stride = _single(stride, "stride")
         self.dilation = _single(dilation, "dilation")
@@ -91,11 +89,8 @@ class Conv1d(Module):
         self.padding_mode = padding_mode
         self.padding = padding
         self._pad = self._resolve_padding(padding)
-        np_dtype = float_dtype(dtype, "Conv1d")
         shape = (self.out_channels, self.in_channels // self.groups, self.kernel_size)
-        self.weight = Parameter(np.zeros(shape, np_dtype))
-        self.bias = Parameter(np.zeros(self.out_channels, np_dtype)) if bias else None
-        self._rng = as_generator(rng, "Conv1d")
+        self._affine_parameters(shape, bias, np_dtype)
         self.reset_parameters()
 
     def _resolve_padding(self, padding: Any) -> tuple[int, int]:
@@ -128,12 +123,7 @@ class Conv1d(Module):
 
     def reset_parameters(self, rng: RngLike = None) -> None:
         """Re-draw the parameters (PyTorch's default: kaiming_uniform(a=sqrt(5)), bias U(-b, b))."""
-        gen = self._rng if rng is None else as_generator(rng, "Conv1d")
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5.0), rng=gen)
-        if self.bias is not None:
-            fan_in = self.weight._data.shape[1] * self.kernel_size
-            bound = 1.0 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound, rng=gen)
+        self._reset_affine(self._generator(rng))
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``x`` ``(N, C_in, L)`` (or ``(C_in, L)``) -> ``(N, C_out, L_out)``."""

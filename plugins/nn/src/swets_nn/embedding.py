@@ -6,16 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor
+from swets_core import Parameter, Tensor
 from swets_core.errors import ConfigError, DTypeError, OpError
 from swets_nn import init
-from swets_nn._common import RngLike, as_generator, describe, float_dtype, positive_int
+from swets_nn._common import RngLike, describe
+from swets_nn._layer import LayerBase
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath
 
 __all__ = ["Embedding"]
 
 
-class Embedding(Module):
+class Embedding(LayerBase):
     """Row ``i`` of ``weight`` for every index ``i``, PyTorch's ``nn.Embedding``.
 
     Args:
@@ -42,8 +43,9 @@ class Embedding(Module):
         dtype: Any = "float32",
     ) -> None:
         super().__init__()
-        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
+        np_dtype = self._init_layer(
+            rng, dtype, num_embeddings=num_embeddings, embedding_dim=embedding_dim
+        )
         if padding_idx is not None:
             if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
                 raise ConfigError(
@@ -56,15 +58,12 @@ class Embedding(Module):
                 )
             padding_idx = int(padding_idx) % self.num_embeddings
         self.padding_idx = padding_idx
-        np_dtype = float_dtype(dtype, "Embedding")
         self.weight = Parameter(np.zeros((self.num_embeddings, self.embedding_dim), dtype=np_dtype))
-        self._rng = as_generator(rng, "Embedding")
         self.reset_parameters()
 
     def reset_parameters(self, rng: RngLike = None) -> None:
         """Re-draw the weights from N(0, 1); the padding row is zeroed."""
-        gen = self._rng if rng is None else as_generator(rng, "Embedding")
-        init.normal_(self.weight, 0.0, 1.0, rng=gen)
+        init.normal_(self.weight, 0.0, 1.0, rng=self._generator(rng))
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0.0
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, ops, run_op
-from swets_nn import init
-from swets_nn._common import RngLike, as_generator, check_shape, float_dtype, positive_int
+from swets_core import Module, Tensor, ops, run_op
+from swets_nn._common import RngLike, check_shape
+from swets_nn._layer import LayerBase
 from swets_nn.paths import to_input, to_input_array
 
 __all__ = ["Identity", "Linear"]
@@ -30,7 +29,7 @@ class Identity(Module):
         return x
 
 
-class Linear(Module):
+class Linear(LayerBase):
     """``y = x @ weight.T + bias``, PyTorch's ``nn.Linear``.
 
     Args:
@@ -57,21 +56,15 @@ class Linear(Module):
         dtype: Any = "float32",
     ) -> None:
         super().__init__()
-        self.in_features = positive_int(in_features, "in_features", "Linear", allow_zero=True)
-        self.out_features = positive_int(out_features, "out_features", "Linear", allow_zero=True)
-        np_dtype = float_dtype(dtype, "Linear")
-        self.weight = Parameter(np.zeros((self.out_features, self.in_features), dtype=np_dtype))
-        self.bias = Parameter(np.zeros(self.out_features, dtype=np_dtype)) if bias else None
-        self._rng = as_generator(rng, "Linear")
+        np_dtype = self._init_layer(
+            rng, dtype, allow_zero=True, in_features=in_features, out_features=out_features
+        )
+        self._affine_parameters((self.out_features, self.in_features), bias, np_dtype)
         self.reset_parameters()
 
     def reset_parameters(self, rng: RngLike = None) -> None:
         """Re-draw the parameters (from ``rng`` if given, else the generator given at construction)."""
-        gen = self._rng if rng is None else as_generator(rng, "Linear")
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5.0), rng=gen)
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, rng=gen)
+        self._reset_affine(self._generator(rng))
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the affine map to the last dimension of ``x`` ``(*, in_features)``."""

@@ -18,19 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, active_tape
+from swets_core import Parameter, Tensor, active_tape
 from swets_core.errors import ConfigError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
     RngLike,
-    as_generator,
     check_shape,
     child_generator,
     describe,
-    float_dtype,
     positive_int,
     probability,
 )
+from swets_nn._layer import LayerBase
 from swets_nn.paths import (
     ARRAYS,
     TENSORS,
@@ -44,25 +43,12 @@ from swets_nn.paths import (
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell"]
 
 
-class _Recurrent(Module):
-    """What the stacked layers and the cells share: sizes, gate parameters ~ U(-1/sqrt(H),
-    1/sqrt(H)), and running their one computation on the path that applies."""
+class _Recurrent(LayerBase):
+    """What the stacked layers and the cells share: gate parameters ~ U(-1/sqrt(H), 1/sqrt(H)),
+    and running their one computation on the path that applies."""
 
     _gates = 4
-    _kind = "_Recurrent"
-    """How messages name the layer: its class's name (set for every subclass)."""
     _state_names: tuple[str, ...] = ("h_0", "c_0")
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._kind = cls.__name__
-
-    def _init_sizes(self, input_size: Any, hidden_size: Any, rng: RngLike, dtype: Any) -> np.dtype:
-        kind = self._kind
-        self.input_size = positive_int(input_size, "input_size", kind)
-        self.hidden_size = positive_int(hidden_size, "hidden_size", kind)
-        self._rng = as_generator(rng, kind)
-        return float_dtype(dtype, kind)
 
     def _gate_parameters(self, in_size: int, bias: bool, dtype: np.dtype) -> list[Parameter]:
         """``[w_ih (G*H, in_size), w_hh (G*H, H)]`` and, with ``bias``, ``b_ih``, ``b_hh`` ``(G*H,)``."""
@@ -77,7 +63,7 @@ class _Recurrent(Module):
 
     def reset_parameters(self, rng: RngLike = None) -> None:
         """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
-        gen = self._rng if rng is None else as_generator(rng, self._kind)
+        gen = self._generator(rng)
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self._all_weights():
             init.uniform_(p, -bound, bound, rng=gen)
@@ -149,7 +135,7 @@ class _RNNBase(_Recurrent):
     ) -> None:
         super().__init__()
         kind = self._kind
-        np_dtype = self._init_sizes(input_size, hidden_size, rng, dtype)
+        np_dtype = self._init_layer(rng, dtype, input_size=input_size, hidden_size=hidden_size)
         self.num_layers = positive_int(num_layers, "num_layers", kind)
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
@@ -367,7 +353,7 @@ class _CellBase(_Recurrent):
         dtype: Any = "float32",
     ) -> None:
         super().__init__()
-        np_dtype = self._init_sizes(input_size, hidden_size, rng, dtype)
+        np_dtype = self._init_layer(rng, dtype, input_size=input_size, hidden_size=hidden_size)
         params = self._gate_parameters(self.input_size, bias, np_dtype)
         self.weight_ih, self.weight_hh = params[:2]
         self.bias_ih, self.bias_hh = params[2:] if bias else (None, None)
