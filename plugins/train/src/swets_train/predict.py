@@ -301,16 +301,8 @@ def forecast(
     model: Any,
     data: Any,
     *,
-    scaler: Any = None,
-    lookback: int | None = None,
-    horizon: int | None = None,
-    target: str | None = None,
-    covariates: Sequence[str] | None = None,
-    known_covariates: Sequence[str] | None = None,
-    static_encoder: Any = None,
     future: Any = None,
-    conformal: Conformal | None = None,
-    levels: Any = None,
+    **options: Any,
 ) -> Forecast:
     """The forecast beyond the end of each series, from its last ``lookback`` rows up to its last
     target value.
@@ -320,11 +312,13 @@ def forecast(
     SeriesCollection with the known covariates' columns, by series id) when it is given. Without
     known covariates and without enough future rows, the timestamps continue each series at its
     most common sampling interval (of the last 1000 rows); calendars with gaps (weekends of daily
-    market data) are then not modelled. ``actuals`` is None. Other arguments (``conformal`` and
-    ``levels`` for prediction intervals among them) as :func:`predict`.
+    market data) are then not modelled. ``actuals`` is None.
 
-    All series go through the model in one forward pass. To forecast again and again with one
-    model (serving), keep a :class:`Forecaster`: this function is ``Forecaster(model, ...)
+    ``options`` are :class:`Forecaster`'s keyword arguments (``scaler``, ``lookback``,
+    ``horizon``, ``target``, ``covariates``, ``known_covariates``, ``static_encoder``, and
+    ``conformal`` and ``levels`` for prediction intervals), as :func:`predict` takes them. All
+    series go through the model in one forward pass. To forecast again and again with one model
+    (serving), keep a :class:`Forecaster`: this function is ``Forecaster(model, **options)
     .forecast(data, future=future)``, with the model's training mode restored after it.
 
     Raises:
@@ -333,18 +327,7 @@ def forecast(
     """
     was_training = bool(getattr(model, "training", False))
     try:
-        return Forecaster(
-            model,
-            scaler=scaler,
-            lookback=lookback,
-            horizon=horizon,
-            target=target,
-            covariates=covariates,
-            known_covariates=known_covariates,
-            static_encoder=static_encoder,
-            conformal=conformal,
-            levels=levels,
-        ).forecast(data, future=future)
+        return Forecaster(model, **options).forecast(data, future=future)
     finally:
         if was_training:
             model.train(True)
