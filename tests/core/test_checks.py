@@ -36,3 +36,15 @@ def test_check_count_names_the_place_the_argument_and_the_value(value):
 def test_check_count_says_when_none_is_allowed():
     with pytest.raises(ConfigError, match=r"^k must be an int >= 2 or None, got 1$"):
         check_count(1, "k", 2, optional=True)
+
+
+def test_array_pair_converts_both_and_names_a_mismatch():
+    from swets_core.checks import array_pair
+    from swets_core.errors import ShapeError
+
+    a, b = array_pair([1, 2], np.array([3.0, 4.0]), np.int64, 1, ("x", "y"), "1-D", "f")
+    assert a.dtype == b.dtype == np.int64 and a.tolist() == [1, 2] and b.tolist() == [3, 4]
+    with pytest.raises(ShapeError, match=r"^f: x and y must both be 1-D, got \(2,\) and \(3,\)$"):
+        array_pair([1, 2], [1, 2, 3], np.int64, 1, ("x", "y"), "1-D", "f")
+    with pytest.raises(ShapeError, match=r"got \(1, 2\) and \(1, 2\)$"):
+        array_pair([[1, 2]], [[1, 2]], np.float64, 1, ("x", "y"), "1-D", "f")

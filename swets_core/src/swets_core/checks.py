@@ -6,9 +6,11 @@ import numbers
 import stat
 from typing import Any
 
-from swets_core.errors import ConfigError
+import numpy as np
 
-__all__ = ["check_count", "file_kind", "is_int"]
+from swets_core.errors import ConfigError, ShapeError
+
+__all__ = ["array_pair", "check_count", "file_kind", "is_int"]
 
 
 def is_int(value: Any) -> bool:
@@ -33,6 +35,25 @@ def check_count(
         at = f"{where}: " if where else ""
         raise ConfigError(f"{at}{name} must be an int >= {minimum}{none}, got {value!r}")
     return int(value)
+
+
+def array_pair(
+    a: Any, b: Any, dtype: Any, ndim: int, names: tuple[str, str], expect: str, where: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` as arrays of ``dtype``, which must both have ``ndim`` dimensions and one
+    shape (the two inputs of a metric, a pair of index arrays).
+
+    Raises:
+        ShapeError: ``"<where>: <names[0]> and <names[1]> must both be <expect>, got <shape> and
+            <shape>"``.
+    """
+    x = np.asarray(a, dtype=dtype)
+    y = np.asarray(b, dtype=dtype)
+    if x.ndim != ndim or x.shape != y.shape:
+        raise ShapeError(
+            f"{where}: {names[0]} and {names[1]} must both be {expect}, got {x.shape} and {y.shape}"
+        )
+    return x, y
 
 
 _FILE_KINDS = (

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.checks import check_count
+from swets_core.checks import array_pair, check_count
 from swets_core.dtype import DType
 from swets_core.errors import (
     ArgumentTypeError,
@@ -305,13 +305,8 @@ class PanelSampler:
             ShapeError: series and cut of different shapes or not 1-D.
             ConfigError: an index or cut out of range (named).
         """
-        s = np.asarray(series, dtype=np.int64)
-        c = np.asarray(cut, dtype=np.int64)
-        if s.ndim != 1 or s.shape != c.shape:
-            raise ShapeError(
-                f"PanelSampler.windows: series and cut must be 1-D of one length, got {s.shape} "
-                f"and {c.shape}"
-            )
+        names, where = ("series", "cut"), "PanelSampler.windows"
+        s, c = array_pair(series, cut, np.int64, 1, names, "1-D of one length", where)
         bad = np.flatnonzero((s < 0) | (s >= len(self)))
         if bad.size:
             raise ConfigError(

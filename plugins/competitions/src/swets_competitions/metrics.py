@@ -27,6 +27,7 @@ import numpy as np
 from swets_competitions.baselines import naive2 as naive2_forecast
 from swets_competitions.datasets import CompetitionSplit
 from swets_core import registry
+from swets_core.checks import array_pair
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
 from swets_core.lazy import exports_of
 
@@ -36,13 +37,8 @@ METRICS = ("smape", "mape", "mase", "owa")
 
 
 def _pair(y_true: Any, y_pred: Any, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_pred, dtype=np.float64)
-    if t.ndim != 2 or t.shape != p.shape:
-        raise ShapeError(
-            f"{metric}: y_true and y_pred must both be (series, horizon), got {t.shape} and "
-            f"{p.shape}"
-        )
+    names = ("y_true", "y_pred")
+    t, p = array_pair(y_true, y_pred, np.float64, 2, names, "(series, horizon)", metric)
     if t.size == 0:
         raise ShapeError(f"{metric}: empty input (shape {t.shape})")
     for what, arr in (("y_true", t), ("y_pred", p)):
