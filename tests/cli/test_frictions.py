@@ -361,3 +361,25 @@ def swets_register_commands(cli):
     assert lines[1:21] == [f"  'layer{i}.weight': missing" for i in range(20)]
     assert lines[21:] == ["  ... and 10 more line(s) (--debug shows all)"]
     assert "(from acme-broken)" in swets("--help", cwd=tmp_path, env=env).stdout
+    # every command takes --debug after its name, also one whose plugin does not declare it
+    shown = swets("broken", "--debug", cwd=tmp_path, env=env, rc=1).stderr
+    assert "Traceback (most recent call last)" in shown and "'layer29.weight': missing" in shown
+
+
+def test_a_command_s_own_debug_option_replaces_the_host_s():
+    import argparse
+
+    from swets_core.cli import CommandRegistry
+
+    parser = argparse.ArgumentParser(prog="swets")
+    cli = CommandRegistry(parser.add_subparsers(dest="command"))
+    cli.add_command("plain", lambda a: 0, help="no options")
+    cli.add_command(
+        "own",
+        lambda a: 0,
+        help="its own --debug",
+        configure=lambda p: p.add_argument("--debug", action="store_true", help="mine"),
+    )
+    assert parser.parse_args(["plain", "--debug"]).debug is True
+    assert parser.parse_args(["own", "--debug"]).debug is True
+    assert parser.parse_args(["own"]).debug is False

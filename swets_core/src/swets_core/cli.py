@@ -69,10 +69,15 @@ class CommandRegistry:
         help: str,
         configure: Callable[[argparse.ArgumentParser], None] | None = None,
     ) -> argparse.ArgumentParser:
-        """Add ``swets NAME``: ``configure(parser)`` adds its options, ``run(args)`` returns the exit code."""
+        """Add ``swets NAME``: ``configure(parser)`` adds its options, ``run(args)`` returns the exit code.
+
+        Every command takes ``--debug`` after its name too (``swets NAME ... --debug``, the same as
+        ``swets --debug NAME ...``); a command's own ``--debug`` option replaces this one.
+        """
         if name in self.commands:
             raise SwetsError(f"the command {name!r} is added twice")
-        parser = self._sub.add_parser(name, help=help, description=help)
+        parser = self._sub.add_parser(name, help=help, description=help, conflict_handler="resolve")
+        parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
         if configure is not None:
             configure(parser)
         parser.set_defaults(_run=run)

@@ -112,7 +112,6 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help="replace output files swets did not write",
     )
     o.add_argument("--no-progress", action="store_true", help="no progress lines")
-    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
 def _dask_runner(address: str | None, workers: int) -> Any:

@@ -23,10 +23,6 @@ __all__ = ["register_commands", "spec_from_args"]
 
 
 # -- options shared by the commands ----------------------------------------------------------------
-def _add_debug(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
-
-
 def _add_force(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force",
@@ -199,7 +195,6 @@ def _conf_train(p: argparse.ArgumentParser) -> None:
         help="train data-parallel on Dask: a local cluster, or the scheduler at ADDRESS "
         "(needs swets-dask)",
     )
-    _add_debug(p)
 
 
 def dask_component(kind: str, name: str) -> Any:
@@ -310,7 +305,6 @@ def _conf_evaluate(p: argparse.ArgumentParser) -> None:
         help="with --data: score every N-th window (1)",
     )
     _add_levels(p)
-    _add_debug(p)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -344,7 +338,6 @@ def _conf_forecast(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="FILE.csv", help="write the forecast to a CSV file")
     _add_levels(p)
     _add_force(p)
-    _add_debug(p)
 
 
 def _run_forecast(args: argparse.Namespace) -> int:
@@ -379,7 +372,6 @@ def _conf_plot(p: argparse.ArgumentParser) -> None:
         "--series", metavar="ID", help="which series of a panel to draw (default: the first)"
     )
     _add_force(p)
-    _add_debug(p)
 
 
 def _run_plot(args: argparse.Namespace) -> int:
@@ -418,7 +410,6 @@ def _conf_backtest(p: argparse.ArgumentParser) -> None:
     g.add_argument("--per-fold", action="store_true", help="a row per fold as well")
     _add_levels(g)
     g.add_argument("--no-progress", action="store_true", help="no training progress output")
-    _add_debug(p)
 
 
 def _run_backtest(args: argparse.Namespace) -> int:
@@ -498,7 +489,6 @@ def _conf_demo(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no training progress output")
     _add_force(p)
-    _add_debug(p)
 
 
 # -- the hook ---------------------------------------------------------------------------------------
