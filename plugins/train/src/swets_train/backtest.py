@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 
 from swets_core import registry
-from swets_core.checks import is_int
+from swets_core.checks import check_count
 from swets_core.errors import ConfigError
 from swets_core.lazy import exports_of
 from swets_train.conformal import Conformal, parse_levels
@@ -248,8 +248,7 @@ def backtest(
         every = int(refit)
     else:
         raise ConfigError(f"backtest: refit must be a bool or an int >= 1, got {refit!r}")
-    if not is_int(season_length) or season_length < 1:
-        raise ConfigError(f"backtest: season_length must be an int >= 1, got {season_length!r}")
+    check_count(season_length, "season_length", where="backtest")
     first_model = next(iter(learned.values()), None)
     if first_model is not None:
         lookback, horizon = _geometry(first_model, lookback, horizon)

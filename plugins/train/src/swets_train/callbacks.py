@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from swets_core.checks import is_int
+from swets_core.checks import check_count, is_int
 from swets_core.errors import ConfigError, NonFiniteError, StateDictError
 from swets_core.lazy import exports_of
 
@@ -173,8 +173,7 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = False,
     ) -> None:
-        if not is_int(patience) or patience < 0:
-            raise ConfigError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        check_count(patience, "patience", 0, where="EarlyStopping")
         if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
             raise ConfigError(
                 f"EarlyStopping: min_delta must be a finite number, got {min_delta!r}"
@@ -303,10 +302,7 @@ class ModelCheckpoint(Callback):
         serializer: Any = "msgpack",
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        if every_n_steps is not None and (not is_int(every_n_steps) or every_n_steps < 1):
-            raise ConfigError(
-                f"ModelCheckpoint: every_n_steps must be an int >= 1 or None, got {every_n_steps!r}"
-            )
+        check_count(every_n_steps, "every_n_steps", optional=True, where="ModelCheckpoint")
         if not (save_best or save_last or every_n_steps):
             raise ConfigError("ModelCheckpoint: nothing to save (save_best and save_last are off)")
         self.dirpath = os.fspath(dirpath)

@@ -41,7 +41,7 @@ import attrs
 import numpy as np
 
 from swets_core import registry
-from swets_core.checks import is_int
+from swets_core.checks import check_count
 from swets_core.errors import ConfigError
 from swets_timeseries import PanelLoader, PanelSampler, SeriesCollection, TimeSeries
 from swets_train.tables import text_table
@@ -334,8 +334,7 @@ def process_runner(workers: int) -> Runner:
     goes to each worker once; results come back as members finish. Set ``OPENBLAS_NUM_THREADS``
     (or the other BLAS libraries' variables) so that ``workers`` times the threads per worker
     does not exceed the cores: the workers inherit the environment."""
-    if not is_int(workers) or workers < 1:
-        raise ConfigError(f"process_runner: workers must be an int >= 1, got {workers!r}")
+    check_count(workers, "workers", where="process_runner")
 
     def run(
         task: Callable[[dict[str, Any], Any], dict[str, Any]],
@@ -362,9 +361,7 @@ def process_runner(workers: int) -> Runner:
 
 # -- the ensemble --------------------------------------------------------------------------------
 def _positive(value: Any, name: str, minimum: int = 1) -> int:
-    if not is_int(value) or value < minimum:
-        raise ConfigError(f"fit_ensemble: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+    return check_count(value, name, minimum, where="fit_ensemble")
 
 
 def fit_ensemble(

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.checks import is_int
+from swets_core.checks import check_count
 from swets_core.errors import ConfigError, DataValidationError
 
 __all__ = ["plot_forecasts", "plot_job", "require_matplotlib"]
@@ -200,8 +200,7 @@ def plot_job(
         The path written.
     """
     require_matplotlib()  # fail before any work when matplotlib is missing
-    if not is_int(windows) or windows < 1:
-        raise ConfigError(f"plot: windows must be an int >= 1, got {windows!r}")
+    check_count(windows, "windows", where="plot")
     coll = job.series() if data is None else data
     sid = coll.ids[0] if series_id is None else series_id
     if sid not in coll.ids:

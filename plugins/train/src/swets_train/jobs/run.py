@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from swets_core.checks import is_int
+from swets_core.checks import check_count, is_int
 from swets_core.errors import ConfigError
 from swets_core.lazy import exports_of
 from swets_train.conformal import parse_levels
@@ -386,10 +386,8 @@ def backtest_job(
     Raises:
         ConfigError: a bad argument, or a problem of the job.
     """
-    if not is_int(folds) or folds < 1:
-        raise ConfigError(f"backtest_job: folds must be an int >= 1, got {folds!r}")
-    if stride is not None and (not is_int(stride) or stride < 1):
-        raise ConfigError(f"backtest_job: stride must be an int >= 1 or None, got {stride!r}")
+    check_count(folds, "folds", where="backtest_job")
+    check_count(stride, "stride", optional=True, where="backtest_job")
     if not isinstance(refit, bool) and not (is_int(refit) and refit >= 1):
         raise ConfigError(f"backtest_job: refit must be a bool or an int >= 1, got {refit!r}")
     if refit and trained is not None:
