@@ -2,11 +2,17 @@
 
 ``registry.create("models", name, **SMALL_CONFIGS[name], seed=0)`` builds a model of a few hundred
 parameters that runs in about a millisecond; ``small_input_shape(name)`` is the input it expects.
+``make`` builds one in float64 and eval mode, ``run`` runs it without recording, and
+``doubly_residual_reference`` is the N-BEATS/N-HiTS stacking written out block by block.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
+
+from swets_core import Tensor, no_grad, registry
 
 SMALL_CONFIGS: dict[str, dict[str, Any]] = {
     # two levels: 2 -> 4 channels (1x1 downsample) then 4 -> 6 (another downsample), weight norm on
@@ -108,4 +114,28 @@ def small_input_shape(name: str, batch: int = 4) -> tuple[int, int, int]:
     return (batch, cfg["lookback"], cfg.get("n_features", 1))
 
 
-__all__ = ["SMALL_CONFIGS", "small_input_shape"]
+def make(name: str, **overrides: Any) -> Any:
+    """``SMALL_CONFIGS[name]`` (with ``overrides``) built in float64 with seed 0, in eval mode."""
+    cfg = {**SMALL_CONFIGS[name], "dtype": "float64", "seed": 0, **overrides}
+    return registry.create("models", name, **cfg).eval()
+
+
+def run(model: Any, x: Any, **inputs: Any) -> np.ndarray:
+    """``model(x, **inputs)`` as an array, nothing recorded."""
+    with no_grad():
+        return model(x, **inputs).numpy().copy()
+
+
+def doubly_residual_reference(model: Any, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The forecast of an N-BEATS or N-HiTS ``model`` from ``x (batch, lookback)`` computed block by
+    block: each block sees the masked residual of the ones before it, the forecasts add up."""
+    residual, forecast = x.copy(), 0.0
+    with no_grad():
+        for block in model.blocks:
+            backcast, f = block(Tensor(residual))
+            residual = (residual - backcast.numpy()) * mask
+            forecast = forecast + f.numpy()
+    return forecast
+
+
+__all__ = ["SMALL_CONFIGS", "doubly_residual_reference", "make", "run", "small_input_shape"]

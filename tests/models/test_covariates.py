@@ -12,7 +12,7 @@ from swets_core import GradientTape, Tensor, no_grad, registry
 from swets_core.errors import ConfigError, ShapeError
 from swets_core.testing import gradcheck
 from swets_models.tcn import covering_levels
-from tests.models.configs import SMALL_CONFIGS
+from tests.models.configs import SMALL_CONFIGS, doubly_residual_reference
 from tests.models.test_models import _swap
 
 NAMES = ["tcn", "transformer", "lstm", "nbeats", "nhits", "tide"]
@@ -164,12 +164,7 @@ def test_nbeats_mask_zeroes_the_residual_of_padded_positions_after_every_block()
     mask = np.ones((4, 8))
     mask[0, :5] = mask[2, :1] = 0.0  # short histories, zero-padded on the left
     x *= mask
-    residual, forecast = x.copy(), 0.0
-    with no_grad():
-        for block in model.blocks:
-            backcast, f = block(Tensor(residual))
-            residual = (residual - backcast.numpy()) * mask
-            forecast = forecast + f.numpy()
+    forecast = doubly_residual_reference(model, x, mask)
     got = run(model, x, mask=mask)
     np.testing.assert_allclose(got, forecast, rtol=1e-12, atol=1e-12)
     noisy = x + (1 - mask) * rng.standard_normal(x.shape) * 100.0  # garbage where padded

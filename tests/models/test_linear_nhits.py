@@ -7,24 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swets_core import Tensor, no_grad, registry
 from swets_core.errors import ConfigError
 from swets_models.linear import moving_average_matrix
 from swets_models.nhits import interpolation_matrix, max_pool
 from swets_nn.paths import ARRAYS
-from tests.models.configs import SMALL_CONFIGS
+from tests.models.configs import doubly_residual_reference, make, run
 
 RNG = np.random.default_rng(0)
-
-
-def make(name: str, **overrides):
-    cfg = {**SMALL_CONFIGS[name], "dtype": "float64", "seed": 0, **overrides}
-    return registry.create("models", name, **cfg).eval()
-
-
-def run(model, x, **inputs) -> np.ndarray:
-    with no_grad():
-        return model(x, **inputs).numpy().copy()
 
 
 def test_moving_average_matrix_is_the_centred_average_over_replicated_edges():
@@ -108,12 +97,7 @@ def test_nhits_is_the_reference_loop_with_a_mask():
     mask = np.ones((4, 8))
     mask[0, :5] = mask[2, :1] = 0.0
     x *= mask
-    residual, forecast = x.copy(), 0.0
-    with no_grad():
-        for block in model.blocks:
-            backcast, f = block(Tensor(residual))
-            residual = (residual - backcast.numpy()) * mask
-            forecast = forecast + f.numpy()
+    forecast = doubly_residual_reference(model, x, mask)
     got = run(model, x[:, :, None], mask=mask)
     np.testing.assert_allclose(got, forecast, rtol=1e-12, atol=1e-12)
     noisy = x + (1 - mask) * RNG.standard_normal(x.shape) * 100.0

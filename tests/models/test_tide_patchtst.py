@@ -7,19 +7,9 @@ import numpy as np
 
 from swets_core import no_grad, registry
 from swets_nn.paths import ARRAYS
-from tests.models.configs import SMALL_CONFIGS
+from tests.models.configs import SMALL_CONFIGS, make, run
 
 RNG = np.random.default_rng(0)
-
-
-def make(name: str, **overrides):
-    cfg = {**SMALL_CONFIGS[name], "dtype": "float64", "seed": 0, **overrides}
-    return registry.create("models", name, **cfg).eval()
-
-
-def run(model, x, **inputs) -> np.ndarray:
-    with no_grad():
-        return model(x, **inputs).numpy().copy()
 
 
 def _linear(layer, x):
