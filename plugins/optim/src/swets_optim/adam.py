@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from swets_optim import _validate as v
-from swets_optim.optimizer import Check, Optimizer, ParamsArg
+from swets_optim._inplace import lerp_, square_average_, state_array
+from swets_optim.optimizer import Check, Optimizer, ParamsArg, UpdateItems
 
 
 class Adam(Optimizer):
@@ -64,9 +65,7 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, self._defaults(locals()))
 
-    def _update(
-        self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
-    ) -> None:
+    def _update(self, group: dict[str, Any], items: UpdateItems) -> None:
         lr = group["lr"]
         beta1, beta2 = group["betas"]
         eps = group["eps"]
@@ -75,10 +74,8 @@ class Adam(Optimizer):
         maximize = group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         w1 = 1.0 - beta1
-        w2 = 1.0 - beta2
-        small_w1 = w1 < 0.5
         decay = 1.0 - lr * wd
-        add, subtract, multiply, divide, sqrt = np.add, np.subtract, np.multiply, np.divide, np.sqrt
+        add, multiply, divide, sqrt = np.add, np.multiply, np.divide, np.sqrt
         buffer = self._buffer
         for p, g, st in items:
             step = st["step"] + 1
@@ -89,22 +86,10 @@ class Adam(Optimizer):
             m = st["exp_avg"]
             sq = st["exp_avg_sq"]
             t = buffer(p, 0)
-            # m.lerp(g, 1 - beta1), in the numerically stable form for the weight
-            subtract(g, m, out=t)
-            if small_w1:
-                multiply(t, w1, out=t)
-                add(m, t, out=m)
-            else:
-                multiply(t, 1.0 - w1, out=t)
-                subtract(g, t, out=m)
-            multiply(sq, beta2, out=sq)
-            multiply(g, g, out=t)
-            multiply(t, w2, out=t)
-            add(sq, t, out=sq)
+            lerp_(m, g, w1, t)  # m.lerp(g, 1 - beta1)
+            square_average_(sq, g, beta2, t)
             if amsgrad:
-                vmax = st.get("max_exp_avg_sq")
-                if vmax is None:
-                    vmax = st["max_exp_avg_sq"] = np.zeros_like(p)
+                vmax = state_array(st, "max_exp_avg_sq", p)
                 np.maximum(vmax, sq, out=vmax)
                 sq = vmax
             bias1 = 1.0 - beta1 ** float(step)

@@ -20,6 +20,8 @@ Subclasses implement three things:
   creates any other entry it needs when it first uses it;
 * ``_update(group, items)``: the update for one group, ``items`` being ``(param_array, grad_array,
   state)`` triples of the parameters that received a gradient in this step.
+
+The in-place pieces of maths the updates share are written once, in :mod:`swets_optim._inplace`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from swets_core.autograd import Tensor, TensorId
 from swets_core.errors import ConfigError, DTypeError, ShapeError, StateDictError
 
 ParamsArg = Iterable[Tensor] | Iterable[Mapping[str, Any]]
+UpdateItems = list[tuple[np.ndarray, np.ndarray, dict[str, Any]]]
+"""What ``_update`` is given: ``(param_array, grad_array, state)`` of each parameter of the group
+that received a gradient in the step."""
 Check = Callable[[str, str, Any], Any]
 """A hyper-parameter check: ``check(owner, name, value) -> normalised value`` (see ``_validate``)."""
 
@@ -245,9 +250,7 @@ class Optimizer:
                 st[k] = np.zeros_like(param)
         return st
 
-    def _update(
-        self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
-    ) -> None:
+    def _update(self, group: dict[str, Any], items: UpdateItems) -> None:
         raise NotImplementedError
 
     def _descent_grad(

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from swets_optim import _validate as v
-from swets_optim.optimizer import Check, Optimizer, ParamsArg
+from swets_optim._inplace import lerp_, square_average_, state_array
+from swets_optim.optimizer import Check, Optimizer, ParamsArg, UpdateItems
 
 
 class RMSprop(Optimizer):
@@ -66,9 +67,7 @@ class RMSprop(Optimizer):
     ) -> None:
         super().__init__(params, self._defaults(locals()))
 
-    def _update(
-        self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
-    ) -> None:
+    def _update(self, group: dict[str, Any], items: UpdateItems) -> None:
         lr = group["lr"]
         alpha = group["alpha"]
         w = 1.0 - alpha
@@ -83,21 +82,10 @@ class RMSprop(Optimizer):
             g = self._descent_grad(p, g, wd, maximize)
             sq = st["square_avg"]
             t = self._buffer(p, 0)
-            multiply(sq, alpha, out=sq)
-            multiply(g, g, out=t)
-            multiply(t, w, out=t)
-            add(sq, t, out=sq)
+            square_average_(sq, g, alpha, t)
             if centered:
-                ga = st.get("grad_avg")
-                if ga is None:
-                    ga = st["grad_avg"] = np.zeros_like(p)
-                subtract(g, ga, out=t)
-                if w < 0.5:
-                    multiply(t, w, out=t)
-                    add(ga, t, out=ga)
-                else:
-                    multiply(t, 1.0 - w, out=t)
-                    subtract(g, t, out=ga)
+                ga = state_array(st, "grad_avg", p)
+                lerp_(ga, g, w, t)
                 multiply(ga, ga, out=t)
                 subtract(sq, t, out=t)
                 np.sqrt(t, out=t)
@@ -105,9 +93,7 @@ class RMSprop(Optimizer):
                 np.sqrt(sq, out=t)
             add(t, eps, out=t)
             if momentum > 0.0:
-                buf = st.get("momentum_buffer")
-                if buf is None:
-                    buf = st["momentum_buffer"] = np.zeros_like(p)
+                buf = state_array(st, "momentum_buffer", p)
                 multiply(buf, momentum, out=buf)
                 divide(g, t, out=t)
                 add(buf, t, out=buf)

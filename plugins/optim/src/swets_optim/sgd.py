@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from swets_optim import _validate as v
-from swets_optim.optimizer import Check, Optimizer, ParamsArg
+from swets_optim.optimizer import Check, Optimizer, ParamsArg, UpdateItems
 
 
 class SGD(Optimizer):
@@ -64,9 +64,7 @@ class SGD(Optimizer):
             )
         return hyper
 
-    def _update(
-        self, group: dict[str, Any], items: list[tuple[np.ndarray, np.ndarray, dict]]
-    ) -> None:
+    def _update(self, group: dict[str, Any], items: UpdateItems) -> None:
         lr = group["lr"]
         momentum = group["momentum"]
         keep = 1.0 - group["dampening"]
