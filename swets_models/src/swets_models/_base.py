@@ -28,14 +28,12 @@ from swets_core import Module, Tensor, active_tape
 from swets_core.checks import check_count
 from swets_core.dtype import DType
 from swets_core.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
+from swets_core.rng import RngLike, as_generator
 from swets_models.inputs import InstanceNorm, StaticCovariates, check_cardinalities
 from swets_nn import Linear
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, forward_on_path
 
 _DEFAULT_LOOKBACK = 96
-
-RngLike = np.random.Generator | int | None
-"""A numpy Generator (used as is), an int seed, or None (fresh entropy)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,20 +117,11 @@ def float_dtype(value: Any, owner: str) -> DType:
 
 def resolve_rng(rng: RngLike, seed: Any, owner: str) -> np.random.Generator:
     """The generator that draws the initial parameters: from ``rng`` or ``seed`` (not both)."""
-    if seed is not None:
-        if rng is not None:
-            raise ConfigError(f"{owner}: give rng or seed, not both")
-        rng = seed
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ConfigError(
-        f"{owner}: rng/seed must be a numpy.random.Generator, a non-negative int or None, "
-        f"got {rng!r}"
-    )
+    if seed is None:
+        return as_generator(rng, owner)
+    if rng is not None:
+        raise ConfigError(f"{owner}: give rng or seed, not both")
+    return as_generator(seed, owner, name="seed")
 
 
 # ------------------------------------------------------------------------------------------------

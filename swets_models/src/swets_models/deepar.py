@@ -11,6 +11,7 @@ import numpy as np
 
 from swets_core import Tensor, active_tape, run_op
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
+from swets_core.rng import as_generator
 from swets_models._base import positive_int
 from swets_models.lstm import RecurrentForecaster
 from swets_nn import Linear
@@ -248,17 +249,7 @@ class DeepAR(RecurrentForecaster, registry_name="deepar"):
             if num_samples is None
             else positive_int(num_samples, "num_samples", owner)
         )
-        if rng is None:
-            rng = self.sample_seed
-        if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-            gen = np.random.default_rng(int(rng))
-        elif isinstance(rng, np.random.Generator):
-            gen = rng
-        else:
-            raise ConfigError(
-                f"{owner}: rng must be a numpy.random.Generator or a non-negative int seed, got "
-                f"{rng!r}"
-            )
+        gen = as_generator(self.sample_seed if rng is None else rng, owner)
         x, future, static, mask = self._prepare_all(x, future, static, mask)
         z, known, static, m = self._inputs(x, future, static, mask)
         if self.distribution.discrete and ((z < 0).any() or (z != np.round(z)).any()):

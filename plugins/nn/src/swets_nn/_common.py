@@ -10,24 +10,8 @@ import numpy as np
 from swets_core import Tensor
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
-
-RngLike = np.random.Generator | int | None
-"""What a layer accepts as ``rng``: a numpy Generator (used as is), an int seed, or None (fresh entropy)."""
-
-
-def as_generator(rng: RngLike, owner: str) -> np.random.Generator:
-    """Resolve ``rng`` to a :class:`numpy.random.Generator` (an int is a seed)."""
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ConfigError(f"{owner}: rng seed must be a non-negative int, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise ConfigError(
-        f"{owner}: rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}"
-    )
+from swets_core.rng import RngLike as RngLike  # re-exported: what a layer accepts as rng
+from swets_core.rng import as_generator as as_generator  # re-exported: the one reading of it
 
 
 def child_generator(rng: np.random.Generator) -> np.random.Generator:
