@@ -7,18 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from swets_core import Module, Parameter, Tensor, active_tape, ops
+from swets_core import Parameter, Tensor, active_tape, ops
 from swets_core.errors import ConfigError, DTypeError, ShapeError
 from swets_nn import init
 from swets_nn._common import (
     RngLike,
-    as_generator,
     child_generator,
     describe,
     float_dtype,
     positive_int,
     probability,
 )
+from swets_nn._layer import LayerBase
 from swets_nn.linear import Linear
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, Parts, as_tensors, to_input, to_input_array
 
@@ -89,7 +89,7 @@ def head_width(
     return embed_dim // num_heads
 
 
-class MultiheadAttention(Module):
+class MultiheadAttention(LayerBase):
     """Multi-head scaled dot-product attention, PyTorch's ``nn.MultiheadAttention``.
 
     ``head_i = softmax(Q_i K_i^T / sqrt(head_dim) + mask) V_i`` for ``Q = query W_q^T + b_q`` etc.;
@@ -141,9 +141,8 @@ class MultiheadAttention(Module):
         dtype: Any = "float32",
     ) -> None:
         super().__init__()
-        owner = "MultiheadAttention"
-        self.embed_dim = positive_int(embed_dim, "embed_dim", owner)
-        self.num_heads = positive_int(num_heads, "num_heads", owner)
+        np_dtype = self._init_layer(rng, dtype, embed_dim=embed_dim, num_heads=num_heads)
+        owner = self._kind
         self.head_dim = head_width(self.embed_dim, self.num_heads, owner)
         self.kdim = self.embed_dim if kdim is None else positive_int(kdim, "kdim", owner)
         self.vdim = self.embed_dim if vdim is None else positive_int(vdim, "vdim", owner)
@@ -151,10 +150,8 @@ class MultiheadAttention(Module):
         self.dropout = probability(dropout, "dropout", owner)
         self.batch_first = bool(batch_first)
         self.add_zero_attn = bool(add_zero_attn)
-        np_dtype = float_dtype(dtype, owner)
         e = self.embed_dim
-        gen = as_generator(rng, owner)
-        self._rng = gen
+        gen = self._rng
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.zeros((3 * e, e), np_dtype))
             self.q_proj_weight = self.k_proj_weight = self.v_proj_weight = None
@@ -183,8 +180,7 @@ class MultiheadAttention(Module):
 
     def reset_parameters(self, rng: RngLike = None) -> None:
         """Re-draw: xavier_uniform projections, zero biases, Linear default for ``out_proj.weight``."""
-        gen = self._rng if rng is None else as_generator(rng, "MultiheadAttention")
-        self._reset(gen, out_proj=True)
+        self._reset(self._generator(rng), out_proj=True)
 
     def _reset(self, gen: np.random.Generator, out_proj: bool) -> None:
         if self._qkv_same_embed_dim:

@@ -15,10 +15,10 @@ from swets_nn._common import (
     as_generator,
     check_shape,
     child_generator,
-    float_dtype,
     positive_int,
     probability,
 )
+from swets_nn._layer import LayerBase
 from swets_nn.activation import activation as make_activation
 from swets_nn.attention import MultiheadAttention
 from swets_nn.container import LayerList
@@ -54,7 +54,7 @@ _LAST = (slice(-1, None),)  # the last row of the first axis
 _LAST_ROW = (slice(None), slice(-1, None))  # of the second
 
 
-class TransformerEncoderLayer(Module):
+class TransformerEncoderLayer(LayerBase):
     """Self-attention then a feed-forward block, each with a residual connection and LayerNorm;
     PyTorch's ``nn.TransformerEncoderLayer``.
 
@@ -102,15 +102,14 @@ class TransformerEncoderLayer(Module):
         dtype: Any = "float32",
     ) -> None:
         super().__init__()
-        owner = "TransformerEncoderLayer"
-        self.d_model = positive_int(d_model, "d_model", owner)
-        self.nhead = positive_int(nhead, "nhead", owner)
-        self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward", owner)
+        np_dtype = self._init_layer(
+            rng, dtype, d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward
+        )
+        owner = self._kind
         p = probability(dropout, "dropout", owner)
         self.norm_first = bool(norm_first)
         self.batch_first = bool(batch_first)
-        np_dtype = float_dtype(dtype, owner)
-        gen = as_generator(rng, owner)
+        gen = self._rng
         self.self_attn = MultiheadAttention(
             self.d_model,
             self.nhead,
@@ -132,11 +131,10 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(p, rng=child_generator(gen))
         self.dropout2 = Dropout(p, rng=child_generator(gen))
         self.activation = make_activation(activation, owner)
-        self._rng = gen
 
     def reset_parameters(self, rng: RngLike = None) -> None:
         """Re-initialise every sub-layer (their PyTorch defaults)."""
-        gen = self._rng if rng is None else as_generator(rng, "TransformerEncoderLayer")
+        gen = self._generator(rng)
         for layer in (self.self_attn, self.linear1, self.linear2, self.norm1, self.norm2):
             layer.reset_parameters(gen)
 
