@@ -29,7 +29,8 @@ import numpy as np
 from swets_core.budget import charge
 from swets_core.dispatch import OPS, lookup, op_failed
 from swets_core.dtype import _FROM_NP, DEFAULT_FLOAT, DType
-from swets_core.errors import ArgumentTypeError, DTypeError, ShapeError, SwetsError
+from swets_core.errors import DTypeError, ShapeError, SwetsError
+from swets_core.rng import check_generator
 from swets_core.tape import (
     GradientTape,
     TensorId,
@@ -195,7 +196,7 @@ class Tensor:
         cls, *shape: int, rng: np.random.Generator, dtype: DType | str = DEFAULT_FLOAT
     ) -> Tensor:
         """Standard normal samples drawn from the explicit generator ``rng``."""
-        _check_rng(rng)
+        check_generator(rng, "Tensor.randn")
         return cls._wrap(rng.standard_normal(_shape_arg(shape)).astype(DType.of(dtype).numpy))
 
     @classmethod
@@ -208,7 +209,7 @@ class Tensor:
         dtype: DType | str = DEFAULT_FLOAT,
     ) -> Tensor:
         """Uniform samples in ``[low, high)`` drawn from the explicit generator ``rng``."""
-        _check_rng(rng)
+        check_generator(rng, "Tensor.uniform")
         arr = rng.uniform(low, high, size=_shape_arg(shape)).astype(DType.of(dtype).numpy)
         return cls._wrap(arr)
 
@@ -367,14 +368,6 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(int(s) for s in shape[0])
     return tuple(int(s) for s in shape)
-
-
-def _check_rng(rng: object) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(
-            f"rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), got "
-            f"{type(rng).__name__}"
-        )
 
 
 def tensor(data: ArrayLike, dtype: DType | str | None = None) -> Tensor:

@@ -1,7 +1,8 @@
 """Random generators: what a ``rng`` argument accepts, and their state as plain data.
 
 :func:`as_generator` is the one reading of a ``rng`` argument (a Generator, an int seed or None)
-that layers, models and samplers take. :func:`generator_state` captures a numpy ``Generator``; :func:`restore_generator` rebuilds one in that
+that layers and models take; :func:`check_generator` the one check of an argument that must be a
+Generator itself (ops, samplers, ``Tensor.randn``). :func:`generator_state` captures a numpy ``Generator``; :func:`restore_generator` rebuilds one in that
 exact state, choosing the bit generator **from an allow-list by name**, never from an import path
 read from a file.
 """
@@ -44,6 +45,20 @@ def as_generator(rng: RngLike, where: str, *, name: str = "rng") -> np.random.Ge
     )
 
 
+def check_generator(
+    rng: Any, where: str = "", *, error: type[Exception] = ArgumentTypeError
+) -> np.random.Generator:
+    """``rng`` itself if it is a numpy Generator (what takes an explicit generator, not a seed),
+    else ``error`` naming ``where``."""
+    if not isinstance(rng, np.random.Generator):
+        prefix = f"{where}: " if where else ""
+        raise error(
+            f"{prefix}rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), got "
+            f"{type(rng).__name__}"
+        )
+    return rng
+
+
 _BIT_GENERATORS = {
     "PCG64": np.random.PCG64,
     "PCG64DXSM": np.random.PCG64DXSM,
@@ -55,9 +70,7 @@ _BIT_GENERATORS = {
 
 def generator_state(rng: np.random.Generator) -> dict[str, Any]:
     """The state of a numpy ``Generator`` as plain data (``rng.bit_generator.state``, copied)."""
-    if not isinstance(rng, np.random.Generator):
-        raise ArgumentTypeError(f"expected a numpy.random.Generator, got {type(rng).__name__}")
-    return _copy_plain(rng.bit_generator.state)
+    return _copy_plain(check_generator(rng, "generator_state").bit_generator.state)
 
 
 def _copy_plain(value: Any) -> Any:
@@ -91,4 +104,10 @@ def restore_generator(state: Mapping[str, Any]) -> np.random.Generator:
     return np.random.Generator(bit_gen)
 
 
-__all__ = ["RngLike", "as_generator", "generator_state", "restore_generator"]
+__all__ = [
+    "RngLike",
+    "as_generator",
+    "check_generator",
+    "generator_state",
+    "restore_generator",
+]

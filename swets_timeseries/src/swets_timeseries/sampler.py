@@ -40,6 +40,7 @@ from swets_core.errors import (
     ShapeError,
 )
 from swets_core.lazy import exports_of
+from swets_core.rng import check_generator
 from swets_timeseries.loader import _Epochs
 from swets_timeseries.series import SeriesCollection, TimeSeries
 
@@ -202,12 +203,7 @@ class PanelSampler:
         self.lookback = check_count(lookback, "lookback", where="PanelSampler")
         self.horizon = check_count(horizon, "horizon", where="PanelSampler")
         self.batch_size = check_count(batch_size, "batch_size", where="PanelSampler")
-        if not isinstance(rng, np.random.Generator):
-            raise ArgumentTypeError(
-                f"PanelSampler: rng must be a numpy.random.Generator (numpy.random.default_rng("
-                f"seed)), got {type(rng).__name__}"
-            )
-        self.rng = rng
+        self.rng = check_generator(rng, "PanelSampler")
         np_dtype = DType.of(dtype).numpy
         if np_dtype.kind != "f":
             raise ConfigError(f"PanelSampler: dtype must be a float dtype, got {np_dtype}")

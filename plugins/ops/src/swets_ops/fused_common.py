@@ -12,6 +12,7 @@ import numpy as np
 
 from swets_core.autograd import OpDef
 from swets_core.errors import DTypeError, OpError, ShapeError
+from swets_core.rng import check_generator
 
 
 def fused_op(name: str, forward: Callable[..., Any]) -> OpDef:
@@ -97,12 +98,7 @@ def probability(op: str, name: str, value: Any, allow_one: bool = True) -> float
 
 def check_rng(op: str, rng: Any) -> np.random.Generator:
     """``rng`` if it is a :class:`numpy.random.Generator`, else an :class:`OpError`."""
-    if not isinstance(rng, np.random.Generator):
-        raise OpError(
-            f"{op}: rng must be a numpy.random.Generator (e.g. np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
+    return check_generator(rng, op, error=OpError)
 
 
 def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
