@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from swets_core.budget import charge
+from swets_core.checks import check_generator
 from swets_core.dispatch import OPS, lookup, op_failed
 from swets_core.dtype import _FROM_NP, DEFAULT_FLOAT, DType
 from swets_core.errors import DTypeError, ShapeError, SwetsError
-from swets_core.rng import check_generator
 from swets_core.tape import (
     GradientTape,
     TensorId,

@@ -1,4 +1,8 @@
-"""Small predicates shared by the argument checks of every distribution."""
+"""Small predicates shared by the argument checks of every distribution.
+
+Among them the two readings of a random generator argument: :func:`as_generator` (a Generator, a
+non-negative int seed or None, what layers and models take as ``rng``) and :func:`check_generator`
+(a Generator itself: ops, samplers, ``Tensor.randn``)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.errors import ConfigError, ShapeError
+from swets_core.errors import ArgumentTypeError, ConfigError, ShapeError
 
-__all__ = ["array_pair", "check_count", "file_kind", "is_int"]
+__all__ = [
+    "RngLike",
+    "array_pair",
+    "as_generator",
+    "check_count",
+    "check_generator",
+    "file_kind",
+    "is_int",
+]
 
 
 def is_int(value: Any) -> bool:
@@ -74,3 +86,46 @@ def file_kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a regular file"
+
+
+RngLike = np.random.Generator | int | None
+"""What a ``rng`` argument accepts: a numpy Generator (used as is), a non-negative int seed, or None
+(fresh entropy)."""
+
+
+def as_generator(rng: RngLike, where: str, *, name: str = "rng") -> np.random.Generator:
+    """``rng`` as a numpy Generator: a Generator as it is, an int the seed of a new one, None a new
+    one from fresh entropy.
+
+    Args:
+        rng: the argument.
+        where: who takes it (a layer, a model, a function), for the message.
+        name: the argument's name, for the message.
+
+    Raises:
+        ConfigError: anything else (a negative int, a bool, text), naming ``where`` and ``name``.
+    """
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if is_int(rng) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ConfigError(
+        f"{where}: {name} must be a numpy.random.Generator, a non-negative int seed or None, "
+        f"got {rng!r:.60}"
+    )
+
+
+def check_generator(
+    rng: Any, where: str = "", *, error: type[Exception] = ArgumentTypeError
+) -> np.random.Generator:
+    """``rng`` itself if it is a numpy Generator (what takes an explicit generator, not a seed),
+    else ``error`` naming ``where``."""
+    if not isinstance(rng, np.random.Generator):
+        prefix = f"{where}: " if where else ""
+        raise error(
+            f"{prefix}rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), got "
+            f"{type(rng).__name__}"
+        )
+    return rng

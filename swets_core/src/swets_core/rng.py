@@ -1,8 +1,6 @@
-"""Random generators: what a ``rng`` argument accepts, and their state as plain data.
+"""Random-generator state as plain data, so a checkpoint resumes a run's randomness exactly.
 
-:func:`as_generator` is the one reading of a ``rng`` argument (a Generator, an int seed or None)
-that layers and models take; :func:`check_generator` the one check of an argument that must be a
-Generator itself (ops, samplers, ``Tensor.randn``). :func:`generator_state` captures a numpy ``Generator``; :func:`restore_generator` rebuilds one in that
+:func:`generator_state` captures a numpy ``Generator``; :func:`restore_generator` rebuilds one in that
 exact state, choosing the bit generator **from an allow-list by name**, never from an import path
 read from a file.
 """
@@ -14,50 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.errors import ArgumentTypeError, CheckpointError, ConfigError
-
-RngLike = np.random.Generator | int | None
-"""What a ``rng`` argument accepts: a numpy Generator (used as is), a non-negative int seed, or None
-(fresh entropy)."""
-
-
-def as_generator(rng: RngLike, where: str, *, name: str = "rng") -> np.random.Generator:
-    """``rng`` as a numpy Generator: a Generator as it is, an int the seed of a new one, None a new
-    one from fresh entropy.
-
-    Args:
-        rng: the argument.
-        where: who takes it (a layer, a model, a function), for the message.
-        name: the argument's name, for the message.
-
-    Raises:
-        ConfigError: anything else (a negative int, a bool, text), naming ``where`` and ``name``.
-    """
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ConfigError(
-        f"{where}: {name} must be a numpy.random.Generator, a non-negative int seed or None, "
-        f"got {rng!r:.60}"
-    )
-
-
-def check_generator(
-    rng: Any, where: str = "", *, error: type[Exception] = ArgumentTypeError
-) -> np.random.Generator:
-    """``rng`` itself if it is a numpy Generator (what takes an explicit generator, not a seed),
-    else ``error`` naming ``where``."""
-    if not isinstance(rng, np.random.Generator):
-        prefix = f"{where}: " if where else ""
-        raise error(
-            f"{prefix}rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), got "
-            f"{type(rng).__name__}"
-        )
-    return rng
-
+from swets_core.checks import check_generator
+from swets_core.errors import CheckpointError
 
 _BIT_GENERATORS = {
     "PCG64": np.random.PCG64,
@@ -104,10 +60,4 @@ def restore_generator(state: Mapping[str, Any]) -> np.random.Generator:
     return np.random.Generator(bit_gen)
 
 
-__all__ = [
-    "RngLike",
-    "as_generator",
-    "check_generator",
-    "generator_state",
-    "restore_generator",
-]
+__all__ = ["generator_state", "restore_generator"]

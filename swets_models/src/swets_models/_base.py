@@ -25,10 +25,9 @@ from typing import Any
 import numpy as np
 
 from swets_core import Module, Tensor, active_tape
-from swets_core.checks import check_count
+from swets_core.checks import RngLike, as_generator, check_count
 from swets_core.dtype import DType
 from swets_core.errors import ArgumentTypeError, ConfigError, DTypeError, ShapeError
-from swets_core.rng import RngLike, as_generator
 from swets_models.inputs import InstanceNorm, StaticCovariates, check_cardinalities
 from swets_nn import Linear
 from swets_nn.paths import ARRAYS, TENSORS, ForwardPath, forward_on_path

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor, active_tape, run_op
+from swets_core.checks import as_generator
 from swets_core.errors import ConfigError, DataValidationError, ShapeError
-from swets_core.rng import as_generator
 from swets_models._base import positive_int
 from swets_models.lstm import RecurrentForecaster
 from swets_nn import Linear

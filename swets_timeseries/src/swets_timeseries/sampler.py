@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from swets_core.checks import array_pair, check_count
+from swets_core.checks import array_pair, check_count, check_generator
 from swets_core.dtype import DType
 from swets_core.errors import (
     ArgumentTypeError,
@@ -40,7 +40,6 @@ from swets_core.errors import (
     ShapeError,
 )
 from swets_core.lazy import exports_of
-from swets_core.rng import check_generator
 from swets_timeseries.loader import _Epochs
 from swets_timeseries.series import SeriesCollection, TimeSeries
 

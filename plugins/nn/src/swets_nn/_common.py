@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from swets_core import Tensor
+from swets_core.checks import RngLike as RngLike  # re-exported: what a layer accepts as rng
+from swets_core.checks import as_generator as as_generator  # re-exported: the one reading of it
 from swets_core.dtype import DType
 from swets_core.errors import ConfigError, DTypeError, ShapeError
-from swets_core.rng import RngLike as RngLike  # re-exported: what a layer accepts as rng
-from swets_core.rng import as_generator as as_generator  # re-exported: the one reading of it
 
 
 def child_generator(rng: np.random.Generator) -> np.random.Generator:

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from swets_core.autograd import OpDef
+from swets_core.checks import check_generator
 from swets_core.errors import DTypeError, OpError, ShapeError
-from swets_core.rng import check_generator
 
 
 def fused_op(name: str, forward: Callable[..., Any]) -> OpDef:
