@@ -57,6 +57,27 @@ DEMO_MODEL = {
 }
 
 
+QUIET_LIGHTNING = {
+    "accelerator": "cpu",
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+    "enable_checkpointing": False,
+    "logger": False,
+}
+"""The trainer options of a NeuralForecast model run on the CPU without a progress bar, a model
+summary, checkpoints or a logger (what the scale suite's peer cases give every model)."""
+
+
+def quiet_peer() -> None:
+    """Silence the warnings and the logs of NeuralForecast and Lightning in this process."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("pytorch_lightning", "lightning", "lightning_fabric", "neuralforecast"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def panel(n_series: int, seed: int = 0) -> tuple[Any, Any, Any]:
     """``(ids, timestamps, values)`` of a generated long-format panel: ``n_series`` random walks
     (float32) of lengths drawn uniformly from 60 to 2,800, daily timestamps from a start drawn per

@@ -118,15 +118,12 @@ def _peer_frame(n_series: int, length: int) -> Any:
 
 def _peer_demo(df: Any, **extra: Any) -> Any:
     """NeuralForecast's NBEATS of the demo's shape, fitted for one step on ``df``."""
-    import logging
-    import warnings
-
     from neuralforecast import NeuralForecast
     from neuralforecast.models import NBEATS
 
-    warnings.filterwarnings("ignore")
-    for name in ("pytorch_lightning", "lightning", "lightning_fabric", "neuralforecast"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    from benchmarks.cases_scale import QUIET_LIGHTNING, quiet_peer
+
+    quiet_peer()
     model = NBEATS(
         h=DEMO_HORIZON,
         input_size=DEMO_LOOKBACK,
@@ -136,11 +133,7 @@ def _peer_demo(df: Any, **extra: Any) -> Any:
         scaler_type="revin",
         max_steps=1,
         random_seed=0,
-        accelerator="cpu",
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        logger=False,
+        **QUIET_LIGHTNING,
         **extra,
     )
     nf = NeuralForecast(models=[model], freq="30min")

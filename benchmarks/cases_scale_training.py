@@ -145,16 +145,11 @@ def _swets(n_series: int) -> Callable[[], Callable[[], dict[str, float]]]:
 
 def _peer(n_series: int) -> Callable[[], Callable[[], dict[str, float]]]:
     def setup() -> Callable[[], dict[str, float]]:
-        import logging
-        import warnings
-
         import pandas as pd
 
-        from benchmarks.cases_scale import panel
+        from benchmarks.cases_scale import QUIET_LIGHTNING, panel, quiet_peer
 
-        warnings.filterwarnings("ignore")
-        for name in ("pytorch_lightning", "lightning", "lightning_fabric", "neuralforecast"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        quiet_peer()
         ids, timestamps, values = panel(n_series)
         df = pd.DataFrame({"unique_id": ids, "ds": timestamps, "y": values})
         del ids, timestamps, values
@@ -193,12 +188,8 @@ def _peer(n_series: int) -> Callable[[], Callable[[], dict[str, float]]]:
                 windows_batch_size=BATCH,
                 scaler_type="identity",
                 random_seed=0,
-                accelerator="cpu",
-                enable_progress_bar=False,
-                enable_model_summary=False,
-                enable_checkpointing=False,
-                logger=False,
                 callbacks=[Clock()],
+                **QUIET_LIGHTNING,
             )
             t0 = time.perf_counter()
             NeuralForecast(models=[model], freq="D").fit(df)
